@@ -1,0 +1,126 @@
+"""Plan: a spec expanded into Trials, each identified by the hash of its canonical form.
+
+A Trial holds everything that affects training and nothing else (checkpoint cadence,
+results directory and runner live elsewhere), so two specs that share a trial share its
+result and a changed spec reruns only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+#: Bumped when the meaning of a trial's fields changes, so old results are not reused.
+TRIAL_FORMAT = 1
+
+Scalar = float | int | bool | str
+
+
+def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scalar], ...]:
+    """Normalise a mapping into a sorted tuple of pairs (hashable, order-independent)."""
+    return tuple(sorted((value or {}).items())) if isinstance(value, Mapping | None) else value
+
+
+@attrs.frozen
+class Target:
+    """The validation target of a workload: ``metric`` reaches ``value`` in ``direction``."""
+
+    metric: str
+    value: float
+    direction: str = attrs.field(validator=attrs.validators.in_(("min", "max")))
+
+    def reached(self, measured: float) -> bool:
+        """True when ``measured`` is at or beyond the target; NaN never counts."""
+        if math.isnan(measured):
+            return False
+        return measured <= self.value if self.direction == "min" else measured >= self.value
+
+
+@attrs.frozen
+class Trial:
+    """One training run: a workload, an algorithm point, a schedule, a horizon and a seed."""
+
+    workload: str
+    size: str
+    variant: str  # "base" or a held-out variant name
+    algorithm: str
+    hyperparameters: tuple[tuple[str, Scalar], ...] = attrs.field(converter=_frozen_mapping)
+    schedule: str  # shape name, see hpbench.schedules
+    warmup: float  # fraction of the horizon
+    horizon: float  # f in T = f * max_steps
+    max_steps: int
+    batch_size: int
+    seed: int
+    eval_every: int  # steps
+    target: Target
+    stop_at_target: bool = False
+    options: tuple[tuple[str, Scalar], ...] = attrs.field(
+        default=(), converter=_frozen_mapping
+    )  # static algorithm structure, e.g. mechanic's base optimizer
+    data: str | None = None  # path of user-supplied data (size "full")
+
+    @property
+    def horizon_steps(self) -> int:
+        """T = round(f * max_steps), at least 1."""
+        return max(1, round(self.horizon * self.max_steps))
+
+    @property
+    def params(self) -> dict[str, Scalar]:
+        """The algorithm's hyperparameters as a dict."""
+        return dict(self.hyperparameters)
+
+    def canonical(self) -> dict[str, Any]:
+        """The JSON-ready canonical form: sorted keys, numbers as floats where they are reals."""
+        return canonical_json_value(
+            {
+                "format": TRIAL_FORMAT,
+                **attrs.asdict(self, recurse=True, value_serializer=_serialize),
+            }
+        )
+
+    @property
+    def id(self) -> str:
+        """A short content hash of :meth:`canonical`; equal trials have equal ids."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Trial:
+        """Rebuild a Trial from :meth:`canonical` output (as written to ``trial.json``)."""
+        fields = {k: v for k, v in data.items() if k not in ("format", "id")}
+        fields["target"] = Target(**fields["target"])
+        fields["hyperparameters"] = dict(fields["hyperparameters"])
+        fields["options"] = dict(fields.get("options", {}))
+        return cls(**fields)
+
+
+def _serialize(_inst: Any, _field: Any, value: Any) -> Any:
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        return dict(value)
+    return value
+
+
+def canonical_json_value(value: Any) -> Any:
+    """Sort mappings and turn tuples into lists, so equal values serialise equally.
+
+    Numeric types are fixed earlier, by the compiler, from each hyperparameter's declared
+    type (``learning_rate = 1`` becomes ``1.0``), so ``1e-3`` and ``0.001`` hash the same.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): canonical_json_value(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [canonical_json_value(v) for v in value]
+    return value
+
+
+@attrs.frozen
+class Plan:
+    """The trials of one spec, in a stable order."""
+
+    name: str
+    trials: tuple[Trial, ...]

@@ -1,0 +1,73 @@
+"""The interface every workload implements, and the pure data-order helper.
+
+A workload is four pure pieces that the engine composes; it never knows about backends,
+packing or checkpoints:
+
+- ``init(rng) -> (params, model_state)``: initial parameters and non-trained state
+  (e.g. BatchNorm statistics; ``{}`` when there is none).
+- ``loss(params, model_state, batch, rng, *, dropout, label_smoothing) -> (loss,
+  model_state)``: the mean training loss of one batch in training mode. ``dropout`` is a
+  Python float (it shapes the program); ``label_smoothing`` may be a traced scalar (it is
+  packed across trials).
+- ``batch(seed, step) -> dict[str, np.ndarray]``: the training batch of ``step``, a pure
+  function of (seed, step), so a resumed run sees exactly the batches it would have seen.
+- ``evaluate(params, model_state) -> dict[str, float]``: every metric of
+  ``info.metrics`` over the whole validation split.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Protocol
+
+import numpy as np
+
+from hpbench.workloads.registry import WorkloadInfo
+
+Batch = dict[str, np.ndarray]
+
+
+class Workload(Protocol):
+    info: WorkloadInfo
+    size: str
+    variant: str
+    batch_size: int
+    max_steps: int
+
+    def init(self, rng: Any) -> tuple[Any, Any]: ...
+
+    def loss(
+        self,
+        params: Any,
+        model_state: Any,
+        batch: Batch,
+        rng: Any,
+        *,
+        dropout: float,
+        label_smoothing: Any,
+    ) -> tuple[Any, Any]: ...
+
+    def batch(self, seed: int, step: int) -> Batch: ...
+
+    def evaluate(self, params: Any, model_state: Any) -> dict[str, float]: ...
+
+
+@functools.lru_cache(maxsize=8)
+def _epoch_permutation(seed: int, epoch: int, num_examples: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(num_examples)
+
+
+def batch_indices(seed: int, step: int, num_examples: int, batch_size: int) -> np.ndarray:
+    """Example indices of training batch ``step``: epochs of fresh permutations of the data.
+
+    A pure function of its arguments (the permutation of epoch e is seeded by (seed, e)),
+    so data order never depends on how a run was interrupted.
+    """
+    start = step * batch_size
+    positions = np.arange(start, start + batch_size)
+    epochs, offsets = np.divmod(positions, num_examples)
+    out = np.empty(batch_size, dtype=np.int64)
+    for epoch in np.unique(epochs):
+        mask = epochs == epoch
+        out[mask] = _epoch_permutation(seed, int(epoch), num_examples)[offsets[mask]]
+    return out

@@ -1,0 +1,88 @@
+"""Workload metadata by name, importable without JAX.
+
+Each workload family module (``hpbench/workloads/<family>.py``) defines a ``build(size,
+variant, data)`` function; its metadata is declared here so that ``hpbench validate`` can
+check names, sizes, variants and metrics instantly.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from hpbench.workloads.base import Workload
+
+#: Whether a larger or a smaller value of each known metric is better.
+METRIC_DIRECTIONS: dict[str, str] = {
+    "loss": "min",
+    "cross_entropy": "min",
+    "error_rate": "min",
+    "accuracy": "max",
+    "ssim": "max",
+    "wer": "min",
+    "map": "max",
+    "bleu": "max",
+}
+
+
+@attrs.frozen
+class WorkloadInfo:
+    """What a workload is, its metrics and its per-size defaults."""
+
+    name: str
+    family: str  # the module under hpbench.workloads that builds it
+    description: str
+    metrics: tuple[str, ...]  # every metric ``evaluate`` reports
+    metric: str  # the default target metric
+    variants: tuple[str, ...] = ()  # held-out variants besides "base"
+    sizes: tuple[str, ...] = ("mini", "small", "full")
+    max_steps: dict[str, int] = attrs.Factory(dict)  # per size
+    batch_size: dict[str, int] = attrs.Factory(dict)  # per size
+
+    @property
+    def direction(self) -> str:
+        return METRIC_DIRECTIONS[self.metric]
+
+
+WORKLOADS: dict[str, WorkloadInfo] = {}
+
+
+def register(info: WorkloadInfo) -> WorkloadInfo:
+    """Add ``info`` to the registry (used by this module and by tests)."""
+    WORKLOADS[info.name] = info
+    return info
+
+
+def get_workload(name: str) -> WorkloadInfo:
+    """The registered workload ``name``; KeyError lists the known names."""
+    try:
+        return WORKLOADS[name]
+    except KeyError:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(sorted(WORKLOADS))}") from None
+
+
+def load_workload(
+    name: str, size: str = "mini", variant: str = "base", data: str | None = None
+) -> Workload:
+    """Import the workload's family module and build its runtime object (imports JAX)."""
+    info = get_workload(name)
+    module = importlib.import_module(f"hpbench.workloads.{info.family}")
+    return module.build(info, size=size, variant=variant, data=data)
+
+
+register(
+    WorkloadInfo(
+        name="toy_mlp",
+        family="toy",
+        description="Gaussian-blob classification with a 2-layer MLP: a seconds-long sanity check.",
+        metrics=("loss", "error_rate"),
+        metric="error_rate",
+        variants=("tanh",),
+        sizes=("mini",),
+        max_steps={"mini": 400},
+        batch_size={"mini": 64},
+    )
+)

@@ -1,0 +1,102 @@
+"""``toy_mlp``: Gaussian-blob classification with a two-layer MLP.
+
+Trains in seconds; used to check algorithms and the engine end to end. It is also the
+smallest complete example of the workload interface (:mod:`hpbench.workloads.base`).
+"""
+
+from __future__ import annotations
+
+import attrs
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.data import materialize
+from hpbench.workloads.registry import WorkloadInfo
+
+NUM_CLASSES = 4
+NUM_FEATURES = 8
+NUM_TRAIN = 2048
+NUM_VALID = 512
+DATA_VERSION = 1
+
+
+def generate(seed: int = 0) -> dict[str, np.ndarray]:
+    """Four overlapping Gaussian blobs in 8 dimensions (a non-trivial but learnable task)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(NUM_CLASSES, NUM_FEATURES)) * 1.5
+
+    def split(n: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = rng.integers(0, NUM_CLASSES, size=n)
+        features = centers[labels] + rng.normal(size=(n, NUM_FEATURES))
+        return features.astype(np.float32), labels.astype(np.int32)
+
+    x_train, y_train = split(NUM_TRAIN)
+    x_valid, y_valid = split(NUM_VALID)
+    return {"x_train": x_train, "y_train": y_train, "x_valid": x_valid, "y_valid": y_valid}
+
+
+class MLP(nn.Module):
+    hidden: int = 32
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        act = {"relu": nn.relu, "tanh": jnp.tanh}[self.activation]
+        x = act(nn.Dense(self.hidden)(x))
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return nn.Dense(NUM_CLASSES)(x)
+
+
+@attrs.frozen
+class ToyWorkload:
+    info: WorkloadInfo
+    size: str
+    variant: str
+    data: dict[str, np.ndarray]
+
+    @property
+    def batch_size(self) -> int:
+        return self.info.batch_size[self.size]
+
+    @property
+    def max_steps(self) -> int:
+        return self.info.max_steps[self.size]
+
+    def model(self, dropout: float = 0.0) -> MLP:
+        return MLP(activation="tanh" if self.variant == "tanh" else "relu", dropout=dropout)
+
+    def init(self, rng: jax.Array) -> tuple[dict, dict]:
+        params = self.model().init(rng, jnp.zeros((1, NUM_FEATURES)))["params"]
+        return params, {}
+
+    def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
+        logits = self.model(dropout).apply(
+            {"params": params}, batch["x"], train=True, rngs={"dropout": rng}
+        )
+        labels = optax.smooth_labels(jax.nn.one_hot(batch["y"], NUM_CLASSES), label_smoothing)
+        return optax.softmax_cross_entropy(logits, labels).mean(), model_state
+
+    def batch(self, seed: int, step: int) -> Batch:
+        idx = batch_indices(seed, step, NUM_TRAIN, self.batch_size)
+        return {"x": self.data["x_train"][idx], "y": self.data["y_train"][idx]}
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        loss, error = _evaluate(self.model(), params, self.data["x_valid"], self.data["y_valid"])
+        return {"loss": float(loss), "error_rate": float(error)}
+
+
+@jax.jit(static_argnums=0)
+def _evaluate(model: MLP, params, x, y):
+    logits = model.apply({"params": params}, x)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return loss, jnp.mean(jnp.argmax(logits, -1) != y)
+
+
+def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> ToyWorkload:
+    arrays = materialize(f"toy_mlp-v{DATA_VERSION}", generate)
+    return ToyWorkload(info=info, size=size, variant=variant, data=arrays)
