@@ -86,3 +86,107 @@ register(
         batch_size={"mini": 64},
     )
 )
+
+
+# --- AlgoPerf's eight workloads at mini size (numbers are set by the workload modules'
+# --- authors: step budgets and batch sizes that train in seconds on 2 CPU cores).
+
+# --- image, CTR and graph workloads ---
+register(
+    WorkloadInfo(
+        name="criteo",
+        family="criteo",
+        description="Click-through prediction with DLRM-small on synthetic click logs.",
+        metrics=("cross_entropy",),
+        metric="cross_entropy",
+        variants=("layernorm",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 256},
+    )
+)
+register(
+    WorkloadInfo(
+        name="imagenet_resnet",
+        family="imagenet",
+        description="Image classification with a BatchNorm ResNet on procedural images.",
+        metrics=("error_rate", "loss"),
+        metric="error_rate",
+        variants=("silu",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 64},
+    )
+)
+register(
+    WorkloadInfo(
+        name="imagenet_vit",
+        family="imagenet",
+        description="Image classification with a Vision Transformer on procedural images.",
+        metrics=("error_rate", "loss"),
+        metric="error_rate",
+        variants=("post_ln",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 64},
+    )
+)
+register(
+    WorkloadInfo(
+        name="ogbg",
+        family="ogbg",
+        description="Multi-label property prediction on molecule-like graphs with a GNN.",
+        metrics=("map", "loss"),
+        metric="map",
+        variants=("gelu",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 64},
+    )
+)
+
+# --- MRI, speech and translation workloads ---
+register(
+    WorkloadInfo(
+        name="fastmri",
+        family="fastmri",
+        description="MRI reconstruction from undersampled k-space with a U-Net on phantoms.",
+        metrics=("ssim", "loss"),
+        metric="ssim",
+        variants=("layernorm",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 16},
+    )
+)
+register(
+    WorkloadInfo(
+        name="librispeech_conformer",
+        family="librispeech",
+        description="Speech recognition with a Conformer and CTC on synthetic feature frames.",
+        metrics=("wer", "loss"),
+        metric="wer",
+        variants=("gelu",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 32},
+    )
+)
+register(
+    WorkloadInfo(
+        name="librispeech_deepspeech",
+        family="librispeech",
+        description="Speech recognition with DeepSpeech (conv + RNN) and CTC on synthetic frames.",
+        metrics=("wer", "loss"),
+        metric="wer",
+        variants=("tanh",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 32},
+    )
+)
+register(
+    WorkloadInfo(
+        name="wmt",
+        family="wmt",
+        description="Translation with an encoder-decoder Transformer on a synthetic language pair.",
+        metrics=("bleu", "loss"),
+        metric="bleu",
+        variants=("post_ln",),
+        max_steps={"mini": 1000},
+        batch_size={"mini": 32},
+    )
+)
