@@ -1,0 +1,123 @@
+"""Evaluation metrics of the mini workloads, written to agree with the field's libraries.
+
+Each function is crosschecked in ``tests/test_metrics.py`` against the reference library
+(sacrebleu for BLEU, jiwer for WER, scikit-image for SSIM) on fixed inputs; the workloads
+call these so that evaluation needs none of those packages.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+Tokens = Sequence[str] | Sequence[int]
+
+
+def _ngram_counts(tokens: Tokens, n: int) -> collections.Counter:
+    return collections.Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+def corpus_bleu(
+    hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_order: int = 4
+) -> float:
+    """Corpus BLEU (0-100) of tokenised sentences against one reference each.
+
+    The definition of sacrebleu's ``corpus_bleu`` with its defaults (clipped n-gram counts
+    summed over the corpus, brevity penalty on total lengths, ``exp`` smoothing of zero
+    n-gram matches); sentences are taken as already tokenised.
+    """
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    matches = [0] * max_order
+    totals = [0] * max_order
+    hyp_len = ref_len = 0
+    for hyp, ref in zip(hypotheses, references):
+        hyp_len += len(hyp)
+        ref_len += len(ref)
+        for n in range(1, max_order + 1):
+            hyp_counts = _ngram_counts(hyp, n)
+            ref_counts = _ngram_counts(ref, n)
+            matches[n - 1] += sum(min(c, ref_counts[g]) for g, c in hyp_counts.items())
+            totals[n - 1] += max(0, len(hyp) - n + 1)
+    log_precisions = []
+    smooth = 1.0
+    for match, total in zip(matches, totals):
+        if total == 0:
+            return 0.0
+        if match == 0:
+            smooth *= 2
+            log_precisions.append(math.log(100.0 / (smooth * total)))
+        else:
+            log_precisions.append(math.log(100.0 * match / total))
+    if hyp_len == 0:
+        return 0.0
+    brevity = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
+    return brevity * math.exp(sum(log_precisions) / max_order)
+
+
+def edit_distance(reference: Tokens, hypothesis: Tokens) -> int:
+    """Levenshtein distance between two token sequences (substitutions, deletions, insertions)."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref_token in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp_token in enumerate(hypothesis, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_token != hyp_token))
+            )
+        previous = current
+    return previous[-1]
+
+
+def word_error_rate(references: Sequence[Tokens], hypotheses: Sequence[Tokens]) -> float:
+    """Corpus WER: total word edit distance over total reference words (jiwer's ``wer``)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    words = sum(len(ref) for ref in references)
+    if words == 0:
+        raise ValueError("word error rate is undefined with no reference words")
+    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses)) / words
+
+
+def ssim(images, targets, data_range, win_size: int = 7, k1: float = 0.01, k2: float = 0.03):
+    """Per-image mean SSIM of (N, H, W) batches, as skimage's ``structural_similarity``.
+
+    A uniform ``win_size`` window, sample covariance, and the mean over windows that lie
+    inside the image (skimage crops the filter radius from the edges); ``data_range`` is
+    per image (fastMRI uses each volume's maximum). Traceable by JAX.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    images = jnp.asarray(images, jnp.float32)
+    targets = jnp.asarray(targets, jnp.float32)
+    data_range = jnp.asarray(data_range, jnp.float32).reshape(-1, 1, 1)
+
+    def box_mean(x):
+        window = (1, win_size, win_size)
+        return jax.lax.reduce_window(x, 0.0, jax.lax.add, window, (1, 1, 1), "VALID") / win_size**2
+
+    num_points = win_size**2
+    cov_norm = num_points / (num_points - 1)
+    ux, uy = box_mean(images), box_mean(targets)
+    vx = cov_norm * (box_mean(images * images) - ux * ux)
+    vy = cov_norm * (box_mean(targets * targets) - uy * uy)
+    vxy = cov_norm * (box_mean(images * targets) - ux * uy)
+    c1 = (k1 * data_range) ** 2
+    c2 = (k2 * data_range) ** 2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    return jnp.mean(s, axis=(1, 2))
+
+
+def ctc_greedy_decode(logits: np.ndarray, paddings: np.ndarray, blank: int = 0) -> list[list[int]]:
+    """Best-path CTC decoding: frame-wise argmax, merge repeats, drop blanks and padding."""
+    best = np.asarray(logits).argmax(-1)
+    out = []
+    for path, pad in zip(best, np.asarray(paddings)):
+        path = path[pad == 0]
+        keep = np.ones_like(path, dtype=bool)
+        keep[1:] = path[1:] != path[:-1]
+        out.append([int(t) for t in path[keep] if t != blank])
+    return out
