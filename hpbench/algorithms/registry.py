@@ -64,4 +64,301 @@ def get_algorithm(name: str) -> AlgorithmInfo:
     try:
         return ALGORITHMS[name]
     except KeyError:
-        raise KeyError(f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}") from None
+        raise KeyError(
+            f"unknown algorithm {name!r}; known: {', '.join(sorted(ALGORITHMS))}"
+        ) from None
+
+
+# --- the algorithms -------------------------------------------------------------------
+#
+# One beta convention everywhere: ``beta1`` / ``beta2`` are the decay rates themselves
+# (0.9, 0.999), as in the papers' tables and the published NAdamW list; a search written in
+# ``1 - beta`` form (REFERENCE.md section 3) converts before it reaches a trial. Defaults are
+# Optax's (REFERENCE.md "Seed defaults"). ``warmup`` is not here: it belongs to the schedule
+# (``Trial.warmup``, ``hpbench.schedules``). ``dropout`` and ``label_smoothing`` are in every
+# algorithm because they are algorithm regularizers, but the workload applies them.
+
+
+def _lr(default: float, doc: str) -> Hyperparameter:
+    return Hyperparameter("learning_rate", "float", default, doc, low=0.0, low_open=True)
+
+
+def _beta(name: str, default: float, doc: str) -> Hyperparameter:
+    return Hyperparameter(name, "float", default, doc, low=0.0, high=1.0, high_open=True)
+
+
+def _eps(
+    default: float, doc: str = "Added to the denominator for numerical stability."
+) -> Hyperparameter:
+    return Hyperparameter("eps", "float", default, doc, low=0.0)
+
+
+def _weight_decay(default: float, doc: str) -> Hyperparameter:
+    return Hyperparameter("weight_decay", "float", default, doc, low=0.0)
+
+
+def _regularizers() -> tuple[Hyperparameter, ...]:
+    return (
+        Hyperparameter(
+            "dropout",
+            "float",
+            0.0,
+            "Dropout rate, applied by the workload's model (changes the program: not packable).",
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            packable=False,
+        ),
+        Hyperparameter(
+            "label_smoothing",
+            "float",
+            0.0,
+            "Label smoothing of the training loss, applied by the workload.",
+            low=0.0,
+            high=1.0,
+            high_open=True,
+        ),
+    )
+
+
+_SCHEDULED_LR_DOC = (
+    "Peak of the base learning rate: the algorithm's learning rate at step t is "
+    "learning_rate * s(t / T) for the relative schedule s."
+)
+_LR_FREE_LR_DOC = (
+    "Multiplier of the estimated step size, given to the algorithm as its learning rate "
+    "learning_rate * s(t / T); the papers use 1 (schedule peak 1)."
+)
+_ADAM_BETAS = (
+    _beta("beta1", 0.9, "Decay rate of the first-moment (momentum) average."),
+    _beta("beta2", 0.999, "Decay rate of the second-moment average."),
+)
+
+
+def _info(
+    name: str, description: str, *hyperparameters: Hyperparameter, lr_free: bool = False
+) -> AlgorithmInfo:
+    return AlgorithmInfo(name, description, (*hyperparameters, *_regularizers()), lr_free)
+
+
+_DEFINITIONS = (
+    _info(
+        "adamw",
+        "AdamW (Loshchilov & Hutter 2019), bias-corrected, decoupled weight decay (optax.adamw).",
+        _lr(1e-3, _SCHEDULED_LR_DOC),
+        *_ADAM_BETAS,
+        _eps(1e-8),
+        _weight_decay(1e-4, "Decoupled weight decay, scaled by the scheduled learning rate."),
+    ),
+    _info(
+        "nadamw",
+        "NAdamW: AdamW with Nesterov momentum, the rule of the NAdamW lists (optax.nadamw).",
+        _lr(1e-3, _SCHEDULED_LR_DOC),
+        *_ADAM_BETAS,
+        _eps(1e-8),
+        _weight_decay(1e-4, "Decoupled weight decay, scaled by the scheduled learning rate."),
+    ),
+    _info(
+        "sgd",
+        "SGD with heavy-ball momentum and coupled L2 weight decay: a sanity baseline.",
+        _lr(0.1, _SCHEDULED_LR_DOC),
+        _beta("momentum", 0.9, "Momentum decay rate (0 = plain SGD)."),
+        Hyperparameter(
+            "nesterov",
+            "bool",
+            False,
+            "Use Nesterov momentum.",
+            choices=(False, True),
+            packable=False,
+        ),
+        _weight_decay(0.0, "Coupled L2 penalty: weight_decay * params is added to the gradient."),
+    ),
+    _info(
+        "cocob",
+        "COCOB-Backprop (Orabona & Tommasi 2017): coin betting, optax.contrib.cocob.",
+        _lr(
+            1.0,
+            "Weight of the gradients entering the bets, learning_rate * s(t / T) (as in Optax); "
+            "not a step size: COCOB is invariant to a constant scale, only its change matters.",
+        ),
+        Hyperparameter(
+            "alpha",
+            "float",
+            100.0,
+            "Caps the denominator at alpha * (max gradient magnitude) early on (paper section 6).",
+            low=0.0,
+            low_open=True,
+        ),
+        _eps(1e-8, "Initial gradient-magnitude estimate L_0 (avoids a division by 0)."),
+        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        lr_free=True,
+    ),
+    _info(
+        "dadapt_adamw",
+        "D-Adaptation with Adam (Defazio & Mishchenko 2023), optax.contrib.dadapt_adamw.",
+        _lr(1.0, _LR_FREE_LR_DOC),
+        *_ADAM_BETAS,
+        _eps(1e-8),
+        Hyperparameter(
+            "d0",
+            "float",
+            1e-6,
+            "Initial estimate of D (distance to the solution).",
+            low=0.0,
+            low_open=True,
+        ),
+        _weight_decay(0.0, "Decoupled weight decay, scaled by the step size d * lr."),
+        lr_free=True,
+    ),
+    _info(
+        "dog",
+        "DoG, Distance over Gradients (Ivgi et al. 2023), optax.contrib.dog.",
+        _lr(1.0, _LR_FREE_LR_DOC),
+        Hyperparameter(
+            "reps_rel",
+            "float",
+            1e-6,
+            "Initial movement r_eps = reps_rel * (1 + |x_0|) (the authors' default).",
+            low=0.0,
+            low_open=True,
+        ),
+        _eps(1e-8),
+        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        lr_free=True,
+    ),
+    _info(
+        "dowg",
+        "DoWG, Distance over Weighted Gradients (Khaled et al. 2023), optax.contrib.dowg.",
+        _lr(1.0, _LR_FREE_LR_DOC),
+        _eps(1e-4, "Initial squared-distance estimate is eps * (1 + |x_0|^2)."),
+        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        lr_free=True,
+    ),
+    _info(
+        "mechanic",
+        "Mechanic (Cutkosky et al. 2023) scaling a base Adam/NAdam, optax.contrib.mechanize.",
+        Hyperparameter(
+            "base",
+            "str",
+            "adam",
+            "Base optimizer whose updates Mechanic scales.",
+            choices=("adam", "nadam"),
+            packable=False,
+        ),
+        _lr(
+            1.0, "Learning rate of the base optimizer, learning_rate * s(t / T); the papers use 1."
+        ),
+        *_ADAM_BETAS,
+        _eps(1e-8, "The base optimizer's eps."),
+        _weight_decay(
+            0.01, "Mechanic's own weight decay lambda (inside the scale update, Optax default)."
+        ),
+        Hyperparameter(
+            "s_init", "float", 1e-6, "Initial scale s (Optax default).", low=0.0, low_open=True
+        ),
+        Hyperparameter(
+            "num_betas",
+            "int",
+            6,
+            "Number of scale estimates (betas 0.9, 0.99, ..., 1 - 10^-num_betas).",
+            low=1,
+            high=12,
+            packable=False,
+        ),
+        lr_free=True,
+    ),
+    _info(
+        "momo",
+        "MoMo, model-based momentum SGD (Schaipp et al. 2024), optax.contrib.momo; uses the loss.",
+        _lr(1.0, "Upper bound of the Polyak step, learning_rate * s(t / T)."),
+        _beta("beta1", 0.9, "Momentum decay rate (the paper's beta)."),
+        Hyperparameter(
+            "lower_bound",
+            "float",
+            0.0,
+            "Lower bound on the loss (f_*).",
+        ),
+        _weight_decay(0.0, "Decoupled weight decay as in the paper."),
+        Hyperparameter(
+            "adapt_lower_bound",
+            "bool",
+            False,
+            "Estimate the loss lower bound online (MoMo*).",
+            choices=(False, True),
+            packable=False,
+        ),
+        lr_free=True,
+    ),
+    _info(
+        "momo_adam",
+        "MoMo-Adam (Schaipp et al. 2024), optax.contrib.momo_adam; uses the loss.",
+        _lr(1e-2, "Upper bound of the Polyak step, learning_rate * s(t / T) (paper: 1e-2)."),
+        *_ADAM_BETAS,
+        _eps(1e-8),
+        Hyperparameter("lower_bound", "float", 0.0, "Lower bound on the loss (f_*)."),
+        _weight_decay(0.0, "Decoupled weight decay as in the paper."),
+        Hyperparameter(
+            "adapt_lower_bound",
+            "bool",
+            False,
+            "Estimate the loss lower bound online (MoMo*).",
+            choices=(False, True),
+            packable=False,
+        ),
+        lr_free=True,
+    ),
+    _info(
+        "prodigy",
+        "Prodigy (Mishchenko & Defazio 2024), D-Adaptation successor, optax.contrib.prodigy.",
+        _lr(1.0, _LR_FREE_LR_DOC),
+        *_ADAM_BETAS,
+        Hyperparameter(
+            "beta3",
+            "float",
+            None,
+            "Decay of the D-estimate sums; unset means sqrt(beta2) (the authors' default).",
+            low=0.0,
+            high=1.0,
+            high_open=True,
+        ),
+        _eps(1e-8),
+        Hyperparameter("d0", "float", 1e-6, "Initial estimate of D.", low=0.0, low_open=True),
+        Hyperparameter(
+            "d_coef",
+            "float",
+            1.0,
+            "Multiplier of the D estimate (the authors' d_coef).",
+            low=0.0,
+            low_open=True,
+        ),
+        _weight_decay(0.0, "Decoupled weight decay, scaled by the step size d * lr."),
+        Hyperparameter(
+            "safeguard_warmup",
+            "bool",
+            False,
+            "Leave the learning rate out of the D-estimate denominator (needed with warmup).",
+            choices=(False, True),
+            packable=False,
+        ),
+        lr_free=True,
+    ),
+    _info(
+        "schedule_free_adamw",
+        "Schedule-Free AdamW (Defazio et al. 2024), optax.contrib.schedule_free_adamw; "
+        "evaluated at its averaged iterate.",
+        _lr(2.5e-3, "Peak learning rate, learning_rate * s(t / T) (use a constant shape)."),
+        _beta("beta1", 0.9, "Interpolation between the averaged and the base iterate."),
+        _beta("beta2", 0.999, "Decay rate of the second-moment average."),
+        _eps(1e-8),
+        _weight_decay(0.0, "Weight decay at the interpolated point y, as in the authors' code."),
+        Hyperparameter(
+            "weight_lr_power",
+            "float",
+            2.0,
+            "Averaging weights are lr_max^weight_lr_power.",
+            low=0.0,
+        ),
+    ),
+)
+
+ALGORITHMS.update({info.name: info for info in _DEFINITIONS})
