@@ -1,0 +1,288 @@
+"""The scores table: per (algorithm label, workload) times to target, step fractions, best
+metrics, outcome counts, normalised times, performance profiles and benchmark scores.
+
+Trials are grouped by label, then by workload, then by seed. Trials of one label that
+share a workload and a seed are one AlgoPerf "study": its time is the fastest of them.
+A row's times are the median over seeds (a missed seed counts as ``inf``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+import numpy as np
+
+from hpbench.plan import Trial
+from hpbench.results.records import TrialResult
+from hpbench.scoring.profiles import (
+    ALGOPERF_MAX_TAU,
+    ALGOPERF_NUM_POINTS,
+    Profile,
+    performance_profile,
+)
+from hpbench.scoring.time_to_target import (
+    OUTCOMES,
+    TrialScore,
+    median_best_metric,
+    median_over_seeds,
+    score_trial,
+)
+
+#: The time column the profile and the benchmark score use.
+TIME_UNITS = ("steps", "seconds")
+
+Labels = Mapping[str, str] | Callable[[Trial], str] | None
+
+
+@attrs.frozen
+class ScoreRow:
+    """One algorithm on one workload: medians over seeds and outcome counts."""
+
+    label: str
+    workload: str  # column key: "criteo", "criteo/layernorm" (variant), "criteo@small" (sizes mixed)
+    base: str  # the key of its base workload (equal to ``workload`` for a base workload)
+    variant: str  # "base" or the held-out variant's name
+    metric: str
+    target: float
+    direction: str  # "min" or "max"
+    horizon_steps: int  # T; the largest among the row's trials if they differ
+    seeds: int
+    trials: int
+    reached: int
+    missed: int
+    diverged: int
+    failed: int
+    incomplete: int  # pending, running or interrupted
+    steps: float  # median over seeds of the steps to target; inf if missed
+    seconds: float  # median over seeds of the training seconds to target; inf if missed
+    step_fraction: float  # median over seeds of steps / T; inf if missed
+    best_metric: float  # median over seeds of the best target-metric value; NaN if none
+    normalized_time: float  # the profile's ratio r (after cut-off and gating); NaN for variants
+    trial_ids: tuple[str, ...]
+
+
+@attrs.frozen(eq=False)
+class Scores:
+    """Everything a report shows, computed once from a pool of trial results."""
+
+    labels: tuple[str, ...]  # algorithms, in label order
+    workloads: tuple[str, ...]  # every workload key: each base, then its variants
+    base_workloads: tuple[str, ...]  # the profile's columns
+    rows: tuple[ScoreRow, ...]
+    trials: Mapping[str, TrialScore]  # by trial id
+    label_of: Mapping[str, str]  # trial id -> label
+    time: str  # "steps" or "seconds": the time the profile compares
+    profile: Profile  # rows in ``labels`` order, columns in ``base_workloads`` order
+    benchmark: Mapping[str, float]  # label -> benchmark score in [0, 1]
+
+    _index: dict[tuple[str, str], ScoreRow] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {(r.label, r.workload): r for r in self.rows})
+
+    def row(self, label: str, workload: str) -> ScoreRow | None:
+        """The row of ``label`` on ``workload``; None when that algorithm did not run it."""
+        return self._index.get((label, workload))
+
+    def matrix(self, field: str, workloads: Iterable[str] | None = None) -> np.ndarray:
+        """``field`` of every row as a labels x workloads array (NaN where not run)."""
+        columns = self.workloads if workloads is None else tuple(workloads)
+        out = np.full((len(self.labels), len(columns)), np.nan)
+        for i, label in enumerate(self.labels):
+            for j, workload in enumerate(columns):
+                row = self.row(label, workload)
+                if row is not None:
+                    out[i, j] = getattr(row, field)
+        return out
+
+
+def default_labels(trials: Iterable[Trial]) -> dict[str, str]:
+    """Trial id -> label: the algorithm name, plus the settings (hyperparameters, schedule,
+    warmup, horizon, options) that differ among that algorithm's trials in the pool,
+    e.g. ``nadamw`` or ``nadamw(horizon=0.33, learning_rate=0.001)``."""
+    trials = list(trials)
+    settings = {t.id: _settings(t) for t in trials}
+    by_algorithm: dict[str, list[Trial]] = defaultdict(list)
+    for t in trials:
+        by_algorithm[t.algorithm].append(t)
+    labels = {}
+    for algorithm, group in by_algorithm.items():
+        keys = sorted({k for t in group for k in settings[t.id]})
+        varying = [k for k in keys if len({repr(settings[t.id].get(k)) for t in group}) > 1]
+        for t in group:
+            inner = ", ".join(f"{k}={settings[t.id].get(k)!r}" for k in varying)
+            labels[t.id] = f"{algorithm}({inner})" if varying else algorithm
+    return labels
+
+
+def _settings(trial: Trial) -> dict[str, object]:
+    return {
+        **trial.params,
+        **dict(trial.options),
+        "schedule": trial.schedule,
+        "warmup": trial.warmup,
+        "horizon": trial.horizon,
+    }
+
+
+def _resolve_labels(trials: list[Trial], labels: Labels) -> dict[str, str]:
+    defaults = default_labels(trials)
+    if labels is None:
+        return defaults
+    if callable(labels):
+        return {t.id: labels(t) for t in trials}
+    return {t.id: labels.get(t.id, defaults[t.id]) for t in trials}
+
+
+def _workload_keys(trials: list[Trial]) -> dict[str, tuple[str, str]]:
+    """Trial id -> (workload key, base key); the size is named only when a pool mixes sizes."""
+    sizes: dict[str, set[str]] = defaultdict(set)
+    for t in trials:
+        sizes[t.workload].add(t.size)
+    keys = {}
+    for t in trials:
+        base = t.workload if len(sizes[t.workload]) == 1 else f"{t.workload}@{t.size}"
+        keys[t.id] = (base if t.variant == "base" else f"{base}/{t.variant}", base)
+    return keys
+
+
+def _label_order(labels: Labels, assigned: Mapping[str, str]) -> tuple[str, ...]:
+    present = set(assigned.values())
+    if isinstance(labels, Mapping):
+        ordered = [label for label in dict.fromkeys(labels.values()) if label in present]
+        return tuple(ordered + sorted(present - set(ordered)))
+    return tuple(sorted(present))
+
+
+def _row(
+    label: str,
+    workload: str,
+    base: str,
+    results: list[TrialResult],
+    trial_scores: Mapping[str, TrialScore],
+) -> ScoreRow:
+    targets = {(r.trial.target.metric, r.trial.target.value, r.trial.target.direction) for r in results}
+    if len(targets) > 1:
+        raise ValueError(
+            f"{label!r} on {workload!r}: trials have different targets {sorted(targets)}; "
+            "score results of one target version at a time (pass the spec's trial ids)"
+        )
+    (metric, value, direction), = targets
+    by_seed: dict[int, list[TrialScore]] = defaultdict(list)
+    for r in results:
+        by_seed[r.trial.seed].append(trial_scores[r.trial.id])
+    studies = list(by_seed.values())
+
+    def median_fastest(field: str) -> float:
+        return median_over_seeds(min(getattr(s, field) for s in study) for study in studies)
+
+    best_op = min if direction == "min" else max
+    outcomes = [trial_scores[r.trial.id].outcome for r in results]
+    counts = {o: outcomes.count(o) for o in OUTCOMES}
+    return ScoreRow(
+        label=label,
+        workload=workload,
+        base=base,
+        variant=results[0].trial.variant,
+        metric=metric,
+        target=value,
+        direction=direction,
+        horizon_steps=max(r.trial.horizon_steps for r in results),
+        seeds=len(studies),
+        trials=len(results),
+        **counts,
+        steps=median_fastest("steps"),
+        seconds=median_fastest("seconds"),
+        step_fraction=median_fastest("step_fraction"),
+        best_metric=median_best_metric(
+            _best_of(best_op, (s.best_metric for s in study)) for study in studies
+        ),
+        normalized_time=math.nan,
+        trial_ids=tuple(r.trial.id for r in results),
+    )
+
+
+def _best_of(op: Callable, values: Iterable[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return op(finite) if finite else math.nan
+
+
+def _workload_order(keys: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """Base workloads sorted by name, each followed by its variants."""
+    ordered = sorted(set(keys), key=lambda kb: (kb[1], kb[0] != kb[1], kb[0]))
+    return tuple(key for key, _ in ordered)
+
+
+def score_results(
+    results: Iterable[TrialResult],
+    labels: Labels = None,
+    *,
+    time: str = "steps",
+    max_tau: float = ALGOPERF_MAX_TAU,
+    num_points: int = ALGOPERF_NUM_POINTS,
+    integral: str = "trapezoid",
+    num_workloads: int | None = None,
+) -> Scores:
+    """Score a pool of trial results; every label in the pool is scored against the others.
+
+    ``labels`` maps trial id -> algorithm label (trials it omits get :func:`default_labels`),
+    or is a function of the Trial. ``time`` picks the profile's time ("steps", as the papers;
+    "seconds", as AlgoPerf, but trials packed in one job share their clock). ``max_tau``,
+    ``num_points`` and ``integral`` are those of :func:`~hpbench.scoring.profiles.performance_profile`.
+    """
+    if time not in TIME_UNITS:
+        raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
+    results = list(results)
+    trials = [r.trial for r in results]
+    label_of = _resolve_labels(trials, labels)
+    keys = _workload_keys(trials)
+    trial_scores = {r.trial.id: score_trial(r) for r in results}
+    groups: dict[tuple[str, str], list[TrialResult]] = defaultdict(list)
+    for r in results:
+        groups[(label_of[r.trial.id], keys[r.trial.id][0])].append(r)
+    rows = {
+        (label, workload): _row(label, workload, keys[group[0].trial.id][1], group, trial_scores)
+        for (label, workload), group in groups.items()
+    }
+    ordered_labels = _label_order(labels, label_of)
+    workload_pairs = {keys[t.id] for t in trials}
+    workloads = _workload_order(workload_pairs)
+    base_of_key = dict(workload_pairs)
+    # A variant whose base workload is not in the pool gates nothing: it is left out.
+    columns = [w for w in workloads if base_of_key[w] in base_of_key]
+    base_columns = [w for w in columns if base_of_key[w] == w]
+    base_of = [None if w in base_columns else columns.index(base_of_key[w]) for w in columns]
+    times = np.full((len(ordered_labels), len(columns)), np.nan)
+    for i, label in enumerate(ordered_labels):
+        for j, workload in enumerate(columns):
+            if (label, workload) in rows:
+                times[i, j] = getattr(rows[(label, workload)], time)
+    profile = performance_profile(
+        times,
+        base_of,
+        max_tau=max_tau,
+        num_points=num_points,
+        integral=integral,
+        num_workloads=num_workloads,
+    )
+    for i, label in enumerate(ordered_labels):
+        for j, workload in enumerate(base_columns):
+            if (label, workload) in rows:
+                rows[(label, workload)] = attrs.evolve(
+                    rows[(label, workload)], normalized_time=float(profile.ratios[i, j])
+                )
+    return Scores(
+        labels=ordered_labels,
+        workloads=workloads,
+        base_workloads=tuple(base_columns),
+        rows=tuple(rows[(label, w)] for label in ordered_labels for w in workloads if (label, w) in rows),
+        trials=trial_scores,
+        label_of=label_of,
+        time=time,
+        profile=profile,
+        benchmark={label: float(s) for label, s in zip(ordered_labels, profile.scores)},
+    )
+

@@ -1,0 +1,38 @@
+"""The scores as a rich table, for ``hpbench score`` (one row per algorithm label)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.table import Table
+
+from hpbench.scoring.scores import Scores
+
+
+def _ratio(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return "inf" if math.isinf(value) else f"{value:.2f}"
+
+
+def scores_table(scores: Scores) -> Table:
+    """Benchmark score, base workloads reached and the normalised time per base workload,
+    best score first (the lr-free paper's Table 6 layout)."""
+    table = Table(title=f"Benchmark scores (time to target in {scores.time})")
+    table.add_column("algorithm")
+    table.add_column("score", justify="right")
+    table.add_column("reached", justify="right")
+    for workload in scores.base_workloads:
+        table.add_column(workload, justify="right")
+    ratios = scores.matrix("normalized_time", scores.base_workloads)
+    order = sorted(range(len(scores.labels)), key=lambda i: -scores.benchmark[scores.labels[i]])
+    for i in order:
+        label = scores.labels[i]
+        reached = int(sum(1 for r in ratios[i] if math.isfinite(r)))
+        table.add_row(
+            label,
+            f"{scores.benchmark[label]:.4f}",
+            f"{reached}/{len(scores.base_workloads)}",
+            *(_ratio(r) for r in ratios[i]),
+        )
+    return table

@@ -1,0 +1,94 @@
+"""Time to target of one trial, and the median over seeds.
+
+A trial reaches its target at the first evaluation whose target metric is at or beyond
+the target value (NaN never counts). Times are kept in steps and in training seconds;
+a trial that never reaches the target has time ``inf``. The step fraction is ``t / T``
+with ``T = trial.horizon_steps``, the step budget the trial trained for (the papers
+divide by the budget used: at horizon f = 1/3 their fractions still reach 0.95).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import attrs
+import numpy as np
+
+from hpbench.results.records import TrialResult
+
+#: How a trial ended, from the scores' point of view. ``reached`` wins over the trial's
+#: state: a run that hit the target and diverged later still reached it (as in AlgoPerf).
+OUTCOMES = ("reached", "missed", "diverged", "failed", "incomplete")
+
+
+@attrs.frozen
+class TrialScore:
+    """Time to target and best metric of one trial."""
+
+    trial_id: str
+    steps: float  # first evaluation step at which the target was reached; inf if never
+    seconds: float  # training seconds at that evaluation; inf if never
+    step_fraction: float  # steps / horizon_steps; inf if never
+    best_metric: float  # best value of the target metric (its direction); NaN if none
+    outcome: str  # one of OUTCOMES
+    reason: str | None = None  # the status's reason for diverged / failed trials
+
+
+def _outcome(result: TrialResult, reached: bool) -> str:
+    if reached:
+        return "reached"
+    state = result.status.state
+    if state == "done":
+        return "missed"
+    if state in ("diverged", "failed"):
+        return state
+    return "incomplete"
+
+
+def score_trial(result: TrialResult) -> TrialScore:
+    """Time to target (steps, seconds, fraction of the horizon), best metric and outcome."""
+    trial = result.trial
+    target = trial.target
+    values = np.array(
+        [record.metrics.get(target.metric, math.nan) for record in result.evals], dtype=float
+    )
+    hits = np.flatnonzero(values <= target.value if target.direction == "min" else values >= target.value)
+    best = _best(values, target.direction)
+    if hits.size:
+        first = result.evals[hits[0]]
+        steps, seconds = float(first.step), float(first.train_seconds)
+    else:
+        steps = seconds = math.inf
+    return TrialScore(
+        trial_id=trial.id,
+        steps=steps,
+        seconds=seconds,
+        step_fraction=steps / trial.horizon_steps,
+        best_metric=best,
+        outcome=_outcome(result, bool(hits.size)),
+        reason=result.status.reason,
+    )
+
+
+def _best(values: np.ndarray, direction: str) -> float:
+    finite = values[~np.isnan(values)]
+    if not finite.size:
+        return math.nan
+    return float(finite.min() if direction == "min" else finite.max())
+
+
+def median_over_seeds(times: Iterable[float]) -> float:
+    """Median of per-seed times, a missed seed counting as ``inf`` (AlgoPerf's ``np.median``
+    over studies: with an even count, one ``inf`` in the middle pair makes the median ``inf``)."""
+    values = np.asarray(list(times), dtype=float)
+    if not values.size:
+        return math.inf
+    return float(np.median(values))
+
+
+def median_best_metric(values: Iterable[float]) -> float:
+    """Median over seeds of the best metric, ignoring seeds without any finite value."""
+    values = np.asarray(list(values), dtype=float)
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else math.nan
