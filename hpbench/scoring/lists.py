@@ -28,7 +28,9 @@ def _missed_if_nan(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), np.inf, values)
 
 
-def list_cost(fractions: np.ndarray, points: Sequence[int] | None = None, tau: float = DEFAULT_TAU) -> float:
+def list_cost(
+    fractions: np.ndarray, points: Sequence[int] | None = None, tau: float = DEFAULT_TAU
+) -> float:
     """C_tau of the list ``points`` (rows of ``fractions``; all rows by default)."""
     fractions = np.asarray(fractions, dtype=float)
     chosen = fractions if points is None else fractions[list(points)]
@@ -113,9 +115,7 @@ def leave_one_workload_out(
             values = values[~np.isnan(values)]
             if values.size:
                 metric = values.min() if directions[held] == "min" else values.max()
-        folds.append(
-            HeldOut(held, points, float(_missed_if_nan(column).min()), float(metric))
-        )
+        folds.append(HeldOut(held, points, float(_missed_if_nan(column).min()), float(metric)))
     return folds
 
 

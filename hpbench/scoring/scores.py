@@ -42,7 +42,7 @@ class ScoreRow:
     """One algorithm on one workload: medians over seeds and outcome counts."""
 
     label: str
-    workload: str  # column key: "criteo", "criteo/layernorm" (variant), "criteo@small" (sizes mixed)
+    workload: str  # key: "criteo", "criteo/layernorm" (variant), "criteo@small" (mixed sizes)
     base: str  # the key of its base workload (equal to ``workload`` for a base workload)
     variant: str  # "base" or the held-out variant's name
     metric: str
@@ -164,13 +164,15 @@ def _row(
     results: list[TrialResult],
     trial_scores: Mapping[str, TrialScore],
 ) -> ScoreRow:
-    targets = {(r.trial.target.metric, r.trial.target.value, r.trial.target.direction) for r in results}
+    targets = {
+        (r.trial.target.metric, r.trial.target.value, r.trial.target.direction) for r in results
+    }
     if len(targets) > 1:
         raise ValueError(
             f"{label!r} on {workload!r}: trials have different targets {sorted(targets)}; "
             "score results of one target version at a time (pass the spec's trial ids)"
         )
-    (metric, value, direction), = targets
+    ((metric, value, direction),) = targets
     by_seed: dict[int, list[TrialScore]] = defaultdict(list)
     for r in results:
         by_seed[r.trial.seed].append(trial_scores[r.trial.id])
@@ -231,7 +233,8 @@ def score_results(
     ``labels`` maps trial id -> algorithm label (trials it omits get :func:`default_labels`),
     or is a function of the Trial. ``time`` picks the profile's time ("steps", as the papers;
     "seconds", as AlgoPerf, but trials packed in one job share their clock). ``max_tau``,
-    ``num_points`` and ``integral`` are those of :func:`~hpbench.scoring.profiles.performance_profile`.
+    ``num_points`` and ``integral`` are those of
+    :func:`~hpbench.scoring.profiles.performance_profile`.
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
@@ -278,11 +281,14 @@ def score_results(
         labels=ordered_labels,
         workloads=workloads,
         base_workloads=tuple(base_columns),
-        rows=tuple(rows[(label, w)] for label in ordered_labels for w in workloads if (label, w) in rows),
+        rows=tuple(
+            rows[(label, w)] for label in ordered_labels for w in workloads if (label, w) in rows
+        ),
         trials=trial_scores,
         label_of=label_of,
         time=time,
         profile=profile,
-        benchmark={label: float(s) for label, s in zip(ordered_labels, profile.scores)},
+        benchmark={
+            label: float(s) for label, s in zip(ordered_labels, profile.scores, strict=True)
+        },
     )
-

@@ -53,7 +53,9 @@ def score_trial(result: TrialResult) -> TrialScore:
     values = np.array(
         [record.metrics.get(target.metric, math.nan) for record in result.evals], dtype=float
     )
-    hits = np.flatnonzero(values <= target.value if target.direction == "min" else values >= target.value)
+    hits = np.flatnonzero(
+        values <= target.value if target.direction == "min" else values >= target.value
+    )
     best = _best(values, target.direction)
     if hits.size:
         first = result.evals[hits[0]]
