@@ -34,7 +34,7 @@ def corpus_bleu(
     matches = [0] * max_order
     totals = [0] * max_order
     hyp_len = ref_len = 0
-    for hyp, ref in zip(hypotheses, references):
+    for hyp, ref in zip(hypotheses, references, strict=True):
         hyp_len += len(hyp)
         ref_len += len(ref)
         for n in range(1, max_order + 1):
@@ -44,7 +44,7 @@ def corpus_bleu(
             totals[n - 1] += max(0, len(hyp) - n + 1)
     log_precisions = []
     smooth = 1.0
-    for match, total in zip(matches, totals):
+    for match, total in zip(matches, totals, strict=True):
         if total == 0:
             return 0.0
         if match == 0:
@@ -78,7 +78,7 @@ def word_error_rate(references: Sequence[Tokens], hypotheses: Sequence[Tokens]) 
     words = sum(len(ref) for ref in references)
     if words == 0:
         raise ValueError("word error rate is undefined with no reference words")
-    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses)) / words
+    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / words
 
 
 def ssim(images, targets, data_range, win_size: int = 7, k1: float = 0.01, k2: float = 0.03):
@@ -115,7 +115,7 @@ def ctc_greedy_decode(logits: np.ndarray, paddings: np.ndarray, blank: int = 0) 
     """Best-path CTC decoding: frame-wise argmax, merge repeats, drop blanks and padding."""
     best = np.asarray(logits).argmax(-1)
     out = []
-    for path, pad in zip(best, np.asarray(paddings)):
+    for path, pad in zip(best, np.asarray(paddings), strict=True):
         path = path[pad == 0]
         keep = np.ones_like(path, dtype=bool)
         keep[1:] = path[1:] != path[:-1]
