@@ -124,3 +124,7 @@ class Plan:
 
     name: str
     trials: tuple[Trial, ...]
+    description: str = ""
+    owner: str = ""
+    source: str = ""  # the spec file it was compiled from
+    checkpoint_seconds: float = 60.0  # how often a running trial is checkpointed

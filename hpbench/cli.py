@@ -1,0 +1,103 @@
+"""The ``hpbench`` command: a dispatcher that imports only the module of the command run.
+
+Each command lives with its owner, in a module listed in :data:`COMMANDS`. A module that
+serves one command exposes ``add_arguments(parser)`` and ``main(args) -> int``; a module
+that serves several exposes ``COMMANDS = {name: obj}`` with those two attributes on each
+``obj``. Modules must not import JAX at module level, so ``hpbench --help`` and
+``hpbench validate`` stay instant. A spec problem (:class:`SpecError`) is printed without a
+traceback and exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from hpbench import __version__
+
+#: command -> (module, one-line help). Keep the help here: ``hpbench --help`` imports nothing.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("hpbench.spec.commands", "check spec files and report every problem"),
+    "plan": ("hpbench.spec.commands", "show a spec's trials, their results and their cost"),
+    "diff": ("hpbench.spec.commands", "show which trials a change from OLD to NEW would rerun"),
+    "schema": ("hpbench.spec.commands", "print the JSON Schema of the spec language"),
+    "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
+    "run": ("hpbench.train.cli", "train the trials of a spec"),
+    "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
+    "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
+    "nightly": ("hpbench.report.cli", "run the nightly specs and re-render the reports"),
+    "targets": ("hpbench.workloads.cli", "set the targets of the mini workloads"),
+}
+
+
+class NotBuilt(Exception):
+    """The module of a command does not exist yet."""
+
+
+def load_command(name: str) -> Any:
+    """The object with ``add_arguments`` and ``main`` for command ``name``."""
+    module_name = COMMANDS[name][0]
+    try:
+        module: ModuleType = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise NotBuilt(f"hpbench {name}: not built yet ({module_name} is missing)") from None
+        raise
+    commands = getattr(module, "COMMANDS", None)
+    return commands[name] if commands is not None else module
+
+
+def build_parser(chosen: str | None) -> argparse.ArgumentParser:
+    """The parser; only the ``chosen`` command's module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="hpbench",
+        description="Declarative benchmarks of neural-network training algorithms, on JAX.",
+    )
+    parser.add_argument("--version", action="version", version=f"hpbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            command = load_command(name)
+            command.add_arguments(command_parser)
+            command_parser.set_defaults(run=command.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hpbench`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        parser = build_parser(chosen if chosen in COMMANDS else None)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return int(args.run(args) or 0)
+    except NotBuilt as e:
+        _print_error(str(e))
+        return 1
+    except Exception as e:
+        from hpbench.spec.errors import SpecError
+
+        if isinstance(e, SpecError):
+            _print_error(e.render())
+            return 2
+        raise
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return 130
+
+
+def _print_error(text: str) -> None:
+    """Plain text on stderr: one problem per line, never re-wrapped, easy to grep."""
+    print(text, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,571 @@
+"""Checking a merged spec document against the language and the registries.
+
+Each check records a :class:`~hpbench.spec.errors.Problem` and carries on, so one run
+reports every problem of a file; :func:`check` raises :class:`SpecError` at the end if
+there were any. Numbers are coerced to each hyperparameter's declared kind here, which is
+what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo, Hyperparameter
+from hpbench.plan import Scalar, Target
+from hpbench.spec.errors import Problem, SpecError, did_you_mean, show
+from hpbench.spec.locate import Path_
+from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
+from hpbench.spec.source import Document
+from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
+
+BENCHMARK_KEYS = ("name", "description", "owner", "extends")
+SCHEDULE_KEYS = ("shape", "warmup", "horizon")
+WORKLOAD_KEYS = (
+    "size",
+    "variant",
+    "target",
+    "max_steps",
+    "batch_size",
+    "eval_every",
+    "data",
+    "skip",
+    "variants",
+)
+VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
+TARGET_KEYS = ("metric", "value", "direction")
+RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
+#: Grid axes besides the algorithm's hyperparameters.
+GRID_AXES = ("warmup", "horizon", "seed")
+#: Default evaluation cadence: a fraction of the workload's max_steps.
+EVAL_EVERY = 0.02
+
+
+def schedule_shapes() -> tuple[str, ...]:
+    """The registered relative-schedule shapes (``hpbench.schedules``, importable without JAX)."""
+    from hpbench.schedules import SCHEDULES
+
+    return tuple(SCHEDULES)
+
+
+def check(doc: Document) -> Spec:
+    """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise."""
+    checker = _Checker(doc)
+    spec = checker.spec()
+    if checker.problems:
+        raise SpecError(checker.problems)
+    return spec
+
+
+class _Checker:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    # --- reporting -------------------------------------------------------------------
+
+    def fail(
+        self,
+        path: Path_,
+        expected: str,
+        found: Any,
+        hint: str | None = None,
+        *,
+        at_key: bool = False,
+    ) -> None:
+        found_text = found if isinstance(found, _Found) else show(found)
+        self.problems.append(
+            self.doc.problem(path, f"expected {expected}, found {found_text}", hint, at_key=at_key)
+        )
+
+    def unknown_keys(
+        self, path: Path_, table: dict[str, Any], known: Iterable[str], what: str
+    ) -> None:
+        known = tuple(known)
+        for key in table:
+            if key not in known:
+                self.fail(
+                    (*path, key),
+                    what,
+                    _Found(f"unknown key {show(key)}"),
+                    did_you_mean(key, known),
+                    at_key=True,
+                )
+
+    def table(self, path: Path_, value: Any) -> dict[str, Any] | None:
+        if isinstance(value, dict):
+            return value
+        self.fail(path, "a table", value)
+        return None
+
+    # --- scalars ---------------------------------------------------------------------
+
+    def string(
+        self, path: Path_, value: Any, choices: Iterable[str] | None = None, what: str = "a string"
+    ) -> str | None:
+        if not isinstance(value, str) or isinstance(value, _Found):
+            self.fail(path, what, value)
+            return None
+        if choices is not None:
+            choices = tuple(choices)
+            if value not in choices:
+                self.fail(path, f"one of {_one_of(choices)}", value, did_you_mean(value, choices))
+                return None
+        return value
+
+    def integer(self, path: Path_, value: Any, low: int = 1) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"an integer >= {low}", value)
+            return None
+        if value < low:
+            self.fail(path, f"an integer >= {low}", value)
+            return None
+        return value
+
+    def number(self, path: Path_, value: Any, interval: _Interval) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(path, f"a number in {interval}", value)
+            return None
+        if not interval.contains(float(value)):
+            self.fail(path, f"a number in {interval}", value)
+            return None
+        return float(value)
+
+    def boolean(self, path: Path_, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, "true or false", value)
+            return None
+        return value
+
+    def hyperparameter(self, path: Path_, h: Hyperparameter, value: Any) -> Scalar | None:
+        """``value`` checked against ``h``'s kind, range and choices, coerced to its kind."""
+        if h.kind == "float":
+            coerced = self.number(path, value, _Interval.of(h))
+        elif h.kind == "int":
+            interval = _Interval.of(h)
+            coerced = value if isinstance(value, int) and not isinstance(value, bool) else None
+            if coerced is None or not interval.contains(coerced):
+                self.fail(path, f"an integer in {interval}", value)
+                return None
+        elif h.kind == "bool":
+            coerced = self.boolean(path, value)
+        else:
+            coerced = self.string(path, value)
+        if coerced is not None and h.choices is not None and coerced not in h.choices:
+            self.fail(
+                path,
+                f"one of {_one_of(h.choices)}",
+                value,
+                did_you_mean(value, map(str, h.choices)),
+            )
+            return None
+        return coerced
+
+    # --- sections --------------------------------------------------------------------
+
+    def spec(self) -> Spec:
+        data = self.doc.data
+        self.unknown_keys(
+            (), data, SECTIONS, "a section (" + ", ".join(f"[{s}]" for s in SECTIONS) + ")"
+        )
+        for name in SECTIONS:
+            if name in data and name != "workloads":
+                self.table((name,), data[name])
+        benchmark = self.benchmark()
+        info, fixed, points = self.algorithm()
+        schedule = self.schedule()
+        workloads = self.workloads()
+        seeds, stop, checkpoint = self.run()
+        grid = self.grid(info)
+        reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
+        return Spec(
+            name=benchmark.get("name") or Path(self.doc.file).stem,
+            file=self.doc.file,
+            description=benchmark.get("description", ""),
+            owner=benchmark.get("owner", ""),
+            algorithm=info.name if info else None,
+            hyperparameters=fixed,
+            points=points,
+            schedule=schedule,
+            workloads=workloads,
+            seeds=seeds,
+            stop_at_target=stop,
+            checkpoint_seconds=checkpoint,
+            grid=grid,
+            reserved=reserved,
+        )
+
+    def benchmark(self) -> dict[str, str]:
+        table = self.doc.own.get("benchmark", {})
+        if not isinstance(table, dict):
+            return {}
+        self.unknown_keys(
+            ("benchmark",),
+            table,
+            BENCHMARK_KEYS,
+            "a key of [benchmark] (" + ", ".join(BENCHMARK_KEYS) + ")",
+        )
+        out = {}
+        for key in ("name", "description", "owner"):
+            if key in table and self.string(("benchmark", key), table[key]) is not None:
+                out[key] = table[key]
+        return out
+
+    def algorithm(
+        self,
+    ) -> tuple[AlgorithmInfo | None, dict[str, Scalar], tuple[dict[str, Scalar], ...]]:
+        table = self.doc.data.get("algorithm")
+        if not isinstance(table, dict):
+            return None, {}, ({},)
+        name = self.string(
+            ("algorithm", "name"),
+            table.get("name", _MISSING),
+            ALGORITHMS,
+            what="a registered algorithm name",
+        )
+        if name is None:
+            return None, {}, ({},)
+        info = ALGORITHMS[name]
+        allowed = ("name", "points", *info.names)
+        self.unknown_keys(
+            ("algorithm",), table, allowed, f"a hyperparameter of {name} ({', '.join(info.names)})"
+        )
+        fixed = self.hyperparameters(
+            ("algorithm",), info, {k: v for k, v in table.items() if k not in ("name", "points")}
+        )
+        points: tuple[dict[str, Scalar], ...] = ({},)
+        if "points" in table:
+            raw = table["points"]
+            if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
+                self.fail(
+                    ("algorithm", "points"),
+                    "a non-empty array of tables ([[algorithm.points]])",
+                    raw,
+                )
+            else:
+                points = tuple(
+                    self.point(("algorithm", "points", i), info, p) for i, p in enumerate(raw)
+                )
+        return info, fixed, points
+
+    def hyperparameters(
+        self, path: Path_, info: AlgorithmInfo, table: dict[str, Any]
+    ) -> dict[str, Scalar]:
+        out = {}
+        for key, value in table.items():
+            h = info.hyperparameter(key)
+            if h is not None:
+                coerced = self.hyperparameter((*path, key), h, value)
+                if coerced is not None:
+                    out[key] = coerced
+        return out
+
+    def point(self, path: Path_, info: AlgorithmInfo, table: dict[str, Any]) -> dict[str, Scalar]:
+        self.unknown_keys(
+            path, table, (*info.names, "warmup"), f"a hyperparameter of {info.name} or warmup"
+        )
+        out = self.hyperparameters(path, info, table)
+        if "warmup" in table:
+            warmup = self.number((*path, "warmup"), table["warmup"], WARMUP)
+            if warmup is not None:
+                out["warmup"] = warmup
+        return out
+
+    def schedule(self) -> Schedule:
+        table = self.doc.data.get("schedule", {})
+        if not isinstance(table, dict):
+            return Schedule()
+        self.unknown_keys(
+            ("schedule",),
+            table,
+            SCHEDULE_KEYS,
+            "a key of [schedule] (" + ", ".join(SCHEDULE_KEYS) + ")",
+        )
+        default = Schedule()
+        shape = self.string(
+            ("schedule", "shape"), table.get("shape", default.shape), schedule_shapes()
+        )
+        warmup = self.number(("schedule", "warmup"), table.get("warmup", default.warmup), WARMUP)
+        horizon = self.number(
+            ("schedule", "horizon"), table.get("horizon", default.horizon), HORIZON
+        )
+        return Schedule(
+            shape or default.shape,
+            default.warmup if warmup is None else warmup,
+            horizon or default.horizon,
+        )
+
+    def workloads(self) -> tuple[WorkloadRun, ...]:
+        table = self.doc.data.get("workloads", {})
+        if not isinstance(table, dict):
+            self.fail(("workloads",), "a table of workloads ([workloads.NAME])", table)
+            return ()
+        runs: list[WorkloadRun] = []
+        for name, entry in table.items():
+            path: Path_ = ("workloads", name)
+            if name not in WORKLOADS:
+                self.fail(
+                    path,
+                    "a registered workload",
+                    _Found(f"unknown workload {show(name)}"),
+                    did_you_mean(name, WORKLOADS),
+                    at_key=True,
+                )
+                continue
+            entry = self.table(path, entry)
+            if entry is not None and not entry.get("skip", False):
+                runs.extend(self.workload(path, WORKLOADS[name], entry))
+        return tuple(runs)
+
+    def workload(self, path: Path_, info: WorkloadInfo, entry: dict[str, Any]) -> list[WorkloadRun]:
+        self.unknown_keys(
+            path, entry, WORKLOAD_KEYS, "a key of a workload (" + ", ".join(WORKLOAD_KEYS) + ")"
+        )
+        self.boolean((*path, "skip"), entry.get("skip", False))
+        size = self.string((*path, "size"), entry.get("size", "mini"), info.sizes)
+        variants_known = ("base", *info.variants)
+        selected = entry.get("variant", "base")
+        selected = [selected] if isinstance(selected, str) else selected
+        if not isinstance(selected, list) or not selected:
+            self.fail((*path, "variant"), "a variant name or a non-empty list of them", selected)
+            return []
+        overrides = entry.get("variants", {})
+        if self.table((*path, "variants"), overrides) is None:
+            overrides = {}
+        for name, table in overrides.items():
+            vpath = (*path, "variants", name)
+            if name not in variants_known:
+                self.fail(
+                    vpath,
+                    f"a variant of {info.name} ({_one_of(variants_known)})",
+                    _Found(f"unknown variant {show(name)}"),
+                    did_you_mean(name, variants_known),
+                    at_key=True,
+                )
+            elif self.table(vpath, table) is not None:
+                self.unknown_keys(
+                    vpath,
+                    table,
+                    VARIANT_KEYS,
+                    "a per-variant key (" + ", ".join(VARIANT_KEYS) + ")",
+                )
+        runs = []
+        for i, variant in enumerate(selected):
+            vpath = (
+                (*path, "variant")
+                if isinstance(entry.get("variant"), str | None)
+                else (*path, "variant", i)
+            )
+            variant = self.string(vpath, variant, variants_known)
+            if variant is None or size is None:
+                continue
+            over = overrides.get(variant, {})
+            settings = {**entry, **over} if isinstance(over, dict) else entry
+            where = functools.partial(_setting_path, path, variant, over)
+            run = self.workload_run(info, variant, size, settings, where, path)
+            if run is not None:
+                runs.append(run)
+        return runs
+
+    def workload_run(
+        self,
+        info: WorkloadInfo,
+        variant: str,
+        size: str,
+        settings: dict[str, Any],
+        where: Any,
+        path: Path_,
+    ) -> WorkloadRun | None:
+        max_steps = self.sized(info, size, settings, "max_steps", info.max_steps, where, path)
+        batch_size = self.sized(info, size, settings, "batch_size", info.batch_size, where, path)
+        target = self.target(info, variant, settings.get("target", _MISSING), where("target"))
+        data = settings.get("data")
+        if data is not None:
+            data = self.string(where("data"), data, what="a path to the workload's data")
+        eval_every = self.eval_every(
+            where("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
+        )
+        if None in (max_steps, batch_size, target, eval_every):
+            return None
+        return WorkloadRun(
+            info.name, variant, size, target, max_steps, batch_size, eval_every, data
+        )
+
+    def sized(
+        self,
+        info: WorkloadInfo,
+        size: str,
+        settings: dict[str, Any],
+        key: str,
+        defaults: dict[str, int],
+        where: Any,
+        path: Path_,
+    ) -> int | None:
+        if key in settings:
+            return self.integer(where(key), settings[key])
+        if size in defaults:
+            return defaults[size]
+        self.fail(
+            (*path, key),
+            f"{key} (workload {info.name} has no default at size {size})",
+            _Found("none"),
+        )
+        return None
+
+    def eval_every(self, path: Path_, value: Any, max_steps: int | None) -> int | None:
+        """Steps (an integer) or a fraction of max_steps (a float in (0, 1])."""
+        if isinstance(value, float):
+            fraction = self.number(path, value, HORIZON)
+            return (
+                None
+                if fraction is None or max_steps is None
+                else max(1, round(fraction * max_steps))
+            )
+        return self.integer(path, value)
+
+    def target(self, info: WorkloadInfo, variant: str, value: Any, path: Path_) -> Target | None:
+        if value is _MISSING:
+            label = info.name if variant == "base" else f"{info.name} ({variant})"
+            self.fail(
+                path,
+                f"a target for {label}, e.g. "
+                f"target = {{ metric = {show(info.metric)}, value = ... }}",
+                _Found("none"),
+            )
+            return None
+        table = self.table(path, value)
+        if table is None:
+            return None
+        self.unknown_keys(path, table, TARGET_KEYS, "a key of target (metric, value, direction)")
+        metric = self.string(
+            (*path, "metric"), table.get("metric", info.metric), info.metrics, what="a metric name"
+        )
+        number = table.get("value", _MISSING)
+        if number is _MISSING:
+            self.fail((*path, "value"), "the target value", _Found("none"))
+            return None
+        number = self.number((*path, "value"), number, _Interval(-math.inf, math.inf, True, True))
+        if metric is None or number is None:
+            return None
+        direction = METRIC_DIRECTIONS[metric]
+        given = table.get("direction", direction)
+        if (
+            self.string((*path, "direction"), given, ("min", "max")) is not None
+            and given != direction
+        ):
+            self.fail((*path, "direction"), f"{show(direction)} for metric {metric}", given)
+            return None
+        return Target(metric, number, direction)
+
+    def run(self) -> tuple[tuple[int, ...], bool, float]:
+        table = self.doc.data.get("run", {})
+        default = Spec(name="", file="")
+        if not isinstance(table, dict):
+            return default.seeds, default.stop_at_target, default.checkpoint_seconds
+        self.unknown_keys(("run",), table, RUN_KEYS, "a key of [run] (" + ", ".join(RUN_KEYS) + ")")
+        seeds = table.get("seeds", list(default.seeds))
+        if not isinstance(seeds, list) or not seeds:
+            self.fail(("run", "seeds"), "a non-empty list of integer seeds", seeds)
+            seeds = default.seeds
+        else:
+            seeds = tuple(
+                s
+                for i, s in enumerate(seeds)
+                if self.integer(("run", "seeds", i), s, low=0) is not None
+            )
+        stop = self.boolean(
+            ("run", "stop_at_target"), table.get("stop_at_target", default.stop_at_target)
+        )
+        checkpoint = self.number(
+            ("run", "checkpoint_seconds"),
+            table.get("checkpoint_seconds", default.checkpoint_seconds),
+            POSITIVE,
+        )
+        return seeds, bool(stop), checkpoint or default.checkpoint_seconds
+
+    def grid(self, info: AlgorithmInfo | None) -> tuple[tuple[str, tuple[Scalar, ...]], ...]:
+        table = self.doc.data.get("grid", {})
+        if not isinstance(table, dict):
+            return ()
+        names = (*(info.names if info else ()), *GRID_AXES)
+        self.unknown_keys(
+            ("grid",),
+            table,
+            names,
+            "a hyperparameter" + (f" of {info.name}" if info else "") + ", warmup, horizon or seed",
+        )
+        axes = []
+        for key, values in table.items():
+            path = ("grid", key)
+            if key not in names:
+                continue
+            if not isinstance(values, list) or not values:
+                self.fail(path, "a non-empty list of values", values)
+                continue
+            checked = [self.axis_value((*path, i), key, info, v) for i, v in enumerate(values)]
+            if None not in checked:
+                axes.append((key, tuple(checked)))
+        return tuple(axes)
+
+    def axis_value(
+        self, path: Path_, key: str, info: AlgorithmInfo | None, value: Any
+    ) -> Scalar | None:
+        if key == "warmup":
+            return self.number(path, value, WARMUP)
+        if key == "horizon":
+            return self.number(path, value, HORIZON)
+        if key == "seed":
+            return self.integer(path, value, low=0)
+        return self.hyperparameter(path, info.hyperparameter(key), value)
+
+
+def _setting_path(path: Path_, variant: str, over: dict[str, Any], key: str) -> Path_:
+    """Where a workload setting is written: in its variant's table, or in the workload's."""
+    return (*path, "variants", variant, key) if key in over else (*path, key)
+
+
+class _Found(str):
+    """A 'found ...' text used as is (not shown as a TOML value)."""
+
+
+_MISSING: Any = _Found("none")
+
+
+class _Interval:
+    """A real interval with open or closed ends, printed as ``[0, 1)``."""
+
+    def __init__(self, low: float, high: float, low_open: bool = False, high_open: bool = False):
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+
+    @classmethod
+    def of(cls, h: Hyperparameter) -> _Interval:
+        low = -math.inf if h.low is None else h.low
+        high = math.inf if h.high is None else h.high
+        return cls(low, high, h.low_open or h.low is None, h.high_open or h.high is None)
+
+    def contains(self, x: float) -> bool:
+        if math.isnan(x):
+            return False
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        def end(x: float) -> str:
+            return "inf" if x == math.inf else "-inf" if x == -math.inf else f"{x:g}"
+
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        return f"{left}{end(self.low)}, {end(self.high)}{right}"
+
+
+WARMUP = _Interval(0.0, 1.0, high_open=True)
+HORIZON = _Interval(0.0, 1.0, low_open=True)
+POSITIVE = _Interval(0.0, math.inf, True, True)
+
+
+def _one_of(choices: Iterable[Scalar]) -> str:
+    return ", ".join(show(c) for c in choices)

@@ -1,0 +1,291 @@
+"""The spec commands: ``validate``, ``plan``, ``diff``, ``schema`` and ``list``.
+
+Each command is an ``add_arguments(parser)`` / ``main(args) -> int`` pair in
+:data:`COMMANDS`, dispatched by :mod:`hpbench.cli`. Nothing here imports JAX.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+from hpbench.plan import Plan, Trial
+from hpbench.spec.compile import load_plan
+from hpbench.spec.errors import SpecError
+
+out = Console(highlight=False)
+
+
+@attrs.frozen
+class Command:
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+def _validate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to check")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    """Check every spec; report all problems of every file; exit 2 if any."""
+    failed = 0
+    for path in args.specs:
+        try:
+            plan = load_plan(path)
+        except SpecError as e:
+            print(e.render(), file=sys.stderr)
+            failed += 1
+            continue
+        workloads = len({(t.workload, t.variant) for t in plan.trials})
+        out.print(f"ok {path}: {len(plan.trials)} trials on {workloads} workloads", markup=False)
+    return 2 if failed else 0
+
+
+# --- plan -------------------------------------------------------------------------------
+
+
+def _plan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, metavar="SPEC")
+    parser.add_argument(
+        "--results", type=Path, default=Path("results"), help="results directory (default: results)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def trial_state(results: Path, trial: Trial) -> str:
+    """The trial's state in ``results`` ("new" when it has no directory there)."""
+    status = results / trial.id / "status.json"
+    if not status.exists():
+        return "new"
+    try:
+        return str(json.loads(status.read_text()).get("state", "unknown"))
+    except (OSError, json.JSONDecodeError):
+        return "unreadable"
+
+
+def trial_columns(trial: Trial) -> dict[str, Any]:
+    """The values a table shows for ``trial``: what identifies it, hyperparameters included."""
+    return {
+        "workload": trial.workload,
+        "variant": trial.variant,
+        "size": trial.size,
+        "algorithm": trial.algorithm,
+        **dict(trial.options),
+        **trial.params,
+        "schedule": trial.schedule,
+        "warmup": trial.warmup,
+        "horizon": trial.horizon,
+        "seed": trial.seed,
+    }
+
+
+def _plan(args: argparse.Namespace) -> int:
+    """Show the trials of a spec, which already have results, and the steps to train."""
+    plan = load_plan(args.spec)
+    states = [trial_state(args.results, t) for t in plan.trials]
+    todo = sum(t.horizon_steps for t, s in zip(plan.trials, states, strict=True) if s != "done")
+    if args.json:
+        trials = [
+            {"id": t.id, "state": s, "horizon_steps": t.horizon_steps, **t.canonical()}
+            for t, s in zip(plan.trials, states, strict=True)
+        ]
+        json.dump(
+            {"name": plan.name, "steps_to_train": todo, "trials": trials}, sys.stdout, indent=1
+        )
+        print()
+        return 0
+    out.print(_trial_table(plan.name, plan.trials, states))
+    done = states.count("done")
+    out.print(
+        f"{len(plan.trials)} trials: {done} done, {len(plan.trials) - done} to train "
+        f"({todo:,} steps)",
+        markup=False,
+    )
+    return 0
+
+
+def _trial_table(title: str, trials: Sequence[Trial], states: Sequence[str] | None = None) -> Table:
+    """One row per trial; values shared by all trials go to the caption, not the columns."""
+    rows = [trial_columns(t) for t in trials]
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    varying = [n for n in names if len({repr(row.get(n)) for row in rows}) > 1]
+    shared = ", ".join(f"{n}={_cell(rows[0][n])}" for n in names if n not in varying and rows)
+    table = Table(title=title, title_justify="left", caption=shared, caption_justify="left")
+    table.add_column("id", no_wrap=True, min_width=16)
+    for name in varying:
+        table.add_column(name, justify="right" if name == "seed" else "left")
+    table.add_column("steps", justify="right")
+    if states is not None:
+        table.add_column("state")
+    for i, (trial, row) in enumerate(zip(trials, rows, strict=True)):
+        cells = [trial.id, *(_cell(row.get(n)) for n in varying), f"{trial.horizon_steps:,}"]
+        table.add_row(*cells, *([states[i]] if states is not None else []))
+    return table
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# --- diff -------------------------------------------------------------------------------
+
+
+def _diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", type=Path, metavar="OLD")
+    parser.add_argument("new", type=Path, metavar="NEW")
+    parser.add_argument("--json", action="store_true", help="print the ids as JSON")
+
+
+def plan_diff(old: Plan, new: Plan) -> dict[str, list[Trial]]:
+    """Trials only in ``new`` (added: would run), only in ``old`` (removed) and in both."""
+    old_ids = {t.id for t in old.trials}
+    new_ids = {t.id for t in new.trials}
+    return {
+        "added": [t for t in new.trials if t.id not in old_ids],
+        "removed": [t for t in old.trials if t.id not in new_ids],
+        "kept": [t for t in new.trials if t.id in old_ids],
+    }
+
+
+def _diff(args: argparse.Namespace) -> int:
+    """What a change from OLD to NEW would rerun: added, removed and kept trials."""
+    problems = []
+    plans = []
+    for path in (args.old, args.new):
+        try:
+            plans.append(load_plan(path))
+        except SpecError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise SpecError(problems)
+    diff = plan_diff(*plans)
+    if args.json:
+        json.dump({k: [t.id for t in v] for k, v in diff.items()}, sys.stdout, indent=1)
+        print()
+        return 0
+    for kind in ("added", "removed"):
+        if diff[kind]:
+            out.print(_trial_table(f"{kind} ({len(diff[kind])})", diff[kind]))
+    out.print(
+        f"{len(diff['added'])} added (to train), {len(diff['removed'])} removed, "
+        f"{len(diff['kept'])} kept (results reused)",
+        markup=False,
+    )
+    return 0
+
+
+# --- schema -----------------------------------------------------------------------------
+
+
+def _schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
+
+
+def _schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the spec language (for editors and taplo)."""
+    from hpbench.spec.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --- list -------------------------------------------------------------------------------
+
+
+def _list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=("algorithms", "workloads"))
+
+
+def _list(args: argparse.Namespace) -> int:
+    """The registered algorithms (hyperparameters, defaults, ranges) or workloads."""
+    if args.what == "algorithms":
+        _list_algorithms()
+    else:
+        _list_workloads()
+    return 0
+
+
+def _list_algorithms() -> None:
+    from hpbench.algorithms.registry import ALGORITHMS
+
+    for info in ALGORITHMS.values():
+        free = " (learning-rate-free)" if info.learning_rate_free else ""
+        table = Table(title=f"{info.name}{free}: {info.description}", title_justify="left")
+        for column in ("hyperparameter", "kind", "default", "range", "packable", "meaning"):
+            table.add_column(column)
+        for h in info.hyperparameters:
+            table.add_row(
+                h.name, h.kind, _text(h.default), _range(h), "yes" if h.packable else "no", h.doc
+            )
+        out.print(table)
+
+
+def _text(value: Any) -> str:
+    from hpbench.spec.errors import show
+
+    return "unset" if value is None else show(value)
+
+
+def _range(h: Any) -> str:
+    if h.choices is not None:
+        return ", ".join(_text(c) for c in h.choices)
+    if h.low is None and h.high is None:
+        return ""
+    low = "-inf" if h.low is None else f"{h.low:g}"
+    high = "inf" if h.high is None else f"{h.high:g}"
+    left = "(" if h.low_open or h.low is None else "["
+    right = ")" if h.high_open or h.high is None else "]"
+    return f"{left}{low}, {high}{right}"
+
+
+def _list_workloads() -> None:
+    from hpbench.workloads.registry import WORKLOADS
+
+    table = Table(title="workloads", title_justify="left")
+    for column in (
+        "workload",
+        "metric",
+        "metrics",
+        "variants",
+        "sizes",
+        "max_steps",
+        "batch",
+        "what",
+    ):
+        table.add_column(column)
+    for info in WORKLOADS.values():
+        table.add_row(
+            info.name,
+            f"{info.metric} ({info.direction})",
+            ", ".join(info.metrics),
+            ", ".join(("base", *info.variants)),
+            ", ".join(info.sizes),
+            ", ".join(f"{s}: {n:,}" for s, n in info.max_steps.items()),
+            ", ".join(f"{s}: {n:,}" for s, n in info.batch_size.items()),
+            info.description,
+        )
+    out.print(table)
+
+
+COMMANDS: dict[str, Command] = {
+    "validate": Command(_validate_arguments, _validate),
+    "plan": Command(_plan_arguments, _plan),
+    "diff": Command(_diff_arguments, _diff),
+    "schema": Command(_schema_arguments, _schema),
+    "list": Command(_list_arguments, _list),
+}

@@ -1,0 +1,91 @@
+"""Spec -> Plan: one Trial per (workload, variant, point, grid combination, seed).
+
+Hyperparameters are complete in every trial (the algorithm's defaults filled in), so a
+value written explicitly and the same value left to its default give the same trial id.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from hpbench.algorithms.registry import ALGORITHMS
+from hpbench.plan import Plan, Scalar, Trial
+from hpbench.spec.check import check
+from hpbench.spec.model import Spec
+from hpbench.spec.source import load_document
+
+
+def load_spec(path: Path | str) -> Spec:
+    """Read, merge and check the spec at ``path``; raises SpecError listing every problem."""
+    return check(load_document(path))
+
+
+def load_plan(path: Path | str) -> Plan:
+    """The plan of the spec at ``path``; raises SpecError listing every problem."""
+    return compile_plan(load_spec(path))
+
+
+def compile_plan(spec: Spec) -> Plan:
+    """Expand ``spec`` into its trials: workloads x points x grid x seeds, in that order."""
+    trials: dict[str, Trial] = {}
+    points = _points(spec)
+    for run in spec.workloads:
+        for point in points:
+            values = dict(point)
+            schedule_warmup = values.pop("warmup", spec.schedule.warmup)
+            if spec.schedule.shape == "none":  # the shape ignores warmup: keep ids equal
+                schedule_warmup = 0.0
+            horizon = values.pop("horizon", spec.schedule.horizon)
+            seeds = (values.pop("seed"),) if "seed" in values else spec.seeds
+            info = ALGORITHMS[spec.algorithm]
+            options = {k: v for k, v in values.items() if info.hyperparameter(k).kind == "str"}
+            hyperparameters = {k: v for k, v in values.items() if k not in options}
+            for seed in seeds:
+                trial = Trial(
+                    workload=run.name,
+                    size=run.size,
+                    variant=run.variant,
+                    algorithm=spec.algorithm,
+                    hyperparameters=hyperparameters,
+                    schedule=spec.schedule.shape,
+                    warmup=float(schedule_warmup),
+                    horizon=float(horizon),
+                    max_steps=run.max_steps,
+                    batch_size=run.batch_size,
+                    seed=int(seed),
+                    eval_every=run.eval_every,
+                    target=run.target,
+                    stop_at_target=spec.stop_at_target,
+                    options=options,
+                    data=run.data,
+                )
+                trials.setdefault(trial.id, trial)
+    return Plan(
+        name=spec.name,
+        trials=tuple(trials.values()),
+        description=spec.description,
+        owner=spec.owner,
+        source=spec.file,
+        checkpoint_seconds=spec.checkpoint_seconds,
+    )
+
+
+def _points(spec: Spec) -> list[dict[str, Scalar]]:
+    """Every algorithm point (defaults < [algorithm] < a listed point < a grid combination)."""
+    if spec.algorithm is None:
+        return []
+    defaults = {k: v for k, v in ALGORITHMS[spec.algorithm].defaults().items() if v is not None}
+    names = [key for key, _ in spec.grid]
+    out = []
+    for point in spec.points:
+        for combination in itertools.product(*(values for _, values in spec.grid)):
+            out.append(
+                {
+                    **defaults,
+                    **spec.hyperparameters,
+                    **point,
+                    **dict(zip(names, combination, strict=True)),
+                }
+            )
+    return out

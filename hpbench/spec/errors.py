@@ -1,0 +1,74 @@
+"""Spec problems in the user's terms: ``file:line:col: dotted.key: expected X, found Y``.
+
+Every check appends a :class:`Problem` instead of raising, so a user sees all the problems
+of a file at once; :class:`SpecError` carries them to the command line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a spec, with where it is and what would fix it."""
+
+    file: str
+    line: int
+    col: int
+    key: str  # dotted key path, "" for the whole file
+    message: str  # "expected X, found Y"
+    hint: str | None = None  # e.g. 'did you mean "warmup"?'
+
+    def render(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        key = f" {self.key}:" if self.key else ""
+        hint = f"; {self.hint}" if self.hint else ""
+        return f"{where}:{key} {self.message}{hint}"
+
+
+class SpecError(Exception):
+    """A spec could not be loaded; ``render()`` is the message for the user."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = tuple(sorted(problems, key=lambda p: (p.file, p.line, p.col, p.key)))
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(p.render() for p in self.problems)
+
+
+def did_you_mean(found: object, known: Iterable[str]) -> str | None:
+    """A 'did you mean' hint for a misspelt name, or None when nothing is close."""
+    if not isinstance(found, str):
+        return None
+    close = difflib.get_close_matches(found, sorted(known), n=1, cutoff=0.6)
+    return f"did you mean {show(close[0])}?" if close else None
+
+
+def show(value: object) -> str:
+    """``value`` as it would be written in TOML (strings quoted, tables named), for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` relative to the current directory when it lies below it, else absolute."""
+    path = Path(os.path.normpath(Path(path).absolute()))
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

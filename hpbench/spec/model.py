@@ -1,0 +1,72 @@
+"""The checked spec: plain frozen values, every default filled in and every number coerced.
+
+:func:`hpbench.spec.check.check` builds a :class:`Spec` from a merged TOML document;
+:func:`hpbench.spec.compile.compile_plan` expands it into trials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from hpbench.plan import Scalar, Target
+
+#: The top-level tables of a spec, in the order the docs present them.
+SECTIONS = (
+    "benchmark",
+    "algorithm",
+    "schedule",
+    "workloads",
+    "run",
+    "grid",
+    "search",
+    "select",
+    "list",
+)
+#: Tables reserved for the search and list issues: accepted (any content), not yet acted on.
+RESERVED = ("search", "select", "list")
+
+
+@attrs.frozen
+class Schedule:
+    """The relative schedule: its shape, warmup fraction and horizon fraction f."""
+
+    shape: str = "warmup_cosine"
+    warmup: float = 0.05
+    horizon: float = 1.0
+
+
+@attrs.frozen
+class WorkloadRun:
+    """One (workload, variant) to train, with every setting resolved."""
+
+    name: str
+    variant: str
+    size: str
+    target: Target
+    max_steps: int
+    batch_size: int
+    eval_every: int  # steps
+    data: str | None = None
+
+
+@attrs.frozen
+class Spec:
+    """A validated spec. ``points`` are the algorithm's hyperparameter points (one empty
+    point when the spec lists none); ``grid`` holds the Cartesian axes in written order."""
+
+    name: str
+    file: str
+    description: str = ""
+    owner: str = ""
+    algorithm: str | None = None
+    hyperparameters: dict[str, Scalar] = attrs.Factory(dict)  # as written, coerced
+    points: tuple[dict[str, Scalar], ...] = ({},)
+    schedule: Schedule = Schedule()
+    workloads: tuple[WorkloadRun, ...] = ()
+    seeds: tuple[int, ...] = (0,)
+    stop_at_target: bool = False
+    checkpoint_seconds: float = 60.0
+    grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
+    reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]

@@ -1,0 +1,153 @@
+"""Reading spec files: TOML parsing, ``extends`` chains and the deep merge, with positions.
+
+A :class:`Document` is the merged TOML data of a spec and its parents plus, for every key
+path, the file and position it came from, so a problem in an inherited value is reported
+where that value is written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from hpbench.spec._toml import tomllib
+from hpbench.spec.errors import Problem, SpecError, display_path, show
+from hpbench.spec.locate import Path_, Position, locate
+
+#: Tables of a child spec that replace the parent's instead of merging into it.
+NOT_INHERITED = ("benchmark",)
+
+
+@attrs.frozen
+class Where:
+    """A key's file and position (see :class:`hpbench.spec.locate.Position`)."""
+
+    file: str
+    position: Position
+
+
+@attrs.frozen
+class Document:
+    """Merged TOML data of a spec file and its ``extends`` chain, with positions."""
+
+    file: str  # display path of the top file
+    data: dict[str, Any]
+    where: Mapping[Path_, Where]
+    own: dict[str, Any]  # the top file's data alone (its [benchmark] table, for instance)
+
+    def problem(
+        self, path: Path_, message: str, hint: str | None = None, *, at_key: bool = False
+    ) -> Problem:
+        """A :class:`Problem` at ``path`` (its value, or its key), or at its nearest parent."""
+        key = dotted(path)
+        for depth in range(len(path), 0, -1):
+            where = self.where.get(path[:depth])
+            if where is not None:
+                p = where.position
+                line, col = (p.line, p.col) if at_key else (p.value_line, p.value_col)
+                return Problem(where.file, line, col, key, message, hint)
+        return Problem(self.file, 1, 1, key, message, hint)
+
+
+def dotted(path: Path_) -> str:
+    """``("workloads", "criteo", "target")`` -> ``workloads.criteo.target``; indices as [i]."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else show(part)
+            out += f".{name}" if out else name
+    return out
+
+
+def load_document(path: Path | str) -> Document:
+    """Read ``path`` and its ``extends`` parents, merged; raises SpecError on any problem."""
+    return _load(Path(path), ())
+
+
+def _load(path: Path, chain: tuple[Path, ...]) -> Document:
+    shown = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError([Problem(shown, 1, 1, "", f"cannot read the spec: {e.strerror}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError([_syntax_problem(shown, e)]) from None
+    where = {p: Where(shown, pos) for p, pos in locate(text).items()}
+    doc = Document(shown, data, where, data)
+    parent_path = (
+        data.get("benchmark", {}).get("extends")
+        if isinstance(data.get("benchmark"), dict)
+        else None
+    )
+    if parent_path is None:
+        return doc
+    key = ("benchmark", "extends")
+    if not isinstance(parent_path, str):
+        raise SpecError(
+            [doc.problem(key, f"expected a relative file path, found {show(parent_path)}")]
+        )
+    parent_file = (path.parent / parent_path).resolve()
+    me = path.resolve()
+    if parent_file in (*chain, me):
+        cycle = " -> ".join(display_path(p) for p in (*chain, me, parent_file))
+        raise SpecError(
+            [
+                doc.problem(
+                    key, f"expected a spec that does not extend itself, found the cycle {cycle}"
+                )
+            ]
+        )
+    if not parent_file.is_file():
+        raise SpecError(
+            [
+                doc.problem(
+                    key,
+                    f"expected an existing spec file, found no file {display_path(parent_file)}",
+                )
+            ]
+        )
+    return merge(_load(parent_file, (*chain, me)), doc)
+
+
+def merge(parent: Document, child: Document) -> Document:
+    """Deep merge, the child wins. ``[benchmark]`` is not inherited, and an ``[algorithm]``
+    naming a different algorithm replaces the parent's instead of merging into it."""
+    base = {k: v for k, v in parent.data.items() if k not in NOT_INHERITED}
+    where = {p: w for p, w in parent.where.items() if p[0] not in NOT_INHERITED}
+    p_alg, c_alg = parent.data.get("algorithm"), child.data.get("algorithm")
+    if (
+        isinstance(p_alg, dict)
+        and isinstance(c_alg, dict)
+        and c_alg.get("name", p_alg.get("name")) != p_alg.get("name")
+    ):
+        base.pop("algorithm")
+        where = {p: w for p, w in where.items() if p[0] != "algorithm"}
+    where.update(child.where)
+    return Document(child.file, _deep_merge(base, child.data), where, child.own)
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _syntax_problem(file: str, error: tomllib.TOMLDecodeError) -> Problem:
+    """tomllib's message ends with "(at line L, column C)": move that to the front."""
+    message = str(error)
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    line, col = (int(match[1]), int(match[2])) if match else (1, 1)
+    reason = message[: match.start()] if match else message
+    return Problem(file, line, col, "", f"expected valid TOML, found a syntax error: {reason}")
