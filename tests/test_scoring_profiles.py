@@ -1,0 +1,134 @@
+"""Performance profiles and the benchmark score: hand-worked cases and a crosscheck against a
+direct re-implementation of AlgoPerf's ``scoring/performance_profile.py`` procedure."""
+
+import math
+
+import numpy as np
+import pytest
+
+from hpbench.scoring.profiles import performance_profile
+
+INF, NAN = math.inf, math.nan
+
+
+def test_tie_for_fastest_gives_both_ratio_one():
+    profile = performance_profile([[100.0, 50.0], [100.0, 100.0]])
+    np.testing.assert_array_equal(profile.ratios, [[1, 1], [1, 2]])
+    assert profile.rho[:, 0].tolist() == [1.0, 0.5]
+
+
+def test_trapezoid_differs_from_exact_integral_as_worked_by_hand():
+    # r = 1.01 lies between the grid points 1 and 1 + 1/33: the trapezoid rule sees rho
+    # rise over that whole first interval: area 0.5 h + 98 h = 98.5 / 33; exact 4 - 1.01.
+    times = [[100.0], [101.0]]
+    assert performance_profile(times).scores[1] == pytest.approx(98.5 / 99, abs=1e-12)
+    assert performance_profile(times, integral="exact").scores[1] == pytest.approx(2.99 / 3)
+    # On a grid point (r = 2 = 1 + 33 h) the trapezoid adds half an interval: 66.5 h.
+    assert performance_profile([[1.0], [2.0]]).scores[1] == pytest.approx(66.5 / 99, abs=1e-12)
+
+
+def test_cut_off_at_four_times_the_fastest():
+    profile = performance_profile([[100.0], [400.0], [401.0]])
+    np.testing.assert_array_equal(profile.ratios[:, 0], [1, 4, INF])
+    assert profile.scores[1] == pytest.approx(0.5 / 99, abs=1e-12)  # counts at tau = 4 only
+
+
+def test_cut_off_comes_before_variant_gating_as_in_algoperf():
+    # columns: base, variant. a's variant misses, so a's base becomes inf, but b's base time
+    # (450) was already cut off against a's 100: both miss the base workload.
+    times = [[100.0, INF], [450.0, 50.0]]
+    profile = performance_profile(times, base_of=[None, 0])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [INF]])
+    # with b at 350 it survives the cut-off and becomes the fastest after gating.
+    profile = performance_profile([[100.0, INF], [350.0, 50.0]], base_of=[None, 0])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [1.0]])
+
+
+def test_variant_not_run_does_not_gate():
+    profile = performance_profile([[100.0, NAN], [200.0, 50.0]], base_of=[None, 0])
+    np.testing.assert_array_equal(profile.ratios, [[1.0], [2.0]])
+
+
+def test_profile_denominator_can_be_fixed_as_algoperf_does():
+    profile = performance_profile([[1.0, 1.0]], num_workloads=8)
+    assert profile.scores[0] == pytest.approx(2 / 8)
+
+
+def test_bad_arguments_are_reported():
+    with pytest.raises(ValueError, match="integral"):
+        performance_profile([[1.0]], integral="simpson")
+    with pytest.raises(ValueError, match="2-d"):
+        performance_profile([1.0, 2.0])
+    with pytest.raises(ValueError, match="base_of"):
+        performance_profile([[1.0, 2.0]], base_of=[None])
+    with pytest.raises(ValueError, match="min_tau < max_tau"):
+        performance_profile([[1.0]], min_tau=4.0)
+
+
+def test_trapezoid_is_within_half_a_grid_step_per_workload_of_exact():
+    rng = np.random.default_rng(1)
+    times = rng.choice([INF, *range(10, 60)], size=(6, 8)).astype(float)
+    trapezoid = performance_profile(times).scores
+    exact = performance_profile(times, integral="exact").scores
+    assert np.all(np.abs(trapezoid - exact) <= (3 / 99) / 2 / 3 + 1e-12)
+
+
+# --- crosscheck: AlgoPerf's procedure, re-implemented with dicts and plain floats ---------
+
+
+def algoperf_scores(times, base_of, num_points=100, max_tau=4.0):
+    """AlgoPerf's ``compute_performance_profiles(min_tau=1, max_tau=4, num_points=100)`` then
+    ``compute_leaderboard_score(normalize=True)``, on ``times[submission][workload]`` with
+    pandas' semantics (NaN skipped by ``min``, NaN quotients not written by ``update``)."""
+    subs = list(times)
+    workloads = list(base_of)
+
+    def column_min(df, w):
+        finite = [df[s][w] for s in subs if not math.isnan(df[s][w])]
+        return min(finite) if finite else NAN
+
+    df = {s: dict(times[s]) for s in subs}
+    best = {w: column_min(df, w) for w in workloads}
+    for s in subs:  # "Set score to inf if not within 4x of fastest submission"
+        for w in workloads:
+            if df[s][w] > 4 * best[w]:
+                df[s][w] = INF
+    for w in workloads:  # variant_criteria_filter
+        if base_of[w] is not None:
+            for s in subs:
+                if df[s][w] == INF:
+                    df[s][base_of[w]] = INF
+    bases = [w for w in workloads if base_of[w] is None]
+    best = {w: column_min(df, w) for w in bases}
+    for s in subs:  # df.update(df.div(df.min(axis=0), axis=1))
+        for w in bases:
+            quotient = df[s][w] / best[w] if not math.isnan(best[w]) else NAN
+            if not math.isnan(quotient):
+                df[s][w] = quotient
+    points = np.linspace(1.0, max_tau, num=num_points)
+    scores = {}
+    for s in subs:
+        rho = [sum(df[s][w] <= tau for w in bases) / len(bases) for tau in points]
+        area = sum(
+            (rho[k] + rho[k + 1]) / 2 * (points[k + 1] - points[k]) for k in range(num_points - 1)
+        )
+        scores[s] = area / (points[-1] - points[0])
+    return scores
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_benchmark_score_matches_algoperf_procedure(seed):
+    rng = np.random.default_rng(seed)
+    base_of = {"a": None, "b": None, "c": None, "a/v": "a", "c/v": "c"}
+    values = [INF, INF, NAN, 100.0, 100.0, 150.0, 200.0, 399.0, 400.0, 401.0, 1000.0]
+    times = {
+        f"sub{i}": {w: float(rng.choice(values)) * rng.choice([1, 1, 1.37]) for w in base_of}
+        for i in range(int(rng.integers(1, 6)))
+    }
+    expected = algoperf_scores(times, base_of)
+    matrix = np.array([[times[s][w] for w in base_of] for s in times])
+    columns = list(base_of)
+    index = [None if b is None else columns.index(b) for b in base_of.values()]
+    with np.errstate(all="raise"):
+        got = performance_profile(matrix, index).scores
+    np.testing.assert_allclose(got, list(expected.values()), rtol=0, atol=1e-12)
