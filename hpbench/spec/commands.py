@@ -135,7 +135,7 @@ def _trial_table(title: str, trials: Sequence[Trial], states: Sequence[str] | No
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # --- diff -------------------------------------------------------------------------------
