@@ -1,0 +1,144 @@
+"""Every registered algorithm builds, takes ``value=loss``, has no NaN at step 0, and puts
+the relative schedule where REFERENCE.md section 2 says."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from hpbench.algorithms.build import build_optimizer, eval_params
+from hpbench.algorithms.registry import ALGORITHMS
+from hpbench.schedules import relative_schedule
+from hpbench.workloads import load_workload
+
+HORIZON = 100
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """toy_mlp's initial parameters, 3 fixed batches and its loss."""
+    workload = load_workload("toy_mlp")
+    params, _ = workload.init(jax.random.key(0))
+    batches = [workload.batch(0, step) for step in range(3)]
+
+    def loss(p, batch):
+        value, _ = workload.loss(p, {}, batch, jax.random.key(1), dropout=0.0, label_smoothing=0.0)
+        return value
+
+    return params, batches, loss
+
+
+def run(tx, params, batches, loss):
+    """Steps of ``tx`` over ``batches`` as the engine calls it; returns (params, state, losses)."""
+    state = tx.init(params)
+    losses = []
+    for batch in batches:
+        value, grads = jax.value_and_grad(loss)(params, batch)
+        updates, state = tx.update(grads, state, params, value=value)
+        params = optax.apply_updates(params, updates)
+        losses.append(float(value))
+    return params, state, losses
+
+
+def finite(tree) -> bool:
+    return all(bool(jnp.isfinite(leaf).all()) for leaf in jax.tree.leaves(tree))
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+@pytest.mark.parametrize("shape", ["warmup_cosine", "none"])
+def test_no_nan_at_step_zero(problem, name, shape):
+    """The warmup makes the learning rate exactly 0 at step 0 (Prodigy/D-Adapt's 0/0)."""
+    params, batches, loss = problem
+    schedule = relative_schedule(shape, 0.1, HORIZON)
+    assert float(schedule(0)) == (0.0 if shape == "warmup_cosine" else 1.0)
+    tx = build_optimizer(name, {}, schedule)
+    new_params, state, _ = run(tx, params, batches, loss)
+    assert finite(new_params) and finite(state)
+    assert finite(eval_params(name, new_params, state))
+
+
+@pytest.mark.parametrize("name", ["prodigy", "dadapt_adamw"])
+def test_optax_alone_gives_the_step_zero_nan_that_the_builder_fixes(problem, name):
+    params, batches, loss = problem
+    schedule = relative_schedule("warmup_cosine", 0.1, HORIZON)
+    raw = {"prodigy": optax.contrib.prodigy, "dadapt_adamw": optax.contrib.dadapt_adamw}[name]
+    raw_params, _, _ = run(raw(schedule), params, batches[:2], loss)
+    assert not finite(raw_params)
+
+
+@pytest.mark.parametrize("name", ["prodigy", "dadapt_adamw"])
+def test_zero_learning_rate_step_is_skipped_like_the_authors_code(problem, name):
+    """A step at lr 0 changes nothing; the next step is the first step of the algorithm."""
+    params, batches, loss = problem
+    shifted = build_optimizer(name, {}, lambda step: jnp.where(step == 0, 0.0, 1.0))
+    plain = build_optimizer(name, {}, lambda step: jnp.float32(1.0))
+    after_skip, _, _ = run(shifted, params, batches[:1], loss)
+    np.testing.assert_array_equal(after_skip["Dense_0"]["kernel"], params["Dense_0"]["kernel"])
+    skipped_then_two, _, _ = run(shifted, params, [batches[0], *batches[:2]], loss)
+    two, _, _ = run(plain, params, batches[:2], loss)
+    jax.tree.map(np.testing.assert_allclose, skipped_then_two, two)
+
+
+@pytest.mark.parametrize("name", ["adamw", "nadamw"])
+def test_schedule_is_the_peak_learning_rate_multiplier(problem, name):
+    """AdamW/NAdamW with schedule s equal Optax's with learning rate lr * s(t) (independent)."""
+    params, batches, loss = problem
+    schedule = relative_schedule("warmup_cosine", 0.02, 10)
+    hp = {"learning_rate": 3e-3, "beta1": 0.95, "beta2": 0.99, "weight_decay": 0.1}
+    ours, _, _ = run(build_optimizer(name, hp, schedule), params, batches, loss)
+    optax_rule = getattr(optax, name)(lambda t: 3e-3 * schedule(t), 0.95, 0.99, weight_decay=0.1)
+    theirs, _, _ = run(optax_rule, params, batches, loss)
+    jax.tree.map(np.testing.assert_array_equal, ours, theirs)
+
+
+def test_learning_rate_free_methods_take_the_schedule_inside(problem):
+    """Mechanic with schedule s = Optax mechanize(adam(s)), not s times mechanize(adam(1))."""
+    params, batches, loss = problem
+    schedule = relative_schedule("linear_decay", 0.0, 4)
+    ours, _, _ = run(build_optimizer("mechanic", {}, schedule), params, batches, loss)
+    inside, _, _ = run(optax.contrib.mechanize(optax.adam(schedule)), params, batches, loss)
+    jax.tree.map(np.testing.assert_allclose, ours, inside)
+
+
+def test_mechanic_base_option_changes_the_rule(problem):
+    params, batches, loss = problem
+    schedule = relative_schedule("constant", 0.0, HORIZON)
+    adam, _, _ = run(
+        build_optimizer("mechanic", {}, schedule, {"base": "adam"}), params, batches, loss
+    )
+    nadam, _, _ = run(
+        build_optimizer("mechanic", {}, schedule, {"base": "nadam"}), params, batches, loss
+    )
+    assert not np.allclose(adam["Dense_1"]["kernel"], nadam["Dense_1"]["kernel"])
+
+
+def test_schedule_free_evaluates_at_the_averaged_iterate(problem):
+    params, batches, loss = problem
+    tx = build_optimizer("schedule_free_adamw", {}, relative_schedule("constant", 0.0, HORIZON))
+    y, state, _ = run(tx, params, batches, loss)
+    x = eval_params("schedule_free_adamw", y, state)
+    expected = optax.contrib.schedule_free_eval_params(state, y)
+    jax.tree.map(np.testing.assert_array_equal, x, expected)
+    assert not np.allclose(x["Dense_0"]["kernel"], y["Dense_0"]["kernel"])
+    assert eval_params("adamw", y, state) is y
+
+
+def test_regularizers_are_accepted_and_unknown_names_rejected():
+    schedule = relative_schedule("constant", 0.0, HORIZON)
+    build_optimizer("prodigy", {"dropout": 0.1, "label_smoothing": 0.2}, schedule)
+    with pytest.raises(ValueError, match="'prodigy' does not take 'momentum'; it takes: learning"):
+        build_optimizer("prodigy", {"momentum": 0.9}, schedule)
+    with pytest.raises(ValueError, match=r"mechanic.base must be one of \('adam', 'nadam'\)"):
+        build_optimizer("mechanic", {}, schedule, {"base": "sgd"})
+
+
+def test_static_hyperparameter_cannot_be_traced():
+    schedule = relative_schedule("constant", 0.0, HORIZON)
+
+    def build(num_betas):
+        build_optimizer("mechanic", {"num_betas": num_betas}, schedule)
+        return num_betas
+
+    with pytest.raises(ValueError, match="num_betas changes the compiled program"):
+        jax.jit(build)(3)
