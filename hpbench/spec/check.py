@@ -82,11 +82,28 @@ class _Checker:
         )
 
     def unknown_keys(
-        self, path: Path_, table: dict[str, Any], known: Iterable[str], what: str
+        self,
+        path: Path_,
+        table: dict[str, Any],
+        known: Iterable[str],
+        what: str,
+        *,
+        hyperparameters: bool = False,
     ) -> None:
+        """Report keys not in ``known``; with ``hyperparameters``, name the algorithms that
+        do take a foreign hyperparameter."""
         known = tuple(known)
         for key in table:
-            if key not in known:
+            owners = [a.name for a in ALGORITHMS.values() if key in a.names]
+            if key not in known and owners and hyperparameters:
+                self.fail(
+                    (*path, key),
+                    what,
+                    _Found(f"{show(key)}, which this algorithm does not take"),
+                    f"{key} is a hyperparameter of {', '.join(owners)}",
+                    at_key=True,
+                )
+            elif key not in known:
                 self.fail(
                     (*path, key),
                     what,
@@ -126,11 +143,12 @@ class _Checker:
         return value
 
     def number(self, path: Path_, value: Any, interval: _Interval) -> float | None:
+        expected = "a number" if interval.unbounded else f"a number in {interval}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, f"a number in {interval}", value)
+            self.fail(path, expected, value)
             return None
         if not interval.contains(float(value)):
-            self.fail(path, f"a number in {interval}", value)
+            self.fail(path, expected, value)
             return None
         return float(value)
 
@@ -231,7 +249,11 @@ class _Checker:
         info = ALGORITHMS[name]
         allowed = ("name", "points", *info.names)
         self.unknown_keys(
-            ("algorithm",), table, allowed, f"a hyperparameter of {name} ({', '.join(info.names)})"
+            ("algorithm",),
+            table,
+            allowed,
+            f"a hyperparameter of {name} ({', '.join(info.names)})",
+            hyperparameters=True,
         )
         fixed = self.hyperparameters(
             ("algorithm",), info, {k: v for k, v in table.items() if k not in ("name", "points")}
@@ -265,7 +287,11 @@ class _Checker:
 
     def point(self, path: Path_, info: AlgorithmInfo, table: dict[str, Any]) -> dict[str, Scalar]:
         self.unknown_keys(
-            path, table, (*info.names, "warmup"), f"a hyperparameter of {info.name} or warmup"
+            path,
+            table,
+            (*info.names, "warmup"),
+            f"a hyperparameter of {info.name} or warmup",
+            hyperparameters=True,
         )
         out = self.hyperparameters(path, info, table)
         if "warmup" in table:
@@ -359,14 +385,15 @@ class _Checker:
                 if isinstance(entry.get("variant"), str | None)
                 else (*path, "variant", i)
             )
-            variant = self.string(vpath, variant, variants_known)
-            if variant is None or size is None:
-                continue
-            over = overrides.get(variant, {})
+            checked = self.string(vpath, variant, variants_known)
+            over = overrides.get(checked, {})
             settings = {**entry, **over} if isinstance(over, dict) else entry
-            where = functools.partial(_setting_path, path, variant, over)
-            run = self.workload_run(info, variant, size, settings, where, path)
-            if run is not None:
+            where = functools.partial(_setting_path, path, checked, over)
+            # Check the settings even when the variant or size is wrong: report everything.
+            run = self.workload_run(
+                info, checked or "base", size or info.sizes[0], settings, where, path
+            )
+            if run is not None and checked is not None and size is not None:
                 runs.append(run)
         return runs
 
@@ -447,7 +474,7 @@ class _Checker:
         if number is _MISSING:
             self.fail((*path, "value"), "the target value", _Found("none"))
             return None
-        number = self.number((*path, "value"), number, _Interval(-math.inf, math.inf, True, True))
+        number = self.number((*path, "value"), number, REAL)
         if metric is None or number is None:
             return None
         direction = METRIC_DIRECTIONS[metric]
@@ -496,6 +523,7 @@ class _Checker:
             table,
             names,
             "a hyperparameter" + (f" of {info.name}" if info else "") + ", warmup, horizon or seed",
+            hyperparameters=True,
         )
         axes = []
         for key, values in table.items():
@@ -546,6 +574,10 @@ class _Interval:
         high = math.inf if h.high is None else h.high
         return cls(low, high, h.low_open or h.low is None, h.high_open or h.high is None)
 
+    @property
+    def unbounded(self) -> bool:
+        return self.low == -math.inf and self.high == math.inf
+
     def contains(self, x: float) -> bool:
         if math.isnan(x):
             return False
@@ -565,6 +597,7 @@ class _Interval:
 WARMUP = _Interval(0.0, 1.0, high_open=True)
 HORIZON = _Interval(0.0, 1.0, low_open=True)
 POSITIVE = _Interval(0.0, math.inf, True, True)
+REAL = _Interval(-math.inf, math.inf, True, True)
 
 
 def _one_of(choices: Iterable[Scalar]) -> str:

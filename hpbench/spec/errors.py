@@ -37,7 +37,7 @@ class SpecError(Exception):
     """A spec could not be loaded; ``render()`` is the message for the user."""
 
     def __init__(self, problems: Sequence[Problem]):
-        self.problems = tuple(sorted(problems, key=lambda p: (p.file, p.line, p.col, p.key)))
+        self.problems = tuple(sorted(set(problems), key=lambda p: (p.file, p.line, p.col, p.key)))
         super().__init__(self.render())
 
     def render(self) -> str:

@@ -66,7 +66,7 @@ class _Scanner:
                 self.i += 2
                 keys = self.key()
                 self.i = self.s.index("]]", self.i) + 2
-                parent = self.resolve(keys[:-1])
+                parent = self.resolve(keys[:-1], start)
                 array = (*parent, keys[-1])
                 index = self.array_tables.get(array, 0)
                 self.array_tables[array] = index + 1
@@ -75,17 +75,19 @@ class _Scanner:
                 self.record(table, start, start)
             elif self.s[self.i] == "[":
                 self.i += 1
-                table = self.resolve(self.key())
+                table = self.resolve(self.key(), start)
                 self.i = self.s.index("]", self.i) + 1
                 self.record(table, start, start)
             else:
                 self.key_value(table)
 
-    def resolve(self, keys: list[str]) -> Path_:
-        """A header's keys as a path, entering the latest table of each array of tables."""
+    def resolve(self, keys: list[str], start: int) -> Path_:
+        """A header's keys as a path, entering the latest table of each array of tables;
+        parent tables it creates implicitly are located at the header."""
         path: Path_ = ()
         for key in keys:
             path = (*path, key)
+            self.record(path, start, start, implicit=True)
             if path in self.array_tables:
                 path = (*path, self.array_tables[path] - 1)
         return path
