@@ -103,18 +103,21 @@ def default_labels(trials: Iterable[Trial]) -> dict[str, str]:
     """Trial id -> label: the algorithm name, plus the settings (hyperparameters, schedule,
     warmup, horizon, options) that differ among that algorithm's trials in the pool,
     e.g. ``nadamw`` or ``nadamw(horizon=0.33, learning_rate=0.001)``."""
-    trials = list(trials)
-    settings = {t.id: _settings(t) for t in trials}
-    by_algorithm: dict[str, list[Trial]] = defaultdict(list)
-    for t in trials:
-        by_algorithm[t.algorithm].append(t)
+    return _default_labels({t.id: t for t in trials})
+
+
+def _default_labels(trials: Mapping[str, Trial]) -> dict[str, str]:
+    settings = {trial_id: _settings(t) for trial_id, t in trials.items()}
+    by_algorithm: dict[str, list[str]] = defaultdict(list)
+    for trial_id, t in trials.items():
+        by_algorithm[t.algorithm].append(trial_id)
     labels = {}
-    for algorithm, group in by_algorithm.items():
-        keys = sorted({k for t in group for k in settings[t.id]})
-        varying = [k for k in keys if len({repr(settings[t.id].get(k)) for t in group}) > 1]
-        for t in group:
-            inner = ", ".join(f"{k}={settings[t.id].get(k)!r}" for k in varying)
-            labels[t.id] = f"{algorithm}({inner})" if varying else algorithm
+    for algorithm, ids in by_algorithm.items():
+        keys = sorted({k for i in ids for k in settings[i]})
+        varying = [k for k in keys if len({repr(settings[i].get(k)) for i in ids}) > 1]
+        for i in ids:
+            inner = ", ".join(f"{k}={settings[i].get(k)!r}" for k in varying)
+            labels[i] = f"{algorithm}({inner})" if varying else algorithm
     return labels
 
 
@@ -128,24 +131,24 @@ def _settings(trial: Trial) -> dict[str, object]:
     }
 
 
-def _resolve_labels(trials: list[Trial], labels: Labels) -> dict[str, str]:
-    defaults = default_labels(trials)
+def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, str]:
+    if callable(labels):
+        return {trial_id: labels(t) for trial_id, t in trials.items()}
+    defaults = _default_labels(trials)
     if labels is None:
         return defaults
-    if callable(labels):
-        return {t.id: labels(t) for t in trials}
-    return {t.id: labels.get(t.id, defaults[t.id]) for t in trials}
+    return {trial_id: labels.get(trial_id, defaults[trial_id]) for trial_id in trials}
 
 
-def _workload_keys(trials: list[Trial]) -> dict[str, tuple[str, str]]:
+def _workload_keys(trials: Mapping[str, Trial]) -> dict[str, tuple[str, str]]:
     """Trial id -> (workload key, base key); the size is named only when a pool mixes sizes."""
     sizes: dict[str, set[str]] = defaultdict(set)
-    for t in trials:
+    for t in trials.values():
         sizes[t.workload].add(t.size)
     keys = {}
-    for t in trials:
+    for trial_id, t in trials.items():
         base = t.workload if len(sizes[t.workload]) == 1 else f"{t.workload}@{t.size}"
-        keys[t.id] = (base if t.variant == "base" else f"{base}/{t.variant}", base)
+        keys[trial_id] = (base if t.variant == "base" else f"{base}/{t.variant}", base)
     return keys
 
 
@@ -162,7 +165,7 @@ def _row(
     workload: str,
     base: str,
     results: list[TrialResult],
-    trial_scores: Mapping[str, TrialScore],
+    scores: list[TrialScore],
 ) -> ScoreRow:
     targets = {
         (r.trial.target.metric, r.trial.target.value, r.trial.target.direction) for r in results
@@ -174,15 +177,15 @@ def _row(
         )
     ((metric, value, direction),) = targets
     by_seed: dict[int, list[TrialScore]] = defaultdict(list)
-    for r in results:
-        by_seed[r.trial.seed].append(trial_scores[r.trial.id])
+    for r, score in zip(results, scores, strict=True):
+        by_seed[r.trial.seed].append(score)
     studies = list(by_seed.values())
 
     def median_fastest(field: str) -> float:
         return median_over_seeds(min(getattr(s, field) for s in study) for study in studies)
 
     best_op = min if direction == "min" else max
-    outcomes = [trial_scores[r.trial.id].outcome for r in results]
+    outcomes = [s.outcome for s in scores]
     counts = {o: outcomes.count(o) for o in OUTCOMES}
     return ScoreRow(
         label=label,
@@ -203,7 +206,7 @@ def _row(
             _best_of(best_op, (s.best_metric for s in study)) for study in studies
         ),
         normalized_time=math.nan,
-        trial_ids=tuple(r.trial.id for r in results),
+        trial_ids=tuple(s.trial_id for s in scores),
     )
 
 
@@ -238,20 +241,26 @@ def score_results(
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
-    results = list(results)
-    trials = [r.trial for r in results]
+    by_id = {r.trial.id: r for r in results}  # each content hash computed once
+    trials = {trial_id: r.trial for trial_id, r in by_id.items()}
     label_of = _resolve_labels(trials, labels)
     keys = _workload_keys(trials)
-    trial_scores = {r.trial.id: score_trial(r) for r in results}
-    groups: dict[tuple[str, str], list[TrialResult]] = defaultdict(list)
-    for r in results:
-        groups[(label_of[r.trial.id], keys[r.trial.id][0])].append(r)
+    trial_scores = {trial_id: score_trial(r, trial_id) for trial_id, r in by_id.items()}
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for trial_id in by_id:
+        groups[(label_of[trial_id], keys[trial_id][0])].append(trial_id)
     rows = {
-        (label, workload): _row(label, workload, keys[group[0].trial.id][1], group, trial_scores)
-        for (label, workload), group in groups.items()
+        (label, workload): _row(
+            label,
+            workload,
+            keys[ids[0]][1],
+            [by_id[i] for i in ids],
+            [trial_scores[i] for i in ids],
+        )
+        for (label, workload), ids in groups.items()
     }
     ordered_labels = _label_order(labels, label_of)
-    workload_pairs = {keys[t.id] for t in trials}
+    workload_pairs = set(keys.values())
     workloads = _workload_order(workload_pairs)
     base_of_key = dict(workload_pairs)
     # A variant whose base workload is not in the pool gates nothing: it is left out.

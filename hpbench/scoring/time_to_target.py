@@ -46,38 +46,33 @@ def _outcome(result: TrialResult, reached: bool) -> str:
     return "incomplete"
 
 
-def score_trial(result: TrialResult) -> TrialScore:
-    """Time to target (steps, seconds, fraction of the horizon), best metric and outcome."""
+def score_trial(result: TrialResult, trial_id: str | None = None) -> TrialScore:
+    """Time to target (steps, seconds, fraction of the horizon), best metric and outcome.
+
+    ``trial_id`` saves recomputing the trial's content hash when the caller has it."""
     trial = result.trial
-    target = trial.target
-    values = np.array(
-        [record.metrics.get(target.metric, math.nan) for record in result.evals], dtype=float
-    )
-    hits = np.flatnonzero(
-        values <= target.value if target.direction == "min" else values >= target.value
-    )
-    best = _best(values, target.direction)
-    if hits.size:
-        first = result.evals[hits[0]]
-        steps, seconds = float(first.step), float(first.train_seconds)
-    else:
-        steps = seconds = math.inf
+    metric, value = trial.target.metric, trial.target.value
+    minimize = trial.target.direction == "min"
+    first = None
+    best = math.nan
+    for record in result.evals:
+        measured = record.metrics.get(metric, math.nan)
+        if math.isnan(measured):  # NaN never reaches the target and is never the best
+            continue
+        if first is None and (measured <= value if minimize else measured >= value):
+            first = record
+        if math.isnan(best) or (measured < best if minimize else measured > best):
+            best = measured
+    steps = math.inf if first is None else float(first.step)
     return TrialScore(
-        trial_id=trial.id,
+        trial_id=trial.id if trial_id is None else trial_id,
         steps=steps,
-        seconds=seconds,
+        seconds=math.inf if first is None else float(first.train_seconds),
         step_fraction=steps / trial.horizon_steps,
-        best_metric=best,
-        outcome=_outcome(result, bool(hits.size)),
+        best_metric=float(best),
+        outcome=_outcome(result, first is not None),
         reason=result.status.reason,
     )
-
-
-def _best(values: np.ndarray, direction: str) -> float:
-    finite = values[~np.isnan(values)]
-    if not finite.size:
-        return math.nan
-    return float(finite.min() if direction == "min" else finite.max())
 
 
 def median_over_seeds(times: Iterable[float]) -> float:
