@@ -1,0 +1,134 @@
+"""The writer side of the results store: a trial's directory, its claim lock, its files.
+
+A trial is trained by the one process holding ``<trial>/lock`` (``fcntl.flock``): the
+kernel drops the lock when its holder dies, so the lock of a killed run is reclaimed by the
+next run without any clean-up. ``metrics.jsonl`` is append-only while training and cut
+back to the restored step on resume; ``trial.json`` and ``status.json`` are replaced
+atomically. No JAX import.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+
+from hpbench.plan import Trial
+from hpbench.results.records import (
+    EvalRecord,
+    Status,
+    read_evals,
+    write_json_atomic,
+)
+
+FINISHED_STATES = ("done", "diverged")
+
+
+class TrialDir:
+    """The files of one trial under ``results_dir/<trial-id>/``."""
+
+    def __init__(self, results_dir: Path, trial: Trial):
+        self.trial = trial
+        self.path = Path(results_dir) / trial.id
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    def write_trial(self) -> None:
+        """Write ``trial.json`` (the resolved trial with its id)."""
+        write_json_atomic(self.path / "trial.json", {"id": self.trial.id, **self.trial.canonical()})
+
+    def read_status(self) -> Status | None:
+        """The recorded status, or None when there is none (or it is unreadable)."""
+        try:
+            return Status.from_json(json.loads(self.status_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def finished(self) -> bool:
+        """True when the trial has a final result (done or diverged)."""
+        status = self.read_status()
+        return status is not None and status.state in FINISHED_STATES
+
+    def write_status(self, status: Status) -> None:
+        """Atomically replace ``status.json``, stamping the time of the write."""
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        data = status.to_json()
+        data["updated"] = now
+        write_json_atomic(self.status_path, data)
+
+    def append_eval(self, record: EvalRecord) -> None:
+        """Append one evaluation line and flush it to disk."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def truncate_evals(self, step: int) -> tuple[EvalRecord, ...]:
+        """Keep only the evaluations at or before ``step`` (those a restored run already
+        made), atomically; returns them. A torn last line is dropped too."""
+        kept = tuple(r for r in read_evals(self.metrics_path) if r.step <= step)
+        if self.metrics_path.exists():
+            tmp = self.metrics_path.with_name(".metrics.jsonl.tmp")
+            tmp.write_text("".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in kept))
+            os.replace(tmp, self.metrics_path)
+        return kept
+
+    def reset(self) -> None:
+        """Forget every result of this trial (for a fresh start or ``--force``)."""
+        self.metrics_path.unlink(missing_ok=True)
+        self.status_path.unlink(missing_ok=True)
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
+
+
+class TrialClaim:
+    """An exclusive, non-blocking claim on a trial directory, held until :meth:`release`."""
+
+    def __init__(self, fd: int, path: Path):
+        self._fd: int | None = fd
+        self.path = path
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> TrialClaim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def claim(trial_dir: TrialDir) -> TrialClaim | None:
+    """Lock ``trial_dir`` for this process, or None when a live process holds it.
+
+    ``flock`` locks belong to the open file and vanish with the process that holds them,
+    so a stale lock of a dead run never blocks. (On network file systems without flock
+    support, use one results directory per machine.)
+    """
+    trial_dir.path.mkdir(parents=True, exist_ok=True)
+    lock_path = trial_dir.path / "lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()} {os.uname().nodename}\n".encode())
+    return TrialClaim(fd, lock_path)

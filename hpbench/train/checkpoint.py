@@ -1,0 +1,70 @@
+"""Orbax checkpoints of a job: the stacked training state plus the host-side bookkeeping.
+
+One asynchronous ``CheckpointManager`` per job (``<results>/_jobs/<job-run-id>/``) saves
+two items per step: ``state`` (parameters, optimizer and model state of every member, the
+active mask, divergence steps and the running training-loss sums) and ``meta`` (JSON: step,
+member trial ids, the data position, the RNG key, each member's training seconds and
+time-to-target so far). Restoring both gives back exactly the run that was saved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+CHECKPOINT_FORMAT = 1
+
+
+class JobCheckpoints:
+    """Save, list and restore one job's checkpoints, keeping the latest ``keep``."""
+
+    def __init__(self, directory: Path, keep: int, abstract_state: Any, shardings: Any):
+        self.directory = Path(directory)
+        self._treedef = jax.tree.structure(abstract_state)
+        self._target = jax.tree.map(
+            lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+            abstract_state,
+            shardings,
+        )
+        self._manager = ocp.CheckpointManager(
+            self.directory.absolute(),
+            options=ocp.CheckpointManagerOptions(
+                max_to_keep=keep, enable_async_checkpointing=True, create=True
+            ),
+        )
+
+    def latest_step(self) -> int | None:
+        return self._manager.latest_step()
+
+    def save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
+        """Start saving (returns once the arrays are copied off the devices)."""
+        meta = {"format": CHECKPOINT_FORMAT, "step": step, **meta}
+        self._manager.save(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)
+            ),
+            force=True,
+        )
+
+    def restore(self, step: int) -> tuple[Any, dict[str, Any]]:
+        """The state (placed with the job's shardings) and the meta saved at ``step``."""
+        restored = self._manager.restore(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(self._target), meta=ocp.args.JsonRestore()
+            ),
+        )
+        # Orbax gives containers back as plain tuples/dicts: rebuild the original pytree.
+        state = jax.tree.unflatten(self._treedef, jax.tree.leaves(restored.state))
+        return state, dict(restored.meta)
+
+    def wait(self) -> None:
+        """Block until every started save is committed to disk."""
+        self._manager.wait_until_finished()
+
+    def close(self) -> None:
+        self._manager.close()

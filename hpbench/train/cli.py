@@ -1,0 +1,120 @@
+"""``hpbench run SPEC...``: train the trials of specs into a results directory.
+
+Trials already finished are reused (``--force`` retrains them), interrupted ones resume
+from their last checkpoint. Exit codes: 0 all trained, 1 some trial failed, 2 bad spec or
+arguments, 130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hpbench.backends import BACKENDS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to run")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="results directory (default: results/)",
+    )
+    parser.add_argument("--force", action="store_true", help="retrain trials that already finished")
+    parser.add_argument(
+        "--pack", type=int, metavar="K", help="trials per compiled program (default: from memory)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        metavar="WHEN",
+        help="checkpoint cadence: steps (500), or time (30s, 10m); default: the spec's, else 5m",
+    )
+    parser.add_argument("--runner", metavar="PROFILE", help="runner profile (only local for now)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--plain", action="store_true", help="plain progress lines (default when not a terminal)"
+    )
+
+
+def _runner_error(runner: str | None) -> str | None:
+    if runner is None or Path(runner).stem in BACKENDS or runner in BACKENDS:
+        return None
+    return (
+        f"--runner {runner}: only the local runner exists so far ({', '.join(BACKENDS)}); "
+        "pool, ray and slurm runners are not built yet. Drop --runner to train here."
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from hpbench.spec import load_plan
+    from hpbench.train.job import CheckpointPolicy, make_jobs
+
+    error = _runner_error(args.runner)
+    if error is None and args.pack is not None and args.pack < 1:
+        error = f"--pack {args.pack}: expected a pack size of at least 1"
+    policy = None
+    if error is None and args.checkpoint_every is not None:
+        try:
+            policy = CheckpointPolicy.parse(args.checkpoint_every)
+        except ValueError as e:
+            error = f"--checkpoint-every: {e}"
+    if error is not None:
+        print(f"hpbench run: {error}", file=sys.stderr)
+        return 2
+
+    plans = [load_plan(path) for path in args.specs]  # SpecError: the dispatcher exits 2
+    trials = list({t.id: t for plan in plans for t in plan.trials}.values())
+    if policy is None:
+        spec_seconds = [s for p in plans if (s := getattr(p, "checkpoint_seconds", None))]
+        policy = (
+            CheckpointPolicy(every_seconds=float(min(spec_seconds)))
+            if spec_seconds
+            else CheckpointPolicy()
+        )
+    console = Console(stderr=True)
+    jobs = make_jobs(trials, pack=args.pack, checkpoint=policy, force=args.force)
+    if not args.quiet:
+        console.print(
+            f"{len(trials)} trials in {len(jobs)} jobs -> {args.results}/", highlight=False
+        )
+    return _run(jobs, args, console)
+
+
+def _run(jobs: list, args: argparse.Namespace, console) -> int:
+    from rich.console import Console
+
+    from hpbench.backends.local import run_jobs
+    from hpbench.train.progress import LiveProgress, PlainProgress, summary_table
+    from hpbench.train.run import Interrupted
+
+    if args.quiet:
+        reporter = None
+    elif args.plain or not console.is_terminal:
+        reporter = PlainProgress()
+    else:
+        reporter = LiveProgress(console)
+    try:
+        if reporter is None:
+            outcomes = run_jobs(jobs, args.results)
+        else:
+            with reporter:
+                outcomes = run_jobs(jobs, args.results, progress=reporter)
+    except Interrupted as stop:
+        print(
+            f"hpbench run: stopped by {stop}; checkpoint saved, rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 128 + stop.signum
+    out = Console(file=sys.stdout, width=max(console.width, 100))
+    out.print(summary_table(outcomes, args.results))
+    failed = [o for o in outcomes if o.state == "failed"]
+    if failed:
+        print(
+            f"hpbench run: {len(failed)} trial(s) failed; see status.json in each trial directory",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0

@@ -1,0 +1,146 @@
+"""What ``hpbench run`` shows: a live line per job, and a summary table at the end.
+
+:class:`LiveProgress` draws one rich progress line per job (workload, pack size, step /
+horizon, steps/s, best latest metric vs target, ETA); :class:`PlainProgress` prints a plain
+line at most every few seconds per job, for CI logs and other non-terminals. No JAX import.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hpbench.train.run import JobUpdate, TrialOutcome
+
+
+def _metric_text(update: JobUpdate) -> str:
+    best = "-" if update.best is None else f"{update.best:.4g}"
+    return f"{update.metric} {best} (target {update.target:.4g})"
+
+
+class _Rate:
+    """Steps per second of training time, per job."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[int, float]] = {}
+
+    def __call__(self, update: JobUpdate) -> float | None:
+        first = self._first.setdefault(update.job_id, (update.step, update.train_seconds))
+        seconds = update.train_seconds - first[1]
+        return (update.step - first[0]) / seconds if seconds > 0 else None
+
+
+class LiveProgress:
+    """Rich progress bars, one per job; use as a context manager around the run."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.fields[label]}"),
+            BarColumn(),
+            TextColumn("{task.completed:>6.0f}/{task.total:.0f}"),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[metric]}"),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._rate = _Rate()
+
+    def __enter__(self) -> LiveProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def __call__(self, update: JobUpdate) -> None:
+        rate = self._rate(update)
+        fields = {
+            "label": f"{update.workload} x{update.pack}",
+            "rate": "" if rate is None else f"{rate:,.0f} steps/s",
+            "metric": _metric_text(update),
+        }
+        task = self._tasks.get(update.job_id)
+        if task is None:
+            task = self._progress.add_task("", total=update.horizon, **fields)
+            self._tasks[update.job_id] = task
+        self._progress.update(task, completed=update.step, **fields)
+
+
+class PlainProgress:
+    """One plain line per job every ``interval`` seconds (and at its end)."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 10.0):
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._rate = _Rate()
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __call__(self, update: JobUpdate) -> None:
+        rate = self._rate(update)
+        now = time.monotonic()
+        done = update.step >= update.horizon or update.finished
+        if not done and now - self._last.get(update.job_id, -1e9) < self.interval:
+            return
+        self._last[update.job_id] = now
+        eta = ""
+        if rate and not done:
+            eta = f" eta {(update.horizon - update.step) / rate:.0f}s"
+        speed = f" {rate:.0f} steps/s" if rate else ""
+        print(
+            f"[{update.job_id}] {update.workload} x{update.pack} step {update.step}/"
+            f"{update.horizon}{speed} {_metric_text(update)}{eta}",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def describe(outcome: TrialOutcome) -> str:
+    """The result of a trial in words."""
+    if outcome.state == "failed":
+        return f"failed: {outcome.reason}"
+    if outcome.state == "diverged":
+        return f"diverged at step {outcome.step}"
+    if outcome.state == "elsewhere":
+        return "being trained by another run"
+    if outcome.state == "interrupted":
+        return f"interrupted at step {outcome.step}"
+    prefix = "(cached) " if outcome.state == "skipped" else ""
+    if outcome.reached_step is not None:
+        seconds = outcome.reached_seconds or 0.0
+        return f"{prefix}reached target at step {outcome.reached_step} ({seconds:.1f} s)"
+    if outcome.state == "skipped" and outcome.reason != "already done":
+        return f"(cached) {outcome.reason}"
+    return f"{prefix}missed target"
+
+
+def summary_table(outcomes: Sequence[TrialOutcome], results_dir: Path) -> Table:
+    """One row per trial: id, workload, the hyperparameters that vary, its result."""
+    varying = sorted(
+        name
+        for name in {k for o in outcomes for k in o.trial.params}
+        if len({o.trial.params.get(name) for o in outcomes}) > 1
+    )
+    table = Table(title=f"results in {results_dir}/", title_justify="left")
+    for column in ("trial", "workload", "seed", *varying, "result"):
+        table.add_column(column)
+    for o in outcomes:
+        t = o.trial
+        workload = t.workload if t.variant == "base" else f"{t.workload}/{t.variant}"
+        cells = [f"{t.params.get(n, '')}" for n in varying]
+        table.add_row(t.id, workload, str(t.seed), *cells, describe(o))
+    return table

@@ -1,0 +1,483 @@
+"""``run_job``: train one job's trials, checkpointed and resumable, into the results store.
+
+Every backend calls :func:`run_job` and nothing else. It claims each trial (a trial held by
+another live process is left to it), skips a job whose trials all finished (unless
+``job.force``), restores the latest checkpoint, trains in fused chunks between evaluations,
+records each evaluation and the time-to-target, and writes each trial's final status. An
+exception marks the job's unfinished trials failed (with the error) and returns; SIGINT or
+SIGTERM saves a checkpoint, marks them interrupted and raises :class:`Interrupted`.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+import hpbench
+from hpbench.plan import Trial
+from hpbench.results.records import EvalRecord, Status
+from hpbench.results.store import TrialClaim, TrialDir, claim
+from hpbench.train.job import Job
+
+
+class Interrupted(KeyboardInterrupt):
+    """Training stopped on a signal after saving a checkpoint (``signum`` says which)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@attrs.frozen
+class TrialOutcome:
+    """How a trial ended in this run (for the summary table)."""
+
+    trial: Trial
+    state: str  # a Status state, or "skipped" (already finished) or "elsewhere" (claimed)
+    step: int = 0
+    reached_step: int | None = None
+    reached_seconds: float | None = None
+    reason: str | None = None
+    final_metric: float | None = None
+
+
+@attrs.frozen
+class JobUpdate:
+    """Progress of a job, sent to the ``progress`` callback at each chunk boundary."""
+
+    job_id: str
+    workload: str
+    pack: int
+    step: int
+    horizon: int
+    train_seconds: float
+    metric: str
+    best: float | None  # the best member's latest value of the target metric
+    target: float
+    finished: bool = False
+
+
+Progress = Callable[[JobUpdate], None]
+
+
+def run_job(
+    job: Job,
+    results_dir: Path | str,
+    *,
+    devices: Sequence[Any] | None = None,
+    progress: Progress | None = None,
+) -> list[TrialOutcome]:
+    """Train ``job`` into ``results_dir``; one :class:`TrialOutcome` per trial of the job."""
+    results_dir = Path(results_dir)
+    outcomes: dict[str, TrialOutcome] = {}
+    claims: list[TrialClaim] = []
+    members: list[TrialDir] = []
+    try:
+        for trial in job.trials:
+            trial_dir = TrialDir(results_dir, trial)
+            held = claim(trial_dir)
+            if held is None:
+                outcomes[trial.id] = TrialOutcome(
+                    trial, "elsewhere", reason="claimed by another run"
+                )
+                continue
+            claims.append(held)
+            members.append(trial_dir)
+        members.sort(key=lambda m: m.trial.id)  # the member order of checkpoints
+        if job.force:
+            for trial_dir in members:
+                trial_dir.reset()
+            shutil.rmtree(_job_dir(results_dir, members), ignore_errors=True)
+        if members and all(m.finished() for m in members):
+            for m in members:
+                outcomes[m.trial.id] = _skipped(m)
+        elif members:
+            for m in members:
+                m.write_trial()
+            outcomes.update(_train_or_fail(job, results_dir, members, devices, progress))
+    finally:
+        for held in claims:
+            held.release()
+    return [outcomes[t.id] for t in job.trials]
+
+
+def _job_dir(results_dir: Path, members: Sequence[TrialDir]) -> Path:
+    """Where the checkpoints of a job with exactly these members live."""
+    return results_dir / "_jobs" / Job(trials=tuple(m.trial for m in members)).id
+
+
+def _skipped(trial_dir: TrialDir) -> TrialOutcome:
+    status = trial_dir.read_status()
+    assert status is not None
+    return TrialOutcome(
+        trial_dir.trial,
+        "skipped",
+        step=status.step,
+        reached_step=status.reached_step,
+        reached_seconds=status.reached_seconds,
+        reason=f"already {status.state}",
+    )
+
+
+def _train_or_fail(job, results_dir, members, devices, progress) -> dict[str, TrialOutcome]:
+    try:
+        with _StopRequest() as stop:
+            trainer = _Trainer(job, results_dir, members, devices, progress, stop)
+            return trainer.run()
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:  # a second signal: no checkpoint, but say so
+        for m in members:
+            status = m.read_status()
+            if status is not None and status.state == "running":
+                m.write_status(attrs.evolve(status, state="interrupted", reason="killed"))
+        raise
+    except Exception as error:  # a failing job must not stop the others
+        reason = f"{type(error).__name__}: {error}"
+        detail = traceback.format_exc(limit=-8)
+        outcomes = {}
+        for m in members:
+            if m.finished():
+                outcomes[m.trial.id] = _skipped(m)
+                continue
+            prior = m.read_status()
+            step = prior.step if prior is not None else 0
+            m.write_status(
+                Status(state="failed", step=step, reason=reason, provenance={"traceback": detail})
+            )
+            outcomes[m.trial.id] = TrialOutcome(m.trial, "failed", step=step, reason=reason)
+        return outcomes
+
+
+def chunk_length(steps_per_dispatch: int, eval_every: int) -> int:
+    """The largest divisor of ``eval_every`` up to ``steps_per_dispatch``: chunks then tile
+    the evaluation intervals exactly, so only one or two chunk lengths are ever compiled."""
+    limit = max(1, min(steps_per_dispatch, eval_every))
+    return max(d for d in range(1, limit + 1) if eval_every % d == 0)
+
+
+class _StopRequest:
+    """Turns the first SIGINT/SIGTERM into a flag checked between chunks (a second one
+    interrupts at once). Only in the main thread; elsewhere signals are left alone."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+
+@attrs.define
+class _Member:
+    """Host-side bookkeeping of one member (saved in each checkpoint's meta)."""
+
+    trial_dir: TrialDir
+    state: str = "running"  # running | done | diverged; passengers start finished
+    train_seconds: float = 0.0
+    reached_step: int | None = None
+    reached_seconds: float | None = None
+    last_metric: float | None = None
+    step: int = 0
+
+    @property
+    def trial(self) -> Trial:
+        return self.trial_dir.trial
+
+    @property
+    def training(self) -> bool:
+        return self.state == "running"
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "trial": self.trial.id,
+            "state": self.state,
+            "train_seconds": self.train_seconds,
+            "reached_step": self.reached_step,
+            "reached_seconds": self.reached_seconds,
+            "last_metric": self.last_metric,
+            "step": self.step,
+        }
+
+    def load_meta(self, meta: dict[str, Any]) -> None:
+        for key in ("state", "train_seconds", "reached_step", "reached_seconds", "last_metric"):
+            setattr(self, key, meta[key])
+        self.step = meta["step"]
+
+
+class _Trainer:
+    """One attempt at training a job's claimed members (see :func:`run_job`)."""
+
+    def __init__(self, job, results_dir, members, devices, progress, stop):
+        import jax
+
+        from hpbench.train.checkpoint import JobCheckpoints
+        from hpbench.train.program import Program, make_mesh, member_values
+        from hpbench.workloads.registry import load_workload
+
+        self.job = job
+        self.members = [_Member(m) for m in members]
+        self.lead = members[0].trial
+        self.progress = progress
+        self.stop = stop
+        workload = load_workload(
+            self.lead.workload, self.lead.size, self.lead.variant, self.lead.data
+        )
+        mesh = make_mesh(
+            list(devices) if devices is not None else jax.local_devices(), self.lead.batch_size
+        )
+        self.program = Program(workload, self.lead, len(members), mesh)
+        self.values = self.program.place(member_values([m.trial for m in members]))
+        self.checkpoints = JobCheckpoints(
+            _job_dir(Path(results_dir), members),
+            keep=job.checkpoint.keep,
+            abstract_state=self.program.abstract_state,
+            shardings=self.program.state_shardings,
+        )
+        self.provenance = {
+            "hpbench": hpbench.__version__,
+            "jax": jax.__version__,
+            "device": f"{mesh.size} x {mesh.devices.flat[0].device_kind}",
+            "job": _job_dir(Path(results_dir), members).name,
+        }
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def run(self) -> dict[str, TrialOutcome]:
+        try:
+            self.step, self.state = self._start()
+            self._train()
+            self._pause()
+            self._save(final=True)
+            for m in self.members:
+                if m.training:
+                    m.state = "done"
+                    m.step = self.step
+                    self._write_status(m)
+            return {m.trial.id: self._outcome(m) for m in self.members}
+        finally:
+            self.checkpoints.close()
+
+    def _start(self) -> tuple[int, Any]:
+        """A fresh state, or the latest checkpoint's; trims each member's records to it."""
+        state = self.program.init(self.values)
+        step = 0
+        latest = self.checkpoints.latest_step()
+        if latest is not None:
+            state, meta = self.checkpoints.restore(latest)
+            step = meta["step"]
+            saved = {entry["trial"]: entry for entry in meta["members"]}
+            for m in self.members:
+                m.load_meta(saved[m.trial.id])
+        for m in self.members:
+            if m.trial_dir.finished():  # finished after the checkpoint: a passenger now
+                status = m.trial_dir.read_status()
+                m.state, m.step = status.state, status.step
+                continue
+            if latest is None:
+                m.trial_dir.reset()
+            else:
+                m.trial_dir.truncate_evals(step)
+            m.step = step
+            self._write_status(m)
+        active = [m.training for m in self.members]
+        state["active"] = self.program.place(self._np_and(state["active"], active))
+        return step, state
+
+    def _train(self) -> None:
+        horizon = self.lead.horizon_steps
+        every = self.lead.eval_every
+        chunk = chunk_length(self.job.steps_per_dispatch, every)
+        self._last_save_time = time.monotonic()
+        self._last_save_step = self.step
+        self._resume_clock()
+        while self.step < horizon and any(m.training for m in self.members):
+            boundary = min(
+                (self.step // chunk + 1) * chunk, (self.step // every + 1) * every, horizon
+            )
+            self._compile(boundary - self.step)
+            self.state = self.program.train(
+                self.state, self.values, self.step, boundary - self.step
+            )
+            self.step = boundary
+            if self.step % every == 0 or self.step == horizon:
+                self._evaluate()
+            if self.stop.signum is not None:
+                self._interrupt()
+            if self._checkpoint_due():
+                self._pause()
+                self._save()
+                self._resume_clock()
+            self._report()
+
+    # --- timing ------------------------------------------------------------------------
+
+    def _resume_clock(self) -> None:
+        self._clock = time.perf_counter()
+
+    def _compile(self, count: int) -> None:
+        """Compile a chunk length on first use, keeping compilation off the clock."""
+        started = time.perf_counter()
+        self.program.compile(count)
+        self._clock += time.perf_counter() - started
+
+    def _pause(self) -> None:
+        """Wait for the dispatched steps and credit their time to the training members."""
+        import jax
+
+        jax.block_until_ready(self.state)
+        elapsed = time.perf_counter() - self._clock
+        for m in self.members:
+            if m.training:
+                m.train_seconds += elapsed
+        self._clock = time.perf_counter()
+
+    # --- evaluation --------------------------------------------------------------------
+
+    def _evaluate(self) -> None:
+        import numpy as np
+
+        self._pause()
+        active = np.asarray(self.state["active"])
+        diverged_step = np.asarray(self.state["diverged_step"])
+        loss_sum = np.asarray(self.state["loss_sum"])
+        loss_count = np.asarray(self.state["loss_count"])
+        for i, m in enumerate(self.members):
+            if not m.training:
+                continue
+            m.step = self.step
+            if not active[i]:
+                m.state, m.step = "diverged", int(diverged_step[i])
+                self._write_status(m, reason=f"non-finite training loss at step {m.step}")
+                continue
+            metrics = self.program.evaluate(self.state, i)
+            train_loss = float(loss_sum[i] / loss_count[i]) if loss_count[i] else math.nan
+            m.trial_dir.append_eval(EvalRecord(self.step, m.train_seconds, train_loss, metrics))
+            value = metrics.get(m.trial.target.metric, math.nan)
+            m.last_metric = value
+            if m.reached_step is None and m.trial.target.reached(value):
+                m.reached_step, m.reached_seconds = self.step, m.train_seconds
+                if m.trial.stop_at_target:
+                    m.state = "done"
+            self._write_status(m)
+        self.state["loss_sum"] = self.program.place(np.zeros_like(loss_sum))
+        self.state["loss_count"] = self.program.place(np.zeros_like(loss_count))
+        mask = [m.training for m in self.members]
+        self.state["active"] = self.program.place(self._np_and(self.state["active"], mask))
+        self._resume_clock()
+
+    @staticmethod
+    def _np_and(array: Any, mask: list[bool]) -> Any:
+        import numpy as np
+
+        return np.asarray(array) & np.asarray(mask, dtype=bool)
+
+    # --- checkpoints, statuses, progress -------------------------------------------------
+
+    def _checkpoint_due(self) -> bool:
+        policy = self.job.checkpoint
+        if (
+            policy.every_steps
+            and self.step // policy.every_steps > self._last_save_step // policy.every_steps
+        ):
+            return True
+        return (
+            bool(policy.every_seconds)
+            and time.monotonic() - self._last_save_time >= policy.every_seconds
+        )
+
+    def _save(self, final: bool = False) -> None:
+        import jax
+
+        meta = {
+            "trials": [m.trial.id for m in self.members],
+            "members": [m.to_meta() for m in self.members],
+            "data": {"seed": self.lead.seed, "next_step": self.step},
+            "rng": jax.random.key_data(self.program.step_key).tolist(),
+        }
+        if self.checkpoints.latest_step() != self.step:
+            self.checkpoints.save(self.step, self.state, meta)
+        if final:
+            self.checkpoints.wait()
+        self._last_save_time = time.monotonic()
+        self._last_save_step = self.step
+
+    def _interrupt(self) -> None:
+        self._pause()
+        self._save(final=True)
+        for m in self.members:
+            if m.training:
+                m.step = self.step
+                self._write_status(
+                    m, state="interrupted", reason="stopped by a signal; rerun resumes"
+                )
+        raise Interrupted(self.stop.signum)
+
+    def _write_status(
+        self, m: _Member, state: str | None = None, reason: str | None = None
+    ) -> None:
+        m.trial_dir.write_status(
+            Status(
+                state=state or m.state,
+                step=m.step,
+                reason=reason,
+                reached_step=m.reached_step,
+                reached_seconds=m.reached_seconds,
+                provenance=self.provenance,
+            )
+        )
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        values = [m.last_metric for m in self.members if m.last_metric is not None]
+        target = self.lead.target
+        best = None
+        if values:
+            best = min(values) if target.direction == "min" else max(values)
+        self.progress(
+            JobUpdate(
+                job_id=self.provenance["job"],
+                workload=f"{self.lead.workload}/{self.lead.size}"
+                + ("" if self.lead.variant == "base" else f"/{self.lead.variant}"),
+                pack=len(self.members),
+                step=self.step,
+                horizon=self.lead.horizon_steps,
+                train_seconds=max((m.train_seconds for m in self.members), default=0.0),
+                metric=target.metric,
+                best=best,
+                target=target.value,
+            )
+        )
+
+    def _outcome(self, m: _Member) -> TrialOutcome:
+        return TrialOutcome(
+            m.trial,
+            m.state,
+            step=m.step,
+            reached_step=m.reached_step,
+            reached_seconds=m.reached_seconds,
+            final_metric=m.last_metric,
+        )
