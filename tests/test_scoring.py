@@ -299,3 +299,33 @@ def test_scoring_does_not_import_jax():
         "assert not [m for m in sys.modules if m == 'jax' or m.startswith('jax.')]"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_results_given_by_trial_id_score_the_same():
+    results = [reaching_at(10, algorithm="adamw"), reaching_at(30, algorithm="nadamw")]
+    by_id = score_results({r.id: r for r in results})
+    assert by_id.benchmark == score_results(results).benchmark
+    assert by_id.label_of == {results[0].id: "adamw", results[1].id: "nadamw"}
+
+
+def test_matrix_names_the_numeric_fields_on_a_typo():
+    scores = score_results([reaching_at(10)])
+    assert scores.matrix("reached").tolist() == [[1.0]]
+    with pytest.raises(ValueError, match="step_fraction"):
+        scores.matrix("step_fractions")
+
+
+def test_speedup_between_two_labels_in_steps():
+    # adamw: 50 and 100 steps; nadamw: 100 and inf (T = 100, so a miss counts 101)
+    results = [
+        reaching_at(50, algorithm="adamw", workload="a"),
+        reaching_at(100, algorithm="adamw", workload="b"),
+        reaching_at(100, algorithm="nadamw", workload="a"),
+        reaching_at(None, algorithm="nadamw", workload="b"),
+        reaching_at(10, algorithm="nadamw", workload="c"),  # adamw did not run c
+    ]
+    scores = score_results(results)
+    assert scores.speedup("adamw", "nadamw") == pytest.approx(math.sqrt(2 * 1.01))
+    assert scores.speedup("nadamw", "adamw") == pytest.approx(1 / math.sqrt(2 * 1.01))
+    with pytest.raises(ValueError, match="share no base workload"):
+        score_results(results[2:]).speedup("adamw", "nadamw")

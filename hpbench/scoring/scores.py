@@ -17,6 +17,7 @@ import numpy as np
 
 from hpbench.plan import Trial
 from hpbench.results.records import TrialResult
+from hpbench.scoring.lists import speedup
 from hpbench.scoring.profiles import (
     ALGOPERF_MAX_TAU,
     ALGOPERF_NUM_POINTS,
@@ -64,6 +65,12 @@ class ScoreRow:
     trial_ids: tuple[str, ...]
 
 
+#: The ScoreRow fields that :meth:`Scores.matrix` tabulates.
+NUMERIC_FIELDS = tuple(
+    f.name for f in attrs.fields(ScoreRow) if f.type in ("int", "float", int, float)
+)
+
+
 @attrs.frozen(eq=False)
 class Scores:
     """Everything a report shows, computed once from a pool of trial results."""
@@ -89,6 +96,8 @@ class Scores:
 
     def matrix(self, field: str, workloads: Iterable[str] | None = None) -> np.ndarray:
         """``field`` of every row as a labels x workloads array (NaN where not run)."""
+        if field not in NUMERIC_FIELDS:
+            raise ValueError(f"no numeric ScoreRow field {field!r}; one of {NUMERIC_FIELDS}")
         columns = self.workloads if workloads is None else tuple(workloads)
         out = np.full((len(self.labels), len(columns)), np.nan)
         for i, label in enumerate(self.labels):
@@ -97,6 +106,23 @@ class Scores:
                 if row is not None:
                     out[i, j] = getattr(row, field)
         return out
+
+    def speedup(self, candidate: str, baseline: str) -> float:
+        """Speedup in steps of label ``candidate`` over ``baseline`` (> 1: faster) on the base
+        workloads both ran; a miss counts as the horizon T plus one step (see
+        :func:`~hpbench.scoring.lists.speedup`)."""
+        pairs = [
+            (self.row(candidate, w), self.row(baseline, w))
+            for w in self.base_workloads
+            if self.row(candidate, w) and self.row(baseline, w)
+        ]
+        if not pairs:
+            raise ValueError(f"{candidate!r} and {baseline!r} share no base workload")
+        return speedup(
+            np.array([c.steps for c, _ in pairs]),
+            np.array([b.steps for _, b in pairs]),
+            np.array([max(c.horizon_steps, b.horizon_steps) for c, b in pairs]),
+        )
 
 
 def default_labels(trials: Iterable[Trial]) -> dict[str, str]:
@@ -222,7 +248,7 @@ def _workload_order(keys: Iterable[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def score_results(
-    results: Iterable[TrialResult],
+    results: Iterable[TrialResult] | Mapping[str, TrialResult],
     labels: Labels = None,
     *,
     time: str = "steps",
@@ -233,6 +259,7 @@ def score_results(
 ) -> Scores:
     """Score a pool of trial results; every label in the pool is scored against the others.
 
+    ``results`` may be a mapping trial id -> result, which saves hashing every trial.
     ``labels`` maps trial id -> algorithm label (trials it omits get :func:`default_labels`),
     or is a function of the Trial. ``time`` picks the profile's time ("steps", as the papers;
     "seconds", as AlgoPerf, but trials packed in one job share their clock). ``max_tau``,
@@ -241,7 +268,8 @@ def score_results(
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
-    by_id = {r.trial.id: r for r in results}  # each content hash computed once
+    # each content hash computed once; a trial given twice counts once
+    by_id = dict(results) if isinstance(results, Mapping) else {r.trial.id: r for r in results}
     trials = {trial_id: r.trial for trial_id, r in by_id.items()}
     label_of = _resolve_labels(trials, labels)
     keys = _workload_keys(trials)
