@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,14 +13,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from report_helpers import write_results, write_specs
 
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report import svg, tables
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial, write_result
-from hpbench.spec import load_plan
+from hpbench.report.synthetic import make_result, make_trial
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
@@ -282,31 +281,6 @@ def test_nice_ticks_and_broken_lines():
 
 
 # --- the commands, on real spec files ---
-
-
-def write_specs(directory: Path) -> list[Path]:
-    """Three one-point specs on the toy suite (copied beside them)."""
-    shutil.copy(REPO / "specs" / "suites" / "toy.toml", directory / "toy.toml")
-    specs = []
-    for name, algorithm, rate in (
-        ("adamw_toy", "adamw", 1e-3),
-        ("nadamw_toy", "nadamw", 2e-3),
-        ("sgd_toy", "sgd", 0.1),
-    ):
-        path = directory / f"{name}.toml"
-        path.write_text(
-            f'[benchmark]\nname = "{name}"\ndescription = "{algorithm} on the toy suite"\n'
-            f'extends = "toy.toml"\n\n[algorithm]\nname = "{algorithm}"\nlearning_rate = {rate}\n\n'
-            "[run]\nseeds = [0, 1, 2]\n"
-        )
-        specs.append(path)
-    return specs
-
-
-def write_results(specs, results: Path, reach=(0.3, 0.5, 1.5)):
-    for spec, fraction in zip(specs, reach, strict=True):
-        for trial in load_plan(spec).trials:
-            write_result(make_result(trial, fraction), results)
 
 
 def test_report_and_score_commands(tmp_path, capsys):

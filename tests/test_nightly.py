@@ -1,0 +1,147 @@
+"""The nightly: history, regressions against the previous night, the site index, the run
+step and bad nightly files. Results are synthetic (no training)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from report_helpers import write_results, write_specs
+
+from hpbench.cli import main as hpbench
+from hpbench.report.nightly import load_nightly, run_nightly
+
+
+def nightly_file(directory: Path, specs: list[Path], noise: float = 0.02) -> Path:
+    path = directory / "nightly.toml"
+    names = ", ".join(f'"{spec.name}"' for spec in specs)
+    path.write_text(
+        f'[nightly]\nnoise = {noise}\n\n[[report]]\nname = "toy"\ntitle = "Toy <suite>"\n'
+        f"specs = [{names}]\n"
+    )
+    return path
+
+
+def nightly(tmp_path: Path, *extra: str) -> int:
+    return hpbench(
+        [
+            "nightly",
+            str(tmp_path / "nightly.toml"),
+            "--results",
+            str(tmp_path / "results"),
+            "--reports",
+            str(tmp_path / "reports"),
+            "--no-run",
+            *extra,
+        ]
+    )
+
+
+def test_nightly_detects_an_injected_regression(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    nightly_file(tmp_path, specs)
+    reports = tmp_path / "reports"
+    # adamw reaches at step 120, nadamw at 200 (ratio 5/3), sgd never.
+    write_results(specs, tmp_path / "results", reach=(0.3, 0.5, 1.5))
+    assert nightly(tmp_path) == 0
+    first = json.loads((reports / "history.json").read_text())["nights"][0]["reports"]["toy"]
+    assert first["scores"]["adamw_toy"] == 1.0 and first["scores"]["sgd_toy"] == 0.0
+    assert first["reached"] == {"adamw_toy": 1, "nadamw_toy": 1, "sgd_toy": 0}
+    assert (reports / "toy" / "index.html").exists() and (reports / "toy" / "index.md").exists()
+    site = (reports / "index.md").read_text()
+    assert "No regression beyond the noise threshold (0.02)" in site
+    assert "[Toy &lt;suite&gt;](toy/index.md)" in site
+    assert 'href="toy/index.html"' in (reports / "index.html").read_text()
+
+    # Inject a regression: adamw now misses its target; nadamw becomes the fastest.
+    write_results(specs[:1], tmp_path / "results", reach=(1.5,))
+    capsys.readouterr()
+    assert nightly(tmp_path) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"regression: toy: adamw_toy scored 0\.000, down 1\.000 from 1\.000", err)
+    assert "nadamw_toy" not in err  # it improved
+    site = (reports / "index.md").read_text()
+    assert site.index("## Regressions") < site.index("## [Toy")
+    assert "**toy**: adamw_toy scored 0.000, down 1.000" in site
+    html = (reports / "index.html").read_text()
+    assert html.index('class="regression"') < html.index('id="report-toy"')
+    assert len(json.loads((reports / "history.json").read_text())["nights"]) == 2
+
+    # The next night compares with the regressed one: nothing new.
+    assert nightly(tmp_path) == 0
+    assert "No regression" in (reports / "index.md").read_text()
+    history = (reports / "index.md").read_text()
+    assert history.count("| 0.000 | 1.000 |") >= 2  # adamw_toy and nadamw_toy, two nights
+
+
+def test_drops_within_the_noise_are_not_regressions(tmp_path):
+    specs = write_specs(tmp_path)
+    nightly_file(tmp_path, specs)
+    write_results(specs, tmp_path / "results", reach=(0.3, 0.5, 1.5))
+    assert nightly(tmp_path) == 0
+    # nadamw reaches at step 220 instead of 200: its ratio goes from 5/3 to 11/6, its score
+    # drops by about (11/6 - 5/3) / 3 = 0.056.
+    write_results(specs[1:2], tmp_path / "results", reach=(0.55,))
+    assert nightly(tmp_path, "--noise", "0.1") == 0
+    write_results(specs[1:2], tmp_path / "results", reach=(0.6,))
+    assert nightly(tmp_path, "--noise", "0.02") == 1
+
+
+def test_run_step_trains_each_spec_once(tmp_path):
+    specs = write_specs(tmp_path)
+    path = tmp_path / "nightly.toml"
+    names = ", ".join(f'"{spec.name}"' for spec in specs)
+    path.write_text(
+        f'[[report]]\nname = "all"\nspecs = [{names}]\n\n'
+        f'[[report]]\nname = "two"\nspecs = ["{specs[0].name}", "{specs[1].name}"]\n'
+    )
+    trained = []
+
+    def train(spec: Path, results: Path) -> int:
+        """Stands in for `hpbench run` (the engine's tests train for real)."""
+        trained.append(spec.name)
+        write_results([spec], results, reach=(0.4,))
+        return 1 if spec.name == "sgd_toy.toml" else 0
+
+    outcome = run_nightly(
+        path, results=tmp_path / "results", reports=tmp_path / "reports", runner=train
+    )
+    assert trained == ["adamw_toy.toml", "nadamw_toy.toml", "sgd_toy.toml"]
+    assert outcome.failed_runs == (str(specs[2]),)
+    assert not outcome.regressions
+    site = (tmp_path / "reports" / "index.md").read_text()
+    assert "## Runs that failed" in site and "sgd_toy.toml" in site
+    assert (tmp_path / "reports" / "two" / "index.html").exists()
+
+
+def test_bad_nightly_files_list_every_problem(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    path = tmp_path / "nightly.toml"
+    path.write_text(
+        "[nightly]\nnoize = 0.1\n\n"
+        f'[[report]]\nname = "toy"\nspecs = ["{specs[0].name}", "missing.toml"]\n'
+    )
+    assert nightly(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert re.search(
+        r"nightly\.toml:2:1: nightly\.noize: unknown key \"noize\"; did you mean \"noise\"\?", err
+    )
+    assert re.search(
+        r"nightly\.toml:6:\d+: report\[0\]\.specs\[1\]: expected an existing spec file", err
+    )
+    assert not (tmp_path / "reports").exists()
+
+
+def test_a_broken_history_stops_the_night_before_anything_runs(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    nightly_file(tmp_path, specs)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "history.json").write_text("{not json")
+    assert nightly(tmp_path) == 2
+    assert "not a nightly history file" in capsys.readouterr().err
+
+
+def test_the_shipped_nightly_file_is_valid():
+    nightly = load_nightly(Path(__file__).resolve().parent.parent / "specs" / "nightly.toml")
+    assert len(nightly.reports[0].specs) >= 3
