@@ -14,6 +14,7 @@ from hpbench.scoring import (
     list_cost,
     score_results,
     speedup,
+    top_points,
 )
 
 INF = math.inf
@@ -138,3 +139,9 @@ def test_lists_from_the_scores_matrix():
     np.testing.assert_array_equal(fractions, [[0.5, INF], [0.8, 0.8]])
     assert greedy_list(fractions, 2) == [1, 0]
     assert list_cost(fractions) == pytest.approx(math.sqrt(0.5 * 0.8))
+
+
+def test_top_points_rank_single_point_costs():
+    # single-point costs: p0 = p1 = 1.0 (tie: lower index first), p2 = 0.8
+    assert top_points(HAND, 3) == [2, 0, 1]
+    assert top_points(HAND, 1, tau=1.2) == [0]  # sqrt(0.5 * 1.2) = 0.77 < 0.8

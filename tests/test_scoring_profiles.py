@@ -5,7 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from scoring_helpers import make_result
 
+from hpbench.scoring import score_results
 from hpbench.scoring.profiles import performance_profile
 
 INF, NAN = math.inf, math.nan
@@ -131,4 +133,69 @@ def test_benchmark_score_matches_algoperf_procedure(seed):
     index = [None if b is None else columns.index(b) for b in base_of.values()]
     with np.errstate(all="raise"):
         got = performance_profile(matrix, index).scores
+    np.testing.assert_allclose(got, list(expected.values()), rtol=0, atol=1e-12)
+
+
+def algoperf_time_to_target(studies, minimize, target):
+    """AlgoPerf's ``get_workloads_time_to_target`` for one submission and workload:
+    ``studies`` = per study, a list of trials, each a list of (step, metric) evaluations.
+    Per study, the trial that reaches the target at the earliest evaluation index (first
+    such trial on ties) gives the time; the median over studies is the workload's time."""
+    per_study = []
+    for trials in studies:
+        reached_at = []
+        for evals in trials:
+            hits = [
+                k for k, (_, v) in enumerate(evals) if (v <= target if minimize else v >= target)
+            ]
+            reached_at.append(hits[0] if hits else None)
+        candidates = [(k, i) for i, k in enumerate(reached_at) if k is not None]
+        if candidates:
+            index, trial = min(candidates)
+            per_study.append(float(trials[trial][index][0]))
+        else:
+            per_study.append(INF)
+    return float(np.median(per_study))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scores_from_trial_results_match_algoperf_end_to_end(seed):
+    """Same evaluation cadence for every trial: AlgoPerf's earliest-index rule picks the
+    same time as hpbench's fastest trial per seed."""
+    rng = np.random.default_rng(100 + seed)
+    workloads = {"a": None, "b": None, "a/v": "a"}
+    results, studies = [], {}
+    for algorithm in ("adamw", "nadamw", "prodigy"):
+        for key in workloads:
+            name, _, variant = key.partition("/")
+            studies[(algorithm, key)] = []
+            for study in range(3):
+                trials = []
+                for k in range(2):
+                    values = rng.choice([0.3, 0.6, 0.9, NAN], size=12, p=[0.1, 0.3, 0.5, 0.1])
+                    result = make_result(
+                        list(values),
+                        algorithm=algorithm,
+                        workload=name,
+                        variant=variant or "base",
+                        seed=study,
+                        hyperparameters={"learning_rate": 1e-3, "k": k},
+                    )
+                    results.append(result)
+                    trials.append([(e.step, e.metrics["error_rate"]) for e in result.evals])
+                studies[(algorithm, key)].append(trials)
+    labels = {r.id: r.trial.algorithm for r in results}
+    scores = score_results(results, labels)
+    times = {
+        algorithm: {
+            key: algoperf_time_to_target(studies[(algorithm, key)], True, 0.5) for key in workloads
+        }
+        for algorithm in ("adamw", "nadamw", "prodigy")
+    }
+    for algorithm in times:
+        for key in workloads:
+            assert scores.row(algorithm, key).steps == times[algorithm][key]
+    expected = algoperf_scores(times, workloads)
+    got = [scores.benchmark[a] for a in times]
+    assert len(set(got)) > 1  # the pool is not degenerate
     np.testing.assert_allclose(got, list(expected.values()), rtol=0, atol=1e-12)

@@ -10,6 +10,7 @@ from hpbench.scoring.lists import (
     leave_one_workload_out,
     list_cost,
     speedup,
+    top_points,
 )
 from hpbench.scoring.profiles import Profile, performance_profile
 from hpbench.scoring.scores import ScoreRow, Scores, default_labels, score_results
@@ -34,4 +35,5 @@ __all__ = [
     "score_trial",
     "scores_table",
     "speedup",
+    "top_points",
 ]

@@ -46,6 +46,15 @@ def _costs_when_added(best: np.ndarray, fractions: np.ndarray, tau: float) -> np
     return _geometric_mean(np.minimum(candidate, tau))
 
 
+def top_points(fractions: np.ndarray, k: int, tau: float = DEFAULT_TAU) -> list[int]:
+    """The ``k`` rows with the lowest single-point cost C_tau, best first (ties: lower index):
+    the lr-free paper's calibration step 3, before re-running them with new seeds."""
+    fractions = np.asarray(fractions, dtype=float)
+    _check_size(fractions, k)
+    costs = _geometric_mean(np.minimum(_missed_if_nan(fractions), tau))
+    return [int(i) for i in np.argsort(costs, kind="stable")[:k]]
+
+
 def greedy_list(fractions: np.ndarray, size: int, tau: float = DEFAULT_TAU) -> list[int]:
     """The NAdamW-list paper's Algorithm 1: ordered, each step adds the point that lowers
     C_tau most (ties: the lowest row index), so its first k points are its best k-list."""
