@@ -329,3 +329,9 @@ def test_speedup_between_two_labels_in_steps():
     assert scores.speedup("nadamw", "adamw") == pytest.approx(1 / math.sqrt(2 * 1.01))
     with pytest.raises(ValueError, match="share no base workload"):
         score_results(results[2:]).speedup("adamw", "nadamw")
+
+
+def test_empty_pool_scores_nothing():
+    scores = score_results([])
+    assert (scores.labels, scores.workloads, scores.benchmark) == ((), (), {})
+    assert scores.profile.rho.shape == (0, 100)

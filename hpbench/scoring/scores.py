@@ -288,21 +288,20 @@ def score_results(
         for (label, workload), ids in groups.items()
     }
     ordered_labels = _label_order(labels, label_of)
-    workload_pairs = set(keys.values())
-    workloads = _workload_order(workload_pairs)
-    base_of_key = dict(workload_pairs)
+    workloads = _workload_order(set(keys.values()))
+    base_of_key = dict(keys.values())
     # A variant whose base workload is not in the pool gates nothing: it is left out.
     columns = [w for w in workloads if base_of_key[w] in base_of_key]
     base_columns = [w for w in columns if base_of_key[w] == w]
-    base_of = [None if w in base_columns else columns.index(base_of_key[w]) for w in columns]
-    times = np.full((len(ordered_labels), len(columns)), np.nan)
-    for i, label in enumerate(ordered_labels):
-        for j, workload in enumerate(columns):
-            if (label, workload) in rows:
-                times[i, j] = getattr(rows[(label, workload)], time)
+    times = np.array(
+        [
+            [getattr(rows[(a, w)], time) if (a, w) in rows else np.nan for w in columns]
+            for a in ordered_labels
+        ]
+    ).reshape(len(ordered_labels), len(columns))
     profile = performance_profile(
         times,
-        base_of,
+        [None if w in base_columns else columns.index(base_of_key[w]) for w in columns],
         max_tau=max_tau,
         num_points=num_points,
         integral=integral,
