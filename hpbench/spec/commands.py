@@ -226,7 +226,8 @@ def _list_algorithms() -> None:
     for info in ALGORITHMS.values():
         free = " (learning-rate-free)" if info.learning_rate_free else ""
         table = Table(title=f"{info.name}{free}: {info.description}", title_justify="left")
-        for column in ("hyperparameter", "kind", "default", "range", "packable", "meaning"):
+        table.add_column("hyperparameter", no_wrap=True)
+        for column in ("kind", "default", "range", "packable", "meaning"):
             table.add_column(column)
         for h in info.hyperparameters:
             table.add_row(
@@ -257,16 +258,8 @@ def _list_workloads() -> None:
     from hpbench.workloads.registry import WORKLOADS
 
     table = Table(title="workloads", title_justify="left")
-    for column in (
-        "workload",
-        "metric",
-        "metrics",
-        "variants",
-        "sizes",
-        "max_steps",
-        "batch",
-        "what",
-    ):
+    table.add_column("workload", no_wrap=True)
+    for column in ("metric", "metrics", "variants", "sizes", "max_steps", "batch", "what"):
         table.add_column(column)
     for info in WORKLOADS.values():
         table.add_row(

@@ -1,0 +1,139 @@
+"""The ``hpbench`` command line: dispatch, exit codes, no JAX at start-up, command output."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from hpbench import cli
+from hpbench.results.records import Status, write_json_atomic
+from hpbench.spec import load_plan
+from hpbench.spec.schema import spec_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_SPECS = {"nightly.toml"}  # the nightly job's own configuration (hpbench.report)
+SPECS = sorted(p for p in (ROOT / "specs").rglob("*.toml") if p.name not in NOT_SPECS)
+
+
+def hpbench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hpbench.cli", *args], cwd=ROOT, capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["validate", "specs/mechanic_calibrated.toml"]])
+def test_help_and_validate_never_import_jax(argv):
+    code = (
+        "import sys\n"
+        "from hpbench import cli\n"
+        "try:\n"
+        f"    code = cli.main({argv!r})\n"
+        "except SystemExit as e:\n"
+        "    code = e.code\n"
+        "assert code == 0, code\n"
+        "assert 'jax' not in sys.modules, 'jax was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_bad_spec_exits_2_with_the_message_and_no_traceback():
+    result = hpbench("validate", "specs/adamw_baseline.toml", "tests/specs/bad/many_problems.toml")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    expected = (ROOT / "tests/specs/bad/many_problems.expected").read_text()
+    assert result.stderr == expected
+    assert "ok specs/adamw_baseline.toml" in result.stdout
+
+
+def test_spec_error_in_any_command_exits_2(capsys):
+    assert cli.main(["plan", "tests/specs/bad/syntax.toml"]) == 2
+    assert "syntax.toml:4:10: expected valid TOML" in capsys.readouterr().err
+
+
+def test_a_command_not_built_yet_exits_1(monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMMANDS, "later", ("hpbench.not_a_module", "not yet"))
+    assert cli.main(["later"]) == 1
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "validate" in capsys.readouterr().out
+
+
+def test_plan_json_marks_trials_with_results(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    plan = load_plan("specs/nadamw_list5.toml")
+    done, running = plan.trials[0], plan.trials[1]
+    write_json_atomic(tmp_path / done.id / "status.json", Status(state="done").to_json())
+    write_json_atomic(tmp_path / running.id / "status.json", Status(state="running").to_json())
+    assert cli.main(["plan", "specs/nadamw_list5.toml", "--results", str(tmp_path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    states = {t["id"]: t["state"] for t in shown["trials"]}
+    assert states[done.id] == "done" and states[running.id] == "running"
+    assert list(states.values()).count("new") == len(plan.trials) - 2
+    assert shown["steps_to_train"] == sum(t.horizon_steps for t in plan.trials[1:])
+
+
+def test_plan_table(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["plan", "specs/suites/toy.toml"]) == 0
+    assert cli.main(["plan", "specs/adamw_baseline.toml", "--results", "nowhere"]) == 0
+    text = capsys.readouterr().out
+    assert "8 trials: 0 done, 8 to train (8,000 steps)" in text
+    assert load_plan("specs/adamw_baseline.toml").trials[0].id in text
+
+
+def test_diff_shows_what_a_change_reruns(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    new = tmp_path / "new.toml"
+    new.write_text(
+        f'[benchmark]\nextends = "{ROOT}/specs/nadamw_list5.toml"\n'
+        "[workloads.wmt]\nskip = true\n[run]\nseeds = [0, 1]\n"
+    )
+    assert cli.main(["diff", "specs/nadamw_list5.toml", str(new), "--json"]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert (len(diff["added"]), len(diff["removed"]), len(diff["kept"])) == (35, 5, 35)
+    assert cli.main(["diff", "specs/nadamw_list5.toml", str(new)]) == 0
+    assert "35 added (to train), 5 removed, 35 kept" in capsys.readouterr().out
+
+
+def test_list_shows_registries(capsys):
+    assert cli.main(["list", "algorithms"]) == 0
+    text = capsys.readouterr().out
+    assert "mechanic" in text and "num_betas" in text and "safeguard_warmup" in text
+    assert cli.main(["list", "workloads"]) == 0
+    assert "librispeech_conformer" in capsys.readouterr().out
+
+
+def test_schema_command_prints_the_schema(capsys):
+    assert cli.main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == spec_schema()
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[str(p.relative_to(ROOT)) for p in SPECS])
+def test_every_shipped_spec_validates_against_the_schema(path):
+    from hpbench.spec._toml import tomllib
+
+    validator = jsonschema.Draft7Validator(spec_schema())
+    errors = [e.message for e in validator.iter_errors(tomllib.loads(path.read_text()))]
+    assert errors == []
+
+
+def test_the_schema_rejects_what_the_checker_rejects():
+    validator = jsonschema.Draft7Validator(spec_schema())
+    bad = [
+        {"algorithm": {"name": "adamw", "d_coef": 1.0}},
+        {"algorithm": {"name": "adamw", "learning_rate": -1.0}},
+        {"schedule": {"warmup": 1.0}},
+        {"grid": {"learning_rate": []}},
+        {"workloads": {"toy_mpl": {}}},
+        {"workloads": {"toy_mlp": {"target": {"metric": "bleu", "value": 1.0}}}},
+        {"shedule": {}},
+    ]
+    for data in bad:
+        assert not validator.is_valid(data), data

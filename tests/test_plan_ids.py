@@ -1,0 +1,143 @@
+"""Trial ids: the same trial written differently keeps its id; any training change moves it.
+
+Rewrites: key order, ``1e-3`` vs ``0.001`` vs ``1``-for-``1.0``, values inherited through
+``extends`` vs written inline. Changes: every field of a Trial that affects training.
+"""
+
+import random
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hpbench.spec import load_plan
+
+FRACTION = st.floats(0.0, 0.9, allow_nan=False)
+
+
+@st.composite
+def specs(draw):
+    """A one-trial spec as sections of (key, value) pairs."""
+    return {
+        "algorithm": [
+            ("name", "adamw"),
+            ("learning_rate", draw(st.sampled_from([1.0, 2.0]) | st.floats(1e-6, 1.0))),
+            ("beta1", draw(st.floats(0.0, 0.999))),
+            ("weight_decay", draw(st.sampled_from([0.0]) | st.floats(1e-6, 0.5))),
+            ("dropout", draw(st.sampled_from([0.0, 0.1]))),
+        ],
+        "schedule": [
+            ("shape", draw(st.sampled_from(["warmup_cosine", "linear_decay", "constant"]))),
+            ("warmup", draw(FRACTION)),
+            ("horizon", draw(st.floats(0.05, 1.0))),
+        ],
+        "workloads.toy_mlp": [
+            ("max_steps", draw(st.integers(10, 10_000))),
+            ("batch_size", draw(st.integers(1, 512))),
+            ("eval_every", draw(st.integers(1, 100))),
+            ("target", {"metric": "error_rate", "value": draw(st.floats(0.0, 1.0))}),
+        ],
+        "run": [("seeds", [draw(st.integers(0, 2**31))])],
+    }
+
+
+def _number(value, scientific: bool) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if scientific and value.is_integer():
+        return str(int(value))  # 1.0 written as 1: coerced back by the declared kind
+    return f"{value:.17e}" if scientific else repr(value)
+
+
+def _value(value, scientific: bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v, scientific) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_value(v, scientific)}" for k, v in value.items()) + " }"
+    return _number(value, scientific)
+
+
+def render(sections, *, scientific=False, rng=None) -> str:
+    names = list(sections)
+    if rng:
+        rng.shuffle(names)
+    out = []
+    for name in names:
+        pairs = list(sections[name])
+        if rng:
+            rng.shuffle(pairs)
+        out.append(f"[{name}]")
+        out += [f"{k} = {_value(v, scientific)}" for k, v in pairs]
+    return "\n".join(out) + "\n"
+
+
+def trial_id(sections, *, scientific=False, shuffle_seed=None, inherit=()) -> str:
+    """The id of the spec's only trial; ``inherit`` sections are moved to a parent file."""
+    rng = random.Random(shuffle_seed) if shuffle_seed is not None else None
+    with tempfile.TemporaryDirectory() as tmp:
+        parent = {k: v for k, v in sections.items() if k in inherit}
+        child = {k: v for k, v in sections.items() if k not in inherit}
+        text = render(child, scientific=scientific, rng=rng)
+        if parent:
+            (Path(tmp) / "suites").mkdir()
+            (Path(tmp) / "suites" / "parent.toml").write_text(render(parent, rng=rng))
+            text = '[benchmark]\nextends = "suites/parent.toml"\n' + text
+        (Path(tmp) / "spec.toml").write_text(text)
+        (trial,) = load_plan(Path(tmp) / "spec.toml").trials
+        return trial.id
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    specs(),
+    st.integers(0, 1000),
+    st.sets(st.sampled_from(["algorithm", "schedule", "workloads.toy_mlp", "run"])),
+)
+def test_rewriting_keeps_the_id(sections, shuffle_seed, inherit):
+    plain = trial_id(sections)
+    assert trial_id(sections, scientific=True, shuffle_seed=shuffle_seed) == plain
+    assert trial_id(sections, inherit=tuple(inherit), shuffle_seed=shuffle_seed) == plain
+
+
+CHANGES = {
+    ("algorithm", "learning_rate"): lambda v: v * 1.5,
+    ("algorithm", "beta1"): lambda v: v / 2 if v > 0.01 else v + 0.1,
+    ("algorithm", "weight_decay"): lambda v: v + 0.01,
+    ("algorithm", "dropout"): lambda v: 0.2,
+    ("algorithm", "name"): lambda v: "nadamw",
+    ("schedule", "shape"): lambda v: "none" if v != "none" else "constant",
+    ("schedule", "warmup"): lambda v: v + 0.05,
+    ("schedule", "horizon"): lambda v: v * 0.9,
+    ("workloads.toy_mlp", "max_steps"): lambda v: v + 1,
+    ("workloads.toy_mlp", "batch_size"): lambda v: v + 1,
+    ("workloads.toy_mlp", "eval_every"): lambda v: v + 1,
+    ("workloads.toy_mlp", "target"): lambda v: {**v, "value": v["value"] + 0.01},
+    ("run", "seeds"): lambda v: [v[0] + 1],
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(specs(), st.sampled_from(sorted(CHANGES)))
+def test_changing_a_training_value_changes_the_id(sections, change):
+    section, key = change
+    changed = {
+        name: [(k, CHANGES[change](v) if (name, k) == change else v) for k, v in pairs]
+        for name, pairs in sections.items()
+    }
+    assert trial_id(changed) != trial_id(sections)
+
+
+def test_stop_at_target_and_variant_change_the_id():
+    base = {
+        "algorithm": [("name", "adamw")],
+        "workloads.toy_mlp": [("target", {"metric": "error_rate", "value": 0.06})],
+    }
+    stop = {**base, "run": [("stop_at_target", True)]}
+    tanh = {**base, "workloads.toy_mlp": [*base["workloads.toy_mlp"], ("variant", "tanh")]}
+    ids = {trial_id(base), trial_id(stop), trial_id(tanh)}
+    assert len(ids) == 3
