@@ -1,0 +1,413 @@
+"""``wmt``: translation with AlgoPerf's encoder-decoder Transformer on a synthetic pair.
+
+The mini language pair: source sentences from an SVO grammar (determiner, optional
+adjective, noun; verb; object; optional prepositional phrase), translated by a lexicon
+into an SOV target language with post-nominal adjectives, determiners that agree with the
+noun's gender, postpositions and two-token compound nouns. Training is teacher-forced
+cross-entropy with label smoothing; evaluation decodes greedily (AlgoPerf uses beam
+search with 4 beams) and reports corpus BLEU over word tokens, plus the validation loss.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from hpbench.workloads import metrics
+from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.data import materialize
+from hpbench.workloads.registry import WorkloadInfo
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+
+DATA_VERSION = 1
+PAD, BOS, EOS = 0, 1, 2
+
+
+@attrs.frozen
+class DataConfig:
+    """The generated language pair and its corpus sizes."""
+
+    num_nouns: int = 20
+    num_adjectives: int = 10
+    num_verbs: int = 10
+    num_determiners: int = 3
+    num_prepositions: int = 4
+    num_genders: int = 3
+    compound_fraction: float = 0.3  # nouns whose translation takes two tokens
+    max_length: int = 16
+    num_train: int = 8192
+    num_valid: int = 256
+
+
+@attrs.frozen
+class ModelConfig:
+    """Transformer sizes; AlgoPerf's in ``MODELS["full"]``."""
+
+    vocab_size: int
+    emb_dim: int
+    num_heads: int
+    num_layers: int
+    mlp_dim: int
+    max_length: int
+    eval_batch_size: int = 256
+
+
+DATA = {
+    "mini": DataConfig(),
+    "small": DataConfig(
+        num_nouns=200,
+        num_adjectives=80,
+        num_verbs=80,
+        num_determiners=5,
+        num_prepositions=10,
+        max_length=24,
+        num_train=65536,
+        num_valid=1024,
+    ),  # fmt: skip
+}
+
+
+def full_layout() -> tuple[ArrayLayout, ...]:
+    """The zarr arrays a ``full`` WMT dataset provides (see docs/data.md)."""
+    out = []
+    for split in ("train", "valid"):
+        out += [
+            ArrayLayout(f"{split}_inputs", (None, None), "int32", "source ids, 0-padded, EOS=2"),
+            ArrayLayout(f"{split}_targets", (None, None), "int32", "target ids, 0-padded, EOS=2"),
+        ]
+    out.append(ArrayLayout("word_start", (32_000,), "bool", "token begins a word"))
+    return tuple(out)
+
+
+# --- the synthetic language pair ---------------------------------------------------------
+
+
+@attrs.frozen
+class Lexicon:
+    """Token ids of each word class in both languages (shared vocabulary, ids from 3)."""
+
+    config: DataConfig
+    src: dict[str, np.ndarray]  # class -> source ids
+    tgt: dict[str, np.ndarray]  # class -> target ids (nouns: (n, 2), -1 = no second token)
+    gender: np.ndarray  # of each noun
+    vocab_size: int
+
+
+def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
+    """Assign ids: source words, then target words (determiners per gender, compounds)."""
+    sizes = {
+        "det": config.num_determiners,
+        "adj": config.num_adjectives,
+        "noun": config.num_nouns,
+        "verb": config.num_verbs,
+        "prep": config.num_prepositions,
+    }
+    next_id = 3
+    src = {}
+    for name, n in sizes.items():
+        src[name] = np.arange(next_id, next_id + n)
+        next_id += n
+    tgt = {}
+    for name, n in sizes.items():
+        count = n * config.num_genders if name == "det" else n
+        tgt[name] = np.arange(next_id, next_id + count)
+        next_id += count
+    tgt["det"] = tgt["det"].reshape(config.num_determiners, config.num_genders)
+    num_parts = max(2, config.num_nouns // 4)
+    parts = np.arange(next_id, next_id + num_parts)
+    next_id += num_parts
+    compound = rng.random(config.num_nouns) < config.compound_fraction
+    second = np.where(compound, rng.choice(parts, config.num_nouns), -1)
+    tgt["noun"] = np.stack([rng.permutation(tgt["noun"]), second], axis=1)
+    gender = rng.integers(0, config.num_genders, config.num_nouns)
+    return Lexicon(config, src, tgt, gender, vocab_size=next_id)
+
+
+def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], list[int]]:
+    """One source sentence and its translation."""
+
+    def noun_phrase() -> tuple[list[int], list[int]]:
+        det = rng.integers(len(lex.src["det"]))
+        noun = rng.integers(len(lex.src["noun"]))
+        adj = rng.integers(len(lex.src["adj"])) if rng.random() < 0.5 else None
+        source = [lex.src["det"][det]] + ([lex.src["adj"][adj]] if adj is not None else [])
+        source.append(lex.src["noun"][noun])
+        target = [t for t in lex.tgt["noun"][noun] if t >= 0]
+        target += [lex.tgt["adj"][adj]] if adj is not None else []
+        target.append(lex.tgt["det"][det, lex.gender[noun]])
+        return source, target
+
+    subj, obj = noun_phrase(), noun_phrase()
+    verb = rng.integers(len(lex.src["verb"]))
+    source = subj[0] + [lex.src["verb"][verb]] + obj[0]
+    target = subj[1] + obj[1]
+    if rng.random() < 0.4:
+        prep = rng.integers(len(lex.src["prep"]))
+        phrase = noun_phrase()
+        source += [lex.src["prep"][prep]] + phrase[0]
+        target += phrase[1] + [lex.tgt["prep"][prep]]
+    target.append(lex.tgt["verb"][verb])
+    return [int(t) for t in source], [int(t) for t in target]
+
+
+def generate(config: DataConfig, seed: int = 0) -> dict[str, np.ndarray]:
+    """EOS-terminated, 0-padded (N, max_length) source and target ids per split."""
+    rng = np.random.default_rng(seed)
+    lex = make_lexicon(rng, config)
+    out = {}
+    for split, count in (("train", config.num_train), ("valid", config.num_valid)):
+        inputs = np.zeros((count, config.max_length), np.int32)
+        targets = np.zeros((count, config.max_length), np.int32)
+        for i in range(count):
+            source, target = sentence_pair(rng, lex)
+            inputs[i, : len(source) + 1] = [*source, EOS]
+            targets[i, : len(target) + 1] = [*target, EOS]
+        out[f"{split}_inputs"], out[f"{split}_targets"] = inputs, targets
+    out["word_start"] = np.zeros(lex.vocab_size, bool)  # every token is a word
+    return out
+
+
+def vocab_size_of(config: DataConfig) -> int:
+    return make_lexicon(np.random.default_rng(0), config).vocab_size
+
+
+# --- the Transformer (AlgoPerf's WMT model: flax's example, shared embeddings) ------------
+
+
+def sinusoidal_positions(length: int, dim: int) -> jax.Array:
+    half = dim // 2
+    inv = jnp.exp(-jnp.log(1e4) * jnp.arange(half) / max(half - 1, 1))
+    angles = jnp.arange(length)[:, None] * inv[None, :]
+    return jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=-1)[None]
+
+
+class Sublayers(nn.Module):
+    """Residual sublayers around attention and MLP, Pre-LN (AlgoPerf) or Post-LN."""
+
+    config: ModelConfig
+    post_ln: bool = False
+    dropout: float = 0.0
+
+    def residual(self, x, sublayer, train):
+        if self.post_ln:
+            return nn.LayerNorm()(
+                x + nn.Dropout(self.dropout, deterministic=not train)(sublayer(x))
+            )
+        y = sublayer(nn.LayerNorm()(x))
+        return x + nn.Dropout(self.dropout, deterministic=not train)(y)
+
+    def attention(self, train):
+        return nn.MultiHeadDotProductAttention(
+            num_heads=self.config.num_heads,
+            dropout_rate=self.dropout,
+            deterministic=not train,
+            kernel_init=nn.initializers.xavier_uniform(),
+        )
+
+    def mlp(self, x):
+        x = nn.relu(nn.Dense(self.config.mlp_dim, kernel_init=nn.initializers.xavier_uniform())(x))
+        return nn.Dense(self.config.emb_dim, kernel_init=nn.initializers.xavier_uniform())(x)
+
+
+class EncoderLayer(Sublayers):
+    @nn.compact
+    def __call__(self, x, mask, train):
+        x = self.residual(x, lambda y: self.attention(train)(y, mask=mask), train)
+        return self.residual(x, self.mlp, train)
+
+
+class DecoderLayer(Sublayers):
+    @nn.compact
+    def __call__(self, x, encoded, self_mask, cross_mask, train):
+        x = self.residual(x, lambda y: self.attention(train)(y, mask=self_mask), train)
+        x = self.residual(x, lambda y: self.attention(train)(y, encoded, mask=cross_mask), train)
+        return self.residual(x, self.mlp, train)
+
+
+class Transformer(nn.Module):
+    """Encoder-decoder Transformer, shared input/output embedding (logits via embedding)."""
+
+    config: ModelConfig
+    post_ln: bool = False
+    dropout: float = 0.0
+
+    def setup(self):
+        cfg = self.config
+        self.embed = nn.Embed(cfg.vocab_size, cfg.emb_dim,
+                              embedding_init=nn.initializers.normal(stddev=1.0))  # fmt: skip
+        layer = {"config": cfg, "post_ln": self.post_ln, "dropout": self.dropout}
+        self.encoder_layers = [EncoderLayer(**layer) for _ in range(cfg.num_layers)]
+        self.decoder_layers = [DecoderLayer(**layer) for _ in range(cfg.num_layers)]
+        self.encoder_norm = nn.LayerNorm()
+        self.decoder_norm = nn.LayerNorm()
+        self.drop = nn.Dropout(self.dropout)
+
+    def embed_tokens(self, tokens, train):
+        x = self.embed(tokens) + sinusoidal_positions(tokens.shape[1], self.config.emb_dim)
+        return self.drop(x, deterministic=not train)
+
+    def encode(self, inputs, train: bool = False):
+        mask = nn.make_attention_mask(inputs > 0, inputs > 0)
+        x = self.embed_tokens(inputs, train)
+        for layer in self.encoder_layers:
+            x = layer(x, mask, train)
+        return x if self.post_ln else self.encoder_norm(x)
+
+    def decode(self, encoded, inputs, decoder_inputs, targets, train: bool = False):
+        """Logits for each target position given the previous tokens (``decoder_inputs``)."""
+        self_mask = nn.combine_masks(
+            nn.make_attention_mask(targets > 0, targets > 0),
+            nn.make_causal_mask(decoder_inputs),
+        )
+        cross_mask = nn.make_attention_mask(targets > 0, inputs > 0)
+        x = self.embed_tokens(decoder_inputs, train)
+        for layer in self.decoder_layers:
+            x = layer(x, encoded, self_mask, cross_mask, train)
+        x = x if self.post_ln else self.decoder_norm(x)
+        return self.embed.attend(x) / jnp.sqrt(self.config.emb_dim).astype(jnp.float32)
+
+    def __call__(self, inputs, targets, train: bool = False):
+        decoder_inputs = jnp.pad(targets[:, :-1], ((0, 0), (1, 0)), constant_values=BOS)
+        encoded = self.encode(inputs, train)
+        return self.decode(encoded, inputs, decoder_inputs, targets, train)
+
+
+def _cross_entropy(logits, targets, label_smoothing):
+    """Mean token cross-entropy over non-padding targets, with smoothed labels."""
+    labels = optax.smooth_labels(jax.nn.one_hot(targets, logits.shape[-1]), label_smoothing)
+    weights = (targets > 0).astype(jnp.float32)
+    losses = optax.softmax_cross_entropy(logits, labels) * weights
+    return jnp.sum(losses) / jnp.maximum(jnp.sum(weights), 1.0)
+
+
+# --- the workload --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WMTWorkload:
+    info: WorkloadInfo
+    size: str
+    variant: str
+    config: ModelConfig
+    data: dict
+
+    @property
+    def batch_size(self) -> int:
+        return self.info.batch_size.get(self.size, 128)
+
+    @property
+    def max_steps(self) -> int:
+        return self.info.max_steps.get(self.size, 399_999)
+
+    def model(self, dropout: float = 0.0) -> Transformer:
+        return Transformer(self.config, post_ln=self.variant == "post_ln", dropout=dropout)
+
+    def init(self, rng: jax.Array) -> tuple[dict, dict]:
+        tokens = jnp.ones((1, self.config.max_length), jnp.int32)
+        return self.model().init(rng, tokens, tokens)["params"], {}
+
+    def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
+        logits = self.model(dropout).apply(
+            {"params": params}, batch["inputs"], batch["targets"], train=True,
+            rngs={"dropout": rng},
+        )  # fmt: skip
+        return _cross_entropy(logits, batch["targets"], label_smoothing), model_state
+
+    def batch(self, seed: int, step: int) -> Batch:
+        idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
+        return {
+            "inputs": take(self.data["train_inputs"], idx),
+            "targets": take(self.data["train_targets"], idx),
+        }
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        word_start = take(self.data["word_start"], slice(None))
+        total = num_rows(self.data["valid_inputs"])
+        loss_sum = tokens = 0.0
+        references, hypotheses = [], []
+        for start in range(0, total, self.config.eval_batch_size):
+            rows = slice(start, min(start + self.config.eval_batch_size, total))
+            inputs = take(self.data["valid_inputs"], rows)
+            targets = take(self.data["valid_targets"], rows)
+            batch_loss, decoded = _evaluate_batch(self.model(), params, inputs, targets)
+            loss_sum += float(batch_loss)
+            tokens += float(np.sum(targets > 0))
+            for hyp, ref in zip(np.asarray(decoded), targets, strict=True):
+                references.append(words(ref, word_start))
+                hypotheses.append(words(hyp, word_start))
+        return {"bleu": metrics.corpus_bleu(hypotheses, references), "loss": loss_sum / tokens}
+
+
+def words(ids: np.ndarray, word_start: np.ndarray) -> list[tuple[int, ...]]:
+    """The words of a decoded sequence, up to its first EOS: each token, or token groups
+    split before word-start tokens (SentencePiece pieces that begin with a space)."""
+    ids = [int(t) for t in ids]
+    ids = ids[: ids.index(EOS)] if EOS in ids else ids
+    ids = [t for t in ids if t != PAD]
+    if not word_start.any():
+        return [(t,) for t in ids]
+    groups: list[list[int]] = [[]]
+    for t in ids:
+        if word_start[t] and groups[-1]:
+            groups.append([])
+        groups[-1].append(t)
+    return [tuple(g) for g in groups if g]
+
+
+@jax.jit(static_argnums=0)
+def _evaluate_batch(model: Transformer, params, inputs, targets):
+    """Summed token cross-entropy (teacher forced) and greedy decodes of ``inputs``."""
+    logits = model.apply({"params": params}, inputs, targets)
+    weights = (targets > 0).astype(jnp.float32)
+    loss = jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, targets) * weights)
+    encoded = model.apply({"params": params}, inputs, method=Transformer.encode)
+    length = targets.shape[1]
+
+    def step(i, decoded):
+        decoder_inputs = jnp.pad(decoded[:, :-1], ((0, 0), (1, 0)), constant_values=BOS)
+        step_logits = model.apply(
+            {"params": params}, encoded, inputs, decoder_inputs, jnp.ones_like(decoded),
+            method=Transformer.decode,
+        )  # fmt: skip
+        return decoded.at[:, i].set(jnp.argmax(step_logits[:, i], axis=-1))
+
+    decoded = jax.lax.fori_loop(0, length, step, jnp.zeros_like(targets))
+    return loss, decoded
+
+
+def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTWorkload:
+    if size == "full":
+        arrays = open_user_arrays(data, full_layout(), info.name)
+        config = ModelConfig(vocab_size=32_000, emb_dim=1024, num_heads=16, num_layers=6,
+                             mlp_dim=4096, max_length=256, eval_batch_size=64)  # fmt: skip
+    else:
+        data_config = DATA[size]
+        arrays = materialize(
+            f"wmt-{size}-v{DATA_VERSION}", functools.partial(generate, data_config)
+        )
+        vocab = vocab_size_of(data_config)
+        config = {
+            "mini": ModelConfig(
+                vocab,
+                emb_dim=64,
+                num_heads=4,
+                num_layers=2,
+                mlp_dim=128,
+                max_length=data_config.max_length,
+            ),  # fmt: skip
+            "small": ModelConfig(
+                vocab,
+                emb_dim=256,
+                num_heads=8,
+                num_layers=3,
+                mlp_dim=1024,
+                max_length=data_config.max_length,
+            ),  # fmt: skip
+        }[size]
+    return WMTWorkload(info=info, size=size, variant=variant, config=config, data=arrays)
