@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scoring_helpers import make_result
 
 from hpbench.scoring import score_results
@@ -199,3 +201,38 @@ def test_scores_from_trial_results_match_algoperf_end_to_end(seed):
     got = [scores.benchmark[a] for a in times]
     assert len(set(got)) > 1  # the pool is not degenerate
     np.testing.assert_allclose(got, list(expected.values()), rtol=0, atol=1e-12)
+
+
+# --- properties ------------------------------------------------------------------------
+
+time_matrices = st.integers(1, 5).flatmap(
+    lambda algorithms: st.integers(1, 4).flatmap(
+        lambda workloads: st.lists(
+            st.lists(
+                st.one_of(st.just(INF), st.integers(1, 1000).map(float)),
+                min_size=workloads,
+                max_size=workloads,
+            ),
+            min_size=algorithms,
+            max_size=algorithms,
+        )
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(time_matrices, st.sampled_from(["trapezoid", "exact"]))
+def test_score_properties(times, integral):
+    times = np.array(times)
+    scores = performance_profile(times, integral=integral).scores
+    assert np.all((scores >= 0) & (scores <= 1 + 1e-12))
+    # relative: doubling every time, or reordering the algorithms, changes nothing
+    doubled = performance_profile(2 * times, integral=integral).scores
+    np.testing.assert_allclose(doubled, scores, atol=1e-12)
+    order = np.arange(len(times))[::-1]
+    reordered = performance_profile(times[order], integral=integral).scores
+    np.testing.assert_allclose(reordered, scores[order], atol=1e-12)
+    # a newcomer never raises anyone else's score
+    newcomer = np.ones((1, times.shape[1]))
+    joined = performance_profile(np.vstack([times, newcomer]), integral=integral).scores
+    assert np.all(joined[:-1] <= scores + 1e-12)
