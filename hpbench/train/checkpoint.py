@@ -9,6 +9,7 @@ time-to-target so far). Restoring both gives back exactly the run that was saved
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,31 @@ class JobCheckpoints:
 
     def close(self) -> None:
         self._manager.close()
+
+
+def load_trained_params(results_dir: Path, trial_id: str) -> Any:
+    """A trial's parameters (numpy) from its job's latest checkpoint: the trained model
+    once the trial is finished."""
+    import json
+
+    import numpy as np
+
+    status = json.loads((Path(results_dir) / trial_id / "status.json").read_text())
+    job_dir = Path(results_dir) / "_jobs" / status["provenance"]["job"]
+    manager = ocp.CheckpointManager(job_dir.absolute())
+    try:
+        step = manager.latest_step()
+        if step is None:
+            raise FileNotFoundError(f"no checkpoint of trial {trial_id} in {job_dir}")
+        with warnings.catch_warnings():  # "sharding read from file": what we want here
+            warnings.simplefilter("ignore", UserWarning)
+            restored = manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.PyTreeRestore(), meta=ocp.args.JsonRestore()
+                ),
+            )
+    finally:
+        manager.close()
+    index = restored.meta["trials"].index(trial_id)
+    return jax.tree.map(lambda x: np.asarray(x)[index], restored.state["params"])

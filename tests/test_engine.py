@@ -1,0 +1,151 @@
+"""The training engine in process: packing, evaluation records, time-to-target, divergence,
+stop-at-target, skipping finished trials, --force and failures (real JAX on toy_mlp)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hpbench.plan import Target, Trial
+from hpbench.results.records import read_trial
+from hpbench.train import CheckpointPolicy, Job, make_jobs, run_job
+from hpbench.train.checkpoint import load_trained_params
+
+
+def toy_trial(learning_rate: float = 3e-3, **changes) -> Trial:
+    """A toy_mlp AdamW trial of 100 steps evaluated every 20."""
+    fields = dict(
+        workload="toy_mlp",
+        size="mini",
+        variant="base",
+        algorithm="adamw",
+        hyperparameters={"learning_rate": learning_rate, "weight_decay": 1e-4},
+        schedule="warmup_cosine",
+        warmup=0.05,
+        horizon=0.25,
+        max_steps=400,
+        batch_size=64,
+        seed=0,
+        eval_every=20,
+        target=Target("error_rate", 0.06, "min"),
+    )
+    fields.update(changes)
+    return Trial(**fields)
+
+
+def records(results: Path, trial: Trial) -> list[dict]:
+    """metrics.jsonl without the wall-clock field (what must be reproducible)."""
+    lines = (results / trial.id / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "train_seconds"} for line in lines]
+
+
+GOOD = toy_trial(1e-2)
+SLOW = toy_trial(1e-5)  # learns too slowly to reach the target in 100 steps
+DIVERGES = toy_trial(1e30)  # parameters overflow within a few steps: NaN loss
+STOPS = toy_trial(1e-2, stop_at_target=True)
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory) -> tuple[Path, list]:
+    results = tmp_path_factory.mktemp("packed")
+    [job] = make_jobs([GOOD, SLOW, DIVERGES, STOPS], pack=4)
+    return results, run_job(job, results)
+
+
+def test_a_pack_shares_one_job_and_splits_on_program_structure():
+    jobs = make_jobs([GOOD, SLOW, toy_trial(seed=1), toy_trial(eval_every=10), STOPS], pack=8)
+    assert [len(j.trials) for j in jobs] == [3, 1, 1]
+    assert [len(j.trials) for j in make_jobs([GOOD, SLOW, STOPS], pack=2)] == [2, 1]
+    dropout = toy_trial(hyperparameters={"learning_rate": 1e-3, "dropout": 0.1})
+    assert len(make_jobs([GOOD, dropout], pack=8)) == 2  # dropout shapes the program
+
+
+def test_job_round_trips_through_json():
+    job = Job(trials=(GOOD, SLOW), checkpoint=CheckpointPolicy(every_steps=40), force=True)
+    again = Job.from_json(json.loads(job.dumps()))
+    assert again == job and again.id == job.id
+
+
+def test_every_evaluation_is_recorded_with_time_to_target(packed):
+    results, outcomes = packed
+    for trial in (GOOD, SLOW):
+        result = read_trial(results / trial.id)
+        assert [r.step for r in result.evals] == list(range(20, 101, 20))
+        seconds = [r.train_seconds for r in result.evals]
+        assert seconds == sorted(seconds) and seconds[0] > 0
+        assert all(math.isfinite(r.train_loss) for r in result.evals)
+        assert set(result.evals[0].metrics) == {"loss", "error_rate"}
+        # Time to target recomputed independently from the recorded metrics.
+        reached = [r for r in result.evals if r.metrics["error_rate"] <= 0.06]
+        assert result.status.state == "done" and result.status.step == 100
+        assert result.status.reached_step == (reached[0].step if reached else None)
+        if reached:
+            assert result.status.reached_seconds == reached[0].train_seconds
+    assert read_trial(results / GOOD.id).status.reached_step is not None
+    assert read_trial(results / SLOW.id).status.reached_step is None
+    states = {o.trial.id: o.state for o in outcomes}
+    assert states == {GOOD.id: "done", SLOW.id: "done", DIVERGES.id: "diverged", STOPS.id: "done"}
+
+
+def test_a_diverging_member_is_marked_and_frozen(packed):
+    results, _ = packed
+    result = read_trial(results / DIVERGES.id)
+    assert result.status.state == "diverged"
+    assert "non-finite" in result.status.reason
+    assert 0 <= result.status.step < 20 and result.evals == ()
+    params = load_trained_params(results, DIVERGES.id)
+    assert all(np.isfinite(x).all() for x in jax_leaves(params))  # updates were masked
+
+
+def test_stop_at_target_ends_the_member_at_its_first_hit(packed):
+    results, _ = packed
+    result = read_trial(results / STOPS.id)
+    assert result.status.state == "done"
+    assert result.status.reached_step == result.evals[-1].step < 100
+    assert all(r.metrics["error_rate"] > 0.06 for r in result.evals[:-1])
+
+
+def test_other_members_are_unharmed_by_a_diverging_one(packed, tmp_path):
+    results, _ = packed
+    [job] = make_jobs([GOOD, SLOW], pack=2)
+    run_job(job, tmp_path)
+    for trial in (GOOD, SLOW):
+        alone, together = records(tmp_path, trial), records(results, trial)
+        assert [r["step"] for r in alone] == [r["step"] for r in together]
+        for a, b in zip(alone, together, strict=True):
+            np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
+            for name in a["metrics"]:
+                np.testing.assert_allclose(a["metrics"][name], b["metrics"][name], rtol=1e-5)
+
+
+def test_finished_trials_are_skipped_and_force_retrains_identically(packed):
+    results, _ = packed
+    before = {t.id: (results / t.id / "metrics.jsonl").read_bytes() for t in (GOOD, SLOW)}
+    [job] = make_jobs([GOOD, SLOW, DIVERGES, STOPS], pack=4)
+    assert {o.state for o in run_job(job, results)} == {"skipped"}
+    assert before == {t: (results / t / "metrics.jsonl").read_bytes() for t in before}
+
+    first = {t.id: records(results, t) for t in (GOOD, SLOW, STOPS)}
+    outcomes = run_job(Job(trials=job.trials, force=True), results)
+    assert [o.state for o in outcomes] == ["done", "done", "diverged", "done"]
+    assert first == {t.id: records(results, t) for t in (GOOD, SLOW, STOPS)}  # bitwise
+
+
+def test_a_failing_job_records_its_error_and_the_run_goes_on(tmp_path):
+    from hpbench.backends.local import run_jobs
+
+    broken = toy_trial(workload="no_such_workload")
+    outcomes = run_jobs(make_jobs([broken, GOOD], pack=4), tmp_path)
+    assert [o.state for o in outcomes] == ["failed", "done"]
+    status = read_trial(tmp_path / broken.id).status
+    assert status.state == "failed" and "no_such_workload" in status.reason
+
+
+def jax_leaves(tree) -> list:
+    import jax
+
+    return jax.tree.leaves(tree)
