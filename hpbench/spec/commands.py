@@ -11,17 +11,25 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from rich.console import Console
-from rich.table import Table
 
 from hpbench.plan import Plan, Trial
-from hpbench.spec.compile import load_plan
+from hpbench.spec.compile import compile_plan, load_plan, load_spec
 from hpbench.spec.errors import SpecError
+from hpbench.spec.model import Spec
 
-out = Console(highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+
+def console() -> Console:
+    """Rich console on stdout, imported on first use (``validate`` does not need rich)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 @attrs.frozen
@@ -42,14 +50,21 @@ def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.specs:
         try:
-            plan = load_plan(path)
+            spec = load_spec(path)
+            plan = compile_plan(spec)
         except SpecError as e:
             print(e.render(), file=sys.stderr)
             failed += 1
             continue
-        workloads = len({(t.workload, t.variant) for t in plan.trials})
-        out.print(f"ok {path}: {len(plan.trials)} trials on {workloads} workloads", markup=False)
+        print(f"ok {path}: {_summary(spec, plan)}")
     return 2 if failed else 0
+
+
+def _summary(spec: Spec, plan: Plan) -> str:
+    workloads = len(spec.workloads)
+    if spec.algorithm is None:
+        return f"a suite of {workloads} workloads (no [algorithm]: nothing to run)"
+    return f"{len(plan.trials)} trials of {spec.algorithm} on {workloads} workloads"
 
 
 # --- plan -------------------------------------------------------------------------------
@@ -105,9 +120,9 @@ def _plan(args: argparse.Namespace) -> int:
         )
         print()
         return 0
-    out.print(_trial_table(plan.name, plan.trials, states))
+    console().print(_trial_table(plan.name, plan.trials, states))
     done = states.count("done")
-    out.print(
+    console().print(
         f"{len(plan.trials)} trials: {done} done, {len(plan.trials) - done} to train "
         f"({todo:,} steps)",
         markup=False,
@@ -117,6 +132,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 def _trial_table(title: str, trials: Sequence[Trial], states: Sequence[str] | None = None) -> Table:
     """One row per trial; values shared by all trials go to the caption, not the columns."""
+    from rich.table import Table
+
     rows = [trial_columns(t) for t in trials]
     names = list(dict.fromkeys(k for row in rows for k in row))
     varying = [n for n in names if len({repr(row.get(n)) for row in rows}) > 1]
@@ -176,8 +193,8 @@ def _diff(args: argparse.Namespace) -> int:
         return 0
     for kind in ("added", "removed"):
         if diff[kind]:
-            out.print(_trial_table(f"{kind} ({len(diff[kind])})", diff[kind]))
-    out.print(
+            console().print(_trial_table(f"{kind} ({len(diff[kind])})", diff[kind]))
+    console().print(
         f"{len(diff['added'])} added (to train), {len(diff['removed'])} removed, "
         f"{len(diff['kept'])} kept (results reused)",
         markup=False,
@@ -221,6 +238,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _list_algorithms() -> None:
+    from rich.table import Table
+
     from hpbench.algorithms.registry import ALGORITHMS
 
     for info in ALGORITHMS.values():
@@ -233,7 +252,7 @@ def _list_algorithms() -> None:
             table.add_row(
                 h.name, h.kind, _text(h.default), _range(h), "yes" if h.packable else "no", h.doc
             )
-        out.print(table)
+        console().print(table)
 
 
 def _text(value: Any) -> str:
@@ -255,6 +274,8 @@ def _range(h: Any) -> str:
 
 
 def _list_workloads() -> None:
+    from rich.table import Table
+
     from hpbench.workloads.registry import WORKLOADS
 
     table = Table(title="workloads", title_justify="left")
@@ -272,7 +293,7 @@ def _list_workloads() -> None:
             ", ".join(f"{s}: {n:,}" for s, n in info.batch_size.items()),
             info.description,
         )
-    out.print(table)
+    console().print(table)
 
 
 COMMANDS: dict[str, Command] = {
