@@ -7,6 +7,7 @@ result and a changed spec reruns only what changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -83,7 +84,7 @@ class Trial:
             }
         )
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         """A short content hash of :meth:`canonical`; equal trials have equal ids."""
         blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
