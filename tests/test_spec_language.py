@@ -258,3 +258,14 @@ def test_full_size_without_registered_budget_needs_max_steps(tmp_path):
         "workloads.criteo.max_steps",
         "workloads.criteo.batch_size",
     }
+
+
+def test_a_default_written_out_is_the_same_trial(tmp_path):
+    implicit = write(tmp_path, "i.toml", '[algorithm]\nname = "adamw"\n' + TOY)
+    explicit = write(
+        tmp_path,
+        "e.toml",
+        '[algorithm]\nname = "adamw"\nbeta2 = 0.999\n[schedule]\nshape = "warmup_cosine"\n'
+        "horizon = 1\n[run]\nseeds = [0]\n" + TOY,
+    )
+    assert load_plan(implicit).trials[0].id == load_plan(explicit).trials[0].id
