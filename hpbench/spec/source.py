@@ -79,7 +79,7 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Document:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError([_syntax_problem(shown, e)]) from None
+        raise SpecError([_syntax_problem(shown, text, e)]) from None
     where = {p: Where(shown, pos) for p, pos in locate(text).items()}
     doc = Document(shown, data, where, data)
     parent_path = (
@@ -144,10 +144,14 @@ def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _syntax_problem(file: str, error: tomllib.TOMLDecodeError) -> Problem:
-    """tomllib's message ends with "(at line L, column C)": move that to the front."""
+def _syntax_problem(file: str, text: str, error: Exception) -> Problem:
+    """tomllib's message ends with "(at line L, column C)" or "(at end of document)"."""
     message = str(error)
-    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
-    line, col = (int(match[1]), int(match[2])) if match else (1, 1)
+    match = re.search(r"\s*\(at (?:line (\d+), column (\d+)|end of document)\)$", message)
+    if match and match[1]:
+        line, col = int(match[1]), int(match[2])
+    else:  # the end of the document: its last line, after its last character
+        lines = text.rstrip("\n").split("\n")
+        line, col = len(lines), len(lines[-1]) + 1
     reason = message[: match.start()] if match else message
     return Problem(file, line, col, "", f"expected valid TOML, found a syntax error: {reason}")
