@@ -24,17 +24,29 @@ def hpbench(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["validate", "specs/mechanic_calibrated.toml"]])
-def test_help_and_validate_never_import_jax(argv):
+NO_JAX_COMMANDS = [
+    ["--help"],
+    ["validate", "specs/mechanic_calibrated.toml"],
+    ["plan", "specs/nadamw_list5.toml", "--json"],
+    ["diff", "specs/adamw_baseline.toml", "specs/nadamw_list5.toml"],
+    ["schema"],
+    ["list", "algorithms"],
+    ["list", "workloads"],
+]
+
+
+@pytest.mark.parametrize("commands", [NO_JAX_COMMANDS[:2], NO_JAX_COMMANDS[2:]])
+def test_help_validate_and_the_spec_commands_never_import_jax(commands):
     code = (
         "import sys\n"
         "from hpbench import cli\n"
-        "try:\n"
-        f"    code = cli.main({argv!r})\n"
-        "except SystemExit as e:\n"
-        "    code = e.code\n"
-        "assert code == 0, code\n"
-        "assert 'jax' not in sys.modules, 'jax was imported'\n"
+        f"for argv in {commands!r}:\n"
+        "    try:\n"
+        "        code = cli.main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        code = e.code\n"
+        "    assert code == 0, (argv, code)\n"
+        "    assert 'jax' not in sys.modules, f'{argv}: jax was imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -137,3 +149,15 @@ def test_the_schema_rejects_what_the_checker_rejects():
     ]
     for data in bad:
         assert not validator.is_valid(data), data
+
+
+def test_a_module_may_serve_one_command_or_several(monkeypatch, tmp_path, capsys):
+    (tmp_path / "one_command.py").write_text(
+        "def add_arguments(parser):\n    parser.add_argument('x')\n"
+        "def main(args):\n    print('one', args.x)\n    return 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(cli.COMMANDS, "one", ("one_command", "a single-command module"))
+    assert cli.main(["one", "hello"]) == 3
+    assert capsys.readouterr().out == "one hello\n"
+    assert cli.load_command("list").main.__name__ == "_list"  # hpbench.spec.commands.COMMANDS

@@ -124,3 +124,14 @@ def test_mechanic_calibrated_is_mechanic_with_adam_on_the_mini_suite():
 def test_prodigy_calibrated_uses_safeguard_warmup():
     (trial, *_) = load_plan("specs/prodigy_calibrated.toml").trials
     assert trial.algorithm == "prodigy" and trial.params["safeguard_warmup"] is True
+
+
+@pytest.mark.parametrize(
+    "spec", ["nadamw_list5", "mechanic_calibrated", "naive_lr_free", "prodigy_calibrated"]
+)
+def test_trials_round_trip_through_their_json(spec):
+    from hpbench.plan import Trial
+
+    for trial in load_plan(f"specs/{spec}.toml").trials:
+        again = Trial.from_json(trial.canonical())
+        assert again == trial and again.id == trial.id

@@ -9,17 +9,16 @@ what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo, Hyperparameter
+from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.plan import Scalar, Target
-from hpbench.spec.errors import Problem, SpecError, did_you_mean, show
+from hpbench.spec.errors import SpecError, did_you_mean, show
 from hpbench.spec.locate import Path_
 from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
 from hpbench.spec.source import Document
+from hpbench.spec.values import HORIZON, MISSING, POSITIVE, REAL, WARMUP, Found, Reporter, one_of
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 BENCHMARK_KEYS = ("name", "description", "owner", "extends")
@@ -60,127 +59,8 @@ def check(doc: Document) -> Spec:
     return spec
 
 
-class _Checker:
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    # --- reporting -------------------------------------------------------------------
-
-    def fail(
-        self,
-        path: Path_,
-        expected: str,
-        found: Any,
-        hint: str | None = None,
-        *,
-        at_key: bool = False,
-    ) -> None:
-        found_text = found if isinstance(found, _Found) else show(found)
-        self.problems.append(
-            self.doc.problem(path, f"expected {expected}, found {found_text}", hint, at_key=at_key)
-        )
-
-    def unknown_keys(
-        self,
-        path: Path_,
-        table: dict[str, Any],
-        known: Iterable[str],
-        what: str,
-        *,
-        hyperparameters: bool = False,
-    ) -> None:
-        """Report keys not in ``known``; with ``hyperparameters``, name the algorithms that
-        do take a foreign hyperparameter."""
-        known = tuple(known)
-        for key in table:
-            owners = [a.name for a in ALGORITHMS.values() if key in a.names]
-            if key not in known and owners and hyperparameters:
-                self.fail(
-                    (*path, key),
-                    what,
-                    _Found(f"{show(key)}, which this algorithm does not take"),
-                    f"{key} is a hyperparameter of {', '.join(owners)}",
-                    at_key=True,
-                )
-            elif key not in known:
-                self.fail(
-                    (*path, key),
-                    what,
-                    _Found(f"unknown key {show(key)}"),
-                    did_you_mean(key, known),
-                    at_key=True,
-                )
-
-    def table(self, path: Path_, value: Any) -> dict[str, Any] | None:
-        if isinstance(value, dict):
-            return value
-        self.fail(path, "a table", value)
-        return None
-
-    # --- scalars ---------------------------------------------------------------------
-
-    def string(
-        self, path: Path_, value: Any, choices: Iterable[str] | None = None, what: str = "a string"
-    ) -> str | None:
-        if not isinstance(value, str) or isinstance(value, _Found):
-            self.fail(path, what, value)
-            return None
-        if choices is not None:
-            choices = tuple(choices)
-            if value not in choices:
-                self.fail(path, f"one of {_one_of(choices)}", value, did_you_mean(value, choices))
-                return None
-        return value
-
-    def integer(self, path: Path_, value: Any, low: int = 1) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"an integer >= {low}", value)
-            return None
-        if value < low:
-            self.fail(path, f"an integer >= {low}", value)
-            return None
-        return value
-
-    def number(self, path: Path_, value: Any, interval: _Interval) -> float | None:
-        expected = "a number" if interval.unbounded else f"a number in {interval}"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, expected, value)
-            return None
-        if not interval.contains(float(value)):
-            self.fail(path, expected, value)
-            return None
-        return float(value)
-
-    def boolean(self, path: Path_, value: Any) -> bool | None:
-        if not isinstance(value, bool):
-            self.fail(path, "true or false", value)
-            return None
-        return value
-
-    def hyperparameter(self, path: Path_, h: Hyperparameter, value: Any) -> Scalar | None:
-        """``value`` checked against ``h``'s kind, range and choices, coerced to its kind."""
-        if h.kind == "float":
-            coerced = self.number(path, value, _Interval.of(h))
-        elif h.kind == "int":
-            interval = _Interval.of(h)
-            coerced = value if isinstance(value, int) and not isinstance(value, bool) else None
-            if coerced is None or not interval.contains(coerced):
-                self.fail(path, f"an integer in {interval}", value)
-                return None
-        elif h.kind == "bool":
-            coerced = self.boolean(path, value)
-        else:
-            coerced = self.string(path, value)
-        if coerced is not None and h.choices is not None and coerced not in h.choices:
-            self.fail(
-                path,
-                f"one of {_one_of(h.choices)}",
-                value,
-                did_you_mean(value, map(str, h.choices)),
-            )
-            return None
-        return coerced
+class _Checker(Reporter):
+    """The sections of the spec language, each checked and turned into model values."""
 
     # --- sections --------------------------------------------------------------------
 
@@ -240,7 +120,7 @@ class _Checker:
             return None, {}, ({},)
         name = self.string(
             ("algorithm", "name"),
-            table.get("name", _MISSING),
+            table.get("name", MISSING),
             ALGORITHMS,
             what="a registered algorithm name",
         )
@@ -336,7 +216,7 @@ class _Checker:
                 self.fail(
                     path,
                     "a registered workload",
-                    _Found(f"unknown workload {show(name)}"),
+                    Found(f"unknown workload {show(name)}"),
                     did_you_mean(name, WORKLOADS),
                     at_key=True,
                 )
@@ -366,8 +246,8 @@ class _Checker:
             if name not in variants_known:
                 self.fail(
                     vpath,
-                    f"a variant of {info.name} ({_one_of(variants_known)})",
-                    _Found(f"unknown variant {show(name)}"),
+                    f"a variant of {info.name} ({one_of(variants_known)})",
+                    Found(f"unknown variant {show(name)}"),
                     did_you_mean(name, variants_known),
                     at_key=True,
                 )
@@ -408,7 +288,7 @@ class _Checker:
     ) -> WorkloadRun | None:
         max_steps = self.sized(info, size, settings, "max_steps", info.max_steps, where, path)
         batch_size = self.sized(info, size, settings, "batch_size", info.batch_size, where, path)
-        target = self.target(info, variant, settings.get("target", _MISSING), where("target"))
+        target = self.target(info, variant, settings.get("target", MISSING), where("target"))
         data = settings.get("data")
         if data is not None:
             data = self.string(where("data"), data, what="a path to the workload's data")
@@ -438,7 +318,7 @@ class _Checker:
         self.fail(
             (*path, key),
             f"{key} (workload {info.name} has no default at size {size})",
-            _Found("none"),
+            Found("none"),
         )
         return None
 
@@ -454,13 +334,13 @@ class _Checker:
         return self.integer(path, value)
 
     def target(self, info: WorkloadInfo, variant: str, value: Any, path: Path_) -> Target | None:
-        if value is _MISSING:
+        if value is MISSING:
             label = info.name if variant == "base" else f"{info.name} ({variant})"
             self.fail(
                 path,
                 f"a target for {label}, e.g. "
                 f"target = {{ metric = {show(info.metric)}, value = ... }}",
-                _Found("none"),
+                Found("none"),
             )
             return None
         table = self.table(path, value)
@@ -470,9 +350,9 @@ class _Checker:
         metric = self.string(
             (*path, "metric"), table.get("metric", info.metric), info.metrics, what="a metric name"
         )
-        number = table.get("value", _MISSING)
-        if number is _MISSING:
-            self.fail((*path, "value"), "the target value", _Found("none"))
+        number = table.get("value", MISSING)
+        if number is MISSING:
+            self.fail((*path, "value"), "the target value", Found("none"))
             return None
         number = self.number((*path, "value"), number, REAL)
         if metric is None or number is None:
@@ -553,52 +433,3 @@ class _Checker:
 def _setting_path(path: Path_, variant: str, over: dict[str, Any], key: str) -> Path_:
     """Where a workload setting is written: in its variant's table, or in the workload's."""
     return (*path, "variants", variant, key) if key in over else (*path, key)
-
-
-class _Found(str):
-    """A 'found ...' text used as is (not shown as a TOML value)."""
-
-
-_MISSING: Any = _Found("none")
-
-
-class _Interval:
-    """A real interval with open or closed ends, printed as ``[0, 1)``."""
-
-    def __init__(self, low: float, high: float, low_open: bool = False, high_open: bool = False):
-        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
-
-    @classmethod
-    def of(cls, h: Hyperparameter) -> _Interval:
-        low = -math.inf if h.low is None else h.low
-        high = math.inf if h.high is None else h.high
-        return cls(low, high, h.low_open or h.low is None, h.high_open or h.high is None)
-
-    @property
-    def unbounded(self) -> bool:
-        return self.low == -math.inf and self.high == math.inf
-
-    def contains(self, x: float) -> bool:
-        if math.isnan(x):
-            return False
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below
-
-    def __str__(self) -> str:
-        def end(x: float) -> str:
-            return "inf" if x == math.inf else "-inf" if x == -math.inf else f"{x:g}"
-
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open else "]"
-        return f"{left}{end(self.low)}, {end(self.high)}{right}"
-
-
-WARMUP = _Interval(0.0, 1.0, high_open=True)
-HORIZON = _Interval(0.0, 1.0, low_open=True)
-POSITIVE = _Interval(0.0, math.inf, True, True)
-REAL = _Interval(-math.inf, math.inf, True, True)
-
-
-def _one_of(choices: Iterable[Scalar]) -> str:
-    return ", ".join(show(c) for c in choices)

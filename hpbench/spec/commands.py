@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from hpbench.algorithms.registry import Hyperparameter
+
 
 def console() -> Console:
     """Rich console on stdout, imported on first use (``validate`` does not need rich)."""
@@ -261,16 +263,12 @@ def _text(value: Any) -> str:
     return "unset" if value is None else show(value)
 
 
-def _range(h: Any) -> str:
+def _range(h: Hyperparameter) -> str:
+    from hpbench.spec.values import Interval
+
     if h.choices is not None:
         return ", ".join(_text(c) for c in h.choices)
-    if h.low is None and h.high is None:
-        return ""
-    low = "-inf" if h.low is None else f"{h.low:g}"
-    high = "inf" if h.high is None else f"{h.high:g}"
-    left = "(" if h.low_open or h.low is None else "["
-    right = ")" if h.high_open or h.high is None else "]"
-    return f"{left}{low}, {high}{right}"
+    return "" if h.low is None and h.high is None else str(Interval.of(h))
 
 
 def _list_workloads() -> None:
