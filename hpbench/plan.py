@@ -128,4 +128,4 @@ class Plan:
     description: str = ""
     owner: str = ""
     source: str = ""  # the spec file it was compiled from
-    checkpoint_seconds: float = 60.0  # how often a running trial is checkpointed
+    checkpoint_seconds: float | None = None  # checkpoint cadence; None: the engine's default

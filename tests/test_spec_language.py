@@ -269,3 +269,16 @@ def test_a_default_written_out_is_the_same_trial(tmp_path):
         "horizon = 1\n[run]\nseeds = [0]\n" + TOY,
     )
     assert load_plan(implicit).trials[0].id == load_plan(explicit).trials[0].id
+
+
+def test_checkpoint_cadence_goes_to_the_plan_not_the_trial(tmp_path):
+    plain = load_plan(write(tmp_path, "p.toml", '[algorithm]\nname = "adamw"\n' + TOY))
+    often = load_plan(
+        write(
+            tmp_path,
+            "o.toml",
+            '[algorithm]\nname = "adamw"\n[run]\ncheckpoint_seconds = 30\n' + TOY,
+        )
+    )
+    assert (plain.checkpoint_seconds, often.checkpoint_seconds) == (None, 30.0)
+    assert plain.trials[0].id == often.trials[0].id

@@ -367,7 +367,7 @@ class _Checker(Reporter):
             return None
         return Target(metric, number, direction)
 
-    def run(self) -> tuple[tuple[int, ...], bool, float]:
+    def run(self) -> tuple[tuple[int, ...], bool, float | None]:
         table = self.doc.data.get("run", {})
         default = Spec(name="", file="")
         if not isinstance(table, dict):
@@ -386,12 +386,12 @@ class _Checker(Reporter):
         stop = self.boolean(
             ("run", "stop_at_target"), table.get("stop_at_target", default.stop_at_target)
         )
-        checkpoint = self.number(
-            ("run", "checkpoint_seconds"),
-            table.get("checkpoint_seconds", default.checkpoint_seconds),
-            POSITIVE,
-        )
-        return seeds, bool(stop), checkpoint or default.checkpoint_seconds
+        checkpoint = None
+        if "checkpoint_seconds" in table:
+            checkpoint = self.number(
+                ("run", "checkpoint_seconds"), table["checkpoint_seconds"], POSITIVE
+            )
+        return seeds, bool(stop), checkpoint
 
     def grid(self, info: AlgorithmInfo | None) -> tuple[tuple[str, tuple[Scalar, ...]], ...]:
         table = self.doc.data.get("grid", {})

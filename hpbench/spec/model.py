@@ -67,6 +67,6 @@ class Spec:
     workloads: tuple[WorkloadRun, ...] = ()
     seeds: tuple[int, ...] = (0,)
     stop_at_target: bool = False
-    checkpoint_seconds: float = 60.0
+    checkpoint_seconds: float | None = None  # None: the engine's default
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
     reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
