@@ -22,7 +22,6 @@ from hpbench.spec.model import Spec
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
     from hpbench.algorithms.registry import Hyperparameter
 
@@ -122,7 +121,7 @@ def _plan(args: argparse.Namespace) -> int:
         )
         print()
         return 0
-    console().print(_trial_table(plan.name, plan.trials, states))
+    _print_trials(plan.name, plan.trials, states)
     done = states.count("done")
     console().print(
         f"{len(plan.trials)} trials: {done} done, {len(plan.trials) - done} to train "
@@ -132,15 +131,15 @@ def _plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trial_table(title: str, trials: Sequence[Trial], states: Sequence[str] | None = None) -> Table:
-    """One row per trial; values shared by all trials go to the caption, not the columns."""
+def _print_trials(title: str, trials: Sequence[Trial], states: Sequence[str] | None = None) -> None:
+    """A table with one row per trial and a column per value that differs between trials;
+    the values all trials share are printed once, below it."""
     from rich.table import Table
 
     rows = [trial_columns(t) for t in trials]
     names = list(dict.fromkeys(k for row in rows for k in row))
     varying = [n for n in names if len({repr(row.get(n)) for row in rows}) > 1]
-    shared = ", ".join(f"{n}={_cell(rows[0][n])}" for n in names if n not in varying and rows)
-    table = Table(title=title, title_justify="left", caption=shared, caption_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("id", no_wrap=True, min_width=16)
     for name in varying:
         table.add_column(name, justify="right" if name == "seed" else "left")
@@ -150,7 +149,11 @@ def _trial_table(title: str, trials: Sequence[Trial], states: Sequence[str] | No
     for i, (trial, row) in enumerate(zip(trials, rows, strict=True)):
         cells = [trial.id, *(_cell(row.get(n)) for n in varying), f"{trial.horizon_steps:,}"]
         table.add_row(*cells, *([states[i]] if states is not None else []))
-    return table
+    out = console()
+    out.print(table)
+    if rows:
+        shared = ", ".join(f"{n}={_cell(rows[0][n])}" for n in names if n not in varying)
+        out.print(f"all trials: {shared}", markup=False)
 
 
 def _cell(value: Any) -> str:
@@ -195,7 +198,7 @@ def _diff(args: argparse.Namespace) -> int:
         return 0
     for kind in ("added", "removed"):
         if diff[kind]:
-            console().print(_trial_table(f"{kind} ({len(diff[kind])})", diff[kind]))
+            _print_trials(f"{kind} ({len(diff[kind])})", diff[kind])
     console().print(
         f"{len(diff['added'])} added (to train), {len(diff['removed'])} removed, "
         f"{len(diff['kept'])} kept (results reused)",
