@@ -71,6 +71,7 @@ def load_document(path: Path | str) -> Document:
 
 
 def _load(path: Path, chain: tuple[Path, ...]) -> Document:
+    """``path``'s document merged over its parents; ``chain`` holds the files extending it."""
     shown = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -80,41 +81,29 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Document:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError([_syntax_problem(shown, text, e)]) from None
-    where = {p: Where(shown, pos) for p, pos in locate(text).items()}
-    doc = Document(shown, data, where, data)
-    parent_path = (
-        data.get("benchmark", {}).get("extends")
-        if isinstance(data.get("benchmark"), dict)
-        else None
-    )
-    if parent_path is None:
+    doc = Document(shown, data, {p: Where(shown, pos) for p, pos in locate(text).items()}, data)
+    benchmark = data.get("benchmark")
+    if not isinstance(benchmark, dict) or "extends" not in benchmark:
         return doc
-    key = ("benchmark", "extends")
-    if not isinstance(parent_path, str):
-        raise SpecError(
-            [doc.problem(key, f"expected a relative file path, found {show(parent_path)}")]
-        )
-    parent_file = (path.parent / parent_path).resolve()
     me = path.resolve()
-    if parent_file in (*chain, me):
-        cycle = " -> ".join(display_path(p) for p in (*chain, me, parent_file))
-        raise SpecError(
-            [
-                doc.problem(
-                    key, f"expected a spec that does not extend itself, found the cycle {cycle}"
-                )
-            ]
-        )
-    if not parent_file.is_file():
-        raise SpecError(
-            [
-                doc.problem(
-                    key,
-                    f"expected an existing spec file, found no file {display_path(parent_file)}",
-                )
-            ]
-        )
-    return merge(_load(parent_file, (*chain, me)), doc)
+    parent = _parent(doc, me, benchmark["extends"], chain)
+    return merge(_load(parent, (*chain, me)), doc)
+
+
+def _parent(doc: Document, me: Path, extends: object, chain: tuple[Path, ...]) -> Path:
+    """The file ``extends`` names, relative to ``me``; SpecError if missing or a cycle."""
+    key = ("benchmark", "extends")
+    if not isinstance(extends, str):
+        raise SpecError([doc.problem(key, f"expected a relative file path, found {show(extends)}")])
+    parent = (me.parent / extends).resolve()
+    if parent in (*chain, me):
+        cycle = " -> ".join(display_path(p) for p in (*chain, me, parent))
+        message = f"expected a spec that does not extend itself, found the cycle {cycle}"
+        raise SpecError([doc.problem(key, message)])
+    if not parent.is_file():
+        message = f"expected an existing spec file, found no file {display_path(parent)}"
+        raise SpecError([doc.problem(key, message)])
+    return parent
 
 
 def merge(parent: Document, child: Document) -> Document:
