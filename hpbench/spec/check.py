@@ -8,7 +8,6 @@ what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -260,18 +259,19 @@ class _Checker(Reporter):
                 )
         runs = []
         for i, variant in enumerate(selected):
-            vpath = (
-                (*path, "variant")
-                if isinstance(entry.get("variant"), str | None)
-                else (*path, "variant", i)
+            one = isinstance(entry.get("variant"), str | None)
+            checked = self.string(
+                (*path, "variant") if one else (*path, "variant", i), variant, variants_known
             )
-            checked = self.string(vpath, variant, variants_known)
             over = overrides.get(checked, {})
-            settings = {**entry, **over} if isinstance(over, dict) else entry
-            where = functools.partial(_setting_path, path, checked, over)
             # Check the settings even when the variant or size is wrong: report everything.
             run = self.workload_run(
-                info, checked or "base", size or info.sizes[0], settings, where, path
+                path,
+                info,
+                checked or "base",
+                size or info.sizes[0],
+                entry,
+                over if isinstance(over, dict) else {},
             )
             if run is not None and checked is not None and size is not None:
                 runs.append(run)
@@ -279,48 +279,41 @@ class _Checker(Reporter):
 
     def workload_run(
         self,
+        path: Path_,
         info: WorkloadInfo,
         variant: str,
         size: str,
-        settings: dict[str, Any],
-        where: Any,
-        path: Path_,
+        entry: dict[str, Any],
+        over: dict[str, Any],
     ) -> WorkloadRun | None:
-        max_steps = self.sized(info, size, settings, "max_steps", info.max_steps, where, path)
-        batch_size = self.sized(info, size, settings, "batch_size", info.batch_size, where, path)
-        target = self.target(info, variant, settings.get("target", MISSING), where("target"))
+        """One variant's settings: the workload's, with its ``variants.VARIANT`` table on top."""
+        settings = {**entry, **over}
+
+        def at(key: str) -> Path_:
+            return (*path, "variants", variant, key) if key in over else (*path, key)
+
+        def sized(key: str, defaults: dict[str, int]) -> int | None:
+            if key in settings:
+                return self.integer(at(key), settings[key])
+            if size not in defaults:
+                expected = f"{key} (workload {info.name} has no default at size {size})"
+                self.fail((*path, key), expected, MISSING)
+            return defaults.get(size)
+
+        max_steps = sized("max_steps", info.max_steps)
+        batch_size = sized("batch_size", info.batch_size)
+        target = self.target(info, variant, settings.get("target", MISSING), at("target"))
         data = settings.get("data")
         if data is not None:
-            data = self.string(where("data"), data, what="a path to the workload's data")
+            data = self.string(at("data"), data, what="a path to the workload's data")
         eval_every = self.eval_every(
-            where("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
+            at("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
         )
         if None in (max_steps, batch_size, target, eval_every):
             return None
         return WorkloadRun(
             info.name, variant, size, target, max_steps, batch_size, eval_every, data
         )
-
-    def sized(
-        self,
-        info: WorkloadInfo,
-        size: str,
-        settings: dict[str, Any],
-        key: str,
-        defaults: dict[str, int],
-        where: Any,
-        path: Path_,
-    ) -> int | None:
-        if key in settings:
-            return self.integer(where(key), settings[key])
-        if size in defaults:
-            return defaults[size]
-        self.fail(
-            (*path, key),
-            f"{key} (workload {info.name} has no default at size {size})",
-            Found("none"),
-        )
-        return None
 
     def eval_every(self, path: Path_, value: Any, max_steps: int | None) -> int | None:
         """Steps (an integer) or a fraction of max_steps (a float in (0, 1])."""
@@ -428,8 +421,3 @@ class _Checker(Reporter):
         if key == "seed":
             return self.integer(path, value, low=0)
         return self.hyperparameter(path, info.hyperparameter(key), value)
-
-
-def _setting_path(path: Path_, variant: str, over: dict[str, Any], key: str) -> Path_:
-    """Where a workload setting is written: in its variant's table, or in the workload's."""
-    return (*path, "variants", variant, key) if key in over else (*path, key)
