@@ -259,12 +259,9 @@ def build_report(
             index_of[trial.id] = points[point_key(trial)].index
     results = {i: r for run in runs for i, r in run.results.items() if i in spec_label}
     pooled = list(results.values())
-    scores = score_results(
-        pooled, {i: spec_label[i] for i in results}, time=time, integral=integral
-    )
-    point_scores = score_results(
-        pooled, {i: point_label[i] for i in results}, time=time, integral=integral
-    )
+    # Labels as functions of the trial: every trial has one, so no default labels are built.
+    scores = score_results(pooled, lambda t: spec_label[t.id], time=time, integral=integral)
+    point_scores = score_results(pooled, lambda t: point_label[t.id], time=time, integral=integral)
     columns, target_warnings = _columns(scores, results)
     if provenance is None:
         provenance = collect([spec_provenance(r.plan) for r in runs], pooled)

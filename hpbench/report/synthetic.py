@@ -13,10 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from hpbench.plan import Target, Trial
-from hpbench.results.records import EvalRecord, Status, TrialResult, write_json_atomic
+from hpbench.results.records import EvalRecord, Status, TrialResult
 from hpbench.workloads.registry import get_workload
 
 #: A target per metric for synthetic curves (what matters is the direction).
@@ -119,11 +117,15 @@ def first_eval_at_or_after(trial: Trial, reach: float) -> float:
 
 
 def write_result(result: TrialResult, results_dir: Path) -> Path:
-    """Write ``result`` in the results-store format (trial.json, metrics.jsonl, status.json)."""
+    """Write ``result`` in the results-store format (trial.json, metrics.jsonl, status.json),
+    without the store's fsyncs: synthetic stores are rebuilt, not recovered."""
     directory = Path(results_dir) / result.id
     directory.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(directory / "trial.json", {"id": result.id, **result.trial.canonical()})
+    trial = {"id": result.id, **result.trial.canonical()}
+    (directory / "trial.json").write_text(json.dumps(trial, indent=1, sort_keys=True))
     lines = "".join(json.dumps(record.to_json(), sort_keys=True) + "\n" for record in result.evals)
     (directory / "metrics.jsonl").write_text(lines)
-    write_json_atomic(directory / "status.json", attrs.asdict(result.status))
+    (directory / "status.json").write_text(
+        json.dumps(result.status.to_json(), indent=1, sort_keys=True)
+    )
     return directory

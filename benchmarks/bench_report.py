@@ -1,0 +1,87 @@
+"""Scoring and rendering 10,000 synthetic trials (the issue's budget: at most 10 s).
+
+Five specs (algorithm labels), each a 50-point list run with 5 seeds on the eight mini
+workloads: 5 x 50 x 5 x 8 = 10,000 trials of 20 evaluations each, written to a temporary
+results store first (not timed), then read, scored and rendered as ``hpbench report`` does.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from hpbench.plan import Plan
+from hpbench.report.data import SpecRun, build_report
+from hpbench.report.render import render
+from hpbench.report.synthetic import make_result, make_trial, write_result
+
+WORKLOADS = (
+    "criteo",
+    "fastmri",
+    "imagenet_resnet",
+    "imagenet_vit",
+    "librispeech_conformer",
+    "librispeech_deepspeech",
+    "ogbg",
+    "wmt",
+)
+SPECS, POINTS, SEEDS = 5, 50, 5
+
+
+def make_plans() -> list[Plan]:
+    plans = []
+    for spec in range(SPECS):
+        trials = tuple(
+            make_trial(
+                workload,
+                "nadamw",
+                {"learning_rate": 1e-4 * (1 + point), "weight_decay": 0.01 * spec},
+                seed=seed,
+                eval_every=50,
+            )
+            for point in range(POINTS)
+            for workload in WORKLOADS
+            for seed in range(SEEDS)
+        )
+        plans.append(Plan(name=f"spec_{spec}", trials=trials, description="synthetic"))
+    return plans
+
+
+def write_store(plans: list[Plan], results: Path) -> None:
+    rng = random.Random(0)
+    for plan in plans:
+        for trial in plan.trials:
+            write_result(make_result(trial, rng.uniform(0.1, 1.3)), results)
+
+
+def main() -> None:
+    plans = make_plans()
+    trials = sum(len(p.trials) for p in plans)
+    with tempfile.TemporaryDirectory() as directory:
+        results = Path(directory) / "results"
+        write_store(plans, results)
+        start = time.perf_counter()
+        runs = [SpecRun.load(plan, results) for plan in plans]
+        read = time.perf_counter()
+        report = build_report(runs)
+        scored = time.perf_counter()
+        rendered = render(report)
+        rendering = time.perf_counter()
+        rendered.write(Path(directory) / "report")
+        written = time.perf_counter()
+    shape = f"{SPECS} specs of {POINTS} points x {SEEDS} seeds on {len(report.columns)} workloads"
+    print(f"{trials} trials: {shape}")
+    print(f"  read results     {read - start:6.2f} s")
+    print(f"  score            {scored - read:6.2f} s")
+    print(
+        f"  render md + html {rendering - scored:6.2f} s ({len(rendered.html) / 1e6:.1f} MB HTML)"
+    )
+    print(f"  write            {written - rendering:6.2f} s")
+    print(f"  score + render   {rendering - read:6.2f} s (budget 10 s)")
+    print(f"  read + score + render {rendering - start:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
