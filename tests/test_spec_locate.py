@@ -1,6 +1,10 @@
 """The TOML position scanner finds every key tomllib parses, at the right line and column."""
 
+import json
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpbench.spec._toml import tomllib
 from hpbench.spec.locate import locate
@@ -67,3 +71,82 @@ def test_positions(path, key_at, value_at):
     position = locate(DOC)[path]
     assert (position.line, position.col) == key_at
     assert (position.value_line, position.value_col) == value_at
+
+
+# --- property: any document, rendered with headers, dotted keys or inline tables ---------
+
+KEYS = st.sampled_from(["a", "b-c", "d_1", "with space", "dot.ted", 'q"uote', "7"])
+STRINGS = st.text(alphabet="ab #=[]{},'\"\\\n\t", max_size=8)
+SCALARS = st.integers(-1000, 1000) | st.booleans() | STRINGS | st.floats(-1e6, 1e6)
+
+
+def _key(key: str) -> str:
+    return key if key.replace("-", "").replace("_", "").isalnum() else json.dumps(key)
+
+
+def _scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a valid TOML basic string for these characters
+    return repr(value)
+
+
+def _inline(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list) and not value:
+        return "[]"
+    if isinstance(value, list):
+        return "[\n  " + ",\n  ".join(_inline(v) for v in value) + ",\n]"
+    return _scalar(value)
+
+
+def _render(doc: dict, headers: bool) -> tuple[str, dict]:
+    """TOML text and, for every scalar path, the text its value is written as."""
+    lines, written = [], {}
+
+    def scalars(prefix, value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                scalars((*prefix, k), v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                scalars((*prefix, i), v)
+        else:
+            written[prefix] = _scalar(value)
+
+    # With headers, top-level values come first: after a header they would belong to it.
+    for name, table in sorted(doc.items(), key=lambda kv: headers and isinstance(kv[1], dict)):
+        if headers and isinstance(table, dict):
+            lines.append(f"[{_key(name)}]  # a table")
+            lines += [f"{_key(k)} = {_inline(v)}" for k, v in table.items()]
+        else:
+            lines.append(f"{_key(name)} = {_inline(table)}  # inline")
+        scalars((name,), table)
+    return "\n".join(lines) + "\n", written
+
+
+DOCS = st.dictionaries(
+    KEYS,
+    st.recursive(
+        SCALARS,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(DOCS, st.booleans())
+def test_any_document_is_located(doc, headers):
+    text, written = _render(doc, headers)
+    assert tomllib.loads(text) == doc
+    found = locate(text)
+    assert set(_paths(doc)) == set(found)
+    lines = text.split("\n")
+    for path, value in written.items():
+        position = found[path]
+        line = lines[position.value_line - 1]
+        assert line[position.value_col - 1 :].startswith(value.split("\n")[0]), path
