@@ -282,3 +282,14 @@ def test_checkpoint_cadence_goes_to_the_plan_not_the_trial(tmp_path):
     )
     assert (plain.checkpoint_seconds, often.checkpoint_seconds) == (None, 30.0)
     assert plain.trials[0].id == often.trials[0].id
+
+
+def test_grid_over_static_choices(tmp_path):
+    path = write(
+        tmp_path,
+        "o.toml",
+        '[algorithm]\nname = "mechanic"\n[grid]\nbase = ["adam", "nadam"]\n' + TOY,
+    )
+    trials = load_plan(path).trials
+    assert [dict(t.options) for t in trials] == [{"base": "adam"}, {"base": "nadam"}]
+    assert trials[0].params == trials[1].params

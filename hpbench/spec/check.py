@@ -275,6 +275,9 @@ class _Checker(Reporter):
             )
             if run is not None and checked is not None and size is not None:
                 runs.append(run)
+        for variant, over in overrides.items():  # settings of variants not selected to run
+            if variant in variants_known and variant not in selected and isinstance(over, dict):
+                self.workload_run(path, info, variant, size or info.sizes[0], entry, over)
         return runs
 
     def workload_run(
