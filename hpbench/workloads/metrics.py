@@ -121,3 +121,34 @@ def ctc_greedy_decode(logits: np.ndarray, paddings: np.ndarray, blank: int = 0) 
         keep[1:] = path[1:] != path[:-1]
         out.append([int(t) for t in path[keep] if t != blank])
     return out
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the step precision-recall curve, as scikit-learn's ``average_precision_score``.
+
+    ``sum_k (R_k - R_{k-1}) P_k`` over the distinct score thresholds, highest first; tied
+    scores form one threshold.
+    """
+    order = np.argsort(-scores, kind="mergesort")
+    scores, labels = scores[order], labels[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
+    true_positives = np.cumsum(labels)[last_of_tie]
+    precision = true_positives / (last_of_tie + 1)
+    recall = true_positives / true_positives[-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * precision))
+
+
+def mean_average_precision(labels: np.ndarray, logits: np.ndarray, mask: np.ndarray) -> float:
+    """AlgoPerf's OGBG mAP: mean over tasks of the average precision of ``sigmoid(logits)``.
+
+    Only labelled entries (``mask``) count, and only tasks whose labelled entries hold both
+    classes (the OGB evaluator's rule); NaN when no task qualifies.
+    """
+    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float32)))
+    labels, mask = np.asarray(labels), np.asarray(mask, bool)
+    precisions = []
+    for task in range(labels.shape[1]):
+        y = labels[mask[:, task], task]
+        if np.any(y == 1) and np.any(y == 0):
+            precisions.append(average_precision(y == 1, probs[mask[:, task], task]))
+    return float(np.mean(precisions)) if precisions else float("nan")

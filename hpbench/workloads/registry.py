@@ -100,8 +100,8 @@ register(
         metrics=("cross_entropy",),
         metric="cross_entropy",
         variants=("layernorm",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 256},
+        max_steps={"mini": 1500, "small": 8000, "full": 31998},
+        batch_size={"mini": 256, "small": 2048, "full": 262144},
     )
 )
 register(
@@ -112,8 +112,8 @@ register(
         metrics=("error_rate", "loss"),
         metric="error_rate",
         variants=("silu",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 64},
+        max_steps={"mini": 2000, "small": 10000, "full": 559998},
+        batch_size={"mini": 64, "small": 128, "full": 1024},
     )
 )
 register(
@@ -124,8 +124,8 @@ register(
         metrics=("error_rate", "loss"),
         metric="error_rate",
         variants=("post_ln",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 64},
+        max_steps={"mini": 2000, "small": 10000, "full": 559998},
+        batch_size={"mini": 64, "small": 128, "full": 1024},
     )
 )
 register(
@@ -136,8 +136,8 @@ register(
         metrics=("map", "loss"),
         metric="map",
         variants=("gelu",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 64},
+        max_steps={"mini": 1000, "small": 8000, "full": 240000},
+        batch_size={"mini": 64, "small": 256, "full": 512},
     )
 )
 

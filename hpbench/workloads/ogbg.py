@@ -1,0 +1,361 @@
+"""``ogbg``: multi-label property prediction on molecule-like graphs with a graph network.
+
+The mini and small sizes draw random molecule-like graphs (atoms of six types on a random
+tree of valence at most 4, closed into rings by extra bonds, bond types single, double or
+aromatic) whose labels say which substructures occur, with some label noise and some
+missing labels. ``full`` is AlgoPerf's GNN on user-supplied ogbg-molpcba arrays. Graphs are
+stored padded to a fixed node and edge count so that every batch has one shape under jit.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import attrs
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.data import materialize
+from hpbench.workloads.metrics import mean_average_precision
+from hpbench.workloads.registry import WorkloadInfo
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+
+DATA_VERSION = 1
+NUM_ATOM_TYPES = 6  # C, N, O, S, Cl, F in spirit; index 0 is the most common
+NODE_FEATURES = 9  # as ogbg-molpcba: here a one-hot atom type and three uninformative values
+EDGE_FEATURES = 3  # one-hot bond type
+NUM_TASKS = 8
+GRAPH_ARRAYS = (
+    "node_features",
+    "edge_features",
+    "senders",
+    "receivers",
+    "num_nodes",
+    "num_edges",
+    "labels",
+    "label_mask",
+)
+
+
+@attrs.frozen
+class Config:
+    """Data and model sizes of one workload size."""
+
+    num_train: int
+    num_valid: int
+    max_nodes: int  # per graph, padded
+    latent_dim: int
+    hidden_dims: tuple[int, ...]
+    message_passing_steps: int
+    num_outputs: int = NUM_TASKS
+
+    @property
+    def max_edges(self) -> int:  # directed: a tree plus up to 3 ring bonds, both ways
+        return 2 * (self.max_nodes + 2)
+
+
+CONFIGS = {
+    "mini": Config(8192, 2048, 16, 32, (32,), 3),
+    "small": Config(32768, 4096, 24, 128, (128,), 5),
+    "full": Config(0, 0, 0, 256, (256,), 5, num_outputs=128),
+}
+
+
+def full_layout() -> tuple[ArrayLayout, ...]:
+    """The zarr arrays a ``full`` ogbg-molpcba dataset provides (see docs/data.md).
+
+    Graphs are padded per graph: V (max nodes) and E (max directed edges) are free sizes.
+    """
+    layouts = []
+    for split in ("train", "valid"):
+        layouts += [
+            ArrayLayout(
+                f"{split}_node_features",
+                (None, None, NODE_FEATURES),
+                "float32",
+                "atom features, padded rows zero",
+            ),
+            ArrayLayout(
+                f"{split}_edge_features",
+                (None, None, EDGE_FEATURES),
+                "float32",
+                "bond features, padded rows zero",
+            ),
+            ArrayLayout(f"{split}_senders", (None, None), "int32", "node index within graph"),
+            ArrayLayout(f"{split}_receivers", (None, None), "int32", "node index within graph"),
+            ArrayLayout(f"{split}_num_nodes", (None,), "int32", "real nodes per graph"),
+            ArrayLayout(f"{split}_num_edges", (None,), "int32", "real directed edges per graph"),
+            ArrayLayout(f"{split}_labels", (None, 128), "float32", "0 or 1"),
+            ArrayLayout(f"{split}_label_mask", (None, 128), "bool", "label present"),
+        ]
+    return tuple(layouts)
+
+
+# --- molecule-like graphs ----------------------------------------------------------------
+
+
+def random_molecule(rng: np.random.Generator, max_nodes: int):
+    """Atom types, undirected bonds (i, j) and bond types of one random molecule-like graph."""
+    n = int(rng.integers(max(4, max_nodes // 3), max_nodes + 1))
+    atoms = rng.choice(NUM_ATOM_TYPES, n, p=[0.55, 0.15, 0.15, 0.06, 0.05, 0.04])
+    adjacency = np.zeros((n, n), bool)
+    for node, u in zip(range(1, n), rng.random(n - 1), strict=True):
+        free = np.flatnonzero(adjacency[:node, :node].sum(1) < 4)
+        parent = free[int(u * len(free))]
+        adjacency[parent, node] = adjacency[node, parent] = True
+    for i, j in rng.integers(0, n, (int(rng.integers(0, 3)), 2)):  # ring closures
+        degree = adjacency.sum(1)
+        if i != j and not adjacency[i, j] and degree[i] < 4 and degree[j] < 4:
+            adjacency[i, j] = adjacency[j, i] = True
+    bonds = np.argwhere(np.triu(adjacency))
+    bond_types = rng.choice(3, len(bonds), p=[0.7, 0.2, 0.1])
+    return atoms, bonds, bond_types
+
+
+def substructure_labels(atoms: np.ndarray, bonds: np.ndarray, bond_types: np.ndarray):
+    """Which of the eight substructures occur (the tasks), as 0/1 floats."""
+    n = len(atoms)
+    adjacency = np.zeros((n, n), int)
+    adjacency[bonds[:, 0], bonds[:, 1]] = adjacency[bonds[:, 1], bonds[:, 0]] = 1
+    double = np.zeros((n, n), bool)
+    double[bonds[bond_types == 1, 0], bonds[bond_types == 1, 1]] = True
+    double |= double.T
+    degree = adjacency.sum(1)
+    carbon, nitrogen, oxygen, sulfur, chlorine = (atoms == t for t in range(5))
+    return np.array(
+        [
+            len(bonds) >= n,  # a ring: connected with more bonds than a tree
+            np.trace(np.linalg.matrix_power(adjacency, 3)) > 0,  # a triangle
+            adjacency[np.ix_(nitrogen, oxygen)].any(),  # an N-O bond
+            np.any(carbon & (degree >= 3)),  # a branching carbon
+            double[np.ix_(carbon, oxygen)].any(),  # a carbonyl (C=O)
+            np.sum(sulfur) >= 2,  # two sulfurs
+            np.any(carbon & (adjacency[:, oxygen].sum(1) >= 2)),  # a carbon with two oxygens
+            np.any(chlorine & (adjacency[:, degree >= 3].sum(1) > 0)),  # Cl next to a branch
+        ],
+        dtype=np.float32,
+    )
+
+
+def generate(config: Config, seed: int = 0) -> dict[str, np.ndarray]:
+    """Padded graph arrays and noisy, partly missing substructure labels, per split."""
+    rng = np.random.default_rng([seed, config.max_nodes])
+    v, e = config.max_nodes, config.max_edges
+
+    def split(count: int) -> dict[str, np.ndarray]:
+        out = {
+            "node_features": np.zeros((count, v, NODE_FEATURES), np.float32),
+            "edge_features": np.zeros((count, e, EDGE_FEATURES), np.float32),
+            "senders": np.zeros((count, e), np.int32),
+            "receivers": np.zeros((count, e), np.int32),
+            "num_nodes": np.zeros(count, np.int32),
+            "num_edges": np.zeros(count, np.int32),
+            "labels": np.zeros((count, NUM_TASKS), np.float32),
+        }
+        for g in range(count):
+            atoms, bonds, bond_types = random_molecule(rng, v)
+            n, m = len(atoms), 2 * len(bonds)
+            out["node_features"][g, np.arange(n), atoms] = 1.0
+            out["node_features"][g, :n, NUM_ATOM_TYPES:] = rng.normal(size=(n, 3))
+            out["senders"][g, :m] = np.r_[bonds[:, 0], bonds[:, 1]]
+            out["receivers"][g, :m] = np.r_[bonds[:, 1], bonds[:, 0]]
+            out["edge_features"][g, np.arange(m), np.r_[bond_types, bond_types]] = 1.0
+            out["num_nodes"][g], out["num_edges"][g] = n, m
+            out["labels"][g] = substructure_labels(atoms, bonds, bond_types)
+        flip = rng.random(out["labels"].shape) < 0.05
+        out["labels"] = np.where(flip, 1 - out["labels"], out["labels"]).astype(np.float32)
+        out["label_mask"] = rng.random(out["labels"].shape) > 0.1
+        return out
+
+    arrays = {}
+    for name, count in (("train", config.num_train), ("valid", config.num_valid)):
+        arrays |= {f"{name}_{key}": value for key, value in split(count).items()}
+    return arrays
+
+
+# --- graph network -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Graphs:
+    """A batch of B padded graphs flattened into one graph: static shapes for jit."""
+
+    nodes: jax.Array  # (B*V, node features)
+    edges: jax.Array  # (B*E, edge features)
+    senders: jax.Array  # (B*E,) global node index
+    receivers: jax.Array
+    node_mask: jax.Array  # (B*V,) real node
+    edge_mask: jax.Array  # (B*E,) real edge
+    node_graph: jax.Array  # (B*V,) graph of each node
+    edge_graph: jax.Array
+    num_graphs: int
+
+
+def flatten_graphs(batch: Batch) -> Graphs:
+    """Merge a batch of padded graphs into one disconnected graph with masks."""
+    b, v, _ = batch["node_features"].shape
+    e = batch["senders"].shape[1]
+    offsets = (jnp.arange(b) * v)[:, None]
+    return Graphs(
+        nodes=jnp.reshape(batch["node_features"], (b * v, -1)),
+        edges=jnp.reshape(batch["edge_features"], (b * e, -1)),
+        senders=jnp.reshape(batch["senders"] + offsets, -1),
+        receivers=jnp.reshape(batch["receivers"] + offsets, -1),
+        node_mask=jnp.reshape(jnp.arange(v) < batch["num_nodes"][:, None], -1),
+        edge_mask=jnp.reshape(jnp.arange(e) < batch["num_edges"][:, None], -1),
+        node_graph=jnp.repeat(jnp.arange(b), v),
+        edge_graph=jnp.repeat(jnp.arange(b), e),
+        num_graphs=b,
+    )
+
+
+class MLP(nn.Module):
+    """Dense - LayerNorm - activation - dropout per hidden width (AlgoPerf's GNN MLP)."""
+
+    hidden_dims: tuple[int, ...]
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(self, *inputs: jax.Array, train: bool) -> jax.Array:
+        x = jnp.concatenate(inputs, axis=-1)
+        for width in self.hidden_dims:
+            x = nn.LayerNorm()(nn.Dense(width)(x))
+            x = {"relu": nn.relu, "gelu": nn.gelu}[self.activation](x)
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return x
+
+
+class GNN(nn.Module):
+    """AlgoPerf's GNN: embed, then full graph-network blocks (edge, node, global), decode globals.
+
+    Each block is jraph's ``GraphNetwork``: edges see their endpoints and graph; nodes see
+    the sums of their sent and received edges; the graph sees the sums of its nodes and
+    edges. Padding is masked out of every sum.
+    """
+
+    num_outputs: int
+    latent_dim: int
+    hidden_dims: tuple[int, ...]
+    message_passing_steps: int
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(self, graphs: Graphs, train: bool = False) -> jax.Array:
+        node_mask = graphs.node_mask[:, None].astype(jnp.float32)
+        edge_mask = graphs.edge_mask[:, None].astype(jnp.float32)
+        nodes = nn.Dense(self.latent_dim, name="node_embedding")(graphs.nodes) * node_mask
+        edges = nn.Dense(self.latent_dim, name="edge_embedding")(graphs.edges) * edge_mask
+        globals_ = jnp.zeros((graphs.num_graphs, self.num_outputs))
+        n, b = nodes.shape[0], graphs.num_graphs
+        mlp = functools.partial(MLP, self.hidden_dims, self.activation, self.dropout)
+        for _ in range(self.message_passing_steps):
+            edges = (
+                mlp()(
+                    edges,
+                    nodes[graphs.senders],
+                    nodes[graphs.receivers],
+                    globals_[graphs.edge_graph],
+                    train=train,
+                )
+                * edge_mask
+            )
+            sent = jax.ops.segment_sum(edges, graphs.senders, n)
+            received = jax.ops.segment_sum(edges, graphs.receivers, n)
+            nodes = mlp()(nodes, sent, received, globals_[graphs.node_graph], train=train)
+            nodes = nodes * node_mask
+            node_sum = jax.ops.segment_sum(nodes, graphs.node_graph, b)
+            edge_sum = jax.ops.segment_sum(edges, graphs.edge_graph, b)
+            globals_ = mlp()(node_sum, edge_sum, globals_, train=train)
+        return nn.Dense(self.num_outputs, name="decoder")(globals_)
+
+
+def masked_sigmoid_cross_entropy(logits, labels, mask, label_smoothing=0.0):
+    """Mean binary cross-entropy over the labelled entries; smoothing pulls targets to 1/2."""
+    targets = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    losses = optax.sigmoid_binary_cross_entropy(logits, targets)
+    return jnp.sum(losses * mask), jnp.sum(mask)
+
+
+# --- the workload ------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OgbgWorkload:
+    info: WorkloadInfo
+    size: str
+    variant: str
+    data: dict
+    config: Config
+    eval_batch_size: int = 1024
+
+    @property
+    def batch_size(self) -> int:
+        return self.info.batch_size[self.size]
+
+    @property
+    def max_steps(self) -> int:
+        return self.info.max_steps[self.size]
+
+    def model(self, dropout: float = 0.0) -> GNN:
+        c = self.config
+        activation = "gelu" if self.variant == "gelu" else "relu"
+        return GNN(
+            c.num_outputs, c.latent_dim, c.hidden_dims, c.message_passing_steps, activation, dropout
+        )
+
+    def _rows(self, split: str, rows) -> Batch:
+        return {key: take(self.data[f"{split}_{key}"], rows) for key in GRAPH_ARRAYS}
+
+    def init(self, rng: jax.Array) -> tuple[dict, dict]:
+        example = self._rows("train", slice(0, 1))
+        return self.model().init(rng, flatten_graphs(example))["params"], {}
+
+    def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
+        logits = self.model(dropout).apply(
+            {"params": params}, flatten_graphs(batch), train=True, rngs={"dropout": rng}
+        )
+        total, count = masked_sigmoid_cross_entropy(
+            logits, batch["labels"], batch["label_mask"], label_smoothing
+        )
+        return total / jnp.maximum(count, 1.0), model_state
+
+    def batch(self, seed: int, step: int) -> Batch:
+        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
+        return self._rows("train", idx)
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        model = self.model()
+        total = num_rows(self.data["valid_labels"])
+        logits, loss_sum, count = [], 0.0, 0.0
+        for start in range(0, total, self.eval_batch_size):
+            batch = self._rows("valid", slice(start, min(start + self.eval_batch_size, total)))
+            batch_logits, batch_loss, batch_count = _evaluate_batch(model, params, batch)
+            logits.append(np.asarray(batch_logits))
+            loss_sum += float(batch_loss)
+            count += float(batch_count)
+        labels = take(self.data["valid_labels"], slice(None))
+        mask = take(self.data["valid_label_mask"], slice(None))
+        mean_ap = mean_average_precision(labels, np.concatenate(logits), mask)
+        return {"map": mean_ap, "loss": loss_sum / max(count, 1.0)}
+
+
+@jax.jit(static_argnums=0)
+def _evaluate_batch(model: GNN, params, batch: Batch):
+    logits = model.apply({"params": params}, flatten_graphs(batch))
+    loss_sum, count = masked_sigmoid_cross_entropy(logits, batch["labels"], batch["label_mask"])
+    return logits, loss_sum, count
+
+
+def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
+    config = CONFIGS[size]
+    if size == "full":
+        arrays = open_user_arrays(data, full_layout(), info.name)
+    else:
+        arrays = materialize(f"ogbg-{size}-v{DATA_VERSION}", functools.partial(generate, config))
+    return OgbgWorkload(info=info, size=size, variant=variant, data=arrays, config=config)
