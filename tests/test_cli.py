@@ -96,8 +96,10 @@ def test_plan_table(capsys, monkeypatch):
     assert cli.main(["plan", "specs/suites/toy.toml"]) == 0
     assert cli.main(["plan", "specs/adamw_baseline.toml", "--results", "nowhere"]) == 0
     text = capsys.readouterr().out
-    assert "8 trials: 0 done, 8 to train (8,000 steps)" in text
-    assert load_plan("specs/adamw_baseline.toml").trials[0].id in text
+    plan = load_plan("specs/adamw_baseline.toml")
+    steps = sum(t.horizon_steps for t in plan.trials)
+    assert f"8 trials: 0 done, 8 to train ({steps:,} steps)" in text
+    assert all(t.id in text for t in plan.trials)
 
 
 def test_diff_shows_what_a_change_reruns(tmp_path, capsys, monkeypatch):

@@ -80,13 +80,15 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def trial_state(results: Path, trial: Trial) -> str:
-    """The trial's state in ``results`` ("new" when it has no directory there)."""
-    status = results / trial.id / "status.json"
-    if not status.exists():
+    """The trial's state in ``results`` (``hpbench.results``), "new" when it has none there."""
+    from hpbench.results.records import Status
+
+    path = results / trial.id / "status.json"
+    if not path.exists():
         return "new"
     try:
-        return str(json.loads(status.read_text()).get("state", "unknown"))
-    except (OSError, json.JSONDecodeError):
+        return Status.from_json(json.loads(path.read_text())).state
+    except (OSError, ValueError, TypeError):
         return "unreadable"
 
 
