@@ -277,26 +277,36 @@ def _range(h: Hyperparameter) -> str:
 
 
 def _list_workloads() -> None:
+    """One row per (workload, size) with its budget, then each workload's description."""
     from rich.table import Table
 
     from hpbench.workloads.registry import WORKLOADS
 
     table = Table(title="workloads", title_justify="left")
-    table.add_column("workload", no_wrap=True)
-    for column in ("metric", "metrics", "variants", "sizes", "max_steps", "batch", "what"):
-        table.add_column(column)
+    for column in ("workload", "target metric", "other metrics", "variants", "size"):
+        table.add_column(column, no_wrap=column in ("workload", "size"))
+    table.add_column("max_steps", justify="right", no_wrap=True)
+    table.add_column("batch_size", justify="right", no_wrap=True)
     for info in WORKLOADS.values():
-        table.add_row(
-            info.name,
-            f"{info.metric} ({info.direction})",
-            ", ".join(info.metrics),
-            ", ".join(("base", *info.variants)),
-            ", ".join(info.sizes),
-            ", ".join(f"{s}: {n:,}" for s, n in info.max_steps.items()),
-            ", ".join(f"{s}: {n:,}" for s, n in info.batch_size.items()),
-            info.description,
-        )
-    console().print(table)
+        for i, size in enumerate(info.sizes):
+            steps, batch = info.max_steps.get(size), info.batch_size.get(size)
+            first = (
+                info.name,
+                f"{info.metric} ({info.direction})",
+                ", ".join(m for m in info.metrics if m != info.metric),
+                ", ".join(("base", *info.variants)),
+            )
+            table.add_row(
+                *(first if i == 0 else ("",) * 4),
+                size,
+                "spec" if steps is None else f"{steps:,}",
+                "spec" if batch is None else f"{batch:,}",
+            )
+    out = console()
+    out.print(table)
+    out.print("'spec': no default, the spec sets it.", markup=False)
+    for info in WORKLOADS.values():
+        out.print(f"{info.name}: {info.description}", markup=False)
 
 
 COMMANDS: dict[str, Command] = {
