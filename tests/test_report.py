@@ -33,7 +33,7 @@ def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=(
     for index, hyperparameters in enumerate(points):
         for workload in ("criteo", "ogbg"):
             for seed in SEEDS:
-                trial = make_trial(workload, algorithm, hyperparameters, seed=seed)
+                trial = make_trial(workload, algorithm, hyperparameters, seed=seed, max_steps=1000)
                 trials.append(trial)
                 fraction = reach[index][workload]
                 fraction = fraction(seed) if callable(fraction) else fraction
@@ -157,10 +157,12 @@ def test_spec_text_is_escaped_in_both_formats():
 
 
 def test_trial_summary_counts_outcomes_and_reasons():
-    reached_then_diverged = make_trial("criteo", "nadamw", {"learning_rate": 1.0}, seed=7)
-    diverged = make_trial("criteo", "nadamw", {"learning_rate": 1.0}, seed=8)
-    failed = make_trial("ogbg", "nadamw", {"learning_rate": 1.0}, seed=9)
-    not_run = make_trial("ogbg", "nadamw", {"learning_rate": 1.0}, seed=10)
+    reached_then_diverged = make_trial(
+        "criteo", "nadamw", {"learning_rate": 1.0}, seed=7, max_steps=1000
+    )
+    diverged = make_trial("criteo", "nadamw", {"learning_rate": 1.0}, seed=8, max_steps=1000)
+    failed = make_trial("ogbg", "nadamw", {"learning_rate": 1.0}, seed=9, max_steps=1000)
+    not_run = make_trial("ogbg", "nadamw", {"learning_rate": 1.0}, seed=10, max_steps=1000)
     extra = [
         (
             reached_then_diverged,
@@ -204,7 +206,7 @@ def test_trial_summary_counts_outcomes_and_reasons():
 
 
 def test_variant_column_and_target_mismatch_warning():
-    variant = make_trial("criteo", "nadamw", {}, variant="layernorm")
+    variant = make_trial("criteo", "nadamw", {}, variant="layernorm", max_steps=1000)
     runs = [
         spec_run(
             "A", [{}], [{"criteo": 0.3, "ogbg": 0.3}], extra=[(variant, make_result(variant, 1.5))]

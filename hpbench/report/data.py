@@ -19,7 +19,7 @@ import numpy as np
 
 from hpbench.plan import Plan, Trial
 from hpbench.report.provenance import Provenance, collect, spec_provenance
-from hpbench.results.records import TrialResult, read_results
+from hpbench.results.records import TrialResult, read_trial
 from hpbench.scoring import ScoreRow, Scores, list_cost, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.spec import SpecError, load_plan
@@ -34,6 +34,10 @@ class SpecRun:
 
     plan: Plan  # its name is the spec's label, its source the spec file
     results: Mapping[str, TrialResult]  # trial id -> result
+    #: The trials' ids, in plan order: each a SHA-256, computed once here.
+    ids: tuple[str, ...] = attrs.field(
+        default=attrs.Factory(lambda self: tuple(t.id for t in self.plan.trials), takes_self=True)
+    )
 
     @property
     def label(self) -> str:
@@ -42,8 +46,11 @@ class SpecRun:
     @classmethod
     def load(cls, plan: Plan, results_dir: Path) -> SpecRun:
         """Read the results of ``plan``'s trials from ``results_dir``."""
-        found = read_results(results_dir, [t.id for t in plan.trials])
-        return cls(plan, {r.id: r for r in found})
+        ids = tuple(t.id for t in plan.trials)
+        done = {
+            i: read_trial(results_dir / i) for i in ids if (results_dir / i / "trial.json").exists()
+        }
+        return cls(plan, done, ids)
 
 
 @attrs.frozen
@@ -247,24 +254,24 @@ def build_report(
     for run in runs:
         points = _points(run)
         points_of[run.label] = tuple(points.values())
-        for trial in run.plan.trials:
-            if trial.id in spec_label and spec_label[trial.id] != run.label:
-                first = spec_label[trial.id]
+        for trial, trial_id in zip(run.plan.trials, run.ids, strict=True):
+            if spec_label.setdefault(trial_id, run.label) != run.label:
+                first = spec_label[trial_id]
                 warnings.append(
-                    f"trial {trial.id} is in {first} and {run.label}; it counts for {first}"
+                    f"trial {trial_id} is in {first} and {run.label}; it counts for {first}"
                 )
                 continue
-            spec_label[trial.id] = run.label
-            point_label[trial.id] = points[point_key(trial)].label
-            index_of[trial.id] = points[point_key(trial)].index
-    results = {i: r for run in runs for i, r in run.results.items() if i in spec_label}
-    pooled = list(results.values())
-    # Labels as functions of the trial: every trial has one, so no default labels are built.
-    scores = score_results(pooled, lambda t: spec_label[t.id], time=time, integral=integral)
-    point_scores = score_results(pooled, lambda t: point_label[t.id], time=time, integral=integral)
+            point = points[point_key(trial)]
+            point_label[trial_id], index_of[trial_id] = point.label, point.index
+    results = {
+        i: r for run in runs for i, r in run.results.items() if spec_label.get(i) == run.label
+    }
+    # By trial id: no trial is hashed again (each id is a SHA-256 of the trial's JSON).
+    scores = score_results(results, spec_label, time=time, integral=integral)
+    point_scores = score_results(results, point_label, time=time, integral=integral)
     columns, target_warnings = _columns(scores, results)
     if provenance is None:
-        provenance = collect([spec_provenance(r.plan) for r in runs], pooled)
+        provenance = collect([spec_provenance(r.plan, r.ids) for r in runs], results.values())
     return Report(
         title=title or " vs ".join(labels),
         entries=tuple(
@@ -292,7 +299,8 @@ def build_report(
 def _outcomes(run: SpecRun, scores: Scores) -> dict[str, int]:
     """Trials of a spec by outcome; trials without results are "not run"."""
     counts = Counter(
-        scores.trials[t.id].outcome if t.id in run.results else "not run" for t in run.plan.trials
+        scores.trials[i].outcome if i in run.results and i in scores.trials else "not run"
+        for i in run.ids
     )
     return {outcome: counts.get(outcome, 0) for outcome in SUMMARY_OUTCOMES}
 

@@ -76,9 +76,9 @@ def git_commit(directory: Path | None = None) -> str:
     return f"{head}-dirty" if dirty else head
 
 
-def spec_provenance(plan: Plan) -> SpecProvenance:
+def spec_provenance(plan: Plan, trial_ids: Sequence[str]) -> SpecProvenance:
     """Hashes of a spec file (``plan.source``) and of the trials it compiles to."""
-    ids = "\n".join(sorted(trial.id for trial in plan.trials))
+    ids = "\n".join(sorted(trial_ids))
     source = Path(plan.source)
     return SpecProvenance(
         label=plan.name,

@@ -40,8 +40,10 @@ def make_trial(
     horizon: float = 1.0,
     eval_every: int = 50,
     size: str = "mini",
+    max_steps: int | None = None,
 ) -> Trial:
-    """A trial on a registered workload with a synthetic target for its default metric."""
+    """A trial on a registered workload with a synthetic target for its default metric
+    (``max_steps`` defaults to the workload's budget at ``size``)."""
     info = get_workload(workload)
     return Trial(
         workload=workload,
@@ -52,7 +54,7 @@ def make_trial(
         schedule="warmup_cosine",
         warmup=0.05,
         horizon=horizon,
-        max_steps=info.max_steps.get(size, 1000),
+        max_steps=max_steps or info.max_steps.get(size, 1000),
         batch_size=info.batch_size.get(size, 64),
         seed=seed,
         eval_every=eval_every,
@@ -119,9 +121,9 @@ def first_eval_at_or_after(trial: Trial, reach: float) -> float:
 def write_result(result: TrialResult, results_dir: Path) -> Path:
     """Write ``result`` in the results-store format (trial.json, metrics.jsonl, status.json),
     without the store's fsyncs: synthetic stores are rebuilt, not recovered."""
-    directory = Path(results_dir) / result.id
-    directory.mkdir(parents=True, exist_ok=True)
     trial = {"id": result.id, **result.trial.canonical()}
+    directory = Path(results_dir) / trial["id"]
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "trial.json").write_text(json.dumps(trial, indent=1, sort_keys=True))
     lines = "".join(json.dumps(record.to_json(), sort_keys=True) + "\n" for record in result.evals)
     (directory / "metrics.jsonl").write_text(lines)

@@ -114,7 +114,8 @@ def score_table(report: Report) -> Table:
     """Benchmark score, best first, with each workload's time as a fraction of its budget."""
     first, *rest = _workload_header(report.columns, "Algorithm", with_metric=False)
     header = ((first[0], "Score", "Reached", *first[1:]), *((r[0], "", "", *r[1:]) for r in rest))
-    best = max((report.score(e) for e in report.entries), default=math.nan)
+    scored = [report.score(e) for e in report.entries if not math.isnan(report.score(e))]
+    best = max(scored, default=math.nan)
     rows = []
     for entry in report.ranking:
         fractions = [
