@@ -3,7 +3,8 @@
 Each command runs as a fresh process, as a user types it, several times; the minimum and
 the median wall-clock times are reported, with and without Python's bytecode cache
 (``PYTHONDONTWRITEBYTECODE=1`` recompiles hpbench's own modules on every start). The run
-also checks that neither command imported JAX.
+also checks that neither command imported JAX, and times the two imports that dominate
+``validate``: numpy (imported by ``hpbench.schedules``) and hpbench's spec modules.
 """
 
 from __future__ import annotations
@@ -47,6 +48,19 @@ def time_command(args: list[str], env: dict[str, str]) -> list[float]:
     return times
 
 
+def fresh_import(module: str, env: dict[str, str]) -> list[float]:
+    """Seconds to import ``module`` in ``RUNS`` fresh interpreters (measured inside them)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    return [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(RUNS)
+    ]
+
+
 def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     for label, args in COMMANDS.items():
@@ -62,6 +76,11 @@ def main() -> None:
                 f"{label:52s} bytecode cache {'on ' if cache else 'off'}: "
                 f"min {min(times):.3f} s, median {statistics.median(times):.3f} s (no jax)"
             )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for module in ("numpy", "hpbench.spec.commands"):
+        times = fresh_import(module, env)
+        label = f"import {module}"
+        print(f"{label:52s} min {min(times):.3f} s, median {statistics.median(times):.3f} s")
 
 
 if __name__ == "__main__":
