@@ -315,3 +315,15 @@ def test_report_errors_are_the_users_terms(tmp_path, capsys):
     assert hpbench(["report", str(specs[0]), "--results", str(tmp_path / "empty")]) == 1
     assert "no results for any trial" in capsys.readouterr().err
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_planned_workload_without_results_is_a_column_of_not_run():
+    planned = make_trial("wmt", "nadamw", {}, max_steps=1000)
+    runs = [
+        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}], extra=[(planned, None)]),
+        spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
+    ]
+    report = build_report(runs)
+    assert [c.key for c in report.columns] == ["criteo", "ogbg", "wmt"]
+    assert texts(tables.score_table(report))[0][-1] == "n/a"
+    assert texts(tables.best_metric_table(report))[1][-1] == "n/a"

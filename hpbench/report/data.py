@@ -203,32 +203,48 @@ def _points(run: SpecRun) -> dict[tuple, Point]:
     return points
 
 
+def _column(key: str, trial: Trial) -> Column:
+    target = trial.target
+    return Column(
+        key,
+        trial.workload,
+        trial.variant,
+        target.metric,
+        target.direction,
+        target.value,
+        trial.max_steps,
+    )
+
+
 def _columns(
-    scores: Scores, results: Mapping[str, TrialResult]
+    scores: Scores, results: Mapping[str, TrialResult], runs: Sequence[SpecRun]
 ) -> tuple[tuple[Column, ...], list[str]]:
-    columns, warnings = [], []
+    """A column per workload key of the scores, plus the planned workloads nothing ran on
+    (keyed as the scores key them: ``name``, ``name/variant``, ``name@size``)."""
+    columns, warnings, scored = {}, [], set()
     for key in scores.workloads:
         rows = [r for r in scores.rows if r.workload == key]
-        first = rows[0]
-        trial = results[first.trial_ids[0]].trial
-        columns.append(
-            Column(
-                key,
-                trial.workload,
-                first.variant,
-                first.metric,
-                first.direction,
-                first.target,
-                trial.max_steps,
-            )
-        )
+        trial = results[rows[0].trial_ids[0]].trial
+        columns[key] = _column(key, trial)
+        scored.add((trial.workload, trial.variant, trial.size))
         targets = {(r.metric, r.target, r.direction) for r in rows}
         if len(targets) > 1:
             found = ", ".join(f"{r.label}: {r.metric} {r.target:g}" for r in rows)
             warnings.append(
-                f"{key}: the specs use different targets ({found}); their times are not comparable"
+                f"{key}: the specs use different targets ({found}); times are not comparable"
             )
-    return tuple(columns), warnings
+    planned = {(t.workload, t.variant, t.size): t for run in runs for t in run.plan.trials}
+    sizes = Counter(w for w, _ in {(w, s) for w, _, s in planned})
+    for (workload, variant, size), trial in planned.items():
+        if (workload, variant, size) in scored:
+            continue
+        base = workload if sizes[workload] == 1 else f"{workload}@{size}"
+        key = base if variant == "base" else f"{base}/{variant}"
+        columns.setdefault(key, _column(key, trial))
+    order = sorted(
+        columns.values(), key=lambda c: (c.key.split("/")[0], c.variant != "base", c.key)
+    )
+    return tuple(order), warnings
 
 
 def build_report(
@@ -269,7 +285,7 @@ def build_report(
     # By trial id: no trial is hashed again (each id is a SHA-256 of the trial's JSON).
     scores = score_results(results, spec_label, time=time, integral=integral)
     point_scores = score_results(results, point_label, time=time, integral=integral)
-    columns, target_warnings = _columns(scores, results)
+    columns, target_warnings = _columns(scores, results, runs)
     if provenance is None:
         provenance = collect([spec_provenance(r.plan, r.ids) for r in runs], results.values())
     return Report(

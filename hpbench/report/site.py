@@ -97,6 +97,7 @@ def history_chart(nights: Sequence[Mapping[str, Any]], name: str) -> str:
         y_label="benchmark score",
         y_range=(0.0, 1.02),
         width=520,
+        integer_x=True,
     )
 
 

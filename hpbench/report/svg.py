@@ -81,10 +81,12 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
     hlines: Sequence[HLine] = (),
     width: int = WIDTH,
+    integer_x: bool = False,
 ) -> str:
     """An SVG line chart with axes, ticks, reference lines and a legend below the plot.
 
     Non-finite points break a line (a diverged run ends where its values stop being finite).
+    ``integer_x`` keeps only whole-number ticks on the x axis (counts, such as nights).
     """
     x_range = x_range or _extent([x for s in series for x in s.xs])
     y_range = y_range or _extent(
@@ -110,7 +112,7 @@ def line_chart(
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="{width / 2:g}" y="18" text-anchor="middle" font-size="13" '
         f'font-weight="bold">{escape(title)}</text>',
-        *_axes(plot, x_label, y_label),
+        *_axes(plot, x_label, y_label, integer_x),
         f'<clipPath id="{_clip_id(title)}"><rect x="{plot.left}" y="{plot.top}" '
         f'width="{plot.width}" height="{plot.height}"/></clipPath>',
         f'<g clip-path="url(#{_clip_id(title)})">',
@@ -152,13 +154,15 @@ def _extent(values: Sequence[float], pad: float = 0.0) -> tuple[float, float]:
     return (low - margin, high + margin)
 
 
-def _axes(plot: _Frame, x_label: str, y_label: str) -> list[str]:
+def _axes(plot: _Frame, x_label: str, y_label: str, integer_x: bool) -> list[str]:
     bottom = plot.top + plot.height
     parts = [
         f'<rect x="{plot.left}" y="{plot.top}" width="{plot.width}" height="{plot.height}" '
         'fill="none" stroke="#999999"/>'
     ]
     for tick in nice_ticks(*plot.x_range):
+        if integer_x and tick != int(tick):
+            continue
         if plot.x_range[0] - 1e-12 <= tick <= plot.x_range[1] + 1e-12:
             x = plot.x(tick)
             label = format_tick(tick)
