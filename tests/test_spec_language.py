@@ -240,24 +240,19 @@ def test_a_suite_without_algorithm_validates_with_no_trials(tmp_path):
     assert load_plan(tmp_path / "suite.toml").trials == ()
 
 
-def test_full_size_without_registered_budget_needs_max_steps(tmp_path):
+def test_a_size_without_registered_budget_needs_max_steps(tmp_path):
+    info = next(w for w in WORKLOADS.values() if set(w.sizes) - set(w.max_steps))
+    size = sorted(set(info.sizes) - set(info.max_steps))[0]
     path = write(
         tmp_path,
         "f.toml",
-        """
-        [algorithm]
-        name = "adamw"
-        [workloads.criteo]
-        size = "full"
-        target = { value = 0.12 }
-        """,
+        f'[algorithm]\nname = "adamw"\n[workloads.{info.name}]\nsize = "{size}"\n'
+        "target = { value = 0.5 }\n",
     )
     with pytest.raises(SpecError) as raised:
         load_plan(path)
-    assert {p.key for p in raised.value.problems} == {
-        "workloads.criteo.max_steps",
-        "workloads.criteo.batch_size",
-    }
+    keys = {p.key for p in raised.value.problems}
+    assert f"workloads.{info.name}.max_steps" in keys
 
 
 def test_a_default_written_out_is_the_same_trial(tmp_path):
@@ -293,3 +288,16 @@ def test_grid_over_static_choices(tmp_path):
     trials = load_plan(path).trials
     assert [dict(t.options) for t in trials] == [{"base": "adam"}, {"base": "nadam"}]
     assert trials[0].params == trials[1].params
+
+
+def test_reserved_tables_can_be_checked_in_the_same_error_style(tmp_path):
+    from hpbench.spec.values import Reporter
+
+    path = write(tmp_path, "s.toml", '[algorithm]\nname = "adamw"\n[search]\npoints = -3\n' + TOY)
+    spec = load_spec(path)
+    reporter = Reporter(spec.document)
+    reporter.integer(("search", "points"), spec.reserved["search"]["points"])
+    (problem,) = reporter.problems
+    assert problem.render().endswith(
+        "s.toml:4:10: search.points: expected an integer >= 1, found -3"
+    )

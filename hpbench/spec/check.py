@@ -93,6 +93,7 @@ class _Checker(Reporter):
             checkpoint_seconds=checkpoint,
             grid=grid,
             reserved=reserved,
+            document=self.doc,
         )
 
     def benchmark(self) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from hpbench.plan import Scalar, Target
+from hpbench.spec.source import Document
 
 #: The top-level tables of a spec, in the order the docs present them.
 SECTIONS = (
@@ -70,3 +71,6 @@ class Spec:
     checkpoint_seconds: float | None = None  # None: the engine's default
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
     reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
+    #: The merged TOML with positions: the builders of the reserved tables check them with
+    #: ``hpbench.spec.values.Reporter(spec.document)``, in the same error style.
+    document: Document | None = attrs.field(default=None, eq=False, repr=False)
