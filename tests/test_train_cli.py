@@ -1,0 +1,102 @@
+"""``hpbench run``: argument errors, a real run of a spec, reuse of finished trials, the
+exit code of failures, and no JAX import for ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpbench.cli import main
+
+SUITE = Path(__file__).resolve().parent.parent / "specs" / "suites" / "toy.toml"
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    path = tmp_path / "toy_adamw.toml"
+    path.write_text(
+        f"""
+[benchmark]
+name = "toy_adamw"
+description = "two learning rates on the toy workload"
+owner = "tests"
+extends = "{SUITE}"
+
+[algorithm]
+name = "adamw"
+
+[schedule]
+shape = "warmup_cosine"
+warmup = 0.05
+horizon = 0.25
+
+[grid]
+learning_rate = [1e-2, 1e-5]
+"""
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--runner", "runners/ray.toml"], "only the local runner exists"),
+        (["--pack", "0"], "expected a pack size of at least 1"),
+        (["--checkpoint-every", "soon"], "expected steps (e.g. 500)"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_clear_message(spec, tmp_path, capsys, extra, message):
+    assert main(["run", str(spec), "--results", str(tmp_path / "r"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_bad_spec_exits_2_without_training(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[benchmark]\nname = "x"\n[algorithm]\nname = "adamm"\n')
+    assert main(["run", str(bad), "--results", str(tmp_path / "r")]) == 2
+    assert "bad.toml" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_trains_the_spec_then_reuses_its_results(spec, tmp_path, capsys):
+    results = tmp_path / "results"
+    assert main(["run", str(spec), "--results", str(results), "--pack", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 trials in 1 jobs" in err
+    assert "toy_mlp/mini x2 step 100/100" in err  # plain progress: not a terminal
+    assert "reached target at step" in out and "missed target" in out
+    assert str(results) in out
+    assert len(list(results.glob("*/status.json"))) == 2
+
+    assert main(["run", str(spec), "--results", str(results), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.count("(cached)") == 2
+
+
+def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
+    from rich.console import Console
+    from test_engine import toy_trial
+
+    from hpbench.train.cli import _run
+    from hpbench.train.job import make_jobs
+
+    jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
+    args = argparse.Namespace(results=tmp_path, quiet=True, plain=True)
+    assert _run(jobs, args, Console(stderr=True)) == 1
+    out, err = capsys.readouterr()
+    assert "failed: KeyError" in out and "1 trial(s) failed" in err
+
+
+def test_run_help_does_not_import_jax():
+    code = (
+        "import sys\nfrom hpbench.cli import main\n"
+        "try:\n    main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('jax' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "--pack K" in done.stdout and done.stdout.strip().endswith("False")
