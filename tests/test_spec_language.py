@@ -3,6 +3,7 @@
 from pathlib import Path
 from textwrap import dedent
 
+import attrs
 import pytest
 
 from hpbench.algorithms.registry import ALGORITHMS
@@ -240,19 +241,23 @@ def test_a_suite_without_algorithm_validates_with_no_trials(tmp_path):
     assert load_plan(tmp_path / "suite.toml").trials == ()
 
 
-def test_a_size_without_registered_budget_needs_max_steps(tmp_path):
-    info = next(w for w in WORKLOADS.values() if set(w.sizes) - set(w.max_steps))
-    size = sorted(set(info.sizes) - set(info.max_steps))[0]
-    path = write(
-        tmp_path,
-        "f.toml",
-        f'[algorithm]\nname = "adamw"\n[workloads.{info.name}]\nsize = "{size}"\n'
-        "target = { value = 0.5 }\n",
-    )
+def test_a_size_without_registered_budget_needs_max_steps(tmp_path, monkeypatch):
+    # A workload registered without a budget at size "full" (as user-data workloads may be).
+    info = attrs.evolve(WORKLOADS["toy_mlp"], name="toy_full", sizes=("mini", "full"))
+    monkeypatch.setitem(WORKLOADS, "toy_full", info)
+    text = """
+        [algorithm]
+        name = "adamw"
+        [workloads.toy_full]
+        size = "full"
+        target = { value = 0.5 }
+        """
     with pytest.raises(SpecError) as raised:
-        load_plan(path)
-    keys = {p.key for p in raised.value.problems}
-    assert f"workloads.{info.name}.max_steps" in keys
+        load_plan(write(tmp_path, "f.toml", text))
+    assert {p.key for p in raised.value.problems} == {
+        "workloads.toy_full.max_steps",
+        "workloads.toy_full.batch_size",
+    }
 
 
 def test_a_default_written_out_is_the_same_trial(tmp_path):
