@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import NamedTuple
 
 from hpbench.algorithms.registry import ALGORITHMS
 from hpbench.plan import Plan, Scalar, Trial
@@ -29,38 +30,29 @@ def load_plan(path: Path | str) -> Plan:
 def compile_plan(spec: Spec) -> Plan:
     """Expand ``spec`` into its trials: workloads x points x grid x seeds, in that order."""
     trials: dict[str, Trial] = {}
-    points = _points(spec)
+    points = [_split(spec, point) for point in _points(spec)]
     for run in spec.workloads:
         for point in points:
-            values = dict(point)
-            schedule_warmup = values.pop("warmup", spec.schedule.warmup)
-            if spec.schedule.shape == "none":  # the shape ignores warmup: keep ids equal
-                schedule_warmup = 0.0
-            horizon = values.pop("horizon", spec.schedule.horizon)
-            seeds = (values.pop("seed"),) if "seed" in values else spec.seeds
-            info = ALGORITHMS[spec.algorithm]
-            options = {k: v for k, v in values.items() if info.hyperparameter(k).kind == "str"}
-            hyperparameters = {k: v for k, v in values.items() if k not in options}
-            for seed in seeds:
+            for seed in point.seeds:
                 trial = Trial(
                     workload=run.name,
                     size=run.size,
                     variant=run.variant,
                     algorithm=spec.algorithm,
-                    hyperparameters=hyperparameters,
+                    hyperparameters=point.hyperparameters,
                     schedule=spec.schedule.shape,
-                    warmup=float(schedule_warmup),
-                    horizon=float(horizon),
+                    warmup=point.warmup,
+                    horizon=point.horizon,
                     max_steps=run.max_steps,
                     batch_size=run.batch_size,
-                    seed=int(seed),
+                    seed=seed,
                     eval_every=run.eval_every,
                     target=run.target,
                     stop_at_target=spec.stop_at_target,
-                    options=options,
+                    options=point.options,
                     data=run.data,
                 )
-                trials.setdefault(trial.id, trial)
+                trials.setdefault(trial.id, trial)  # equal points give one trial
     return Plan(
         name=spec.name,
         trials=tuple(trials.values()),
@@ -71,21 +63,38 @@ def compile_plan(spec: Spec) -> Plan:
     )
 
 
+class _Point(NamedTuple):
+    """One algorithm point split into the Trial fields it sets."""
+
+    hyperparameters: dict[str, Scalar]
+    options: dict[str, Scalar]  # string choices that shape the algorithm (Mechanic's base)
+    warmup: float
+    horizon: float
+    seeds: tuple[int, ...]
+
+
 def _points(spec: Spec) -> list[dict[str, Scalar]]:
     """Every algorithm point (defaults < [algorithm] < a listed point < a grid combination)."""
     if spec.algorithm is None:
         return []
     defaults = {k: v for k, v in ALGORITHMS[spec.algorithm].defaults().items() if v is not None}
     names = [key for key, _ in spec.grid]
-    out = []
-    for point in spec.points:
-        for combination in itertools.product(*(values for _, values in spec.grid)):
-            out.append(
-                {
-                    **defaults,
-                    **spec.hyperparameters,
-                    **point,
-                    **dict(zip(names, combination, strict=True)),
-                }
-            )
-    return out
+    return [
+        {**defaults, **spec.hyperparameters, **point, **dict(zip(names, values, strict=True))}
+        for point in spec.points
+        for values in itertools.product(*(values for _, values in spec.grid))
+    ]
+
+
+def _split(spec: Spec, point: dict[str, Scalar]) -> _Point:
+    """Schedule and seed axes out of ``point``; string choices to options."""
+    values = dict(point)
+    warmup = float(values.pop("warmup", spec.schedule.warmup))
+    if spec.schedule.shape == "none":  # the shape ignores warmup: keep ids equal
+        warmup = 0.0
+    horizon = float(values.pop("horizon", spec.schedule.horizon))
+    seeds = (int(values.pop("seed")),) if "seed" in values else spec.seeds
+    info = ALGORITHMS[spec.algorithm]
+    options = {k: v for k, v in values.items() if info.hyperparameter(k).kind == "str"}
+    hyperparameters = {k: v for k, v in values.items() if k not in options}
+    return _Point(hyperparameters, options, warmup, horizon, seeds)
