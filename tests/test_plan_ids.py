@@ -132,12 +132,18 @@ def test_changing_a_training_value_changes_the_id(sections, change):
     assert trial_id(changed) != trial_id(sections)
 
 
-def test_stop_at_target_and_variant_change_the_id():
+def test_other_training_values_change_the_id():
     base = {
-        "algorithm": [("name", "adamw")],
+        "algorithm": [("name", "mechanic")],
         "workloads.toy_mlp": [("target", {"metric": "error_rate", "value": 0.06})],
     }
-    stop = {**base, "run": [("stop_at_target", True)]}
-    tanh = {**base, "workloads.toy_mlp": [*base["workloads.toy_mlp"], ("variant", "tanh")]}
-    ids = {trial_id(base), trial_id(stop), trial_id(tanh)}
-    assert len(ids) == 3
+    workload = base["workloads.toy_mlp"]
+    changed = [
+        {**base, "run": [("stop_at_target", True)]},
+        {**base, "workloads.toy_mlp": [*workload, ("variant", "tanh")]},
+        {**base, "workloads.toy_mlp": [*workload, ("data", "/data/toy.zarr")]},
+        {**base, "workloads.toy_mlp": [("target", {"metric": "loss", "value": 0.06})]},
+        {**base, "algorithm": [("name", "mechanic"), ("base", "nadam")]},
+    ]
+    ids = [trial_id(base), *(trial_id(sections) for sections in changed)]
+    assert len(set(ids)) == len(ids)
