@@ -1,10 +1,15 @@
 """Every bad spec in tests/specs/bad/ fails with exactly the message in its .expected file."""
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_spec_locate import _render
 
 from hpbench.spec import SpecError, load_plan
+from hpbench.spec.model import SECTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = sorted((ROOT / "tests" / "specs" / "bad").glob("*.toml"))
@@ -53,6 +58,59 @@ def test_inherited_problem_points_at_the_parent_file(monkeypatch):
 def test_a_missing_spec_file_is_a_spec_error(tmp_path):
     with pytest.raises(SpecError, match="cannot read the spec"):
         load_plan(tmp_path / "nowhere.toml")
+
+
+# --- any document: a SpecError or a plan, never another exception -------------------------
+
+WORDS = st.sampled_from(
+    [*SECTIONS, "name", "extends", "adamw", "mechanic", "learning_rate", "base", "num_betas",
+     "points", "warmup", "horizon", "shape", "toy_mlp", "criteo", "target", "metric", "value",
+     "direction", "variant", "variants", "tanh", "max_steps", "eval_every", "skip", "seeds",
+     "seed", "size", "mini", "error_rate", "x"]
+)  # fmt: skip
+VALUES = (
+    st.integers(-(10**400), 10**400)
+    | st.floats(allow_nan=True)
+    | st.booleans()
+    | WORDS
+    | st.just("warmup_cosine")
+)
+SPEC_LIKE = st.dictionaries(
+    WORDS,
+    st.recursive(
+        VALUES,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(WORDS, inner, max_size=4),
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(SPEC_LIKE)
+def test_any_document_gives_a_plan_or_a_spec_error(doc):
+    text, _ = _render({k: v for k, v in doc.items() if not _has_nan(v)}, headers=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.toml"
+        path.write_text(text)
+        try:
+            load_plan(path)
+        except SpecError as e:
+            assert all(p.line >= 1 and p.col >= 1 and p.message for p in e.problems)
+
+
+def _has_nan(value) -> bool:  # TOML has nan, but tomllib's nan != nan breaks the renderer check
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nan(v) for v in value)
+    return isinstance(value, float) and value != value
+
+
+def test_a_file_that_is_not_utf8_is_a_spec_error(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'[benchmark]\nname = "caf\xe9"\n')
+    with pytest.raises(SpecError, match="expected UTF-8 text"):
+        load_plan(path)
 
 
 if __name__ == "__main__":

@@ -77,6 +77,10 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Document:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise SpecError([Problem(shown, 1, 1, "", f"cannot read the spec: {e.strerror}")]) from None
+    except UnicodeDecodeError as e:
+        byte = e.object[e.start]
+        message = f"expected UTF-8 text, found the byte {byte:#04x} at offset {e.start}"
+        raise SpecError([Problem(shown, 1, 1, "", message)]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

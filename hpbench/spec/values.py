@@ -108,10 +108,14 @@ class Reporter:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, expected, value)
             return None
-        if not interval.contains(float(value)):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the float range
+            number = math.inf if value > 0 else -math.inf
+        if not interval.contains(number):
             self.fail(path, expected, value)
             return None
-        return float(value)
+        return number
 
     def boolean(self, path: Path_, value: Any) -> bool | None:
         if not isinstance(value, bool):
