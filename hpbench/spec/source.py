@@ -78,9 +78,10 @@ def _load(path: Path, chain: tuple[Path, ...]) -> Document:
     except OSError as e:
         raise SpecError([Problem(shown, 1, 1, "", f"cannot read the spec: {e.strerror}")]) from None
     except UnicodeDecodeError as e:
-        byte = e.object[e.start]
-        message = f"expected UTF-8 text, found the byte {byte:#04x} at offset {e.start}"
-        raise SpecError([Problem(shown, 1, 1, "", message)]) from None
+        line = e.object.count(b"\n", 0, e.start) + 1
+        col = e.start - e.object.rfind(b"\n", 0, e.start)
+        message = f"expected UTF-8 text, found the byte {e.object[e.start]:#04x}"
+        raise SpecError([Problem(shown, line, col, "", message)]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
