@@ -327,3 +327,16 @@ def test_a_planned_workload_without_results_is_a_column_of_not_run():
     assert [c.key for c in report.columns] == ["criteo", "ogbg", "wmt"]
     assert texts(tables.score_table(report))[0][-1] == "n/a"
     assert texts(tables.best_metric_table(report))[1][-1] == "n/a"
+
+
+def test_trials_shared_by_two_specs_count_for_the_first():
+    same = [{"learning_rate": 1e-3}], [{"criteo": 0.3, "ogbg": 0.3}]
+    runs = [
+        spec_run("A", *same),
+        spec_run("A again", *same),
+        spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
+    ]
+    report = build_report(runs)
+    assert report.warnings == ("6 trials of A again are also in A; they count for A only",)
+    assert math.isnan(report.score(report.entries[1]))
+    assert texts(tables.score_table(report))[-1][:2] == ["A again", "n/a"]

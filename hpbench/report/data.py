@@ -20,7 +20,7 @@ import numpy as np
 from hpbench.plan import Plan, Trial
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.results.records import TrialResult, read_trial
-from hpbench.scoring import ScoreRow, Scores, list_cost, score_results
+from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.spec import SpecError, load_plan
 
@@ -153,10 +153,6 @@ class Report:
             [matrix[rows[p.label]] if p.label in rows else nothing for p in entry.points]
         ).reshape(len(entry.points), len(self.columns))
 
-    def list_cost(self, entry: Entry, first: int | None = None) -> float:
-        """C_tau of the first ``first`` points of ``entry`` (all by default)."""
-        return list_cost(self.fractions(entry), range(first or len(entry.points)), self.tau)
-
 
 def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
     """Compile every spec and read its results; raises SpecError with the problems of all
@@ -266,19 +262,20 @@ def build_report(
     point_label: dict[str, str] = {}
     index_of: dict[str, int] = {}
     points_of: dict[str, tuple[Point, ...]] = {}
-    warnings = []
+    shared: Counter[tuple[str, str]] = Counter()  # (first spec, later spec) -> trials
     for run in runs:
         points = _points(run)
         points_of[run.label] = tuple(points.values())
         for trial, trial_id in zip(run.plan.trials, run.ids, strict=True):
             if spec_label.setdefault(trial_id, run.label) != run.label:
-                first = spec_label[trial_id]
-                warnings.append(
-                    f"trial {trial_id} is in {first} and {run.label}; it counts for {first}"
-                )
+                shared[(spec_label[trial_id], run.label)] += 1
                 continue
             point = points[point_key(trial)]
             point_label[trial_id], index_of[trial_id] = point.label, point.index
+    warnings = [
+        f"{count} trials of {later} are also in {first}; they count for {first} only"
+        for (first, later), count in shared.items()
+    ]
     results = {
         i: r for run in runs for i, r in run.results.items() if spec_label.get(i) == run.label
     }

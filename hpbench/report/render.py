@@ -7,6 +7,7 @@ as text in both.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import attrs
@@ -57,7 +58,9 @@ def markdown_escape(value: object) -> str:
     return text
 
 
+@functools.cache
 def environment(markdown: bool) -> jinja2.Environment:
+    """The Jinja2 environment of one format (cached: templates are compiled once)."""
     loader = jinja2.PackageLoader("hpbench.report", "templates")
     if markdown:
         return jinja2.Environment(

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from hpbench.report.data import SUMMARY_OUTCOMES, Column, Entry, Report
-from hpbench.scoring import ScoreRow
+from hpbench.scoring import ScoreRow, list_cost
 
 MISSED = "∞"
 NOT_RUN_TEXT = "n/a"
@@ -173,7 +173,7 @@ def list_table(report: Report, entry: Entry) -> Table:
             (
                 Cell(f"first {k} point{'s' if k > 1 else ''}"),
                 *(Cell(fmt_number(float(f))) for f in best),
-                Cell(fmt_number(report.list_cost(entry, k))),
+                Cell(fmt_number(list_cost(fractions, range(k), report.tau))),
             )
         )
     note = (
