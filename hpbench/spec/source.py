@@ -120,7 +120,8 @@ def merge(parent: Document, child: Document) -> Document:
     if (
         isinstance(p_alg, dict)
         and isinstance(c_alg, dict)
-        and c_alg.get("name", p_alg.get("name")) != p_alg.get("name")
+        and "name" in p_alg
+        and c_alg.get("name", p_alg["name"]) != p_alg["name"]
     ):
         base.pop("algorithm")
         where = {p: w for p, w in where.items() if p[0] != "algorithm"}
