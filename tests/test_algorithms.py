@@ -8,6 +8,7 @@ import optax
 import pytest
 
 from hpbench.algorithms.build import build_optimizer, eval_params
+from hpbench.algorithms.mechanic import mechanize
 from hpbench.algorithms.registry import ALGORITHMS
 from hpbench.schedules import relative_schedule
 from hpbench.workloads import load_workload
@@ -93,12 +94,17 @@ def test_schedule_is_the_peak_learning_rate_multiplier(problem, name):
 
 
 def test_learning_rate_free_methods_take_the_schedule_inside(problem):
-    """Mechanic with schedule s = Optax mechanize(adam(s)), not s times mechanize(adam(1))."""
+    """Mechanic with schedule s = mechanize(adam(s)), not s times mechanize(adam(1))."""
     params, batches, loss = problem
     schedule = relative_schedule("linear_decay", 0.0, 4)
     ours, _, _ = run(build_optimizer("mechanic", {}, schedule), params, batches, loss)
-    inside, _, _ = run(optax.contrib.mechanize(optax.adam(schedule)), params, batches, loss)
+    inside, _, _ = run(mechanize(optax.adam(schedule), s_init=1e-6), params, batches, loss)
     jax.tree.map(np.testing.assert_allclose, ours, inside)
+    outside = optax.chain(
+        mechanize(optax.adam(1.0), s_init=1e-6), optax.scale_by_schedule(schedule)
+    )
+    after, _, _ = run(outside, params, batches, loss)
+    assert not np.allclose(after["Dense_1"]["kernel"], ours["Dense_1"]["kernel"])
 
 
 def test_mechanic_base_option_changes_the_rule(problem):

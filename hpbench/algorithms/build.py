@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import optax
 from optax import contrib
 
+from hpbench.algorithms.mechanic import mechanize
 from hpbench.algorithms.registry import AlgorithmInfo, get_algorithm
 
 Schedule = Callable[[Any], Any]
@@ -137,7 +138,7 @@ def _dowg(hp, schedule):
 
 def _mechanic(hp, schedule):
     base = {"adam": optax.adam, "nadam": optax.nadam}[hp["base"]]
-    return contrib.mechanize(
+    return mechanize(
         base(_scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"]),
         weight_decay=hp["weight_decay"],
         s_init=hp["s_init"],
@@ -145,19 +146,45 @@ def _mechanic(hp, schedule):
     )
 
 
+def divided_weight_decay(
+    tx: optax.GradientTransformation, learning_rate: Schedule, weight_decay: Any
+) -> optax.GradientTransformationExtraArgs:
+    """MoMo's weight decay as published, x+ = (x - tau d) / (1 + alpha lambda).
+
+    Optax's momo/momo_adam return x+ = x / (1 + alpha lambda) - tau d; the step ``tau d`` is
+    recovered from their update and divided too. ``alpha`` is the learning rate at the
+    step count in the MoMo state (the one Optax used).
+    """
+    tx = optax.with_extra_args_support(tx)
+
+    def update(updates, state, params=None, **extra_args):
+        alpha_lambda = learning_rate(state.count) * weight_decay
+        shrink = alpha_lambda / (1 + alpha_lambda)
+        new_updates, state = tx.update(updates, state, params, **extra_args)
+        new_updates = jax.tree.map(
+            lambda u, x: -shrink * x + (u + shrink * x) / (1 + alpha_lambda), new_updates, params
+        )
+        return new_updates, state
+
+    return optax.GradientTransformationExtraArgs(tx.init, update)
+
+
 def _momo(hp, schedule):
-    return contrib.momo(
-        _scaled(hp, schedule),
+    learning_rate = _scaled(hp, schedule)
+    momo = contrib.momo(
+        learning_rate,
         beta=hp["beta1"],
         lower_bound=hp["lower_bound"],
         weight_decay=hp["weight_decay"],
         adapt_lower_bound=hp["adapt_lower_bound"],
     )
+    return divided_weight_decay(momo, learning_rate, hp["weight_decay"])
 
 
 def _momo_adam(hp, schedule):
-    return contrib.momo_adam(
-        _scaled(hp, schedule),
+    learning_rate = _scaled(hp, schedule)
+    momo_adam = contrib.momo_adam(
+        learning_rate,
         hp["beta1"],
         hp["beta2"],
         hp["eps"],
@@ -165,6 +192,7 @@ def _momo_adam(hp, schedule):
         weight_decay=hp["weight_decay"],
         adapt_lower_bound=hp["adapt_lower_bound"],
     )
+    return divided_weight_decay(momo_adam, learning_rate, hp["weight_decay"])
 
 
 def _prodigy(hp, schedule):
@@ -186,12 +214,22 @@ def _prodigy(hp, schedule):
 
 
 def _schedule_free_adamw(hp, schedule):
-    return contrib.schedule_free_adamw(
-        _scaled(hp, schedule),
+    """optax.contrib.schedule_free_adamw with the averaging weights and the step at one lr.
+
+    Optax's ``schedule_free`` evaluates the schedule for the weights at its step count,
+    which starts at 1, while the base step uses a count that starts at 0: one step apart
+    during warmup or decay. The authors' AdamWScheduleFree uses the same ``lr_t`` for both.
+    """
+    learning_rate = _scaled(hp, schedule)
+    base = optax.chain(
+        optax.scale_by_rms(hp["beta2"], hp["eps"], eps_in_sqrt=False, bias_correction=True),
+        optax.add_decayed_weights(hp["weight_decay"]),
+        optax.scale_by_learning_rate(learning_rate),
+    )
+    return contrib.schedule_free(
+        base,
+        lambda count: learning_rate(count - 1),
         b1=hp["beta1"],
-        b2=hp["beta2"],
-        eps=hp["eps"],
-        weight_decay=hp["weight_decay"],
         weight_lr_power=hp["weight_lr_power"],
     )
 
