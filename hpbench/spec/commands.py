@@ -118,9 +118,16 @@ def _plan(args: argparse.Namespace) -> int:
             {"id": t.id, "state": s, "horizon_steps": t.horizon_steps, **t.canonical()}
             for t, s in zip(plan.trials, states, strict=True)
         ]
-        json.dump(
-            {"name": plan.name, "steps_to_train": todo, "trials": trials}, sys.stdout, indent=1
-        )
+        summary = {
+            "name": plan.name,
+            "description": plan.description,
+            "owner": plan.owner,
+            "source": plan.source,
+            "checkpoint_seconds": plan.checkpoint_seconds,
+            "steps_to_train": todo,
+            "trials": trials,
+        }
+        json.dump(summary, sys.stdout, indent=1)
         print()
         return 0
     _print_trials(plan.name, plan.trials, states)
