@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("hpbench.spec.commands", "check spec files and report every problem"),
     "plan": ("hpbench.spec.commands", "show a spec's trials, their results and their cost"),
     "diff": ("hpbench.spec.commands", "show which trials a change from OLD to NEW would rerun"),
-    "schema": ("hpbench.spec.commands", "print the JSON Schema of the spec language"),
+    "schema": ("hpbench.spec.commands", "print the JSON Schema of specs or runner profiles"),
     "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
     "run": ("hpbench.train.cli", "train the trials of a spec"),
     "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),

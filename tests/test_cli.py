@@ -124,9 +124,17 @@ def test_list_shows_registries(capsys):
     assert "librispeech_conformer" in capsys.readouterr().out
 
 
-def test_schema_command_prints_the_schema(capsys):
+def test_schema_command_prints_the_schema(capsys, tmp_path):
     assert cli.main(["schema"]) == 0
     assert json.loads(capsys.readouterr().out) == spec_schema()
+    assert cli.main(["schema", "spec", "--out", str(tmp_path / "s.json")]) == 0
+    assert json.loads((tmp_path / "s.json").read_text()) == spec_schema()
+
+
+def test_schema_command_prints_the_runner_profile_schema(capsys):
+    profile = pytest.importorskip("hpbench.backends.profile")  # the backends issue's module
+    assert cli.main(["schema", "runner"]) == 0
+    assert json.loads(capsys.readouterr().out) == profile.profile_schema()
 
 
 @pytest.mark.parametrize("path", SPECS, ids=[str(p.relative_to(ROOT)) for p in SPECS])

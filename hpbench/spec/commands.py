@@ -220,14 +220,24 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "what",
+        nargs="?",
+        default="spec",
+        choices=("spec", "runner"),
+        help="spec files (default) or runner profiles (runners/*.toml)",
+    )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
 
 def _schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema of the spec language (for editors and taplo)."""
-    from hpbench.spec.schema import spec_schema
+    """Print the JSON Schema of spec files or of runner profiles (for editors and taplo)."""
+    if args.what == "runner":
+        from hpbench.backends.profile import profile_schema as make_schema
+    else:
+        from hpbench.spec.schema import spec_schema as make_schema
 
-    text = json.dumps(spec_schema(), indent=2) + "\n"
+    text = json.dumps(make_schema(), indent=2) + "\n"
     if args.out:
         args.out.write_text(text)
     else:
