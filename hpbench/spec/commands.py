@@ -233,7 +233,11 @@ def _schema_arguments(parser: argparse.ArgumentParser) -> None:
 def _schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of spec files or of runner profiles (for editors and taplo)."""
     if args.what == "runner":
-        from hpbench.backends.profile import profile_schema as make_schema
+        try:
+            from hpbench.backends.profile import profile_schema as make_schema
+        except ModuleNotFoundError:
+            print("hpbench schema runner: runner profiles are not built yet", file=sys.stderr)
+            return 1
     else:
         from hpbench.spec.schema import spec_schema as make_schema
 
