@@ -149,3 +149,34 @@ def jax_leaves(tree) -> list:
     import jax
 
     return jax.tree.leaves(tree)
+
+
+def test_data_order_is_a_pure_function_of_seed_and_step():
+    from hpbench.workloads.registry import load_workload
+
+    workload = load_workload("toy_mlp")
+    later_first = [workload.batch(0, s) for s in (900, 7, 3)]
+    fresh = load_workload("toy_mlp")
+    for step, batch in zip((900, 7, 3), later_first, strict=True):
+        again = fresh.batch(0, step)
+        assert all(np.array_equal(batch[k], again[k]) for k in batch)
+    assert not np.array_equal(workload.batch(1, 7)["x"], workload.batch(0, 7)["x"])
+
+
+def test_a_checkpoint_holds_data_position_rng_and_member_bookkeeping(packed):
+    import jax
+
+    results, _ = packed
+    [meta_file] = results.glob("_jobs/*/100/meta/metadata")
+    meta = json.loads(meta_file.read_text())
+    assert meta["step"] == 100 and meta["data"] == {"seed": 0, "next_step": 100}
+    expected = jax.random.key_data(jax.random.fold_in(jax.random.key(0), 1))
+    assert meta["rng"] == np.asarray(expected).tolist()  # step keys fold from here
+    members = {m["trial"]: m for m in meta["members"]}
+    assert (
+        sorted(members)
+        == sorted(meta["trials"])
+        == sorted(t.id for t in (GOOD, SLOW, DIVERGES, STOPS))
+    )
+    assert members[STOPS.id]["state"] == "done" and members[DIVERGES.id]["state"] == "diverged"
+    assert members[GOOD.id]["train_seconds"] > 0
