@@ -16,6 +16,7 @@ from hpbench.plan import Scalar, Target
 from hpbench.spec.errors import SpecError, did_you_mean, show
 from hpbench.spec.locate import Path_
 from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
+from hpbench.spec.search import check_reserved
 from hpbench.spec.source import Document
 from hpbench.spec.values import HORIZON, MISSING, POSITIVE, REAL, WARMUP, Found, Reporter, one_of
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
@@ -78,6 +79,7 @@ class _Checker(Reporter):
         seeds, stop, checkpoint = self.run()
         grid = self.grid(info)
         reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
+        points = check_reserved(self, info, reserved, points)  # [search] draws the points
         return Spec(
             name=benchmark.get("name") or Path(self.doc.file).stem,
             file=self.doc.file,

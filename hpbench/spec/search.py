@@ -1,0 +1,391 @@
+"""Checking the ``[search]``, ``[select]`` and ``[list]`` tables of a spec.
+
+``[search]`` draws the algorithm's points from a space (``hpbench.search``): a spec with a
+search compiles to one trial per (workload, search point, seed), like a spec that lists
+its points. ``[select]`` (calibration) and ``[list]`` (greedy lists) only configure the
+``hpbench calibrate`` and ``hpbench build-list`` commands. Problems are reported in the
+spec's style, in the file where the value is written (a space file included with
+``space = "search/lr_free_space.toml"`` reports in that file).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.plan import Scalar
+from hpbench.search.sequences import METHODS
+from hpbench.search.settings import DEFAULT_TAU, ListSettings, Search, Select
+from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
+from hpbench.spec.errors import SpecError, show
+from hpbench.spec.locate import Path_
+from hpbench.spec.source import load_document
+from hpbench.spec.values import (
+    HORIZON,
+    MISSING,
+    POSITIVE,
+    REAL,
+    WARMUP,
+    Found,
+    Interval,
+    Reporter,
+    one_of,
+)
+
+SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
+DIMENSION_KEYS = ("scale", "low", "high", "values", "baselines_only")
+SELECT_KEYS = ("horizons", "top_k", "seeds", "tau")
+LIST_KEYS = ("size", "tau", "exhaustive")
+
+
+def check_reserved(
+    reporter: Reporter,
+    info: AlgorithmInfo | None,
+    reserved: dict[str, dict[str, Any]],
+    points: tuple[dict[str, Scalar], ...],
+) -> tuple[dict[str, Scalar], ...]:
+    """Check the reserved tables; the spec's points, which a valid ``[search]`` replaces
+    with its own (an algorithm's fixed values still apply under each point)."""
+    before = len(reporter.problems)
+    search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
+    for name, read in (("select", read_select), ("list", read_list)):
+        if name in reserved:
+            read(reporter, reserved[name], search)
+    if search is None or info is None:
+        return points
+    if "points" in reporter.doc.data.get("algorithm", {}):
+        reporter.fail(
+            ("algorithm", "points"),
+            "either [[algorithm.points]] or a [search], not both",
+            Found("both"),
+        )
+    if len(reporter.problems) > before:
+        return points
+    from hpbench.search.points import search_points  # imports scipy: only for searches
+
+    return tuple(search_points(search, info.learning_rate_free))
+
+
+# --- [search] --------------------------------------------------------------------------
+
+
+def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]) -> Search:
+    path: Path_ = ("search",)
+    reporter.unknown_keys(
+        path, table, SEARCH_KEYS, "a key of [search] (" + ", ".join(SEARCH_KEYS) + ")"
+    )
+    default = Search(Space(()))
+    method = reporter.string((*path, "method"), table.get("method", default.method), METHODS)
+    points = reporter.integer((*path, "points"), table.get("points", default.points))
+    seed = reporter.integer((*path, "seed"), table.get("seed", default.seed), low=0)
+    resolution = reporter.integer(
+        (*path, "resolution"), table.get("resolution", default.resolution)
+    )
+    space, space_file = _space(reporter, info, table.get("space", MISSING))
+    return Search(
+        space=space,
+        method=method or default.method,
+        points=points or default.points,
+        seed=default.seed if seed is None else seed,
+        resolution=resolution or default.resolution,
+        space_file=space_file,
+    )
+
+
+def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[Space, str | None]:
+    """The dimensions written inline (``[search.space.NAME]``) or in the file ``space``
+    names (a spec fragment holding ``[search.space.NAME]`` tables)."""
+    path: Path_ = ("search", "space")
+    if isinstance(value, str):
+        return _space_file(reporter, info, value), value
+    if not isinstance(value, dict) or not value:
+        reporter.fail(
+            path,
+            'a space: a file (space = "search/lr_free_space.toml") or [search.space.NAME] tables',
+            value if value is not MISSING else Found("none"),
+        )
+        return Space(()), None
+    return Space(tuple(_dimensions(reporter, info, value))), None
+
+
+def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Space:
+    where = reporter.doc.where.get(("search", "space"))
+    base = Path(where.file if where else reporter.doc.file).parent
+    try:
+        doc = load_document(base / name)
+    except SpecError as error:
+        reporter.problems.extend(error.problems)
+        return Space(())
+    table = (
+        doc.data.get("search", {}).get("space")
+        if isinstance(doc.data.get("search"), dict)
+        else None
+    )
+    included = Reporter(doc)
+    if not isinstance(table, dict) or not table:
+        included.fail(
+            ("search", "space"), "[search.space.NAME] tables in a space file", Found("none")
+        )
+        reporter.problems.extend(included.problems)
+        return Space(())
+    dimensions = tuple(_dimensions(included, info, table))
+    reporter.problems.extend(included.problems)
+    return Space(dimensions)
+
+
+def _dimensions(
+    reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]
+) -> list[Dimension]:
+    out = []
+    for name, entry in table.items():
+        dimension = _dimension(reporter, info, name, entry)
+        if dimension is not None:
+            out.append(dimension)
+    return out
+
+
+def _dimension(
+    reporter: Reporter, info: AlgorithmInfo | None, name: str, entry: Any
+) -> Dimension | None:
+    path: Path_ = ("search", "space", name)
+    entry = reporter.table(path, entry)
+    if entry is None:
+        return None
+    reporter.unknown_keys(
+        path, entry, DIMENSION_KEYS, "a key of a dimension (" + ", ".join(DIMENSION_KEYS) + ")"
+    )
+    target = name.removeprefix(ONE_MINUS)
+    h = info.hyperparameter(target) if info else None
+    known = target == "warmup" or info is None or h is not None
+    if not known or (name.startswith(ONE_MINUS) and h is not None and h.kind != "float"):
+        names = [n for n in info.names if info.hyperparameter(n).kind != "str"]
+        reporter.fail(
+            path,
+            f"a hyperparameter of {info.name} ({', '.join(names)}), warmup, "
+            f"or {ONE_MINUS}NAME for a real hyperparameter",
+            Found(f"the dimension {show(name)}"),
+            at_key=True,
+        )
+        return None
+    baselines_only = reporter.boolean((*path, "baselines_only"), entry.get("baselines_only", False))
+    if "values" in entry:
+        dimension = _choices(reporter, path, name, entry)
+    else:
+        dimension = _range(reporter, path, name, entry, h)
+    if dimension is None:
+        return None
+    values = dimension.values
+    if values is not None and (target == "warmup" or (h is not None and h.kind == "float")):
+        values = tuple(_real(v) for v in values)  # 0 and 0.0: one trial id
+    dimension = attrs.evolve(dimension, values=values, baselines_only=bool(baselines_only))
+    for i, value in enumerate(dimension.bounds()):
+        at = (*path, "values", i) if dimension.discrete else (*path, ("low", "high")[i])
+        if not _valid_value(reporter, at, dimension, h, value):
+            return None
+    return dimension
+
+
+def _real(value: Any) -> Any:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if is_number else value
+
+
+def _choices(reporter: Reporter, path: Path_, name: str, entry: dict[str, Any]) -> Dimension | None:
+    values = entry["values"]
+    for key in ("scale", "low", "high"):
+        if key in entry:
+            reporter.fail(
+                (*path, key),
+                "either values or a range (scale, low, high), not both",
+                entry[key],
+                at_key=True,
+            )
+            return None
+    if not isinstance(values, list) or not values:
+        reporter.fail((*path, "values"), "a non-empty list of values", values)
+        return None
+    return Dimension(name, values=tuple(values))
+
+
+def _range(
+    reporter: Reporter, path: Path_, name: str, entry: dict[str, Any], h: Any
+) -> Dimension | None:
+    scale = reporter.string(
+        (*path, "scale"),
+        entry.get("scale", MISSING),
+        SCALES,
+        what=f"a scale ({one_of(SCALES)}) or values",
+    )
+    low = reporter.number((*path, "low"), entry.get("low", MISSING), REAL)
+    high = reporter.number((*path, "high"), entry.get("high", MISSING), REAL)
+    if None in (scale, low, high):
+        return None
+    if h is not None and h.kind not in ("float",) and not name.startswith(ONE_MINUS):
+        reporter.fail(
+            path,
+            f"values = [...] for the {h.kind} hyperparameter {name}",
+            Found("a range"),
+            at_key=True,
+        )
+        return None
+    if not low < high:
+        reporter.fail((*path, "high"), f"a number above low = {show(low)}", entry["high"])
+        return None
+    if scale == "log" and low <= 0:
+        reporter.fail((*path, "low"), "a number > 0 (a log scale)", entry["low"])
+        return None
+    return Dimension(name, scale, low, high)
+
+
+def _valid_value(
+    reporter: Reporter, path: Path_, dimension: Dimension, h: Any, value: Scalar
+) -> bool:
+    """Whether a value the dimension produces is valid for its target; reports if not."""
+    if dimension.target == "warmup":
+        interval = WARMUP
+        ok = (
+            isinstance(value, float | int)
+            and not isinstance(value, bool)
+            and interval.contains(value)
+        )
+    elif h is None:
+        return True
+    elif dimension.discrete:
+        before = len(reporter.problems)
+        reporter.hyperparameter(path, h, value)
+        return len(reporter.problems) == before
+    else:
+        interval = Interval.of(h)
+        ok = interval.contains(float(value))
+    if ok:
+        return True
+    raw = _raw(reporter, path)
+    gives = f" (gives {dimension.target} = {show(value)})" if dimension.one_minus else ""
+    reporter.fail(
+        path,
+        f"a value that keeps {dimension.target} in {interval}",
+        Found(f"{show(raw)}{gives}"),
+    )
+    return False
+
+
+def _raw(reporter: Reporter, path: Path_) -> Any:
+    """The value written at ``path`` in the reporter's document (for messages)."""
+    node: Any = reporter.doc.data
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+# --- [select] and [list] ---------------------------------------------------------------
+
+
+def _requires_search(reporter: Reporter, name: str, search: Search | None) -> None:
+    if search is None:
+        reporter.fail(
+            (name,), f"a [search] table for [{name}] to choose from", Found("none"), at_key=True
+        )
+
+
+def _count_within(
+    reporter: Reporter, path: Path_, count: int | None, search: Search | None
+) -> None:
+    if (
+        count is not None
+        and search is not None
+        and search.method != "grid"
+        and count > search.points
+    ):
+        reporter.fail(path, f"at most the {search.points} points of [search]", count)
+
+
+def read_select(reporter: Reporter, table: dict[str, Any], search: Search | None) -> Select:
+    path: Path_ = ("select",)
+    reporter.unknown_keys(
+        path, table, SELECT_KEYS, "a key of [select] (" + ", ".join(SELECT_KEYS) + ")"
+    )
+    _requires_search(reporter, "select", search)
+    schedule = reporter.doc.data.get("schedule", {})
+    horizon = schedule.get("horizon", 1.0) if isinstance(schedule, dict) else 1.0
+    horizons = _list(reporter, (*path, "horizons"), table.get("horizons", [horizon]), "horizon")
+    seeds = _list(reporter, (*path, "seeds"), table.get("seeds", [1, 2, 3]), "seed")
+    run = reporter.doc.data.get("run", {})
+    search_seeds = run.get("seeds", [0]) if isinstance(run, dict) else [0]
+    reused = sorted(set(seeds) & set(search_seeds if isinstance(search_seeds, list) else []))
+    if reused:
+        reporter.fail(
+            (*path, "seeds"),
+            "fresh seeds, none of the search's [run].seeds",
+            Found(f"{show(reused)} in both"),
+        )
+    top_k = reporter.integer((*path, "top_k"), table.get("top_k", 3))
+    _count_within(reporter, (*path, "top_k"), top_k, search)
+    tau = reporter.number((*path, "tau"), table.get("tau", DEFAULT_TAU), POSITIVE)
+    return Select(tuple(horizons), top_k or 3, tuple(seeds), tau or DEFAULT_TAU)
+
+
+def read_list(reporter: Reporter, table: dict[str, Any], search: Search | None) -> ListSettings:
+    path: Path_ = ("list",)
+    reporter.unknown_keys(path, table, LIST_KEYS, "a key of [list] (" + ", ".join(LIST_KEYS) + ")")
+    _requires_search(reporter, "list", search)
+    default = ListSettings()
+    size = reporter.integer((*path, "size"), table.get("size", default.size))
+    _count_within(reporter, (*path, "size"), size, search)
+    tau = reporter.number((*path, "tau"), table.get("tau", default.tau), POSITIVE)
+    exhaustive = reporter.boolean(
+        (*path, "exhaustive"), table.get("exhaustive", default.exhaustive)
+    )
+    return ListSettings(size or default.size, tau or default.tau, bool(exhaustive))
+
+
+def _list(reporter: Reporter, path: Path_, values: Any, kind: str) -> list[Any]:
+    if not isinstance(values, list) or not values:
+        reporter.fail(path, f"a non-empty list of {kind}s", values)
+        return []
+    if kind == "horizon":
+        checked = [reporter.number((*path, i), v, HORIZON) for i, v in enumerate(values)]
+    else:
+        checked = [reporter.integer((*path, i), v, low=0) for i, v in enumerate(values)]
+    return [v for v in checked if v is not None]
+
+
+# --- for the commands --------------------------------------------------------------------
+
+
+def spec_tables(spec: Any) -> tuple[Search | None, Select | None, ListSettings | None]:
+    """The search, select and list settings of a checked Spec (None where absent)."""
+    reporter = Reporter(spec.document)
+    info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
+    reserved = spec.reserved
+    search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
+    select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
+    listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
+    if reporter.problems:
+        raise SpecError(reporter.problems)
+    return search, select, listing
+
+
+def require(spec: Any, table: str, command: str) -> None:
+    """SpecError unless ``spec`` has an algorithm and the tables ``command`` needs."""
+    missing = [n for n in ("search", table) if n not in spec.reserved]
+    problems = []
+    if spec.algorithm is None:
+        problems.append(
+            spec.document.problem(
+                ("algorithm",), f"expected an [algorithm] for hpbench {command}, found none"
+            )
+        )
+    for name in missing:
+        problems.append(
+            spec.document.problem(
+                (name,), f"expected a [{name}] table for hpbench {command}, found none"
+            )
+        )
+    if problems:
+        raise SpecError(problems)
