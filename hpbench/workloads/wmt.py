@@ -3,7 +3,8 @@
 The mini language pair: source sentences from an SVO grammar (determiner, optional
 adjective, noun; verb; object; optional prepositional phrase), translated by a lexicon
 into an SOV target language with post-nominal adjectives, determiners that agree with the
-noun's gender, postpositions and two-token compound nouns. Training is teacher-forced
+noun's gender, postpositions, two-token compound nouns, and a verb suffix that agrees
+with the subject's gender (a long-range dependency). Training is teacher-forced
 cross-entropy with label smoothing; evaluation decodes greedily (AlgoPerf uses beam
 search with 4 beams) and reports corpus BLEU over word tokens, plus the validation loss.
 """
@@ -25,7 +26,7 @@ from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
 
-DATA_VERSION = 1
+DATA_VERSION = 2
 PAD, BOS, EOS = 0, 1, 2
 
 
@@ -33,9 +34,9 @@ PAD, BOS, EOS = 0, 1, 2
 class DataConfig:
     """The generated language pair and its corpus sizes."""
 
-    num_nouns: int = 20
-    num_adjectives: int = 10
-    num_verbs: int = 10
+    num_nouns: int = 40
+    num_adjectives: int = 16
+    num_verbs: int = 16
     num_determiners: int = 3
     num_prepositions: int = 4
     num_genders: int = 3
@@ -119,6 +120,8 @@ def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
         tgt[name] = np.arange(next_id, next_id + count)
         next_id += count
     tgt["det"] = tgt["det"].reshape(config.num_determiners, config.num_genders)
+    tgt["agree"] = np.arange(next_id, next_id + config.num_genders)
+    next_id += config.num_genders
     num_parts = max(2, config.num_nouns // 4)
     parts = np.arange(next_id, next_id + num_parts)
     next_id += num_parts
@@ -132,7 +135,7 @@ def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
 def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], list[int]]:
     """One source sentence and its translation."""
 
-    def noun_phrase() -> tuple[list[int], list[int]]:
+    def noun_phrase() -> tuple[list[int], list[int], int]:
         det = rng.integers(len(lex.src["det"]))
         noun = rng.integers(len(lex.src["noun"]))
         adj = rng.integers(len(lex.src["adj"])) if rng.random() < 0.5 else None
@@ -141,7 +144,7 @@ def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], li
         target = [t for t in lex.tgt["noun"][noun] if t >= 0]
         target += [lex.tgt["adj"][adj]] if adj is not None else []
         target.append(lex.tgt["det"][det, lex.gender[noun]])
-        return source, target
+        return source, target, noun
 
     subj, obj = noun_phrase(), noun_phrase()
     verb = rng.integers(len(lex.src["verb"]))
@@ -152,7 +155,7 @@ def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], li
         phrase = noun_phrase()
         source += [lex.src["prep"][prep]] + phrase[0]
         target += phrase[1] + [lex.tgt["prep"][prep]]
-    target.append(lex.tgt["verb"][verb])
+    target += [lex.tgt["verb"][verb], lex.tgt["agree"][lex.gender[subj[2]]]]
     return [int(t) for t in source], [int(t) for t in target]
 
 
