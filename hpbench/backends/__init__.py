@@ -1,6 +1,35 @@
 """Where jobs run. Every backend calls :func:`hpbench.train.run_job` and nothing else.
 
-Only ``local`` (in this process) exists so far; pool, Ray and Slurm come later.
+``local`` (in this process), ``pool`` (worker processes on this machine), ``ray`` (tasks on
+a Ray cluster) and ``slurm`` (a submitit job array), chosen by a runner profile
+(:mod:`hpbench.backends.profile`, ``runners/*.toml``). No JAX import.
 """
 
-BACKENDS = ("local",)
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hpbench.backends.profile import RunnerProfile
+    from hpbench.train.job import Job
+    from hpbench.train.run import Progress, TrialOutcome
+
+BACKENDS = ("local", "pool", "ray", "slurm")
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    results_dir: Path,
+    profile: RunnerProfile | None = None,
+    progress: Progress | None = None,
+) -> list[TrialOutcome]:
+    """Run ``jobs`` on the profile's backend (default: local); one outcome per trial."""
+    if profile is None or profile.backend == "local":
+        from hpbench.backends.local import run_jobs as run_local
+
+        return run_local(jobs, Path(results_dir), progress=progress)
+    module = importlib.import_module(f"hpbench.backends.{profile.backend}")
+    return module.run_jobs(jobs, Path(results_dir), profile, progress=progress)

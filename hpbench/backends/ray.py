@@ -1,0 +1,97 @@
+"""The ``ray`` backend: each job a Ray task with the profile's resource request.
+
+Connects to ``[ray] address`` (or reuses a Ray session already started in this process,
+or starts a local cluster). Every node must see the results directory. A task whose
+worker or node dies is retried by Ray (``max_retries = retries``) and the rerun resumes
+from the job's last checkpoint. Progress is read back from the results directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hpbench.backends.common import ResultsWatcher, give_up, outcome_to_json, outcomes_from_json
+from hpbench.backends.profile import RunnerProfile
+from hpbench.train.job import Job
+from hpbench.train.run import Interrupted, Progress, TrialOutcome
+
+
+def train_job(job_json: dict[str, Any], results_dir: str) -> dict[str, Any]:
+    """The task body: run one job with the engine, answer its outcomes as JSON."""
+    from hpbench.train.run import run_job
+
+    job = Job.from_json(job_json)
+    try:
+        outcomes = run_job(job, Path(results_dir))
+    except Interrupted as stop:
+        return {"interrupted": stop.signum}
+    return {"outcomes": [outcome_to_json(o) for o in outcomes]}
+
+
+def connect(profile: RunnerProfile) -> None:
+    """Join the profile's cluster, unless this process is already connected to one."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    options = profile.ray
+    if options.address:
+        ray.init(address=options.address, include_dashboard=False)
+    else:
+        ray.init(num_cpus=options.local_cpus, include_dashboard=False)
+
+
+def task_options(profile: RunnerProfile) -> dict[str, Any]:
+    """The resource request and retry policy of every job's task."""
+    options = profile.ray
+    return {
+        "num_cpus": options.num_cpus,
+        "num_gpus": options.num_gpus,
+        "resources": dict(options.resources),
+        "max_retries": profile.retries,
+        "retry_exceptions": False,  # a failing job is recorded by run_job, not retried
+    }
+
+
+def run_jobs(
+    jobs: Iterable[Job],
+    results_dir: Path,
+    profile: RunnerProfile,
+    progress: Progress | None = None,
+) -> list[TrialOutcome]:
+    """Run ``jobs`` as Ray tasks; outcomes in job order."""
+    import ray
+
+    jobs = list(jobs)
+    connect(profile)
+    task = ray.remote(train_job).options(**task_options(profile))
+    results = str(Path(results_dir).absolute())
+    limit = profile.concurrency or len(jobs)
+    outcomes: dict[str, list[TrialOutcome]] = {}
+    stopped: int | None = None
+    with ResultsWatcher(results_dir, progress) as watcher:
+        pending: dict[Any, Job] = {}
+        queue = list(reversed(jobs))
+        while queue or pending:
+            while queue and len(pending) < limit:
+                job = queue.pop()
+                pending[task.remote(job.to_json(), results)] = job
+                watcher.started(job)
+            done, _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(done[0])
+            watcher.finished(job)
+            try:
+                answer = ray.get(done[0])
+            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:
+                reason = f"Ray task died {profile.retries + 1} time(s): {type(e).__name__}"
+                outcomes[job.id] = give_up(job, Path(results_dir), reason)
+                continue
+            if "interrupted" in answer:
+                stopped = stopped or int(answer["interrupted"])
+                continue
+            outcomes[job.id] = outcomes_from_json(job, answer["outcomes"])
+    if stopped is not None:
+        raise Interrupted(stopped)
+    return [o for job in jobs for o in outcomes[job.id]]
