@@ -44,7 +44,7 @@ learning_rate = [1e-2, 1e-5]
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--runner", "runners/ray.toml"], "only the local runner exists"),
+        (["--runner", "runners/missing.toml"], "expected an existing runner profile file"),
         (["--pack", "0"], "expected a pack size of at least 1"),
         (["--checkpoint-every", "soon"], "expected steps (e.g. 500)"),
     ],
@@ -100,3 +100,34 @@ def test_run_help_does_not_import_jax():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "--pack K" in done.stdout and done.stdout.strip().endswith("False")
+
+
+def test_live_progress_draws_one_line_per_job():
+    import io
+
+    from rich.console import Console
+
+    from hpbench.train.progress import LiveProgress, PlainProgress
+    from hpbench.train.run import JobUpdate
+
+    updates = [
+        JobUpdate("a", "toy_mlp/mini", 4, 50, 100, 0.5, "error_rate", None, 0.06),
+        JobUpdate("a", "toy_mlp/mini", 4, 100, 100, 1.0, "error_rate", 0.05, 0.06),
+        JobUpdate("b", "criteo/mini", 2, 10, 1000, 0.1, "cross_entropy", 0.6, 0.45),
+    ]
+    console = Console(file=io.StringIO(), force_terminal=True, width=160)
+    with LiveProgress(console) as live:
+        for update in updates:
+            live(update)
+    screen = console.file.getvalue()
+    assert "toy_mlp/mini x4" in screen and "criteo/mini x2" in screen
+    assert "100/100" in screen and "100 steps/s" in screen
+    assert "error_rate 0.05 (target 0.06)" in screen
+
+    stream = io.StringIO()
+    plain = PlainProgress(stream, interval=0.0)
+    for update in updates[:2]:
+        plain(update)
+    first, last = stream.getvalue().splitlines()
+    assert first == "[a] toy_mlp/mini x4 step 50/100 error_rate - (target 0.06)"
+    assert last == "[a] toy_mlp/mini x4 step 100/100 100 steps/s error_rate 0.05 (target 0.06)"

@@ -11,8 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.backends import BACKENDS
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to run")
@@ -31,30 +29,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="WHEN",
         help="checkpoint cadence: steps (500), or time (30s, 10m); default: the spec's, else 5m",
     )
-    parser.add_argument("--runner", metavar="PROFILE", help="runner profile (only local for now)")
+    parser.add_argument(
+        "--runner",
+        metavar="PROFILE",
+        help="runner profile: a file, or a name in runners/ (pool, ray, slurm); default: local",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
     parser.add_argument(
         "--plain", action="store_true", help="plain progress lines (default when not a terminal)"
     )
 
 
-def _runner_error(runner: str | None) -> str | None:
-    if runner is None or Path(runner).stem in BACKENDS or runner in BACKENDS:
-        return None
-    return (
-        f"--runner {runner}: only the local runner exists so far ({', '.join(BACKENDS)}); "
-        "pool, ray and slurm runners are not built yet. Drop --runner to train here."
-    )
-
-
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from hpbench.backends.profile import resolve_profile
     from hpbench.spec import load_plan
     from hpbench.train.job import CheckpointPolicy, make_jobs
 
-    error = _runner_error(args.runner)
-    if error is None and args.pack is not None and args.pack < 1:
+    args.profile = resolve_profile(args.runner)  # SpecError: the dispatcher exits 2
+    error = None
+    if args.pack is not None and args.pack < 1:
         error = f"--pack {args.pack}: expected a pack size of at least 1"
     policy = None
     if error is None and args.checkpoint_every is not None:
@@ -76,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
             else CheckpointPolicy()
         )
     console = Console(stderr=True)
-    jobs = make_jobs(trials, pack=args.pack, checkpoint=policy, force=args.force)
+    pack = args.pack if args.pack is not None else args.profile.pack
+    jobs = make_jobs(trials, pack=pack, checkpoint=policy, force=args.force)
     if not args.quiet:
         console.print(
             f"{len(trials)} trials in {len(jobs)} jobs -> {args.results}/", highlight=False
@@ -87,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
 def _run(jobs: list, args: argparse.Namespace, console) -> int:
     from rich.console import Console
 
-    from hpbench.backends.local import run_jobs
+    from hpbench.backends import run_jobs
     from hpbench.train.progress import LiveProgress, PlainProgress, summary_table
     from hpbench.train.run import Interrupted
 
@@ -99,10 +95,10 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         reporter = LiveProgress(console)
     try:
         if reporter is None:
-            outcomes = run_jobs(jobs, args.results)
+            outcomes = run_jobs(jobs, args.results, args.profile)
         else:
             with reporter:
-                outcomes = run_jobs(jobs, args.results, progress=reporter)
+                outcomes = run_jobs(jobs, args.results, args.profile, progress=reporter)
     except Interrupted as stop:
         print(
             f"hpbench run: stopped by {stop}; checkpoint saved, rerun the same command to resume",
