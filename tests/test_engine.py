@@ -180,3 +180,19 @@ def test_a_checkpoint_holds_data_position_rng_and_member_bookkeeping(packed):
     )
     assert members[STOPS.id]["state"] == "done" and members[DIVERGES.id]["state"] == "diverged"
     assert members[GOOD.id]["train_seconds"] > 0
+
+
+def test_pack_size_follows_device_memory(monkeypatch):
+    from hpbench.train import memory
+
+    per_member = memory.member_bytes(GOOD)
+    toy_parameters = 8 * 32 + 32 + 32 * 4 + 4  # the toy MLP: 8 -> 32 -> 4
+    assert per_member >= memory.STATE_COPIES * 3 * 4 * toy_parameters  # params + Adam's mu, nu
+    room_for = lambda n: lambda: int((n + 0.5) * per_member / memory.MEMORY_SHARE)  # noqa: E731
+    monkeypatch.setattr(memory, "device_memory_bytes", room_for(3))
+    assert memory.pack_size_from_memory(GOOD) == 3
+    assert [len(j.trials) for j in make_jobs([GOOD, SLOW, STOPS, DIVERGES])] == [3, 1]
+    monkeypatch.setattr(memory, "device_memory_bytes", room_for(0))
+    assert memory.pack_size_from_memory(GOOD) == 1
+    monkeypatch.setattr(memory, "device_memory_bytes", room_for(1000))
+    assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK

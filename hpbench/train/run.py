@@ -271,6 +271,7 @@ class _Trainer:
             self._train()
             self._pause()
             self._save(final=True)
+            self._report(finished=True)
             for m in self.members:
                 if m.training:
                     m.state = "done"
@@ -449,7 +450,7 @@ class _Trainer:
             )
         )
 
-    def _report(self) -> None:
+    def _report(self, finished: bool = False) -> None:
         if self.progress is None:
             return
         values = [m.last_metric for m in self.members if m.last_metric is not None]
@@ -469,6 +470,7 @@ class _Trainer:
                 metric=target.metric,
                 best=best,
                 target=target.value,
+                finished=finished,
             )
         )
 
