@@ -223,11 +223,11 @@ class FastMRIWorkload:
 
     @property
     def batch_size(self) -> int:
-        return self.info.batch_size.get(self.size, 32)
+        return self.info.batch_size[self.size]
 
     @property
     def max_steps(self) -> int:
-        return self.info.max_steps.get(self.size, 108_567)
+        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> UNet:
         return UNet(

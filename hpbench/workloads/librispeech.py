@@ -377,11 +377,11 @@ class SpeechWorkload:
 
     @property
     def batch_size(self) -> int:
-        return self.info.batch_size.get(self.size, 256)
+        return self.info.batch_size[self.size]
 
     @property
     def max_steps(self) -> int:
-        return self.info.max_steps.get(self.size, 240_000)
+        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> nn.Module:
         config = MODELS[self.architecture, self.size]

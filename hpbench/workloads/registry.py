@@ -150,8 +150,8 @@ register(
         metrics=("ssim", "loss"),
         metric="ssim",
         variants=("layernorm",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 16},
+        max_steps={"mini": 600, "small": 4000, "full": 108567},
+        batch_size={"mini": 16, "small": 32, "full": 32},
     )
 )
 register(
@@ -162,8 +162,8 @@ register(
         metrics=("wer", "loss"),
         metric="wer",
         variants=("gelu",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 32},
+        max_steps={"mini": 600, "small": 5000, "full": 240000},
+        batch_size={"mini": 32, "small": 64, "full": 256},
     )
 )
 register(
@@ -174,8 +174,8 @@ register(
         metrics=("wer", "loss"),
         metric="wer",
         variants=("tanh",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 32},
+        max_steps={"mini": 600, "small": 5000, "full": 144000},
+        batch_size={"mini": 32, "small": 64, "full": 256},
     )
 )
 register(
@@ -186,7 +186,7 @@ register(
         metrics=("bleu", "loss"),
         metric="bleu",
         variants=("post_ln",),
-        max_steps={"mini": 1000},
-        batch_size={"mini": 32},
+        max_steps={"mini": 400, "small": 5000, "full": 399999},
+        batch_size={"mini": 32, "small": 64, "full": 128},
     )
 )

@@ -302,11 +302,11 @@ class WMTWorkload:
 
     @property
     def batch_size(self) -> int:
-        return self.info.batch_size.get(self.size, 128)
+        return self.info.batch_size[self.size]
 
     @property
     def max_steps(self) -> int:
-        return self.info.max_steps.get(self.size, 399_999)
+        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> Transformer:
         return Transformer(self.config, post_ln=self.variant == "post_ln", dropout=dropout)
