@@ -139,10 +139,13 @@ def test_a_failing_job_records_its_error_and_the_run_goes_on(tmp_path):
     from hpbench.backends.local import run_jobs
 
     broken = toy_trial(workload="no_such_workload")
-    outcomes = run_jobs(make_jobs([broken, GOOD], pack=4), tmp_path)
-    assert [o.state for o in outcomes] == ["failed", "done"]
+    wrong_batch = toy_trial(batch_size=32)  # toy_mlp trains with 64
+    outcomes = run_jobs(make_jobs([broken, wrong_batch, GOOD], pack=4), tmp_path)
+    assert [o.state for o in outcomes] == ["failed", "failed", "done"]
     status = read_trial(tmp_path / broken.id).status
     assert status.state == "failed" and "no_such_workload" in status.reason
+    status = read_trial(tmp_path / wrong_batch.id).status
+    assert "batch size 32" in status.reason and "trains with 64" in status.reason
 
 
 def jax_leaves(tree) -> list:

@@ -245,6 +245,13 @@ class _Trainer:
         workload = load_workload(
             self.lead.workload, self.lead.size, self.lead.variant, self.lead.data
         )
+        if workload.batch_size != self.lead.batch_size:
+            raise ValueError(
+                f"the trial asks for batch size {self.lead.batch_size} but workload "
+                f"{self.lead.workload} ({self.lead.size}) trains with {workload.batch_size}; "
+                "workloads take their batch size from their registration, so set batch_size "
+                "to that value in the spec (or leave it out)"
+            )
         mesh = make_mesh(
             list(devices) if devices is not None else jax.local_devices(), self.lead.batch_size
         )
