@@ -27,9 +27,11 @@ def run_jobs(
     progress: Progress | None = None,
 ) -> list[TrialOutcome]:
     """Run ``jobs`` on the profile's backend (default: local); one outcome per trial."""
-    if profile is None or profile.backend == "local":
+    if profile is None or profile.backend == "local" and profile.distributed.processes == 1:
         from hpbench.backends.local import run_jobs as run_local
 
         return run_local(jobs, Path(results_dir), progress=progress)
-    module = importlib.import_module(f"hpbench.backends.{profile.backend}")
+    # a multi-host local profile: every process runs the jobs in lockstep
+    name = "multihost" if profile.backend == "local" else profile.backend
+    module = importlib.import_module(f"hpbench.backends.{name}")
     return module.run_jobs(jobs, Path(results_dir), profile, progress=progress)

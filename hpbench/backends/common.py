@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import attrs
 from hpbench.results.records import Status, read_evals
 from hpbench.results.store import TrialDir, claim
 from hpbench.train.job import Job
-from hpbench.train.run import JobUpdate, Progress, TrialOutcome
+from hpbench.train.run import Interrupted, JobUpdate, Progress, TrialOutcome, run_job
 
 _OUTCOME_FIELDS = ("state", "step", "reached_step", "reached_seconds", "reason", "final_metric")
 
@@ -34,6 +34,17 @@ def outcomes_from_json(job: Job, data: Sequence[Mapping[str, Any]]) -> list[Tria
         TrialOutcome(t, **{k: by_id[t.id].get(k) for k in _OUTCOME_FIELDS if k in by_id[t.id]})
         for t in job.trials
     ]
+
+
+def train_job(job_json: Mapping[str, Any], results_dir: str) -> dict[str, Any]:
+    """The body of a remote task (Ray, Slurm): run one job with the engine and answer its
+    outcomes as JSON, or ``{"interrupted": signum}`` when a signal stopped it."""
+    job = Job.from_json(job_json)
+    try:
+        outcomes = run_job(job, Path(results_dir))
+    except Interrupted as stop:
+        return {"interrupted": stop.signum}
+    return {"outcomes": [outcome_to_json(o) for o in outcomes]}
 
 
 def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
@@ -145,10 +156,6 @@ class ResultsWatcher:
                 return
             self._last[job.id] = key
             self.progress(update)
-
-
-def trial_ids(jobs: Iterable[Job]) -> list[str]:
-    return [t.id for job in jobs for t in job.trials]
 
 
 def dumps(data: Any) -> str:

@@ -12,22 +12,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hpbench.backends.common import ResultsWatcher, give_up, outcome_to_json, outcomes_from_json
+from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json, train_job
 from hpbench.backends.profile import RunnerProfile
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, Progress, TrialOutcome
-
-
-def train_job(job_json: dict[str, Any], results_dir: str) -> dict[str, Any]:
-    """The task body: run one job with the engine, answer its outcomes as JSON."""
-    from hpbench.train.run import run_job
-
-    job = Job.from_json(job_json)
-    try:
-        outcomes = run_job(job, Path(results_dir))
-    except Interrupted as stop:
-        return {"interrupted": stop.signum}
-    return {"outcomes": [outcome_to_json(o) for o in outcomes]}
 
 
 def connect(profile: RunnerProfile) -> None:
