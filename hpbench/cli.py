@@ -27,10 +27,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("hpbench.spec.commands", "print the JSON Schema of specs or runner profiles"),
     "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
     "run": ("hpbench.train.cli", "train the trials of a spec"),
+    "status": ("hpbench.backends.cli", "show what is running, done and failed in a results dir"),
     "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
     "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
     "nightly": ("hpbench.report.cli", "run the nightly specs and re-render the reports"),
     "targets": ("hpbench.workloads.cli", "set the targets of the mini workloads"),
+    "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),
+    "build-list": ("hpbench.search.cli", "build a greedy hyperparameter list from a search"),
 }
 
 
