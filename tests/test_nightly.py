@@ -1,5 +1,5 @@
 """The nightly: history, regressions against the previous night, the site index, the run
-step and bad nightly files. Results are synthetic (no training)."""
+step and bad nightly files. Results are synthetic, except in the slow test that trains."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from report_helpers import write_results, write_specs
 
 from hpbench.cli import main as hpbench
@@ -145,3 +146,23 @@ def test_a_broken_history_stops_the_night_before_anything_runs(tmp_path, capsys)
 def test_the_shipped_nightly_file_is_valid():
     nightly = load_nightly(Path(__file__).resolve().parent.parent / "specs" / "nightly.toml")
     assert len(nightly.reports[0].specs) >= 3
+
+
+@pytest.mark.slow
+def test_nightly_trains_the_toy_specs_for_real(tmp_path):
+    """The run step for real: `hpbench run` trains each spec in a child process; the second
+    night reuses every finished trial and finds no regression."""
+    specs = write_specs(tmp_path)
+    for spec in specs:
+        spec.write_text(spec.read_text().replace("seeds = [0, 1, 2]", "seeds = [0]"))
+    path = nightly_file(tmp_path, specs)
+    results, reports = tmp_path / "results", tmp_path / "reports"
+    first = run_nightly(path, results=results, reports=reports)
+    assert first.failed_runs == () and first.regressions == ()
+    statuses = [json.loads(p.read_text()) for p in results.glob("*/status.json")]
+    assert len(statuses) == 3 and all(s["state"] in ("done", "diverged") for s in statuses)
+    modified = {p: p.stat().st_mtime_ns for p in results.glob("*/metrics.jsonl")}
+    second = run_nightly(path, results=results, reports=reports)
+    assert second.regressions == ()
+    assert {p: p.stat().st_mtime_ns for p in results.glob("*/metrics.jsonl")} == modified
+    assert "| adamw_toy |" in (reports / "toy" / "index.md").read_text()
