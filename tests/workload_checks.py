@@ -91,7 +91,8 @@ def check_variant_builds(workload) -> None:
 
 
 def check_bad_full_data(load, tmp_path, good_arrays: dict[str, np.ndarray], broken: str) -> None:
-    """A missing path and a wrong-shaped array fail at build with the path and the layout."""
+    """A missing path and a wrong-shaped array fail at build with the path and the layout;
+    the complete layout builds the full-size model."""
     missing = tmp_path / "nowhere"
     with pytest.raises(DataError, match="nowhere") as info:
         load(str(missing))
@@ -99,7 +100,7 @@ def check_bad_full_data(load, tmp_path, good_arrays: dict[str, np.ndarray], brok
     with pytest.raises(DataError, match="no data path"):
         load(None)
     write_arrays(tmp_path / "good", good_arrays)
-    load(str(tmp_path / "good"))  # the complete layout opens
+    check_variant_builds(load(str(tmp_path / "good")))  # opens, and the full model traces
     bad = {**good_arrays, broken: good_arrays[broken][..., :1]}
     write_arrays(tmp_path / "bad", bad)
     with pytest.raises(DataError, match=f"array {broken} has shape"):
