@@ -234,6 +234,7 @@ def test_provenance_names_versions_devices_and_hashes(tmp_path):
     assert rows["hpbench version"] == version("hpbench")
     assert rows["JAX version"] == version("jax")
     assert rows["devices"] == "cpu (synthetic)"
+    assert rows["trained with"] == "hpbench synthetic, jax none"
     assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?", rows["git commit"])
     assert hashlib.sha256(spec.read_bytes()).hexdigest()[:12] in rows["spec A"]
 

@@ -40,6 +40,7 @@ class Provenance:
     jax_version: str
     git_commit: str
     devices: tuple[str, ...]
+    trained_with: tuple[str, ...]  # hpbench and JAX versions the trials recorded
     specs: tuple[SpecProvenance, ...]
     date: str  # ISO 8601, UTC, to the second
 
@@ -101,16 +102,29 @@ def devices_of(results: Iterable[TrialResult]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def versions_of(results: Iterable[TrialResult]) -> tuple[str, ...]:
+    """The distinct "hpbench X, jax Y" the trials recorded when they trained."""
+    recorded = [r.status.provenance for r in results]
+    found = {
+        f"hpbench {p.get('hpbench', '?')}, jax {p.get('jax', '?')}"
+        for p in recorded
+        if "hpbench" in p or "jax" in p
+    }
+    return tuple(sorted(found))
+
+
 def collect(
     specs: Sequence[SpecProvenance], results: Iterable[TrialResult], now: dt.datetime | None = None
 ) -> Provenance:
     """The provenance of a report over ``specs`` and their ``results``."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    results = list(results)
     return Provenance(
         hpbench_version=package_version("hpbench"),
         jax_version=package_version("jax"),
         git_commit=git_commit(),
         devices=devices_of(results),
+        trained_with=versions_of(results),
         specs=tuple(specs),
         date=now.replace(microsecond=0).isoformat(),
     )

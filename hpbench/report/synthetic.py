@@ -105,7 +105,7 @@ def make_result(
         state=state,
         step=stop_step if stop_step is not None else last,
         reason=reason,
-        provenance={"hpbench": "synthetic", "device_kind": "cpu (synthetic)"},
+        provenance={"hpbench": "synthetic", "jax": "none", "device": "cpu (synthetic)"},
     )
     return TrialResult(trial=trial, evals=tuple(evals), status=status)
 
