@@ -1,0 +1,117 @@
+"""Calibration, the lr-free paper's Section 3.2: frozen hyperparameters found by a search
+across all workloads.
+
+Per spec (one algorithm) and horizon fraction f: run the search's points on every workload,
+rank them by the single-point list cost C_tau (geometric mean of step fractions, a miss
+costing tau), keep the top k, re-run those with fresh seeds. Then score every candidate of
+every spec together with the AlgoPerf benchmark score and keep the best per (algorithm,
+horizon); a spec's calibrated point is its best over horizons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from hpbench.plan import Scalar, Trial
+from hpbench.search.runs import point_table, point_trials, train
+from hpbench.search.settings import Search, Select
+from hpbench.spec import Spec
+from hpbench.spec.search import require, spec_tables
+
+
+@attrs.frozen
+class Candidate:
+    """A top-k point of one (spec, horizon), re-run with the selection's seeds."""
+
+    spec: str  # the spec's name
+    horizon: float
+    index: int  # 0-based index of the point in its search
+    point: dict[str, Scalar]  # its trial values (hyperparameters, warmup)
+    search_cost: float  # single-point C_tau in the search
+    search_fractions: tuple[float, ...]  # per workload, median over the search's seeds
+    trials: tuple[Trial, ...]  # the re-runs
+    score: float = float("nan")  # benchmark score in the pool of all candidates
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec} h={self.horizon:g} point {self.index + 1}"
+
+
+@attrs.frozen
+class SpecCalibration:
+    """One spec's search, selection settings, candidates and choices."""
+
+    spec: Spec
+    search: Search
+    select: Select
+    candidates: tuple[Candidate, ...]
+    best: dict[float, Candidate]  # per horizon, the best candidate by benchmark score
+    chosen: Candidate  # the best over horizons: the calibrated point
+
+
+@attrs.frozen(eq=False)
+class Calibration:
+    """The outcome of ``hpbench calibrate``: per spec, and the scores of the whole pool."""
+
+    specs: tuple[SpecCalibration, ...]
+    workloads: tuple[str, ...]
+    scores: Any  # hpbench.scoring.Scores of every candidate
+
+
+def calibrate(
+    specs: Sequence[Spec],
+    results_dir: Path,
+    pack: int | None = None,
+    progress: Callable[[Any], None] | None = None,
+) -> Calibration:
+    """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``)."""
+    from hpbench.results import read_results
+    from hpbench.scoring import list_cost, score_results, top_points
+
+    per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
+    for spec in specs:
+        require(spec, "select", "calibrate")
+        search, select, _ = spec_tables(spec)
+        candidates = []
+        for horizon in select.horizons:
+            points = [{**p, "horizon": horizon} for p in spec.points]
+            groups = [point_trials(spec, p) for p in points]
+            train([t for g in groups for t in g], results_dir, pack, progress)
+            table = point_table(groups, results_dir)
+            for index in top_points(table.fractions, select.top_k, select.tau):
+                reruns = point_trials(spec, points[index], seeds=select.seeds)
+                candidates.append(
+                    Candidate(
+                        spec=spec.name,
+                        horizon=horizon,
+                        index=index,
+                        point=dict(spec.points[index]),
+                        search_cost=list_cost(table.fractions, [index], select.tau),
+                        search_fractions=tuple(float(x) for x in table.fractions[index]),
+                        trials=tuple(reruns),
+                    )
+                )
+        per_spec.append((spec, search, select, candidates))
+
+    every = [c for *_, candidates in per_spec for c in candidates]
+    train([t for c in every for t in c.trials], results_dir, pack, progress)
+    labels = {t.id: c.label for c in every for t in c.trials}
+    results = {r.trial.id: r for r in read_results(results_dir, trial_ids=list(labels))}
+    scores = score_results(results, {i: labels[i] for i in results})
+    outcome = []
+    for spec, search, select, candidates in per_spec:
+        scored = [attrs.evolve(c, score=scores.benchmark.get(c.label, 0.0)) for c in candidates]
+        best = {h: _best([c for c in scored if c.horizon == h]) for h in select.horizons}
+        outcome.append(
+            SpecCalibration(spec, search, select, tuple(scored), best, _best(list(best.values())))
+        )
+    return Calibration(tuple(outcome), scores.base_workloads, scores)
+
+
+def _best(candidates: Sequence[Candidate]) -> Candidate:
+    """Highest benchmark score; ties: lower search cost, then the earlier candidate."""
+    return min(candidates, key=lambda c: (-c.score, c.search_cost))

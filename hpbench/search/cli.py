@@ -1,0 +1,132 @@
+"""``hpbench calibrate SPEC...`` and ``hpbench build-list SPEC``: the papers' procedures run
+from specs, writing a spec (``--emit``) and a Markdown report (``--report``, else stdout).
+
+Trials go through the engine into ``--results`` (finished ones are reused, so a rerun or a
+longer search trains only what is new). Exit codes: 0 done, 2 bad spec or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="results directory (default: results/)",
+    )
+    parser.add_argument(
+        "--pack", type=int, metavar="K", help="trials per compiled program (default: from memory)"
+    )
+    parser.add_argument(
+        "--report", type=Path, metavar="PATH", help="write the Markdown report here"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _progress(args: argparse.Namespace):
+    if args.quiet:
+        return None
+    from hpbench.train.progress import PlainProgress
+
+    return PlainProgress()
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        sys.stdout.write(text)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _command(name: str, args: argparse.Namespace) -> str:
+    return " ".join(["hpbench", name, *map(str, args.specs)])
+
+
+def _bad_pack(args: argparse.Namespace, name: str) -> bool:
+    if args.pack is not None and args.pack < 1:
+        print(f"hpbench {name}: --pack {args.pack}: expected at least 1", file=sys.stderr)
+        return True
+    return False
+
+
+class Calibrate:
+    """``hpbench calibrate``."""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "specs", nargs="+", type=Path, metavar="SPEC", help="specs with [search] and [select]"
+        )
+        parser.add_argument(
+            "--emit",
+            type=Path,
+            action="append",
+            metavar="PATH",
+            help="write the calibrated spec of each SPEC here (once per SPEC, in order)",
+        )
+        _common(parser)
+
+    @staticmethod
+    def main(args: argparse.Namespace) -> int:
+        from hpbench.spec import load_spec
+
+        emits = args.emit or []
+        if emits and len(emits) != len(args.specs):
+            print(
+                f"hpbench calibrate: {len(emits)} --emit for {len(args.specs)} specs; "
+                "give one --emit per SPEC, in the same order",
+                file=sys.stderr,
+            )
+            return 2
+        if _bad_pack(args, "calibrate"):
+            return 2
+        specs = [load_spec(path) for path in args.specs]  # SpecError: exit 2
+
+        from hpbench.search.calibrate import calibrate
+        from hpbench.search.emit import calibrated_spec, calibration_report
+
+        outcome = calibrate(specs, args.results, args.pack, _progress(args))
+        pool = sum(len(sc.candidates) for sc in outcome.specs)
+        for cal, path in zip(outcome.specs, emits, strict=False):
+            _write(path, calibrated_spec(cal, pool, path, _command("calibrate", args)))
+        _write(args.report, calibration_report(outcome))
+        return 0
+
+
+class BuildList:
+    """``hpbench build-list``."""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "specs", nargs=1, type=Path, metavar="SPEC", help="a spec with [search] and [list]"
+        )
+        parser.add_argument("--emit", type=Path, metavar="PATH", help="write the list spec here")
+        _common(parser)
+
+    @staticmethod
+    def main(args: argparse.Namespace) -> int:
+        from hpbench.spec import load_spec
+
+        if _bad_pack(args, "build-list"):
+            return 2
+        spec = load_spec(args.specs[0])
+
+        from hpbench.search.emit import list_report, list_spec
+        from hpbench.search.lists import build_list
+
+        built = build_list(spec, args.results, args.pack, _progress(args))
+        if args.emit is not None:
+            _write(args.emit, list_spec(built, args.emit, _command("build-list", args)))
+        _write(args.report, list_report(built))
+        return 0
+
+
+COMMANDS = {"calibrate": Calibrate, "build-list": BuildList}
