@@ -172,6 +172,9 @@ def nightly_main(args: argparse.Namespace) -> int:
     from hpbench.report.nightly import run_nightly
     from hpbench.spec import SpecError
 
+    if args.noise is not None and not 0 <= args.noise < 1:
+        _error(f"--noise {args.noise}: expected a score difference in [0, 1)")
+        return 2
     try:
         outcome = run_nightly(
             args.nightly,

@@ -154,9 +154,8 @@ class Report:
         ).reshape(len(entry.points), len(self.columns))
 
 
-def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
-    """Compile every spec and read its results; raises SpecError with the problems of all
-    the specs at once."""
+def compile_specs(specs: Sequence[Path]) -> list[Plan]:
+    """The plan of every spec; raises SpecError with the problems of all the specs at once."""
     plans, problems = [], []
     for spec in specs:
         try:
@@ -165,7 +164,12 @@ def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
             problems.extend(e.problems)
     if problems:
         raise SpecError(problems)
-    return [SpecRun.load(plan, results_dir) for plan in plans]
+    return plans
+
+
+def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
+    """Compile every spec (see :func:`compile_specs`) and read its results."""
+    return [SpecRun.load(plan, results_dir) for plan in compile_specs(specs)]
 
 
 def point_key(trial: Trial) -> tuple:

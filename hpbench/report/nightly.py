@@ -27,7 +27,9 @@ from typing import Any
 
 import attrs
 
-from hpbench.report.data import Report
+from hpbench.report.data import Report, build_report, compile_specs, load_runs
+from hpbench.report.provenance import git_commit
+from hpbench.report.render import render
 from hpbench.results.records import write_json_atomic
 from hpbench.spec.errors import Problem, SpecError, did_you_mean, display_path, show
 from hpbench.spec.source import Document, load_document
@@ -312,16 +314,13 @@ def run_nightly(
 
     Every spec is compiled before anything runs, so a bad spec stops the night at once.
     """
-    from hpbench.report.data import build_report, load_runs
-    from hpbench.report.provenance import git_commit
-    from hpbench.report.render import render
-    from hpbench.report.site import render_site
+    from hpbench.report.site import render_site  # the site shows Regressions: import late
 
     nightly = load_nightly(path)
     noise = nightly.noise if noise is None else noise
     history_path = reports / "history.json"
     nights = read_history(history_path)  # a broken history stops the night before it trains
-    load_runs(nightly.specs, results)
+    compile_specs(nightly.specs)
     failed = [str(spec) for spec in nightly.specs if train and runner(spec, results) != 0]
     rendered: dict[str, Report] = {}
     written: list[Path] = []
