@@ -257,8 +257,9 @@ class _Trainer:
         )
         self.program = Program(workload, self.lead, len(members), mesh)
         self.values = self.program.place(member_values([m.trial for m in members]))
+        job_dir = _job_dir(Path(results_dir), members)
         self.checkpoints = JobCheckpoints(
-            _job_dir(Path(results_dir), members),
+            job_dir,
             keep=job.checkpoint.keep,
             abstract_state=self.program.abstract_state,
             shardings=self.program.state_shardings,
@@ -267,7 +268,7 @@ class _Trainer:
             "hpbench": hpbench.__version__,
             "jax": jax.__version__,
             "device": f"{mesh.size} x {mesh.devices.flat[0].device_kind}",
-            "job": _job_dir(Path(results_dir), members).name,
+            "job": job_dir.name,
         }
 
     # --- the loop ----------------------------------------------------------------------
@@ -290,17 +291,18 @@ class _Trainer:
 
     def _start(self) -> tuple[int, Any]:
         """A fresh state, or the latest checkpoint's; trims each member's records to it."""
-        state = self.program.init(self.values)
         step = 0
         latest = self.checkpoints.latest_step()
-        if latest is not None:
+        if latest is None:
+            state = self.program.init(self.values)
+        else:
             state, meta = self.checkpoints.restore(latest)
             step = meta["step"]
             saved = {entry["trial"]: entry for entry in meta["members"]}
             for m in self.members:
                 m.load_meta(saved[m.trial.id])
         for m in self.members:
-            if m.trial_dir.finished():  # finished after the checkpoint: a passenger now
+            if m.trial_dir.finished():  # trained along, masked, its results left as they are
                 status = m.trial_dir.read_status()
                 m.state, m.step = status.state, status.step
                 continue
