@@ -133,7 +133,10 @@ def score_main(args: argparse.Namespace) -> int:
     except ValueError as e:
         _error(str(e))
         return 2
-    Console().print(scores_table(report.scores))
+    console = Console()
+    if not console.is_terminal:  # CI logs and pipes: wide enough for eight workloads
+        console = Console(width=200)
+    console.print(scores_table(report.scores))
     for warning in report.warnings:
         _error(f"warning: {warning}")
     return 0
