@@ -99,7 +99,7 @@ def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[
     """The dimensions written inline (``[search.space.NAME]``) or in the file ``space``
     names (a spec fragment holding ``[search.space.NAME]`` tables)."""
     path: Path_ = ("search", "space")
-    if isinstance(value, str):
+    if isinstance(value, str) and value is not MISSING:
         return _space_file(reporter, info, value), value
     if not isinstance(value, dict) or not value:
         reporter.fail(
