@@ -1,0 +1,160 @@
+"""``hpbench calibrate``: the lr-free paper's selection worked by hand on results written
+without training (two algorithms scored in one pool), and one real run on toy_mlp."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from search_helpers import WORKLOADS, write_result
+
+from hpbench.cli import main
+from hpbench.results import read_results
+from hpbench.search.calibrate import calibrate
+from hpbench.search.runs import point_trials
+from hpbench.spec import load_plan, load_spec
+
+INF = math.inf
+ROOT = Path(__file__).resolve().parent.parent
+
+#: (algorithm, horizon, learning rate) -> step fractions on (criteo, ogbg, wmt), every seed.
+FRACTIONS = {
+    ("nadamw", 1.0, 1e-4): (0.2, 0.9, INF),  # C_2 = (0.2 * 0.9 * 2)^(1/3) = 0.711
+    ("nadamw", 1.0, 1e-3): (0.5, 0.5, 0.5),  # 0.5: kept
+    ("nadamw", 1.0, 1e-2): (INF, 0.3, 0.3),  # (2 * 0.09)^(1/3) = 0.565: kept
+    ("nadamw", 0.5, 1e-4): (0.4, 0.4, 0.4),  # 0.4: kept
+    ("nadamw", 0.5, 1e-3): (0.6, 0.6, 0.6),  # 0.6: kept (tie with the next: lower index)
+    ("nadamw", 0.5, 1e-2): (0.6, 0.6, 0.6),
+    ("adamw", 1.0, 1e-3): (0.1, 0.1, INF),  # (0.01 * 2)^(1/3) = 0.271: kept
+    ("adamw", 1.0, 1e-2): (0.3, 0.3, 0.3),
+}
+
+
+def write_spec(tmp_path: Path, algorithm: str, rates: str, select: str) -> Path:
+    path = tmp_path / f"calibrate_{algorithm}.toml"
+    path.write_text(
+        f'[benchmark]\nname = "{algorithm}"\n[algorithm]\nname = "{algorithm}"\n'
+        + WORKLOADS
+        + "[run]\nseeds = [0]\n"
+        + f'[search]\nmethod = "grid"\nspace.learning_rate = {{ values = {rates} }}\n'
+        + select
+    )
+    return path
+
+
+@pytest.fixture
+def specs(tmp_path) -> tuple[list[Path], Path]:
+    nadamw = write_spec(
+        tmp_path,
+        "nadamw",
+        "[1e-4, 1e-3, 1e-2]",
+        "[select]\nhorizons = [0.5, 1.0]\ntop_k = 2\nseeds = [1]\n",
+    )
+    adamw = write_spec(tmp_path, "adamw", "[1e-3, 1e-2]", "[select]\ntop_k = 1\nseeds = [1]\n")
+    results = tmp_path / "results"
+    for path in (nadamw, adamw):
+        spec = load_spec(path)
+        for (algorithm, horizon, rate), fractions in FRACTIONS.items():
+            if algorithm != spec.algorithm:
+                continue
+            point = {"learning_rate": rate, "horizon": horizon}
+            for trial in point_trials(spec, point, seeds=(0, 1)):
+                write_result(
+                    results, trial, fractions[("criteo", "ogbg", "wmt").index(trial.workload)]
+                )
+    return [nadamw, adamw], results
+
+
+def test_calibration_selects_by_cost_then_by_benchmark_score_in_one_pool(specs):
+    paths, results = specs
+    before = {r.trial.id for r in read_results(results)}
+    outcome = calibrate([load_spec(p) for p in paths], results, pack=8)
+    assert {r.trial.id for r in read_results(results)} == before  # nothing was trained
+    nadamw, adamw = outcome.specs
+    kept = [(c.horizon, c.index) for c in nadamw.candidates]
+    assert kept == [(0.5, 0), (0.5, 1), (1.0, 1), (1.0, 2)]
+    assert [c.search_cost for c in nadamw.candidates] == pytest.approx(
+        [0.4, 0.6, 0.5, 0.18 ** (1 / 3)]
+    )
+    assert [(c.horizon, c.index) for c in adamw.candidates] == [(1.0, 0)]
+    # Steps of the re-runs; the pool's fastest per workload: criteo 10, ogbg 10, wmt 20.
+    # adamw [10, 10, inf] -> r = [1, 1, inf]: (3 + 3 + 0) / 9 = 0.667
+    # nadamw h=0.5 #1 [20, 20, 20] -> [2, 2, 1]: (2 + 2 + 3) / 9 = 0.778
+    # nadamw h=0.5 #2 [30, 30, 30] -> [3, 3, 1.5]: (1 + 1 + 2.5) / 9 = 0.5
+    # nadamw h=1 #2 [50, 50, 50] -> [inf, inf, 2.5] (5 > 4: cut off): 1.5 / 9 = 0.167
+    # nadamw h=1 #3 [inf, 30, 30] -> [inf, 3, 1.5]: (1 + 2.5) / 9 = 0.389
+    # (exact areas; AlgoPerf's trapezoid on 100 points is within 0.005 per workload)
+    scores = [c.score for c in nadamw.candidates]
+    assert scores == pytest.approx([7 / 9, 4.5 / 9, 1.5 / 9, 3.5 / 9], abs=0.015)
+    assert adamw.candidates[0].score == pytest.approx(6 / 9, abs=0.015)
+    assert nadamw.best[1.0].index == 2 and nadamw.best[0.5].index == 0
+    assert (nadamw.chosen.horizon, nadamw.chosen.point) == (0.5, {"learning_rate": 1e-4})
+
+
+def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_path):
+    paths, results = specs
+    emitted = [
+        tmp_path / "out" / "nadamw_calibrated.toml",
+        tmp_path / "out" / "adamw_calibrated.toml",
+    ]
+    report = tmp_path / "calibration.md"
+    argv = ["calibrate", *map(str, paths), "--results", str(results), "--pack", "8", "--quiet"]
+    argv += ["--emit", str(emitted[0]), "--emit", str(emitted[1]), "--report", str(report)]
+    assert main(argv) == 0
+    nadamw = load_spec(emitted[0])
+    assert nadamw.hyperparameters["learning_rate"] == 1e-4
+    assert (nadamw.schedule.horizon, nadamw.seeds) == (0.5, (1,))
+    text = emitted[0].read_text()
+    assert "# 0.5          1        0.4000" in text and "<- chosen" in text
+    assert "all 5 candidates of all calibrated specs scored together" in text
+    done = {r.trial.id for r in read_results(results)}
+    for path in emitted:
+        assert {t.id for t in load_plan(path).trials} <= done  # running it trains nothing
+    table = report.read_text()
+    assert "| candidate | score | criteo | ogbg | wmt |" in table
+    assert "| nadamw h=0.5 point 1 **(chosen)** |" in table
+
+
+def test_calibrate_argument_errors(specs, capsys):
+    paths, results = specs
+    assert main(["calibrate", str(paths[0]), str(paths[1]), "--emit", "x.toml"]) == 2
+    assert "1 --emit for 2 specs" in capsys.readouterr().err
+    assert main(["calibrate", str(paths[0]), "--pack", "0"]) == 2
+
+
+@pytest.mark.slow  # about 15 s of CPU, 55 s wall on the contended 2-core machine
+def test_a_real_calibration_on_toy_mlp(tmp_path):
+    """Mechanic on toy_mlp: 4 Halton points, 100 steps, the top 2 re-run with a fresh seed."""
+    spec = tmp_path / "calibrate_toy.toml"
+    spec.write_text(
+        f"""
+[benchmark]
+name = "toy_calibration"
+extends = "{ROOT / "specs" / "suites" / "toy.toml"}"
+[algorithm]
+name = "mechanic"
+[workloads.toy_mlp]
+eval_every = 10
+[run]
+seeds = [0]
+[search]
+points = 4
+space.one_minus_beta1 = {{ scale = "log", low = 1e-2, high = 0.5 }}
+space.weight_decay = {{ scale = "log", low = 1e-4, high = 1e-1 }}
+[select]
+horizons = [0.25]
+top_k = 2
+seeds = [1]
+"""
+    )
+    emitted = tmp_path / "mechanic_toy.toml"
+    argv = ["calibrate", str(spec), "--results", str(tmp_path / "r"), "--quiet"]
+    assert main([*argv, "--emit", str(emitted), "--report", str(tmp_path / "r.md")]) == 0
+    calibrated = load_spec(emitted)
+    assert calibrated.algorithm == "mechanic" and calibrated.schedule.horizon == 0.25
+    searched = load_spec(spec).points
+    chosen = {k: calibrated.hyperparameters[k] for k in ("beta1", "weight_decay")}
+    assert chosen in [dict(p) for p in searched]
+    trials = load_plan(emitted).trials
+    assert all((tmp_path / "r" / t.id / "status.json").is_file() for t in trials)
