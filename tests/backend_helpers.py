@@ -1,9 +1,9 @@
 """Test hooks for worker processes of the backend tests (pool workers, Ray workers).
 
 :func:`slow_batches` makes each toy batch take ``HPBENCH_TEST_BATCH_DELAY`` seconds (so a
-worker can be killed mid-trial) and, once ``HPBENCH_TEST_FORBID`` names a file holding
-"PID STEP", makes every process but PID refuse batches below STEP: a replacement worker
-that restarted from scratch instead of resuming from its checkpoint then fails.
+worker can be killed mid-trial). A worker started after the file ``HPBENCH_TEST_FORBID``
+was written (holding a step) refuses batches below that step: the replacement of a killed
+worker that restarted its job from scratch, instead of resuming from its checkpoint, fails.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ def slow_batches() -> None:
     from hpbench.workloads import toy
 
     delay = float(os.environ.get("HPBENCH_TEST_BATCH_DELAY", "0"))
-    forbid = os.environ.get("HPBENCH_TEST_FORBID")
+    forbid = Path(os.environ.get("HPBENCH_TEST_FORBID", "/nonexistent"))
+    below = int(forbid.read_text()) if forbid.exists() else 0
     serve = toy.ToyWorkload.batch
 
     def batch(self, seed, step):
-        if forbid and Path(forbid).exists():
-            pid, below = map(int, Path(forbid).read_text().split())
-            if pid != os.getpid() and 0 < step < below:
-                raise RuntimeError(f"batch {step} requested: the rerun did not resume")
+        if 0 < step < below:
+            raise RuntimeError(f"batch {step} requested: the rerun did not resume")
         time.sleep(delay)
         return serve(self, seed, step)
 

@@ -63,6 +63,7 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
                 outcomes.append(TrialOutcome(trial, "skipped", step=status.step))
                 continue
             step = status.step if status is not None else 0
+            trial_dir.write_trial()
             trial_dir.write_status(Status(state="failed", step=step, reason=reason))
             outcomes.append(TrialOutcome(trial, "failed", step=step, reason=reason))
     return outcomes

@@ -1,0 +1,219 @@
+"""The pool backend for real: a spec through ``hpbench run --runner pool``, a worker
+SIGKILLed mid-trial (replaced; its job resumes from its checkpoint; results equal the
+undisturbed run), a worker that always dies (its trials end failed, the run goes on),
+device groups, and ``hpbench status``. The toy workload keeps each run to seconds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hpbench.backends import pool
+from hpbench.backends.profile import PoolOptions, RunnerProfile
+from hpbench.cli import main
+from hpbench.results.records import read_evals, read_trial
+from hpbench.results.store import TrialDir
+from hpbench.spec import load_plan
+from hpbench.train import CheckpointPolicy, make_jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+POOL = RunnerProfile(backend="pool", pool=PoolOptions(workers=2), retries=2)
+SLOW_WORKER = (
+    sys.executable,
+    "-c",
+    "import sys, backend_helpers; sys.exit(backend_helpers.worker_main())",
+)
+
+
+def write_spec(directory: Path) -> Path:
+    """Two toy AdamW trials (one job each with ``--pack 1``)."""
+    path = directory / "toy_pool.toml"
+    path.write_text(
+        f"""
+[benchmark]
+name = "toy_pool"
+description = "two learning rates on the toy workload"
+owner = "tests"
+extends = "{ROOT / "specs" / "suites" / "toy.toml"}"
+
+[algorithm]
+name = "adamw"
+weight_decay = 1e-4
+
+[schedule]
+shape = "warmup_cosine"
+warmup = 0.05
+horizon = 0.5
+
+[grid]
+learning_rate = [1e-2, 3e-3]
+"""
+    )
+    return path
+
+
+def records(results: Path, trial_id: str) -> list[tuple]:
+    """The evaluations without their wall-clock seconds (what must be reproducible)."""
+    return [
+        (r.step, r.train_loss, dict(r.metrics))
+        for r in read_evals(results / trial_id / "metrics.jsonl")
+    ]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, Path]:
+    """The spec run undisturbed through ``hpbench run --runner runners/pool.toml``."""
+    tmp = tmp_path_factory.mktemp("pool-reference")
+    spec = write_spec(tmp)
+    results = tmp / "results"
+    code = main(
+        [
+            "run",
+            str(spec),
+            "--runner",
+            str(ROOT / "runners" / "pool.toml"),
+            "--pack",
+            "1",
+            "--results",
+            str(results),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return spec, results
+
+
+def test_a_spec_runs_through_the_pool(reference):
+    spec, results = reference
+    trials = load_plan(spec).trials
+    for trial in trials:
+        result = read_trial(results / trial.id)
+        assert result.status.state == "done"
+        assert [r.step for r in result.evals] == list(range(20, trial.horizon_steps + 1, 20))
+    logs = sorted(p.name for p in (results / "_logs").iterdir())
+    assert logs == ["pool-worker-0.log", "pool-worker-1.log"]  # two workers, one job each
+
+
+def wait_for_checkpoint(results: Path, jobs: list, deadline: float = 240) -> tuple:
+    """The first job with a committed checkpoint at step 40 or later, and that step."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        for job in jobs:
+            steps = [
+                int(p.parent.name)
+                for p in (results / "_jobs" / job.id).glob("*/commit_success.txt")
+                if p.parent.name.isdigit()
+            ]
+            if any(s >= 40 for s in steps):
+                return job, min(s for s in steps if s >= 40)
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def test_a_worker_killed_mid_trial_is_replaced_and_its_job_resumes(
+    tmp_path, reference, monkeypatch
+):
+    spec, expected = reference
+    trials = load_plan(spec).trials
+    jobs = make_jobs(
+        trials, pack=1, checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None)
+    )
+    results = tmp_path / "results"
+    forbid = tmp_path / "forbid"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
+    monkeypatch.setenv("HPBENCH_TEST_FORBID", str(forbid))
+
+    killed = {}
+
+    def kill_a_worker():
+        job, step = wait_for_checkpoint(results, jobs)
+        victim = job.lead
+        pid = _holder(results, victim)
+        forbid.write_text(str(step))  # workers started from now on refuse batches < step
+        os.kill(pid, signal.SIGKILL)
+        killed.update(trial=victim, pid=pid, step=step)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    outcomes = pool.run_jobs(jobs, results, POOL, command=SLOW_WORKER)
+    killer.join()
+    assert killed, "no worker was killed"
+    victim = killed["trial"]
+    assert killed["step"] < victim.horizon_steps  # killed mid-trial
+    assert [o.state for o in outcomes] == ["done", "done"]
+    for trial in trials:
+        steps = [r[0] for r in records(results, trial.id)]
+        assert steps == sorted(set(steps))  # nothing evaluated twice
+        assert records(results, trial.id) == records(expected, trial.id)
+    log = "".join(p.read_text() for p in (results / "_logs").iterdir())
+    assert "did not resume" not in log
+
+
+def _holder(results: Path, trial) -> int | None:
+    """The pid of the live process holding the trial's claim, from its lock file."""
+    try:
+        text = (results / trial.id / "lock").read_text().split()
+    except OSError:
+        return None
+    if not text:
+        return None
+    pid = int(text[0])
+    status = TrialDir(results, trial).read_status()
+    return pid if status is not None and status.state == "running" else None
+
+
+def test_a_job_whose_worker_always_dies_ends_failed_after_its_retries(tmp_path):
+    trials = load_plan(write_spec(tmp_path)).trials
+    jobs = make_jobs(trials, pack=1)
+    dies = (sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)")
+    outcomes = pool.run_jobs(jobs, tmp_path / "results", POOL, command=dies)
+    assert [o.state for o in outcomes] == ["failed", "failed"]
+    for trial in trials:
+        status = read_trial(tmp_path / "results" / trial.id).status
+        assert status.state == "failed"
+        assert status.reason.startswith("worker died 3 time(s) (last exit code 3); see ")
+
+
+def test_device_groups_split_gpus_by_devices_per_job():
+    gpus = RunnerProfile(
+        backend="pool", devices_per_job=2, pool=PoolOptions(device="gpu", gpus=(0, 1, 2, 3, 4))
+    )
+    assert pool.device_groups(gpus) == [
+        {"CUDA_VISIBLE_DEVICES": "0,1"},
+        {"CUDA_VISIBLE_DEVICES": "2,3"},
+    ]
+    assert pool.device_groups(POOL) == [{"JAX_PLATFORMS": "cpu"}] * 2
+    capped = RunnerProfile(backend="pool", concurrency=1, pool=PoolOptions(workers=4))
+    assert len(pool.device_groups(capped)) == 1
+
+
+def test_status_shows_running_done_and_failed_trials(tmp_path, reference, capsys):
+    import shutil
+
+    from hpbench.results.records import Status
+
+    spec, expected = reference
+    results = tmp_path / "results"
+    shutil.copytree(expected, results)
+    done, other = load_plan(spec).trials
+    TrialDir(results, other).write_status(Status(state="running", step=60))
+    (results / other.id / "lock").write_text("4242 node-7\n")
+    assert main(["status", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert f"{results}: 2 trials: 1 running, 1 done" in out.replace("\n", "")
+    assert other.id[:12] in out and "60/200" in out and "4242 node-7" in out
+    assert done.id[:12] not in out  # finished trials only with --all
+    TrialDir(results, other).write_status(Status(state="failed", step=60, reason="OOM\nmore"))
+    assert main(["status", str(results), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "1 done, 1 failed" in out and done.id[:12] in out and "OOM" in out
