@@ -69,13 +69,15 @@ class ModelConfig:
 
 DATA = {
     "mini": DataConfig(),
+    # small: 4x subsampling (AlgoPerf's), so tokens last 4-6 frames to keep CTC feasible
     "small": DataConfig(
         num_letters=26,
         num_words=200,
         word_length=(2, 5),
         words_per_utterance=(3, 6),
+        frames_per_token=(4, 6),
         num_features=32,
-        max_frames=128,
+        max_frames=256,
         max_labels=40,
         num_train=16384,
         num_valid=512,
