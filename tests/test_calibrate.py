@@ -121,6 +121,8 @@ def test_calibrate_argument_errors(specs, capsys):
     assert main(["calibrate", str(paths[0]), str(paths[1]), "--emit", "x.toml"]) == 2
     assert "1 --emit for 2 specs" in capsys.readouterr().err
     assert main(["calibrate", str(paths[0]), "--pack", "0"]) == 2
+    assert main(["calibrate", str(paths[0]), str(paths[0])]) == 2
+    assert "specs with the same [benchmark].name (nadamw, nadamw)" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # about 15 s of CPU, 55 s wall on the contended 2-core machine

@@ -88,6 +88,14 @@ class Calibrate:
         if _bad_pack(args, "calibrate"):
             return 2
         specs = [load_spec(path) for path in args.specs]  # SpecError: exit 2
+        names = [spec.name for spec in specs]
+        if len(set(names)) < len(names):
+            print(
+                f"hpbench calibrate: specs with the same [benchmark].name ({', '.join(names)}); "
+                "candidates are labelled by it: give each spec its own name",
+                file=sys.stderr,
+            )
+            return 2
 
         from hpbench.search.calibrate import calibrate
         from hpbench.search.emit import calibrated_spec, calibration_report

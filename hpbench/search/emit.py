@@ -234,7 +234,7 @@ def list_spec(built: BuiltList, emit_path: Path, command: str) -> str:
         description=f"A greedy {built.settings.size}-point {spec.algorithm} list.",
         algorithm=spec.hyperparameters,
         points=built.points(),
-        schedule={"horizon": spec.schedule.horizon},
+        schedule={"warmup": spec.schedule.warmup, "horizon": spec.schedule.horizon},
         seeds=spec.seeds,
     )
     return _comment(header) + "\n" + body
