@@ -8,7 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from hpbench.search.emit import toml_value
 from hpbench.search.points import search_points
 from hpbench.search.sequences import halton, uniform_random
 from hpbench.search.settings import Search
@@ -310,3 +313,55 @@ def test_points_and_a_search_together_are_an_error(tmp_path):
         "algorithm.points: expected either [[algorithm.points]] or a [search]"
         in error.value.render()
     )
+
+
+def test_oversized_searches_are_refused_before_drawing_points(tmp_path):
+    body = "[search]\npoints = 1000000000\nspace.dropout = { values = [0.0] }\n"
+    with pytest.raises(SpecError, match=r"search.points: expected an integer in \[1, 100000\]"):
+        load_spec(write_spec(tmp_path, body))
+    grid = '[search]\nmethod = "grid"\nresolution = 1000000\n'
+    grid += 'space.weight_decay = { scale = "log", low = 1e-4, high = 1e-2 }\n'
+    with pytest.raises(SpecError, match="expected a grid of at most 100000 points, found 1000000"):
+        load_spec(write_spec(tmp_path, grid, "g.toml"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    search=st.dictionaries(
+        st.sampled_from(["method", "points", "seed", "resolution", "space", "other"]),
+        st.one_of(
+            st.integers(-3, 300),
+            st.floats(allow_nan=False),
+            st.sampled_from(["halton", "grid", "random", "x", "nowhere.toml"]),
+            st.dictionaries(
+                st.sampled_from(["learning_rate", "one_minus_beta1", "warmup", "momentum"]),
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "scale": st.sampled_from(["log", "linear", "cubic", 3]),
+                        "low": st.one_of(st.floats(-2, 2), st.integers(-1, 2)),
+                        "high": st.one_of(st.floats(-2, 2), st.integers(-1, 2)),
+                        "values": st.lists(st.one_of(st.floats(-1, 2), st.booleans()), max_size=3),
+                        "baselines_only": st.one_of(st.booleans(), st.integers(0, 1)),
+                    },
+                ),
+                max_size=3,
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_any_search_table_gives_points_or_a_spec_error(tmp_path_factory, search):
+    """Fuzz: whatever [search] holds, loading gives a spec (with valid points) or SpecError."""
+    path = tmp_path_factory.mktemp("fuzz") / "s.toml"
+    path.write_text(
+        f'[benchmark]\nextends = "{TOY}"\n[algorithm]\nname = "adamw"\n[search]\n'
+        + "".join(f"{key} = {toml_value(value)}\n" for key, value in search.items())
+    )
+    try:
+        spec = load_spec(path)
+    except SpecError as error:
+        assert error.render()
+        return
+    for point in spec.points:
+        assert 0.0 <= point.get("beta1", 0.5) < 1.0 and point.get("learning_rate", 1.0) > 0

@@ -10,6 +10,7 @@ spec's style, in the file where the value is written (a space file included with
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from hpbench.spec.values import (
 )
 
 SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
+#: The most points a search may have (each is a trial per workload and seed).
+MAX_POINTS = 100_000
 DIMENSION_KEYS = ("scale", "low", "high", "values", "baselines_only")
 SELECT_KEYS = ("horizons", "top_k", "seeds", "tau")
 LIST_KEYS = ("size", "tau", "exhaustive")
@@ -62,6 +65,16 @@ def check_reserved(
             "either [[algorithm.points]] or a [search], not both",
             Found("both"),
         )
+    if search.method == "grid":
+        count = math.prod(
+            len(d.values) if d.discrete else search.resolution for d in search.space.dimensions
+        )
+        if count > MAX_POINTS:
+            reporter.fail(
+                ("search", "resolution"),
+                f"a grid of at most {MAX_POINTS} points",
+                Found(f"{count}"),
+            )
     if len(reporter.problems) > before:
         return points
     from hpbench.search.points import search_points  # imports scipy: only for searches
@@ -80,6 +93,9 @@ def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str,
     default = Search(Space(()))
     method = reporter.string((*path, "method"), table.get("method", default.method), METHODS)
     points = reporter.integer((*path, "points"), table.get("points", default.points))
+    if points is not None and points > MAX_POINTS:
+        reporter.fail((*path, "points"), f"an integer in [1, {MAX_POINTS}]", points)
+        points = None
     seed = reporter.integer((*path, "seed"), table.get("seed", default.seed), low=0)
     resolution = reporter.integer(
         (*path, "resolution"), table.get("resolution", default.resolution)
