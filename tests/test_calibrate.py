@@ -4,6 +4,8 @@ without training (two algorithms scored in one pool), and one real run on toy_ml
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,15 @@ seeds = [1]
     assert chosen in [dict(p) for p in searched]
     trials = load_plan(emitted).trials
     assert all((tmp_path / "r" / t.id / "status.json").is_file() for t in trials)
+
+
+@pytest.mark.parametrize("command", ["calibrate", "build-list"])
+def test_help_imports_neither_jax_nor_scipy(command):
+    code = (
+        "import sys\nfrom hpbench.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "print('jax' in sys.modules, 'scipy' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--emit" in done.stdout
+    assert done.stderr.strip() == "False False"
