@@ -37,3 +37,76 @@ def worker_main() -> int:
 
     slow_batches()
     return main(sys.argv[1:])
+
+
+def write_spec(directory: Path, suite: Path) -> Path:
+    """Two toy AdamW trials of 200 steps (one job each with pack 1)."""
+    path = directory / "toy_backends.toml"
+    path.write_text(
+        f"""
+[benchmark]
+name = "toy_backends"
+description = "two learning rates on the toy workload"
+owner = "tests"
+extends = "{suite}"
+
+[algorithm]
+name = "adamw"
+weight_decay = 1e-4
+
+[schedule]
+shape = "warmup_cosine"
+warmup = 0.05
+horizon = 0.5
+
+[grid]
+learning_rate = [1e-2, 3e-3]
+"""
+    )
+    return path
+
+
+def records(results: Path, trial_id: str) -> list[tuple]:
+    """The evaluations without their wall-clock seconds (what must be reproducible)."""
+    from hpbench.results.records import read_evals
+
+    return [
+        (r.step, r.train_loss, dict(r.metrics))
+        for r in read_evals(results / trial_id / "metrics.jsonl")
+    ]
+
+
+def checkpointed(results: Path, jobs: list, at_least: int = 40, deadline: float = 240):
+    """Wait for the first job with a committed checkpoint at ``at_least`` or later; (job,
+    step)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        for job in jobs:
+            steps = [
+                int(p.parent.name)
+                for p in (results / "_jobs" / job.id).glob("*/commit_success.txt")
+                if p.parent.name.isdigit()
+            ]
+            if any(s >= at_least for s in steps):
+                return job, min(s for s in steps if s >= at_least)
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared")
+
+
+def holder(results: Path, trial_id: str) -> int:
+    """The pid of the process holding the trial's claim (written in its lock file)."""
+    return int((results / trial_id / "lock").read_text().split()[0])
+
+
+try:
+    from hpbench.backends.slurm import TrainJob
+except ImportError:  # submitit missing: the Slurm tests skip
+    TrainJob = object
+
+
+class SlowTrainJob(TrainJob):
+    """A Slurm array task with slowed toy batches (see :func:`slow_batches`)."""
+
+    def __call__(self, *args, **kwargs):
+        slow_batches()
+        return super().__call__(*args, **kwargs)

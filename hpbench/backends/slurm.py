@@ -19,6 +19,7 @@ import submitit
 
 from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json, train_job
 from hpbench.backends.profile import RunnerProfile
+from hpbench.spec.errors import Problem, SpecError
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, Progress, TrialOutcome
 
@@ -43,7 +44,13 @@ def executor(profile: RunnerProfile) -> submitit.AutoExecutor:
     """A submitit executor configured from ``[slurm]`` (``slurm_*`` keys are ignored by the
     local executor)."""
     options = profile.slurm
-    made = submitit.AutoExecutor(folder=options.folder, cluster=options.executor)
+    try:
+        made = submitit.AutoExecutor(folder=options.folder, cluster=options.executor)
+    except RuntimeError as e:  # no srun: not on a Slurm machine
+        where = profile.file or "the runner profile"
+        message = f"expected a machine with Slurm (srun on PATH), found none ({e})"
+        hint = 'submit from a Slurm login node, or set executor = "local" to run here'
+        raise SpecError([Problem(where, 1, 1, "slurm.executor", message, hint)]) from None
     processes = profile.distributed.processes
     parameters = {
         "name": "hpbench",
@@ -68,8 +75,11 @@ def run_jobs(
     results_dir: Path,
     profile: RunnerProfile,
     progress: Progress | None = None,
+    *,
+    task: TrainJob | None = None,
 ) -> list[TrialOutcome]:
-    """Submit ``jobs`` as job arrays until each has an answer or its retries are spent."""
+    """Submit ``jobs`` as job arrays until each has an answer or its retries are spent;
+    ``task`` is the callable each array task runs (default :class:`TrainJob`)."""
     jobs = list(jobs)
     results = str(Path(results_dir).absolute())
     submit = executor(profile)
@@ -79,8 +89,8 @@ def run_jobs(
     todo = jobs
     with ResultsWatcher(results_dir, progress) as watcher:
         while todo:
-            tasks = submit.map_array(
-                TrainJob(),
+            submitted = submit.map_array(
+                task or TrainJob(),
                 [job.to_json() for job in todo],
                 [results] * len(todo),
                 [profile.distributed.processes] * len(todo),
@@ -88,16 +98,16 @@ def run_jobs(
             for job in todo:
                 watcher.started(job)
             again = []
-            for job, task in _as_completed(list(zip(todo, tasks, strict=True))):
+            for job, array_task in _as_completed(list(zip(todo, submitted, strict=True))):
                 watcher.finished(job)
                 try:
-                    answer = task.result()
+                    answer = array_task.result()
                 except TASK_FAILURES:
                     failures[job.id] = failures.get(job.id, 0) + 1
                     if failures[job.id] <= profile.retries:
                         again.append(job)
                     else:
-                        log = task.paths.stderr
+                        log = array_task.paths.stderr
                         reason = f"Slurm task failed {failures[job.id]} time(s); see {log}"
                         outcomes[job.id] = give_up(job, Path(results_dir), reason)
                     continue

@@ -1,0 +1,116 @@
+"""The Slurm backend through submitit's LocalExecutor (real task processes, real
+requeue): a spec's job array, preemption (SIGUSR2 as Slurm sends it) requeues the task
+and it resumes from its checkpoint, and the sbatch script made from runners/slurm.toml."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("submitit")
+
+from backend_helpers import SlowTrainJob, checkpointed, holder, records, write_spec
+
+from hpbench.backends import slurm
+from hpbench.backends.local import run_jobs as run_local
+from hpbench.backends.profile import RunnerProfile, SlurmOptions, load_profile
+from hpbench.results.records import read_trial
+from hpbench.spec import load_plan
+from hpbench.train import CheckpointPolicy, make_jobs
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+
+
+def local_array(tmp: Path) -> RunnerProfile:
+    options = SlurmOptions(executor="local", folder=str(tmp / "slurm" / "%j"), time_minutes=60)
+    return RunnerProfile(backend="slurm", slurm=options, retries=1)
+
+
+@pytest.fixture(scope="module")
+def plan_jobs(tmp_path_factory):
+    """The jobs of the test spec and their undisturbed results (trained in process)."""
+    tmp = tmp_path_factory.mktemp("slurm")
+    spec = write_spec(tmp, ROOT / "specs" / "suites" / "toy.toml")
+    jobs = make_jobs(
+        load_plan(spec).trials,
+        pack=1,
+        checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None),
+    )
+    run_local(jobs, tmp / "reference")
+    return jobs, tmp / "reference"
+
+
+@pytest.mark.slow
+def test_a_job_array_on_the_local_executor_equals_the_local_run(tmp_path, plan_jobs):
+    jobs, reference = plan_jobs
+    outcomes = slurm.run_jobs(jobs, tmp_path / "results", local_array(tmp_path))
+    assert [o.state for o in outcomes] == ["done", "done"]
+    for job in jobs:
+        assert records(tmp_path / "results", job.lead.id) == records(reference, job.lead.id)
+
+
+@pytest.mark.slow
+def test_preemption_requeues_the_task_and_it_resumes(tmp_path, plan_jobs, monkeypatch):
+    jobs, reference = plan_jobs
+    results = tmp_path / "results"
+    forbid = tmp_path / "forbid"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
+    monkeypatch.setenv("HPBENCH_TEST_FORBID", str(forbid))
+    preempted = {}
+
+    def preempt():
+        job, step = checkpointed(results, jobs)
+        forbid.write_text(str(step))  # the requeued task must not train batches < step
+        os.kill(holder(results, job.lead.id), signal.SIGUSR2)  # what Slurm sends first
+        preempted.update(job=job, step=step)
+
+    thread = threading.Thread(target=preempt)
+    thread.start()
+    outcomes = slurm.run_jobs(jobs, results, local_array(tmp_path), task=SlowTrainJob())
+    thread.join()
+    assert preempted["step"] < preempted["job"].lead.horizon_steps
+    assert [o.state for o in outcomes] == ["done", "done"]
+    logs = "".join(p.read_text() for p in (tmp_path / "slurm").rglob("*.err"))
+    assert "this job is preempted" in logs and "Requeued job" in logs
+    for job in jobs:
+        assert read_trial(results / job.lead.id).status.state == "done"
+        assert records(results, job.lead.id) == records(reference, job.lead.id)
+
+
+def test_the_sbatch_script_carries_the_profile(tmp_path, monkeypatch):
+    srun = tmp_path / "bin" / "srun"  # submitit only checks that Slurm's srun exists
+    srun.parent.mkdir()
+    srun.write_text("#!/bin/sh\nexit 0\n")
+    srun.chmod(srun.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{srun.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.chdir(tmp_path)
+    profile = load_profile(ROOT / "runners" / "slurm.toml")
+    script = slurm.executor(profile)._executor._make_submission_file_text("python -c 1", "x")
+    for line in (
+        "#SBATCH --partition=gpu",
+        "#SBATCH --time=240",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --mem=32GB",
+        "#SBATCH --nodes=1",
+        "#SBATCH --signal=USR2@90",
+    ):
+        assert line in script, line
+
+
+def test_no_slurm_here_is_a_clear_error(tmp_path, monkeypatch):
+    from hpbench.spec.errors import SpecError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun
+    profile = load_profile(ROOT / "runners" / "slurm.toml")
+    with pytest.raises(SpecError, match="slurm.executor: expected a machine with Slurm"):
+        slurm.executor(profile)
