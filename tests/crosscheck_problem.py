@@ -84,14 +84,18 @@ def torch_trajectory(
     *,
     pass_loss: bool = False,
     read: Callable[[Any, list], np.ndarray] | None = None,
+    float64: bool = False,
 ) -> np.ndarray:
     """The same as :func:`jax_trajectory` with a PyTorch optimizer; the learning rate of
-    step t is set to ``learning_rate(t)`` in every parameter group before ``step``."""
+    step t is set to ``learning_rate(t)`` in every parameter group before ``step``.
+    ``float64`` runs it in double precision: the trajectory float32 runs approximate."""
     import torch
 
     torch.set_num_threads(1)  # tiny tensors: threads only add contention on shared cores
+    dtype = np.float64 if float64 else np.float32
     x, y = batches()
-    params = [torch.tensor(v, requires_grad=True) for v in initial_params().values()]
+    x = x.astype(dtype)
+    params = [torch.tensor(v.astype(dtype), requires_grad=True) for v in initial_params().values()]
     optimizer = make_optimizer(params)
     rows = [np.concatenate([p.detach().numpy().ravel() for p in params])]
     for t in range(STEPS):
@@ -107,7 +111,7 @@ def torch_trajectory(
             rows.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
         else:
             rows.append(read(optimizer, params))
-    return np.stack(rows)
+    return np.stack(rows).astype(np.float32)
 
 
 def trajectory_error(ours: np.ndarray, reference: np.ndarray) -> float:

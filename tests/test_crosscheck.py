@@ -14,9 +14,14 @@ cp = pytest.importorskip("crosscheck_problem")
 
 pytestmark = pytest.mark.crosscheck
 
-#: float32 in both frameworks; the largest error seen is ~3e-4 (Prodigy).
+#: hpbench runs in float32; the reference is the authors' code in float64. hpbench's error
+#: must stay under TOLERANCE, or under twice the authors' own float32 error where training
+#: is so sensitive that float32 rounding alone moves the trajectory more than that.
 TOLERANCE = 1e-3
 WARMUP = 0.1
+#: Without bias correction the first steps are ~3x larger and, at peak 1, float32 rounding
+#: alone moves Prodigy's/D-Adapt's 100-step trajectory by 40%; 0.3 keeps the check sharp.
+UNCORRECTED_PEAK = 0.3
 
 
 def learning_rates(peak: float, shape: str = "warmup_cosine"):
@@ -29,64 +34,77 @@ def ours(name, hyperparameters, shape="warmup_cosine", evaluate=False):
     return cp.jax_trajectory(tx, read)
 
 
-def check(mine: np.ndarray, reference: np.ndarray) -> None:
-    assert np.abs(reference[-1] - reference[0]).max() > 1e-2, "the reference did not train"
-    assert cp.trajectory_error(mine, reference) < TOLERANCE
+def reference(make_optimizer, learning_rate, **kwargs) -> tuple[np.ndarray, float]:
+    """The authors' trajectory in float64, and how far their own float32 run strays from it."""
+    exact = cp.torch_trajectory(make_optimizer, learning_rate, float64=True, **kwargs)
+    single = cp.torch_trajectory(make_optimizer, learning_rate, **kwargs)
+    return exact, cp.trajectory_error(single, exact)
+
+
+def check(mine: np.ndarray, authors: tuple[np.ndarray, float]) -> None:
+    exact, float32_error = authors
+    assert np.abs(exact[-1] - exact[0]).max() > 1e-2, "the reference did not train"
+    assert cp.trajectory_error(mine, exact) < max(TOLERANCE, 2 * float32_error)
 
 
 def test_adamw_against_torch():
     hp = {"learning_rate": 3e-3, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.1}
-    reference = cp.torch_trajectory(
+    authors = reference(
         lambda p: torch.optim.AdamW(p, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.1),
         learning_rates(3e-3),
     )
-    check(ours("adamw", hp), reference)
+    check(ours("adamw", hp), authors)
 
 
 def test_sgd_against_torch():
     hp = {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 1e-3}
-    reference = cp.torch_trajectory(
+    authors = reference(
         lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-3), learning_rates(0.1)
     )
-    check(ours("sgd", hp), reference)
+    check(ours("sgd", hp), authors)
 
 
-@pytest.mark.parametrize("safeguard_warmup", [False, True])
-def test_prodigy_against_prodigyopt(safeguard_warmup):
+@pytest.mark.parametrize(
+    ("safeguard_warmup", "bias_correction"), [(False, True), (True, True), (False, False)]
+)
+def test_prodigy_against_prodigyopt(safeguard_warmup, bias_correction):
     prodigyopt = pytest.importorskip("prodigyopt")
     d0 = 1e-3 if safeguard_warmup else 1e-6  # with the safeguard, 1e-6 barely moves in 100 steps
-    hp = {"weight_decay": 0.01, "d0": d0, "safeguard_warmup": safeguard_warmup}
-    reference = cp.torch_trajectory(
+    peak = 1.0 if bias_correction else UNCORRECTED_PEAK
+    hp = {"learning_rate": peak, "weight_decay": 0.01, "d0": d0}
+    authors = reference(
         lambda p: prodigyopt.Prodigy(
             p,
             weight_decay=0.01,
             d0=d0,
             decouple=True,
-            use_bias_correction=True,  # Optax's rule; the authors' default is False
+            use_bias_correction=bias_correction,
             safeguard_warmup=safeguard_warmup,
         ),
-        learning_rates(1.0),
+        learning_rates(peak),
     )
-    check(ours("prodigy", hp), reference)
+    hp |= {"safeguard_warmup": safeguard_warmup, "bias_correction": bias_correction}
+    check(ours("prodigy", hp), authors)
 
 
-def test_dadapt_adamw_against_dadaptation():
+@pytest.mark.parametrize("bias_correction", [True, False])
+def test_dadapt_adamw_against_dadaptation(bias_correction):
     dadaptation = pytest.importorskip("dadaptation")
-    reference = cp.torch_trajectory(
+    peak = 1.0 if bias_correction else UNCORRECTED_PEAK
+    authors = reference(
         lambda p: dadaptation.DAdaptAdam(
-            p, weight_decay=0.01, decouple=True, use_bias_correction=True
+            p, weight_decay=0.01, decouple=True, use_bias_correction=bias_correction
         ),
-        learning_rates(1.0),
+        learning_rates(peak),
     )
-    check(ours("dadapt_adamw", {"weight_decay": 0.01}), reference)
+    hp = {"learning_rate": peak, "weight_decay": 0.01, "bias_correction": bias_correction}
+    check(ours("dadapt_adamw", hp), authors)
 
 
 def test_dog_against_dog_optimizer():
     dog = pytest.importorskip("dog")
-    reference = cp.torch_trajectory(
-        lambda p: dog.DoG(p, reps_rel=1e-4, weight_decay=1e-3), learning_rates(1.0)
-    )
-    check(ours("dog", {"reps_rel": 1e-4, "weight_decay": 1e-3}), reference)
+    authors = reference(lambda p: dog.DoG(p, reps_rel=1e-4, weight_decay=1e-3), learning_rates(1.0))
+    check(ours("dog", {"reps_rel": 1e-4, "weight_decay": 1e-3}), authors)
 
 
 @pytest.mark.parametrize("name", ["momo", "momo_adam"])
@@ -94,10 +112,10 @@ def test_momo_against_momo_opt(name):
     momo = pytest.importorskip("momo")
     peak = 1.0 if name == "momo" else 1e-2
     optimizer = {"momo": momo.Momo, "momo_adam": momo.MomoAdam}[name]
-    reference = cp.torch_trajectory(
+    authors = reference(
         lambda p: optimizer(p, lr=peak, weight_decay=0.01), learning_rates(peak), pass_loss=True
     )
-    check(ours(name, {"learning_rate": peak, "weight_decay": 0.01}), reference)
+    check(ours(name, {"learning_rate": peak, "weight_decay": 0.01}), authors)
 
 
 @pytest.mark.parametrize("evaluate", [False, True], ids=["train_y", "eval_x"])
@@ -115,19 +133,17 @@ def test_schedule_free_adamw_against_schedulefree(evaluate):
         optimizer.train()
         return x
 
-    reference = cp.torch_trajectory(
-        make, learning_rates(2.5e-3, "constant"), read=read_x if evaluate else None
-    )
+    authors = reference(make, learning_rates(2.5e-3, "constant"), read=read_x if evaluate else None)
     hp = {"learning_rate": 2.5e-3, "weight_decay": 0.01}
-    check(ours("schedule_free_adamw", hp, "constant", evaluate), reference)
+    check(ours("schedule_free_adamw", hp, "constant", evaluate), authors)
 
 
 def test_mechanic_against_mechanic_pytorch():
     mechanic_pytorch = pytest.importorskip("mechanic_pytorch")
-    reference = cp.torch_trajectory(
+    authors = reference(
         lambda p: mechanic_pytorch.mechanize(torch.optim.Adam, s_decay=0.01, s_init=1e-8)(
             p, lr=1.0
         ),
         learning_rates(1.0),
     )
-    check(ours("mechanic", {"s_init": 1e-8, "weight_decay": 0.01}), reference)
+    check(ours("mechanic", {"s_init": 1e-8, "weight_decay": 0.01}), authors)

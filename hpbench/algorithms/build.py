@@ -58,7 +58,9 @@ class StepLearningRateState(NamedTuple):
 
 
 def learning_rate_per_step(
-    make: Callable[[Any], optax.GradientTransformation], learning_rate: Schedule
+    make: Callable[[Any], optax.GradientTransformation],
+    learning_rate: Schedule,
+    correction: Callable[[Any], Any] | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """Rebuild ``make(lr)`` with this step's scalar learning rate; skip steps where it is 0.
 
@@ -66,6 +68,7 @@ def learning_rate_per_step(
     untouched, exactly what the authors' Prodigy and D-Adaptation do when the learning rate
     is 0 (``if d_denom == 0: return loss``). Optax instead divides 0 by 0 there and returns
     NaN. The schedule is evaluated at hpbench's own step count, so its shape is unchanged.
+    ``correction(inner_state)``, when given, multiplies the learning rate handed to ``make``.
     """
 
     def init(params: optax.Params) -> StepLearningRateState:
@@ -73,7 +76,8 @@ def learning_rate_per_step(
 
     def update(updates, state: StepLearningRateState, params=None, **extra_args):
         lr = jnp.asarray(learning_rate(state.step), jnp.float32)
-        inner = optax.with_extra_args_support(make(lr))
+        inner_lr = lr if correction is None else lr * correction(state.inner)
+        inner = optax.with_extra_args_support(make(inner_lr))
         new_updates, new_inner = inner.update(updates, state.inner, params, **extra_args)
         skip = lr == 0
         new_updates = jax.tree.map(lambda u: jnp.where(skip, jnp.zeros_like(u), u), new_updates)
@@ -81,6 +85,19 @@ def learning_rate_per_step(
         return new_updates, StepLearningRateState(optax.safe_increment(state.step), new_inner)
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _bias_correction_removed(hp: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """Divides out the Adam bias correction Optax's Prodigy/D-Adapt always multiply in
+    (``sqrt(1 - beta2^k) / (1 - beta1^k)`` at their step k), for ``bias_correction=False``."""
+    if hp["bias_correction"]:
+        return None
+
+    def correction(inner_state):
+        k = inner_state.count + 1
+        return (1 - hp["beta1"] ** k) / jnp.sqrt(1 - hp["beta2"] ** k)
+
+    return correction
 
 
 def _scaled(hp: dict[str, Any], schedule: Schedule) -> Schedule:
@@ -120,7 +137,7 @@ def _dadapt_adamw(hp, schedule):
             lr, (hp["beta1"], hp["beta2"]), hp["eps"], hp["d0"], hp["weight_decay"]
         )
 
-    return learning_rate_per_step(make, _scaled(hp, schedule))
+    return learning_rate_per_step(make, _scaled(hp, schedule), _bias_correction_removed(hp))
 
 
 def _dog(hp, schedule):
@@ -210,7 +227,7 @@ def _prodigy(hp, schedule):
             safeguard_warmup=hp["safeguard_warmup"],
         )
 
-    return learning_rate_per_step(make, _scaled(hp, schedule))
+    return learning_rate_per_step(make, _scaled(hp, schedule), _bias_correction_removed(hp))
 
 
 def _schedule_free_adamw(hp, schedule):

@@ -208,6 +208,15 @@ _DEFINITIONS = (
             low_open=True,
         ),
         _weight_decay(0.0, "Decoupled weight decay, scaled by the step size d * lr."),
+        Hyperparameter(
+            "bias_correction",
+            "bool",
+            True,
+            "Adam bias correction of the step (Optax, as the lr-free paper ran it); False is "
+            "the authors' default and the paper's algorithm.",
+            choices=(False, True),
+            packable=False,
+        ),
         lr_free=True,
     ),
     _info(
@@ -337,6 +346,15 @@ _DEFINITIONS = (
             "bool",
             False,
             "Leave the learning rate out of the D-estimate denominator (needed with warmup).",
+            choices=(False, True),
+            packable=False,
+        ),
+        Hyperparameter(
+            "bias_correction",
+            "bool",
+            True,
+            "Adam bias correction of the step (Optax, as the lr-free paper ran it); False is "
+            "the authors' default and the paper's algorithm.",
             choices=(False, True),
             packable=False,
         ),
