@@ -341,3 +341,20 @@ def test_trials_shared_by_two_specs_count_for_the_first():
     assert report.warnings == ("6 trials of A again are also in A; they count for A only",)
     assert math.isnan(report.score(report.entries[1]))
     assert texts(tables.score_table(report))[-1][:2] == ["A again", "n/a"]
+
+
+def test_an_unreadable_trial_is_named_and_counted_as_not_run(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    write_results(specs, tmp_path / "results")
+    broken = next((tmp_path / "results").glob("*/metrics.jsonl")).parent
+    (broken / "trial.json").write_text('{"id": "torn')
+    out = tmp_path / "report"
+    assert (
+        hpbench(
+            ["report", *map(str, specs), "--results", str(tmp_path / "results"), "--out", str(out)]
+        )
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert f"warning: {broken}: JSONDecodeError" in err
+    assert "counted as not run" in (out / "index.md").read_text()

@@ -38,6 +38,7 @@ class SpecRun:
     ids: tuple[str, ...] = attrs.field(
         default=attrs.Factory(lambda self: tuple(t.id for t in self.plan.trials), takes_self=True)
     )
+    unreadable: tuple[str, ...] = ()  # "<dir>: <why>" of trial directories that failed to parse
 
     @property
     def label(self) -> str:
@@ -45,12 +46,19 @@ class SpecRun:
 
     @classmethod
     def load(cls, plan: Plan, results_dir: Path) -> SpecRun:
-        """Read the results of ``plan``'s trials from ``results_dir``."""
+        """Read the results of ``plan``'s trials from ``results_dir``; a trial directory that
+        does not parse counts as not run (and is named in the report's warnings)."""
         ids = tuple(t.id for t in plan.trials)
-        done = {
-            i: read_trial(results_dir / i) for i in ids if (results_dir / i / "trial.json").exists()
-        }
-        return cls(plan, done, ids)
+        done, unreadable = {}, []
+        for trial_id in ids:
+            directory = Path(results_dir) / trial_id
+            if not (directory / "trial.json").exists():
+                continue
+            try:
+                done[trial_id] = read_trial(directory)
+            except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
+                unreadable.append(f"{directory}: {type(e).__name__}: {e}")
+        return cls(plan, done, ids, tuple(unreadable))
 
 
 @attrs.frozen
@@ -279,6 +287,10 @@ def build_report(
     warnings = [
         f"{count} trials of {later} are also in {first}; they count for {first} only"
         for (first, later), count in shared.items()
+    ] + [
+        f"{problem}; counted as not run (delete the directory to train the trial again)"
+        for run in runs
+        for problem in run.unreadable
     ]
     results = {
         i: r for run in runs for i, r in run.results.items() if spec_label.get(i) == run.label
