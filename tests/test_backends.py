@@ -9,21 +9,22 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
+from backend_helpers import checkpointed, holder, records, write_spec
 
 from hpbench.backends import pool
 from hpbench.backends.profile import PoolOptions, RunnerProfile
 from hpbench.cli import main
-from hpbench.results.records import read_evals, read_trial
+from hpbench.results.records import read_trial
 from hpbench.results.store import TrialDir
 from hpbench.spec import load_plan
 from hpbench.train import CheckpointPolicy, make_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
+SUITE = ROOT / "specs" / "suites" / "toy.toml"
 POOL = RunnerProfile(backend="pool", pool=PoolOptions(workers=2), retries=2)
 SLOW_WORKER = (
     sys.executable,
@@ -32,46 +33,11 @@ SLOW_WORKER = (
 )
 
 
-def write_spec(directory: Path) -> Path:
-    """Two toy AdamW trials (one job each with ``--pack 1``)."""
-    path = directory / "toy_pool.toml"
-    path.write_text(
-        f"""
-[benchmark]
-name = "toy_pool"
-description = "two learning rates on the toy workload"
-owner = "tests"
-extends = "{ROOT / "specs" / "suites" / "toy.toml"}"
-
-[algorithm]
-name = "adamw"
-weight_decay = 1e-4
-
-[schedule]
-shape = "warmup_cosine"
-warmup = 0.05
-horizon = 0.5
-
-[grid]
-learning_rate = [1e-2, 3e-3]
-"""
-    )
-    return path
-
-
-def records(results: Path, trial_id: str) -> list[tuple]:
-    """The evaluations without their wall-clock seconds (what must be reproducible)."""
-    return [
-        (r.step, r.train_loss, dict(r.metrics))
-        for r in read_evals(results / trial_id / "metrics.jsonl")
-    ]
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> tuple[Path, Path]:
     """The spec run undisturbed through ``hpbench run --runner runners/pool.toml``."""
     tmp = tmp_path_factory.mktemp("pool-reference")
-    spec = write_spec(tmp)
+    spec = write_spec(tmp, SUITE)
     results = tmp / "results"
     code = main(
         [
@@ -101,22 +67,6 @@ def test_a_spec_runs_through_the_pool(reference):
     assert logs == ["pool-worker-0.log", "pool-worker-1.log"]  # two workers, one job each
 
 
-def wait_for_checkpoint(results: Path, jobs: list, deadline: float = 240) -> tuple:
-    """The first job with a committed checkpoint at step 40 or later, and that step."""
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        for job in jobs:
-            steps = [
-                int(p.parent.name)
-                for p in (results / "_jobs" / job.id).glob("*/commit_success.txt")
-                if p.parent.name.isdigit()
-            ]
-            if any(s >= 40 for s in steps):
-                return job, min(s for s in steps if s >= 40)
-        time.sleep(0.05)
-    raise AssertionError("no checkpoint appeared")
-
-
 def test_a_worker_killed_mid_trial_is_replaced_and_its_job_resumes(
     tmp_path, reference, monkeypatch
 ):
@@ -136,9 +86,9 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_job_resumes(
     killed = {}
 
     def kill_a_worker():
-        job, step = wait_for_checkpoint(results, jobs)
+        job, step = checkpointed(results, jobs)
         victim = job.lead
-        pid = _holder(results, victim)
+        pid = holder(results, victim.id)
         forbid.write_text(str(step))  # workers started from now on refuse batches < step
         os.kill(pid, signal.SIGKILL)
         killed.update(trial=victim, pid=pid, step=step)
@@ -159,21 +109,8 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_job_resumes(
     assert "did not resume" not in log
 
 
-def _holder(results: Path, trial) -> int | None:
-    """The pid of the live process holding the trial's claim, from its lock file."""
-    try:
-        text = (results / trial.id / "lock").read_text().split()
-    except OSError:
-        return None
-    if not text:
-        return None
-    pid = int(text[0])
-    status = TrialDir(results, trial).read_status()
-    return pid if status is not None and status.state == "running" else None
-
-
 def test_a_job_whose_worker_always_dies_ends_failed_after_its_retries(tmp_path):
-    trials = load_plan(write_spec(tmp_path)).trials
+    trials = load_plan(write_spec(tmp_path, SUITE)).trials
     jobs = make_jobs(trials, pack=1)
     dies = (sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(3)")
     outcomes = pool.run_jobs(jobs, tmp_path / "results", POOL, command=dies)
