@@ -239,7 +239,7 @@ _DEFINITIONS = (
         "dowg",
         "DoWG, Distance over Weighted Gradients (Khaled et al. 2023), optax.contrib.dowg.",
         _lr(1.0, _LR_FREE_LR_DOC),
-        _eps(1e-4, "Initial squared-distance estimate is eps * (1 + |x_0|^2)."),
+        _eps(1e-4, "Initial squared distance estimate, also added to the denominator (Optax)."),
         _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
         lr_free=True,
     ),
