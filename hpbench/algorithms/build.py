@@ -20,6 +20,7 @@ import optax
 from optax import contrib
 
 from hpbench.algorithms.mechanic import mechanize
+from hpbench.algorithms.nadamw import nadam, nadamw
 from hpbench.algorithms.registry import AlgorithmInfo, get_algorithm
 
 Schedule = Callable[[Any], Any]
@@ -113,7 +114,7 @@ def _adamw(hp, schedule):
 
 
 def _nadamw(hp, schedule):
-    return optax.nadamw(
+    return nadamw(
         _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
     )
 
@@ -154,7 +155,7 @@ def _dowg(hp, schedule):
 
 
 def _mechanic(hp, schedule):
-    base = {"adam": optax.adam, "nadam": optax.nadam}[hp["base"]]
+    base = {"adam": optax.adam, "nadam": nadam}[hp["base"]]
     return mechanize(
         base(_scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"]),
         weight_decay=hp["weight_decay"],

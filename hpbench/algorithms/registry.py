@@ -152,7 +152,8 @@ _DEFINITIONS = (
     ),
     _info(
         "nadamw",
-        "NAdamW: AdamW with Nesterov momentum, the rule of the NAdamW lists (optax.nadamw).",
+        "NAdamW: AdamW with Nesterov momentum, the rule the NAdamW lists were built with "
+        "(AlgoPerf's baseline; not optax.nadamw, see docs/algorithms.md).",
         _lr(1e-3, _SCHEDULED_LR_DOC),
         *_ADAM_BETAS,
         _eps(1e-8),
