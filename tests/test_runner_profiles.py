@@ -127,3 +127,10 @@ def test_hpbench_run_reports_a_bad_profile_and_exits_2(tmp_path, capsys):
         capsys.readouterr().err
     )
     assert not (tmp_path / "r").exists()
+
+
+def test_hpbench_schema_runner_prints_the_profile_schema(capsys):
+    import json
+
+    assert main(["schema", "runner"]) == 0
+    assert json.loads(capsys.readouterr().out) == profile_schema()
