@@ -154,3 +154,55 @@ def test_status_shows_running_done_and_failed_trials(tmp_path, reference, capsys
     assert main(["status", str(results), "--all"]) == 0
     out = capsys.readouterr().out
     assert "1 done, 1 failed" in out and done.id[:12] in out and "OOM" in out
+
+
+def test_the_single_process_path_of_a_multihost_job(tmp_path, reference):
+    from hpbench.backends import multihost
+    from hpbench.backends.profile import DistributedOptions
+
+    spec, expected = reference
+    profile = RunnerProfile(backend="local", distributed=DistributedOptions(processes=1))
+    assert multihost.initialize(profile.distributed) == (0, 1)  # no jax.distributed needed
+    jobs = make_jobs(load_plan(spec).trials, pack=1)
+    outcomes = multihost.run_jobs(jobs, tmp_path / "results", profile)
+    assert [o.state for o in outcomes] == ["done", "done"]
+    for job in jobs:  # process 0 wrote the results, equal to the pool's
+        assert records(tmp_path / "results", job.lead.id) == records(expected, job.lead.id)
+
+
+@pytest.mark.slow
+def test_two_processes_join_through_jax_distributed(tmp_path):
+    """The multi-host start-up for real, with two local processes and an explicit
+    coordinator; training with more than one process is refused until the engine writes
+    from process 0 only (docs/running.md)."""
+    import socket
+    import subprocess
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    script = (
+        "from hpbench.backends import multihost\n"
+        "from hpbench.backends.profile import DistributedOptions, RunnerProfile\n"
+        f"options = DistributedOptions(processes=2, coordinator_address='localhost:{port}')\n"
+        "print(multihost.initialize(options), flush=True)\n"
+        "try:\n"
+        "    multihost.run_jobs([], '.', RunnerProfile(distributed=options))\n"
+        "except RuntimeError as e:\n"
+        "    print(e)\n"
+    )
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env={**env, "HPBENCH_PROCESS_ID": str(i)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outputs = [child.communicate(timeout=240)[0] for child in children]
+    for i, out in enumerate(outputs):
+        assert f"({i}, 2)" in out
+        assert "multi-host training needs run_job to write results" in out

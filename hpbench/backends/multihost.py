@@ -31,7 +31,7 @@ def initialize(options: DistributedOptions) -> tuple[int, int]:
     """Join the job's processes when there is more than one; (process index, count)."""
     import jax
 
-    if options.processes > 1:
+    if options.processes > 1 and not jax.distributed.is_initialized():
         kwargs: dict[str, Any] = {}
         if options.coordinator_address:
             kwargs = {
@@ -40,11 +40,11 @@ def initialize(options: DistributedOptions) -> tuple[int, int]:
                 "process_id": int(os.environ["HPBENCH_PROCESS_ID"]),
             }
         jax.distributed.initialize(**kwargs)
-        if jax.process_count() != options.processes:
-            raise RuntimeError(
-                f"[distributed] processes = {options.processes}, but "
-                f"{jax.process_count()} JAX processes joined"
-            )
+    if options.processes > 1 and jax.process_count() != options.processes:
+        raise RuntimeError(
+            f"[distributed] processes = {options.processes}, but "
+            f"{jax.process_count()} JAX processes joined"
+        )
     return jax.process_index(), jax.process_count()
 
 

@@ -67,14 +67,19 @@ def run_jobs(
                 job = queue.pop()
                 pending[task.remote(job.to_json(), results)] = job
                 watcher.started(job)
-            done, _ = ray.wait(list(pending), num_returns=1)
+            try:
+                done, _ = ray.wait(list(pending), num_returns=1)
+            except KeyboardInterrupt:  # Ctrl-C: stop the cluster's work for this run too
+                for ref in pending:
+                    ray.cancel(ref)
+                raise
             job = pending.pop(done[0])
             watcher.finished(job)
             try:
                 answer = ray.get(done[0])
-            except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as e:
-                reason = f"Ray task died {profile.retries + 1} time(s): {type(e).__name__}"
-                outcomes[job.id] = give_up(job, Path(results_dir), reason)
+            except ray.exceptions.RayError as e:  # retries spent: worker or node lost
+                reason = f"Ray task lost {profile.retries + 1} time(s): {type(e).__name__}: {e}"
+                outcomes[job.id] = give_up(job, Path(results_dir), reason.splitlines()[0])
                 continue
             if "interrupted" in answer:
                 stopped = stopped or int(answer["interrupted"])
