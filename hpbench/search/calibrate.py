@@ -5,7 +5,7 @@ Per spec (one algorithm) and horizon fraction f: run the search's points on ever
 rank them by the single-point list cost C_tau (geometric mean of step fractions, a miss
 costing tau), keep the top k, re-run those with fresh seeds. Then score every candidate of
 every spec together with the AlgoPerf benchmark score and keep the best per (algorithm,
-horizon); a spec's calibrated point is its best over horizons.
+horizon); a spec's calibrated point is its best over horizons (ties: the shorter horizon).
 """
 
 from __future__ import annotations
@@ -113,5 +113,6 @@ def calibrate(
 
 
 def _best(candidates: Sequence[Candidate]) -> Candidate:
-    """Highest benchmark score; ties: lower search cost, then the earlier candidate."""
-    return min(candidates, key=lambda c: (-c.score, c.search_cost))
+    """Highest benchmark score; ties: the shorter horizon (as fast, and cheaper to train),
+    then the lower search cost, then the earlier candidate."""
+    return min(candidates, key=lambda c: (-c.score, c.horizon, c.search_cost))
