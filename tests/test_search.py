@@ -81,8 +81,8 @@ def test_halton_prefixes_of_base_powers_put_one_point_in_every_cell(dimension, b
 
 
 def test_halton_covers_the_unit_cube_more_evenly_than_random_draws():
-    """Quasi-random: every one of the 64 cells of [0,1)^2 (8 x 8) holds exactly 1 of the
-    first 64 points projected on dimension 0 and at least one of 200 in 2-d; random misses."""
+    """200 Halton points leave none of the 64 cells of an 8 x 8 grid on [0, 1)^2 empty;
+    200 uniform random points (same seed) leave some empty."""
     points = halton(200, 2, seed=0)
     cells = {(int(x * 8), int(y * 8)) for x, y in points}
     assert len(cells) == 64
