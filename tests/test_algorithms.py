@@ -108,36 +108,78 @@ def nadamw_by_hand(params, grads_of, steps, lr, b1, b2, eps, wd):
     return x
 
 
+TARGET = {"w": np.array([1.0, -2.0, 3.0]), "b": np.array([0.5])}
+START = {"w": np.array([0.1, 0.2, -0.3]), "b": np.array([0.0])}
+
+
+def quadratic_grads(step, x):
+    """Gradient of 0.5 |x - TARGET|^2, scaled per step (known in closed form)."""
+    return {k: (np.asarray(x[k], np.float64) - TARGET[k]) * (1 + 0.1 * step) for k in x}
+
+
+def run_on_quadratic(tx, steps):
+    x = {k: jnp.asarray(v, jnp.float32) for k, v in START.items()}
+    state = tx.init(x)
+    for step in range(steps):
+        grads = {k: jnp.asarray(g, jnp.float32) for k, g in quadratic_grads(step, x).items()}
+        updates, state = tx.update(grads, state, x, value=0.0)
+        x = optax.apply_updates(x, updates)
+    return x
+
+
 def test_nadamw_is_algoperfs_rule_worked_by_hand():
-    """On a quadratic with known gradients: hpbench's nadamw equals the hand-written rule,
-    and optax.nadamw (Nesterov terms corrected separately) does not."""
-    target = {"w": np.array([1.0, -2.0, 3.0]), "b": np.array([0.5])}
-    params = {"w": np.array([0.1, 0.2, -0.3]), "b": np.array([0.0])}
-
-    def grads_of(step, x):  # gradient of 0.5 |x - target|^2, scaled per step
-        return {k: (x[k] - target[k]) * (1 + 0.1 * step) for k in x}
-
+    """hpbench's nadamw equals the hand-written rule, and optax.nadamw (Nesterov terms
+    corrected separately) does not."""
     schedule = relative_schedule("warmup_cosine", 0.1, 20)
     lr = lambda t: 0.05 * float(schedule(t))  # noqa: E731
     hp = {"learning_rate": 0.05, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.01}
-    expected = nadamw_by_hand(params, grads_of, 20, lr, 0.9, 0.99, 1e-8, 0.01)
-
-    def run_tx(tx):
-        x = jax.tree.map(jnp.asarray, {k: v.astype(np.float32) for k, v in params.items()})
-        state = tx.init(x)
-        for step in range(20):
-            grads = {k: jnp.asarray(g, jnp.float32) for k, g in grads_of(step, x).items()}
-            updates, state = tx.update(grads, state, x, value=0.0)
-            x = optax.apply_updates(x, updates)
-        return x
-
-    ours = run_tx(build_optimizer("nadamw", hp, schedule))
-    for k in params:
+    expected = nadamw_by_hand(START, quadratic_grads, 20, lr, 0.9, 0.99, 1e-8, 0.01)
+    ours = run_on_quadratic(build_optimizer("nadamw", hp, schedule), 20)
+    for k in START:
         np.testing.assert_allclose(ours[k], expected[k], rtol=1e-5, atol=1e-6)
-    optax_rule = run_tx(
-        optax.nadamw(lambda t: 0.05 * schedule(t), 0.9, 0.99, 1e-8, weight_decay=0.01)
-    )
-    assert not np.allclose(optax_rule["w"], expected["w"], rtol=1e-3)
+    optax_rule = optax.nadamw(lambda t: 0.05 * schedule(t), 0.9, 0.99, 1e-8, weight_decay=0.01)
+    assert not np.allclose(run_on_quadratic(optax_rule, 20)["w"], expected["w"], rtol=1e-3)
+
+
+def test_cocob_is_the_papers_algorithm_2_worked_by_hand():
+    """COCOB-Backprop (Orabona & Tommasi 2017, Algorithm 2), L_0 = eps, schedule "none"."""
+    alpha, eps = 100.0, 1e-8
+    w1 = {k: v.astype(np.float64) for k, v in START.items()}
+    w = dict(w1)
+    big_l = {k: np.full_like(v, eps) for k, v in w.items()}
+    big_g = {k: np.zeros_like(v) for k, v in w.items()}
+    reward = {k: np.zeros_like(v) for k, v in w.items()}
+    theta = {k: np.zeros_like(v) for k, v in w.items()}
+    for t in range(30):
+        g = quadratic_grads(t, w)
+        for k in w:
+            big_l[k] = np.maximum(big_l[k], np.abs(g[k]))
+            big_g[k] = big_g[k] + np.abs(g[k])
+            reward[k] = np.maximum(reward[k] - (w[k] - w1[k]) * g[k], 0.0)
+            theta[k] = theta[k] + g[k]
+            bet = theta[k] / (big_l[k] * np.maximum(big_g[k] + big_l[k], alpha * big_l[k]))
+            w[k] = w1[k] - bet * (big_l[k] + reward[k])
+    ours = run_on_quadratic(build_optimizer("cocob", {}, relative_schedule("none", 0.0, 30)), 30)
+    assert np.abs(w["w"] - w1["w"]).max() > 0.1, "the hand-worked run should move"
+    for k in w:
+        np.testing.assert_allclose(ours[k], w[k], rtol=1e-5, atol=1e-6)
+
+
+def test_dowg_is_the_papers_rule_worked_by_hand():
+    """DoWG (Khaled et al. 2023): r2 = max(r2, |x - x0|^2), v += r2 |g|^2, x -= r2 / sqrt(v) g;
+    hpbench (Optax) starts r2 at eps and adds eps to sqrt(v)."""
+    eps = 1e-4
+    x0 = {k: v.astype(np.float64) for k, v in START.items()}
+    x, r2, v = dict(x0), eps, 0.0
+    for t in range(30):
+        g = quadratic_grads(t, x)
+        r2 = max(r2, sum(float(np.sum((x[k] - x0[k]) ** 2)) for k in x))
+        v += r2 * sum(float(np.sum(g[k] ** 2)) for k in x)
+        x = {k: x[k] - r2 / (np.sqrt(v) + eps) * g[k] for k in x}
+    ours = run_on_quadratic(build_optimizer("dowg", {}, relative_schedule("none", 0.0, 30)), 30)
+    assert np.abs(x["w"] - x0["w"]).max() > 0.1, "the hand-worked run should move"
+    for k in x:
+        np.testing.assert_allclose(ours[k], x[k], rtol=1e-4, atol=1e-6)
 
 
 def test_learning_rate_free_methods_take_the_schedule_inside(problem):
