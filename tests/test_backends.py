@@ -26,11 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 SUITE = ROOT / "specs" / "suites" / "toy.toml"
 POOL = RunnerProfile(backend="pool", pool=PoolOptions(workers=2), retries=2)
-SLOW_WORKER = (
-    sys.executable,
-    "-c",
-    "import sys, backend_helpers; sys.exit(backend_helpers.worker_main())",
-)
+SLOW_WORKER_CODE = "import sys, backend_helpers; sys.exit(backend_helpers.worker_main())"
+SLOW_WORKER = (sys.executable, "-c", SLOW_WORKER_CODE)
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +203,75 @@ def test_two_processes_join_through_jax_distributed(tmp_path):
     for i, out in enumerate(outputs):
         assert f"({i}, 2)" in out
         assert "multi-host training needs run_job to write results" in out
+
+
+POOL_SCRIPT = """
+import json, sys
+from pathlib import Path
+from hpbench.backends import pool
+from hpbench.backends.profile import RunnerProfile
+from hpbench.train import Job
+from hpbench.train.run import Interrupted
+jobs = [Job.from_json(j) for j in json.loads(Path(sys.argv[1]).read_text())]
+command = (sys.executable, "-c", sys.argv[3])
+try:
+    pool.run_jobs(jobs, Path(sys.argv[2]), RunnerProfile(backend="pool"), command=command)
+except Interrupted as stop:
+    sys.exit(128 + stop.signum)
+"""
+
+
+@pytest.mark.slow
+def test_sigint_to_the_pool_checkpoints_every_worker_and_a_rerun_resumes(
+    tmp_path, reference, monkeypatch
+):
+    import json
+    import subprocess
+
+    spec, expected = reference
+    jobs = make_jobs(
+        load_plan(spec).trials,
+        pack=1,
+        checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None),
+    )
+    (tmp_path / "jobs.json").write_text(json.dumps([job.to_json() for job in jobs]))
+    results = tmp_path / "results"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            POOL_SCRIPT,
+            str(tmp_path / "jobs.json"),
+            str(results),
+            SLOW_WORKER_CODE,
+        ]
+    )
+    checkpointed(results, jobs)
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=240) == 130
+    states = {read_trial(results / job.lead.id).status.state for job in jobs}
+    assert states <= {"interrupted", "done"} and "interrupted" in states
+    monkeypatch.delenv("HPBENCH_TEST_BATCH_DELAY")
+    outcomes = pool.run_jobs(jobs, results, POOL)
+    assert {o.state for o in outcomes} <= {"done", "skipped"}
+    for job in jobs:
+        assert records(results, job.lead.id) == records(expected, job.lead.id)
+
+
+def test_status_and_the_backends_drivers_do_not_import_jax(tmp_path):
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "import hpbench.backends.pool, hpbench.backends.profile, hpbench.backends.common\n"
+        "from hpbench.cli import main\n"
+        f"assert main(['status', {str(tmp_path)!r}]) == 0\n"
+        "assert 'jax' not in sys.modules, 'jax was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "0 trials: no trials" in done.stdout

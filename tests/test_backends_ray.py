@@ -19,6 +19,7 @@ from backend_helpers import checkpointed, holder, records, write_spec
 from hpbench.backends import ray as ray_backend
 from hpbench.backends.local import run_jobs as run_local
 from hpbench.backends.profile import RunnerProfile
+from hpbench.cli import main
 from hpbench.results.records import read_trial
 from hpbench.spec import load_plan
 from hpbench.train import CheckpointPolicy, make_jobs
@@ -67,10 +68,13 @@ def plan_jobs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory, cluster, plan_jobs) -> Path:
-    """The jobs run as Ray tasks, undisturbed."""
-    results = tmp_path_factory.mktemp("ray-undisturbed") / "results"
-    outcomes = ray_backend.run_jobs(plan_jobs[0], results, PROFILE)
-    assert [o.state for o in outcomes] == ["done", "done"]
+    """The spec run undisturbed through ``hpbench run --runner runners/ray.toml``."""
+    tmp = tmp_path_factory.mktemp("ray-undisturbed")
+    spec = write_spec(tmp, ROOT / "specs" / "suites" / "toy.toml")
+    runner = ROOT / "runners" / "ray.toml"  # uses the session the cluster fixture started
+    results = tmp / "results"
+    args = ["run", str(spec), "--runner", str(runner), "--pack", "1", "--results", str(results)]
+    assert main([*args, "--quiet"]) == 0
     return results
 
 

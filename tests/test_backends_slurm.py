@@ -1,6 +1,7 @@
 """The Slurm backend through submitit's LocalExecutor (real task processes, real
-requeue): a spec's job array, preemption (SIGUSR2 as Slurm sends it) requeues the task
-and it resumes from its checkpoint, and the sbatch script made from runners/slurm.toml."""
+requeue): a spec's job array through ``hpbench run``, preemption (SIGUSR2, as Slurm sends
+it) requeues the task and it resumes from its checkpoint, and the sbatch script made from
+runners/slurm.toml."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from backend_helpers import SlowTrainJob, checkpointed, holder, records, write_s
 from hpbench.backends import slurm
 from hpbench.backends.local import run_jobs as run_local
 from hpbench.backends.profile import RunnerProfile, SlurmOptions, load_profile
+from hpbench.cli import main
 from hpbench.results.records import read_trial
 from hpbench.spec import load_plan
 from hpbench.train import CheckpointPolicy, make_jobs
@@ -47,12 +49,21 @@ def plan_jobs(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_job_array_on_the_local_executor_equals_the_local_run(tmp_path, plan_jobs):
+def test_hpbench_run_submits_a_job_array_that_equals_the_local_run(tmp_path, plan_jobs):
     jobs, reference = plan_jobs
-    outcomes = slurm.run_jobs(jobs, tmp_path / "results", local_array(tmp_path))
-    assert [o.state for o in outcomes] == ["done", "done"]
+    runner = tmp_path / "slurm_here.toml"
+    runner.write_text(
+        f'[runner]\nbackend = "slurm"\n[slurm]\nexecutor = "local"\n'
+        f'folder = "{tmp_path / "slurm" / "%j"}"\ntime = "01:00:00"\n'
+    )
+    spec = write_spec(tmp_path, ROOT / "specs" / "suites" / "toy.toml")
+    results = tmp_path / "results"
+    args = ["run", str(spec), "--runner", str(runner), "--pack", "1", "--results", str(results)]
+    assert main([*args, "--quiet"]) == 0
     for job in jobs:
-        assert records(tmp_path / "results", job.lead.id) == records(reference, job.lead.id)
+        assert read_trial(results / job.lead.id).status.state == "done"
+        assert records(results, job.lead.id) == records(reference, job.lead.id)
+    assert len(list((tmp_path / "slurm").glob("*/*_log.out"))) == 2  # one task per job
 
 
 @pytest.mark.slow
