@@ -116,6 +116,8 @@ def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_pat
     table = report.read_text()
     assert "| candidate | score | criteo | ogbg | wmt |" in table
     assert "| nadamw h=0.5 point 1 **(chosen)** |" in table
+    assert "| candidate | learning_rate | re-run seeds |" in table
+    assert "| nadamw h=1 point 3 | 0.01 | [1] |" in table
 
 
 def test_calibrate_argument_errors(specs, capsys):

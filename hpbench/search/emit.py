@@ -172,7 +172,8 @@ def calibrated_spec(cal: SpecCalibration, pool: int, emit_path: Path, command: s
 
 def calibration_report(calibration: Calibration) -> str:
     """Markdown: every candidate's benchmark score with its normalised time per workload
-    (the lr-free paper's Table 6 layout) and best validation metric per workload (Table 5)."""
+    (the lr-free paper's Table 6 layout), best validation metric per workload (Table 5),
+    and its hyperparameters and seeds."""
     scores = calibration.scores
     workloads = calibration.workloads
     head = "| candidate | score | " + " | ".join(workloads) + " |"
@@ -193,6 +194,18 @@ def calibration_report(calibration: Calibration) -> str:
     for c in rows:
         cells = [_number(_field(scores, c.label, w, "best_metric")) for w in workloads]
         lines.append(f"| {c.label} | {c.search_cost:.4f} | " + " | ".join(cells) + " |")
+    keys = list(_ordered({k: None for c in rows for k in c.point}))
+    lines += [
+        "",
+        "## The candidates' hyperparameters and seeds",
+        "",
+        "| candidate | " + " | ".join(keys) + " | re-run seeds |",
+        "|---|" + "---:|" * (len(keys) + 1),
+    ]
+    for c in rows:
+        cells = [toml_value(c.point[k]) if k in c.point else "-" for k in keys]
+        seeds = sorted({t.seed for t in c.trials})
+        lines.append(f"| {c.label} | " + " | ".join(cells) + f" | {toml_value(seeds)} |")
     return "\n".join(lines) + "\n"
 
 
