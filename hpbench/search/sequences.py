@@ -18,8 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-METHODS = ("halton", "random", "grid")
-
 
 def halton(count: int, dimensions: int, seed: int) -> np.ndarray:
     """The first ``count`` points of the scrambled Halton sequence seeded by ``seed``."""

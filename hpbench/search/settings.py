@@ -10,6 +10,8 @@ import attrs
 
 from hpbench.search.spaces import Space
 
+#: How a search draws its points (``hpbench.search.sequences``).
+METHODS = ("halton", "random", "grid")
 #: The penalty of a missed workload in C_tau (both papers).
 DEFAULT_TAU = 2.0
 

@@ -18,8 +18,7 @@ import attrs
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.plan import Scalar
-from hpbench.search.sequences import METHODS
-from hpbench.search.settings import DEFAULT_TAU, ListSettings, Search, Select
+from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
 from hpbench.spec.errors import SpecError, show
 from hpbench.spec.locate import Path_
