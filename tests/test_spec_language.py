@@ -229,10 +229,14 @@ def test_reserved_tables_are_accepted_and_kept(tmp_path):
     path = write(
         tmp_path,
         "r.toml",
-        '[algorithm]\nname = "adamw"\n[search]\npoints = 200\n[list]\nsize = 5\n' + TOY,
+        '[algorithm]\nname = "adamw"\n[search]\npoints = 200\n'
+        'space.dropout = { values = [0.0] }\n[list]\nsize = 5\n' + TOY,
     )
     spec = load_spec(path)
-    assert spec.reserved == {"search": {"points": 200}, "list": {"size": 5}}
+    assert spec.reserved == {
+        "search": {"points": 200, "space": {"dropout": {"values": [0.0]}}},
+        "list": {"size": 5},
+    }
 
 
 def test_a_suite_without_algorithm_validates_with_no_trials(tmp_path):
@@ -295,14 +299,8 @@ def test_grid_over_static_choices(tmp_path):
     assert trials[0].params == trials[1].params
 
 
-def test_reserved_tables_can_be_checked_in_the_same_error_style(tmp_path):
-    from hpbench.spec.values import Reporter
-
+def test_search_tables_are_checked_in_the_same_error_style(tmp_path):
     path = write(tmp_path, "s.toml", '[algorithm]\nname = "adamw"\n[search]\npoints = -3\n' + TOY)
-    spec = load_spec(path)
-    reporter = Reporter(spec.document)
-    reporter.integer(("search", "points"), spec.reserved["search"]["points"])
-    (problem,) = reporter.problems
-    assert problem.render().endswith(
-        "s.toml:4:10: search.points: expected an integer >= 1, found -3"
-    )
+    with pytest.raises(SpecError) as raised:
+        load_spec(path)
+    assert "s.toml:4:10: search.points: expected an integer >= 1, found -3" in raised.value.render()
