@@ -252,3 +252,30 @@ class Program:
         """Every validation metric of member ``index`` (at its evaluation parameters)."""
         params, model_state = self._eval_inputs_jit(state, np.int32(index))
         return self.workload.evaluate(params, model_state)
+
+
+#: Programs built recently, by (pack key, members, devices): the jobs of a search share one
+#: compiled program instead of compiling it again for every pack.
+_PROGRAMS: dict[tuple, Program] = {}
+_PROGRAMS_KEPT = 4
+
+
+def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Program:
+    """The (cached) program of a job led by ``lead`` with ``num_members`` members."""
+    from hpbench.train.job import pack_key
+    from hpbench.workloads.registry import load_workload
+
+    key = (pack_key(lead), num_members, tuple(d.id for d in devices))
+    if key not in _PROGRAMS:
+        workload = load_workload(lead.workload, lead.size, lead.variant, lead.data)
+        if workload.batch_size != lead.batch_size:
+            raise ValueError(
+                f"the trial asks for batch size {lead.batch_size} but workload {lead.workload} "
+                f"({lead.size}) trains with {workload.batch_size}; workloads take their batch "
+                "size from their registration, so set batch_size to that value in the spec "
+                "(or leave it out)"
+            )
+        while len(_PROGRAMS) >= _PROGRAMS_KEPT:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = Program(workload, lead, num_members, make_mesh(devices, lead.batch_size))
+    return _PROGRAMS[key]

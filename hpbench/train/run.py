@@ -234,28 +234,16 @@ class _Trainer:
         import jax
 
         from hpbench.train.checkpoint import JobCheckpoints
-        from hpbench.train.program import Program, make_mesh, member_values
-        from hpbench.workloads.registry import load_workload
+        from hpbench.train.program import member_values, program_for
 
         self.job = job
         self.members = [_Member(m) for m in members]
         self.lead = members[0].trial
         self.progress = progress
         self.stop = stop
-        workload = load_workload(
-            self.lead.workload, self.lead.size, self.lead.variant, self.lead.data
-        )
-        if workload.batch_size != self.lead.batch_size:
-            raise ValueError(
-                f"the trial asks for batch size {self.lead.batch_size} but workload "
-                f"{self.lead.workload} ({self.lead.size}) trains with {workload.batch_size}; "
-                "workloads take their batch size from their registration, so set batch_size "
-                "to that value in the spec (or leave it out)"
-            )
-        mesh = make_mesh(
-            list(devices) if devices is not None else jax.local_devices(), self.lead.batch_size
-        )
-        self.program = Program(workload, self.lead, len(members), mesh)
+        devices = list(devices) if devices is not None else jax.local_devices()
+        self.program = program_for(self.lead, len(members), devices)
+        mesh = self.program.mesh
         self.values = self.program.place(member_values([m.trial for m in members]))
         job_dir = _job_dir(Path(results_dir), members)
         self.checkpoints = JobCheckpoints(
