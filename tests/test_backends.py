@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,24 @@ def test_status_and_the_backends_drivers_do_not_import_jax(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "0 trials: no trials" in done.stdout
+
+
+def test_progress_of_other_processes_is_read_back_from_the_results(reference):
+    from hpbench.backends.common import ResultsWatcher, job_update
+
+    spec, results = reference
+    job = make_jobs(load_plan(spec).trials, pack=1)[0]
+    last = read_trial(results / job.lead.id).evals[-1]
+    update = job_update(job, results)
+    assert (update.step, update.horizon, update.pack) == (200, 200, 1)
+    assert update.best == last.metrics["error_rate"]
+    assert update.train_seconds == last.train_seconds
+    assert job_update(job, results.parent / "nowhere") is None  # not started: no update
+    seen = []
+    with ResultsWatcher(results, seen.append, interval=0.01) as watcher:
+        watcher.started(job)
+        while not seen:
+            time.sleep(0.01)
+        watcher.finished(job)
+    assert seen[0] == update and seen[-1].finished  # unchanged updates are not repeated
+    assert len(seen) == 2

@@ -111,11 +111,16 @@ def test_slurm_time_in_minutes(tmp_path):
         assert load_profile(path).slurm.time_minutes == minutes
 
 
-def test_runner_names_resolve_to_the_shipped_files(monkeypatch):
-    monkeypatch.chdir(RUNNERS.parent)
+def test_runner_names_resolve_to_local_then_shipped_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert resolve_profile(None) is LOCAL
-    assert resolve_profile("pool").backend == "pool"
-    assert resolve_profile("runners/ray.toml").backend == "ray"
+    assert resolve_profile("pool").file == str(RUNNERS / "pool.toml")  # the shipped one
+    (tmp_path / "runners").mkdir()
+    (tmp_path / "runners" / "pool.toml").write_text('[runner]\nbackend = "pool"\npack = 3\n')
+    assert resolve_profile("pool").pack == 3  # ./runners/ first
+    assert resolve_profile(str(RUNNERS / "ray.toml")).backend == "ray"
+    with pytest.raises(SpecError, match="expected an existing runner profile file"):
+        resolve_profile("nope")
 
 
 def test_hpbench_run_reports_a_bad_profile_and_exits_2(tmp_path, capsys):

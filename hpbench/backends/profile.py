@@ -43,6 +43,8 @@ SECTIONS = {
     "slurm": SLURM_KEYS,
     "distributed": DISTRIBUTED_KEYS,
 }
+#: The profiles shipped with hpbench (in a source checkout).
+SHIPPED = Path(__file__).resolve().parents[2] / "runners"
 _TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d{2})(?::(\d{2}))?$")
 
 
@@ -125,14 +127,15 @@ def load_profile(path: Path | str) -> RunnerProfile:
     return check_profile(load_document(path))
 
 
-def resolve_profile(name: str | None, runners_dir: Path | None = None) -> RunnerProfile:
-    """``--runner``: a profile file, or a bare name looked up in ``runners/`` (``pool``
-    -> ``runners/pool.toml``); None is the local profile."""
+def resolve_profile(name: str | None) -> RunnerProfile:
+    """``--runner``: a profile file, or a bare name looked up in ``./runners/`` and then in
+    the checkout's ``runners/`` (``pool`` -> ``runners/pool.toml``); None is local."""
     if name is None or name == "local" and not Path(name).is_file():
         return LOCAL
     path = Path(name)
     if not path.suffix and not path.is_file():
-        path = (runners_dir or Path("runners")) / f"{name}.toml"
+        candidates = [Path("runners") / f"{name}.toml", SHIPPED / f"{name}.toml"]
+        path = next((c for c in candidates if c.is_file()), candidates[0])
     return load_profile(path)
 
 
