@@ -139,3 +139,14 @@ def test_hpbench_schema_runner_prints_the_profile_schema(capsys):
 
     assert main(["schema", "runner"]) == 0
     assert json.loads(capsys.readouterr().out) == profile_schema()
+
+
+def test_settings_that_do_not_go_together(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = '[runner]\nbackend = "ray"\ndevices_per_job = 2\n[pool]\ngpus = [0]\n'
+    text += "[distributed]\nprocesses = 4\n"
+    assert problems(tmp_path, text) == [
+        "bad.toml:5:8: pool.gpus: expected at least devices_per_job = 2 GPUs, found [0]",
+        "bad.toml:7:13: distributed.processes: expected 1 with the pool and ray backends "
+        "(multi-host jobs run under local or slurm), found 4",
+    ]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json
 from hpbench.backends.profile import RunnerProfile
+from hpbench.spec.errors import Problem, SpecError
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, Progress, TrialOutcome
 
@@ -43,9 +44,10 @@ def device_groups(profile: RunnerProfile) -> list[dict[str, str]]:
             for i in range(0, len(gpus) - size + 1, size)
         ]
         if not groups:
-            raise ValueError(
-                f"pool: {len(gpus)} GPU(s) cannot make a group of devices_per_job = {size}"
-            )
+            where = profile.file or "the runner profile"
+            message = f"expected at least {size} GPU(s) for a worker, found {len(gpus)}"
+            hint = 'set [pool] device = "cpu", or run where nvidia-smi lists the GPUs'
+            raise SpecError([Problem(where, 1, 1, "pool.device", message, hint)])
     return groups[: profile.concurrency] if profile.concurrency else groups
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from hpbench.spec.errors import Problem, SpecError, display_path
 from hpbench.spec.source import Document, load_document
-from hpbench.spec.values import Reporter
+from hpbench.spec.values import Interval, Reporter
 
 BACKEND_NAMES = ("local", "pool", "ray", "slurm")
 RUNNER_KEYS = ("backend", "description", "pack", "devices_per_job", "concurrency", "retries")
@@ -161,9 +161,21 @@ def check_profile(doc: Document) -> RunnerProfile:
         slurm=_slurm(r, _section(r, data, "slurm")),
         distributed=_distributed(r, _section(r, data, "distributed")),
     )
+    _check_together(r, profile)
     if r.problems:
         raise SpecError(r.problems)
     return profile
+
+
+def _check_together(r: Reporter, profile: RunnerProfile) -> None:
+    """Settings that are valid alone but not with each other."""
+    gpus = profile.pool.gpus
+    if gpus is not None and len(gpus) < profile.devices_per_job:
+        expected = f"at least devices_per_job = {profile.devices_per_job} GPUs"
+        r.fail(("pool", "gpus"), expected, list(gpus))
+    if profile.distributed.processes > 1 and profile.backend in ("pool", "ray"):
+        expected = "1 with the pool and ray backends (multi-host jobs run under local or slurm)"
+        r.fail(("distributed", "processes"), expected, profile.distributed.processes)
 
 
 def _section(r: Reporter, data: dict[str, Any], name: str) -> dict[str, Any]:
@@ -191,8 +203,6 @@ def _optional_string(r: Reporter, path: tuple, table: dict[str, Any]) -> str | N
 
 
 def _number(r: Reporter, path: tuple, table: dict[str, Any], default: float) -> float:
-    from hpbench.spec.values import Interval
-
     if path[-1] not in table:
         return default
     value = r.number(path, table[path[-1]], Interval(0.0, float("inf"), high_open=True))
