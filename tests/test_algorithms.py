@@ -226,6 +226,9 @@ def test_regularizers_are_accepted_and_unknown_names_rejected():
         build_optimizer("prodigy", {"momentum": 0.9}, schedule)
     with pytest.raises(ValueError, match=r"mechanic.base must be one of \('adam', 'nadam'\)"):
         build_optimizer("mechanic", {}, schedule, {"base": "sgd"})
+    with pytest.raises(ValueError, match="mechanic.num_betas must be an integer, found 2.5"):
+        build_optimizer("mechanic", {"num_betas": 2.5}, schedule)
+    build_optimizer("mechanic", {"num_betas": 3.0}, schedule)  # an integer read back as float
 
 
 def test_static_hyperparameter_cannot_be_traced():

@@ -1,5 +1,6 @@
 """The algorithm metadata: complete, self-consistent, and importable without JAX."""
 
+import inspect
 import subprocess
 import sys
 
@@ -57,13 +58,77 @@ def test_beta_convention_is_the_decay_rate_itself():
                 assert 0.5 < h.default < 1.0
 
 
-def test_optax_seed_defaults():
-    """REFERENCE.md "Seed defaults": Optax's defaults (spot checks against its signatures)."""
-    assert get_algorithm("mechanic").defaults()["num_betas"] == 6
-    assert get_algorithm("mechanic").defaults()["s_init"] == 1e-6
-    assert get_algorithm("prodigy").defaults()["d0"] == 1e-6
-    assert get_algorithm("momo_adam").defaults()["learning_rate"] == 1e-2
-    assert get_algorithm("cocob").defaults()["alpha"] == 100.0
+# hpbench name -> (Optax function, its argument name) for every default taken from Optax.
+OPTAX_DEFAULTS = {
+    "adamw": (
+        "adamw",
+        {"beta1": "b1", "beta2": "b2", "eps": "eps", "weight_decay": "weight_decay"},
+    ),
+    "nadamw": (
+        "nadamw",
+        {"beta1": "b1", "beta2": "b2", "eps": "eps", "weight_decay": "weight_decay"},
+    ),
+    "cocob": ("contrib.cocob", {"learning_rate": "learning_rate", "alpha": "alpha", "eps": "eps"}),
+    "dadapt_adamw": ("contrib.dadapt_adamw", {"learning_rate": "learning_rate", "d0": "estim_lr0"}),
+    "dowg": ("contrib.dowg", {"learning_rate": "learning_rate", "eps": "eps"}),
+    "mechanic": (
+        "contrib.mechanize",
+        {"weight_decay": "weight_decay", "s_init": "s_init", "num_betas": "num_betas"},
+    ),
+    "momo": (
+        "contrib.momo",
+        {"learning_rate": "learning_rate", "beta1": "beta", "lower_bound": "lower_bound"},
+    ),
+    "momo_adam": (
+        "contrib.momo_adam",
+        {"learning_rate": "learning_rate", "beta1": "b1", "beta2": "b2", "eps": "eps"},
+    ),
+    "prodigy": (
+        "contrib.prodigy",
+        {
+            "learning_rate": "learning_rate",
+            "beta3": "beta3",
+            "eps": "eps",
+            "d0": "estim_lr0",
+            "d_coef": "estim_lr_coef",
+            "weight_decay": "weight_decay",
+            "safeguard_warmup": "safeguard_warmup",
+        },
+    ),
+    "schedule_free_adamw": (
+        "contrib.schedule_free_adamw",
+        {
+            "learning_rate": "learning_rate",
+            "beta1": "b1",
+            "beta2": "b2",
+            "weight_decay": "weight_decay",
+            "weight_lr_power": "weight_lr_power",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTAX_DEFAULTS))
+def test_defaults_are_optaxs(name):
+    """REFERENCE.md "Seed defaults": each default equals the one in Optax's signature."""
+    optax = pytest.importorskip("optax")
+    path, arguments = OPTAX_DEFAULTS[name]
+    function = optax
+    for part in path.split("."):
+        function = getattr(function, part)
+    signature = inspect.signature(function).parameters
+    defaults = get_algorithm(name).defaults()
+    for ours, theirs in arguments.items():
+        assert defaults[ours] == signature[theirs].default, (name, ours)
+
+
+def test_dog_and_prodigy_betas_defaults():
+    optax = pytest.importorskip("optax")
+    dog_init = inspect.signature(optax.contrib.dog).parameters["init_step"].default
+    assert dog_init == ("heuristic", get_algorithm("dog").defaults()["reps_rel"])
+    betas = inspect.signature(optax.contrib.prodigy).parameters["betas"].default
+    prodigy = get_algorithm("prodigy").defaults()
+    assert betas == (prodigy["beta1"], prodigy["beta2"])
 
 
 def test_unknown_algorithm_error_lists_known_names():

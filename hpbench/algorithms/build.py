@@ -48,6 +48,10 @@ def resolve_hyperparameters(
             )
         if h.choices is not None and not h.packable and value not in h.choices:
             raise ValueError(f"{info.name}.{h.name} must be one of {h.choices}, found {value!r}")
+        if h.kind == "int" and not h.packable:  # 6.0 read back from JSON shapes a program too
+            if value != int(value):
+                raise ValueError(f"{info.name}.{h.name} must be an integer, found {value!r}")
+            values[h.name] = int(value)
     return values
 
 
