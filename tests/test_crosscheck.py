@@ -3,6 +3,7 @@ same batches, same schedule, 100 steps; the parameter trajectories must agree to
 ``TOLERANCE`` of the distance the reference has moved (docs/algorithms.md lists every
 setting and known difference)."""
 
+import crosscheck_problem as cp
 import numpy as np
 import pytest
 
@@ -10,7 +11,6 @@ from hpbench.algorithms.build import build_optimizer, eval_params
 from hpbench.schedules import closed_form, relative_schedule
 
 torch = pytest.importorskip("torch")
-cp = pytest.importorskip("crosscheck_problem")
 
 pytestmark = pytest.mark.crosscheck
 
