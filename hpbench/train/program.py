@@ -175,32 +175,31 @@ class Program:
         return single
 
     def _chunk(self, state: State, values, batches, start_step: jax.Array) -> State:
+        """Fused steps. Members train unmasked inside the chunk (a per-step select over every
+        parameter costs more than a small model's step); at its end a member that was
+        inactive, or whose loss turned non-finite, gets its chunk-start state back. Members
+        are independent under vmap, so this changes nothing for the others."""
         step_all = self._all_members(self._member_step)
+        trained = ("params", "opt_state", "model_state")
 
-        def body(state: State, xs: tuple[Any, jax.Array]) -> tuple[State, None]:
+        def body(carry: State, xs: tuple[Any, jax.Array]) -> tuple[State, None]:
             batch, step = xs
             rng = jax.random.fold_in(self.step_key, step)
-            params, opt_state, model_state, loss = step_all(
-                state["params"], state["opt_state"], state["model_state"], values, batch, rng
-            )
+            *new, loss = step_all(*(carry[k] for k in trained), values, batch, rng)
             finite = jnp.isfinite(loss)
-            ok = state["active"] & finite
-            trained = (params, opt_state, model_state)
-            before = (state["params"], state["opt_state"], state["model_state"])
-            params, opt_state, model_state = _select(ok, trained, before)
+            ok = carry["active"] & finite
             return {
-                "params": params,
-                "opt_state": opt_state,
-                "model_state": model_state,
+                **dict(zip(trained, new, strict=True)),
                 "active": ok,
-                "diverged_step": jnp.where(state["active"] & ~finite, step, state["diverged_step"]),
-                "loss_sum": state["loss_sum"] + jnp.where(ok, loss, 0.0),
-                "loss_count": state["loss_count"] + ok.astype(jnp.int32),
+                "diverged_step": jnp.where(carry["active"] & ~finite, step, carry["diverged_step"]),
+                "loss_sum": carry["loss_sum"] + jnp.where(ok, loss, 0.0),
+                "loss_count": carry["loss_count"] + ok.astype(jnp.int32),
             }, None
 
         steps = start_step + jnp.arange(jax.tree.leaves(batches)[0].shape[0], dtype=jnp.int32)
-        state, _ = jax.lax.scan(body, state, (batches, steps))
-        return state
+        end, _ = jax.lax.scan(body, state, (batches, steps))
+        kept = _select(end["active"], {k: end[k] for k in trained}, {k: state[k] for k in trained})
+        return {**end, **kept}
 
     # --- host side ---------------------------------------------------------------------
 
