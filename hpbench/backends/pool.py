@@ -64,7 +64,6 @@ class _Worker:
     """One worker process and the pipe to it; its stderr goes to ``log``."""
 
     def __init__(self, command: Sequence[str], results_dir: Path, env: Mapping[str, str], log):
-        self.log = log
         self.process = subprocess.Popen(
             [*command, str(results_dir)],
             stdin=subprocess.PIPE,
