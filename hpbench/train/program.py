@@ -208,10 +208,10 @@ class Program:
         return self._init_jit(values)
 
     def batches(self, start: int, count: int) -> Any:
-        """The training batches of steps ``start .. start+count-1``, stacked and placed."""
+        """The training batches of steps ``start .. start+count-1``, stacked (host arrays:
+        the compiled chunk places them with its input shardings)."""
         items = [self.workload.batch(self.lead.seed, s) for s in range(start, start + count)]
-        stacked = jax.tree.map(lambda *xs: np.stack(xs), *items)
-        return jax.device_put(stacked, self.batch_shardings)
+        return jax.tree.map(lambda *xs: np.stack(xs), *items)
 
     def compile(self, count: int) -> None:
         """Compile the fused chunk of ``count`` steps ahead of time, from shapes only."""
@@ -235,8 +235,7 @@ class Program:
     def train(self, state: State, values: Any, start: int, count: int) -> State:
         """Dispatch ``count`` fused steps from step ``start`` (asynchronously)."""
         self.compile(count)
-        step = jax.device_put(np.int32(start), self.replicated)
-        return self._compiled[count](state, values, self.batches(start, count), step)
+        return self._compiled[count](state, values, self.batches(start, count), np.int32(start))
 
     def place(self, tree: Any) -> Any:
         """Put host values (hyperparameters, masks) on the mesh, replicated."""
