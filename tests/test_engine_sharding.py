@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 CHILD = """
 import json, sys
 import jax
@@ -42,6 +44,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow  # two 8-device compilations: ~20 s of CPU
 def test_eight_device_run_equals_one_device_run(tmp_path):
     from test_engine import toy_trial
 
