@@ -100,6 +100,8 @@ def render_images(rng: np.random.Generator, labels: np.ndarray, size: int, noise
 
 def generate(config: DataConfig, seed: int = 0) -> dict[str, np.ndarray]:
     """Train and validation splits of procedural images with balanced random labels."""
+    if config.num_classes > NUM_SHAPES:
+        raise ValueError(f"procedural images have {NUM_SHAPES} classes, not {config.num_classes}")
     rng = np.random.default_rng([seed, config.image_size])
 
     def split(count: int) -> tuple[np.ndarray, np.ndarray]:
