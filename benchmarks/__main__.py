@@ -8,7 +8,9 @@ from pathlib import Path
 
 def main(names: list[str]) -> None:
     here = Path(__file__).parent
-    modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    modules = sorted(
+        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+    )
     for name in modules:
         if names and name.removeprefix("bench_") not in names and name not in names:
             continue

@@ -3,4 +3,6 @@
 import os
 from pathlib import Path
 
-os.environ.setdefault("HPBENCH_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "data"))
+os.environ.setdefault(
+    "HPBENCH_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "data")
+)

@@ -230,7 +230,7 @@ def test_reserved_tables_are_accepted_and_kept(tmp_path):
         tmp_path,
         "r.toml",
         '[algorithm]\nname = "adamw"\n[search]\npoints = 200\n'
-        'space.dropout = { values = [0.0] }\n[list]\nsize = 5\n' + TOY,
+        "space.dropout = { values = [0.0] }\n[list]\nsize = 5\n" + TOY,
     )
     spec = load_spec(path)
     assert spec.reserved == {

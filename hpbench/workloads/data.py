@@ -39,7 +39,11 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
         store = ts.open(
             {
                 **_spec(path / name),
-                "metadata": {"shape": list(array.shape), "dtype": array.dtype.str, "chunks": chunks},
+                "metadata": {
+                    "shape": list(array.shape),
+                    "dtype": array.dtype.str,
+                    "chunks": chunks,
+                },
             },
             create=True,
             delete_existing=True,
