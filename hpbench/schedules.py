@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Known shapes and what each does after the warmup (all ramp linearly from 0 before it).
 SCHEDULES: dict[str, str] = {
@@ -54,6 +55,8 @@ def _shape(xp: Any, shape: str, warmup: Any, u: Any) -> Any:
 
 def closed_form(shape: str, warmup: float, u: np.ndarray | float) -> np.ndarray:
     """``s(u)`` in numpy, for tests and plots (``u`` = fraction of the horizon)."""
+    import numpy as np  # here, not at the top: the spec checker imports this module
+
     check_schedule(shape, warmup)
     u = np.asarray(u, dtype=np.float64)
     return _shape(np, shape, np.float64(warmup), u)
