@@ -97,6 +97,11 @@ def _weight_decay(default: float, doc: str) -> Hyperparameter:
     return Hyperparameter("weight_decay", "float", default, doc, low=0.0)
 
 
+def _flag(name: str, default: bool, doc: str) -> Hyperparameter:
+    """An on/off switch: it changes the compiled program, so it is never packed."""
+    return Hyperparameter(name, "bool", default, doc, choices=(False, True), packable=False)
+
+
 def _regularizers() -> tuple[Hyperparameter, ...]:
     return (
         Hyperparameter(
@@ -134,6 +139,25 @@ _ADAM_BETAS = (
     _beta("beta2", 0.999, "Decay rate of the second-moment average."),
 )
 
+_SCHEDULED_WEIGHT_DECAY = _weight_decay(
+    1e-4, "Decoupled weight decay, scaled by the scheduled learning rate."
+)
+_COUPLED_WEIGHT_DECAY = _weight_decay(0.0, "Coupled L2 penalty added to the gradient.")
+_D_SCALED_WEIGHT_DECAY = _weight_decay(
+    0.0, "Decoupled weight decay, scaled by the step size d * lr."
+)
+_MOMO_WEIGHT_DECAY = _weight_decay(0.0, "Decoupled weight decay as in the paper.")
+_BIAS_CORRECTION = _flag(
+    "bias_correction",
+    True,
+    "Adam bias correction of the step (Optax, as the lr-free paper ran it); False is "
+    "the authors' default and the paper's algorithm.",
+)
+_LOWER_BOUND = Hyperparameter("lower_bound", "float", 0.0, "Lower bound on the loss (f_*).")
+_ADAPT_LOWER_BOUND = _flag(
+    "adapt_lower_bound", False, "Estimate the loss lower bound online (MoMo*)."
+)
+
 
 def _info(
     name: str, description: str, *hyperparameters: Hyperparameter, lr_free: bool = False
@@ -148,7 +172,7 @@ _DEFINITIONS = (
         _lr(1e-3, _SCHEDULED_LR_DOC),
         *_ADAM_BETAS,
         _eps(1e-8),
-        _weight_decay(1e-4, "Decoupled weight decay, scaled by the scheduled learning rate."),
+        _SCHEDULED_WEIGHT_DECAY,
     ),
     _info(
         "nadamw",
@@ -157,21 +181,14 @@ _DEFINITIONS = (
         _lr(1e-3, _SCHEDULED_LR_DOC),
         *_ADAM_BETAS,
         _eps(1e-8),
-        _weight_decay(1e-4, "Decoupled weight decay, scaled by the scheduled learning rate."),
+        _SCHEDULED_WEIGHT_DECAY,
     ),
     _info(
         "sgd",
         "SGD with heavy-ball momentum and coupled L2 weight decay: a sanity baseline.",
         _lr(0.1, _SCHEDULED_LR_DOC),
         _beta("momentum", 0.9, "Momentum decay rate (0 = plain SGD)."),
-        Hyperparameter(
-            "nesterov",
-            "bool",
-            False,
-            "Use Nesterov momentum.",
-            choices=(False, True),
-            packable=False,
-        ),
+        _flag("nesterov", False, "Use Nesterov momentum."),
         _weight_decay(0.0, "Coupled L2 penalty: weight_decay * params is added to the gradient."),
     ),
     _info(
@@ -191,7 +208,7 @@ _DEFINITIONS = (
             low_open=True,
         ),
         _eps(1e-8, "Initial gradient-magnitude estimate L_0 (avoids a division by 0)."),
-        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        _COUPLED_WEIGHT_DECAY,
         lr_free=True,
     ),
     _info(
@@ -208,16 +225,8 @@ _DEFINITIONS = (
             low=0.0,
             low_open=True,
         ),
-        _weight_decay(0.0, "Decoupled weight decay, scaled by the step size d * lr."),
-        Hyperparameter(
-            "bias_correction",
-            "bool",
-            True,
-            "Adam bias correction of the step (Optax, as the lr-free paper ran it); False is "
-            "the authors' default and the paper's algorithm.",
-            choices=(False, True),
-            packable=False,
-        ),
+        _D_SCALED_WEIGHT_DECAY,
+        _BIAS_CORRECTION,
         lr_free=True,
     ),
     _info(
@@ -233,7 +242,7 @@ _DEFINITIONS = (
             low_open=True,
         ),
         _eps(1e-8),
-        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        _COUPLED_WEIGHT_DECAY,
         lr_free=True,
     ),
     _info(
@@ -241,7 +250,7 @@ _DEFINITIONS = (
         "DoWG, Distance over Weighted Gradients (Khaled et al. 2023), optax.contrib.dowg.",
         _lr(1.0, _LR_FREE_LR_DOC),
         _eps(1e-4, "Initial squared distance estimate, also added to the denominator (Optax)."),
-        _weight_decay(0.0, "Coupled L2 penalty added to the gradient."),
+        _COUPLED_WEIGHT_DECAY,
         lr_free=True,
     ),
     _info(
@@ -282,21 +291,9 @@ _DEFINITIONS = (
         "MoMo, model-based momentum SGD (Schaipp et al. 2024), optax.contrib.momo; uses the loss.",
         _lr(1.0, "Upper bound of the Polyak step, learning_rate * s(t / T)."),
         _beta("beta1", 0.9, "Momentum decay rate (the paper's beta)."),
-        Hyperparameter(
-            "lower_bound",
-            "float",
-            0.0,
-            "Lower bound on the loss (f_*).",
-        ),
-        _weight_decay(0.0, "Decoupled weight decay as in the paper."),
-        Hyperparameter(
-            "adapt_lower_bound",
-            "bool",
-            False,
-            "Estimate the loss lower bound online (MoMo*).",
-            choices=(False, True),
-            packable=False,
-        ),
+        _LOWER_BOUND,
+        _MOMO_WEIGHT_DECAY,
+        _ADAPT_LOWER_BOUND,
         lr_free=True,
     ),
     _info(
@@ -305,16 +302,9 @@ _DEFINITIONS = (
         _lr(1e-2, "Upper bound of the Polyak step, learning_rate * s(t / T) (paper: 1e-2)."),
         *_ADAM_BETAS,
         _eps(1e-8),
-        Hyperparameter("lower_bound", "float", 0.0, "Lower bound on the loss (f_*)."),
-        _weight_decay(0.0, "Decoupled weight decay as in the paper."),
-        Hyperparameter(
-            "adapt_lower_bound",
-            "bool",
-            False,
-            "Estimate the loss lower bound online (MoMo*).",
-            choices=(False, True),
-            packable=False,
-        ),
+        _LOWER_BOUND,
+        _MOMO_WEIGHT_DECAY,
+        _ADAPT_LOWER_BOUND,
         lr_free=True,
     ),
     _info(
@@ -341,24 +331,13 @@ _DEFINITIONS = (
             low=0.0,
             low_open=True,
         ),
-        _weight_decay(0.0, "Decoupled weight decay, scaled by the step size d * lr."),
-        Hyperparameter(
+        _D_SCALED_WEIGHT_DECAY,
+        _flag(
             "safeguard_warmup",
-            "bool",
             False,
             "Leave the learning rate out of the D-estimate denominator (needed with warmup).",
-            choices=(False, True),
-            packable=False,
         ),
-        Hyperparameter(
-            "bias_correction",
-            "bool",
-            True,
-            "Adam bias correction of the step (Optax, as the lr-free paper ran it); False is "
-            "the authors' default and the paper's algorithm.",
-            choices=(False, True),
-            packable=False,
-        ),
+        _BIAS_CORRECTION,
         lr_free=True,
     ),
     _info(
