@@ -18,8 +18,10 @@ packing or checkpoints:
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any, Protocol
 
+import attrs
 import numpy as np
 
 from hpbench.workloads.registry import WorkloadInfo
@@ -50,6 +52,30 @@ class Workload(Protocol):
     def batch(self, seed: int, step: int) -> Batch: ...
 
     def evaluate(self, params: Any, model_state: Any) -> dict[str, float]: ...
+
+
+@attrs.frozen
+class WorkloadBase:
+    """What every built workload holds: its registry entry, size and variant, and the
+    batch size and step budget they fix. Workload classes extend it with their data."""
+
+    info: WorkloadInfo
+    size: str
+    variant: str
+
+    @property
+    def batch_size(self) -> int:
+        return self.info.batch_size[self.size]
+
+    @property
+    def max_steps(self) -> int:
+        return self.info.max_steps[self.size]
+
+
+def row_slices(total: int, batch_size: int) -> Iterator[slice]:
+    """Consecutive row ranges of at most ``batch_size`` covering ``total`` rows (evaluation)."""
+    for start in range(0, total, batch_size):
+        yield slice(start, min(start + batch_size, total))
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
@@ -190,21 +190,10 @@ def sigmoid_cross_entropy(logits: jax.Array, labels: jax.Array, label_smoothing=
 
 
 @attrs.frozen
-class CriteoWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class CriteoWorkload(WorkloadBase):
     data: dict
     config: Config
     eval_batch_size: int = 16384
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> DLRMSmall:
         c = self.config
@@ -237,8 +226,7 @@ class CriteoWorkload:
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         loss_sum = 0.0
-        for start in range(0, total, self.eval_batch_size):
-            rows = slice(start, min(start + self.eval_batch_size, total))
+        for rows in row_slices(total, self.eval_batch_size):
             batch = {
                 k: take(self.data[f"valid_{k}"], rows) for k in ("dense", "categorical", "labels")
             }

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hpbench.workloads import metrics
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
@@ -214,20 +214,9 @@ class UNet(nn.Module):
 
 
 @attrs.frozen
-class FastMRIWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class FastMRIWorkload(WorkloadBase):
     config: Config
     data: dict
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> UNet:
         return UNet(
@@ -260,8 +249,7 @@ class FastMRIWorkload:
         names = ("valid_inputs", "valid_targets", "valid_mean", "valid_std", "valid_volume_max")
         total = num_rows(self.data["valid_inputs"])
         loss_sum = ssim_sum = 0.0
-        for start in range(0, total, self.config.eval_batch_size):
-            rows = slice(start, min(start + self.config.eval_batch_size, total))
+        for rows in row_slices(total, self.config.eval_batch_size):
             arrays = [take(self.data[name], rows) for name in names]
             batch_loss, batch_ssim = _evaluate_batch(self.model(), params, *arrays)
             loss_sum += float(batch_loss)

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
@@ -315,21 +315,10 @@ def vit_model(size: str, num_classes: int, variant: str, dropout: float) -> ViT:
 
 
 @attrs.frozen
-class ImageWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class ImageWorkload(WorkloadBase):
     data: dict
     config: DataConfig
     eval_batch_size: int = 1024
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     @property
     def is_resnet(self) -> bool:
@@ -369,8 +358,7 @@ class ImageWorkload:
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         loss_sum = errors = 0.0
-        for start in range(0, total, self.eval_batch_size):
-            rows = slice(start, min(start + self.eval_batch_size, total))
+        for rows in row_slices(total, self.eval_batch_size):
             images = take(self.data["valid_images"], rows)
             labels = take(self.data["valid_labels"], rows)
             batch_loss, batch_errors = _evaluate_batch(model, params, model_state, images, labels)

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from hpbench.workloads import metrics
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
@@ -367,23 +367,12 @@ class DeepSpeech(nn.Module):
 
 
 @attrs.frozen
-class SpeechWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class SpeechWorkload(WorkloadBase):
     architecture: str  # "conformer" or "deepspeech"
     vocab_size: int
     num_features: int
     data: dict
     eval_batch_size: int = 256
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> nn.Module:
         config = MODELS[self.architecture, self.size]
@@ -419,8 +408,7 @@ class SpeechWorkload:
         total = num_rows(self.data["valid_labels"])
         loss_sum = 0.0
         references, hypotheses = [], []
-        for start in range(0, total, self.eval_batch_size):
-            rows = slice(start, min(start + self.eval_batch_size, total))
+        for rows in row_slices(total, self.eval_batch_size):
             names = ("features", "feature_paddings", "labels", "label_paddings")
             features, feature_paddings, labels, label_paddings = (
                 take(self.data[f"valid_{name}"], rows) for name in names

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
@@ -286,21 +286,10 @@ def masked_sigmoid_cross_entropy(logits, labels, mask, label_smoothing=0.0):
 
 
 @attrs.frozen
-class OgbgWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class OgbgWorkload(WorkloadBase):
     data: dict
     config: Config
     eval_batch_size: int = 1024
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> GNN:
         c = self.config
@@ -333,8 +322,8 @@ class OgbgWorkload:
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         logits, loss_sum, count = [], 0.0, 0.0
-        for start in range(0, total, self.eval_batch_size):
-            batch = self._rows("valid", slice(start, min(start + self.eval_batch_size, total)))
+        for rows in row_slices(total, self.eval_batch_size):
+            batch = self._rows("valid", rows)
             batch_logits, batch_loss, batch_count = _evaluate_batch(model, params, batch)
             logits.append(np.asarray(batch_logits))
             loss_sum += float(batch_loss)

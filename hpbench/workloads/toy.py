@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 
@@ -53,19 +53,8 @@ class MLP(nn.Module):
 
 
 @attrs.frozen
-class ToyWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class ToyWorkload(WorkloadBase):
     data: dict[str, np.ndarray]
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> MLP:
         return MLP(activation="tanh" if self.variant == "tanh" else "relu", dropout=dropout)

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from hpbench.workloads import metrics
-from hpbench.workloads.base import Batch, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
@@ -293,20 +293,9 @@ def _cross_entropy(logits, targets, label_smoothing):
 
 
 @attrs.frozen
-class WMTWorkload:
-    info: WorkloadInfo
-    size: str
-    variant: str
+class WMTWorkload(WorkloadBase):
     config: ModelConfig
     data: dict
-
-    @property
-    def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
-
-    @property
-    def max_steps(self) -> int:
-        return self.info.max_steps[self.size]
 
     def model(self, dropout: float = 0.0) -> Transformer:
         return Transformer(self.config, post_ln=self.variant == "post_ln", dropout=dropout)
@@ -334,8 +323,7 @@ class WMTWorkload:
         total = num_rows(self.data["valid_inputs"])
         loss_sum = tokens = 0.0
         references, hypotheses = [], []
-        for start in range(0, total, self.config.eval_batch_size):
-            rows = slice(start, min(start + self.config.eval_batch_size, total))
+        for rows in row_slices(total, self.config.eval_batch_size):
             inputs = take(self.data["valid_inputs"], rows)
             targets = take(self.data["valid_targets"], rows)
             batch_loss, decoded = _evaluate_batch(self.model(), params, inputs, targets)
