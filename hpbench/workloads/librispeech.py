@@ -23,6 +23,7 @@ import optax
 from hpbench.workloads import metrics
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
+from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
 
@@ -264,14 +265,6 @@ class Subsample(nn.Module):
             x = x * (1.0 - paddings)[:, :, None, None]
         x = x.reshape(*x.shape[:2], -1)
         return nn.Dense(self.config.encoder_dim)(x), paddings
-
-
-def sinusoidal_positions(length: int, dim: int) -> jax.Array:
-    """(1, length, dim) sine/cosine position embeddings (timescales 1 to 10^4)."""
-    half = dim // 2
-    inv = jnp.exp(-jnp.log(1e4) * jnp.arange(half) / max(half - 1, 1))
-    angles = jnp.arange(length)[:, None] * inv[None, :]
-    return jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=-1)[None]
 
 
 # --- Conformer -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import optax
 from hpbench.workloads import metrics
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
+from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
 
@@ -181,13 +182,6 @@ def vocab_size_of(config: DataConfig) -> int:
 
 
 # --- the Transformer (AlgoPerf's WMT model: flax's example, shared embeddings) ------------
-
-
-def sinusoidal_positions(length: int, dim: int) -> jax.Array:
-    half = dim // 2
-    inv = jnp.exp(-jnp.log(1e4) * jnp.arange(half) / max(half - 1, 1))
-    angles = jnp.arange(length)[:, None] * inv[None, :]
-    return jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=-1)[None]
 
 
 class Sublayers(nn.Module):
