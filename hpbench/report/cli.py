@@ -10,8 +10,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    from hpbench.report.data import Report
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_REPORTS = Path("reports")
@@ -29,10 +33,7 @@ def _error(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "specs", nargs="+", type=Path, metavar="SPEC", help="spec files, one algorithm each"
-    )
+def _add_results_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results",
         type=Path,
@@ -40,6 +41,13 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="results directory (default: results)",
     )
+
+
+def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "specs", nargs="+", type=Path, metavar="SPEC", help="spec files, one algorithm each"
+    )
+    _add_results_option(parser)
     parser.add_argument(
         "--time",
         choices=("steps", "seconds"),
@@ -78,9 +86,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--title", help="the report's title (default: the spec names)")
 
 
-def report_main(args: argparse.Namespace) -> int:
+def _load_report(args: argparse.Namespace, title: str | None = None) -> Report | int:
+    """The report of ``args.specs`` over ``args.results``, or the exit code once the
+    reason there is none (a spec problem, no results, bad results) is printed."""
     from hpbench.report.data import build_report, load_runs
-    from hpbench.report.render import render
     from hpbench.spec import SpecError
 
     try:
@@ -93,11 +102,19 @@ def report_main(args: argparse.Namespace) -> int:
         _error(problem)
         return 1
     try:
-        report = build_report(runs, title=args.title, time=args.time, integral=args.integral)
+        return build_report(runs, title=title, time=args.time, integral=args.integral)
     except ValueError as e:
         _error(str(e))
         return 2
-    out = args.out or DEFAULT_REPORTS / "-".join(run.label for run in runs)
+
+
+def report_main(args: argparse.Namespace) -> int:
+    from hpbench.report.render import render
+
+    report = _load_report(args, title=args.title)
+    if isinstance(report, int):
+        return report
+    out = args.out or DEFAULT_REPORTS / "-".join(entry.label for entry in report.entries)
     render(report).write(out)
     print(f"wrote {out / 'index.md'} and {out / 'index.html'}")
     for warning in report.warnings:
@@ -115,24 +132,11 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def score_main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from hpbench.report.data import build_report, load_runs
     from hpbench.scoring import scores_table
-    from hpbench.spec import SpecError
 
-    try:
-        runs = load_runs(args.specs, args.results)
-    except SpecError as e:
-        _error(e.render())
-        return 2
-    problem = _nothing_to_report(runs, args.results)
-    if problem:
-        _error(problem)
-        return 1
-    try:
-        report = build_report(runs, time=args.time, integral=args.integral)
-    except ValueError as e:
-        _error(str(e))
-        return 2
+    report = _load_report(args)
+    if isinstance(report, int):
+        return report
     console = Console()
     if not console.is_terminal:  # CI logs and pipes: wide enough for eight workloads
         console = Console(width=200)
@@ -149,13 +153,7 @@ def add_nightly_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "nightly", type=Path, metavar="NIGHTLY", help="the nightly file, e.g. specs/nightly.toml"
     )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help="results directory (default: results)",
-    )
+    _add_results_option(parser)
     parser.add_argument(
         "--reports",
         type=Path,
