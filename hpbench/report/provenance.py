@@ -56,25 +56,18 @@ def package_version(name: str) -> str:
 def git_commit(directory: Path | None = None) -> str:
     """The checkout's commit (with ``-dirty`` if it has uncommitted changes), or "unknown"."""
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=directory,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        head = _git(directory, "rev-parse", "--short=12", "HEAD")
+        dirty = _git(directory, "status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
+
+
+def _git(directory: Path | None, *args: str) -> str:
+    """The stripped output of ``git args`` run in ``directory``; raises if git fails."""
+    return subprocess.run(
+        ["git", *args], cwd=directory, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
 
 
 def spec_provenance(plan: Plan, trial_ids: Sequence[str]) -> SpecProvenance:
