@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from hpbench.plan import Target, Trial
+from hpbench.plan import Target
+from hpbench.report.synthetic import fixed_schedule_trial
 from hpbench.results.records import EvalRecord, Status, TrialResult
 
 
@@ -27,20 +28,18 @@ def make_result(
 ) -> TrialResult:
     """A trial whose evaluation ``k`` (at step ``eval_every * (k + 1)``) measured ``values[k]``."""
     target = target or Target("error_rate", 0.5, "min")
-    trial = Trial(
-        workload=workload,
-        size=size,
+    trial = fixed_schedule_trial(
+        workload,
+        target,
+        algorithm,
+        hyperparameters,
         variant=variant,
-        algorithm=algorithm,
-        hyperparameters=dict(hyperparameters or {"learning_rate": 1e-3}),
-        schedule="warmup_cosine",
-        warmup=0.05,
+        seed=seed,
         horizon=horizon,
+        eval_every=eval_every,
+        size=size,
         max_steps=max_steps,
         batch_size=8,
-        seed=seed,
-        eval_every=eval_every,
-        target=target,
     )
     evals = tuple(
         EvalRecord(

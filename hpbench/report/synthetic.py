@@ -45,6 +45,37 @@ def make_trial(
     """A trial on a registered workload with a synthetic target for its default metric
     (``max_steps`` defaults to the workload's budget at ``size``)."""
     info = get_workload(workload)
+    return fixed_schedule_trial(
+        workload,
+        Target(info.metric, TARGETS[info.metric], info.direction),
+        algorithm,
+        hyperparameters,
+        variant=variant,
+        seed=seed,
+        horizon=horizon,
+        eval_every=eval_every,
+        size=size,
+        max_steps=max_steps or info.max_steps.get(size, 1000),
+        batch_size=info.batch_size.get(size, 64),
+    )
+
+
+def fixed_schedule_trial(
+    workload: str,
+    target: Target,
+    algorithm: str = "nadamw",
+    hyperparameters: Mapping[str, Any] | None = None,
+    *,
+    variant: str = "base",
+    seed: int = 0,
+    horizon: float = 1.0,
+    eval_every: int = 50,
+    size: str = "mini",
+    max_steps: int,
+    batch_size: int,
+) -> Trial:
+    """A trial of any workload name (registered or not) with the schedule every synthetic
+    result uses: warmup_cosine with 5% warmup, learning rate 1e-3 unless given."""
     return Trial(
         workload=workload,
         size=size,
@@ -54,11 +85,11 @@ def make_trial(
         schedule="warmup_cosine",
         warmup=0.05,
         horizon=horizon,
-        max_steps=max_steps or info.max_steps.get(size, 1000),
-        batch_size=info.batch_size.get(size, 64),
+        max_steps=max_steps,
+        batch_size=batch_size,
         seed=seed,
         eval_every=eval_every,
-        target=Target(info.metric, TARGETS[info.metric], info.direction),
+        target=target,
     )
 
 
