@@ -9,39 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from trial_helpers import records, toy_trial
 
-from hpbench.plan import Target, Trial
 from hpbench.results.records import read_trial
 from hpbench.train import CheckpointPolicy, Job, make_jobs, run_job
 from hpbench.train.checkpoint import load_trained_params
-
-
-def toy_trial(learning_rate: float = 3e-3, **changes) -> Trial:
-    """A toy_mlp AdamW trial of 100 steps evaluated every 20."""
-    fields = dict(
-        workload="toy_mlp",
-        size="mini",
-        variant="base",
-        algorithm="adamw",
-        hyperparameters={"learning_rate": learning_rate, "weight_decay": 1e-4},
-        schedule="warmup_cosine",
-        warmup=0.05,
-        horizon=0.25,
-        max_steps=400,
-        batch_size=64,
-        seed=0,
-        eval_every=20,
-        target=Target("error_rate", 0.06, "min"),
-    )
-    fields.update(changes)
-    return Trial(**fields)
-
-
-def records(results: Path, trial: Trial) -> list[dict]:
-    """metrics.jsonl without the wall-clock field (what must be reproducible)."""
-    lines = (results / trial.id / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k != "train_seconds"} for line in lines]
-
 
 GOOD = toy_trial(1e-2)
 SLOW = toy_trial(1e-5)  # learns too slowly to reach the target in 100 steps

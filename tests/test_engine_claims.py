@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_engine import toy_trial
+from trial_helpers import toy_trial
 
 from hpbench.results.records import read_trial
 from hpbench.train import Job

@@ -46,7 +46,7 @@ print(json.dumps(out))
 
 @pytest.mark.slow  # two 8-device compilations: ~20 s of CPU
 def test_eight_device_run_equals_one_device_run(tmp_path):
-    from test_engine import toy_trial
+    from trial_helpers import toy_trial
 
     from hpbench.train import Job
 

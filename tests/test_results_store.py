@@ -10,25 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from hpbench.plan import Target, Trial
+from trial_helpers import toy_trial
+
 from hpbench.results.records import EvalRecord, Status, read_results
 from hpbench.results.store import TrialDir, claim
 
-TRIAL = Trial(
-    workload="toy_mlp",
-    size="mini",
-    variant="base",
-    algorithm="adamw",
-    hyperparameters={"learning_rate": 1e-3},
-    schedule="warmup_cosine",
-    warmup=0.05,
-    horizon=1.0,
-    max_steps=400,
-    batch_size=64,
-    seed=0,
-    eval_every=20,
-    target=Target("error_rate", 0.06, "min"),
-)
+TRIAL = toy_trial(hyperparameters={"learning_rate": 1e-3}, horizon=1.0)
 
 
 def record(step: int) -> EvalRecord:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_engine import records, toy_trial
+from trial_helpers import records, toy_trial
 
 from hpbench.results.records import read_trial
 from hpbench.train import CheckpointPolicy, Job

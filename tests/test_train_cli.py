@@ -80,7 +80,7 @@ def test_run_trains_the_spec_then_reuses_its_results(spec, tmp_path, capsys):
 
 def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
     from rich.console import Console
-    from test_engine import toy_trial
+    from trial_helpers import toy_trial
 
     from hpbench.train.cli import _run
     from hpbench.train.job import make_jobs
