@@ -21,7 +21,7 @@ import optax
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
 
 DATA_VERSION = 1
 NUM_DENSE = 13
@@ -218,18 +218,14 @@ class CriteoWorkload(WorkloadBase):
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return {
-            key: take(self.data[f"train_{key}"], idx) for key in ("dense", "categorical", "labels")
-        }
+        return take_split(self.data, "train", ("dense", "categorical", "labels"), idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         loss_sum = 0.0
         for rows in row_slices(total, self.eval_batch_size):
-            batch = {
-                k: take(self.data[f"valid_{k}"], rows) for k in ("dense", "categorical", "labels")
-            }
+            batch = take_split(self.data, "valid", ("dense", "categorical", "labels"), rows)
             loss_sum += float(_summed_loss(model, params, batch))
         return {"cross_entropy": loss_sum / total}
 

@@ -22,7 +22,7 @@ from hpbench.workloads import metrics
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 1
 CENTER_FRACTION = 0.08
@@ -240,10 +240,7 @@ class FastMRIWorkload(WorkloadBase):
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
-        return {
-            "inputs": take(self.data["train_inputs"], idx),
-            "targets": take(self.data["train_targets"], idx),
-        }
+        return take_split(self.data, "train", ("inputs", "targets"), idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         names = ("valid_inputs", "valid_targets", "valid_mean", "valid_std", "valid_volume_max")

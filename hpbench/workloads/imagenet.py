@@ -20,7 +20,7 @@ import optax
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 2
 NUM_SHAPES = 10  # procedural classes: the drawing functions of ``_shape_masks``
@@ -349,10 +349,7 @@ class ImageWorkload(WorkloadBase):
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return {
-            "images": take(self.data["train_images"], idx),
-            "labels": take(self.data["train_labels"], idx),
-        }
+        return take_split(self.data, "train", ("images", "labels"), idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()

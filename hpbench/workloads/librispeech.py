@@ -25,11 +25,12 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 1
 BLANK = 0  # the CTC blank
 SPACE = 1  # the word separator of the generated data
+UTTERANCE_ARRAYS = ("features", "feature_paddings", "labels", "label_paddings")
 
 
 @attrs.frozen
@@ -393,8 +394,7 @@ class SpeechWorkload(WorkloadBase):
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        names = ("features", "feature_paddings", "labels", "label_paddings")
-        return {name: take(self.data[f"train_{name}"], idx) for name in names}
+        return take_split(self.data, "train", UTTERANCE_ARRAYS, idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         word_start = take(self.data["word_start"], slice(None))
@@ -402,10 +402,9 @@ class SpeechWorkload(WorkloadBase):
         loss_sum = 0.0
         references, hypotheses = [], []
         for rows in row_slices(total, self.eval_batch_size):
-            names = ("features", "feature_paddings", "labels", "label_paddings")
-            features, feature_paddings, labels, label_paddings = (
-                take(self.data[f"valid_{name}"], rows) for name in names
-            )
+            features, feature_paddings, labels, label_paddings = take_split(
+                self.data, "valid", UTTERANCE_ARRAYS, rows
+            ).values()
             batch_loss, logits, paddings = _evaluate_batch(
                 self.model(), params, model_state, features, feature_paddings, labels,
                 label_paddings,

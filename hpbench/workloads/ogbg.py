@@ -22,7 +22,7 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 1
 NUM_ATOM_TYPES = 6  # C, N, O, S, Cl, F in spirit; index 0 is the most common
@@ -299,7 +299,7 @@ class OgbgWorkload(WorkloadBase):
         )
 
     def _rows(self, split: str, rows) -> Batch:
-        return {key: take(self.data[f"{split}_{key}"], rows) for key in GRAPH_ARRAYS}
+        return take_split(self.data, split, GRAPH_ARRAYS, rows)
 
     def init(self, rng: jax.Array) -> tuple[dict, dict]:
         example = self._rows("train", slice(0, 1))

@@ -100,3 +100,10 @@ def take(array: Any, rows: np.ndarray | slice) -> np.ndarray:
     out = np.empty_like(values)
     out[order] = values
     return out
+
+
+def take_split(
+    data: dict, split: str, names: tuple[str, ...], rows: np.ndarray | slice
+) -> dict[str, np.ndarray]:
+    """The ``rows`` of the arrays ``<split>_<name>`` of a workload's data, by ``name``."""
+    return {name: take(data[f"{split}_{name}"], rows) for name in names}

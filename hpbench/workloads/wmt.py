@@ -25,7 +25,7 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 2
 PAD, BOS, EOS = 0, 1, 2
@@ -307,10 +307,7 @@ class WMTWorkload(WorkloadBase):
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
-        return {
-            "inputs": take(self.data["train_inputs"], idx),
-            "targets": take(self.data["train_targets"], idx),
-        }
+        return take_split(self.data, "train", ("inputs", "targets"), idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         word_start = take(self.data["word_start"], slice(None))
