@@ -31,6 +31,19 @@ def slow_batches() -> None:
     toy.ToyWorkload.batch = batch
 
 
+def slow_worker_env(forbid: Path | None = None) -> dict[str, str]:
+    """Environment variables that make worker processes find these hooks and slow each
+    batch by 10 ms; ``forbid``: the file naming the step a restarted worker must resume at."""
+    tests = str(Path(__file__).resolve().parent)
+    env = {
+        "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]),
+        "HPBENCH_TEST_BATCH_DELAY": "0.01",
+    }
+    if forbid is not None:
+        env["HPBENCH_TEST_FORBID"] = str(forbid)
+    return env
+
+
 def worker_main() -> int:
     """A pool worker with slowed batches (``python -c`` entry of the pool tests)."""
     from hpbench.backends.worker import main
@@ -64,6 +77,26 @@ learning_rate = [1e-2, 3e-3]
 """
     )
     return path
+
+
+def checkpointed_jobs(trials) -> list:
+    """One job per trial, checkpointed every 40 steps (so a worker can die mid-trial)."""
+    from hpbench.train import CheckpointPolicy, make_jobs
+
+    return make_jobs(
+        trials, pack=1, checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None)
+    )
+
+
+def reference_jobs(directory: Path, suite: Path) -> tuple[list, Path]:
+    """The jobs of the test spec and their undisturbed results, trained in process into
+    ``directory / "reference"``."""
+    from hpbench.backends.local import run_jobs
+    from hpbench.spec import load_plan
+
+    jobs = checkpointed_jobs(load_plan(write_spec(directory, suite)).trials)
+    run_jobs(jobs, directory / "reference")
+    return jobs, directory / "reference"
 
 
 def records(results: Path, trial_id: str) -> list[tuple]:

@@ -13,7 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from backend_helpers import checkpointed, holder, records, write_spec
+from backend_helpers import (
+    checkpointed,
+    checkpointed_jobs,
+    holder,
+    records,
+    slow_worker_env,
+    write_spec,
+)
 
 from hpbench.backends import pool
 from hpbench.backends.profile import PoolOptions, RunnerProfile
@@ -21,10 +28,9 @@ from hpbench.cli import main
 from hpbench.results.records import read_trial
 from hpbench.results.store import TrialDir
 from hpbench.spec import load_plan
-from hpbench.train import CheckpointPolicy, make_jobs
+from hpbench.train import make_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = Path(__file__).resolve().parent
 SUITE = ROOT / "specs" / "suites" / "toy.toml"
 POOL = RunnerProfile(backend="pool", pool=PoolOptions(workers=2), retries=2)
 SLOW_WORKER_CODE = "import sys, backend_helpers; sys.exit(backend_helpers.worker_main())"
@@ -70,16 +76,11 @@ def test_a_worker_killed_mid_trial_is_replaced_and_its_job_resumes(
 ):
     spec, expected = reference
     trials = load_plan(spec).trials
-    jobs = make_jobs(
-        trials, pack=1, checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None)
-    )
+    jobs = checkpointed_jobs(trials)
     results = tmp_path / "results"
     forbid = tmp_path / "forbid"
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    )
-    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
-    monkeypatch.setenv("HPBENCH_TEST_FORBID", str(forbid))
+    for name, value in slow_worker_env(forbid).items():
+        monkeypatch.setenv(name, value)
 
     killed = {}
 
@@ -230,17 +231,11 @@ def test_sigint_to_the_pool_checkpoints_every_worker_and_a_rerun_resumes(
     import subprocess
 
     spec, expected = reference
-    jobs = make_jobs(
-        load_plan(spec).trials,
-        pack=1,
-        checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None),
-    )
+    jobs = checkpointed_jobs(load_plan(spec).trials)
     (tmp_path / "jobs.json").write_text(json.dumps([job.to_json() for job in jobs]))
     results = tmp_path / "results"
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    )
-    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
+    for name, value in slow_worker_env().items():
+        monkeypatch.setenv(name, value)
     run = subprocess.Popen(
         [
             sys.executable,

@@ -14,20 +14,24 @@ import pytest
 
 pytest.importorskip("ray")
 
-from backend_helpers import checkpointed, holder, records, write_spec
+from backend_helpers import (
+    checkpointed,
+    holder,
+    records,
+    reference_jobs,
+    slow_worker_env,
+    write_spec,
+)
 
 from hpbench.backends import ray as ray_backend
-from hpbench.backends.local import run_jobs as run_local
 from hpbench.backends.profile import RunnerProfile
 from hpbench.cli import main
 from hpbench.results.records import read_trial
-from hpbench.spec import load_plan
-from hpbench.train import CheckpointPolicy, make_jobs
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = Path(__file__).resolve().parent
+SUITE = ROOT / "specs" / "suites" / "toy.toml"
 PROFILE = RunnerProfile(backend="ray", retries=2)
 
 
@@ -38,11 +42,7 @@ def cluster(tmp_path_factory):
     import ray
 
     forbid = tmp_path_factory.mktemp("ray") / "forbid"
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-        "HPBENCH_TEST_BATCH_DELAY": "0.01",
-        "HPBENCH_TEST_FORBID": str(forbid),
-    }
+    env = slow_worker_env(forbid)
     ray.init(
         num_cpus=2,
         include_dashboard=False,
@@ -55,22 +55,14 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def plan_jobs(tmp_path_factory):
     """The jobs of the test spec and their undisturbed results (trained in process)."""
-    tmp = tmp_path_factory.mktemp("ray-reference")
-    spec = write_spec(tmp, ROOT / "specs" / "suites" / "toy.toml")
-    jobs = make_jobs(
-        load_plan(spec).trials,
-        pack=1,
-        checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None),
-    )
-    run_local(jobs, tmp / "reference")
-    return jobs, tmp / "reference"
+    return reference_jobs(tmp_path_factory.mktemp("ray-reference"), SUITE)
 
 
 @pytest.fixture(scope="module")
 def undisturbed(tmp_path_factory, cluster, plan_jobs) -> Path:
     """The spec run undisturbed through ``hpbench run --runner runners/ray.toml``."""
     tmp = tmp_path_factory.mktemp("ray-undisturbed")
-    spec = write_spec(tmp, ROOT / "specs" / "suites" / "toy.toml")
+    spec = write_spec(tmp, SUITE)
     runner = ROOT / "runners" / "ray.toml"  # uses the session the cluster fixture started
     results = tmp / "results"
     args = ["run", str(spec), "--runner", str(runner), "--pack", "1", "--results", str(results)]

@@ -15,18 +15,23 @@ import pytest
 
 pytest.importorskip("submitit")
 
-from backend_helpers import SlowTrainJob, checkpointed, holder, records, write_spec
+from backend_helpers import (
+    SlowTrainJob,
+    checkpointed,
+    holder,
+    records,
+    reference_jobs,
+    slow_worker_env,
+    write_spec,
+)
 
 from hpbench.backends import slurm
-from hpbench.backends.local import run_jobs as run_local
 from hpbench.backends.profile import RunnerProfile, SlurmOptions, load_profile
 from hpbench.cli import main
 from hpbench.results.records import read_trial
-from hpbench.spec import load_plan
-from hpbench.train import CheckpointPolicy, make_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = Path(__file__).resolve().parent
+SUITE = ROOT / "specs" / "suites" / "toy.toml"
 
 
 def local_array(tmp: Path) -> RunnerProfile:
@@ -37,15 +42,7 @@ def local_array(tmp: Path) -> RunnerProfile:
 @pytest.fixture(scope="module")
 def plan_jobs(tmp_path_factory):
     """The jobs of the test spec and their undisturbed results (trained in process)."""
-    tmp = tmp_path_factory.mktemp("slurm")
-    spec = write_spec(tmp, ROOT / "specs" / "suites" / "toy.toml")
-    jobs = make_jobs(
-        load_plan(spec).trials,
-        pack=1,
-        checkpoint=CheckpointPolicy(every_steps=40, every_seconds=None),
-    )
-    run_local(jobs, tmp / "reference")
-    return jobs, tmp / "reference"
+    return reference_jobs(tmp_path_factory.mktemp("slurm"), SUITE)
 
 
 @pytest.mark.slow
@@ -56,7 +53,7 @@ def test_hpbench_run_submits_a_job_array_that_equals_the_local_run(tmp_path, pla
         f'[runner]\nbackend = "slurm"\n[slurm]\nexecutor = "local"\n'
         f'folder = "{tmp_path / "slurm" / "%j"}"\ntime = "01:00:00"\n'
     )
-    spec = write_spec(tmp_path, ROOT / "specs" / "suites" / "toy.toml")
+    spec = write_spec(tmp_path, SUITE)
     results = tmp_path / "results"
     args = ["run", str(spec), "--runner", str(runner), "--pack", "1", "--results", str(results)]
     assert main([*args, "--quiet"]) == 0
@@ -71,11 +68,8 @@ def test_preemption_requeues_the_task_and_it_resumes(tmp_path, plan_jobs, monkey
     jobs, reference = plan_jobs
     results = tmp_path / "results"
     forbid = tmp_path / "forbid"
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
-    )
-    monkeypatch.setenv("HPBENCH_TEST_BATCH_DELAY", "0.01")
-    monkeypatch.setenv("HPBENCH_TEST_FORBID", str(forbid))
+    for name, value in slow_worker_env(forbid).items():
+        monkeypatch.setenv(name, value)
     preempted = {}
 
     def preempt():
