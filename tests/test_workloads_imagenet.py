@@ -70,11 +70,15 @@ def test_evaluate_reports_every_metric_at_chance_before_training(workload, initi
 
 
 def test_training_lowers_the_loss(workload, initial):
-    """A few dozen NAdamW steps on one batch fit it: gradients reach every layer."""
+    """A few dozen NAdamW steps on one batch fit it: gradients reach every layer.
+
+    The learning rate is 1e-2: at 3e-3 the batch-normalised ResNet needs about 50 steps to
+    lose 0.3 nats, which made the 30-step check sit on its edge.
+    """
     loss_fn = jax.jit(workload.loss, static_argnames="dropout")
     batch = workload.batch(0, 0)
     params, model_state = initial
-    tx = optax.nadamw(3e-3)
+    tx = optax.nadamw(1e-2)
     opt_state = tx.init(params)
 
     @jax.jit
