@@ -2,7 +2,9 @@
 
 A Trial holds everything that affects training and nothing else (checkpoint cadence,
 results directory and runner live elsewhere), so two specs that share a trial share its
-result and a changed spec reruns only what changed.
+result and a changed spec reruns only what changed. Its target is part of its identity only
+when it stops training (``stop_at_target``): otherwise the target is a scoring parameter, and
+new targets re-score the curves already trained instead of retraining them.
 """
 
 from __future__ import annotations
@@ -86,8 +88,12 @@ class Trial:
 
     @functools.cached_property
     def id(self) -> str:
-        """A short content hash of :meth:`canonical`; equal trials have equal ids."""
-        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        """A short content hash of what trains: :meth:`canonical`, less the target unless
+        training stops there. Trials that train the same have equal ids."""
+        identity = self.canonical()
+        if not self.stop_at_target:
+            del identity["target"]
+        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @classmethod

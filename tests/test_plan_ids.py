@@ -119,7 +119,6 @@ CHANGES = {
     ("workloads.toy_mlp", "max_steps"): lambda v: v + 1,
     ("workloads.toy_mlp", "batch_size"): lambda v: v + 1,
     ("workloads.toy_mlp", "eval_every"): lambda v: v + 1,
-    ("workloads.toy_mlp", "target"): lambda v: {**v, "value": v["value"] + 0.01},
     ("run", "seeds"): lambda v: [v[0] + 1],
 }
 
@@ -145,8 +144,17 @@ def test_other_training_values_change_the_id():
         {**base, "run": [("stop_at_target", True)]},
         {**base, "workloads.toy_mlp": [*workload, ("variant", "tanh")]},
         {**base, "workloads.toy_mlp": [*workload, ("data", "/data/toy.zarr")]},
-        {**base, "workloads.toy_mlp": [("target", {"metric": "loss", "value": 0.06})]},
         {**base, "algorithm": [("name", "mechanic"), ("base", "nadam")]},
     ]
     ids = [trial_id(base), *(trial_id(sections) for sections in changed)]
     assert len(set(ids)) == len(ids)
+
+
+def test_the_target_is_identity_only_when_training_stops_there():
+    """Without stop_at_target the target only scores the curve: new targets reuse results."""
+    algorithm = {"algorithm": [("name", "mechanic")]}
+    base = {**algorithm, "workloads.toy_mlp": [("target", {"metric": "error_rate", "value": 0.06})]}
+    other = {**algorithm, "workloads.toy_mlp": [("target", {"metric": "loss", "value": 0.5})]}
+    assert trial_id(other) == trial_id(base)
+    stopping = {"run": [("stop_at_target", True)]}
+    assert trial_id({**other, **stopping}) != trial_id({**base, **stopping})

@@ -10,9 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import attrs
+
 from trial_helpers import toy_trial
 
-from hpbench.results.records import EvalRecord, Status, read_results
+from hpbench.plan import Target
+from hpbench.results.records import EvalRecord, Status, read_planned, read_results
+from hpbench.scoring.time_to_target import score_trial
 from hpbench.results.store import TrialDir, claim
 
 TRIAL = toy_trial(hyperparameters={"learning_rate": 1e-3}, horizon=1.0)
@@ -34,6 +38,22 @@ def test_written_trial_reads_back_through_the_reader(tmp_path):
     assert math.isnan(result.evals[1].train_loss)  # NaN goes through JSON as null
     assert result.status.updated is not None and trial_dir.finished()
     assert not list(tmp_path.glob(f"{TRIAL.id}/.*"))  # no temporary files left behind
+
+
+def test_planned_results_are_scored_against_the_planned_target(tmp_path):
+    """New targets re-score a trained curve: same id, the plan's target, no retraining."""
+    trial_dir = TrialDir(tmp_path, TRIAL)
+    trial_dir.write_trial()
+    for step, error in ((20, 0.5), (40, 0.3), (60, 0.2)):
+        trial_dir.append_eval(EvalRecord(step, step / 100, 1.0, {"error_rate": error}))
+    trial_dir.write_status(Status(state="done", step=60))
+    stricter = attrs.evolve(TRIAL, target=Target("error_rate", 0.25, "min"))
+    assert stricter.id == TRIAL.id
+    [(found_id, result)] = read_planned(tmp_path, [stricter]).items()
+    assert found_id == TRIAL.id and result.trial.target.value == 0.25
+    assert score_trial(result).steps == 60  # first evaluation at or below 0.25
+    stopping = attrs.evolve(stricter, stop_at_target=True)
+    assert read_planned(tmp_path, [stopping]) == {}  # training stops there: another trial
 
 
 def test_records_past_the_restored_step_are_cut(tmp_path):

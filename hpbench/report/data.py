@@ -50,12 +50,12 @@ class SpecRun:
         does not parse counts as not run (and is named in the report's warnings)."""
         ids = tuple(t.id for t in plan.trials)
         done, unreadable = {}, []
-        for trial_id in ids:
-            directory = Path(results_dir) / trial_id
+        for trial in plan.trials:  # the planned trial, so its target is this spec's
+            directory = Path(results_dir) / trial.id
             if not (directory / "trial.json").exists():
                 continue
             try:
-                done[trial_id] = read_trial(directory)
+                done[trial.id] = attrs.evolve(read_trial(directory), trial=trial)
             except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
                 unreadable.append(f"{directory}: {type(e).__name__}: {e}")
         return cls(plan, done, ids, tuple(unreadable))

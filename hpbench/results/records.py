@@ -153,3 +153,18 @@ def read_results(results_dir: Path, trial_ids: Iterable[str] | None = None) -> l
     else:
         dirs = [results_dir / t for t in trial_ids if (results_dir / t / "trial.json").exists()]
     return [read_trial(d) for d in dirs]
+
+
+def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:
+    """The results of the planned ``trials`` found under ``results_dir``, by trial id.
+
+    Each result carries the planned trial, not the stored copy: a trial that does not stop at
+    its target shares its id with the same training under other targets, and is scored
+    against the target of the plan being read.
+    """
+    found = {}
+    for trial in trials:
+        directory = Path(results_dir) / trial.id
+        if (directory / "trial.json").exists():
+            found[trial.id] = attrs.evolve(read_trial(directory), trial=trial)
+    return found

@@ -69,7 +69,7 @@ def calibrate(
     progress: Callable[[Any], None] | None = None,
 ) -> Calibration:
     """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``)."""
-    from hpbench.results import read_results
+    from hpbench.results import read_planned
     from hpbench.scoring import list_cost, score_results, top_points
 
     per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
@@ -100,7 +100,7 @@ def calibrate(
     every = [c for *_, candidates in per_spec for c in candidates]
     train([t for c in every for t in c.trials], results_dir, pack, progress)
     labels = {t.id: c.label for c in every for t in c.trials}
-    results = {r.trial.id: r for r in read_results(results_dir, trial_ids=list(labels))}
+    results = read_planned(results_dir, [t for c in every for t in c.trials])
     scores = score_results(results, {i: labels[i] for i in results})
     outcome = []
     for spec, search, select, candidates in per_spec:

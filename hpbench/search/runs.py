@@ -50,11 +50,11 @@ class PointTable:
 
 def point_table(groups: Sequence[Sequence[Trial]], results_dir: Path) -> PointTable:
     """The table of the points whose trials are ``groups[i]``, from ``results_dir``."""
-    from hpbench.results import read_results
+    from hpbench.results import read_planned
     from hpbench.scoring import score_results
 
     labels = {t.id: f"p{i:05d}" for i, group in enumerate(groups) for t in group}
-    results = {r.trial.id: r for r in read_results(results_dir, trial_ids=list(labels))}
+    results = read_planned(results_dir, [t for group in groups for t in group])
     if not results:
         raise FileNotFoundError(f"no results of these trials in {results_dir}")
     scores = score_results(results, {i: labels[i] for i in results})
