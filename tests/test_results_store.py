@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 import attrs
-
 from trial_helpers import toy_trial
 
 from hpbench.plan import Target
 from hpbench.results.records import EvalRecord, Status, read_planned, read_results
-from hpbench.scoring.time_to_target import score_trial
 from hpbench.results.store import TrialDir, claim
+from hpbench.scoring.time_to_target import score_trial
 
 TRIAL = toy_trial(hyperparameters={"learning_rate": 1e-3}, horizon=1.0)
 

@@ -1,5 +1,6 @@
-"""``hpbench calibrate SPEC...`` and ``hpbench build-list SPEC``: the papers' procedures run
-from specs, writing a spec (``--emit``) and a Markdown report (``--report``, else stdout).
+"""``hpbench calibrate SPEC...``, ``hpbench build-list SPEC`` and ``hpbench targets SPEC``: the
+papers' procedures and the target setting run from specs, writing a spec (``--emit``, or the
+suite's targets with ``--write``) and a Markdown report (``--report``, else stdout).
 
 Trials go through the engine into ``--results`` (finished ones are reused, so a rerun or a
 longer search trains only what is new). Exit codes: 0 done, 2 bad spec or arguments.
@@ -137,4 +138,73 @@ class BuildList:
         return 0
 
 
-COMMANDS = {"calibrate": Calibrate, "build-list": BuildList}
+class Targets:
+    """``hpbench targets``."""
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "specs", nargs=1, type=Path, metavar="SPEC", help="a target-setting search spec"
+        )
+        parser.add_argument(
+            "--write",
+            type=Path,
+            metavar="SUITE",
+            help="put the targets into this suite file (in place, comments kept)",
+        )
+        parser.add_argument(
+            "--version",
+            default=None,
+            metavar="NAME",
+            help="the targets' version label recorded in the suite (default: SPEC's name "
+            "and today's date)",
+        )
+        _common(parser)
+
+    @staticmethod
+    def main(args: argparse.Namespace) -> int:
+        import datetime
+
+        from hpbench import __version__
+        from hpbench.spec import load_plan
+
+        if _bad_pack(args, "targets"):
+            return 2
+        plan = load_plan(args.specs[0])
+        if args.write is not None and not args.write.is_file():
+            print(f"hpbench targets: --write {args.write}: no such suite file", file=sys.stderr)
+            return 2
+
+        from hpbench.search.targets import (
+            check_writable,
+            provenance_lines,
+            set_targets,
+            targets_report,
+            write_targets,
+        )
+
+        if args.write is not None:
+            problems = check_writable(args.write.read_text(), plan)
+            for problem in problems:
+                print(f"hpbench targets: {args.write}: {problem}", file=sys.stderr)
+            if problems:
+                return 2
+        try:
+            setting = set_targets(plan, args.results, args.pack, _progress(args))
+        except ValueError as e:
+            print(f"hpbench targets: {e}", file=sys.stderr)
+            return 1
+        version = args.version or f"{plan.name}-{datetime.date.today().isoformat()}"
+        if args.write is not None:
+            header = provenance_lines(setting, version, __version__)
+            try:
+                text = write_targets(args.write.read_text(), setting, header)
+            except ValueError as e:
+                print(f"hpbench targets: {args.write}: {e}", file=sys.stderr)
+                return 2
+            _write(args.write, text)
+        _write(args.report, targets_report(setting, version))
+        return 0
+
+
+COMMANDS = {"calibrate": Calibrate, "build-list": BuildList, "targets": Targets}

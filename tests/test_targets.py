@@ -1,0 +1,147 @@
+"""``hpbench targets``: the best point's median-over-seeds best metric, worked by hand on
+results written without training, written into a suite file in place; and one real run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from search_helpers import WORKLOADS
+
+from hpbench.cli import main
+from hpbench.results.records import EvalRecord, Status
+from hpbench.results.store import TrialDir
+from hpbench.search.targets import BEGIN_MARK, END_MARK, round_toward_easy
+from hpbench.spec import load_plan
+from hpbench.spec._toml import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: (learning rate, seed) -> evaluated values of the workload's target metric.
+CURVES = {
+    "criteo": {  # min; lr 1e-3: medians of best (0.41, 0.40, 0.43) = 0.41; lr 1e-2: 0.42
+        (1e-3, 0): (0.5, 0.41),
+        (1e-3, 1): (0.45, 0.40),
+        (1e-3, 2): (0.43, 0.44),
+        (1e-2, 0): (0.42, 0.5),
+        (1e-2, 1): (0.39, 0.6),
+        (1e-2, 2): (math.nan, math.nan),  # diverged: the worst, so the median is 0.42
+    },
+    "wmt": {  # max; lr 1e-3: median 21.0; lr 1e-2: median of (25.5, 24.0, 10.0) = 24.0
+        (1e-3, 0): (20.0, 21.0),
+        (1e-3, 1): (21.0, 19.0),
+        (1e-3, 2): (22.0, 22.5),
+        (1e-2, 0): (25.5, 25.0),
+        (1e-2, 1): (24.0, 23.98765),
+        (1e-2, 2): (10.0, 9.0),
+    },
+}
+
+
+def write_suite(tmp_path: Path) -> Path:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(
+        '# A suite with comments that must survive.\n\n[benchmark]\nname = "three"\n'
+        + WORKLOADS.replace("value = 0.45 }", "value = 0.45 }  # the old target")
+    )
+    return suite
+
+
+def write_search(tmp_path: Path, suite: Path) -> Path:
+    spec = tmp_path / "targets.toml"
+    spec.write_text(
+        f'[benchmark]\nname = "search"\nextends = "{suite.name}"\n'
+        '[algorithm]\nname = "nadamw"\n[schedule]\nhorizon = 1.0\n'
+        "[grid]\nlearning_rate = [1e-3, 1e-2]\n[run]\nseeds = [0, 1, 2]\n"
+    )
+    return spec
+
+
+@pytest.fixture
+def search(tmp_path) -> tuple[Path, Path, Path]:
+    """The suite, the search spec and its results (criteo and wmt; ogbg never ran)."""
+    suite = write_suite(tmp_path)
+    spec = write_search(tmp_path, suite)
+    results = tmp_path / "results"
+    for trial in load_plan(spec).trials:
+        curve = CURVES.get(trial.workload, {}).get((trial.params["learning_rate"], trial.seed))
+        if curve is None:
+            continue
+        directory = TrialDir(results, trial)
+        directory.write_trial()
+        for i, value in enumerate(curve):
+            step = (i + 1) * trial.eval_every
+            directory.append_eval(EvalRecord(step, step * 0.01, 1.0, {trial.target.metric: value}))
+        directory.write_status(Status(state="done", step=trial.horizon_steps))
+    return suite, spec, results
+
+
+@pytest.mark.parametrize(
+    ("value", "direction", "expected"),
+    [
+        (0.381234, "min", 0.3813),  # up: a minimised metric at 0.381234 still reaches 0.3813
+        (0.381234, "max", 0.3812),
+        (98.4567, "max", 98.45),
+        (0.12, "min", 0.12),  # exact at 4 digits: unchanged
+        (0.0004, "min", 0.0004),
+    ],
+)
+def test_targets_round_toward_the_easy_side(value, direction, expected):
+    assert round_toward_easy(value, direction) == expected
+
+
+def test_targets_are_the_best_points_median_and_go_into_the_suite(search, capsys):
+    suite, spec, results = search
+    ogbg = [t for t in load_plan(spec).trials if t.workload == "ogbg"]
+    report = suite.parent / "targets.md"
+    argv = ["targets", str(spec), "--results", str(results), "--quiet", "--version", "v-test"]
+    for trial in ogbg:
+        directory = TrialDir(results, trial)
+        directory.write_trial()
+        directory.append_eval(EvalRecord(10, 0.1, 1.0, {"map": 0.3 + trial.seed / 100}))
+        directory.write_status(Status(state="done", step=trial.horizon_steps))
+    assert main([*argv, "--write", str(suite), "--report", str(report)]) == 0
+    text = suite.read_text()
+    targets = {name: w["target"]["value"] for name, w in tomllib.loads(text)["workloads"].items()}
+    assert targets == {"criteo": 0.41, "wmt": 24.0, "ogbg": 0.31}
+    assert "# A suite with comments that must survive." in text
+    assert "value = 0.41 }  # the old target" in text
+    assert text.count(BEGIN_MARK) == 1 and text.count(END_MARK) == 1
+    assert 'Targets version "v-test"' in text
+    assert "#   criteo: cross_entropy 0.41 (median 0.41; seeds 0.41, 0.4, 0.43;" in text
+    table = report.read_text()
+    assert "| wmt | bleu (max) | 24 | 20 | 24 | 25.5, 24, 10 | 2 | " in table
+    # A rerun replaces the block and finds the same values: the file is a fixed point.
+    assert main([*argv, "--write", str(suite)]) == 0
+    assert suite.read_text() == text
+
+
+def test_targets_refuses_a_suite_without_the_written_target(search, capsys):
+    suite, spec, results = search
+    bare = suite.parent / "bare.toml"
+    bare.write_text('[benchmark]\nname = "bare"\n[workloads.criteo]\nmax_steps = 100\n')
+    argv = ["targets", str(spec), "--results", str(results), "--quiet", "--write", str(bare)]
+    assert main(argv) == 2
+    assert "criteo: no `workloads.criteo.target.value` written" in capsys.readouterr().err
+    assert main(["targets", str(spec), "--write", str(suite.parent / "nope.toml")]) == 2
+    assert "no such suite file" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # toy_mlp: 2 learning rates x 2 seeds of 100 steps
+def test_a_real_target_search_on_toy_mlp(tmp_path):
+    suite = tmp_path / "toy.toml"
+    suite.write_text((ROOT / "specs" / "suites" / "toy.toml").read_text())
+    spec = tmp_path / "targets.toml"
+    spec.write_text(
+        f'[benchmark]\nname = "toy_targets"\nextends = "{suite.name}"\n'
+        '[algorithm]\nname = "nadamw"\n[schedule]\nhorizon = 0.25\n'
+        "[grid]\nlearning_rate = [1e-3, 1e-2]\n[run]\nseeds = [0, 1]\n"
+    )
+    results = tmp_path / "results"
+    argv = ["targets", str(spec), "--results", str(results), "--quiet", "--write", str(suite)]
+    assert main(argv) == 0
+    value = tomllib.loads(suite.read_text())["workloads"]["toy_mlp"]["target"]["value"]
+    assert 0 <= value < 0.5  # an error rate better than chance on 2+ classes
+    assert main(argv) == 0  # the rerun trains nothing and writes the same file
+    assert len(list(results.glob("*/trial.json"))) == 4
