@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from trial_helpers import records, toy_trial
 
+from hpbench.plan import Target
 from hpbench.results.records import read_trial
 from hpbench.train import CheckpointPolicy, Job, make_jobs, run_job
 from hpbench.train.checkpoint import load_trained_params
@@ -171,3 +172,15 @@ def test_pack_size_follows_device_memory(monkeypatch):
     assert memory.pack_size_from_memory(GOOD) == 1
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(1000))
     assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK
+
+
+def test_convolutional_workloads_train_one_member_per_program_on_cpu(monkeypatch):
+    """Packed convolutions are slower than sequential ones on CPU: the default pack is 1."""
+    import attrs
+
+    from hpbench.train import memory
+
+    monkeypatch.setattr(memory, "device_memory_bytes", lambda: 1 << 40)
+    resnet = attrs.evolve(GOOD, workload="imagenet_resnet", target=Target("error_rate", 0.1, "min"))
+    assert memory.pack_size_from_memory(resnet) == 1
+    assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK  # dense: packs

@@ -46,6 +46,14 @@ def member_bytes(trial: Trial) -> int:
 
 
 def pack_size_from_memory(trial: Trial, max_pack: int = DEFAULT_MAX_PACK) -> int:
-    """How many members of ``trial``'s kind fit in ``MEMORY_SHARE`` of device memory."""
+    """How many members of ``trial``'s kind fit in ``MEMORY_SHARE`` of device memory; one
+    for a convolutional workload on CPU, where a pack of 3 ResNet members trains 2-5x slower
+    than the three one after another (benchmarks/workloads.md)."""
+    import jax
+
+    from hpbench.workloads.registry import get_workload
+
+    if jax.default_backend() == "cpu" and get_workload(trial.workload).convolutional:
+        return 1
     fits = int(MEMORY_SHARE * device_memory_bytes() // max(1, member_bytes(trial)))
     return max(1, min(max_pack, fits))

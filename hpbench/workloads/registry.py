@@ -41,6 +41,9 @@ class WorkloadInfo:
     sizes: tuple[str, ...] = ("mini", "small", "full")
     max_steps: dict[str, int] = attrs.Factory(dict)  # per size
     batch_size: dict[str, int] = attrs.Factory(dict)  # per size
+    #: The model is mostly convolutions: vmapped over a pack, per-member kernels become a
+    #: grouped convolution, which XLA's CPU backend runs slower than the members in turn.
+    convolutional: bool = False
 
     @property
     def direction(self) -> str:
@@ -116,6 +119,7 @@ register(
         variants=("silu",),
         max_steps={"mini": 2000, "small": 10000, "full": 559998},
         batch_size={"mini": 64, "small": 128, "full": 1024},
+        convolutional=True,
     )
 )
 register(
@@ -154,6 +158,7 @@ register(
         variants=("layernorm",),
         max_steps={"mini": 600, "small": 4000, "full": 108567},
         batch_size={"mini": 16, "small": 32, "full": 32},
+        convolutional=True,
     )
 )
 register(
