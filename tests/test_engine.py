@@ -184,3 +184,15 @@ def test_convolutional_workloads_train_one_member_per_program_on_cpu(monkeypatch
     resnet = attrs.evolve(GOOD, workload="imagenet_resnet", target=Target("error_rate", 0.1, "min"))
     assert memory.pack_size_from_memory(resnet) == 1
     assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK  # dense: packs
+
+
+def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
+    """A chunk of one step runs without ``lax.scan`` (the convolutional path on CPU); it
+    gives the records of 16-step fused chunks, within float32 reassociation."""
+    fused, single = tmp_path / "fused", tmp_path / "single"
+    run_job(Job(trials=(GOOD,)), fused)
+    run_job(Job(trials=(GOOD,), steps_per_dispatch=1), single)
+    for a, b in zip(records(fused, GOOD), records(single, GOOD), strict=True):
+        assert a["step"] == b["step"]
+        np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
+        np.testing.assert_allclose(a["metrics"]["loss"], b["metrics"]["loss"], rtol=1e-5)

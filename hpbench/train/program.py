@@ -5,9 +5,9 @@ traced packable hyperparameters) is ``jax.vmap``-ed over the member axis, and se
 are fused per dispatch with ``lax.scan``. A member whose training loss is not finite is
 frozen (its updates are masked) and marked diverged at that step; the others go on.
 
-Sharding: a 1-D ``Mesh`` over the local devices with a ``data`` axis; each batch is split
-along it and the training state is replicated (:func:`state_shardings` is where FSDP would
-shard parameters instead).
+Sharding: a 1-D ``Mesh`` over the devices (those of every process, in a multi-host job)
+with a ``data`` axis; each batch is split along it and the training state is replicated
+(:func:`state_shardings` is where FSDP would shard parameters instead).
 """
 
 from __future__ import annotations
@@ -196,10 +196,22 @@ class Program:
                 "loss_count": carry["loss_count"] + ok.astype(jnp.int32),
             }, None
 
-        steps = start_step + jnp.arange(jax.tree.leaves(batches)[0].shape[0], dtype=jnp.int32)
-        end, _ = jax.lax.scan(body, state, (batches, steps))
+        length = jax.tree.leaves(batches)[0].shape[0]
+        if length == 1:  # a plain step: XLA's CPU backend runs convolutions inside a scan
+            # (even of one step, even unrolled) about 10x slower than outside one
+            end, _ = body(state, (jax.tree.map(lambda x: x[0], batches), start_step))
+        else:
+            steps = start_step + jnp.arange(length, dtype=jnp.int32)
+            end, _ = jax.lax.scan(body, state, (batches, steps))
         kept = _select(end["active"], {k: end[k] for k in trained}, {k: state[k] for k in trained})
         return {**end, **kept}
+
+    @property
+    def steps_per_dispatch_limit(self) -> int | None:
+        """At most one step per dispatch for a convolutional model on CPU (see ``_chunk``);
+        None: no limit beyond the job's."""
+        convolutional = self.workload.info.convolutional
+        return 1 if convolutional and jax.default_backend() == "cpu" else None
 
     # --- host side ---------------------------------------------------------------------
 
@@ -235,7 +247,20 @@ class Program:
     def train(self, state: State, values: Any, start: int, count: int) -> State:
         """Dispatch ``count`` fused steps from step ``start`` (asynchronously)."""
         self.compile(count)
-        return self._compiled[count](state, values, self.batches(start, count), np.int32(start))
+        batches = self._global(self.batches(start, count))
+        return self._compiled[count](state, values, batches, np.int32(start))
+
+    def _global(self, batches: Any) -> Any:
+        """Host batches as global arrays when the mesh spans several processes (JAX takes
+        host arrays only for replicated inputs there); each process holds the same full
+        batches, the data being a function of (seed, step). Alone: the host arrays."""
+        if jax.process_count() == 1:
+            return batches
+        return jax.tree.map(
+            lambda x, s: jax.make_array_from_callback(x.shape, s, lambda index: x[index]),
+            batches,
+            self.batch_shardings,
+        )
 
     def place(self, tree: Any) -> Any:
         """Put host values (hyperparameters, masks) on the mesh, replicated."""

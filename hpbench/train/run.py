@@ -6,6 +6,12 @@ another live process is left to it), skips a job whose trials all finished (unle
 records each evaluation and the time-to-target, and writes each trial's final status. An
 exception marks the job's unfinished trials failed (with the error) and returns; SIGINT or
 SIGTERM saves a checkpoint, marks them interrupted and raises :class:`Interrupted`.
+
+A multi-host job runs :func:`run_job` on every process with the same arguments: only the
+primary process claims and writes (the others see their trials through
+:class:`~hpbench.results.store.MirrorTrialDir`), the decisions that steer training are made
+on the primary and shared (:mod:`hpbench.train.processes`), and every process calls Orbax's
+save and restore, which Orbax coordinates. A single process exchanges nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import attrs
 import hpbench
 from hpbench.plan import Trial
 from hpbench.results.records import EvalRecord, Status
-from hpbench.results.store import TrialClaim, TrialDir, claim
+from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim
 from hpbench.train.job import Job
+from hpbench.train.processes import Processes, current
 
 
 class Interrupted(KeyboardInterrupt):
@@ -75,39 +82,82 @@ def run_job(
     *,
     devices: Sequence[Any] | None = None,
     progress: Progress | None = None,
+    processes: Processes | None = None,
 ) -> list[TrialOutcome]:
-    """Train ``job`` into ``results_dir``; one :class:`TrialOutcome` per trial of the job."""
+    """Train ``job`` into ``results_dir``; one :class:`TrialOutcome` per trial of the job.
+
+    ``processes``: this process in a multi-host job (default: from ``jax.distributed``,
+    a single process unless it joined others). Only the primary writes to ``results_dir``
+    and reports ``progress``; the others compute the same steps and outcomes."""
     results_dir = Path(results_dir)
-    outcomes: dict[str, TrialOutcome] = {}
+    processes = processes or current()
+    if not processes.primary:
+        progress = None
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
     try:
-        for trial in job.trials:
-            trial_dir = TrialDir(results_dir, trial)
-            held = claim(trial_dir)
-            if held is None:
-                outcomes[trial.id] = TrialOutcome(
-                    trial, "elsewhere", reason="claimed by another run"
-                )
-                continue
-            claims.append(held)
-            members.append(trial_dir)
-        members.sort(key=lambda m: m.trial.id)  # the member order of checkpoints
-        if job.force:
-            for trial_dir in members:
-                trial_dir.reset()
-            shutil.rmtree(_job_dir(results_dir, members), ignore_errors=True)
+        if processes.primary:
+            members = _claim_members(job, results_dir, claims)
+        starts = processes.share(_starting_statuses(members) if processes.primary else None)
+        if not processes.primary:
+            members = _mirrors(job, results_dir, starts)
+        held = {m.trial.id for m in members}
+        outcomes = {
+            t.id: TrialOutcome(t, "elsewhere", reason="claimed by another run")
+            for t in job.trials
+            if t.id not in held
+        }
         if members and all(m.finished() for m in members):
             for m in members:
                 outcomes[m.trial.id] = _skipped(m)
         elif members:
             for m in members:
                 m.write_trial()
-            outcomes.update(_train_or_fail(job, results_dir, members, devices, progress))
+            outcomes.update(_train_or_fail(job, results_dir, members, devices, progress, processes))
     finally:
-        for held in claims:
-            held.release()
+        for lock in claims:
+            lock.release()
     return [outcomes[t.id] for t in job.trials]
+
+
+def _claim_members(job: Job, results_dir: Path, claims: list[TrialClaim]) -> list[TrialDir]:
+    """Claim every trial of ``job`` that no other live run holds (primary only), appending
+    each claim to ``claims`` (the caller releases them); the claimed trials in checkpoint
+    member order, reset first under ``job.force``."""
+    members: list[TrialDir] = []
+    for trial in job.trials:
+        trial_dir = TrialDir(results_dir, trial)
+        held = claim(trial_dir)
+        if held is not None:
+            claims.append(held)
+            members.append(trial_dir)
+    members.sort(key=lambda m: m.trial.id)  # the member order of checkpoints
+    if job.force:
+        for trial_dir in members:
+            trial_dir.reset()
+        shutil.rmtree(_job_dir(results_dir, members), ignore_errors=True)
+    return members
+
+
+def _starting_statuses(members: Sequence[TrialDir]) -> dict[str, Any]:
+    """The claimed trials and their recorded statuses as JSON (None: no status yet): what
+    the primary shares before training, so every process decides from the same view."""
+    statuses = {m.trial.id: m.read_status() for m in members}
+    return {tid: s.to_json() if s is not None else None for tid, s in statuses.items()}
+
+
+def _mirrors(job: Job, results_dir: Path, starts: dict[str, Any]) -> list[TrialDir]:
+    """A secondary process's view of the members the primary claimed (in the same order),
+    writing nothing and starting from the statuses the primary read."""
+    trials = sorted((t for t in job.trials if t.id in starts), key=lambda t: t.id)
+    return [
+        MirrorTrialDir(
+            results_dir,
+            t,
+            Status.from_json(starts[t.id]) if starts[t.id] is not None else None,
+        )
+        for t in trials
+    ]
 
 
 def _job_dir(results_dir: Path, members: Sequence[TrialDir]) -> Path:
@@ -128,10 +178,12 @@ def _skipped(trial_dir: TrialDir) -> TrialOutcome:
     )
 
 
-def _train_or_fail(job, results_dir, members, devices, progress) -> dict[str, TrialOutcome]:
+def _train_or_fail(
+    job, results_dir, members, devices, progress, processes
+) -> dict[str, TrialOutcome]:
     try:
         with _StopRequest() as stop:
-            trainer = _Trainer(job, results_dir, members, devices, progress, stop)
+            trainer = _Trainer(job, results_dir, members, devices, progress, stop, processes)
             return trainer.run()
     except Interrupted:
         raise
@@ -230,7 +282,7 @@ class _Member:
 class _Trainer:
     """One attempt at training a job's claimed members (see :func:`run_job`)."""
 
-    def __init__(self, job, results_dir, members, devices, progress, stop):
+    def __init__(self, job, results_dir, members, devices, progress, stop, processes):
         import jax
 
         from hpbench.train.checkpoint import JobCheckpoints
@@ -241,7 +293,10 @@ class _Trainer:
         self.lead = members[0].trial
         self.progress = progress
         self.stop = stop
-        devices = list(devices) if devices is not None else jax.local_devices()
+        self.processes = processes
+        if devices is None:  # a multi-host job trains on the global mesh
+            devices = jax.devices() if processes.count > 1 else jax.local_devices()
+        devices = list(devices)
         self.program = program_for(self.lead, len(members), devices)
         mesh = self.program.mesh
         self.values = self.program.place(member_values([m.trial for m in members]))
@@ -280,7 +335,7 @@ class _Trainer:
     def _start(self) -> tuple[int, Any]:
         """A fresh state, or the latest checkpoint's; trims each member's records to it."""
         step = 0
-        latest = self.checkpoints.latest_step()
+        latest = self.processes.share(self.checkpoints.latest_step())
         if latest is None:
             state = self.program.init(self.values)
         else:
@@ -307,7 +362,8 @@ class _Trainer:
     def _train(self) -> None:
         horizon = self.lead.horizon_steps
         every = self.lead.eval_every
-        chunk = chunk_length(self.job.steps_per_dispatch, every)
+        limit = self.program.steps_per_dispatch_limit or self.job.steps_per_dispatch
+        chunk = chunk_length(min(self.job.steps_per_dispatch, limit), every)
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
@@ -322,9 +378,10 @@ class _Trainer:
             self.step = boundary
             if self.step % every == 0 or self.step == horizon:
                 self._evaluate()
-            if self.stop.signum is not None:
-                self._interrupt()
-            if self._checkpoint_due():
+            signum, due = self._agree()
+            if signum is not None:
+                self._interrupt(signum)
+            if due:
                 self._pause()
                 self._save()
                 self._resume_clock()
@@ -394,6 +451,17 @@ class _Trainer:
 
     # --- checkpoints, statuses, progress -------------------------------------------------
 
+    def _agree(self) -> tuple[int | None, bool]:
+        """The stop signal and whether a checkpoint is due, the same on every process: a
+        signal to any process stops them all (they save together), and the primary's clock
+        decides a time-based checkpoint. Alone: this process's own signal and clock."""
+        signum, due = self.stop.signum, self._checkpoint_due()
+        if self.processes.count == 1:
+            return signum, due
+        votes = self.processes.gather([signum or 0, due])
+        stops = [int(s) for s, _ in votes if s]
+        return (stops[0] if stops else None), bool(votes[0][1])
+
     def _checkpoint_due(self) -> bool:
         policy = self.job.checkpoint
         if (
@@ -422,7 +490,7 @@ class _Trainer:
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, signum: int) -> None:
         self._pause()
         self._save(final=True)
         for m in self.members:
@@ -431,7 +499,7 @@ class _Trainer:
                 self._write_status(
                     m, state="interrupted", reason="stopped by a signal; rerun resumes"
                 )
-        raise Interrupted(self.stop.signum)
+        raise Interrupted(signum)
 
     def _write_status(
         self, m: _Member, state: str | None = None, reason: str | None = None
