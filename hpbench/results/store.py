@@ -94,6 +94,37 @@ class TrialDir:
         shutil.rmtree(self.checkpoints, ignore_errors=True)
 
 
+class MirrorTrialDir(TrialDir):
+    """A trial directory as a secondary process of a multi-host job sees it: it writes
+    nothing, and answers status reads from memory, starting at the status the primary
+    read (``status``) and following the statuses this process would have written. The
+    processes train in lockstep, so it tracks what the primary writes without reading the
+    (possibly unshared) results directory."""
+
+    def __init__(self, results_dir: Path, trial: Trial, status: Status | None):
+        super().__init__(results_dir, trial)
+        self._status = status
+
+    def write_trial(self) -> None:
+        """Nothing: the primary writes ``trial.json``."""
+
+    def read_status(self) -> Status | None:
+        return self._status
+
+    def write_status(self, status: Status) -> None:
+        self._status = status
+
+    def append_eval(self, record: EvalRecord) -> None:
+        """Nothing: the primary writes ``metrics.jsonl``."""
+
+    def truncate_evals(self, step: int) -> tuple[EvalRecord, ...]:
+        """Nothing to cut here (the primary cuts its ``metrics.jsonl``)."""
+        return ()
+
+    def reset(self) -> None:
+        self._status = None
+
+
 class TrialClaim:
     """An exclusive, non-blocking claim on a trial directory, held until :meth:`release`."""
 
