@@ -169,44 +169,6 @@ def test_the_single_process_path_of_a_multihost_job(tmp_path, reference):
         assert records(tmp_path / "results", job.lead.id) == records(expected, job.lead.id)
 
 
-@pytest.mark.slow
-def test_two_processes_join_through_jax_distributed(tmp_path):
-    """The multi-host start-up for real, with two local processes and an explicit
-    coordinator; training with more than one process is refused until the engine writes
-    from process 0 only (docs/running.md)."""
-    import socket
-    import subprocess
-
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
-    script = (
-        "from hpbench.backends import multihost\n"
-        "from hpbench.backends.profile import DistributedOptions, RunnerProfile\n"
-        f"options = DistributedOptions(processes=2, coordinator_address='localhost:{port}')\n"
-        "print(multihost.initialize(options), flush=True)\n"
-        "try:\n"
-        "    multihost.run_jobs([], '.', RunnerProfile(distributed=options))\n"
-        "except RuntimeError as e:\n"
-        "    print(e)\n"
-    )
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", script],
-            env={**env, "HPBENCH_PROCESS_ID": str(i)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    outputs = [child.communicate(timeout=240)[0] for child in children]
-    for i, out in enumerate(outputs):
-        assert f"({i}, 2)" in out
-        assert "multi-host training needs run_job to write results" in out
-
-
 POOL_SCRIPT = """
 import json, sys
 from pathlib import Path

@@ -3,10 +3,11 @@ runs the same job under ``jax.distributed.initialize()``, on the global device m
 
 ``initialize`` joins the processes (the coordinator is auto-detected on TPU VMs and under
 Slurm, or taken from ``[distributed] coordinator_address`` with the process id in
-``HPBENCH_PROCESS_ID``). A single process skips it, which is the path tested here.
-Process 0 alone reports progress. Training with more than one process needs the engine to
-write results from process 0 only (see docs/running.md); until it does, that is refused
-with a clear error instead of letting every host claim and write the same trials.
+``HPBENCH_PROCESS_ID``). A single process skips it. Every process then calls the engine's
+``run_job`` for each job in the same order; the engine lets process 0 alone claim trials,
+write results and report progress, shares its decisions with the others, and has every
+process take part in Orbax's checkpoints (see :mod:`hpbench.train.processes`). The results
+directory must be the same shared path on every host (checkpoints are written there).
 """
 
 from __future__ import annotations
@@ -21,31 +22,43 @@ from hpbench.backends.profile import DistributedOptions, RunnerProfile
 from hpbench.train.job import Job
 from hpbench.train.run import Progress, TrialOutcome
 
-NOT_YET = (
-    "multi-host training needs run_job to write results and claims from process 0 only; "
-    "the engine does not do that yet. Run one job per host (pool, ray or slurm) instead."
-)
-
 
 def initialize(options: DistributedOptions) -> tuple[int, int]:
-    """Join the job's processes when there is more than one; (process index, count)."""
+    """Join the job's processes when there is more than one; (process index, count).
+
+    Raises RuntimeError when the processes that joined are not ``options.processes`` (a
+    profile that does not match the launch), or when an explicit coordinator is given
+    without ``HPBENCH_PROCESS_ID``."""
     import jax
 
     if options.processes > 1 and not jax.distributed.is_initialized():
-        kwargs: dict[str, Any] = {}
-        if options.coordinator_address:
-            kwargs = {
-                "coordinator_address": options.coordinator_address,
-                "num_processes": options.processes,
-                "process_id": int(os.environ["HPBENCH_PROCESS_ID"]),
-            }
-        jax.distributed.initialize(**kwargs)
+        jax.distributed.initialize(**_explicit_coordinator(options))
     if options.processes > 1 and jax.process_count() != options.processes:
         raise RuntimeError(
             f"[distributed] processes = {options.processes}, but "
-            f"{jax.process_count()} JAX processes joined"
+            f"{jax.process_count()} JAX processes joined: launch one process per host "
+            "(gcloud ... --worker=all, or srun with one task per node) and set processes "
+            "to their number"
         )
     return jax.process_index(), jax.process_count()
+
+
+def _explicit_coordinator(options: DistributedOptions) -> dict[str, Any]:
+    """``jax.distributed.initialize`` arguments for ``coordinator_address`` (none: JAX
+    finds the coordinator on TPU VMs and under Slurm)."""
+    if not options.coordinator_address:
+        return {}
+    process_id = os.environ.get("HPBENCH_PROCESS_ID", "")
+    if not process_id.isdigit() or int(process_id) >= options.processes:
+        raise RuntimeError(
+            f"[distributed] coordinator_address is set, so each process needs its id in "
+            f"HPBENCH_PROCESS_ID (0..{options.processes - 1}); found {process_id!r}"
+        )
+    return {
+        "coordinator_address": options.coordinator_address,
+        "num_processes": options.processes,
+        "process_id": int(process_id),
+    }
 
 
 def run_jobs(
@@ -54,18 +67,16 @@ def run_jobs(
     profile: RunnerProfile,
     progress: Progress | None = None,
 ) -> list[TrialOutcome]:
-    """Every process runs every job in turn, in lockstep, on all devices of all hosts."""
+    """Every process runs every job in turn, in lockstep, on all devices of all hosts;
+    process 0 alone writes results and reports ``progress``."""
     from hpbench.backends.local import run_jobs as run_local
 
-    index, count = initialize(profile.distributed)
-    if count > 1:
-        raise RuntimeError(NOT_YET)
+    index, _ = initialize(profile.distributed)
     return run_local(jobs, results_dir, progress=progress if index == 0 else None)
 
 
 def run_distributed(job_json: dict[str, Any], results_dir: str, processes: int) -> dict[str, Any]:
-    """A Slurm task of a multi-node job: join the others, then train the job."""
-    _, count = initialize(DistributedOptions(processes=processes))
-    if count > 1:
-        raise RuntimeError(NOT_YET)
+    """A Slurm task of a multi-node job: join the others, then train the job (the engine
+    writes from process 0 only)."""
+    initialize(DistributedOptions(processes=processes))
     return train_job(job_json, results_dir)
