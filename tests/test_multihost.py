@@ -269,3 +269,18 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
         assert [r["step"] for r in two] == [r["step"] for r in one]
         for a, b in zip(two, one, strict=True):
             assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
+
+
+def test_hpbench_run_joins_the_hosts_of_a_local_multihost_profile_first(monkeypatch):
+    """Before make_jobs (whose pack size from memory starts JAX's backends), and only for
+    a ``local`` profile of several processes (a Slurm login node joins nothing)."""
+    from hpbench.train import cli
+
+    joined = []
+    monkeypatch.setattr(multihost, "initialize", joined.append)
+    two = DistributedOptions(processes=2)
+    cli._join_hosts(RunnerProfile(backend="local"))
+    cli._join_hosts(RunnerProfile(backend="slurm", distributed=two))
+    assert joined == []
+    cli._join_hosts(RunnerProfile(backend="local", distributed=two))
+    assert joined == [two]

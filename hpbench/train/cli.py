@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hpbench.backends.profile import RunnerProfile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,12 +76,22 @@ def main(args: argparse.Namespace) -> int:
         )
     console = Console(stderr=True)
     pack = args.pack if args.pack is not None else args.profile.pack
+    _join_hosts(args.profile)
     jobs = make_jobs(trials, pack=pack, checkpoint=policy, force=args.force)
     if not args.quiet:
         console.print(
             f"{len(trials)} trials in {len(jobs)} jobs -> {args.results}/", highlight=False
         )
     return _run(jobs, args, console)
+
+
+def _join_hosts(profile: RunnerProfile) -> None:
+    """Join the other processes of a multi-host ``local`` profile now: JAX must be joined
+    before anything starts its backends, and the pack size from memory does."""
+    if profile.backend == "local" and profile.distributed.processes > 1:
+        from hpbench.backends.multihost import initialize
+
+        initialize(profile.distributed)
 
 
 def _run(jobs: list, args: argparse.Namespace, console) -> int:
