@@ -8,7 +8,7 @@ is trained here: run the specs first (``specs/targets_mini.toml``, ``specs/nadam
 
 - s / 1000 steps: training seconds as the engine records them (compilation, evaluation and
   checkpoints excluded) of the naive Adam trial, which trains alone (no packing);
-- tuned NAdamW: the best learning rate of the target search (horizon 0.25), its median seed's
+- tuned NAdamW: the best learning rate of the target search (horizon 0.5), its median seed's
   first evaluation at the target, in steps and training seconds;
 - the published list: the earliest of its five points (horizon 1/3), which point, steps and
   seconds; a "poor learning rate" is its slowest point;
