@@ -47,6 +47,11 @@ class WorkloadTarget:
     def key(self) -> str:
         return self.workload if self.variant == "base" else f"{self.workload}/{self.variant}"
 
+    @property
+    def per_seed(self) -> str:
+        """The winning point's best metric per seed, at 4 significant digits."""
+        return ", ".join(f"{v:.4g}" for v in self.seed_values)
+
 
 @attrs.frozen
 class TargetSetting:
@@ -209,11 +214,9 @@ def provenance_lines(setting: TargetSetting, version: str, hpbench_version: str)
         f"# Seeds: {', '.join(map(str, setting.seeds))}.",
     ]
     for t in setting.targets:
-        point = _describe(t.point, "=")
-        seeds = ", ".join(f"{v:.4g}" for v in t.seed_values)
         lines.append(
             f"#   {t.key}: {t.metric} {t.value:.{SIGNIFICANT_DIGITS}g} (median {t.measured:.6g}; "
-            f"seeds {seeds}; best of {t.points} points: {point})"
+            f"seeds {t.per_seed}; best of {t.points} points: {_describe(t.point, '=')})"
         )
     lines.append(END_MARK)
     return lines
@@ -258,10 +261,9 @@ def targets_report(setting: TargetSetting, version: str) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for t in setting.targets:
-        point = _describe(t.point, " ")
-        seeds = ", ".join(f"{v:.4g}" for v in t.seed_values)
         rows.append(
             f"| {t.key} | {t.metric} ({t.direction}) | {t.value:.{SIGNIFICANT_DIGITS}g} | "
-            f"{t.previous:g} | {t.measured:.6g} | {seeds} | {t.points} | {point} |"
+            f"{t.previous:g} | {t.measured:.6g} | {t.per_seed} | {t.points} "
+            f"| {_describe(t.point, ' ')} |"
         )
     return "\n".join(rows) + "\n"
