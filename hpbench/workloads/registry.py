@@ -41,8 +41,10 @@ class WorkloadInfo:
     sizes: tuple[str, ...] = ("mini", "small", "full")
     max_steps: dict[str, int] = attrs.Factory(dict)  # per size
     batch_size: dict[str, int] = attrs.Factory(dict)  # per size
-    #: The model is mostly convolutions: vmapped over a pack, per-member kernels become a
-    #: grouped convolution, which XLA's CPU backend runs slower than the members in turn.
+    #: The model's convolutions dominate its step: vmapped over a pack, per-member kernels
+    #: become a grouped convolution, which XLA's CPU backend runs slower than the members in
+    #: turn (and 2-D ones run ~10x slower inside ``lax.scan``): on CPU the engine trains it
+    #: one member per program, one step per dispatch.
     convolutional: bool = False
 
     @property
