@@ -100,3 +100,23 @@ def test_build_list_needs_a_list_table(tmp_path, capsys):
     assert "s.toml:1:1: list: expected a [list] table for hpbench build-list, found none" in (
         capsys.readouterr().err
     )
+
+
+def test_a_list_spec_extending_another_emits_a_spec_without_its_search(results, tmp_path):
+    """A smaller run of a procedure spec (``extends`` it): the emitted list spec extends the
+    nearest ancestor without [search]/[list], here the suite, so it validates and reuses."""
+    spec, directory = results
+    suite = tmp_path / "suite.toml"
+    suite.write_text('[benchmark]\nname = "three"\n' + WORKLOADS)
+    text = spec.read_text().replace(WORKLOADS, "")
+    spec.write_text(
+        text.replace('name = "list_test"\n', 'name = "list_test"\nextends = "suite.toml"\n')
+    )
+    smaller = tmp_path / "list_small.toml"
+    smaller.write_text('[benchmark]\nname = "small"\nextends = "list.toml"\n[list]\nsize = 1\n')
+    emitted = tmp_path / "out" / "list1.toml"
+    argv = ["build-list", str(smaller), "--results", str(directory), "--quiet"]
+    assert main([*argv, "--emit", str(emitted)]) == 0
+    assert 'extends = "../suite.toml"' in emitted.read_text()
+    assert [p["learning_rate"] for p in load_spec(emitted).points] == [1e-1]
+    assert {t.id for t in load_plan(emitted).trials} <= {t.id for t in load_plan(spec).trials}

@@ -59,14 +59,28 @@ def _comment(lines: Iterable[str]) -> str:
     return "".join(f"# {line}".rstrip() + "\n" for line in lines)
 
 
+#: Tables of a procedure spec; an emitted spec must not inherit them.
+PROCEDURE_TABLES = ("search", "select", "list")
+
+
 def _extends(spec: Spec, emit_path: Path) -> str | None:
-    """The suite ``spec`` extends, as a path relative to ``emit_path``'s directory."""
-    own = spec.document.own.get("benchmark", {}) if spec.document else {}
-    extends = own.get("extends") if isinstance(own, dict) else None
-    if not isinstance(extends, str):
-        return None
-    parent = (Path(spec.file).parent / extends).resolve()
-    return os.path.relpath(parent, emit_path.resolve().parent)
+    """The nearest file up ``spec``'s ``extends`` chain that holds no search, selection or
+    list (normally the suite), as a path relative to ``emit_path``'s directory: a procedure
+    spec may extend another one (``calibrate_mechanic_mini.toml`` extends
+    ``calibrate_mechanic.toml``), whose ``[search]`` the emitted spec must not inherit."""
+    from hpbench.spec.source import load_document
+
+    own = spec.document.own if spec.document else {}
+    path = Path(spec.file)
+    while True:
+        benchmark = own.get("benchmark", {})
+        extends = benchmark.get("extends") if isinstance(benchmark, dict) else None
+        if not isinstance(extends, str):
+            return None
+        path = (path.parent / extends).resolve()
+        own = load_document(path).own
+        if not any(table in own for table in PROCEDURE_TABLES):
+            return os.path.relpath(path, emit_path.resolve().parent)
 
 
 def _sections(
