@@ -43,7 +43,7 @@ def _scored(spec: Path, results_dir: Path) -> list:
 def _reach(score) -> str:
     if math.isinf(score.steps):
         return "never"
-    return f"{score.steps:.0f} ({score.fraction:.2f} T), {score.seconds:.1f} s"
+    return f"{score.steps:.0f} ({score.step_fraction:.2f} T), {score.seconds:.1f} s"
 
 
 def _per_workload(scored: list) -> dict[str, list]:
