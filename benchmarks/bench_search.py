@@ -2,7 +2,9 @@
 
 A point is trained on every chosen workload (the same points on each, as a search does);
 "packed" trains the points of a workload as one ``jax.vmap``-ed program (``--pack`` = the
-number of points), "one by one" as one program each (``--pack 1``). Wall time includes
+number of points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench
+run`` does without ``--pack`` (packs sized from memory; one member per program for the
+convolutional workloads on CPU). Wall time includes
 compilation, as a real search pays it; data is generated (cached) before timing. The space
 is the NAdamW-list paper's broad space without dropout (dropout shapes the program, so its
 two values would split every pack in two).
@@ -67,7 +69,7 @@ def measure(workloads: list[str], points: int, horizon: float) -> dict[str, floa
     seconds = {}
     with tempfile.TemporaryDirectory() as tmp:
         trials = search_trials(workloads, points, horizon, Path(tmp))
-        for mode, pack in (("one by one", 1), ("packed", points)):
+        for mode, pack in (("one by one", 1), ("packed", points), ("default", None)):
             start = time.perf_counter()
             outcomes = train(trials, Path(tmp) / mode.replace(" ", "_"), pack=pack)
             seconds[mode] = time.perf_counter() - start
