@@ -206,12 +206,11 @@ class Program:
         kept = _select(end["active"], {k: end[k] for k in trained}, {k: state[k] for k in trained})
         return {**end, **kept}
 
-    @property
-    def steps_per_dispatch_limit(self) -> int | None:
-        """At most one step per dispatch for a convolutional model on CPU (see ``_chunk``);
-        None: no limit beyond the job's."""
+    def steps_per_dispatch(self, requested: int) -> int:
+        """Steps fused per dispatch: ``requested``, but one plain step for a convolutional
+        model on CPU (see ``_chunk``)."""
         convolutional = self.workload.info.convolutional
-        return 1 if convolutional and jax.default_backend() == "cpu" else None
+        return 1 if convolutional and jax.default_backend() == "cpu" else requested
 
     # --- host side ---------------------------------------------------------------------
 

@@ -362,8 +362,7 @@ class _Trainer:
     def _train(self) -> None:
         horizon = self.lead.horizon_steps
         every = self.lead.eval_every
-        limit = self.program.steps_per_dispatch_limit or self.job.steps_per_dispatch
-        chunk = chunk_length(min(self.job.steps_per_dispatch, limit), every)
+        chunk = chunk_length(self.program.steps_per_dispatch(self.job.steps_per_dispatch), every)
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
