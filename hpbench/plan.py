@@ -106,6 +106,18 @@ class Trial:
         return cls(**fields)
 
 
+def point_key(trial: Trial) -> tuple:
+    """What identifies a trial's point: everything but its workload, seed and target."""
+    return (
+        trial.algorithm,
+        trial.hyperparameters,
+        trial.options,
+        trial.schedule,
+        trial.warmup,
+        trial.horizon,
+    )
+
+
 def _serialize(_inst: Any, _field: Any, value: Any) -> Any:
     if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
         return dict(value)

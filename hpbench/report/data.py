@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from hpbench.plan import Plan, Trial
+from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.results.records import TrialResult, read_trial
 from hpbench.scoring import ScoreRow, Scores, score_results
@@ -178,18 +178,6 @@ def compile_specs(specs: Sequence[Path]) -> list[Plan]:
 def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
     """Compile every spec (see :func:`compile_specs`) and read its results."""
     return [SpecRun.load(plan, results_dir) for plan in compile_specs(specs)]
-
-
-def point_key(trial: Trial) -> tuple:
-    """What identifies a point: everything about a trial but its workload and seed."""
-    return (
-        trial.algorithm,
-        trial.hyperparameters,
-        trial.options,
-        trial.schedule,
-        trial.warmup,
-        trial.horizon,
-    )
 
 
 def _points(run: SpecRun) -> dict[tuple, Point]:

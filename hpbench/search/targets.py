@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from hpbench.plan import Plan, Scalar, Trial
+from hpbench.plan import Plan, Scalar, Trial, point_key
 from hpbench.spec.locate import locate
 
 #: Lines between these markers in a suite file are rewritten by ``write_targets``.
@@ -73,11 +73,6 @@ def round_toward_easy(value: float, direction: str, digits: int = SIGNIFICANT_DI
     return float(f"{rounded:.{digits}g}")
 
 
-def _point_key(trial: Trial) -> tuple[Any, ...]:
-    """What identifies a trial's point: everything but the seed (and the target)."""
-    return (trial.hyperparameters, trial.options, trial.schedule, trial.warmup, trial.horizon)
-
-
 def _point(trial: Trial) -> dict[str, Scalar]:
     return {**trial.params, "warmup": trial.warmup, "horizon": trial.horizon}
 
@@ -111,7 +106,7 @@ def find_targets(plan: Plan, results: Mapping[str, Any]) -> TargetSetting:
     by_workload: dict[tuple[str, str], dict[tuple[Any, ...], list[Trial]]] = {}
     for trial in plan.trials:
         points = by_workload.setdefault((trial.workload, trial.variant), {})
-        points.setdefault(_point_key(trial), []).append(trial)
+        points.setdefault(point_key(trial), []).append(trial)
     found = []
     for (workload, variant), points in by_workload.items():
         best: tuple[float, list[Trial], tuple[float, ...]] | None = None
