@@ -19,7 +19,7 @@ import numpy as np
 
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
-from hpbench.results.records import TrialResult, read_trial
+from hpbench.results.records import TrialResult, read_planned_trial
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.spec import SpecError, load_plan
@@ -51,13 +51,13 @@ class SpecRun:
         ids = tuple(t.id for t in plan.trials)
         done, unreadable = {}, []
         for trial in plan.trials:  # the planned trial, so its target is this spec's
-            directory = Path(results_dir) / trial.id
-            if not (directory / "trial.json").exists():
-                continue
             try:
-                done[trial.id] = attrs.evolve(read_trial(directory), trial=trial)
+                result = read_planned_trial(results_dir, trial)
             except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
-                unreadable.append(f"{directory}: {type(e).__name__}: {e}")
+                unreadable.append(f"{Path(results_dir) / trial.id}: {type(e).__name__}: {e}")
+                continue
+            if result is not None:
+                done[trial.id] = result
         return cls(plan, done, ids, tuple(unreadable))
 
 

@@ -155,16 +155,23 @@ def read_results(results_dir: Path, trial_ids: Iterable[str] | None = None) -> l
     return [read_trial(d) for d in dirs]
 
 
-def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:
-    """The results of the planned ``trials`` found under ``results_dir``, by trial id.
+def read_planned_trial(results_dir: Path, trial: Trial) -> TrialResult | None:
+    """The result of the planned ``trial`` under ``results_dir`` (None when it has none),
+    carrying the planned trial, not the stored copy: a trial that does not stop at its target
+    shares its id with the same training under other targets, and is scored against the
+    target of the plan being read."""
+    directory = Path(results_dir) / trial.id
+    if not (directory / "trial.json").exists():
+        return None
+    return attrs.evolve(read_trial(directory), trial=trial)
 
-    Each result carries the planned trial, not the stored copy: a trial that does not stop at
-    its target shares its id with the same training under other targets, and is scored
-    against the target of the plan being read.
-    """
+
+def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:
+    """The results of the planned ``trials`` found under ``results_dir``, by trial id
+    (see :func:`read_planned_trial`)."""
     found = {}
     for trial in trials:
-        directory = Path(results_dir) / trial.id
-        if (directory / "trial.json").exists():
-            found[trial.id] = attrs.evolve(read_trial(directory), trial=trial)
+        result = read_planned_trial(results_dir, trial)
+        if result is not None:
+            found[trial.id] = result
     return found
