@@ -143,9 +143,24 @@ def test_a_broken_history_stops_the_night_before_anything_runs(tmp_path, capsys)
     assert "not a nightly history file" in capsys.readouterr().err
 
 
-def test_the_shipped_nightly_file_is_valid():
-    nightly = load_nightly(Path(__file__).resolve().parent.parent / "specs" / "nightly.toml")
+def test_the_shipped_nightly_file_is_valid(capsys):
+    specs = Path(__file__).resolve().parent.parent / "specs"
+    nightly = load_nightly(specs / "nightly.toml")
     assert len(nightly.reports[0].specs) >= 3
+    # `hpbench validate specs/*.toml` (what a spec PR runs) accepts it and its specs
+    assert hpbench(["validate", *map(str, sorted(specs.glob("*.toml")))]) == 0
+    out = capsys.readouterr().out
+    assert f"nightly.toml: a nightly file: 1 report(s) of {len(nightly.specs)} spec(s)" in out
+
+
+def test_validate_checks_the_specs_a_nightly_file_lists(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    specs[0].write_text(specs[0].read_text() + "\n[schedule]\nwarmup = 2.0\n")
+    path = nightly_file(tmp_path, specs)
+    assert hpbench(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{specs[0].name}:" in err and "schedule.warmup" in err
+    assert "nightly.toml" not in err  # the nightly file itself is fine
 
 
 @pytest.mark.slow

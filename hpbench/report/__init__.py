@@ -5,8 +5,9 @@ No JAX import: reports read results, they never train.
 """
 
 from hpbench.report.data import Report, SpecRun, build_report, load_runs
-from hpbench.report.nightly import Nightly, Regression, load_nightly, run_nightly
+from hpbench.report.nightly import Regression, run_nightly
 from hpbench.report.render import Rendered, render
+from hpbench.spec.nightly import Nightly, load_nightly
 
 __all__ = [
     "Nightly",

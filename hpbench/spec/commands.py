@@ -19,6 +19,8 @@ from hpbench.plan import Plan, Trial
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
 from hpbench.spec.errors import SpecError
 from hpbench.spec.model import Spec
+from hpbench.spec.nightly import is_nightly_file, load_nightly
+from hpbench.spec.source import load_document
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -47,18 +49,35 @@ def _validate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    """Check every spec; report all problems of every file; exit 2 if any."""
+    """Check every spec (or nightly file); report all problems of every file; exit 2 if any."""
     failed = 0
     for path in args.specs:
         try:
-            spec = load_spec(path)
-            plan = compile_plan(spec)
+            summary = _check(path)
         except SpecError as e:
             print(e.render(), file=sys.stderr)
             failed += 1
             continue
-        print(f"ok {path}: {_summary(spec, plan)}")
+        print(f"ok {path}: {summary}")
     return 2 if failed else 0
+
+
+def _check(path: Path) -> str:
+    """Check one file: a spec, or a nightly file and every spec it lists; the summary line."""
+    if not is_nightly_file(load_document(path)):
+        spec = load_spec(path)
+        return _summary(spec, compile_plan(spec))
+    nightly = load_nightly(path)
+    problems = []
+    for listed in nightly.specs:
+        try:
+            compile_plan(load_spec(listed))
+        except SpecError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise SpecError(problems)
+    reports, specs = len(nightly.reports), len(nightly.specs)
+    return f"a nightly file: {reports} report(s) of {specs} spec(s), every spec valid"
 
 
 def _summary(spec: Spec, plan: Plan) -> str:

@@ -1,0 +1,163 @@
+"""The nightly file (``specs/nightly.toml``): which reports the nightly run renders, from
+which specs, and how large a score drop counts as a regression.
+
+Parsed here, with the specs, so that ``hpbench validate`` checks it without importing the
+report code; :mod:`hpbench.report.nightly` runs it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+
+from hpbench.spec.errors import Problem, SpecError, did_you_mean, display_path, show
+from hpbench.spec.source import Document, load_document
+
+DEFAULT_NOISE = 0.02
+NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
+
+
+@attrs.frozen
+class ReportSpec:
+    """One report of the nightly: its name (directory under reports/), title and specs."""
+
+    name: str
+    specs: tuple[Path, ...]
+    title: str | None = None
+
+
+@attrs.frozen
+class Nightly:
+    """A checked nightly file."""
+
+    file: str
+    reports: tuple[ReportSpec, ...]
+    noise: float = DEFAULT_NOISE
+    time: str = "steps"
+
+    @property
+    def specs(self) -> list[Path]:
+        """Every spec of every report, each once, in file order."""
+        return list(dict.fromkeys(spec for report in self.reports for spec in report.specs))
+
+
+def load_nightly(path: Path | str) -> Nightly:
+    """Read and check a nightly file; raises SpecError listing every problem."""
+    doc = load_document(path)
+    problems: list[Problem] = []
+    for key in doc.data:
+        if key not in _KEYS:
+            problems.append(
+                doc.problem(
+                    (key,),
+                    f"unknown table {show(key)}; expected [nightly] or [[report]]",
+                    did_you_mean(key, _KEYS),
+                    at_key=True,
+                )
+            )
+    settings = doc.data.get("nightly", {})
+    noise, time = DEFAULT_NOISE, "steps"
+    if not isinstance(settings, dict):
+        problems.append(doc.problem(("nightly",), f"expected a table, found {show(settings)}"))
+        settings = {}
+    for key in settings:
+        if key not in _KEYS["nightly"]:
+            problems.append(
+                doc.problem(
+                    ("nightly", key),
+                    f"unknown key {show(key)}",
+                    did_you_mean(key, _KEYS["nightly"]),
+                    at_key=True,
+                )
+            )
+    if "noise" in settings:
+        noise = settings["noise"]
+        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < 1:
+            problems.append(
+                doc.problem(
+                    ("nightly", "noise"),
+                    f"expected a score difference in [0, 1), found {show(noise)}",
+                )
+            )
+    if "time" in settings:
+        time = settings["time"]
+        if time not in ("steps", "seconds"):
+            problems.append(
+                doc.problem(
+                    ("nightly", "time"), f'expected "steps" or "seconds", found {show(time)}'
+                )
+            )
+    reports = _reports(doc, Path(path).parent, problems)
+    if problems:
+        raise SpecError(problems)
+    return Nightly(file=doc.file, reports=tuple(reports), noise=float(noise), time=time)
+
+
+def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[ReportSpec]:
+    tables = doc.data.get("report")
+    if not isinstance(tables, list) or not tables:
+        problems.append(
+            doc.problem(("report",), "expected at least one [[report]] table with a name and specs")
+        )
+        return []
+    reports, names = [], set()
+    for index, table in enumerate(tables):
+        at = ("report", index)
+        for key in table:
+            if key not in _KEYS["report"]:
+                problems.append(
+                    doc.problem(
+                        (*at, key),
+                        f"unknown key {show(key)}",
+                        did_you_mean(key, _KEYS["report"]),
+                        at_key=True,
+                    )
+                )
+        name = table.get("name")
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            problems.append(
+                doc.problem(
+                    (*at, "name"),
+                    f"expected a directory name (letters, digits, _ . -), found {show(name)}",
+                )
+            )
+        elif name in names:
+            problems.append(
+                doc.problem(
+                    (*at, "name"), f"expected a name no other report has, found {show(name)} again"
+                )
+            )
+        names.add(name)
+        title = table.get("title")
+        if title is not None and not isinstance(title, str):
+            problems.append(doc.problem((*at, "title"), f"expected a string, found {show(title)}"))
+        specs = table.get("specs")
+        if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
+            problems.append(
+                doc.problem(
+                    (*at, "specs"),
+                    f"expected a non-empty list of spec file paths, found {show(specs)}",
+                )
+            )
+            continue
+        paths = []
+        for i, spec in enumerate(specs):
+            file = directory / spec
+            if not file.is_file():
+                problems.append(
+                    doc.problem(
+                        (*at, "specs", i),
+                        f"expected an existing spec file, found no file {display_path(file)}",
+                    )
+                )
+            paths.append(file)
+        reports.append(ReportSpec(name=str(name), specs=tuple(paths), title=title))
+    return reports
+
+
+def is_nightly_file(doc: Document) -> bool:
+    """Whether a parsed file is a nightly file (it has a ``[nightly]`` table), not a spec."""
+    return "nightly" in doc.data
