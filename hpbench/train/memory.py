@@ -38,7 +38,9 @@ def member_bytes(trial: Trial) -> int:
     from hpbench.train.program import Program, make_mesh
     from hpbench.workloads.registry import load_workload
 
-    workload = load_workload(trial.workload, trial.size, trial.variant, trial.data)
+    workload = load_workload(
+        trial.workload, trial.size, trial.variant, trial.data, batch_size=trial.batch_size
+    )
     program = Program(workload, trial, 1, make_mesh(jax.local_devices()[:1], trial.batch_size))
     state = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(program.abstract_state))
     batch = sum(np.asarray(x).nbytes for x in jax.tree.leaves(workload.batch(trial.seed, 0)))

@@ -289,14 +289,9 @@ def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Progra
 
     key = (pack_key(lead), num_members, tuple(d.id for d in devices))
     if key not in _PROGRAMS:
-        workload = load_workload(lead.workload, lead.size, lead.variant, lead.data)
-        if workload.batch_size != lead.batch_size:
-            raise ValueError(
-                f"the trial asks for batch size {lead.batch_size} but workload {lead.workload} "
-                f"({lead.size}) trains with {workload.batch_size}; workloads take their batch "
-                "size from their registration, so set batch_size to that value in the spec "
-                "(or leave it out)"
-            )
+        workload = load_workload(
+            lead.workload, lead.size, lead.variant, lead.data, batch_size=lead.batch_size
+        )
         while len(_PROGRAMS) >= _PROGRAMS_KEPT:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
         _PROGRAMS[key] = Program(workload, lead, num_members, make_mesh(devices, lead.batch_size))

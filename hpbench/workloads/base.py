@@ -62,10 +62,12 @@ class WorkloadBase:
     info: WorkloadInfo
     size: str
     variant: str
+    #: A spec's ``batch_size``, when it differs from the registered one for this size.
+    batch_override: int | None = attrs.field(default=None, kw_only=True)
 
     @property
     def batch_size(self) -> int:
-        return self.info.batch_size[self.size]
+        return self.batch_override or self.info.batch_size[self.size]
 
     @property
     def max_steps(self) -> int:

@@ -72,12 +72,20 @@ def get_workload(name: str) -> WorkloadInfo:
 
 
 def load_workload(
-    name: str, size: str = "mini", variant: str = "base", data: str | None = None
+    name: str,
+    size: str = "mini",
+    variant: str = "base",
+    data: str | None = None,
+    batch_size: int | None = None,
 ) -> Workload:
-    """Import the workload's family module and build its runtime object (imports JAX)."""
+    """Import the workload's family module and build its runtime object (imports JAX);
+    ``batch_size`` (a spec's override) replaces the registered batch size of ``size``."""
     info = get_workload(name)
     module = importlib.import_module(f"hpbench.workloads.{info.family}")
-    return module.build(info, size=size, variant=variant, data=data)
+    workload = module.build(info, size=size, variant=variant, data=data)
+    if batch_size is not None and batch_size != workload.batch_size:
+        workload = attrs.evolve(workload, batch_override=batch_size)
+    return workload
 
 
 register(
@@ -196,7 +204,7 @@ register(
         metrics=("bleu", "loss"),
         metric="bleu",
         variants=("post_ln",),
-        max_steps={"mini": 400, "small": 5000, "full": 399999},
+        max_steps={"mini": 800, "small": 5000, "full": 399999},
         batch_size={"mini": 32, "small": 64, "full": 128},
     )
 )
