@@ -114,6 +114,11 @@ def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_pat
     for path in emitted:
         assert {t.id for t in load_plan(path).trials} <= done  # running it trains nothing
     table = report.read_text()
+    assert table.startswith("# Calibration of nadamw, adamw\n\n`hpbench calibrate ")
+    assert (
+        "calibrate_nadamw.toml: search: grid, resolution 3, space inline [search.space]; "
+        "training seeds [0]; horizons 0.5, 1; top 2 re-run with seeds [1]"
+    ) in table
     assert "| candidate | score | criteo | ogbg | wmt |" in table
     assert "| nadamw h=0.5 point 1 **(chosen)** |" in table
     assert "| candidate | learning_rate | re-run seeds |" in table

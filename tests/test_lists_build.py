@@ -82,6 +82,11 @@ def test_build_list_emits_a_spec_that_runs_the_list_and_the_papers_tables(result
     searched = {t.id for t in load_plan(spec).trials}
     assert {t.id for t in load_plan(emitted).trials} <= searched
     table = report.read_text()
+    assert table.startswith("# A greedy 2-point nadamw list\n\n`hpbench build-list ")
+    assert (
+        "search: grid, resolution 3, space inline [search.space]; training seeds [0, 1, 2]; "
+        "horizon 1; tau 2."
+    ) in table
     assert "| list | criteo | ogbg | wmt |" in table
     assert "| greedy 2-point list | 0.3 | 0.3 | 0.2 |" in table
     assert "| leave-one-workload-out 2-point list | 0.3 | 0.9 | 0.4 |" in table

@@ -105,7 +105,7 @@ class Calibrate:
         pool = sum(len(sc.candidates) for sc in outcome.specs)
         for cal, path in zip(outcome.specs, emits, strict=False):
             _write(path, calibrated_spec(cal, pool, path, _command("calibrate", args)))
-        _write(args.report, calibration_report(outcome))
+        _write(args.report, calibration_report(outcome, _command("calibrate", args)))
         return 0
 
 
@@ -134,7 +134,7 @@ class BuildList:
         built = build_list(spec, args.results, args.pack, _progress(args))
         if args.emit is not None:
             _write(args.emit, list_spec(built, args.emit, _command("build-list", args)))
-        _write(args.report, list_report(built))
+        _write(args.report, list_report(built, _command("build-list", args)))
         return 0
 
 

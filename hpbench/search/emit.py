@@ -184,15 +184,32 @@ def calibrated_spec(cal: SpecCalibration, pool: int, emit_path: Path, command: s
     return _comment(header) + "\n" + body
 
 
-def calibration_report(calibration: Calibration) -> str:
-    """Markdown: every candidate's benchmark score with its normalised time per workload
-    (the lr-free paper's Table 6 layout), best validation metric per workload (Table 5),
-    and its hyperparameters and seeds."""
+def calibration_report(calibration: Calibration, command: str) -> str:
+    """Markdown: what was run (``command``, each spec's search and selection), every
+    candidate's benchmark score with its normalised time per workload (the lr-free paper's
+    Table 6 layout), best validation metric per workload (Table 5), and its hyperparameters
+    and seeds."""
     scores = calibration.scores
     workloads = calibration.workloads
+    algorithms = ", ".join(sc.spec.algorithm or "?" for sc in calibration.specs)
+    lines = [
+        f"# Calibration of {algorithms}",
+        "",
+        f"`{command}` on {_today()} (hpbench {hpbench.__version__}). Per spec: the search's",
+        "points on every workload at each horizon, the top k by single-point C_tau re-run",
+        "with fresh seeds; every candidate of every spec scored together (AlgoPerf benchmark",
+        "score, times in steps).",
+        "",
+    ]
+    for sc in calibration.specs:
+        horizons = ", ".join(f"{c:g}" for c in sorted(sc.best))
+        lines.append(
+            f"- {sc.spec.file}: {_search_line(sc.search, sc.spec)}; horizons {horizons}; "
+            f"top {sc.select.top_k} re-run with seeds {list(sc.select.seeds)}"
+        )
     head = "| candidate | score | " + " | ".join(workloads) + " |"
     rule = "|---|---:|" + "---:|" * len(workloads)
-    lines = ["## Benchmark score and normalised time to target", "", head, rule]
+    lines += ["", "## Benchmark score and normalised time to target", "", head, rule]
     rows = [c for sc in calibration.specs for c in sc.candidates]
     for c in sorted(rows, key=lambda c: -c.score):
         mark = " **(chosen)**" if any(c is sc.chosen for sc in calibration.specs) else ""
@@ -267,14 +284,24 @@ def list_spec(built: BuiltList, emit_path: Path, command: str) -> str:
     return _comment(header) + "\n" + body
 
 
-def list_report(built: BuiltList) -> str:
-    """Markdown: step fractions per workload (the NAdamW-list paper's Table 9 layout), the
-    leave-one-workload-out folds, and the list's points (its Table 10 layout)."""
+def list_report(built: BuiltList, command: str) -> str:
+    """Markdown: what was run (``command``, the search), step fractions per workload (the
+    NAdamW-list paper's Table 9 layout), the leave-one-workload-out folds, and the list's
+    points (its Table 10 layout)."""
     table, size = built.table, built.settings.size
     workloads = table.workloads
     column = {w: j for j, w in enumerate(workloads)}
     full = [min(table.fractions[i, column[w]] for i in built.order) for w in workloads]
+    spec = built.spec
     lines = [
+        f"# A greedy {size}-point {spec.algorithm} list",
+        "",
+        f"`{command}` on {_today()} (hpbench {hpbench.__version__}), from {spec.file}:",
+        f"{_search_line(built.search, spec)}; horizon {spec.schedule.horizon:.4g}; "
+        f"tau {built.settings.tau:g}. Greedy by C_tau (the NAdamW-list paper's Algorithm 1);",
+        "a step fraction is the median over seeds of a point's, and a list's is the earliest",
+        "over its points.",
+        "",
         "## Step fractions to hit targets (median over seeds; inf: missed)",
         "",
         "| list | " + " | ".join(workloads) + " |",
