@@ -4,8 +4,9 @@ A point is trained on every chosen workload (the same points on each, as a searc
 "packed" trains the points of a workload as one ``jax.vmap``-ed program (``--pack`` = the
 number of points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench
 run`` does without ``--pack`` (packs sized from memory; one member per program for the
-convolutional workloads on CPU). Wall time includes
-compilation, as a real search pays it; data is generated (cached) before timing. The space
+convolutional workloads on CPU). Each mode and workload is one fresh ``hpbench run``
+process, so wall time includes its start and compilation, as a real search pays them (in a
+short run they are most of it); data is generated (cached) before timing. The space
 is the NAdamW-list paper's broad space without dropout (dropout shapes the program, so its
 two values would split every pack in two).
 
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,46 +39,48 @@ space.label_smoothing = {{ values = [0.0, 0.1, 0.2] }}
 """
 
 
-def search_trials(workloads: list[str], points: int, horizon: float, directory: Path) -> list:
-    """The trials of a ``points``-point search on ``workloads`` (mini suite or toy)."""
-    from hpbench.spec import load_plan
+def search_spec(workload: str, points: int, horizon: float, directory: Path) -> Path:
+    """A ``points``-point search spec on one workload (of the mini suite, or toy_mlp)."""
+    from hpbench.spec import load_spec
 
-    suite = "toy" if workloads == ["toy_mlp"] else "algoperf_mini"
-    skips = ""
-    if suite == "algoperf_mini":
-        from hpbench.spec import load_spec
-
-        names = {
-            w.name for w in load_spec(ROOT / "specs" / "suites" / "algoperf_mini.toml").workloads
-        }
-        skips = "".join(f"[workloads.{n}]\nskip = true\n" for n in sorted(names - set(workloads)))
-    spec = directory / "search.toml"
+    suite = "toy" if workload == "toy_mlp" else "algoperf_mini"
+    names = {w.name for w in load_spec(ROOT / "specs" / "suites" / f"{suite}.toml").workloads}
+    skips = "".join(f"[workloads.{n}]\nskip = true\n" for n in sorted(names - {workload}))
+    spec = directory / f"search_{workload}.toml"
     spec.write_text(
         f'[benchmark]\nextends = "{ROOT / "specs" / "suites" / f"{suite}.toml"}"\n'
         f'[algorithm]\nname = "nadamw"\n[schedule]\nhorizon = {horizon}\n'
         + skips
         + SPACE.format(points=points)
     )
-    return list(load_plan(spec).trials)
+    return spec
 
 
-def measure(workloads: list[str], points: int, horizon: float) -> dict[str, float]:
-    """Wall seconds of the search trained one by one and packed (fresh results each)."""
-    from hpbench.search.runs import train
+def measure(workloads: list[str], points: int, horizon: float) -> dict[str, dict[str, float]]:
+    """Wall seconds of the search per mode and workload: one by one, packed (all ``points``
+    in one program) and hpbench's default. Each is a fresh ``hpbench run`` process into a
+    fresh results directory, as a search runs: no compiled program carries over."""
     from hpbench.workloads.registry import load_workload
 
     for name in workloads:
         load_workload(name, "mini")  # generate and cache the data off the clock
-    seconds = {}
+    packs = {"one by one": ["--pack", "1"], "packed": ["--pack", str(points)], "default": []}
+    seconds: dict[str, dict[str, float]] = {mode: {} for mode in packs}
     with tempfile.TemporaryDirectory() as tmp:
-        trials = search_trials(workloads, points, horizon, Path(tmp))
-        for mode, pack in (("one by one", 1), ("packed", points), ("default", None)):
-            start = time.perf_counter()
-            outcomes = train(trials, Path(tmp) / mode.replace(" ", "_"), pack=pack)
-            seconds[mode] = time.perf_counter() - start
-            failed = [o for o in outcomes if o.state == "failed"]
-            if failed:
-                raise RuntimeError(f"{len(failed)} trials failed: {failed[0].reason}")
+        for mode, pack in packs.items():
+            for name in workloads:
+                spec = search_spec(name, points, horizon, Path(tmp))
+                results = Path(tmp) / mode.replace(" ", "_")
+                command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [*command, "--results", str(results), *pack],
+                    check=False,
+                    stdout=subprocess.DEVNULL,
+                )
+                seconds[mode][name] = time.perf_counter() - start
+                if done.returncode != 0:
+                    raise RuntimeError(f"{mode} on {name}: hpbench run exited {done.returncode}")
     return seconds
 
 
@@ -91,14 +96,21 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}; "
         f"load average {load:.1f} on {os.cpu_count()} CPUs"
     )
+    modes = list(seconds)
+    print("| workload | " + " | ".join(f"{mode} s" for mode in modes) + " | packed speed-up |")
+    print("|---|" + "---:|" * (len(modes) + 1))
+    for name in args.workloads:
+        walls = [seconds[mode][name] for mode in modes]
+        speedup = walls[0] / walls[1]
+        print(f"| {name} | " + " | ".join(f"{w:.1f}" for w in walls) + f" | {speedup:.2f}x |")
+    print()
     print("| mode | wall s | points per hour | speed-up |")
     print("|---|---:|---:|---:|")
-    for mode, wall in seconds.items():
-        speedup = seconds["one by one"] / wall
+    total = {mode: sum(per.values()) for mode, per in seconds.items()}
+    for mode, wall in total.items():
+        speedup = total["one by one"] / wall
         print(f"| {mode} | {wall:.1f} | {args.points / wall * 3600:.0f} | {speedup:.2f}x |")
 
 
 if __name__ == "__main__":
-    import sys
-
     main(sys.argv[1:])
