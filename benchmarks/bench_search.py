@@ -67,9 +67,9 @@ def measure(workloads: list[str], points: int, horizon: float) -> dict[str, dict
     packs = {"one by one": ["--pack", "1"], "packed": ["--pack", str(points)], "default": []}
     seconds: dict[str, dict[str, float]] = {mode: {} for mode in packs}
     with tempfile.TemporaryDirectory() as tmp:
+        specs = {name: search_spec(name, points, horizon, Path(tmp)) for name in workloads}
         for mode, pack in packs.items():
-            for name in workloads:
-                spec = search_spec(name, points, horizon, Path(tmp))
+            for name, spec in specs.items():
                 results = Path(tmp) / mode.replace(" ", "_")
                 command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
                 start = time.perf_counter()

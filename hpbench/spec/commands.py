@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from hpbench.plan import Plan, Trial
+from hpbench.spec.check import check
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
 from hpbench.spec.errors import SpecError
 from hpbench.spec.model import Spec
-from hpbench.spec.nightly import is_nightly_file, load_nightly
+from hpbench.spec.nightly import check_nightly, is_nightly_file
 from hpbench.spec.source import load_document
 
 if TYPE_CHECKING:
@@ -64,10 +65,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _check(path: Path) -> str:
     """Check one file: a spec, or a nightly file and every spec it lists; the summary line."""
-    if not is_nightly_file(load_document(path)):
-        spec = load_spec(path)
+    doc = load_document(path)
+    if not is_nightly_file(doc):
+        spec = check(doc)
         return _summary(spec, compile_plan(spec))
-    nightly = load_nightly(path)
+    nightly = check_nightly(doc, path.parent)
     problems = []
     for listed in nightly.specs:
         try:

@@ -46,7 +46,12 @@ class Nightly:
 
 def load_nightly(path: Path | str) -> Nightly:
     """Read and check a nightly file; raises SpecError listing every problem."""
-    doc = load_document(path)
+    return check_nightly(load_document(path), Path(path).parent)
+
+
+def check_nightly(doc: Document, directory: Path) -> Nightly:
+    """Check a parsed nightly file whose spec paths are relative to ``directory``; raises
+    SpecError listing every problem."""
     problems: list[Problem] = []
     for key in doc.data:
         if key not in _KEYS:
@@ -90,7 +95,7 @@ def load_nightly(path: Path | str) -> Nightly:
                     ("nightly", "time"), f'expected "steps" or "seconds", found {show(time)}'
                 )
             )
-    reports = _reports(doc, Path(path).parent, problems)
+    reports = _reports(doc, directory, problems)
     if problems:
         raise SpecError(problems)
     return Nightly(file=doc.file, reports=tuple(reports), noise=float(noise), time=time)
