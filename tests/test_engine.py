@@ -187,15 +187,18 @@ def test_pack_size_follows_device_memory(monkeypatch):
     assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK
 
 
-def test_convolutional_workloads_train_one_member_per_program_on_cpu(monkeypatch):
-    """Packed convolutions are slower than sequential ones on CPU: the default pack is 1."""
+def test_convolutional_workloads_pack_one_member_per_cpu_device(monkeypatch):
+    """Vmapped convolutions are slower than sequential ones on CPU: the default pack of a
+    convolutional workload is one member per CPU device (two in the tests)."""
     import attrs
+    import jax
 
     from hpbench.train import memory
 
     monkeypatch.setattr(memory, "device_memory_bytes", lambda: 1 << 40)
     resnet = attrs.evolve(GOOD, workload="imagenet_resnet", target=Target("error_rate", 0.1, "min"))
-    assert memory.pack_size_from_memory(resnet) == 1
+    assert len(jax.local_devices()) == 2
+    assert memory.pack_size_from_memory(resnet) == 2
     assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK  # dense: packs
 
 

@@ -54,6 +54,7 @@ def test_eight_device_run_equals_one_device_run(tmp_path):
         toy_trial(hyperparameters={"learning_rate": lr, "dropout": 0.1}) for lr in (1e-2, 3e-3)
     )
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
     done = subprocess.run(
         [sys.executable, "-c", CHILD, Job(trials=trials).dumps(), str(tmp_path)],
         capture_output=True,

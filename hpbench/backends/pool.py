@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json
+from hpbench.backends.cpus import cpu_device_environment, usable_cores
 from hpbench.backends.profile import RunnerProfile
 from hpbench.spec.errors import Problem, SpecError
 from hpbench.train.job import Job
@@ -35,7 +36,8 @@ def device_groups(profile: RunnerProfile) -> list[dict[str, str]]:
     """The environment of each worker: one entry per device group."""
     pool = profile.pool
     if pool.device == "cpu":
-        groups = [{"JAX_PLATFORMS": "cpu"} for _ in range(pool.workers)]
+        share = cpu_device_environment(max(1, usable_cores() // pool.workers))
+        groups = [{"JAX_PLATFORMS": "cpu", **share} for _ in range(pool.workers)]
     else:
         gpus = list(pool.gpus) if pool.gpus is not None else list(range(visible_gpus()))
         size = profile.devices_per_job

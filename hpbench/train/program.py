@@ -5,8 +5,10 @@ traced packable hyperparameters) is ``jax.vmap``-ed over the member axis, and se
 are fused per dispatch with ``lax.scan``. A member whose training loss is not finite is
 frozen (its updates are masked) and marked diverged at that step; the others go on.
 
-Sharding: a 1-D ``Mesh`` over the devices (those of every process, in a multi-host job)
-with a ``data`` axis; each batch is split along it and the training state is replicated
+Sharding: a 2-D ``Mesh`` over the devices (those of every process, in a multi-host job)
+with a ``members`` axis and a ``data`` axis. Members are spread over the ``members`` axis
+(independent trials: no communication between their devices), each batch is split along
+``data``, and within a member group the training state is replicated
 (:func:`state_shardings` is where FSDP would shard parameters instead).
 """
 
@@ -27,25 +29,48 @@ from hpbench.train.job import packed_values, static_hyperparameters
 from hpbench.train.optim import member_eval_params, member_optimizer
 from hpbench.workloads.base import Workload
 
+MEMBER_AXIS = "members"
 DATA_AXIS = "data"
 
 State = dict[str, Any]
 
 
-def make_mesh(devices: Sequence[Any], batch_size: int) -> Mesh:
-    """A data-parallel mesh over as many of ``devices`` as evenly divide the batch."""
-    usable = max(d for d in range(1, len(devices) + 1) if batch_size % d == 0)
-    return Mesh(np.asarray(devices[:usable]), (DATA_AXIS,))
+def make_mesh(devices: Sequence[Any], batch_size: int, num_members: int = 1) -> Mesh:
+    """A (members, data) mesh: the members spread over as many of ``devices`` as evenly
+    divide them, each member group's batch split over as many of the rest as divide it.
+    Members go first: they need no communication, a split batch needs an all-reduce. A
+    multi-host job keeps every member on every host (only process 0 reads members out)."""
+    single_process = len({d.process_index for d in devices}) == 1
+    members = _largest_divisor(num_members, len(devices)) if single_process else 1
+    data = _largest_divisor(batch_size, len(devices) // members)
+    grid = np.asarray(devices[: members * data]).reshape(members, data)
+    return Mesh(grid, (MEMBER_AXIS, DATA_AXIS))
+
+
+def local_devices_for(num_members: int) -> list[Any]:
+    """The devices of this process a job of ``num_members`` trains on: all of them, except
+    on CPU, whose devices are the cores of one host: there members spread over them and a
+    batch is not split (an all-reduce between cores costs more than it saves)."""
+    devices = jax.local_devices()
+    if devices[0].platform == "cpu":
+        return devices[: _largest_divisor(num_members, len(devices))]
+    return devices
+
+
+def _largest_divisor(number: int, limit: int) -> int:
+    """The largest divisor of ``number`` that is at most ``limit``."""
+    return max(d for d in range(1, max(1, min(number, limit)) + 1) if number % d == 0)
 
 
 def state_shardings(mesh: Mesh, abstract_state: State) -> State:
-    """Every leaf of the training state replicated over the mesh.
+    """Every leaf of the training state (member axis first) split over the ``members``
+    axis and replicated over ``data``.
 
-    This is the one place to change for FSDP: return ``P(DATA_AXIS)`` (or a model-specific
-    spec) for large parameter and optimizer-state leaves instead.
+    This is the one place to change for FSDP: shard large parameter and optimizer-state
+    leaves over ``data`` too.
     """
-    replicated = NamedSharding(mesh, P())
-    return jax.tree.map(lambda _: replicated, abstract_state)
+    by_member = NamedSharding(mesh, P(MEMBER_AXIS))
+    return jax.tree.map(lambda _: by_member, abstract_state)
 
 
 def batch_shardings(mesh: Mesh, batches: Any) -> Any:
@@ -103,6 +128,7 @@ class Program:
         self.step_key = jax.random.fold_in(base, 1)
 
         self.replicated = NamedSharding(mesh, P())
+        self.by_member = NamedSharding(mesh, P(MEMBER_AXIS))
         values = member_values([lead] * num_members)
         self.abstract_state = jax.eval_shape(self._init, values)
         self.state_shardings = state_shardings(mesh, self.abstract_state)
@@ -113,14 +139,17 @@ class Program:
         self._compiled: dict[int, Any] = {}
         donate = () if mesh.devices.flat[0].platform == "cpu" else (0,)
         self._init_jit = jax.jit(
-            self._init, in_shardings=(self.replicated,), out_shardings=self.state_shardings
+            self._init, in_shardings=(self.by_member,), out_shardings=self.state_shardings
         )
         self._eval_inputs_jit = jax.jit(self._eval_inputs)
+        # A member is evaluated on the devices of the first member group (one core on CPU),
+        # not replicated over every group: that would compute each evaluation once per group.
+        self._eval_sharding = NamedSharding(Mesh(mesh.devices[:1], mesh.axis_names), P())
         self._chunk_jit = jax.jit(
             self._chunk,
             in_shardings=(
                 self.state_shardings,
-                self.replicated,
+                self.by_member,
                 self.batch_shardings,
                 self.replicated,
             ),
@@ -162,17 +191,41 @@ class Program:
         return optax.apply_updates(params, updates), new_opt_state, new_model_state, loss
 
     def _all_members(self, step: Any) -> Any:
-        """``step`` over the member axis: ``jax.vmap``, or for a single member a plain call
-        (vmap's batched gathers and scatters cost up to 1.7x on embedding models on CPU)."""
-        if self.num_members > 1:
-            return jax.vmap(step, in_axes=(0, 0, 0, 0, None, None))
+        """``step`` over the member axis. Each device of the ``members`` axis runs its own
+        members (``jax.shard_map``: nothing of one member is split across devices); there
+        they go through ``jax.vmap``, except a single member (a plain call: vmap's batched
+        gathers and scatters cost up to 1.7x on embedding models on CPU) and the members of
+        a convolutional model on CPU (one plain call each: XLA's CPU backend runs a vmapped
+        convolution as a grouped one, 2-5x slower than the convolutions one by one)."""
+        spread = self.mesh.shape[MEMBER_AXIS]
+        local = self.num_members // spread
+        if local > 1 and not self._cpu_convolutional():
+            on_device = jax.vmap(step, in_axes=(0, 0, 0, 0, None, None))
+        else:
 
-        def single(params, opt_state, model_state, values, batch, rng):
-            first = (params, opt_state, model_state, values)
-            out = step(*jax.tree.map(lambda x: x[0], first), batch, rng)
-            return jax.tree.map(lambda x: jnp.expand_dims(x, 0), out)
+            def on_device(params, opt_state, model_state, values, batch, rng):
+                members = (params, opt_state, model_state, values)
+                outs = [
+                    step(*jax.tree.map(lambda x, i=i: x[i], members), batch, rng)
+                    for i in range(local)
+                ]
+                return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
 
-        return single
+        if spread == 1:
+            return on_device
+        member = P(MEMBER_AXIS)
+        return jax.shard_map(
+            on_device,
+            mesh=self.mesh,
+            in_specs=(member, member, member, member, P(), P()),
+            out_specs=member,
+            axis_names={MEMBER_AXIS},
+            check_vma=False,  # members never communicate; models' inner scans (LSTMs)
+            # start from constants, which the check would ask to mark as per-member
+        )
+
+    def _cpu_convolutional(self) -> bool:
+        return self.workload.info.convolutional and jax.default_backend() == "cpu"
 
     def _chunk(self, state: State, values, batches, start_step: jax.Array) -> State:
         """Fused steps. Members train unmasked inside the chunk (a per-step select over every
@@ -209,8 +262,7 @@ class Program:
     def steps_per_dispatch(self, requested: int) -> int:
         """Steps fused per dispatch: ``requested``, but one plain step for a convolutional
         model on CPU (see ``_chunk``)."""
-        convolutional = self.workload.info.convolutional
-        return 1 if convolutional and jax.default_backend() == "cpu" else requested
+        return 1 if self._cpu_convolutional() else requested
 
     # --- host side ---------------------------------------------------------------------
 
@@ -237,7 +289,7 @@ class Program:
             lambda x, s: _abstract(x.shape, x.dtype, s), self.abstract_state, self.state_shardings
         )
         values = jax.tree.map(
-            lambda x: _abstract(x.shape, x.dtype, self.replicated),
+            lambda x: _abstract(x.shape, x.dtype, self.by_member),
             member_values([self.lead] * self.num_members),
         )
         step = _abstract((), np.int32, self.replicated)
@@ -262,8 +314,9 @@ class Program:
         )
 
     def place(self, tree: Any) -> Any:
-        """Put host values (hyperparameters, masks) on the mesh, replicated."""
-        return jax.device_put(tree, self.replicated)
+        """Put per-member host values (hyperparameters, masks; member axis first) on the
+        mesh, split over the members axis."""
+        return jax.device_put(tree, self.by_member)
 
     def _eval_inputs(self, state: State, index: jax.Array) -> tuple[Any, Any]:
         member = jax.tree.map(lambda x: x[index], state)
@@ -272,7 +325,10 @@ class Program:
 
     def evaluate(self, state: State, index: int) -> dict[str, float]:
         """Every validation metric of member ``index`` (at its evaluation parameters)."""
-        params, model_state = self._eval_inputs_jit(state, np.int32(index))
+        inputs = self._eval_inputs_jit(state, np.int32(index))
+        if self.mesh.shape[MEMBER_AXIS] > 1:
+            inputs = jax.device_put(inputs, self._eval_sharding)
+        params, model_state = inputs
         return self.workload.evaluate(params, model_state)
 
 
@@ -294,5 +350,7 @@ def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Progra
         )
         while len(_PROGRAMS) >= _PROGRAMS_KEPT:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = Program(workload, lead, num_members, make_mesh(devices, lead.batch_size))
+        _PROGRAMS[key] = Program(
+            workload, lead, num_members, make_mesh(devices, lead.batch_size, num_members)
+        )
     return _PROGRAMS[key]

@@ -286,7 +286,7 @@ class _Trainer:
         import jax
 
         from hpbench.train.checkpoint import JobCheckpoints
-        from hpbench.train.program import member_values, program_for
+        from hpbench.train.program import local_devices_for, member_values, program_for
 
         self.job = job
         self.members = [_Member(m) for m in members]
@@ -295,7 +295,7 @@ class _Trainer:
         self.stop = stop
         self.processes = processes
         if devices is None:  # a multi-host job trains on the global mesh
-            devices = jax.devices() if processes.count > 1 else jax.local_devices()
+            devices = jax.devices() if processes.count > 1 else local_devices_for(len(members))
         devices = list(devices)
         self.program = program_for(self.lead, len(members), devices)
         mesh = self.program.mesh
