@@ -6,7 +6,9 @@ number of points), "one by one" as one program each (``--pack 1``), "default" as
 run`` does without ``--pack`` (packs sized from memory; one member per program for the
 convolutional workloads on CPU). Each mode and workload is one fresh ``hpbench run``
 process, so wall time includes its start and compilation, as a real search pays them (in a
-short run they are most of it); data is generated (cached) before timing. The space
+short run they are most of it); data is generated (cached) before timing. Training
+seconds (the engine's clock: no compilation, evaluation or checkpoints) are read back from
+the results, once per job (a pack's members share its clock). The space
 is the NAdamW-list paper's broad space without dropout (dropout shapes the program, so its
 two values would split every pack in two).
 
@@ -56,21 +58,25 @@ def search_spec(workload: str, points: int, horizon: float, directory: Path) -> 
     return spec
 
 
-def measure(workloads: list[str], points: int, horizon: float) -> dict[str, dict[str, float]]:
-    """Wall seconds of the search per mode and workload: one by one, packed (all ``points``
-    in one program) and hpbench's default. Each is a fresh ``hpbench run`` process into a
-    fresh results directory, as a search runs: no compiled program carries over."""
+def measure(
+    workloads: list[str], points: int, horizon: float
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Wall and training seconds of the search per mode and workload: one by one, packed
+    (all ``points`` in one program) and hpbench's default. Each is a fresh ``hpbench run``
+    process into a fresh results directory, as a search runs: no compiled program carries
+    over."""
     from hpbench.workloads.registry import load_workload
 
     for name in workloads:
         load_workload(name, "mini")  # generate and cache the data off the clock
     packs = {"one by one": ["--pack", "1"], "packed": ["--pack", str(points)], "default": []}
-    seconds: dict[str, dict[str, float]] = {mode: {} for mode in packs}
+    wall: dict[str, dict[str, float]] = {mode: {} for mode in packs}
+    training: dict[str, dict[str, float]] = {mode: {} for mode in packs}
     with tempfile.TemporaryDirectory() as tmp:
         specs = {name: search_spec(name, points, horizon, Path(tmp)) for name in workloads}
         for mode, pack in packs.items():
             for name, spec in specs.items():
-                results = Path(tmp) / mode.replace(" ", "_")
+                results = Path(tmp) / mode.replace(" ", "_") / name
                 command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
                 start = time.perf_counter()
                 done = subprocess.run(
@@ -78,10 +84,22 @@ def measure(workloads: list[str], points: int, horizon: float) -> dict[str, dict
                     check=False,
                     stdout=subprocess.DEVNULL,
                 )
-                seconds[mode][name] = time.perf_counter() - start
+                wall[mode][name] = time.perf_counter() - start
                 if done.returncode != 0:
                     raise RuntimeError(f"{mode} on {name}: hpbench run exited {done.returncode}")
-    return seconds
+                training[mode][name] = training_seconds(results)
+    return wall, training
+
+
+def training_seconds(results: Path) -> float:
+    """The engine's training seconds of every job in ``results`` (each job counted once)."""
+    from hpbench.results.records import read_results
+
+    per_job: dict[str, float] = {}
+    for result in read_results(results):
+        job = result.status.provenance["job"]
+        per_job[job] = max(per_job.get(job, 0.0), result.evals[-1].train_seconds)
+    return sum(per_job.values())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,26 +108,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--horizon", type=float, default=1.0)
     args = parser.parse_args(argv or [])
-    seconds = measure(args.workloads, args.points, args.horizon)
+    wall, training = measure(args.workloads, args.points, args.horizon)
     load = os.getloadavg()[0]
     print(
         f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs"
+        f"load average {load:.1f} on {os.cpu_count()} CPUs; wall s (training s)"
     )
-    modes = list(seconds)
-    print("| workload | " + " | ".join(f"{mode} s" for mode in modes) + " | packed speed-up |")
+    modes = list(wall)
+    print("| workload | " + " | ".join(modes) + " | packed speed-up, wall (training) |")
     print("|---|" + "---:|" * (len(modes) + 1))
     for name in args.workloads:
-        walls = [seconds[mode][name] for mode in modes]
-        speedup = walls[0] / walls[1]
-        print(f"| {name} | " + " | ".join(f"{w:.1f}" for w in walls) + f" | {speedup:.2f}x |")
+        cells = [f"{wall[mode][name]:.1f} ({training[mode][name]:.1f})" for mode in modes]
+        speedup = wall[modes[0]][name] / wall[modes[1]][name]
+        train_speedup = training[modes[0]][name] / training[modes[1]][name]
+        print(f"| {name} | " + " | ".join(cells) + f" | {speedup:.2f}x ({train_speedup:.2f}x) |")
     print()
-    print("| mode | wall s | points per hour | speed-up |")
-    print("|---|---:|---:|---:|")
-    total = {mode: sum(per.values()) for mode, per in seconds.items()}
-    for mode, wall in total.items():
-        speedup = total["one by one"] / wall
-        print(f"| {mode} | {wall:.1f} | {args.points / wall * 3600:.0f} | {speedup:.2f}x |")
+    print("| mode | wall s | points per hour | speed-up | training s | training speed-up |")
+    print("|---|---:|---:|---:|---:|---:|")
+    total = {mode: sum(per.values()) for mode, per in wall.items()}
+    trained = {mode: sum(per.values()) for mode, per in training.items()}
+    for mode in modes:
+        print(
+            f"| {mode} | {total[mode]:.1f} | {args.points / total[mode] * 3600:.0f} "
+            f"| {total['one by one'] / total[mode]:.2f}x | {trained[mode]:.1f} "
+            f"| {trained['one by one'] / trained[mode]:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ with a ``members`` axis and a ``data`` axis. Members are spread over the ``membe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -142,9 +143,13 @@ class Program:
             self._init, in_shardings=(self.by_member,), out_shardings=self.state_shardings
         )
         self._eval_inputs_jit = jax.jit(self._eval_inputs)
-        # A member is evaluated on the devices of the first member group (one core on CPU),
-        # not replicated over every group: that would compute each evaluation once per group.
-        self._eval_sharding = NamedSharding(Mesh(mesh.devices[:1], mesh.axis_names), P())
+        # A member is evaluated on the devices of its own member group (one core on CPU),
+        # the groups side by side: replicated over every group, each evaluation would be
+        # computed once per group.
+        self._group_shardings = [
+            NamedSharding(Mesh(mesh.devices[g : g + 1], mesh.axis_names), P())
+            for g in range(mesh.shape[MEMBER_AXIS])
+        ]
         self._chunk_jit = jax.jit(
             self._chunk,
             in_shardings=(
@@ -323,13 +328,30 @@ class Program:
         params = member_eval_params(self.lead, member["params"], member["opt_state"])
         return params, member["model_state"]
 
-    def evaluate(self, state: State, index: int) -> dict[str, float]:
-        """Every validation metric of member ``index`` (at its evaluation parameters)."""
-        inputs = self._eval_inputs_jit(state, np.int32(index))
-        if self.mesh.shape[MEMBER_AXIS] > 1:
-            inputs = jax.device_put(inputs, self._eval_sharding)
-        params, model_state = inputs
-        return self.workload.evaluate(params, model_state)
+    def evaluate(self, state: State, indices: Sequence[int]) -> dict[int, dict[str, float]]:
+        """Every validation metric of each member in ``indices`` (at its evaluation
+        parameters). Each member group evaluates its own members, the groups in parallel
+        threads (JAX computes without the GIL): on CPU, one core per group."""
+        groups: dict[int, list[int]] = {}
+        for index in indices:
+            groups.setdefault(index * len(self._group_shardings) // self.num_members, []).append(
+                index
+            )
+
+        def evaluate_group(group: int) -> dict[int, dict[str, float]]:
+            metrics = {}
+            for index in groups[group]:
+                inputs = self._eval_inputs_jit(state, np.int32(index))
+                if len(self._group_shardings) > 1:
+                    inputs = jax.device_put(inputs, self._group_shardings[group])
+                metrics[index] = self.workload.evaluate(*inputs)
+            return metrics
+
+        if len(groups) <= 1:
+            return {i: m for g in groups for i, m in evaluate_group(g).items()}
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            done = list(pool.map(evaluate_group, groups))
+        return {i: m for group in done for i, m in group.items()}
 
 
 #: Programs built recently, by (pack key, members, devices): the jobs of a search share one

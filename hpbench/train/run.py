@@ -418,6 +418,8 @@ class _Trainer:
         diverged_step = np.asarray(self.state["diverged_step"])
         loss_sum = np.asarray(self.state["loss_sum"])
         loss_count = np.asarray(self.state["loss_count"])
+        evaluated = [i for i, m in enumerate(self.members) if m.training and active[i]]
+        all_metrics = self.program.evaluate(self.state, evaluated)
         for i, m in enumerate(self.members):
             if not m.training:
                 continue
@@ -426,7 +428,7 @@ class _Trainer:
                 m.state, m.step = "diverged", int(diverged_step[i])
                 self._write_status(m, reason=f"non-finite training loss at step {m.step}")
                 continue
-            metrics = self.program.evaluate(self.state, i)
+            metrics = all_metrics[i]
             train_loss = float(loss_sum[i] / loss_count[i]) if loss_count[i] else math.nan
             m.trial_dir.append_eval(EvalRecord(self.step, m.train_seconds, train_loss, metrics))
             value = metrics.get(m.trial.target.metric, math.nan)
