@@ -167,12 +167,33 @@ def checkpointing(workload: str, steps: int, batch_size: int, repeats: int = 3) 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The fixed measures; or ``packing NAME... [--k K] [--steps N]``: K points packed vs one
+    by one on each named workload (mini size, its own batch size), best of 1."""
+    import argparse
+    import os
+
+    from hpbench.backends.cpus import cpu_device_environment
+
+    os.environ.update(cpu_device_environment())  # one CPU device per core, as hpbench runs
     import jax
 
     # Compilation is off the measured clocks; a persistent cache just shortens the wait
     # (the eight one-by-one runs of a packing measurement compile the same program).
     jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="bench-engine-"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    argv = list(argv or [])
+    if argv[:1] == ["packing"]:
+        from hpbench.workloads.registry import load_workload
+
+        parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_engine packing")
+        parser.add_argument("workloads", nargs="+")
+        parser.add_argument("--k", type=int, default=8)
+        parser.add_argument("--steps", type=int, default=96)
+        args = parser.parse_args(argv[1:])
+        for name in args.workloads:
+            batch_size = load_workload(name, "mini").batch_size
+            print(json.dumps(packing(name, args.steps, batch_size, args.k, repeats=1)), flush=True)
+        return
     for measure in (
         lambda: overhead("toy_mlp", 2000, 64),
         lambda: overhead("criteo", 300, 256),

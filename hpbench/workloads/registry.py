@@ -43,8 +43,8 @@ class WorkloadInfo:
     batch_size: dict[str, int] = attrs.Factory(dict)  # per size
     #: The model's convolutions dominate its step: vmapped over a pack, per-member kernels
     #: become a grouped convolution, which XLA's CPU backend runs slower than the members in
-    #: turn (and 2-D ones run ~10x slower inside ``lax.scan``): on CPU the engine trains it
-    #: one member per program, one step per dispatch.
+    #: turn (and 2-D ones run ~10x slower inside ``lax.scan``): on CPU the engine gives each
+    #: member plain steps, one per dispatch, and packs one member per CPU device.
     convolutional: bool = False
 
     @property
