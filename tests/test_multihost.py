@@ -232,7 +232,7 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
     results = tmp_path / "results"
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}  # one per host
     children = [
         subprocess.Popen(
             [sys.executable, "-c", TWO_PROCESSES, str(port), str(results), str(job_file)],
