@@ -332,11 +332,10 @@ class Program:
         """Every validation metric of each member in ``indices`` (at its evaluation
         parameters). Each member group evaluates its own members, the groups in parallel
         threads (JAX computes without the GIL): on CPU, one core per group."""
+        per_group = self.num_members // len(self._group_shardings)  # contiguous blocks
         groups: dict[int, list[int]] = {}
         for index in indices:
-            groups.setdefault(index * len(self._group_shardings) // self.num_members, []).append(
-                index
-            )
+            groups.setdefault(index // per_group, []).append(index)
 
         def evaluate_group(group: int) -> dict[int, dict[str, float]]:
             metrics = {}
