@@ -3,7 +3,7 @@
 A point is trained on every chosen workload (the same points on each, as a search does);
 "packed" trains the points of a workload as one ``jax.vmap``-ed program (``--pack`` = the
 number of points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench
-run`` does without ``--pack`` (packs sized from memory; one member per program for the
+run`` does without ``--pack`` (packs sized from memory; one member per CPU device for the
 convolutional workloads on CPU). Each mode and workload is one fresh ``hpbench run``
 process, so wall time includes its start and compilation, as a real search pays them (in a
 short run they are most of it); data is generated (cached) before timing. Training
