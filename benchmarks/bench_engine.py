@@ -115,7 +115,7 @@ def best_of(repeats: int, **measures: Callable[[], float]) -> dict[str, float]:
 
 def overhead(workload: str, steps: int, batch_size: int, repeats: int = 3) -> dict:
     t = trial(workload, steps, batch_size=batch_size)
-    fuse = chunk_length(Job(trials=(t,)).steps_per_dispatch, t.eval_every)
+    fuse = chunk_length(Job(trials=(t,)).steps_per_dispatch, t.eval_every, t.horizon_steps)
     best = best_of(
         repeats,
         loop=lambda: loop_seconds(t),

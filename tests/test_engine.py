@@ -212,3 +212,21 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
         assert a["step"] == b["step"]
         np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-5)
         np.testing.assert_allclose(a["metrics"]["loss"], b["metrics"]["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("steps_per_dispatch", "eval_every", "horizon", "chunk"),
+    [
+        (16, 16, 800, 16),  # whole budget: evaluation intervals tile it
+        (16, 16, 200, 8),  # wmt mini at horizon 0.25: 200 = 12 x 16 + 8, one program of 8
+        (16, 12, 150, 6),  # deepspeech mini at horizon 0.25
+        (16, 30, 375, 15),  # criteo: 15 tiles both
+        (16, 16, 197, 16),  # gcd 1: sixteen times the dispatches; a second program instead
+        (1, 16, 200, 1),  # one plain step per dispatch (convolutional models on CPU)
+        (16, 5, 100, 5),  # evaluation every 5 steps: never longer than an interval
+    ],
+)
+def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon, chunk):
+    from hpbench.train.run import chunk_length
+
+    assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk

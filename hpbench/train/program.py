@@ -144,11 +144,11 @@ class Program:
         )
         self._eval_inputs_jit = jax.jit(self._eval_inputs)
         # A member is evaluated on the devices of its own member group (one core on CPU),
-        # the groups side by side: replicated over every group, each evaluation would be
-        # computed once per group.
-        self._group_shardings = [
-            NamedSharding(Mesh(mesh.devices[g : g + 1], mesh.axis_names), P())
-            for g in range(mesh.shape[MEMBER_AXIS])
+        # the groups side by side, each from its own block of the state: an evaluation
+        # replicated over every group would be computed once per group, and slicing a
+        # member out of the whole mesh makes every group wait for every other's devices.
+        self._group_meshes = [
+            Mesh(mesh.devices[g : g + 1], mesh.axis_names) for g in range(mesh.shape[MEMBER_AXIS])
         ]
         self._chunk_jit = jax.jit(
             self._chunk,
@@ -330,27 +330,45 @@ class Program:
 
     def evaluate(self, state: State, indices: Sequence[int]) -> dict[int, dict[str, float]]:
         """Every validation metric of each member in ``indices`` (at its evaluation
-        parameters). Each member group evaluates its own members, the groups in parallel
-        threads (JAX computes without the GIL): on CPU, one core per group."""
-        per_group = self.num_members // len(self._group_shardings)  # contiguous blocks
+        parameters). Each member group evaluates its own members on its own devices, the
+        groups in parallel threads (JAX computes without the GIL): on CPU, one core per
+        group."""
+        per_group = self.num_members // len(self._group_meshes)  # contiguous blocks
         groups: dict[int, list[int]] = {}
         for index in indices:
             groups.setdefault(index // per_group, []).append(index)
 
+        spread = len(self._group_meshes) > 1
+        # Blocks taken here, not in the threads: an array's shard list is not thread-safe.
+        blocks = {g: self._group_block(state, g) if spread else state for g in groups}
+
         def evaluate_group(group: int) -> dict[int, dict[str, float]]:
-            metrics = {}
-            for index in groups[group]:
-                inputs = self._eval_inputs_jit(state, np.int32(index))
-                if len(self._group_shardings) > 1:
-                    inputs = jax.device_put(inputs, self._group_shardings[group])
-                metrics[index] = self.workload.evaluate(*inputs)
-            return metrics
+            offset = group * per_group if spread else 0
+            return {
+                index: self.workload.evaluate(
+                    *self._eval_inputs_jit(blocks[group], np.int32(index - offset))
+                )
+                for index in groups[group]
+            }
 
         if len(groups) <= 1:
             return {i: m for g in groups for i, m in evaluate_group(g).items()}
         with ThreadPoolExecutor(max_workers=len(groups)) as pool:
             done = list(pool.map(evaluate_group, groups))
         return {i: m for group in done for i, m in group.items()}
+
+    def _group_block(self, state: State, group: int) -> State:
+        """Member group ``group``'s block of ``state`` (its members, on its devices): the
+        shards it already holds, reassembled without a copy or a cross-device step."""
+        mesh = self._group_meshes[group]
+        devices = set(mesh.devices.flat)
+        sharding = NamedSharding(mesh, P())
+
+        def block(leaf: jax.Array) -> jax.Array:
+            shards = [s.data for s in leaf.addressable_shards if s.device in devices]
+            return jax.make_array_from_single_device_arrays(shards[0].shape, sharding, shards)
+
+        return jax.tree.map(block, state)
 
 
 #: Programs built recently, by (pack key, members, devices): the jobs of a search share one

@@ -210,11 +210,16 @@ def _train_or_fail(
         return outcomes
 
 
-def chunk_length(steps_per_dispatch: int, eval_every: int) -> int:
-    """The largest divisor of ``eval_every`` up to ``steps_per_dispatch``: chunks then tile
-    the evaluation intervals exactly, so only one or two chunk lengths are ever compiled."""
+def chunk_length(steps_per_dispatch: int, eval_every: int, horizon: int) -> int:
+    """Steps per fused chunk, at most ``steps_per_dispatch``: the largest divisor of both
+    ``eval_every`` and ``horizon``, so chunks tile the evaluation intervals and the horizon
+    and one chunk program is compiled. Where that divisor is under half of ``eval_every``'s
+    own (a horizon that shares few factors with it), ``eval_every``'s: shorter chunks
+    would cost more dispatches than the second program (for the last chunk) costs."""
     limit = max(1, min(steps_per_dispatch, eval_every))
-    return max(d for d in range(1, limit + 1) if eval_every % d == 0)
+    tiles_evals = max(d for d in range(1, limit + 1) if eval_every % d == 0)
+    tiles_both = max(d for d in range(1, tiles_evals + 1) if math.gcd(eval_every, horizon) % d == 0)
+    return tiles_both if 2 * tiles_both >= tiles_evals else tiles_evals
 
 
 class _StopRequest:
@@ -362,7 +367,9 @@ class _Trainer:
     def _train(self) -> None:
         horizon = self.lead.horizon_steps
         every = self.lead.eval_every
-        chunk = chunk_length(self.program.steps_per_dispatch(self.job.steps_per_dispatch), every)
+        chunk = chunk_length(
+            self.program.steps_per_dispatch(self.job.steps_per_dispatch), every, horizon
+        )
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
