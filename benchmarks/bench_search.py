@@ -1,19 +1,23 @@
 """Search throughput: points per hour of a quasi-random NAdamW search, packed vs one by one.
 
 A point is trained on every chosen workload (the same points on each, as a search does);
-"packed" trains the points of a workload as one ``jax.vmap``-ed program (``--pack`` = the
-number of points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench
-run`` does without ``--pack`` (packs sized from memory; one member per CPU device for the
+"packed" trains the points of a workload as one program (``--pack`` = the number of
+points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench run``
+does without ``--pack`` (packs sized from memory; one member per CPU device for the
 convolutional workloads on CPU). Each mode and workload is one fresh ``hpbench run``
-process, so wall time includes its start and compilation, as a real search pays them (in a
-short run they are most of it); data is generated (cached) before timing. Training
-seconds (the engine's clock: no compilation, evaluation or checkpoints) are read back from
-the results, once per job (a pack's members share its clock). The space
-is the NAdamW-list paper's broad space without dropout (dropout shapes the program, so its
-two values would split every pack in two).
+process with an empty compilation cache, so wall time includes its start and compilation,
+as a search's first process pays them (in a short run they are most of it); ``--warm``
+times a second run instead, which loads the programs the first compiled, as every later
+process of a search over the same programs does (a rerun, a resumed or extended search, a
+calibration's re-runs). Data is generated (cached) before timing. Training seconds (the
+engine's clock: no compilation, evaluation or checkpoints) are read back from the results,
+once per job (a pack's members share its clock). The space is the NAdamW-list paper's
+broad space without dropout (dropout shapes the program, so its two values would split
+every pack in two).
 
 ``python -m benchmarks search`` (toy_mlp, 8 points, 400 steps);
-``python -m benchmarks.bench_search --workloads criteo ogbg --points 8 --horizon 0.25``.
+``python -m benchmarks.bench_search --workloads criteo ogbg --points 8 --horizon 0.25
+--modes "one by one" default --warm``.
 Record the printed table in ``benchmarks/README.md`` with the machine and its load.
 """
 
@@ -58,35 +62,44 @@ def search_spec(workload: str, points: int, horizon: float, directory: Path) -> 
     return spec
 
 
+MODES = {"one by one": ["--pack", "1"], "packed": ["--pack", "{points}"], "default": []}
+
+
 def measure(
-    workloads: list[str], points: int, horizon: float
+    workloads: list[str], points: int, horizon: float, modes: list[str], warm: bool
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Wall and training seconds of the search per mode and workload: one by one, packed
-    (all ``points`` in one program) and hpbench's default. Each is a fresh ``hpbench run``
-    process into a fresh results directory, as a search runs: no compiled program carries
-    over."""
+    """Wall and training seconds of the search per mode and workload (``modes`` of
+    :data:`MODES`). Each is a fresh ``hpbench run`` process into a fresh results directory,
+    as a search runs, with an empty compilation cache of its own; ``warm``: a second run of
+    each, timed instead, loads the programs the first one compiled (a rerun, a resumed run,
+    or any process of a search after the first that trains these programs)."""
     from hpbench.workloads.registry import load_workload
 
     for name in workloads:
         load_workload(name, "mini")  # generate and cache the data off the clock
-    packs = {"one by one": ["--pack", "1"], "packed": ["--pack", str(points)], "default": []}
-    wall: dict[str, dict[str, float]] = {mode: {} for mode in packs}
-    training: dict[str, dict[str, float]] = {mode: {} for mode in packs}
+    wall: dict[str, dict[str, float]] = {mode: {} for mode in modes}
+    training: dict[str, dict[str, float]] = {mode: {} for mode in modes}
     with tempfile.TemporaryDirectory() as tmp:
         specs = {name: search_spec(name, points, horizon, Path(tmp)) for name in workloads}
-        for mode, pack in packs.items():
+        for mode in modes:
+            pack = [arg.format(points=points) for arg in MODES[mode]]
             for name, spec in specs.items():
-                results = Path(tmp) / mode.replace(" ", "_") / name
-                command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
-                start = time.perf_counter()
-                done = subprocess.run(
-                    [*command, "--results", str(results), *pack],
-                    check=False,
-                    stdout=subprocess.DEVNULL,
-                )
-                wall[mode][name] = time.perf_counter() - start
-                if done.returncode != 0:
-                    raise RuntimeError(f"{mode} on {name}: hpbench run exited {done.returncode}")
+                run = Path(tmp) / mode.replace(" ", "_") / name
+                environ = {**os.environ, "HPBENCH_COMPILE_CACHE_DIR": str(run / "compiled")}
+                for attempt in ("cold", "warm")[: 1 + warm]:
+                    results = run / attempt
+                    command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
+                    start = time.perf_counter()
+                    done = subprocess.run(
+                        [*command, "--results", str(results), *pack],
+                        check=False,
+                        stdout=subprocess.DEVNULL,
+                        env=environ,
+                    )
+                    wall[mode][name] = time.perf_counter() - start
+                    if done.returncode != 0:
+                        code = done.returncode
+                        raise RuntimeError(f"{mode} on {name}: hpbench run exited {code}")
                 training[mode][name] = training_seconds(results)
     return wall, training
 
@@ -107,15 +120,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workloads", nargs="+", default=["toy_mlp"])
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--horizon", type=float, default=1.0)
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument(
+        "--warm", action="store_true", help="time a second run that loads compiled programs"
+    )
     args = parser.parse_args(argv or [])
-    wall, training = measure(args.workloads, args.points, args.horizon)
+    modes = ["one by one"] + [m for m in args.modes if m != "one by one"]  # the baseline
+    wall, training = measure(args.workloads, args.points, args.horizon, modes, args.warm)
     load = os.getloadavg()[0]
     print(
-        f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}; "
+        f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}, "
+        f"compilation cache {'warm' if args.warm else 'cold'}; "
         f"load average {load:.1f} on {os.cpu_count()} CPUs; wall s (training s)"
     )
-    modes = list(wall)
-    print("| workload | " + " | ".join(modes) + " | packed speed-up, wall (training) |")
+    print("| workload | " + " | ".join(modes) + f" | {modes[1]} speed-up, wall (training) |")
     print("|---|" + "---:|" * (len(modes) + 1))
     for name in args.workloads:
         cells = [f"{wall[mode][name]:.1f} ({training[mode][name]:.1f})" for mode in modes]

@@ -1,4 +1,5 @@
-"""Shared test set-up: a per-checkout data cache so generated datasets are built once, and
+"""Shared test set-up: per-checkout data and compilation caches (datasets generated and
+programs compiled once; hpbench's defaults are under ``~/.cache/hpbench``), and
 two CPU devices whatever the machine, as the ``hpbench`` command gives a 2-core machine:
 packs spread over both, single trials train on one (``hpbench.backends.cpus``)."""
 
@@ -7,5 +8,8 @@ from pathlib import Path
 
 os.environ.setdefault(
     "HPBENCH_DATA_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "data")
+)
+os.environ.setdefault(
+    "HPBENCH_COMPILE_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "compiled")
 )
 os.environ.setdefault("JAX_NUM_CPU_DEVICES", "2")

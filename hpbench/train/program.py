@@ -379,9 +379,11 @@ _PROGRAMS_KEPT = 4
 
 def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Program:
     """The (cached) program of a job led by ``lead`` with ``num_members`` members."""
+    from hpbench.train.compile_cache import use_compilation_cache
     from hpbench.train.job import pack_key
     from hpbench.workloads.registry import load_workload
 
+    use_compilation_cache()
     key = (pack_key(lead), num_members, tuple(d.id for d in devices))
     if key not in _PROGRAMS:
         workload = load_workload(
