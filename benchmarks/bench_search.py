@@ -65,20 +65,24 @@ def search_spec(workload: str, points: int, horizon: float, directory: Path) -> 
 MODES = {"one by one": ["--pack", "1"], "packed": ["--pack", "{points}"], "default": []}
 
 
+Seconds = dict[str, dict[str, dict[str, float]]]  # attempt -> mode -> workload -> seconds
+
+
 def measure(
     workloads: list[str], points: int, horizon: float, modes: list[str], warm: bool
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Wall and training seconds of the search per mode and workload (``modes`` of
+) -> tuple[Seconds, Seconds]:
+    """Wall and training seconds of the search per attempt, mode and workload (``modes`` of
     :data:`MODES`). Each is a fresh ``hpbench run`` process into a fresh results directory,
-    as a search runs, with an empty compilation cache of its own; ``warm``: a second run of
-    each, timed instead, loads the programs the first one compiled (a rerun, a resumed run,
-    or any process of a search after the first that trains these programs)."""
+    as a search runs, the first ("cold") with an empty compilation cache of its own;
+    ``warm``: a second run of each loads the programs the first one compiled (a rerun, a
+    resumed run, or any process of a search after the first that trains these programs)."""
     from hpbench.workloads.registry import load_workload
 
     for name in workloads:
         load_workload(name, "mini")  # generate and cache the data off the clock
-    wall: dict[str, dict[str, float]] = {mode: {} for mode in modes}
-    training: dict[str, dict[str, float]] = {mode: {} for mode in modes}
+    attempts = ("cold", "warm")[: 1 + warm]
+    wall: Seconds = {a: {mode: {} for mode in modes} for a in attempts}
+    training: Seconds = {a: {mode: {} for mode in modes} for a in attempts}
     with tempfile.TemporaryDirectory() as tmp:
         specs = {name: search_spec(name, points, horizon, Path(tmp)) for name in workloads}
         for mode in modes:
@@ -86,7 +90,7 @@ def measure(
             for name, spec in specs.items():
                 run = Path(tmp) / mode.replace(" ", "_") / name
                 environ = {**os.environ, "HPBENCH_COMPILE_CACHE_DIR": str(run / "compiled")}
-                for attempt in ("cold", "warm")[: 1 + warm]:
+                for attempt in attempts:
                     results = run / attempt
                     command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
                     start = time.perf_counter()
@@ -96,11 +100,11 @@ def measure(
                         stdout=subprocess.DEVNULL,
                         env=environ,
                     )
-                    wall[mode][name] = time.perf_counter() - start
+                    wall[attempt][mode][name] = time.perf_counter() - start
                     if done.returncode != 0:
                         code = done.returncode
                         raise RuntimeError(f"{mode} on {name}: hpbench run exited {code}")
-                training[mode][name] = training_seconds(results)
+                    training[attempt][mode][name] = training_seconds(results)
     return wall, training
 
 
@@ -115,27 +119,15 @@ def training_seconds(results: Path) -> float:
     return sum(per_job.values())
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", nargs="+", default=["toy_mlp"])
-    parser.add_argument("--points", type=int, default=8)
-    parser.add_argument("--horizon", type=float, default=1.0)
-    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
-    parser.add_argument(
-        "--warm", action="store_true", help="time a second run that loads compiled programs"
-    )
-    args = parser.parse_args(argv or [])
-    modes = ["one by one"] + [m for m in args.modes if m != "one by one"]  # the baseline
-    wall, training = measure(args.workloads, args.points, args.horizon, modes, args.warm)
-    load = os.getloadavg()[0]
-    print(
-        f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}, "
-        f"compilation cache {'warm' if args.warm else 'cold'}; "
-        f"load average {load:.1f} on {os.cpu_count()} CPUs; wall s (training s)"
-    )
+def print_tables(
+    workloads: list[str], points: int, wall: dict[str, dict[str, float]], training: dict
+) -> None:
+    """Per-workload seconds, then the totals in points per hour; the first mode is the
+    baseline (one by one)."""
+    modes = list(wall)
     print("| workload | " + " | ".join(modes) + f" | {modes[1]} speed-up, wall (training) |")
     print("|---|" + "---:|" * (len(modes) + 1))
-    for name in args.workloads:
+    for name in workloads:
         cells = [f"{wall[mode][name]:.1f} ({training[mode][name]:.1f})" for mode in modes]
         speedup = wall[modes[0]][name] / wall[modes[1]][name]
         train_speedup = training[modes[0]][name] / training[modes[1]][name]
@@ -147,10 +139,33 @@ def main(argv: list[str] | None = None) -> None:
     trained = {mode: sum(per.values()) for mode, per in training.items()}
     for mode in modes:
         print(
-            f"| {mode} | {total[mode]:.1f} | {args.points / total[mode] * 3600:.0f} "
-            f"| {total['one by one'] / total[mode]:.2f}x | {trained[mode]:.1f} "
-            f"| {trained['one by one'] / trained[mode]:.2f}x |"
+            f"| {mode} | {total[mode]:.1f} | {points / total[mode] * 3600:.0f} "
+            f"| {total[modes[0]] / total[mode]:.2f}x | {trained[mode]:.1f} "
+            f"| {trained[modes[0]] / trained[mode]:.2f}x |"
         )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", nargs="+", default=["toy_mlp"])
+    parser.add_argument("--points", type=int, default=8)
+    parser.add_argument("--horizon", type=float, default=1.0)
+    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    parser.add_argument(
+        "--warm", action="store_true", help="also time a second run that loads compiled programs"
+    )
+    args = parser.parse_args(argv or [])
+    modes = ["one by one"] + [m for m in args.modes if m != "one by one"]  # the baseline
+    wall, training = measure(args.workloads, args.points, args.horizon, modes, args.warm)
+    load = os.getloadavg()[0]
+    for attempt in wall:
+        print(
+            f"{args.points} points on {', '.join(args.workloads)}, horizon {args.horizon}, "
+            f"compilation cache {attempt}; load average {load:.1f} on {os.cpu_count()} CPUs; "
+            "wall s (training s)"
+        )
+        print_tables(args.workloads, args.points, wall[attempt], training[attempt])
+        print()
 
 
 if __name__ == "__main__":

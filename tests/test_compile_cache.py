@@ -12,9 +12,11 @@ import sys
 from pathlib import Path
 
 import jax
-from backend_helpers import SUITE, write_spec
+from backend_helpers import write_spec
 
 from hpbench.train.compile_cache import default_cache_dir, use_compilation_cache
+
+SUITE = Path(__file__).resolve().parent.parent / "specs" / "suites" / "toy.toml"
 
 
 def run_spec(spec: Path, results: Path, cache: Path) -> subprocess.CompletedProcess:
