@@ -218,7 +218,8 @@ def chunk_length(steps_per_dispatch: int, eval_every: int, horizon: int) -> int:
     would cost more dispatches than the second program (for the last chunk) costs."""
     limit = max(1, min(steps_per_dispatch, eval_every))
     tiles_evals = max(d for d in range(1, limit + 1) if eval_every % d == 0)
-    tiles_both = max(d for d in range(1, tiles_evals + 1) if math.gcd(eval_every, horizon) % d == 0)
+    common = math.gcd(eval_every, horizon)
+    tiles_both = max(d for d in range(1, tiles_evals + 1) if common % d == 0)
     return tiles_both if 2 * tiles_both >= tiles_evals else tiles_evals
 
 
