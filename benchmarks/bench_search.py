@@ -90,6 +90,7 @@ def measure(
             for name, spec in specs.items():
                 run = Path(tmp) / mode.replace(" ", "_") / name
                 environ = {**os.environ, "HPBENCH_COMPILE_CACHE_DIR": str(run / "compiled")}
+                environ.pop("JAX_COMPILATION_CACHE_DIR", None)  # would win over the empty one
                 for attempt in attempts:
                     results = run / attempt
                     command = [sys.executable, "-m", "hpbench.cli", "run", str(spec), "--quiet"]
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv or [])
     modes = ["one by one"] + [m for m in args.modes if m != "one by one"]  # the baseline
+    if len(modes) < 2:
+        parser.error("--modes: name a mode to compare with one by one (packed or default)")
     wall, training = measure(args.workloads, args.points, args.horizon, modes, args.warm)
     load = os.getloadavg()[0]
     for attempt in wall:
