@@ -14,8 +14,9 @@ with a ``members`` axis and a ``data`` axis. Members are spread over the ``membe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -34,6 +35,11 @@ MEMBER_AXIS = "members"
 DATA_AXIS = "data"
 
 State = dict[str, Any]
+
+#: Compiles chunk programs in the background, so that a job's first chunk compiles while
+#: the host compiles and runs the members' initialisation (XLA compiles a program on one
+#: core and releases the GIL meanwhile).
+_COMPILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpbench-compile")
 
 
 def make_mesh(devices: Sequence[Any], batch_size: int, num_members: int = 1) -> Mesh:
@@ -137,7 +143,8 @@ class Program:
             lambda x: np.expand_dims(x, 0), workload.batch(lead.seed, 0)
         )
         self.batch_shardings = batch_shardings(mesh, self._sample_batch)
-        self._compiled: dict[int, Any] = {}
+        self._compiled: dict[int, Future] = {}
+        self._compiling = threading.Lock()
         donate = () if mesh.devices.flat[0].platform == "cpu" else (0,)
         self._init_jit = jax.jit(
             self._init, in_shardings=(self.by_member,), out_shardings=self.state_shardings
@@ -281,10 +288,15 @@ class Program:
         items = [self.workload.batch(self.lead.seed, s) for s in range(start, start + count)]
         return jax.tree.map(lambda *xs: np.stack(xs), *items)
 
-    def compile(self, count: int) -> None:
-        """Compile the fused chunk of ``count`` steps ahead of time, from shapes only."""
-        if count in self._compiled:
-            return
+    def compile(self, count: int) -> Future:
+        """Start compiling the fused chunk of ``count`` steps, ahead of time from shapes
+        only, in a background thread; the future holds the executable. Once per length."""
+        with self._compiling:
+            if count not in self._compiled:
+                self._compiled[count] = _COMPILER.submit(self._compile_chunk, count)
+            return self._compiled[count]
+
+    def _compile_chunk(self, count: int) -> Any:
         batches = jax.tree.map(
             lambda x, s: _abstract((count, *np.shape(x)[1:]), x.dtype, s),
             self._sample_batch,
@@ -298,13 +310,13 @@ class Program:
             member_values([self.lead] * self.num_members),
         )
         step = _abstract((), np.int32, self.replicated)
-        self._compiled[count] = self._chunk_jit.lower(state, values, batches, step).compile()
+        return self._chunk_jit.lower(state, values, batches, step).compile()
 
     def train(self, state: State, values: Any, start: int, count: int) -> State:
         """Dispatch ``count`` fused steps from step ``start`` (asynchronously)."""
-        self.compile(count)
+        executable = self.compile(count).result()
         batches = self._global(self.batches(start, count))
-        return self._compiled[count](state, values, batches, np.int32(start))
+        return executable(state, values, batches, np.int32(start))
 
     def _global(self, batches: Any) -> Any:
         """Host batches as global arrays when the mesh spans several processes (JAX takes

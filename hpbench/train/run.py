@@ -304,6 +304,11 @@ class _Trainer:
             devices = jax.devices() if processes.count > 1 else local_devices_for(len(members))
         devices = list(devices)
         self.program = program_for(self.lead, len(members), devices)
+        self.chunk = chunk_length(
+            self.program.steps_per_dispatch(job.steps_per_dispatch),
+            self.lead.eval_every,
+            self.lead.horizon_steps,
+        )
         mesh = self.program.mesh
         self.values = self.program.place(member_values([m.trial for m in members]))
         job_dir = _job_dir(Path(results_dir), members)
@@ -324,6 +329,10 @@ class _Trainer:
 
     def run(self) -> dict[str, TrialOutcome]:
         try:
+            # The first chunk compiles in the background while the initial state compiles
+            # and runs (or a checkpoint is read): on a cold start the two are the bulk of
+            # a short job's wait.
+            self.program.compile(min(self.chunk, self.lead.horizon_steps))
             self.step, self.state = self._start()
             self._train()
             self._pause()
@@ -368,9 +377,7 @@ class _Trainer:
     def _train(self) -> None:
         horizon = self.lead.horizon_steps
         every = self.lead.eval_every
-        chunk = chunk_length(
-            self.program.steps_per_dispatch(self.job.steps_per_dispatch), every, horizon
-        )
+        chunk = self.chunk
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
@@ -402,7 +409,7 @@ class _Trainer:
     def _compile(self, count: int) -> None:
         """Compile a chunk length on first use, keeping compilation off the clock."""
         started = time.perf_counter()
-        self.program.compile(count)
+        self.program.compile(count).result()
         self._clock += time.perf_counter() - started
 
     def _pause(self) -> None:
