@@ -230,3 +230,23 @@ def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, hor
     from hpbench.train.run import chunk_length
 
     assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk
+
+
+def test_a_chunk_length_compiles_once_in_the_background():
+    """``Program.compile`` starts a chunk's compilation in a background thread (a job's
+    first chunk compiles while its state initialises) and hands every later request for
+    that length the same compilation, whose executable then trains."""
+    import threading
+
+    from hpbench.train.program import local_devices_for, member_values, program_for
+
+    program = program_for(GOOD, 2, local_devices_for(2))
+    started = program.compile(5)
+    assert program.compile(5) is started
+    threads = [t.name for t in threading.enumerate()]
+    assert any(name.startswith("hpbench-compile") for name in threads)
+    values = program.place(member_values([GOOD, SLOW]))
+    initial = program.init(values)
+    trained = program.train(initial, values, 0, 5)
+    assert started.done()
+    assert int(trained["loss_count"][0]) == 5
