@@ -187,19 +187,31 @@ def test_pack_size_follows_device_memory(monkeypatch):
     assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK
 
 
-def test_convolutional_workloads_pack_one_member_per_cpu_device(monkeypatch):
-    """Vmapped convolutions are slower than sequential ones on CPU: the default pack of a
-    convolutional workload is one member per CPU device (two in the tests)."""
+@pytest.mark.parametrize(
+    ("workload", "metric", "one_per_device"),
+    [
+        ("imagenet_resnet", "error_rate", True),  # a vmapped convolution is a grouped one
+        ("ogbg", "map", True),  # trains faster one member per core
+        ("librispeech_deepspeech", "wer", False),  # the LSTM's small steps vmap well
+        ("toy_mlp", "error_rate", False),
+    ],
+)
+def test_cpu_packs_one_member_per_device_unless_the_model_vmaps_well(
+    monkeypatch, workload, metric, one_per_device
+):
+    """On CPU the default pack is one member per CPU device (two in the tests), each member
+    training with plain steps on its own core, except for the workloads registered with
+    ``vmap_on_cpu`` (small or sequential steps), which pack as memory allows."""
     import attrs
     import jax
 
     from hpbench.train import memory
 
     monkeypatch.setattr(memory, "device_memory_bytes", lambda: 1 << 40)
-    resnet = attrs.evolve(GOOD, workload="imagenet_resnet", target=Target("error_rate", 0.1, "min"))
+    trial = attrs.evolve(GOOD, workload=workload, target=Target(metric, 0.1, "min"))
     assert len(jax.local_devices()) == 2
-    assert memory.pack_size_from_memory(resnet) == 2
-    assert memory.pack_size_from_memory(GOOD) == memory.DEFAULT_MAX_PACK  # dense: packs
+    expected = 2 if one_per_device else memory.DEFAULT_MAX_PACK
+    assert memory.pack_size_from_memory(trial) == expected
 
 
 def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):

@@ -1,7 +1,7 @@
 """Members spread over devices: the mesh puts a pack's members on the ``members`` axis
 (one group per CPU device, two in the tests), each device trains its own members, and every
 member trains as it does alone, whether its device vmaps several members, runs one, or runs
-a convolutional model's members one plain step each."""
+its members one plain step each (on CPU, a model registered without ``vmap_on_cpu``)."""
 
 from __future__ import annotations
 

@@ -48,15 +48,15 @@ def member_bytes(trial: Trial) -> int:
 
 
 def pack_size_from_memory(trial: Trial, max_pack: int = DEFAULT_MAX_PACK) -> int:
-    """How many members of ``trial``'s kind fit in ``MEMORY_SHARE`` of device memory; for a
-    convolutional workload on CPU, one per CPU device (core): more would train one after
-    another on a device (a vmapped convolution is a slow grouped one there, see
+    """How many members of ``trial``'s kind fit in ``MEMORY_SHARE`` of device memory; on
+    CPU, for a workload without ``WorkloadInfo.vmap_on_cpu``, one per CPU device (core):
+    more would train one after another on a device (see
     :meth:`hpbench.train.program.Program._all_members`) and only lengthen compilation."""
     import jax
 
     from hpbench.workloads.registry import get_workload
 
-    if jax.default_backend() == "cpu" and get_workload(trial.workload).convolutional:
+    if jax.default_backend() == "cpu" and not get_workload(trial.workload).vmap_on_cpu:
         return min(max_pack, len(jax.local_devices()))
     fits = int(MEMORY_SHARE * device_memory_bytes() // max(1, member_bytes(trial)))
     return max(1, min(max_pack, fits))

@@ -206,12 +206,13 @@ class Program:
         """``step`` over the member axis. Each device of the ``members`` axis runs its own
         members (``jax.shard_map``: nothing of one member is split across devices); there
         they go through ``jax.vmap``, except a single member (a plain call: vmap's batched
-        gathers and scatters cost up to 1.7x on embedding models on CPU) and the members of
-        a convolutional model on CPU (one plain call each: XLA's CPU backend runs a vmapped
-        convolution as a grouped one, 2-5x slower than the convolutions one by one)."""
+        gathers and scatters cost up to 1.7x on embedding models on CPU) and, on CPU, the
+        members of a model without ``WorkloadInfo.vmap_on_cpu`` (one plain call each: a
+        vmapped convolution is a grouped one there, 2-5x slower, and most mini models
+        train faster as one member per core than vmapped)."""
         spread = self.mesh.shape[MEMBER_AXIS]
         local = self.num_members // spread
-        if local > 1 and not self._cpu_convolutional():
+        if local > 1 and self._vmaps_members():
             on_device = jax.vmap(step, in_axes=(0, 0, 0, 0, None, None))
         else:
 
@@ -238,6 +239,9 @@ class Program:
 
     def _cpu_convolutional(self) -> bool:
         return self.workload.info.convolutional and jax.default_backend() == "cpu"
+
+    def _vmaps_members(self) -> bool:
+        return self.workload.info.vmap_on_cpu or jax.default_backend() != "cpu"
 
     def _chunk(self, state: State, values, batches, start_step: jax.Array) -> State:
         """Fused steps. Members train unmasked inside the chunk (a per-step select over every

@@ -41,11 +41,16 @@ class WorkloadInfo:
     sizes: tuple[str, ...] = ("mini", "small", "full")
     max_steps: dict[str, int] = attrs.Factory(dict)  # per size
     batch_size: dict[str, int] = attrs.Factory(dict)  # per size
-    #: The model's convolutions dominate its step: vmapped over a pack, per-member kernels
-    #: become a grouped convolution, which XLA's CPU backend runs slower than the members in
-    #: turn (and 2-D ones run ~10x slower inside ``lax.scan``): on CPU the engine gives each
-    #: member plain steps, one per dispatch, and packs one member per CPU device.
+    #: The model's convolutions dominate its step: XLA's CPU backend runs them ~10x slower
+    #: inside ``lax.scan`` (2-D ones), so on CPU the engine dispatches one plain step at a time.
     convolutional: bool = False
+    #: Whether a pack's members on one CPU device train ``jax.vmap``-ed: only for a model
+    #: whose step is too small or too sequential to keep a core busy alone (the toy MLP,
+    #: DeepSpeech's LSTM). Every other mini model trains faster one member per core with
+    #: plain steps (a vmapped convolution is a slow grouped one on CPU, and ViT, WMT, OGBG
+    #: and Criteo measured so too: benchmarks/README.md), so without this the default pack
+    #: on CPU is one member per CPU device. Off CPU, a device's members are always vmapped.
+    vmap_on_cpu: bool = False
 
     @property
     def direction(self) -> str:
@@ -99,6 +104,7 @@ register(
         sizes=("mini",),
         max_steps={"mini": 400},
         batch_size={"mini": 64},
+        vmap_on_cpu=True,
     )
 )
 
@@ -181,7 +187,7 @@ register(
         variants=("gelu",),
         max_steps={"mini": 600, "small": 5000, "full": 240000},
         batch_size={"mini": 32, "small": 64, "full": 256},
-        convolutional=True,  # its convolution module: a pack of 3 trained 2x slower
+        convolutional=True,  # its convolution module
     )
 )
 register(
@@ -194,6 +200,7 @@ register(
         variants=("tanh",),
         max_steps={"mini": 600, "small": 5000, "full": 144000},
         batch_size={"mini": 32, "small": 64, "full": 256},
+        vmap_on_cpu=True,
     )
 )
 register(
