@@ -15,9 +15,12 @@ once per job (a pack's members share its clock). The space is the NAdamW-list pa
 broad space without dropout (dropout shapes the program, so its two values would split
 every pack in two).
 
-``python -m benchmarks search`` (toy_mlp, 8 points, 400 steps);
-``python -m benchmarks.bench_search --workloads criteo ogbg --points 8 --horizon 0.25
---modes "one by one" default --warm``.
+``python -m benchmarks search`` (toy_mlp, 8 points, 400 steps); the mini suite at the size
+of the committed searches (16 points; ~20 minutes on 2 cores per attempt):
+``python -m benchmarks.bench_search --workloads criteo fastmri imagenet_resnet imagenet_vit
+librispeech_conformer librispeech_deepspeech ogbg wmt --points 16 --horizon 0.25 --modes
+"one by one" default``. A short search is mostly its processes' start and compilation,
+which packing cannot share; a search's throughput is the rate of a search of useful size.
 Record the printed table in ``benchmarks/README.md`` with the machine and its load.
 """
 
