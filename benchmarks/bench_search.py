@@ -3,17 +3,17 @@
 A point is trained on every chosen workload (the same points on each, as a search does);
 "packed" trains the points of a workload as one program (``--pack`` = the number of
 points), "one by one" as one program each (``--pack 1``), "default" as ``hpbench run``
-does without ``--pack`` (packs sized from memory; one member per CPU device for the
-convolutional workloads on CPU). Each mode and workload is one fresh ``hpbench run``
-process with an empty compilation cache, so wall time includes its start and compilation,
-as a search's first process pays them (in a short run they are most of it); ``--warm``
-times a second run instead, which loads the programs the first compiled, as every later
-process of a search over the same programs does (a rerun, a resumed or extended search, a
-calibration's re-runs). Data is generated (cached) before timing. Training seconds (the
-engine's clock: no compilation, evaluation or checkpoints) are read back from the results,
-once per job (a pack's members share its clock). The space is the NAdamW-list paper's
-broad space without dropout (dropout shapes the program, so its two values would split
-every pack in two).
+does without ``--pack`` (on CPU one member per CPU device, but packs sized from memory
+for the workloads registered with ``vmap_on_cpu``). Each mode and workload is one fresh
+``hpbench run`` process with an empty compilation cache, so wall time includes its start
+and compilation, as a search's first process pays them (in a short run they are most of
+it); ``--warm`` times a second run instead, which loads the programs the first compiled,
+as every later process of a search over the same programs does (a rerun, a resumed or
+extended search, a calibration's re-runs). Data is generated (cached) before timing.
+Training seconds (the engine's clock: no compilation, evaluation or checkpoints) are read
+back from the results, once per job (a pack's members share its clock). The space is the
+NAdamW-list paper's broad space without dropout (dropout shapes the program, so its two
+values would split every pack in two).
 
 ``python -m benchmarks search`` (toy_mlp, 8 points, 400 steps); the mini suite at the size
 of the committed searches (16 points; ~20 minutes on 2 cores per attempt):

@@ -244,21 +244,36 @@ def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, hor
     assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk
 
 
-def test_a_chunk_length_compiles_once_in_the_background():
+def test_a_chunk_length_compiles_once_in_the_background(monkeypatch):
     """``Program.compile`` starts a chunk's compilation in a background thread (a job's
     first chunk compiles while its state initialises) and hands every later request for
-    that length the same compilation, whose executable then trains."""
+    that length the same compilation, whose executable then trains; a failed compilation
+    is attempted again."""
     import threading
 
-    from hpbench.train.program import local_devices_for, member_values, program_for
+    from hpbench.train.program import Program, local_devices_for, make_mesh, member_values
+    from hpbench.workloads.registry import load_workload
 
-    program = program_for(GOOD, 2, local_devices_for(2))
+    mesh = make_mesh(local_devices_for(2), GOOD.batch_size, 2)
+    program = Program(load_workload(GOOD.workload, GOOD.size), GOOD, 2, mesh)
+    compile_chunk = program._compile_chunk
+    threads = []
+
+    def recorded(count):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 1:
+            raise MemoryError("the first attempt fails")
+        return compile_chunk(count)
+
+    monkeypatch.setattr(program, "_compile_chunk", recorded)
+    failed = program.compile(5)
+    with pytest.raises(MemoryError):
+        failed.result()
     started = program.compile(5)
-    assert program.compile(5) is started
-    threads = [t.name for t in threading.enumerate()]
-    assert any(name.startswith("hpbench-compile") for name in threads)
+    assert started is not failed and program.compile(5) is started
     values = program.place(member_values([GOOD, SLOW]))
-    initial = program.init(values)
-    trained = program.train(initial, values, 0, 5)
-    assert started.done()
+    trained = program.train(program.init(values), values, 0, 5)
+    assert started.done() and program.compile(5) is started
     assert int(trained["loss_count"][0]) == 5
+    assert len(threads) == 2
+    assert all(name.startswith("hpbench-compile") for name in threads)

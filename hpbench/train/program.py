@@ -294,11 +294,13 @@ class Program:
 
     def compile(self, count: int) -> Future:
         """Start compiling the fused chunk of ``count`` steps, ahead of time from shapes
-        only, in a background thread; the future holds the executable. Once per length."""
+        only, in a background thread; the future holds the executable. Once per length
+        (again only after a failed attempt)."""
         with self._compiling:
-            if count not in self._compiled:
-                self._compiled[count] = _COMPILER.submit(self._compile_chunk, count)
-            return self._compiled[count]
+            future = self._compiled.get(count)
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._compiled[count] = _COMPILER.submit(self._compile_chunk, count)
+            return future
 
     def _compile_chunk(self, count: int) -> Any:
         batches = jax.tree.map(

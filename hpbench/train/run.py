@@ -407,7 +407,8 @@ class _Trainer:
         self._clock = time.perf_counter()
 
     def _compile(self, count: int) -> None:
-        """Compile a chunk length on first use, keeping compilation off the clock."""
+        """Wait for a chunk length's compilation (started on first use), keeping it off
+        the clock."""
         started = time.perf_counter()
         self.program.compile(count).result()
         self._clock += time.perf_counter() - started
