@@ -332,7 +332,7 @@ class _Trainer:
             # The first chunk compiles in the background while the initial state compiles
             # and runs (or a checkpoint is read): on a cold start the two are the bulk of
             # a short job's wait.
-            self.program.compile(min(self.chunk, self.lead.horizon_steps))
+            self.program.compile(self._chunk_from(0))
             self.step, self.state = self._start()
             self._train()
             self._pause()
@@ -374,22 +374,24 @@ class _Trainer:
         state["active"] = self.program.place(self._np_and(state["active"], active))
         return step, state
 
+    def _chunk_from(self, step: int) -> int:
+        """Steps of the chunk that starts at ``step``: up to the next chunk or evaluation
+        boundary, or the horizon."""
+        every, horizon = self.lead.eval_every, self.lead.horizon_steps
+        boundary = min((step // self.chunk + 1) * self.chunk, (step // every + 1) * every, horizon)
+        return boundary - step
+
     def _train(self) -> None:
         horizon = self.lead.horizon_steps
         every = self.lead.eval_every
-        chunk = self.chunk
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
         while self.step < horizon and any(m.training for m in self.members):
-            boundary = min(
-                (self.step // chunk + 1) * chunk, (self.step // every + 1) * every, horizon
-            )
-            self._compile(boundary - self.step)
-            self.state = self.program.train(
-                self.state, self.values, self.step, boundary - self.step
-            )
-            self.step = boundary
+            count = self._chunk_from(self.step)
+            self._compile(count)
+            self.state = self.program.train(self.state, self.values, self.step, count)
+            self.step += count
             if self.step % every == 0 or self.step == horizon:
                 self._evaluate()
             signum, due = self._agree()
