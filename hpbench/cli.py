@@ -78,8 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "jax" not in sys.modules:  # one CPU device per core, read when JAX starts
         from hpbench.backends.cpus import cpu_device_environment
+        from hpbench.backends.host_memory import reuse_freed_memory
 
         os.environ.update(cpu_device_environment())
+        reuse_freed_memory()
     chosen = next((a for a in argv if not a.startswith("-")), None)
     try:
         parser = build_parser(chosen if chosen in COMMANDS else None)

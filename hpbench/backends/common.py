@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from hpbench.backends.host_memory import reuse_freed_memory
 from hpbench.results.records import Status, read_evals
 from hpbench.results.store import TrialDir, claim
 from hpbench.train.job import Job
@@ -38,7 +39,9 @@ def outcomes_from_json(job: Job, data: Sequence[Mapping[str, Any]]) -> list[Tria
 
 def train_job(job_json: Mapping[str, Any], results_dir: str) -> dict[str, Any]:
     """The body of a remote task (Ray, Slurm): run one job with the engine and answer its
-    outcomes as JSON, or ``{"interrupted": signum}`` when a signal stopped it."""
+    outcomes as JSON, or ``{"interrupted": signum}`` when a signal stopped it. The C
+    allocator is set first (a fresh Slurm process; a Ray worker's later threads)."""
+    reuse_freed_memory()
     job = Job.from_json(job_json)
     try:
         outcomes = run_job(job, Path(results_dir))

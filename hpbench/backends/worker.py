@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from hpbench.backends.common import dumps, outcome_to_json
+from hpbench.backends.host_memory import reuse_freed_memory
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, run_job
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m hpbench.backends.worker RESULTS", file=sys.stderr)
         return 2
     results = Path(argv[0])
+    reuse_freed_memory()
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
