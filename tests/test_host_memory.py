@@ -6,6 +6,7 @@ before JAX starts its threads), page faults counted by the kernel."""
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 import textwrap
@@ -14,7 +15,7 @@ import pytest
 
 from hpbench.backends.host_memory import reuse_freed_memory
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")
 
 #: Runs one program (its 128 MiB intermediate is a temporary buffer) a few times and prints
 #: whether the allocator was set and the minor page faults of each execution.

@@ -3,12 +3,12 @@
 XLA's CPU runtime allocates every execution's buffers afresh. glibc maps an allocation
 above its mmap threshold (at most 32 MiB), or one above 64 MiB from a thread's own arena,
 as fresh pages and unmaps it when freed, so each execution faults all its pages in again:
-a mini Criteo evaluation's 73 MB buffer cost 3.8 million page faults, a quarter to a
-third of a 16-point search's CPU time (benchmarks/README.md, engine section). One arena that neither
-maps nor trims keeps freed memory for reuse. Set before JAX starts its threads (a thread
-keeps the arena of its first allocation): by the ``hpbench`` command, a pool worker and a
-remote task. glibc only (Linux); elsewhere, or where the user tuned glibc's allocator
-through its environment variables, nothing changes. No JAX import.
+a mini Criteo evaluation's 73 MB buffer cost 3.8 million page faults, a quarter to a third
+of a 16-point search's CPU time (benchmarks/README.md, engine section). One arena that
+neither maps nor trims keeps freed memory for reuse. Set before JAX starts its threads (a
+thread keeps the arena of its first allocation): by the ``hpbench`` command, a pool worker
+and a remote task. glibc only (Linux); elsewhere, or where the user tuned glibc's
+allocator through its environment variables, nothing changes. No JAX import.
 """
 
 from __future__ import annotations
