@@ -21,6 +21,16 @@ import attrs
 #: Bumped when the meaning of a trial's fields changes, so old results are not reused.
 TRIAL_FORMAT = 1
 
+#: The name an algorithm's trials hash under where it is not its own: TRIAL_FORMAT for one
+#: algorithm. ``nadamw`` named AlgoPerf's baseline rule until it became Optax's (issue 17).
+#: AlgoPerf's rule, now ``nadamw_algoperf``, keeps the ids those trials had, so a store
+#: trained then stays valid under its new name; Optax's ``nadamw`` hashes under a name no
+#: algorithm can take, so an old ``nadamw`` result is never reused as Optax's.
+ID_NAMES = {"nadamw_algoperf": "nadamw", "nadamw": "nadamw (optax)"}
+#: Old name -> new name of a renamed algorithm: a stored trial under the old name whose id
+#: is the renamed trial's (written before the rename) is read back under the new name.
+RENAMED = {"nadamw": "nadamw_algoperf"}
+
 Scalar = float | int | bool | str
 
 
@@ -89,8 +99,10 @@ class Trial:
     @functools.cached_property
     def id(self) -> str:
         """A short content hash of what trains: :meth:`canonical`, less the target unless
-        training stops there. Trials that train the same have equal ids."""
+        training stops there, the algorithm under its ``ID_NAMES`` name. Trials that train
+        the same have equal ids."""
         identity = self.canonical()
+        identity["algorithm"] = ID_NAMES.get(self.algorithm, self.algorithm)
         if not self.stop_at_target:
             del identity["target"]
         blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
@@ -98,12 +110,19 @@ class Trial:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Trial:
-        """Rebuild a Trial from :meth:`canonical` output (as written to ``trial.json``)."""
+        """Rebuild a Trial from :meth:`canonical` output (as written to ``trial.json``); a
+        trial stored under an algorithm's old name (see ``RENAMED``) comes back renamed."""
         fields = {k: v for k, v in data.items() if k not in ("format", "id")}
         fields["target"] = Target(**fields["target"])
         fields["hyperparameters"] = dict(fields["hyperparameters"])
         fields["options"] = dict(fields.get("options", {}))
-        return cls(**fields)
+        trial = cls(**fields)
+        stored_id = data.get("id")
+        if trial.algorithm in RENAMED and stored_id not in (None, trial.id):
+            renamed = attrs.evolve(trial, algorithm=RENAMED[trial.algorithm])
+            if renamed.id == stored_id:
+                return renamed
+        return trial
 
 
 def point_key(trial: Trial) -> tuple:

@@ -11,6 +11,7 @@ from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter, get_algorith
 EXPECTED = {
     "adamw",
     "nadamw",
+    "nadamw_algoperf",
     "sgd",
     "cocob",
     "dadapt_adamw",
@@ -65,6 +66,10 @@ OPTAX_DEFAULTS = {
         {"beta1": "b1", "beta2": "b2", "eps": "eps", "weight_decay": "weight_decay"},
     ),
     "nadamw": (
+        "nadamw",
+        {"beta1": "b1", "beta2": "b2", "eps": "eps", "weight_decay": "weight_decay"},
+    ),
+    "nadamw_algoperf": (
         "nadamw",
         {"beta1": "b1", "beta2": "b2", "eps": "eps", "weight_decay": "weight_decay"},
     ),

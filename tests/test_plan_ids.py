@@ -4,6 +4,7 @@ Rewrites: key order, ``1e-3`` vs ``0.001`` vs ``1``-for-``1.0``, values inherite
 ``extends`` vs written inline. Changes: every field of a Trial that affects training.
 """
 
+import json
 import random
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hpbench.results import read_results
 from hpbench.spec import load_plan
 
 FRACTION = st.floats(0.0, 0.9, allow_nan=False)
@@ -158,3 +160,55 @@ def test_the_target_is_identity_only_when_training_stops_there():
     assert trial_id(other) == trial_id(base)
     stopping = {"run": [("stop_at_target", True)]}
     assert trial_id({**other, **stopping}) != trial_id({**base, **stopping})
+
+
+# A toy trial's spec and the ids its trial had under hpbench's code before `nadamw` became
+# Optax's rule (commit 2f92e29, when `nadamw` named AlgoPerf's rule): pinned, because a
+# result store's trial directories are named by them.
+LEGACY = {
+    "algorithm": [
+        ("learning_rate", 0.003),
+        ("beta1", 0.9),
+        ("beta2", 0.99),
+        ("weight_decay", 0.05),
+    ],
+    "schedule": [("shape", "warmup_cosine"), ("warmup", 0.05), ("horizon", 0.25)],
+    "workloads.toy_mlp": [
+        ("max_steps", 400),
+        ("batch_size", 64),
+        ("eval_every", 20),
+        ("target", {"metric": "error_rate", "value": 0.1}),
+    ],
+    "run": [("seeds", [0])],
+}
+LEGACY_IDS = {"nadamw": "0a238942522c864b", "adamw": "118bbcc4580d54f3"}
+
+
+def legacy_id(algorithm: str) -> str:
+    return trial_id({**LEGACY, "algorithm": [("name", algorithm), *LEGACY["algorithm"]]})
+
+
+def test_algoperfs_nadamw_keeps_the_ids_of_the_old_nadamw_and_optaxs_does_not():
+    """Trials of the rule once named ``nadamw`` (AlgoPerf's) keep their ids under
+    ``nadamw_algoperf``; Optax's ``nadamw`` never meets an old result; others do not move."""
+    assert legacy_id("nadamw_algoperf") == LEGACY_IDS["nadamw"]
+    assert legacy_id("nadamw") not in LEGACY_IDS.values()
+    assert legacy_id("adamw") == LEGACY_IDS["adamw"]
+
+
+def test_an_old_nadamw_result_is_read_back_as_nadamw_algoperf(tmp_path):
+    """A trial directory written when ``nadamw`` named AlgoPerf's rule is read as
+    ``nadamw_algoperf`` (its id proves it); a new ``nadamw`` directory stays ``nadamw``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "spec.toml").write_text(
+            render({**LEGACY, "algorithm": [("name", "nadamw"), *LEGACY["algorithm"]]})
+        )
+        (optax_trial,) = load_plan(Path(tmp) / "spec.toml").trials
+    old = {**optax_trial.canonical(), "id": LEGACY_IDS["nadamw"]}  # as the old code wrote it
+    new = {**optax_trial.canonical(), "id": optax_trial.id}
+    for record in (old, new):
+        directory = tmp_path / record["id"]
+        directory.mkdir()
+        (directory / "trial.json").write_text(json.dumps(record))
+    read = {r.id: r.trial.algorithm for r in read_results(tmp_path)}
+    assert read == {LEGACY_IDS["nadamw"]: "nadamw_algoperf", optax_trial.id: "nadamw"}

@@ -20,7 +20,7 @@ import optax
 from optax import contrib
 
 from hpbench.algorithms.mechanic import mechanize
-from hpbench.algorithms.nadamw import nadam, nadamw
+from hpbench.algorithms.nadamw import nadam, nadamw_algoperf
 from hpbench.algorithms.registry import AlgorithmInfo, get_algorithm
 
 Schedule = Callable[[Any], Any]
@@ -118,7 +118,13 @@ def _adamw(hp, schedule):
 
 
 def _nadamw(hp, schedule):
-    return nadamw(
+    return optax.nadamw(
+        _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
+    )
+
+
+def _nadamw_algoperf(hp, schedule):
+    return nadamw_algoperf(
         _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
     )
 
@@ -259,6 +265,7 @@ def _schedule_free_adamw(hp, schedule):
 BUILDERS: dict[str, Builder] = {
     "adamw": _adamw,
     "nadamw": _nadamw,
+    "nadamw_algoperf": _nadamw_algoperf,
     "sgd": _sgd,
     "cocob": _cocob,
     "dadapt_adamw": _dadapt_adamw,

@@ -1,10 +1,11 @@
-"""NAdam(W) with the update rule the NAdamW lists were built with (AlgoPerf's baseline).
+"""AlgoPerf's NAdam(W) update rule: ``nadamw_algoperf`` and Mechanic's ``nadam`` base.
 
 AlgoPerf's ``paper_baselines/nadamw`` (forked from init2winit) bias-corrects the Nesterov
 average as a whole: ``m_hat = (b1 m_t + (1 - b1) g_t) / (1 - b1^t)`` (Table 1 of
-arXiv:1910.05446). ``optax.nadamw`` corrects its two terms separately,
-``b1 m_t / (1 - b1^(t+1)) + (1 - b1) g_t / (1 - b1^t)``, which makes the first steps about
-20% smaller (at b1 = 0.9). The published NAdamW points were tuned for the former.
+arXiv:1910.05446). ``optax.nadamw``, hpbench's ``nadamw`` and the rule the NAdamW-list paper
+used, corrects its two terms separately, ``b1 m_t / (1 - b1^(t+1)) + (1 - b1) g_t / (1 -
+b1^t)``: AlgoPerf's first step is ``(1 + b1) lr`` per coordinate, Optax's ``(1 + b1 / (1 +
+b1)) lr``, 29% larger at b1 = 0.9 (docs/algorithms.md).
 """
 
 from __future__ import annotations
@@ -49,14 +50,15 @@ def scale_by_nadam(b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8) -> optax.Gra
     return optax.GradientTransformation(init, update)
 
 
-def nadamw(
+def nadamw_algoperf(
     learning_rate: optax.ScalarOrSchedule,
     b1: Any = 0.9,
     b2: Any = 0.999,
     eps: Any = 1e-8,
     weight_decay: Any = 0.0,
 ) -> optax.GradientTransformation:
-    """NAdamW: ``-lr_t * (m_hat / (sqrt(v_hat) + eps) + weight_decay * params)``."""
+    """AlgoPerf's NAdamW: ``-lr_t * (m_hat / (sqrt(v_hat) + eps) + weight_decay * params)``,
+    the weight decay scaled by the whole learning rate, as in ``optax.nadamw``."""
     return optax.chain(
         scale_by_nadam(b1, b2, eps),
         optax.add_decayed_weights(weight_decay),
@@ -67,5 +69,5 @@ def nadamw(
 def nadam(
     learning_rate: optax.ScalarOrSchedule, b1: Any = 0.9, b2: Any = 0.999, eps: Any = 1e-8
 ) -> optax.GradientTransformation:
-    """NAdam without weight decay (Mechanic's NAdam base)."""
+    """AlgoPerf's NAdam without weight decay (Mechanic's NAdam base)."""
     return optax.chain(scale_by_nadam(b1, b2, eps), optax.scale_by_learning_rate(learning_rate))
