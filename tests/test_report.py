@@ -26,9 +26,12 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
 
 
-def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=()):
+def spec_run(
+    name, points, reach, *, algorithm="nadamw", description="", extra=(), is_list=False
+):
     """A spec over criteo and ogbg (1000 steps each, evaluated every 50) whose curves cross
-    their targets at ``reach[point][workload] * T`` (> 1: never)."""
+    their targets at ``reach[point][workload] * T`` (> 1: never); a list if ``is_list``,
+    else a grid (one report entry per point)."""
     trials, results = [], {}
     for index, hyperparameters in enumerate(points):
         for workload in ("criteo", "ogbg"):
@@ -45,7 +48,7 @@ def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=(
     plan = Plan(
         name=name, trials=tuple(trials), description=description, source=f"specs/{name}.toml"
     )
-    return SpecRun(plan, results)
+    return SpecRun(plan, results, is_list=is_list)
 
 
 def hand_worked_runs():
@@ -65,6 +68,7 @@ def hand_worked_runs():
             "C",
             [{"learning_rate": 1e-2}, {"learning_rate": 1e-4}],
             [{"criteo": 1.5, "ogbg": 0.11}, {"criteo": 0.61, "ogbg": 1.5}],
+            is_list=True,
         ),
     ]
 
@@ -189,7 +193,7 @@ def test_trial_summary_counts_outcomes_and_reasons():
         (not_run, None),
     ]
     runs = [
-        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 1.5}], extra=extra),
+        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 1.5}], extra=extra, is_list=True),
         spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
     ]
     report = build_report(runs)
