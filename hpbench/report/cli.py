@@ -80,10 +80,18 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        metavar="DIR",
-        help="where index.md, index.html and plots/ go (default: reports/<spec names>)",
+        metavar="PATH",
+        help="files: the directory of index.md, index.html and plots/ (default: "
+        "reports/<spec names>); github: the Markdown file (default: standard output)",
     )
     parser.add_argument("--title", help="the report's title (default: the spec names)")
+    parser.add_argument(
+        "--format",
+        choices=("files", "github"),
+        default="files",
+        help="files: Markdown and HTML with SVG plots; github: one Markdown document that "
+        "renders fully in a GitHub comment (plots as Mermaid charts)",
+    )
 
 
 def _load_report(args: argparse.Namespace, title: str | None = None) -> Report | int:
@@ -109,11 +117,22 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
 
 
 def report_main(args: argparse.Namespace) -> int:
-    from hpbench.report.render import render
+    from hpbench.report.render import render, render_github
 
     report = _load_report(args, title=args.title)
     if isinstance(report, int):
         return report
+    if args.format == "github":
+        text = render_github(report)
+        if args.out is None:
+            sys.stdout.write(text)
+        else:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text)
+            print(f"wrote {args.out}")
+        for warning in report.warnings:
+            _error(f"warning: {warning}")
+        return 0
     out = args.out or DEFAULT_REPORTS / "-".join(entry.label for entry in report.entries)
     render(report).write(out)
     print(f"wrote {out / 'index.md'} and {out / 'index.html'}")
