@@ -26,9 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
 
 
-def spec_run(
-    name, points, reach, *, algorithm="nadamw", description="", extra=(), is_list=False
-):
+def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=(), is_list=False):
     """A spec over criteo and ogbg (1000 steps each, evaluated every 50) whose curves cross
     their targets at ``reach[point][workload] * T`` (> 1: never); a list if ``is_list``,
     else a grid (one report entry per point)."""
@@ -130,7 +128,7 @@ def test_list_table_step_fractions_and_cost_by_hand(report):
         ["first 1 point", "∞", "0.150", f"{math.sqrt(2 * 0.15):.3f}"],
         ["first 2 points", "0.650", "0.150", f"{math.sqrt(0.65 * 0.15):.3f}"],
     ]
-    assert texts(tables.hyperparameter_table(entry)) == [
+    assert texts(tables.hyperparameter_table([entry])) == [
         ["1", "nadamw", "0.01", "warmup_cosine", "0.05", "1.0"],
         ["2", "nadamw", "0.0001", "warmup_cosine", "0.05", "1.0"],
     ]

@@ -269,7 +269,7 @@ def _resolved_text(run: SpecRun, point: Point | None) -> str:
             "warmup": point.warmup,
             "horizon": point.horizon,
         }
-    return toml_text(resolved(run.spec, values))
+    return toml_text(resolved(run.spec, values)).strip() + "\n"
 
 
 def _column(key: str, trial: Trial) -> Column:
@@ -282,6 +282,8 @@ def _column(key: str, trial: Trial) -> Column:
         target.direction,
         target.value,
         trial.max_steps,
+        trial.size,
+        trial.batch_size,
     )
 
 

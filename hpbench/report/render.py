@@ -139,7 +139,10 @@ def context(report: Report) -> dict:
         "score_table": tables.score_table(report),
         "best_metric_table": tables.best_metric_table(report),
         "spread_table": tables.spread_table(report),
-        "hyperparameter_tables": [(e, tables.hyperparameter_table(e)) for e in report.entries],
+        "hyperparameter_tables": [
+            (spec, tables.hyperparameter_table([e for e in report.entries if e.spec == spec]))
+            for spec in dict.fromkeys(e.spec for e in report.entries)
+        ],
         "list_tables": [(e, tables.list_table(report, e)) for e in report.entries if e.is_list],
         "summary_table": tables.summary_table(report),
         "problems_table": tables.problems_table(report),

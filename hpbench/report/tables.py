@@ -221,14 +221,19 @@ def workloads_table(report: Report) -> Table:
     return Table(header=header, rows=rows, note=note, numeric=False)
 
 
-def hyperparameter_table(entry: Entry) -> Table:
-    """A spec's points in priority order, one column per hyperparameter (Table 10 layout)."""
-    names = sorted({name for p in entry.points for name in p.hyperparameters})
-    options = sorted({name for p in entry.points for name in p.options})
-    header = (("Id", "Algorithm", *names, "Schedule", "Warmup", "Horizon", *options),)
+def hyperparameter_table(entries: Sequence[Entry]) -> Table:
+    """The points of one spec's entries in spec order (a list's: its priority order), one
+    column per hyperparameter (Table 10 layout); a row is named by its point's index, or by
+    its entry when the spec has an entry per point."""
+    points = [(e, p) for e in entries for p in e.points]
+    names = sorted({name for _, p in points for name in p.hyperparameters})
+    options = sorted({name for _, p in points for name in p.options})
+    per_point = len(entries) > 1
+    first = "Entry" if per_point else "Id"
+    header = ((first, "Algorithm", *names, "Schedule", "Warmup", "Horizon", *options),)
     rows = tuple(
         (
-            Cell(str(p.index)),
+            Cell(e.label if per_point else str(p.index)),
             Cell(p.algorithm),
             *(Cell(fmt_value(p.hyperparameters.get(n, ""))) for n in names),
             Cell(p.schedule),
@@ -236,7 +241,7 @@ def hyperparameter_table(entry: Entry) -> Table:
             Cell(fmt_value(p.horizon)),
             *(Cell(fmt_value(p.options.get(n, ""))) for n in options),
         )
-        for p in entry.points
+        for e, p in points
     )
     return Table(header=header, rows=rows)
 
