@@ -6,14 +6,19 @@ from __future__ import annotations
 
 import html.parser
 import re
+import shutil
+import subprocess
 
 import attrs
+import pytest
 from report_helpers import write_results, write_specs
 
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.mermaid import mermaid_text
+from hpbench.report.pr import main as pr_main
+from hpbench.report.pr import score_change_table
 from hpbench.report.render import fenced, markdown_escape, render, render_github
 from hpbench.report.synthetic import make_result, make_trial
 
@@ -158,3 +163,61 @@ def test_github_format_has_no_relative_files_and_draws_mermaid_charts(tmp_path, 
         text[text.index("| date (UTC) |") :].split("\n", 1)[0],
         out.read_text()[out.read_text().index("| date (UTC) |") :].split("\n", 1)[0],
     )
+
+
+def test_pr_comment_fences_logs_and_shows_the_score_change(tmp_path):
+    specs = write_specs(tmp_path)  # adamw reaches at 0.3, nadamw at 0.5, sgd never
+    write_results(specs, tmp_path / "results")
+    log = tmp_path / "validate.txt"
+    log.write_text("specs/x.toml:1:1: name: expected a plain name\n```\n# not a heading\n")
+    out = tmp_path / "comment.md"
+    code = pr_main(
+        [
+            "--log",
+            f"validate={log}",
+            "--base",
+            str(specs[0]),
+            str(specs[2]),
+            "--head",
+            *map(str, specs),
+            "--results",
+            str(tmp_path / "results"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    text = out.read_text()
+    # the log keeps its text, in a fence longer than its own ``` line
+    assert "````\nspecs/x.toml:1:1: name: expected a plain name\n```\n# not a heading\n````" in text
+    # base pool {adamw, sgd}: 1 and 0; head adds nadamw: its ratio 0.5 / 0.3 on the one
+    # workload, trapezoid score 0.783 (as `hpbench report` prints it); adamw and sgd keep theirs
+    assert "| adamw_toy | 1.000 | 1.000 | +0.000 |" in text
+    assert "| sgd_toy | 0.000 | 0.000 | +0.000 |" in text
+    assert "| nadamw_toy | n/a | 0.783 | n/a |" in text
+    assert "<details><summary>The pull request's report</summary>" in text
+    assert "```mermaid" in text and "](plots/" not in text
+
+
+def test_score_change_is_bold_when_it_changes():
+    table = score_change_table({"a": 0.5, "b": 0.25}, {"a": 0.75, "b": 0.25})
+    assert [[c.text for c in row] for row in table.rows] == [
+        ["a", "0.500", "0.750", "+0.250"],
+        ["b", "0.250", "0.250", "+0.000"],
+    ]
+    assert [row[3].strong for row in table.rows] == [True, False]
+
+
+@pytest.mark.skipif(not shutil.which("mmdc"), reason="needs mermaid-cli (npm) on PATH")
+def test_mermaid_cli_renders_every_chart(tmp_path, capsys):
+    """Mermaid's own parser and renderer (what GitHub runs) draws each chart."""
+    specs = write_specs(tmp_path)
+    write_results(specs, tmp_path / "results")
+    comment = tmp_path / "comment.md"
+    args = ["report", *map(str, specs), "--results", str(tmp_path / "results")]
+    assert hpbench([*args, "--format", "github", "--out", str(comment)]) == 0
+    subprocess.run(
+        ["mmdc", "-i", str(comment), "-o", str(tmp_path / "out.md")], check=True, timeout=300
+    )
+    svgs = sorted(tmp_path.glob("out-*.svg"))
+    assert len(svgs) == 2 and all("<path" in svg.read_text() for svg in svgs)
