@@ -221,3 +221,23 @@ def test_mermaid_cli_renders_every_chart(tmp_path, capsys):
     )
     svgs = sorted(tmp_path.glob("out-*.svg"))
     assert len(svgs) == 2 and all("<path" in svg.read_text() for svg in svgs)
+
+
+def test_hostile_strings_render_as_text_in_a_commonmark_renderer():
+    """markdown-it (CommonMark with GFM tables and strikethrough, as rich ships it) renders
+    each Markdown format: the hostile string shows whole, as text, in one cell or line."""
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    report = hostile_report()
+    shown = HOSTILE.replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;")
+    shown = shown.replace(">", "&gt;").replace('"', "&quot;")
+    for markdown in (render(report).markdown, render_github(report).replace("@\u200b", "@")):
+        page = parser.render(markdown)
+        assert "<script" not in page and 'src="x.png"' not in page and "<a " not in page
+        assert not re.search(r"<img[^>]*onerror", page)
+        assert "<del>" not in page and "<em>em</em>" not in page and "<em>bold" not in page
+        assert not re.search(r"<h\d>Heading", page)
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", page)
+        assert shown in cells  # the hyperparameter's name, whole, in one header cell
+        assert f"<h1>{shown} vs plain</h1>" in page  # the title: one heading, all text
