@@ -22,7 +22,7 @@ import numpy as np
 
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
-from hpbench.report.resolved import is_list, resolved, targets_version
+from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
 from hpbench.results.records import TrialResult, read_planned_trial
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
@@ -257,8 +257,7 @@ def _points(run: SpecRun, prefix: bool) -> dict[tuple, Point]:
 
 
 def _resolved_text(run: SpecRun, point: Point | None) -> str:
-    from hpbench.report.resolved import toml_text
-
+    """The resolved spec of ``point`` (None: of the whole spec) as TOML; "" without one."""
     if run.spec is None:
         return ""
     values = None

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from hpbench.report.data import Column, Report
-from hpbench.report.plots import _fastest_points, median_curve
+from hpbench.report.plots import fastest_points, median_curve
 from hpbench.report.svg import PALETTE
 
 #: Names of the palette's colours, for the legend (Mermaid draws no legend).
@@ -119,7 +119,7 @@ def curve_chart(report: Report, column: Column) -> Chart | None:
     entry's fastest point (a list: its fastest points); None when nothing was evaluated."""
     curves = []
     for entry in report.entries:
-        for point_label, trial_ids in _fastest_points(report, entry, column)[:1]:
+        for point_label, trial_ids in fastest_points(report, entry, column)[:1]:
             steps, values = median_curve([report.results[i] for i in trial_ids], column.metric)
             if any(not math.isnan(v) for v in values):
                 curves.append((point_label if entry.is_list else entry.label, steps, values))
