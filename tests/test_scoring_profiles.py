@@ -11,6 +11,7 @@ from scoring_helpers import make_result
 
 from hpbench.scoring import score_results
 from hpbench.scoring.profiles import performance_profile
+from hpbench.scoring.spread import profile_scores
 
 INF, NAN = math.inf, math.nan
 
@@ -273,3 +274,19 @@ def test_score_properties(times, integral):
     newcomer = np.ones((1, times.shape[1]))
     joined = performance_profile(np.vstack([times, newcomer]), integral=integral).scores
     assert np.all(joined[:-1] <= scores + 1e-12)
+
+
+@pytest.mark.parametrize("integral", ["trapezoid", "exact"])
+def test_batched_scores_equal_one_profile_per_matrix(integral):
+    """The bootstrap's batch (hpbench.scoring.spread.profile_scores) is performance_profile
+    applied to each matrix: cut-off, gating and fastest times stay per matrix."""
+    rng = np.random.default_rng(7)
+    values = np.array([INF, NAN, 100.0, 150.0, 200.0, 399.0, 401.0, 1000.0, 50.0])
+    times = rng.choice(values, size=(30, 4, 5))
+    base_of = [None, None, 0, None, 1]
+    options = {"max_tau": 4.0, "num_points": 100, "integral": integral, "num_workloads": None}
+    expected = [performance_profile(t, base_of, **options).scores for t in times]
+    np.testing.assert_allclose(profile_scores(times, base_of, options), expected, atol=1e-12)
+    options["num_workloads"] = 8
+    expected = [performance_profile(t, base_of, **options).scores for t in times]
+    np.testing.assert_allclose(profile_scores(times, base_of, options), expected, atol=1e-12)

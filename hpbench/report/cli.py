@@ -60,6 +60,14 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         default="trapezoid",
         help="benchmark score: AlgoPerf's trapezoid rule on 100 points, or the exact area",
     )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="resamples of the seeds for the score's and step fractions' intervals "
+        "(default: 1000; 0: none)",
+    )
 
 
 def _nothing_to_report(runs, results: Path) -> str | None:
@@ -100,6 +108,9 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
     from hpbench.report.data import build_report, load_runs
     from hpbench.spec import SpecError
 
+    if args.bootstrap < 0:
+        _error(f"--bootstrap {args.bootstrap}: expected a number of resamples >= 0")
+        return 2
     try:
         runs = load_runs(args.specs, args.results)
     except SpecError as e:
@@ -110,7 +121,9 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
         _error(problem)
         return 1
     try:
-        return build_report(runs, title=title, time=args.time, integral=args.integral)
+        return build_report(
+            runs, title=title, time=args.time, integral=args.integral, bootstrap=args.bootstrap
+        )
     except ValueError as e:
         _error(str(e))
         return 2

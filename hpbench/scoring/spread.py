@@ -20,7 +20,13 @@ import attrs
 import numpy as np
 
 from hpbench.results.records import TrialResult
-from hpbench.scoring.profiles import performance_profile
+from hpbench.scoring.profiles import (
+    ALGOPERF_MAX_TAU,
+    cut_off,
+    gate_by_base,
+    gate_variants,
+    normalized_times,
+)
 from hpbench.scoring.scores import ScoreRow, Scores
 
 DEFAULT_RESAMPLES = 1000
@@ -81,6 +87,40 @@ def _profile_layout(scores: Scores) -> tuple[list[str], list[int | None]]:
     ]
 
 
+def profile_scores(
+    times: np.ndarray, base_of: list[int | None], options: Mapping[str, object]
+) -> np.ndarray:
+    """Benchmark scores of a batch of time matrices ``times[b]`` (labels x columns) at once,
+    equal to ``performance_profile(times[b], base_of, **options).scores`` for every ``b``:
+    the batch is one wide matrix whose columns are (b, column) pairs, so each pair's fastest
+    time, cut-off and gating stay its own; the trapezoid area is summed per workload in
+    closed form (its indicator on the tau grid) instead of building rho."""
+    batch, labels, width = times.shape
+    wide = np.transpose(times, (1, 0, 2)).reshape(labels, batch * width)
+    wide_base = [
+        None if base is None else b * width + base for b in range(batch) for base in base_of
+    ]
+    bases = [j for j, base in enumerate(base_of) if base is None]
+    count = options.get("num_workloads") or len(bases)
+    if count == 0 or labels == 0:
+        return np.zeros((batch, labels))
+    gated, _ = gate_variants(cut_off(gate_by_base(wide, wide_base), ALGOPERF_MAX_TAU), wide_base)
+    ratios = normalized_times(gated).reshape(labels, batch, len(bases))
+    min_tau, max_tau = 1.0, float(options.get("max_tau", ALGOPERF_MAX_TAU))
+    if options.get("integral", "trapezoid") == "exact":
+        with np.errstate(invalid="ignore"):
+            inside = np.where(ratios <= max_tau, max_tau - np.maximum(ratios, min_tau), 0.0)
+        return (inside.sum(axis=-1) / count / (max_tau - min_tau)).T
+    taus = np.linspace(min_tau, max_tau, num=int(options.get("num_points", 100)))
+    # The trapezoid area under one workload's indicator [r <= tau_k] on the grid: from the
+    # first grid point at or above r to the end, plus half the interval before it.
+    first = np.searchsorted(taus, ratios)  # NaN and inf sort last: no area
+    tail = np.append(taus[-1] - taus, 0.0)
+    half = np.append(0.0, np.diff(taus) / 2)
+    areas = tail[first] + np.append(half, 0.0)[first]
+    return (areas.sum(axis=-1) / count / (taus[-1] - taus[0])).T
+
+
 def seed_spread(
     scores: Scores,
     results: Mapping[str, TrialResult],
@@ -99,24 +139,33 @@ def seed_spread(
     if not scores.rows:
         return Spread({}, {}, resamples, confidence, rng_seed)
     columns, base_of = _profile_layout(scores)
+    column_of = {w: j for j, w in enumerate(columns)}
+    label_of = {label: i for i, label in enumerate(scores.labels)}
     times = np.full((resamples, len(scores.labels), len(columns)), np.nan)
-    rows = {}
-    for row in scores.rows:  # rows are in label, workload order: the draws are reproducible
+    by_count: dict[int, list[tuple[ScoreRow, np.ndarray, np.ndarray]]] = defaultdict(list)
+    for row in scores.rows:
         fractions = per_seed(row, scores, results, "step_fraction")
-        clock = per_seed(row, scores, results, scores.time)
-        draws = rng.integers(0, len(fractions), size=(resamples, len(fractions)))
-        medians = np.median(fractions[draws], axis=1)
-        rows[(row.label, row.workload)] = RowSpread(
-            seeds=len(fractions),
-            low=float(fractions.min()),
-            high=float(fractions.max()),
-            interval=percentile_interval(medians, confidence),
+        by_count[len(fractions)].append(
+            (row, fractions, per_seed(row, scores, results, scores.time))
         )
-        if row.workload in columns:
-            i, j = scores.labels.index(row.label), columns.index(row.workload)
-            times[:, i, j] = np.median(clock[draws], axis=1)
-    options = dict(scores.profile_options)
-    samples = np.array([performance_profile(t, base_of, **options).scores for t in times])
+    rows = {}
+    for count in sorted(by_count):  # a fixed order: the same pool draws the same resamples
+        group = by_count[count]
+        draws = rng.integers(0, count, size=(len(group), resamples, count))
+        fractions = np.array([f for _, f, _ in group])[:, None, :]
+        clock = np.array([c for _, _, c in group])[:, None, :]
+        fraction_medians = np.median(np.take_along_axis(fractions, draws, axis=2), axis=2)
+        clock_medians = np.median(np.take_along_axis(clock, draws, axis=2), axis=2)
+        for k, (row, values, _) in enumerate(group):
+            rows[(row.label, row.workload)] = RowSpread(
+                seeds=count,
+                low=float(values.min()),
+                high=float(values.max()),
+                interval=percentile_interval(fraction_medians[k], confidence),
+            )
+            if row.workload in column_of:
+                times[:, label_of[row.label], column_of[row.workload]] = clock_medians[k]
+    samples = profile_scores(times, base_of, scores.profile_options)
     score = {
         label: percentile_interval(samples[:, i], confidence)
         for i, label in enumerate(scores.labels)
