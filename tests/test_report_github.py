@@ -241,3 +241,14 @@ def test_hostile_strings_render_as_text_in_a_commonmark_renderer():
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", page)
         assert shown in cells  # the hyperparameter's name, whole, in one header cell
         assert f"<h1>{shown} vs plain</h1>" in page  # the title: one heading, all text
+
+
+def test_bootstrap_option(tmp_path, capsys):
+    specs = write_specs(tmp_path)
+    write_results(specs, tmp_path / "results")
+    args = ["report", *map(str, specs), "--results", str(tmp_path / "results"), "--format"]
+    assert hpbench([*args, "github", "--bootstrap", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "95% CI" not in text and "## Seeds and spread" not in text
+    assert hpbench([*args, "github", "--bootstrap", "-1"]) == 2
+    assert "--bootstrap -1: expected a number of resamples >= 0" in capsys.readouterr().err

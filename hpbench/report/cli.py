@@ -146,7 +146,8 @@ def report_main(args: argparse.Namespace) -> int:
         for warning in report.warnings:
             _error(f"warning: {warning}")
         return 0
-    out = args.out or DEFAULT_REPORTS / "-".join(entry.label for entry in report.entries)
+    specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
+    out = args.out or DEFAULT_REPORTS / "-".join(specs)
     render(report).write(out)
     print(f"wrote {out / 'index.md'} and {out / 'index.html'}")
     for warning in report.warnings:
