@@ -12,7 +12,7 @@ import pytest
 from hpbench.report import tables
 from hpbench.report.data import build_report, load_runs
 from hpbench.report.render import render
-from hpbench.report.resolved import is_list
+from hpbench.report.resolved import is_list, targets_version
 from hpbench.report.synthetic import make_result, write_result
 from hpbench.spec import load_plan, load_spec
 from hpbench.spec.model import Spec
@@ -156,3 +156,26 @@ def test_targets_version_seeds_and_devices_are_recorded(tmp_path, grid_report):
     ]
     html = render(grid_report).html
     assert html.count("<details><summary>Resolved spec of") == 4
+
+
+def test_a_target_overridden_in_the_spec_is_named_in_the_version(tmp_path):
+    (tmp_path / "suites").mkdir()
+    shutil.copy(REPO / "specs" / "suites" / "algoperf_mini.toml", tmp_path / "suites")
+    spec = tmp_path / "mine.toml"
+    spec.write_text(
+        '[benchmark]\nname = "mine"\nextends = "suites/algoperf_mini.toml"\n\n'
+        '[algorithm]\nname = "adamw"\n\n[workloads.criteo]\ntarget = { metric = "cross_entropy",'
+        " value = 0.4 }\n"
+    )
+    assert targets_version(load_spec(spec)) == "mini-2, none in mine.toml"
+
+
+def test_a_list_resolves_to_the_whole_spec(tmp_path):
+    path = write(tmp_path, "two_point_list", LIST)
+    for trial in load_plan(path).trials:
+        write_result(make_result(trial, 0.5), tmp_path)
+    (entry,) = build_report(load_runs([path], tmp_path), bootstrap=0).entries
+    (tmp_path / "resolved.toml").write_text(entry.resolved)
+    resolved = {t.id for t in load_plan(tmp_path / "resolved.toml").trials}
+    assert resolved == {t.id for t in load_plan(path).trials}
+    assert entry.resolved.count("[[algorithm.points]]") == 2

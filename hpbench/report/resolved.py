@@ -83,8 +83,10 @@ def toml_text(data: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> str:
 
 
 def targets_version(spec: Spec) -> str:
-    """The targets' version as the file holding them names it (``Targets version "X"`` in
-    a comment, as ``hpbench targets`` writes), or "not stated"; several: joined by ", "."""
+    """The targets' version as each file holding some of the spec's targets names it
+    (``Targets version "X"`` in a comment, as ``hpbench targets`` writes): "mini-2";
+    "mini-2, none in mine.toml" when the spec overrides a target; "not stated" when no file
+    names one."""
     doc = spec.document
     if doc is None:
         return "not stated"
@@ -93,11 +95,12 @@ def targets_version(spec: Spec) -> str:
         for path, where in doc.where.items()
         if len(path) >= 3 and path[0] == "workloads" and "target" in path
     }
-    found = set()
+    found: dict[str, None] = {}
     for file in sorted(files):
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            versions = TARGETS_VERSION.findall(Path(file).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
-            continue
-        found.update(TARGETS_VERSION.findall(text))
-    return ", ".join(sorted(found)) or "not stated"
+            versions = []
+        found.update(dict.fromkeys(versions or [f"none in {Path(file).name}"]))
+    named = [v for v in found if not v.startswith("none in ")]
+    return ", ".join(sorted(named) + sorted(set(found) - set(named))) if named else "not stated"
