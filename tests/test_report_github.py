@@ -221,6 +221,13 @@ def test_mermaid_cli_renders_every_chart(tmp_path, capsys):
     )
     svgs = sorted(tmp_path.glob("out-*.svg"))
     assert len(svgs) == 2 and all("<path" in svg.read_text() for svg in svgs)
+    hostile = tmp_path / "hostile.md"  # hostile names: every chart still parses and draws
+    hostile.write_text(render_github(hostile_report()))
+    subprocess.run(
+        ["mmdc", "-i", str(hostile), "-o", str(tmp_path / "h.md")], check=True, timeout=300
+    )
+    svgs = sorted(tmp_path.glob("h-*.svg"))
+    assert len(svgs) == 3 and all("<path" in svg.read_text() for svg in svgs)
 
 
 def test_hostile_strings_render_as_text_in_a_commonmark_renderer():
