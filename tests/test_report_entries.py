@@ -90,8 +90,9 @@ def test_grid_points_are_entries_labelled_by_the_values_that_vary(grid_report):
     rendered = render(grid_report)
     assert "first 1 point" not in rendered.markdown and "## Lists" not in rendered.markdown
     assert "#1" not in rendered.markdown  # no "sweep #1" legend or label
-    for label in labels:  # the plots' legends name the points
+    for label in labels:  # the plots' legends name the points, in full
         assert all(label in f.svg for f in rendered.figures)
+        assert f">{label}</text>" in rendered.figures[1].svg  # the curves' legend
 
 
 def test_a_grid_beside_other_specs_prefixes_its_name(tmp_path):
