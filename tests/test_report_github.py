@@ -5,18 +5,20 @@ Mermaid (no forged table row, heading, link, raw HTML, new line, mention or dire
 from __future__ import annotations
 
 import html.parser
+import math
 import re
 import shutil
 import subprocess
 
 import attrs
+import numpy as np
 import pytest
 from report_helpers import write_results, write_specs
 
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
-from hpbench.report.mermaid import mermaid_text
+from hpbench.report.mermaid import mermaid_text, resample
 from hpbench.report.pr import main as pr_main
 from hpbench.report.pr import score_change_table
 from hpbench.report.render import fenced, markdown_escape, render, render_github
@@ -259,3 +261,11 @@ def test_bootstrap_option(tmp_path, capsys):
     assert "95% CI" not in text and "## Seeds and spread" not in text
     assert hpbench([*args, "github", "--bootstrap", "-1"]) == 2
     assert "--bootstrap -1: expected a number of resamples >= 0" in capsys.readouterr().err
+
+
+def test_curves_are_sampled_as_the_last_evaluation_at_or_before_each_step():
+    # evaluations at 10, 20 (NaN: diverged there, held over), 30; before the first
+    # evaluation the first value shows, after the last the last value is held.
+    grid = np.array([5.0, 10, 15, 20, 25, 30, 35])
+    assert resample([10, 20, 30], [1.0, math.nan, 3.0], grid) == [1, 1, 1, 1, 1, 3, 3]
+    assert mermaid_text('a "b"\n%%{init}%% [c] `d` <e> #f;') == "a ?b? ???init??? ?c? ?d? ?e? ?f?"
