@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import attrs
+
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
@@ -63,7 +65,7 @@ def main() -> None:
         results = Path(directory) / "results"
         write_store(plans, results)
         start = time.perf_counter()
-        runs = [SpecRun.load(plan, results) for plan in plans]
+        runs = [attrs.evolve(SpecRun.load(plan, results), is_list=True) for plan in plans]
         read = time.perf_counter()
         report = build_report(runs)
         scored = time.perf_counter()

@@ -26,9 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
 
 
-def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=()):
+def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=(), is_list=False):
     """A spec over criteo and ogbg (1000 steps each, evaluated every 50) whose curves cross
-    their targets at ``reach[point][workload] * T`` (> 1: never)."""
+    their targets at ``reach[point][workload] * T`` (> 1: never); a list if ``is_list``,
+    else a grid (one report entry per point)."""
     trials, results = [], {}
     for index, hyperparameters in enumerate(points):
         for workload in ("criteo", "ogbg"):
@@ -45,7 +46,7 @@ def spec_run(name, points, reach, *, algorithm="nadamw", description="", extra=(
     plan = Plan(
         name=name, trials=tuple(trials), description=description, source=f"specs/{name}.toml"
     )
-    return SpecRun(plan, results)
+    return SpecRun(plan, results, is_list=is_list)
 
 
 def hand_worked_runs():
@@ -65,6 +66,7 @@ def hand_worked_runs():
             "C",
             [{"learning_rate": 1e-2}, {"learning_rate": 1e-4}],
             [{"criteo": 1.5, "ogbg": 0.11}, {"criteo": 0.61, "ogbg": 1.5}],
+            is_list=True,
         ),
     ]
 
@@ -89,10 +91,32 @@ def test_benchmark_score_and_normalised_times_by_hand(report):
     for label, score in expected.items():
         assert report.scores.benchmark[label] == pytest.approx(score)
     assert texts(tables.score_table(report)) == [
-        ["A", "0.889", "2/2", "0.250", "0.250"],
-        ["C", "0.733", "2/2", "0.650", "0.150"],
-        ["B", "0.367", "1/2", "0.450", "∞"],
+        ["A", "0.889", "0.389–0.889", "2/2", "0.250", "0.250"],
+        ["C", "0.733", "0.733–0.926", "2/2", "0.650", "0.150"],
+        ["B", "0.367", "0.367–0.500", "1/2", "0.450", "∞"],
     ]
+
+
+def test_seed_spread_and_bootstrap_intervals_by_hand(report):
+    # A's criteo seeds are 0.25, 0.25, inf: min-max 0.25-inf; a resample's median is inf when
+    # 2 or 3 of its 3 draws are seed 2, with probability 7/27 > 2.5%: the interval reaches inf.
+    # Then criteo's fastest is B (450): B's ratio 1 -> score 3/3/2 = 0.5; C's 650/450 ->
+    # ((4 - 13/9) / 3 + 1) / 2 = 0.926; A keeps ogbg at ratio 5/3: (4 - 5/3) / 3 / 2 = 0.389.
+    spread = report.spread
+    assert (spread.resamples, spread.confidence, spread.rng_seed) == (1000, 0.95, 0)
+    a = spread.row("A", "criteo")
+    assert (a.seeds, a.low, a.high, a.interval) == (3, 0.25, math.inf, (0.25, math.inf))
+    assert spread.row("C", "ogbg").interval == (0.15, 0.15)  # every seed equal
+    assert spread.score["A"] == pytest.approx((7 / 18, 8 / 9))
+    assert spread.score["B"] == pytest.approx((0.55 / 1.5, 0.5))
+    assert spread.score["C"] == pytest.approx((0.7333333, ((4 - 13 / 9) / 3 + 1) / 2))
+    assert texts(tables.spread_table(report))[:2] == [
+        ["A", "criteo", "3", "0.250", "0.250–∞", "0.250–∞"],
+        ["A", "ogbg", "3", "0.250", "0.250–0.250", "0.250–0.250"],
+    ]
+    # a fixed RNG seed: the same pool gives the same intervals
+    again = build_report(hand_worked_runs(), integral="exact")
+    assert again.spread.score == spread.score
 
 
 def test_list_table_step_fractions_and_cost_by_hand(report):
@@ -104,7 +128,7 @@ def test_list_table_step_fractions_and_cost_by_hand(report):
         ["first 1 point", "∞", "0.150", f"{math.sqrt(2 * 0.15):.3f}"],
         ["first 2 points", "0.650", "0.150", f"{math.sqrt(0.65 * 0.15):.3f}"],
     ]
-    assert texts(tables.hyperparameter_table(entry)) == [
+    assert texts(tables.hyperparameter_table([entry])) == [
         ["1", "nadamw", "0.01", "warmup_cosine", "0.05", "1.0"],
         ["2", "nadamw", "0.0001", "warmup_cosine", "0.05", "1.0"],
     ]
@@ -189,7 +213,7 @@ def test_trial_summary_counts_outcomes_and_reasons():
         (not_run, None),
     ]
     runs = [
-        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 1.5}], extra=extra),
+        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 1.5}], extra=extra, is_list=True),
         spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
     ]
     report = build_report(runs)
@@ -295,8 +319,8 @@ def test_report_and_score_commands(tmp_path, capsys):
     )
     assert code == 0
     markdown = (out / "index.md").read_text()
-    assert "| adamw_toy | **1.000** | 1/1 |" in markdown
-    assert "| sgd_toy | 0.000 | 0/1 | ∞ |" in markdown
+    assert "| adamw_toy | **1.000** | 1.000–1.000 | 1/1 |" in markdown
+    assert "| sgd_toy | 0.000 | 0.000–0.000 | 0/1 | ∞ |" in markdown
     assert (out / "index.html").exists() and (out / "plots" / "curves-toy_mlp.svg").exists()
     capsys.readouterr()
     assert hpbench(["score", *map(str, specs), "--results", str(tmp_path / "results")]) == 0

@@ -11,6 +11,7 @@ from scoring_helpers import make_result
 
 from hpbench.scoring import score_results
 from hpbench.scoring.profiles import performance_profile
+from hpbench.scoring.spread import profile_scores
 
 INF, NAN = math.inf, math.nan
 
@@ -48,9 +49,41 @@ def test_cut_off_comes_before_variant_gating_as_in_algoperf():
     np.testing.assert_array_equal(profile.ratios, [[INF], [1.0]])
 
 
-def test_variant_not_run_does_not_gate():
+def test_variant_not_run_gates_its_base_as_in_algoperf():
+    # variant_criteria_filter: a NaN variant (AlgoPerf: an OOM) counts as a miss.
     profile = performance_profile([[100.0, NAN], [200.0, 50.0]], base_of=[None, 0])
-    np.testing.assert_array_equal(profile.ratios, [[1.0], [2.0]])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [1.0]])
+
+
+def test_variant_fastest_only_among_those_that_reached_the_base():
+    # columns: base, variant. a misses the base but is fastest on the variant (10); b and c
+    # reached the base. AlgoPerf sets a's variant to inf first, so the variant's fastest is
+    # b's 30 and c's 100 survives the 4x cut-off (without that order: 100 > 4 * 10, cut off,
+    # and c's base would be gated).
+    times = [[INF, 10.0], [200.0, 30.0], [100.0, 100.0]]
+    profile = performance_profile(times, base_of=[None, 0])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [2.0], [1.0]])
+    # by hand: c has r = 1 (score 1); b has r = 2: rho = 1 from tau = 2 (grid point 33 of
+    # 99 intervals), trapezoid area (66 + 0.5) h / 3 with h = 3/99.
+    assert profile.scores.tolist() == pytest.approx([0.0, 66.5 / 99, 1.0], abs=1e-12)
+    # a base not run (NaN) is gated the same way: a's variant time no longer counts.
+    profile = performance_profile([[NAN, 10.0], [200.0, 30.0], [100.0, 100.0]], base_of=[None, 0])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [2.0], [1.0]])
+
+
+def test_variant_gating_order_by_hand_with_two_variants():
+    # base w, variants v1, v2. Step 1 (base gates variants): a's base is inf, so a's v1 and v2
+    # become inf. Step 2 (cut-off, mins: w 100, v1 20, v2 50): c's v1 = 90 > 80 becomes inf.
+    # Step 3 (variants gate the base): c's base becomes inf (v1 inf); b's v2 = NaN gates b's
+    # base. Only d keeps its base time: d's ratio 150 / 150 = 1.
+    times = [
+        [INF, 5.0, 5.0],  # a
+        [120.0, 20.0, NAN],  # b
+        [100.0, 90.0, 50.0],  # c
+        [150.0, 30.0, 60.0],  # d
+    ]
+    profile = performance_profile(times, base_of=[None, 0, 0])
+    np.testing.assert_array_equal(profile.ratios, [[INF], [INF], [INF], [1.0]])
 
 
 def test_profile_denominator_can_be_fixed_as_algoperf_does():
@@ -92,15 +125,20 @@ def algoperf_scores(times, base_of, num_points=100, max_tau=4.0):
         return min(finite) if finite else NAN
 
     df = {s: dict(times[s]) for s in subs}
+    for w in workloads:  # variant_criteria_filter(variant, base): the base gates the variant
+        if base_of[w] is not None:
+            for s in subs:
+                if df[s][base_of[w]] == INF or math.isnan(df[s][base_of[w]]):
+                    df[s][w] = INF
     best = {w: column_min(df, w) for w in workloads}
     for s in subs:  # "Set score to inf if not within 4x of fastest submission"
         for w in workloads:
             if df[s][w] > 4 * best[w]:
                 df[s][w] = INF
-    for w in workloads:  # variant_criteria_filter
+    for w in workloads:  # variant_criteria_filter(base, variant): the variant gates the base
         if base_of[w] is not None:
             for s in subs:
-                if df[s][w] == INF:
+                if df[s][w] == INF or math.isnan(df[s][w]):
                     df[s][base_of[w]] = INF
     bases = [w for w in workloads if base_of[w] is None]
     best = {w: column_min(df, w) for w in bases}
@@ -236,3 +274,19 @@ def test_score_properties(times, integral):
     newcomer = np.ones((1, times.shape[1]))
     joined = performance_profile(np.vstack([times, newcomer]), integral=integral).scores
     assert np.all(joined[:-1] <= scores + 1e-12)
+
+
+@pytest.mark.parametrize("integral", ["trapezoid", "exact"])
+def test_batched_scores_equal_one_profile_per_matrix(integral):
+    """The bootstrap's batch (hpbench.scoring.spread.profile_scores) is performance_profile
+    applied to each matrix: cut-off, gating and fastest times stay per matrix."""
+    rng = np.random.default_rng(7)
+    values = np.array([INF, NAN, 100.0, 150.0, 200.0, 399.0, 401.0, 1000.0, 50.0])
+    times = rng.choice(values, size=(30, 4, 5))
+    base_of = [None, None, 0, None, 1]
+    options = {"max_tau": 4.0, "num_points": 100, "integral": integral, "num_workloads": None}
+    expected = [performance_profile(t, base_of, **options).scores for t in times]
+    np.testing.assert_allclose(profile_scores(times, base_of, options), expected, atol=1e-12)
+    options["num_workloads"] = 8
+    expected = [performance_profile(t, base_of, **options).scores for t in times]
+    np.testing.assert_allclose(profile_scores(times, base_of, options), expected, atol=1e-12)

@@ -60,6 +60,14 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         default="trapezoid",
         help="benchmark score: AlgoPerf's trapezoid rule on 100 points, or the exact area",
     )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="resamples of the seeds for the score's and step fractions' intervals "
+        "(default: 1000; 0: none)",
+    )
 
 
 def _nothing_to_report(runs, results: Path) -> str | None:
@@ -80,10 +88,18 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        metavar="DIR",
-        help="where index.md, index.html and plots/ go (default: reports/<spec names>)",
+        metavar="PATH",
+        help="files: the directory of index.md, index.html and plots/ (default: "
+        "reports/<spec names>); github: the Markdown file (default: standard output)",
     )
     parser.add_argument("--title", help="the report's title (default: the spec names)")
+    parser.add_argument(
+        "--format",
+        choices=("files", "github"),
+        default="files",
+        help="files: Markdown and HTML with SVG plots; github: one Markdown document that "
+        "renders fully in a GitHub comment (plots as Mermaid charts)",
+    )
 
 
 def _load_report(args: argparse.Namespace, title: str | None = None) -> Report | int:
@@ -92,6 +108,9 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
     from hpbench.report.data import build_report, load_runs
     from hpbench.spec import SpecError
 
+    if args.bootstrap < 0:
+        _error(f"--bootstrap {args.bootstrap}: expected a number of resamples >= 0")
+        return 2
     try:
         runs = load_runs(args.specs, args.results)
     except SpecError as e:
@@ -102,19 +121,33 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
         _error(problem)
         return 1
     try:
-        return build_report(runs, title=title, time=args.time, integral=args.integral)
+        return build_report(
+            runs, title=title, time=args.time, integral=args.integral, bootstrap=args.bootstrap
+        )
     except ValueError as e:
         _error(str(e))
         return 2
 
 
 def report_main(args: argparse.Namespace) -> int:
-    from hpbench.report.render import render
+    from hpbench.report.render import render, render_github
 
     report = _load_report(args, title=args.title)
     if isinstance(report, int):
         return report
-    out = args.out or DEFAULT_REPORTS / "-".join(entry.label for entry in report.entries)
+    if args.format == "github":
+        text = render_github(report)
+        if args.out is None:
+            sys.stdout.write(text)
+        else:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text)
+            print(f"wrote {args.out}")
+        for warning in report.warnings:
+            _error(f"warning: {warning}")
+        return 0
+    specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
+    out = args.out or DEFAULT_REPORTS / "-".join(specs)
     render(report).write(out)
     print(f"wrote {out / 'index.md'} and {out / 'index.html'}")
     for warning in report.warnings:

@@ -1,9 +1,12 @@
 """The numbers of a report, gathered once from specs and results, rendered by every format.
 
-Each spec is one algorithm label (its ``[benchmark] name``), scored against the report's
-other specs with :func:`hpbench.scoring.score_results`. A spec's trials also group into
-*points* (one hyperparameter configuration, all workloads and seeds), scored each under
-its own label, for the list tables and the learning curves.
+A spec's trials group into *points* (one hyperparameter configuration, all workloads and
+seeds). A list (a ``[list]`` spec or a published list) is one *entry*: one algorithm label
+(its ``[benchmark] name``), its points tried in priority order. Any other spec gives an
+entry per point (a ``[grid]`` or ``[search]`` point is a configuration of its own),
+labelled by the values that vary among its points: ``sweep: learning_rate=0.001``.
+Entries are scored against each other with :func:`hpbench.scoring.score_results`; points
+are scored each under its own label too, for the list tables and the learning curves.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ import numpy as np
 
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
+from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
 from hpbench.results.records import TrialResult, read_planned_trial
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
-from hpbench.spec import SpecError, load_plan
+from hpbench.scoring.spread import Spread, seed_spread
+from hpbench.spec import SpecError
+from hpbench.spec.compile import compile_plan, load_spec
+from hpbench.spec.model import Spec
 
 #: Outcomes in the order the trial summary shows them ("not run": no results yet).
 SUMMARY_OUTCOMES = ("reached", "missed", "diverged", "failed", "incomplete", "not run")
@@ -39,15 +46,20 @@ class SpecRun:
         default=attrs.Factory(lambda self: tuple(t.id for t in self.plan.trials), takes_self=True)
     )
     unreadable: tuple[str, ...] = ()  # "<dir>: <why>" of trial directories that failed to parse
+    is_list: bool = False  # one entry with its points in priority order; else one per point
+    spec: Mapping[str, Any] | None = None  # the merged spec data (None: not from a file)
+    targets_version: str = "not stated"
 
     @property
     def label(self) -> str:
         return self.plan.name
 
     @classmethod
-    def load(cls, plan: Plan, results_dir: Path) -> SpecRun:
+    def load(cls, plan: Plan, results_dir: Path, spec: Spec | None = None) -> SpecRun:
         """Read the results of ``plan``'s trials from ``results_dir``; a trial directory that
-        does not parse counts as not run (and is named in the report's warnings)."""
+        does not parse counts as not run (and is named in the report's warnings). ``spec``
+        (the checked spec ``plan`` compiles) says whether it is a list, and what it resolves
+        to."""
         ids = tuple(t.id for t in plan.trials)
         done, unreadable = {}, []
         for trial in plan.trials:  # the planned trial, so its target is this spec's
@@ -58,7 +70,10 @@ class SpecRun:
                 continue
             if result is not None:
                 done[trial.id] = result
-        return cls(plan, done, ids, tuple(unreadable))
+        if spec is None:
+            return cls(plan, done, ids, tuple(unreadable))
+        data = spec.document.data if spec.document is not None else None
+        return cls(plan, done, ids, tuple(unreadable), is_list(spec), data, targets_version(spec))
 
 
 @attrs.frozen
@@ -72,6 +87,8 @@ class Column:
     direction: str  # "min" or "max"
     target: float
     max_steps: int
+    size: str = "mini"
+    batch_size: int = 0
 
 
 @attrs.frozen
@@ -80,6 +97,7 @@ class Point:
 
     index: int  # 1-based, in spec order: a list's priority order
     label: str  # its label in ``Report.point_scores``
+    entry: str  # the label of its entry (the spec's for a list)
     algorithm: str
     hyperparameters: Mapping[str, Any]
     options: Mapping[str, Any]
@@ -97,6 +115,10 @@ class Entry:
     path: str
     points: tuple[Point, ...]
     outcomes: Mapping[str, int]  # SUMMARY_OUTCOMES -> number of trials
+    spec: str = ""  # the spec's name (equal to ``label`` unless the spec has several entries)
+    seeds: tuple[int, ...] = ()  # the seeds its trials train
+    resolved: str = ""  # the resolved spec of this entry, as TOML ("" if not from a file)
+    targets_version: str = "not stated"
 
     @property
     def is_list(self) -> bool:
@@ -132,6 +154,7 @@ class Report:
     provenance: Provenance
     integral: str = "trapezoid"
     tau: float = DEFAULT_TAU
+    spread: Spread | None = None  # seeds' min-max and bootstrap intervals of ``scores``
 
     def score(self, entry: Entry) -> float:
         """The spec's benchmark score; NaN when none of its trials has results."""
@@ -162,41 +185,90 @@ class Report:
         ).reshape(len(entry.points), len(self.columns))
 
 
-def compile_specs(specs: Sequence[Path]) -> list[Plan]:
-    """The plan of every spec; raises SpecError with the problems of all the specs at once."""
-    plans, problems = [], []
-    for spec in specs:
+def compile_specs(specs: Sequence[Path]) -> list[tuple[Spec, Plan]]:
+    """The checked spec and plan of every spec file; raises SpecError with the problems of
+    all the specs at once."""
+    compiled, problems = [], []
+    for path in specs:
         try:
-            plans.append(load_plan(spec))
+            spec = load_spec(path)
+            compiled.append((spec, compile_plan(spec)))
         except SpecError as e:
             problems.extend(e.problems)
     if problems:
         raise SpecError(problems)
-    return plans
+    return compiled
 
 
 def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
     """Compile every spec (see :func:`compile_specs`) and read its results."""
-    return [SpecRun.load(plan, results_dir) for plan in compile_specs(specs)]
+    return [SpecRun.load(plan, results_dir, spec) for spec, plan in compile_specs(specs)]
 
 
-def _points(run: SpecRun) -> dict[tuple, Point]:
-    points: dict[tuple, Point] = {}
+def _setting(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _point_names(settings: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The settings that vary among ``settings``, written ``name=value`` (floats short, as
+    ``1e-05``, unless that makes two points look alike: then every digit)."""
+    keys = [k for k in dict.fromkeys(k for s in settings for k in s)]
+    varying = [k for k in keys if len({repr(s.get(k)) for s in settings}) > 1]
+    for show in (_setting, repr):
+        names = [", ".join(f"{k}={show(s.get(k))}" for k in varying) for s in settings]
+        if len(set(names)) == len(names):
+            return names
+    return [f"#{i}" for i in range(1, len(settings) + 1)]
+
+
+def _points(run: SpecRun, prefix: bool) -> dict[tuple, Point]:
+    """The spec's points in spec order. A list's points belong to the spec's entry and are
+    labelled ``name #k``; other points are entries of their own, labelled by the settings
+    that vary (``name: learning_rate=0.001`` when ``prefix``, else without the name)."""
+    found: dict[tuple, Trial] = {}
     for trial in run.plan.trials:
-        key = point_key(trial)
-        if key not in points:
-            index = len(points) + 1
-            points[key] = Point(
-                index=index,
-                label=f"{run.label} #{index}",
-                algorithm=trial.algorithm,
-                hyperparameters=trial.params,
-                options=dict(trial.options),
-                schedule=trial.schedule,
-                warmup=trial.warmup,
-                horizon=trial.horizon,
-            )
+        found.setdefault(point_key(trial), trial)
+    trials = list(found.values())
+    settings = [
+        {**t.params, **dict(t.options), "warmup": t.warmup, "horizon": t.horizon} for t in trials
+    ]
+    split = len(trials) > 1 and not run.is_list
+    names = _point_names(settings) if split else []
+    points = {}
+    for index, (key, trial) in enumerate(found.items(), start=1):
+        if split:
+            entry = f"{run.label}: {names[index - 1]}" if prefix else names[index - 1]
+            label = entry
+        else:
+            entry = run.label
+            label = f"{run.label} #{index}"
+        points[key] = Point(
+            index=index,
+            label=label,
+            entry=entry,
+            algorithm=trial.algorithm,
+            hyperparameters=trial.params,
+            options=dict(trial.options),
+            schedule=trial.schedule,
+            warmup=trial.warmup,
+            horizon=trial.horizon,
+        )
     return points
+
+
+def _resolved_text(run: SpecRun, point: Point | None) -> str:
+    """The resolved spec of ``point`` (None: of the whole spec) as TOML; "" without one."""
+    if run.spec is None:
+        return ""
+    values = None
+    if point is not None:
+        values = {
+            **point.hyperparameters,
+            **point.options,
+            "warmup": point.warmup,
+            "horizon": point.horizon,
+        }
+    return toml_text(resolved(run.spec, values)).strip() + "\n"
 
 
 def _column(key: str, trial: Trial) -> Column:
@@ -209,6 +281,8 @@ def _column(key: str, trial: Trial) -> Column:
         target.direction,
         target.value,
         trial.max_steps,
+        trial.size,
+        trial.batch_size,
     )
 
 
@@ -251,27 +325,57 @@ def build_report(
     integral: str = "trapezoid",
     tau: float = DEFAULT_TAU,
     provenance: Provenance | None = None,
+    bootstrap: int = 1000,
 ) -> Report:
-    """Score ``runs`` together (the benchmark score is relative to this pool) into a Report."""
+    """Score ``runs`` together (the benchmark score is relative to this pool) into a Report.
+
+    The seeds' spread (min-max and bootstrap intervals) comes from ``bootstrap`` resamples
+    of the seeds with a fixed RNG seed (0: no intervals)."""
     labels = [run.label for run in runs]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
         named = ", ".join(map(repr, duplicates))
         raise ValueError(f"several specs are named {named}; give each its own [benchmark] name")
-    spec_label: dict[str, str] = {}
+    owner: dict[str, str] = {}  # trial id -> the first spec that plans it
+    entry_label: dict[str, str] = {}
     point_label: dict[str, str] = {}
     index_of: dict[str, int] = {}
-    points_of: dict[str, tuple[Point, ...]] = {}
+    entries: list[Entry] = []
+    entry_ids: dict[tuple[str, str], list[str]] = {}  # (spec, entry) -> its planned trials
     shared: Counter[tuple[str, str]] = Counter()  # (first spec, later spec) -> trials
     for run in runs:
-        points = _points(run)
-        points_of[run.label] = tuple(points.values())
+        points = _points(run, prefix=len(runs) > 1)
+        ids_of: dict[str, list[str]] = {}
         for trial, trial_id in zip(run.plan.trials, run.ids, strict=True):
-            if spec_label.setdefault(trial_id, run.label) != run.label:
-                shared[(spec_label[trial_id], run.label)] += 1
-                continue
             point = points[point_key(trial)]
-            point_label[trial_id], index_of[trial_id] = point.label, point.index
+            ids_of.setdefault(point.entry, []).append(trial_id)
+            if owner.setdefault(trial_id, run.label) != run.label:
+                shared[(owner[trial_id], run.label)] += 1
+                continue
+            entry_label[trial_id], point_label[trial_id] = point.entry, point.label
+            index_of[trial_id] = point.index
+        for label in dict.fromkeys(p.entry for p in points.values()):
+            entry_ids[(run.label, label)] = ids_of[label]
+            mine = tuple(p for p in points.values() if p.entry == label)
+            single = mine[0] if len(mine) == 1 and len(points) > 1 else None
+            entries.append(
+                Entry(
+                    label=label,
+                    description=run.plan.description,
+                    path=run.plan.source,
+                    points=mine,
+                    outcomes={},
+                    spec=run.label,
+                    seeds=_planned_seeds(run, ids_of[label]),
+                    resolved=_resolved_text(run, single),
+                    targets_version=run.targets_version,
+                )
+            )
+    entry_labels = [e.label for e in entries]
+    clashes = sorted({label for label in entry_labels if entry_labels.count(label) > 1})
+    if clashes:
+        named = ", ".join(map(repr, clashes))
+        raise ValueError(f"several report entries are named {named}; rename a spec")
     warnings = [
         f"{count} trials of {later} are also in {first}; they count for {first} only"
         for (first, later), count in shared.items()
@@ -280,11 +384,9 @@ def build_report(
         for run in runs
         for problem in run.unreadable
     ]
-    results = {
-        i: r for run in runs for i, r in run.results.items() if spec_label.get(i) == run.label
-    }
+    results = {i: r for run in runs for i, r in run.results.items() if owner.get(i) == run.label}
     # By trial id: no trial is hashed again (each id is a SHA-256 of the trial's JSON).
-    scores = score_results(results, spec_label, time=time, integral=integral)
+    scores = score_results(results, entry_label, time=time, integral=integral)
     point_scores = score_results(results, point_label, time=time, integral=integral)
     columns, target_warnings = _columns(scores, results, runs)
     if provenance is None:
@@ -292,14 +394,11 @@ def build_report(
     return Report(
         title=title or " vs ".join(labels),
         entries=tuple(
-            Entry(
-                run.label,
-                run.plan.description,
-                run.plan.source,
-                points_of[run.label],
-                _outcomes(run, scores),
+            attrs.evolve(
+                e,
+                outcomes=_outcomes(entry_ids[(e.spec, e.label)], results, scores),
             )
-            for run in runs
+            for e in entries
         ),
         columns=columns,
         scores=scores,
@@ -310,14 +409,23 @@ def build_report(
         provenance=provenance,
         integral=integral,
         tau=tau,
+        spread=seed_spread(scores, results, resamples=bootstrap) if bootstrap else None,
     )
 
 
-def _outcomes(run: SpecRun, scores: Scores) -> dict[str, int]:
-    """Trials of a spec by outcome; trials without results are "not run"."""
+def _planned_seeds(run: SpecRun, ids: Sequence[str]) -> tuple[int, ...]:
+    wanted = set(ids)
+    return tuple(
+        sorted({t.seed for t, i in zip(run.plan.trials, run.ids, strict=True) if i in wanted})
+    )
+
+
+def _outcomes(
+    ids: Sequence[str], results: Mapping[str, TrialResult], scores: Scores
+) -> dict[str, int]:
+    """Trials of an entry by outcome; trials without results are "not run"."""
     counts = Counter(
-        scores.trials[i].outcome if i in run.results and i in scores.trials else "not run"
-        for i in run.ids
+        scores.trials[i].outcome if i in results and i in scores.trials else "not run" for i in ids
     )
     return {outcome: counts.get(outcome, 0) for outcome in SUMMARY_OUTCOMES}
 

@@ -46,7 +46,7 @@ def curve_chart(report: Report, column: Column) -> str:
     """Validation metric against step on one workload, per spec, with the target dashed."""
     series = []
     for index, entry in enumerate(report.entries):
-        for rank, (point_label, trial_ids) in enumerate(_fastest_points(report, entry, column)):
+        for rank, (point_label, trial_ids) in enumerate(fastest_points(report, entry, column)):
             steps, values = median_curve([report.results[i] for i in trial_ids], column.metric)
             series.append(
                 Series(
@@ -69,7 +69,7 @@ def curve_chart(report: Report, column: Column) -> str:
     )
 
 
-def _fastest_points(
+def fastest_points(
     report: Report, entry: Entry, column: Column
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Up to MAX_CURVES_PER_ENTRY (label, trial ids) of the entry's points on ``column``,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import platform
 import subprocess
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -43,6 +45,7 @@ class Provenance:
     trained_with: tuple[str, ...]  # hpbench and JAX versions the trials recorded
     specs: tuple[SpecProvenance, ...]
     date: str  # ISO 8601, UTC, to the second
+    rendered_on: str = "unknown"  # the rendering machine, shown when no trial names devices
 
 
 def package_version(name: str) -> str:
@@ -120,4 +123,11 @@ def collect(
         trained_with=versions_of(results),
         specs=tuple(specs),
         date=now.replace(microsecond=0).isoformat(),
+        rendered_on=rendering_machine(),
     )
+
+
+def rendering_machine() -> str:
+    """This machine in a few words (no host name): OS, architecture, processor, CPUs."""
+    processor = platform.processor() or platform.machine()
+    return f"{platform.system()} {platform.machine()} ({processor}), {os.cpu_count()} CPUs"

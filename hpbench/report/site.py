@@ -133,10 +133,10 @@ def render_site(
         path = directory / f"history-{report.name}.svg"
         path.write_text(report.chart + "\n")
         written.append(path)
-    markdown = environment(markdown=True).get_template("site.md.j2").render(**context)
+    markdown = environment("markdown").get_template("site.md.j2").render(**context)
     html_reports = [attrs.evolve(r, chart=Markup(r.chart)) for r in reports]  # built escaped
     html = (
-        environment(markdown=False)
+        environment("html")
         .get_template("site.html.j2")
         .render(**context | {"reports": html_reports})
     )

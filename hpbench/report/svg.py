@@ -20,6 +20,9 @@ WIDTH, HEIGHT = 560, 340
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 30, 46
 LEGEND_ROW = 16
 LEGEND_GAP = 4
+#: A legend column: the line sample and gap (px), the width of a character (px, roughly), and
+#: the narrowest column; a column is as wide as its longest label, up to the chart's width.
+LEGEND_SAMPLE, LEGEND_CHAR, LEGEND_MIN = 28, 6, 180
 
 
 @attrs.frozen
@@ -93,7 +96,9 @@ def line_chart(
         [y for s in series for y in s.ys] + [h.y for h in hlines], pad=0.05
     )
     legend = _legend_entries(series, hlines)
-    columns = max(1, (width - MARGIN_LEFT) // 180)
+    longest = max((len(label) for label, _, _ in legend), default=0)
+    slot = min(max(LEGEND_MIN, LEGEND_SAMPLE + LEGEND_CHAR * longest), width - MARGIN_LEFT)
+    columns = max(1, (width - MARGIN_LEFT) // slot)
     legend_height = LEGEND_ROW * math.ceil(len(legend) / columns) if legend else 0
     height = HEIGHT + legend_height + (LEGEND_GAP if legend else 0)
     plot = _Frame(
@@ -119,7 +124,7 @@ def line_chart(
         *(_hline(plot, h) for h in hlines),
         *(_path(plot, s) for s in series),
         "</g>",
-        *_legend(legend, top=HEIGHT + LEGEND_GAP, columns=columns),
+        *_legend(legend, top=HEIGHT + LEGEND_GAP, columns=columns, slot=slot),
         "</svg>",
     ]
     return "\n".join(p for p in parts if p)
@@ -232,14 +237,14 @@ def _legend_entries(
     return list(seen.values())
 
 
-def _legend(entries: list[tuple[str, str, bool]], top: float, columns: int) -> list[str]:
+def _legend(entries: list[tuple[str, str, bool]], top: float, columns: int, slot: int) -> list[str]:
     parts = []
     for index, (label, color, dashed) in enumerate(entries):
         row, column = divmod(index, columns)
-        x = MARGIN_LEFT + column * 180
+        x = MARGIN_LEFT + column * slot
         y = top + row * LEGEND_ROW
         dash = ' stroke-dasharray="6 4"' if dashed else ""
-        text = escape(_shorten(label, 26))
+        text = escape(_shorten(label, (slot - LEGEND_SAMPLE) // LEGEND_CHAR))
         parts.append(
             f'<line x1="{x}" y1="{y - 4}" x2="{x + 22}" y2="{y - 4}" stroke="{color}" '
             f'stroke-width="2"{dash}/><text x="{x + 28}" y="{y}">{text}</text>'
@@ -248,7 +253,12 @@ def _legend(entries: list[tuple[str, str, bool]], top: float, columns: int) -> l
 
 
 def _shorten(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
+    """``text`` in at most ``length`` characters, cut in the middle: the end of a label (a
+    grid point's values) tells entries apart as much as its start (the spec's name)."""
+    if len(text) <= length:
+        return text
+    head = (length - 1) // 2
+    return text[:head] + "…" + text[len(text) - (length - 1 - head) :]
 
 
 def _clip_id(title: str) -> str:

@@ -110,10 +110,20 @@ def best_metric_table(report: Report) -> Table:
     return Table(header=header, rows=tuple(rows), note=note)
 
 
+def _interval(low: float, high: float, digits: int = 3) -> str:
+    return f"{fmt_number(low, digits)}–{fmt_number(high, digits)}"
+
+
 def score_table(report: Report) -> Table:
-    """Benchmark score, best first, with each workload's time as a fraction of its budget."""
+    """Benchmark score (with its bootstrap interval over seeds), best first, with each
+    workload's time as a fraction of its budget."""
+    spread = report.spread
+    ci = [f"{spread.confidence:.0%} CI"] if spread else []
     first, *rest = _workload_header(report.columns, "Algorithm", with_metric=False)
-    header = ((first[0], "Score", "Reached", *first[1:]), *((r[0], "", "", *r[1:]) for r in rest))
+    header = (
+        (first[0], "Score", *ci, "Reached", *first[1:]),
+        *((r[0], "", *([""] * len(ci)), "", *r[1:]) for r in rest),
+    )
     scored = [report.score(e) for e in report.entries if not math.isnan(report.score(e))]
     best = max(scored, default=math.nan)
     rows = []
@@ -126,6 +136,17 @@ def score_table(report: Report) -> Table:
             (
                 Cell(entry.label),
                 Cell(fmt_number(report.score(entry)), strong=report.score(entry) == best),
+                *(
+                    [
+                        Cell(
+                            _interval(*spread.score[entry.label])
+                            if entry.label in spread.score
+                            else NOT_RUN_TEXT
+                        )
+                    ]
+                    if spread
+                    else []
+                ),
                 Cell(f"{report.reached(entry)}/{len(report.columns)}"),
                 *(Cell(fmt_number(f)) for f in fractions),
             )
@@ -134,20 +155,85 @@ def score_table(report: Report) -> Table:
         "Score: area under the performance profile for tau in [1, 4], normalised "
         f"({report.integral} integral, times in {report.scores.time}), as AlgoPerf computes "
         "it (docs/scoring.md). "
-        "Workload columns: median time to target as a fraction of the workload's step budget "
+        + (
+            f"CI: {spread.confidence:.0%} percentile bootstrap interval of the score over "
+            f"{spread.resamples} resamples of the seeds (RNG seed {spread.rng_seed}). "
+            if spread
+            else ""
+        )
+        + "Workload columns: median time to target as a fraction of the workload's step budget "
         f"(max_steps); {MISSED}: missed; {NOT_RUN_TEXT}: not run."
     )
     return Table(header=header, rows=tuple(rows), note=note)
 
 
-def hyperparameter_table(entry: Entry) -> Table:
-    """A spec's points in priority order, one column per hyperparameter (Table 10 layout)."""
-    names = sorted({name for p in entry.points for name in p.hyperparameters})
-    options = sorted({name for p in entry.points for name in p.options})
-    header = (("Id", "Algorithm", *names, "Schedule", "Warmup", "Horizon", *options),)
+def spread_table(report: Report) -> Table | None:
+    """Per entry and workload: seeds, the median step fraction t/T (T: the horizon in
+    steps), its min-max over seeds and its bootstrap interval."""
+    spread = report.spread
+    if spread is None:
+        return None
+    ci = f"{spread.confidence:.0%} CI of the median"
+    header = (("Algorithm", "Workload", "Seeds", "Median t/T", "Min–max over seeds", ci),)
+    rows = []
+    for entry in report.entries:
+        for column in report.columns:
+            row = report.row(entry, column)
+            found = spread.row(entry.label, column.key)
+            if row is None or found is None:
+                continue
+            rows.append(
+                (
+                    Cell(entry.label),
+                    Cell(column.key),
+                    Cell(str(found.seeds)),
+                    Cell(fmt_number(row.step_fraction)),
+                    Cell(_interval(found.low, found.high)),
+                    Cell(_interval(*found.interval)),
+                )
+            )
+    note = (
+        "t/T: the first step reaching the target over the horizon T; a seed's value is its "
+        f"fastest trial; {MISSED}: missed. CI: percentile bootstrap over {spread.resamples} "
+        f"resamples of each row's seeds (with replacement, RNG seed {spread.rng_seed}); with "
+        "one seed the interval is that seed's value."
+    )
+    return Table(header=header, rows=tuple(rows), note=note)
+
+
+def workloads_table(report: Report) -> Table:
+    """Each workload's size, budget, batch size, metric and target, and the targets'
+    version each spec declares."""
+    header = (("Workload", "Size", "Max steps", "Batch size", "Metric", "Target"),)
     rows = tuple(
         (
-            Cell(str(p.index)),
+            Cell(c.key),
+            Cell(c.size),
+            Cell(str(c.max_steps)),
+            Cell(str(c.batch_size)),
+            Cell(f"{c.metric} {ARROWS[c.direction]}"),
+            Cell(f"{c.target:g}"),
+        )
+        for c in report.columns
+    )
+    versions = dict.fromkeys(f"{e.spec}: {e.targets_version}" for e in report.entries)
+    note = "Targets version (as each spec's suite names it): " + "; ".join(versions) + "."
+    return Table(header=header, rows=rows, note=note, numeric=False)
+
+
+def hyperparameter_table(entries: Sequence[Entry]) -> Table:
+    """The points of one spec's entries in spec order (a list's: its priority order), one
+    column per hyperparameter (Table 10 layout); a row is named by its point's index, or by
+    its entry when the spec has an entry per point."""
+    points = [(e, p) for e in entries for p in e.points]
+    names = sorted({name for _, p in points for name in p.hyperparameters})
+    options = sorted({name for _, p in points for name in p.options})
+    per_point = len(entries) > 1
+    first = "Entry" if per_point else "Id"
+    header = ((first, "Algorithm", *names, "Schedule", "Warmup", "Horizon", *options),)
+    rows = tuple(
+        (
+            Cell(e.label if per_point else str(p.index)),
             Cell(p.algorithm),
             *(Cell(fmt_value(p.hyperparameters.get(n, ""))) for n in names),
             Cell(p.schedule),
@@ -155,7 +241,7 @@ def hyperparameter_table(entry: Entry) -> Table:
             Cell(fmt_value(p.horizon)),
             *(Cell(fmt_value(p.options.get(n, ""))) for n in options),
         )
-        for p in entry.points
+        for e, p in points
     )
     return Table(header=header, rows=rows)
 
@@ -237,9 +323,13 @@ def provenance_table(report: Report) -> Table:
         ("hpbench version", prov.hpbench_version),
         ("JAX version", prov.jax_version),
         ("git commit", prov.git_commit),
-        ("devices", ", ".join(prov.devices) or "not recorded"),
+        ("devices", ", ".join(prov.devices) or f"not recorded; rendered on {prov.rendered_on}"),
         ("trained with", "; ".join(prov.trained_with) or "not recorded"),
         ("date (UTC)", prov.date),
+        *(
+            (f"targets version ({spec})", version)
+            for spec, version in dict.fromkeys((e.spec, e.targets_version) for e in report.entries)
+        ),
         *(
             (
                 f"spec {s.label}",

@@ -1,19 +1,22 @@
 """Performance profiles and the AlgoPerf benchmark score, computed as AlgoPerf's scoring code does.
 
 Input: a matrix of times to target, one row per algorithm and one column per workload
-(``inf`` = missed, ``NaN`` = not run). AlgoPerf's ``scoring/performance_profile.py``
-(``compute_performance_profiles`` called with ``max_tau=4.0, num_points=100``, then
-``compute_leaderboard_score(normalize=True)``) does, in this order:
+(``inf`` = missed, ``NaN`` = not run). AlgoPerf's ``scoring/performance_profile.py`` (as of
+its 2024-07-31 fix "Only consider workload variant times if they trained the base workload",
+unchanged to release 0.6; ``compute_performance_profiles`` with ``max_tau=4.0,
+num_points=100``, then ``compute_leaderboard_score(normalize=True)``) does, in this order:
 
-1. cut-off: a time above 4x the fastest time of its workload becomes ``inf``;
-2. held-out variants gate their base workload: a variant time of ``inf`` makes the base
-   time ``inf``; then only base workloads are kept;
-3. ratios: each time divided by the fastest time of its workload (a ``NaN`` quotient,
+1. a held-out variant's time becomes ``inf`` where its base workload's time is ``inf`` or
+   ``NaN``: the variant's fastest time is taken only among those that reached the base;
+2. cut-off: a time above 4x the fastest time of its workload becomes ``inf`` (every column);
+3. a base workload's time becomes ``inf`` where one of its variants is ``inf`` or ``NaN``;
+   then only base workloads are kept;
+4. ratios: each time divided by the fastest time of its workload (a ``NaN`` quotient,
    e.g. ``inf / inf``, keeps the time, as pandas' ``DataFrame.update`` does);
-4. ``rho(tau) = #{w : r_w <= tau} / N`` on ``tau = linspace(1, 4, 100)``;
-5. score = trapezoid area under ``rho`` divided by ``(4 - 1)``.
+5. ``rho(tau) = #{w : r_w <= tau} / N`` on ``tau = linspace(1, 4, 100)``;
+6. score = trapezoid area under ``rho`` divided by ``(4 - 1)``.
 
-``integral="exact"`` replaces 5 by the area under the step function ``rho``, which is
+``integral="exact"`` replaces 6 by the area under the step function ``rho``, which is
 ``sum_w (max_tau - max(r_w, min_tau)) / (max_tau - min_tau) / N`` over ``r_w <= max_tau``.
 """
 
@@ -51,16 +54,33 @@ def cut_off(times: np.ndarray, factor: float = ALGOPERF_MAX_TAU) -> np.ndarray:
         return np.where(times > factor * _column_min(times), np.inf, times)
 
 
-def gate_variants(times: np.ndarray, base_of: Sequence[int | None]) -> tuple[np.ndarray, list[int]]:
-    """Set a base workload's time to ``inf`` where one of its variants is ``inf``.
+def _not_reached(times: np.ndarray) -> np.ndarray:
+    """Missed or not run: AlgoPerf's ``variant_criteria_filter`` treats both as a miss."""
+    return np.isposinf(times) | np.isnan(times)
 
-    ``base_of[j]`` is the column of column ``j``'s base workload (None for a base
-    workload). Returns the base columns (gated) and their indices in ``times``.
+
+def gate_by_base(times: np.ndarray, base_of: Sequence[int | None]) -> np.ndarray:
+    """Set a variant's time to ``inf`` where its base workload's time is ``inf`` or NaN.
+
+    ``base_of[j]`` is the column of column ``j``'s base workload (None for a base workload).
     """
     gated = times.copy()
     for column, base in enumerate(base_of):
         if base is not None:
-            gated[:, base] = np.where(np.isposinf(times[:, column]), np.inf, gated[:, base])
+            gated[:, column] = np.where(_not_reached(times[:, base]), np.inf, times[:, column])
+    return gated
+
+
+def gate_variants(times: np.ndarray, base_of: Sequence[int | None]) -> tuple[np.ndarray, list[int]]:
+    """Set a base workload's time to ``inf`` where one of its variants is ``inf`` or NaN.
+
+    ``base_of`` as in :func:`gate_by_base`. Returns the base columns (gated) and their
+    indices in ``times``.
+    """
+    gated = times.copy()
+    for column, base in enumerate(base_of):
+        if base is not None:
+            gated[:, base] = np.where(_not_reached(times[:, column]), np.inf, gated[:, base])
     keep = [j for j, base in enumerate(base_of) if base is None]
     return gated[:, keep], keep
 
@@ -106,9 +126,9 @@ def performance_profile(
 ) -> Profile:
     """Profiles and benchmark scores of the rows of ``times`` (algorithms x workloads).
 
-    ``base_of`` marks held-out variant columns (see :func:`gate_variants`); by default
-    every column is a base workload. ``num_workloads`` is the profile's denominator
-    (AlgoPerf fixes 8); by default the number of base workloads.
+    ``base_of`` marks held-out variant columns (see :func:`gate_by_base` and
+    :func:`gate_variants`); by default every column is a base workload. ``num_workloads``
+    is the profile's denominator (AlgoPerf fixes 8); by default the number of base workloads.
     """
     if integral not in INTEGRALS:
         raise ValueError(f"integral must be one of {INTEGRALS}, got {integral!r}")
@@ -120,7 +140,7 @@ def performance_profile(
     base_of = [None] * times.shape[1] if base_of is None else list(base_of)
     if len(base_of) != times.shape[1]:
         raise ValueError(f"base_of has {len(base_of)} entries for {times.shape[1]} workloads")
-    base_times, _ = gate_variants(cut_off(times, cutoff), base_of)
+    base_times, _ = gate_variants(cut_off(gate_by_base(times, base_of), cutoff), base_of)
     ratios = normalized_times(base_times)
     count = base_times.shape[1] if num_workloads is None else num_workloads
     taus = np.linspace(min_tau, max_tau, num=num_points)

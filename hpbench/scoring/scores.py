@@ -84,6 +84,8 @@ class Scores:
     time: str  # "steps" or "seconds": the time the profile compares
     profile: Profile  # rows in ``labels`` order, columns in ``base_workloads`` order
     benchmark: Mapping[str, float]  # label -> benchmark score in [0, 1]
+    #: The keyword arguments of ``performance_profile`` that made ``profile``.
+    profile_options: Mapping[str, object] = attrs.Factory(dict)
 
     _index: dict[tuple[str, str], ScoreRow] = attrs.field(init=False, repr=False)
 
@@ -299,13 +301,16 @@ def score_results(
             for a in ordered_labels
         ]
     ).reshape(len(ordered_labels), len(columns))
+    options = {
+        "max_tau": max_tau,
+        "num_points": num_points,
+        "integral": integral,
+        "num_workloads": num_workloads,
+    }
     profile = performance_profile(
         times,
         [None if w in base_columns else columns.index(base_of_key[w]) for w in columns],
-        max_tau=max_tau,
-        num_points=num_points,
-        integral=integral,
-        num_workloads=num_workloads,
+        **options,
     )
     for i, label in enumerate(ordered_labels):
         for j, workload in enumerate(base_columns):
@@ -327,4 +332,5 @@ def score_results(
         benchmark={
             label: float(s) for label, s in zip(ordered_labels, profile.scores, strict=True)
         },
+        profile_options=options,
     )
