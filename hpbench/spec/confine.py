@@ -1,0 +1,75 @@
+"""Where untrusted values may lead on disk: plain names, the repository, output roots.
+
+Specs and nightly files arrive in pull requests. A value becomes a file name only if it is
+a plain name (:data:`PLAIN_NAME`); a file a spec points at (``extends``, a search space, a
+nightly file's specs) must resolve inside the spec's repository, or inside the specs hpbench
+ships, and is refused before it is opened otherwise; an output path is resolved and checked
+to lie under its root before anything is written (:func:`under`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from hpbench.spec.errors import show
+
+#: A plain file name: letters, digits, ``_ . -``, not starting with a dot (so never ``.``,
+#: ``..`` or a hidden file), at most 100 characters.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+PLAIN_NAME_TEXT = "a plain file name (letters, digits, _ . -, not starting with a dot, <= 100)"
+#: Files whose presence marks a repository root.
+ROOT_MARKERS = ("pyproject.toml", ".git")
+#: The specs shipped with hpbench (in a source checkout): any spec may extend its suites.
+SHIPPED_SPECS = Path(__file__).resolve().parents[2] / "specs"
+
+
+def is_plain_name(value: object) -> bool:
+    """Whether ``value`` may be used as one file or directory name."""
+    return isinstance(value, str) and PLAIN_NAME.fullmatch(value) is not None
+
+
+@functools.cache
+def repository_root(directory: Path) -> Path:
+    """The nearest directory from ``directory`` up holding ``pyproject.toml`` or ``.git``;
+    ``directory`` itself when there is none (a spec outside any repository reaches only
+    the files below its own directory)."""
+    directory = directory.resolve()
+    for candidate in (directory, *directory.parents):
+        if any((candidate / marker).exists() for marker in ROOT_MARKERS):
+            return candidate
+    return directory
+
+
+def spec_roots(top: Path) -> tuple[Path, ...]:
+    """The directories files named by the spec or nightly file ``top`` may lie in."""
+    return (repository_root(top.resolve().parent), SHIPPED_SPECS)
+
+
+def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path``, resolved (symbolic links followed), lies under one of ``roots``."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in roots)
+
+
+def reference_problem(value: object, base: Path, roots: tuple[Path, ...]) -> str | None:
+    """Why the ``.toml`` path ``value`` (relative to ``base``) may not be read, as
+    "expected X, found Y"; None when it may. Nothing is opened: only the path is looked at."""
+    expected = "expected a path to a .toml file inside the repository"
+    if not isinstance(value, str) or not value or "\0" in value:
+        return f"{expected}, found {show(value)}"
+    if not is_inside(base / value, roots):
+        return f"{expected}, found {show(value)}, which leads outside it"
+    if not value.endswith(".toml"):
+        return f"{expected}, found {show(value)}, not a .toml file"
+    return None
+
+
+def under(root: Path, path: Path) -> Path:
+    """``path`` resolved; ValueError unless it lies under ``root`` (resolved): an output
+    directory must never escape its root through ``..`` or a symbolic link."""
+    resolved, top = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(top):
+        raise ValueError(f"{path}: expected a path under {root}/, found one that leads outside it")
+    return resolved
