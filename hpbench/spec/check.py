@@ -15,7 +15,7 @@ from typing import Any
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.plan import Scalar, Target
 from hpbench.spec.bounds import default_max_trials
-from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name
+from hpbench.spec.confine import PLAIN_NAME_TEXT, is_data_path, is_plain_name
 from hpbench.spec.errors import SpecError, did_you_mean, show
 from hpbench.spec.locate import Path_
 from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
@@ -378,6 +378,9 @@ class _Checker(Reporter):
         data = settings.get("data")
         if data is not None:
             data = self.string(at("data"), data, what="a path to the workload's data")
+            if data is not None and not is_data_path(data):
+                what = "a data path: absolute, or relative without .., no control characters"
+                self.fail(at("data"), what, data)
         eval_every = self.eval_every(
             at("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
         )

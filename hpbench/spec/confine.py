@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from hpbench.spec.errors import show
 
@@ -66,10 +66,19 @@ def reference_problem(value: object, base: Path, roots: tuple[Path, ...]) -> str
     return None
 
 
+def is_data_path(value: str) -> bool:
+    """Whether a spec's ``data`` path is well formed: absolute, or relative to the working
+    directory without ``..`` (so it cannot climb out of it), and free of control characters.
+    """
+    if not value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return False
+    path = PurePosixPath(value)
+    return path.is_absolute() or ".." not in path.parts
+
+
 def under(root: Path, path: Path) -> Path:
-    """``path`` resolved; ValueError unless it lies under ``root`` (resolved): an output
-    directory must never escape its root through ``..`` or a symbolic link."""
-    resolved, top = path.resolve(), root.resolve()
-    if not resolved.is_relative_to(top):
+    """``path``, once checked that, resolved, it lies under ``root`` (resolved); ValueError
+    otherwise: an output path must never escape its root through ``..`` or a link."""
+    if not path.resolve().is_relative_to(root.resolve()):
         raise ValueError(f"{path}: expected a path under {root}/, found one that leads outside it")
-    return resolved
+    return path
