@@ -251,7 +251,7 @@ def _confined(root: Path) -> None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     database=None,

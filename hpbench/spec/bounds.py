@@ -15,7 +15,7 @@ from typing import Any
 
 from hpbench.spec.locate import Path_
 
-MAX_FILE_BYTES = 256 * 1024
+MAX_FILE_BYTES = 64 * 1024
 MAX_DEPTH = 16
 MAX_ARRAY = 10_000
 MAX_KEY = 100

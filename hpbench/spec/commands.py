@@ -46,7 +46,7 @@ class Command:
 # --- validate ---------------------------------------------------------------------------
 
 #: Above this many trials ``validate`` counts them instead of expanding the plan.
-EXPAND_AT_MOST = 5_000
+EXPAND_AT_MOST = 2_000
 
 
 def _add_max_trials(parser: argparse.ArgumentParser) -> None:
