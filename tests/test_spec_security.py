@@ -13,7 +13,7 @@ import pytest
 from hpbench.cli import main
 from hpbench.spec import SpecError, load_plan, load_spec
 from hpbench.spec import source as spec_source
-from hpbench.spec.bounds import MAX_ARRAY, MAX_DEPTH, MAX_FILE_BYTES, MAX_STRING
+from hpbench.spec.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
 from hpbench.spec.confine import is_data_path, is_plain_name, repository_root, under
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,3 +272,13 @@ def test_a_spec_file_larger_than_the_limit_is_refused_unread(repo, capsys):
     assert (
         f"specs/probe.toml:1:1: expected a spec file of at most {MAX_FILE_BYTES // 1024} KiB" in out
     )
+
+
+def test_a_long_extends_chain_is_refused(repo, capsys):
+    for i in range(MAX_EXTENDS):
+        _spec(repo, f'[benchmark]\nextends = "s{i + 1}.toml"\n', f"s{i}.toml")
+    _spec(repo, f'[benchmark]\nextends = "{TOY}"\n', f"s{MAX_EXTENDS}.toml")
+    assert len(load_spec(repo / "specs" / "s1.toml").workloads) == 1  # 16 parents, the toy suite
+    code, out = _run(capsys, "validate", "specs/s0.toml")
+    assert code == 2 and "Traceback" not in out
+    assert f"benchmark.extends: expected a chain of at most {MAX_EXTENDS} parents" in out

@@ -1,6 +1,7 @@
 """Size limits of an untrusted spec, checked before anything is expanded.
 
-A spec file is at most :data:`MAX_FILE_BYTES`; its TOML at most :data:`MAX_DEPTH` levels
+A spec file is at most :data:`MAX_FILE_BYTES`, with at most :data:`MAX_EXTENDS` parents
+up its ``extends`` chain; its TOML at most :data:`MAX_DEPTH` levels
 deep, with arrays of at most :data:`MAX_ARRAY` items, keys of at most :data:`MAX_KEY` and
 strings of at most :data:`MAX_STRING` characters. The number of trials a spec expands to is
 a product computed from these sizes before any trial exists; above ``max_trials``
@@ -17,6 +18,7 @@ from hpbench.spec.locate import Path_
 
 MAX_FILE_BYTES = 64 * 1024
 MAX_DEPTH = 16
+MAX_EXTENDS = 16
 MAX_ARRAY = 10_000
 MAX_KEY = 100
 MAX_STRING = 10_000

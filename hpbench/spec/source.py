@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from hpbench.spec._toml import tomllib
-from hpbench.spec.bounds import MAX_DEPTH, MAX_FILE_BYTES, oversized
+from hpbench.spec.bounds import MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, oversized
 from hpbench.spec.confine import reference_problem, spec_roots
 from hpbench.spec.errors import Problem, SpecError, display_path, show
 from hpbench.spec.locate import Path_, Position, locate
@@ -131,6 +131,9 @@ def _parent(doc: Document, me: Path, extends: object, chain: tuple[Path, ...]) -
     """The file ``extends`` names, relative to ``me``; SpecError if it lies outside the
     document's roots (checked before it is opened), is missing or closes a cycle."""
     key = ("benchmark", "extends")
+    if len(chain) >= MAX_EXTENDS:
+        message = f"expected a chain of at most {MAX_EXTENDS} parents, found a longer one"
+        raise SpecError([doc.problem(key, message)])
     problem = reference_problem(extends, me.parent, doc.roots)
     if problem is not None:
         raise SpecError([doc.problem(key, problem)])
