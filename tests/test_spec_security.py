@@ -251,7 +251,7 @@ def test_a_calibration_counts_its_search_at_every_horizon(repo):
         (f'[benchmark]\ndescription = "{"d" * (MAX_STRING + 1)}"\n', "a string of at most"),
         ("x = " + "[" * (MAX_DEPTH + 2) + "]" * (MAX_DEPTH + 2) + "\n", "levels of tables"),
         ("x = " + "[" * 5000 + "]" * 5000 + "\n", "levels of nested arrays, found more"),
-        ("x = " + "9" * 5000 + "\n", "expected valid TOML, found a value it cannot hold"),
+        ("x = " + "9" * 5000 + "\n", "expected valid TOML, found a number too long to read"),
         ("x = 99999999999999999999\n", "an integer within 64 bits"),
         (f'"{"k" * 200}" = 1\n', "a key of at most 100 characters"),
     ],

@@ -1,10 +1,10 @@
 """Size limits of an untrusted spec, checked before anything is expanded.
 
-A spec file is at most :data:`MAX_FILE_BYTES`, with at most :data:`MAX_EXTENDS` parents
-up its ``extends`` chain; its TOML at most :data:`MAX_DEPTH` levels
-deep, with arrays of at most :data:`MAX_ARRAY` items, keys of at most :data:`MAX_KEY` and
-strings of at most :data:`MAX_STRING` characters. The number of trials a spec expands to is
-a product computed from these sizes before any trial exists; above ``max_trials``
+A spec file is at most :data:`MAX_FILE_BYTES`, with at most :data:`MAX_EXTENDS` parents up
+its ``extends`` chain; its TOML at most :data:`MAX_DEPTH` levels deep, with arrays of at
+most :data:`MAX_ARRAY` items, keys of at most :data:`MAX_KEY` and strings of at most
+:data:`MAX_STRING` characters. The number of trials a spec expands to is a product of these
+sizes, computed before any trial exists (:mod:`hpbench.spec.check`); above ``max_trials``
 (:data:`MAX_TRIALS`, or ``$HPBENCH_MAX_TRIALS``, or ``--max-trials``) the spec is refused.
 """
 

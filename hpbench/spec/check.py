@@ -56,8 +56,7 @@ def schedule_shapes() -> tuple[str, ...]:
 def check(doc: Document, max_trials: int | None = None) -> Spec:
     """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise
     (one is more than ``max_trials`` trials, default :func:`default_max_trials`)."""
-    checker = _Checker(doc)
-    checker.max_trials = default_max_trials() if max_trials is None else max_trials
+    checker = _Checker(doc, default_max_trials() if max_trials is None else max_trials)
     spec = checker.spec()
     if checker.problems:
         raise SpecError(checker.problems)
@@ -67,7 +66,9 @@ def check(doc: Document, max_trials: int | None = None) -> Spec:
 class _Checker(Reporter):
     """The sections of the spec language, each checked and turned into model values."""
 
-    max_trials: int
+    def __init__(self, doc: Document, max_trials: int):
+        super().__init__(doc)
+        self.max_trials = max_trials
 
     # --- sections --------------------------------------------------------------------
 
