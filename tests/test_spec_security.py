@@ -7,10 +7,12 @@ pin their exact messages.
 """
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from hpbench.cli import main
+from hpbench.report.cli import _default_out
 from hpbench.spec import SpecError, load_plan, load_spec
 from hpbench.spec import source as spec_source
 from hpbench.spec.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
@@ -172,6 +174,16 @@ def test_output_paths_are_checked_under_their_root(tmp_path):
     for bad in (reports / "..", reports / "a" / ".." / "..", reports / "escape" / "x"):
         with pytest.raises(ValueError, match="leads outside it"):
             under(reports, bad)
+
+
+def test_the_default_report_directory_is_one_plain_name_under_reports():
+    def report(*labels):
+        return SimpleNamespace(entries=[SimpleNamespace(label=label) for label in labels])
+
+    assert _default_out(report("adamw", "nadamw_list5")) == Path("reports/adamw-nadamw_list5")
+    for labels in ((".",), ("..",), ("a b",), ("x" * 60, "y" * 60)):  # file stems, too long
+        with pytest.raises(ValueError, match="give one with --out DIR"):
+            _default_out(report(*labels))
 
 
 @pytest.mark.parametrize("data", ["/data/criteo_full", "data/criteo", "./d", "~/d"])

@@ -9,7 +9,6 @@ to lie under its root before anything is written (:func:`under`).
 
 from __future__ import annotations
 
-import functools
 import re
 from pathlib import Path, PurePosixPath
 
@@ -30,7 +29,6 @@ def is_plain_name(value: object) -> bool:
     return isinstance(value, str) and PLAIN_NAME.fullmatch(value) is not None
 
 
-@functools.cache
 def repository_root(directory: Path) -> Path:
     """The nearest directory from ``directory`` up holding ``pyproject.toml`` or ``.git``;
     ``directory`` itself when there is none (a spec outside any repository reaches only
