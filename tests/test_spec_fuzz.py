@@ -110,8 +110,11 @@ def _nested(depth: int) -> list:
 
 
 def from_schema(node: dict, depth: int = 0) -> st.SearchStrategy:
-    """A value shaped by the JSON Schema ``node`` (often valid), sometimes hostile."""
-    return st.one_of(_valid(node, depth), hostile_values()) if depth else _valid(node, depth)
+    """A value shaped by the JSON Schema ``node``, one time in eight a hostile one instead
+    (so that many specs get far into the checks, and some validate and plan)."""
+    if not depth:
+        return _valid(node, depth)
+    return st.integers(0, 7).flatmap(lambda i: hostile_values() if i == 0 else _valid(node, depth))
 
 
 def _valid(node: dict, depth: int) -> st.SearchStrategy:
@@ -200,13 +203,16 @@ def specs() -> st.SearchStrategy:
     """A spec tree from the schema, its ``extends`` often the shipped toy suite (so that
     workloads exist and plans are non-empty), sometimes a hostile path."""
     schema = spec_schema()
-    extends = st.sampled_from([str(SHIPPED / "suites" / "toy.toml"), *HOSTILE_STRINGS[:8]])
-    return st.tuples(_object(schema, 1), extends, st.booleans()).map(_with_extends)
+    toy = str(SHIPPED / "suites" / "toy.toml")
+    extends = st.integers(0, 3).flatmap(
+        lambda i: st.sampled_from(HOSTILE_STRINGS[:8]) if i == 0 else st.just(toy)
+    )
+    return st.tuples(_object(schema, 1), extends, st.integers(0, 3)).map(_with_extends)
 
 
 def _with_extends(drawn: tuple) -> dict:
     tree, extends, add = drawn
-    if add:
+    if add:  # three times in four
         benchmark = tree.get("benchmark")
         tree["benchmark"] = {
             **(benchmark if isinstance(benchmark, dict) else {}),
@@ -251,7 +257,7 @@ def _confined(root: Path) -> None:
 
 
 @settings(
-    max_examples=100,
+    max_examples=80,
     deadline=None,
     derandomize=True,
     database=None,
@@ -274,9 +280,11 @@ def test_hostile_specs_validate_and_plan_cleanly(sandbox, tree):
             code, out = _cli(argv)
             assert code in (0, 2), out
             assert "Traceback" not in out
-            if code == 2:
+            if code == 2:  # one problem a line: no value can forge another line
                 assert out.startswith("specs/fuzzed.toml:"), out
-                assert all(len(line) < 2000 for line in out.splitlines())
+                lines = out.splitlines()
+                assert all(line.startswith(("specs/", str(SHIPPED))) for line in lines), out
+                assert all(len(line) < 2000 for line in lines)
     finally:
         Opened.active = False
         os.chdir(before)
