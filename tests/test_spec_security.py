@@ -98,6 +98,15 @@ def test_extends_inside_the_repository_and_the_shipped_suites_still_work(repo):
     assert len(load_plan(inside).trials) == len(load_plan(shipped).trials) == 1
 
 
+def test_hidden_files_inside_the_repository_are_refused(repo, opened):
+    (repo / ".secrets").mkdir()
+    (repo / ".secrets" / "ci.toml").write_text(f'token = "{SECRET}"\n')
+    spec = _spec(repo, '[benchmark]\nextends = "../.secrets/ci.toml"\n')
+    with pytest.raises(SpecError, match='found "../.secrets/ci.toml", a hidden file') as raised:
+        load_spec(spec)
+    assert SECRET not in raised.value.render() and opened == [spec.resolve()]
+
+
 def test_a_spec_outside_any_repository_reaches_only_its_own_directory(tmp_path):
     (tmp_path / "parent.toml").write_text(TOY.read_text())
     (tmp_path / "deep").mkdir()

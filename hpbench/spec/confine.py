@@ -45,20 +45,28 @@ def spec_roots(top: Path) -> tuple[Path, ...]:
     return (repository_root(top.resolve().parent), SHIPPED_SPECS)
 
 
-def is_inside(path: Path, roots: tuple[Path, ...]) -> bool:
-    """Whether ``path``, resolved (symbolic links followed), lies under one of ``roots``."""
+def inside(path: Path, roots: tuple[Path, ...]) -> Path | None:
+    """``path``, resolved (symbolic links followed), relative to the first of ``roots`` it
+    lies under; None when it lies under none."""
     resolved = path.resolve()
-    return any(resolved.is_relative_to(root.resolve()) for root in roots)
+    for root in roots:
+        if resolved.is_relative_to(root.resolve()):
+            return resolved.relative_to(root.resolve())
+    return None
 
 
 def reference_problem(value: object, base: Path, roots: tuple[Path, ...]) -> str | None:
     """Why the ``.toml`` path ``value`` (relative to ``base``) may not be read, as
-    "expected X, found Y"; None when it may. Nothing is opened: only the path is looked at."""
+    "expected X, found Y"; None when it may. Nothing is opened: only the path is looked at.
+    Hidden files and directories (``.git/``, ``.venv/``, a CI's ``.secrets/``) are refused."""
     expected = "expected a path to a .toml file inside the repository"
     if not isinstance(value, str) or not value or "\0" in value:
         return f"{expected}, found {show(value)}"
-    if not is_inside(base / value, roots):
+    relative = inside(base / value, roots)
+    if relative is None:
         return f"{expected}, found {show(value)}, which leads outside it"
+    if any(part.startswith(".") for part in relative.parts):
+        return f"{expected}, found {show(value)}, a hidden file"
     if not value.endswith(".toml"):
         return f"{expected}, found {show(value)}, not a .toml file"
     return None
