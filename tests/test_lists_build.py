@@ -111,6 +111,7 @@ def test_a_list_spec_extending_another_emits_a_spec_without_its_search(results, 
     """A smaller run of a procedure spec (``extends`` it): the emitted list spec extends the
     nearest ancestor without [search]/[list], here the suite, so it validates and reuses."""
     spec, directory = results
+    (tmp_path / "pyproject.toml").write_text("")  # a repository: out/ may reach its parent
     suite = tmp_path / "suite.toml"
     suite.write_text('[benchmark]\nname = "three"\n' + WORKLOADS)
     text = spec.read_text().replace(WORKLOADS, "")

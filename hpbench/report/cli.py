@@ -146,13 +146,30 @@ def report_main(args: argparse.Namespace) -> int:
         for warning in report.warnings:
             _error(f"warning: {warning}")
         return 0
-    specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
-    out = args.out or DEFAULT_REPORTS / "-".join(specs)
+    try:
+        out = args.out or _default_out(report)
+    except ValueError as e:
+        _error(str(e))
+        return 2
     render(report).write(out)
     print(f"wrote {out / 'index.md'} and {out / 'index.html'}")
     for warning in report.warnings:
         _error(f"warning: {warning}")
     return 0
+
+
+def _default_out(report: Report) -> Path:
+    """``reports/<spec names>``, checked to be one plain directory under reports/ (the
+    names come from specs); ValueError otherwise."""
+    from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, under
+
+    specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
+    name = "-".join(specs)
+    if not is_plain_name(name):
+        raise ValueError(
+            f"report directory {name!r}: expected {PLAIN_NAME_TEXT}; give one with --out DIR"
+        )
+    return under(DEFAULT_REPORTS, DEFAULT_REPORTS / name)
 
 
 # --- hpbench score ---

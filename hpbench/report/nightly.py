@@ -30,6 +30,7 @@ from hpbench.report.data import Report, build_report, compile_specs, load_runs
 from hpbench.report.provenance import git_commit
 from hpbench.report.render import render
 from hpbench.results.records import write_json_atomic
+from hpbench.spec.confine import under
 from hpbench.spec.nightly import load_nightly
 
 HISTORY_FORMAT = 1
@@ -184,7 +185,7 @@ def run_nightly(
     for entry in nightly.reports:
         runs = load_runs(entry.specs, results)
         report = build_report(runs, title=entry.title or entry.name, time=nightly.time)
-        written += render(report).write(reports / entry.name)
+        written += render(report).write(under(reports, reports / entry.name))
         rendered[entry.name] = report
     tonight = night_entry(rendered, now_utc(), git_commit())
     found = regressions(nights[-1] if nights else None, tonight, noise)

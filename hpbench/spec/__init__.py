@@ -3,9 +3,10 @@
 ``load_plan(path)`` is the entry point; it raises :class:`SpecError` whose ``render()``
 lists every problem as ``file:line:col: key: expected X, found Y``. No JAX import here.
 
-Modules: ``locate`` (TOML positions), ``source`` (files, ``extends``, merge), ``values``
-(typed checks that report), ``check`` (the sections), ``model`` (the checked Spec),
-``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``commands`` (the CLI commands).
+Modules: ``locate`` (TOML positions), ``source`` (files, ``extends``, merge), ``confine``
+(where untrusted values may lead on disk), ``bounds`` (size limits), ``values`` (typed
+checks that report), ``check`` (the sections), ``model`` (the checked Spec), ``compile``
+(Spec -> Plan), ``schema`` (JSON Schema), ``commands`` (the CLI commands).
 The reserved tables (``[search]``, ``[select]``, ``[list]``) arrive raw in
 ``Spec.reserved``; their builders check them with ``values.Reporter(spec.document)``.
 """

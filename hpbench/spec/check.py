@@ -8,15 +8,18 @@ what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.plan import Scalar, Target
+from hpbench.spec.bounds import default_max_trials
+from hpbench.spec.confine import PLAIN_NAME_TEXT, is_data_path, is_plain_name
 from hpbench.spec.errors import SpecError, did_you_mean, show
 from hpbench.spec.locate import Path_
 from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
-from hpbench.spec.search import check_reserved
+from hpbench.spec.search import check_reserved, draw_points, point_count
 from hpbench.spec.source import Document
 from hpbench.spec.values import HORIZON, MISSING, POSITIVE, REAL, WARMUP, Found, Reporter, one_of
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
@@ -50,9 +53,10 @@ def schedule_shapes() -> tuple[str, ...]:
     return tuple(SCHEDULES)
 
 
-def check(doc: Document) -> Spec:
-    """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise."""
-    checker = _Checker(doc)
+def check(doc: Document, max_trials: int | None = None) -> Spec:
+    """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise
+    (one is more than ``max_trials`` trials, default :func:`default_max_trials`)."""
+    checker = _Checker(doc, default_max_trials() if max_trials is None else max_trials)
     spec = checker.spec()
     if checker.problems:
         raise SpecError(checker.problems)
@@ -61,6 +65,10 @@ def check(doc: Document) -> Spec:
 
 class _Checker(Reporter):
     """The sections of the spec language, each checked and turned into model values."""
+
+    def __init__(self, doc: Document, max_trials: int):
+        super().__init__(doc)
+        self.max_trials = max_trials
 
     # --- sections --------------------------------------------------------------------
 
@@ -79,7 +87,11 @@ class _Checker(Reporter):
         seeds, stop, checkpoint = self.run()
         grid = self.grid(info)
         reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
-        points = check_reserved(self, info, reserved, points)  # [search] draws the points
+        search = check_reserved(self, info, reserved)  # a [search] draws the points
+        count = point_count(search) if search is not None else len(points)
+        trials = self.count_trials(len(workloads), count, grid, seeds)
+        if trials <= self.max_trials and search is not None:
+            points = draw_points(search, info)
         return Spec(
             name=benchmark.get("name") or Path(self.doc.file).stem,
             file=self.doc.file,
@@ -94,9 +106,59 @@ class _Checker(Reporter):
             stop_at_target=stop,
             checkpoint_seconds=checkpoint,
             grid=grid,
+            counted_trials=trials,
             reserved=reserved,
             document=self.doc,
         )
+
+    def count_trials(
+        self,
+        workloads: int,
+        points: int,
+        grid: tuple[tuple[str, tuple[Scalar, ...]], ...],
+        seeds: tuple[int, ...],
+    ) -> int:
+        """How many trials the spec expands to at most (or a calibration trains: the search
+        at each horizon, then its top points rerun), counted from the sizes alone; reported
+        at the largest factor when above ``max_trials``."""
+        axes = dict(grid)
+        has_search = "search" in self.doc.data
+        factors: list[tuple[Path_, str, int]] = [
+            (("workloads",), "workloads", workloads),
+            (("search", "points") if has_search else ("algorithm", "points"), "points", points),
+            *((("grid", k), f"grid.{k}", len(v)) for k, v in grid if k != "seed"),
+            (("grid", "seed"), "seeds", len(axes["seed"]))
+            if "seed" in axes
+            else (("run", "seeds"), "seeds", len(seeds)),
+        ]
+        trials = math.prod(n for _, _, n in factors)
+        calibration = self.calibration_trials(trials, workloads)
+        total = max(trials, calibration)
+        if total <= self.max_trials:
+            return trials
+        where, _, _ = max(factors, key=lambda f: f[2])
+        product = " x ".join(f"{n} {name}" for _, name, n in factors)
+        found = f"{total:,} ({product}" + (", calibrated" if calibration > trials else "") + ")"
+        self.fail(
+            where,
+            f"at most {self.max_trials:,} trials (raise the limit with --max-trials)",
+            Found(found),
+        )
+        return trials
+
+    def calibration_trials(self, trials: int, workloads: int) -> int:
+        """A ``[select]``'s trials: at each horizon the search's and top_k x seeds per
+        workload (0 without a valid [select])."""
+        table = self.doc.data.get("select")
+        if not isinstance(table, dict):
+            return 0
+        horizons, seeds = table.get("horizons", [1.0]), table.get("seeds", [1, 2, 3])
+        top_k = table.get("top_k", 3)
+        if not (isinstance(horizons, list) and isinstance(seeds, list)):
+            return 0
+        if isinstance(top_k, bool) or not isinstance(top_k, int):
+            return 0
+        return len(horizons) * (trials + max(top_k, 0) * len(seeds) * workloads)
 
     def benchmark(self) -> dict[str, str]:
         table = self.doc.own.get("benchmark", {})
@@ -109,7 +171,12 @@ class _Checker(Reporter):
             "a key of [benchmark] (" + ", ".join(BENCHMARK_KEYS) + ")",
         )
         out = {}
-        for key in ("name", "description", "owner"):
+        if "name" in table:  # it names the report directory: reports/<name>/
+            if is_plain_name(table["name"]):
+                out["name"] = table["name"]
+            else:
+                self.fail(("benchmark", "name"), PLAIN_NAME_TEXT, table["name"])
+        for key in ("description", "owner"):
             if key in table and self.string(("benchmark", key), table[key]) is not None:
                 out[key] = table[key]
         return out
@@ -312,6 +379,9 @@ class _Checker(Reporter):
         data = settings.get("data")
         if data is not None:
             data = self.string(at("data"), data, what="a path to the workload's data")
+            if data is not None and not is_data_path(data):
+                what = "a data path: absolute, or relative without .., no control characters"
+                self.fail(at("data"), what, data)
         eval_every = self.eval_every(
             at("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
         )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from hpbench.plan import Plan, Trial
+from hpbench.spec.bounds import MAX_TRIALS, MAX_TRIALS_VARIABLE
 from hpbench.spec.check import check
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
 from hpbench.spec.errors import SpecError
@@ -44,9 +45,28 @@ class Command:
 
 # --- validate ---------------------------------------------------------------------------
 
+#: Above this many trials ``validate`` counts them instead of expanding the plan.
+EXPAND_AT_MOST = 2_000
+
+
+def _add_max_trials(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-trials",
+        type=_positive,
+        metavar="N",
+        help=f"refuse a spec of more trials (default: ${MAX_TRIALS_VARIABLE} or {MAX_TRIALS:,})",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
+    return int(text)
+
 
 def _validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to check")
+    _add_max_trials(parser)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -54,7 +74,7 @@ def _validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.specs:
         try:
-            summary = _check(path)
+            summary = _check(path, args.max_trials)
         except SpecError as e:
             print(e.render(), file=sys.stderr)
             failed += 1
@@ -63,17 +83,16 @@ def _validate(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def _check(path: Path) -> str:
+def _check(path: Path, max_trials: int | None = None) -> str:
     """Check one file: a spec, or a nightly file and every spec it lists; the summary line."""
     doc = load_document(path)
     if not is_nightly_file(doc):
-        spec = check(doc)
-        return _summary(spec, compile_plan(spec))
+        return _summary(check(doc, max_trials))
     nightly = check_nightly(doc, path.parent)
     problems = []
     for listed in nightly.specs:
         try:
-            compile_plan(load_spec(listed))
+            load_spec(listed, max_trials)
         except SpecError as e:
             problems.extend(e.problems)
     if problems:
@@ -82,11 +101,18 @@ def _check(path: Path) -> str:
     return f"a nightly file: {reports} report(s) of {specs} spec(s), every spec valid"
 
 
-def _summary(spec: Spec, plan: Plan) -> str:
+def _summary(spec: Spec) -> str:
+    """What ``spec`` runs; a large plan is counted, not expanded, so validating stays quick."""
     workloads = len(spec.workloads)
     if spec.algorithm is None:
         return f"a suite of {workloads} workloads (no [algorithm]: nothing to run)"
-    return f"{len(plan.trials)} trials of {spec.algorithm} on {workloads} workloads"
+    if spec.counted_trials > EXPAND_AT_MOST:
+        return (
+            f"at most {spec.counted_trials:,} trials of {spec.algorithm} on {workloads} "
+            "workloads (counted; hpbench plan expands them, merging equal points)"
+        )
+    trials = len(compile_plan(spec).trials)
+    return f"{trials} trials of {spec.algorithm} on {workloads} workloads"
 
 
 # --- plan -------------------------------------------------------------------------------
@@ -98,6 +124,7 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
         "--results", type=Path, default=Path("results"), help="results directory (default: results)"
     )
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _add_max_trials(parser)
 
 
 def trial_state(results: Path, trial: Trial) -> str:
@@ -131,7 +158,7 @@ def trial_columns(trial: Trial) -> dict[str, Any]:
 
 def _plan(args: argparse.Namespace) -> int:
     """Show the trials of a spec, which already have results, and the steps to train."""
-    plan = load_plan(args.spec)
+    plan = load_plan(args.spec, args.max_trials)
     states = [trial_state(args.results, t) for t in plan.trials]
     todo = sum(t.horizon_steps for t, s in zip(plan.trials, states, strict=True) if s != "done")
     if args.json:
@@ -197,6 +224,7 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", type=Path, metavar="OLD")
     parser.add_argument("new", type=Path, metavar="NEW")
     parser.add_argument("--json", action="store_true", help="print the ids as JSON")
+    _add_max_trials(parser)
 
 
 def plan_diff(old: Plan, new: Plan) -> dict[str, list[Trial]]:
@@ -216,7 +244,7 @@ def _diff(args: argparse.Namespace) -> int:
     plans = []
     for path in (args.old, args.new):
         try:
-            plans.append(load_plan(path))
+            plans.append(load_plan(path, args.max_trials))
         except SpecError as e:
             problems.extend(e.problems)
     if problems:

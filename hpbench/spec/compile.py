@@ -17,20 +17,25 @@ from hpbench.spec.model import Spec
 from hpbench.spec.source import load_document
 
 
-def load_spec(path: Path | str) -> Spec:
-    """Read, merge and check the spec at ``path``; raises SpecError listing every problem."""
-    return check(load_document(path))
+def load_spec(path: Path | str, max_trials: int | None = None) -> Spec:
+    """Read, merge and check the spec at ``path``; raises SpecError listing every problem
+    (more than ``max_trials`` trials is one: ``hpbench.spec.bounds``)."""
+    return check(load_document(path), max_trials)
 
 
-def load_plan(path: Path | str) -> Plan:
+def load_plan(path: Path | str, max_trials: int | None = None) -> Plan:
     """The plan of the spec at ``path``; raises SpecError listing every problem."""
-    return compile_plan(load_spec(path))
+    return compile_plan(load_spec(path, max_trials))
 
 
 def compile_plan(spec: Spec) -> Plan:
     """Expand ``spec`` into its trials: workloads x points x grid x seeds, in that order."""
     trials: dict[str, Trial] = {}
-    points = [_split(spec, point) for point in _points(spec)]
+    info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
+    strings = (
+        frozenset(h.name for h in info.hyperparameters if h.kind == "str") if info else frozenset()
+    )
+    points = [_split(spec, point, strings) for point in _points(spec)]
     for run in spec.workloads:
         for point in points:
             for seed in point.seeds:
@@ -86,15 +91,14 @@ def _points(spec: Spec) -> list[dict[str, Scalar]]:
     ]
 
 
-def _split(spec: Spec, point: dict[str, Scalar]) -> _Point:
-    """Schedule and seed axes out of ``point``; string choices to options."""
+def _split(spec: Spec, point: dict[str, Scalar], strings: frozenset[str]) -> _Point:
+    """Schedule and seed axes out of ``point``; string choices (``strings``) to options."""
     values = dict(point)
     warmup = float(values.pop("warmup", spec.schedule.warmup))
     if spec.schedule.shape == "none":  # the shape ignores warmup: keep ids equal
         warmup = 0.0
     horizon = float(values.pop("horizon", spec.schedule.horizon))
     seeds = (int(values.pop("seed")),) if "seed" in values else spec.seeds
-    info = ALGORITHMS[spec.algorithm]
-    options = {k: v for k, v in values.items() if info.hyperparameter(k).kind == "str"}
+    options = {k: v for k, v in values.items() if k in strings}
     hyperparameters = {k: v for k, v in values.items() if k not in options}
     return _Point(hyperparameters, options, warmup, horizon, seeds)

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import attrs
 
+#: The longest string and the most array items a message shows.
+SHOWN, SHOWN_ITEMS = 80, 20
+
 
 @attrs.frozen
 class Problem:
@@ -53,15 +56,22 @@ def did_you_mean(found: object, known: Iterable[str]) -> str | None:
 
 
 def show(value: object) -> str:
-    """``value`` as it would be written in TOML (strings quoted, tables named), for messages."""
+    """``value`` as it would be written in TOML (strings quoted, tables named), for messages;
+    one line whatever the value, long strings and arrays cut short."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
+        if len(value) > SHOWN:
+            return json.dumps(value[:SHOWN])[:-1] + f'..." ({len(value)} characters)'
         return json.dumps(value)
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        items = [show(v) for v in value[:SHOWN_ITEMS]]
+        more = [f"... {len(value)} items"] if len(value) > SHOWN_ITEMS else []
+        return "[" + ", ".join(items + more) + "]"
+    if isinstance(value, int) and abs(value) >= 10**SHOWN:
+        return f"an integer beyond 10^{SHOWN}"
     return str(value)
 
 

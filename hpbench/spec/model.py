@@ -70,6 +70,8 @@ class Spec:
     stop_at_target: bool = False
     checkpoint_seconds: float | None = None  # None: the engine's default
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
+    #: The trials it expands to at most (equal points merge), counted before expanding.
+    counted_trials: int = 0
     reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
     #: The merged TOML with positions: the builders of the reserved tables check them with
     #: ``hpbench.spec.values.Reporter(spec.document)``, in the same error style.

@@ -7,16 +7,15 @@ report code; :mod:`hpbench.report.nightly` runs it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import attrs
 
+from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
 from hpbench.spec.errors import Problem, SpecError, did_you_mean, display_path, show
 from hpbench.spec.source import Document, load_document
 
 DEFAULT_NOISE = 0.02
-NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
 
 
@@ -111,6 +110,9 @@ def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[Re
     reports, names = [], set()
     for index, table in enumerate(tables):
         at = ("report", index)
+        if not isinstance(table, dict):
+            problems.append(doc.problem(at, f"expected a [[report]] table, found {show(table)}"))
+            continue
         for key in table:
             if key not in _KEYS["report"]:
                 problems.append(
@@ -122,12 +124,9 @@ def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[Re
                     )
                 )
         name = table.get("name")
-        if not isinstance(name, str) or not NAME.fullmatch(name):
+        if not is_plain_name(name):
             problems.append(
-                doc.problem(
-                    (*at, "name"),
-                    f"expected a directory name (letters, digits, _ . -), found {show(name)}",
-                )
+                doc.problem((*at, "name"), f"expected {PLAIN_NAME_TEXT}, found {show(name)}")
             )
         elif name in names:
             problems.append(
@@ -151,7 +150,10 @@ def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[Re
         paths = []
         for i, spec in enumerate(specs):
             file = directory / spec
-            if not file.is_file():
+            outside = reference_problem(spec, directory, doc.roots)
+            if outside is not None:
+                problems.append(doc.problem((*at, "specs", i), outside))
+            elif not file.is_file():
                 problems.append(
                     doc.problem(
                         (*at, "specs", i),

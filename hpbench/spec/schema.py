@@ -12,6 +12,7 @@ from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
 from hpbench.spec.check import BENCHMARK_KEYS, schedule_shapes
+from hpbench.spec.confine import PLAIN_NAME
 from hpbench.spec.model import RESERVED
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
@@ -30,7 +31,11 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "benchmark": _closed(
-                {key: {"type": "string"} for key in BENCHMARK_KEYS},
+                {
+                    **{key: {"type": "string"} for key in BENCHMARK_KEYS},
+                    "name": {"type": "string", "pattern": f"^{PLAIN_NAME.pattern}$"},
+                    "extends": {"type": "string", "pattern": r"\.toml$"},
+                },
                 "What this benchmark is; `extends` is a spec file path relative to this one.",
             ),
             "algorithm": _algorithm(),

@@ -20,6 +20,7 @@ from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.plan import Scalar
 from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
+from hpbench.spec.confine import reference_problem
 from hpbench.spec.errors import SpecError, show
 from hpbench.spec.locate import Path_
 from hpbench.spec.source import load_document
@@ -44,38 +45,42 @@ LIST_KEYS = ("size", "tau", "exhaustive")
 
 
 def check_reserved(
-    reporter: Reporter,
-    info: AlgorithmInfo | None,
-    reserved: dict[str, dict[str, Any]],
-    points: tuple[dict[str, Scalar], ...],
-) -> tuple[dict[str, Scalar], ...]:
-    """Check the reserved tables; the spec's points, which a valid ``[search]`` replaces
-    with its own (an algorithm's fixed values still apply under each point)."""
+    reporter: Reporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
+) -> Search | None:
+    """Check the reserved tables; the valid ``[search]`` that draws the spec's points in
+    place of its own (an algorithm's fixed values still apply under each point), or None."""
     before = len(reporter.problems)
     search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
     for name, read in (("select", read_select), ("list", read_list)):
         if name in reserved:
             read(reporter, reserved[name], search)
     if search is None or info is None:
-        return points
+        return None
     if "points" in reporter.doc.data.get("algorithm", {}):
         reporter.fail(
             ("algorithm", "points"),
             "either [[algorithm.points]] or a [search], not both",
             Found("both"),
         )
-    if search.method == "grid":
-        count = math.prod(
-            len(d.values) if d.discrete else search.resolution for d in search.space.dimensions
+    count = point_count(search)
+    if search.method == "grid" and count > MAX_POINTS:
+        reporter.fail(
+            ("search", "resolution"), f"a grid of at most {MAX_POINTS} points", Found(f"{count}")
         )
-        if count > MAX_POINTS:
-            reporter.fail(
-                ("search", "resolution"),
-                f"a grid of at most {MAX_POINTS} points",
-                Found(f"{count}"),
-            )
-    if len(reporter.problems) > before:
-        return points
+    return search if len(reporter.problems) == before else None
+
+
+def point_count(search: Search) -> int:
+    """How many points ``search`` draws, computed without drawing them."""
+    if search.method != "grid":
+        return search.points
+    return math.prod(
+        len(d.values) if d.discrete else search.resolution for d in search.space.dimensions
+    )
+
+
+def draw_points(search: Search, info: AlgorithmInfo) -> tuple[dict[str, Scalar], ...]:
+    """The points of ``search`` for the algorithm ``info``."""
     from hpbench.search.points import search_points  # imports scipy: only for searches
 
     return tuple(search_points(search, info.learning_rate_free))
@@ -129,8 +134,12 @@ def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[
 def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Space:
     where = reporter.doc.where.get(("search", "space"))
     base = Path(where.file if where else reporter.doc.file).parent
+    outside = reference_problem(name, base, reporter.doc.roots)
+    if outside is not None:  # refused before it is opened
+        reporter.problems.append(reporter.doc.problem(("search", "space"), outside))
+        return Space(())
     try:
-        doc = load_document(base / name)
+        doc = load_document(base / name, reporter.doc.roots)
     except SpecError as error:
         reporter.problems.extend(error.problems)
         return Space(())

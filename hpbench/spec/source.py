@@ -15,6 +15,8 @@ from typing import Any
 import attrs
 
 from hpbench.spec._toml import tomllib
+from hpbench.spec.bounds import MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, oversized
+from hpbench.spec.confine import reference_problem, spec_roots
 from hpbench.spec.errors import Problem, SpecError, display_path, show
 from hpbench.spec.locate import Path_, Position, locate
 
@@ -38,6 +40,8 @@ class Document:
     data: dict[str, Any]
     where: Mapping[Path_, Where]
     own: dict[str, Any]  # the top file's data alone (its [benchmark] table, for instance)
+    #: The directories files it names may lie in (:func:`hpbench.spec.confine.spec_roots`).
+    roots: tuple[Path, ...] = ()
 
     def problem(
         self, path: Path_, message: str, hint: str | None = None, *, at_key: bool = False
@@ -65,41 +69,74 @@ def dotted(path: Path_) -> str:
     return out
 
 
-def load_document(path: Path | str) -> Document:
-    """Read ``path`` and its ``extends`` parents, merged; raises SpecError on any problem."""
-    return _load(Path(path), ())
+def load_document(path: Path | str, roots: tuple[Path, ...] | None = None) -> Document:
+    """Read ``path`` and its ``extends`` parents, merged; raises SpecError on any problem.
+    Parents must lie in ``roots`` (default: ``path``'s repository and hpbench's specs)."""
+    path = Path(path)
+    return _load(path, (), spec_roots(path) if roots is None else roots)
 
 
-def _load(path: Path, chain: tuple[Path, ...]) -> Document:
+def _load(path: Path, chain: tuple[Path, ...], roots: tuple[Path, ...]) -> Document:
     """``path``'s document merged over its parents; ``chain`` holds the files extending it."""
     shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(shown, 1, 1, "", f"cannot read the spec: {e.strerror}")]) from None
-    except UnicodeDecodeError as e:
-        line = e.object.count(b"\n", 0, e.start) + 1
-        col = e.start - e.object.rfind(b"\n", 0, e.start)
-        message = f"expected UTF-8 text, found the byte {e.object[e.start]:#04x}"
-        raise SpecError([Problem(shown, line, col, "", message)]) from None
+    text = _read(path, shown)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError([_syntax_problem(shown, text, e)]) from None
-    doc = Document(shown, data, {p: Where(shown, pos) for p, pos in locate(text).items()}, data)
+    except RecursionError:
+        message = f"expected at most {MAX_DEPTH} levels of nested arrays, found more"
+        raise SpecError([Problem(shown, 1, 1, "", message)]) from None
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        message = "expected valid TOML, found a number too long to read"
+        raise SpecError([Problem(shown, 1, 1, "", message)]) from None
+    try:
+        where = {p: Where(shown, pos) for p, pos in locate(text).items()}
+    except RecursionError:  # too deep: reported below, without positions
+        where = {}
+    doc = Document(shown, data, where, data, roots)
+    problems = [doc.problem(p, f"expected {e}, found {f}") for p, e, f in oversized(data)]
+    if problems:
+        raise SpecError(problems)
     benchmark = data.get("benchmark")
     if not isinstance(benchmark, dict) or "extends" not in benchmark:
         return doc
     me = path.resolve()
     parent = _parent(doc, me, benchmark["extends"], chain)
-    return merge(_load(parent, (*chain, me)), doc)
+    return merge(_load(parent, (*chain, me), roots), doc)
+
+
+def _read(path: Path, shown: str) -> str:
+    """The text of a spec file of at most MAX_FILE_BYTES; SpecError otherwise."""
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise SpecError([Problem(shown, 1, 1, "", f"cannot read the spec: {e.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        message = (
+            f"expected a spec file of at most {MAX_FILE_BYTES // 1024} KiB, found a larger one"
+        )
+        raise SpecError([Problem(shown, 1, 1, "", message)])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = e.object.count(b"\n", 0, e.start) + 1
+        col = e.start - e.object.rfind(b"\n", 0, e.start)
+        message = f"expected UTF-8 text, found the byte {e.object[e.start]:#04x}"
+        raise SpecError([Problem(shown, line, col, "", message)]) from None
 
 
 def _parent(doc: Document, me: Path, extends: object, chain: tuple[Path, ...]) -> Path:
-    """The file ``extends`` names, relative to ``me``; SpecError if missing or a cycle."""
+    """The file ``extends`` names, relative to ``me``; SpecError if it lies outside the
+    document's roots (checked before it is opened), is missing or closes a cycle."""
     key = ("benchmark", "extends")
-    if not isinstance(extends, str):
-        raise SpecError([doc.problem(key, f"expected a relative file path, found {show(extends)}")])
+    if len(chain) >= MAX_EXTENDS:
+        message = f"expected a chain of at most {MAX_EXTENDS} parents, found a longer one"
+        raise SpecError([doc.problem(key, message)])
+    problem = reference_problem(extends, me.parent, doc.roots)
+    if problem is not None:
+        raise SpecError([doc.problem(key, problem)])
     parent = (me.parent / extends).resolve()
     if parent in (*chain, me):
         cycle = " -> ".join(display_path(p) for p in (*chain, me, parent))
@@ -126,7 +163,7 @@ def merge(parent: Document, child: Document) -> Document:
         base.pop("algorithm")
         where = {p: w for p, w in where.items() if p[0] != "algorithm"}
     where.update(child.where)
-    return Document(child.file, _deep_merge(base, child.data), where, child.own)
+    return Document(child.file, _deep_merge(base, child.data), where, child.own, child.roots)
 
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
