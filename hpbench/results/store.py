@@ -18,13 +18,23 @@ from pathlib import Path
 
 from hpbench.plan import Trial
 from hpbench.results.records import (
+    CORRUPT,
+    FINISHED_STATES,
     EvalRecord,
     Status,
-    read_evals,
+    TrialResult,
+    has_results,
+    metrics_digest,
+    parse_metrics,
+    read_trial,
     write_json_atomic,
 )
 
-FINISHED_STATES = ("done", "diverged")
+__all__ = ["FINISHED_STATES", "MirrorTrialDir", "TrialClaim", "TrialDir", "claim"]
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 class TrialDir:
@@ -50,23 +60,38 @@ class TrialDir:
         """Write ``trial.json`` (the resolved trial with its id)."""
         write_json_atomic(self.path / "trial.json", {"id": self.trial.id, **self.trial.canonical()})
 
-    def read_status(self) -> Status | None:
-        """The recorded status, or None when there is none (or it is unreadable)."""
-        try:
-            return Status.from_json(json.loads(self.status_path.read_text()))
-        except (OSError, ValueError, TypeError):
+    def read(self) -> TrialResult | None:
+        """The trial's checked result (see :func:`~hpbench.results.records.read_trial`;
+        damage reads as state ``"corrupt"``), or None when it has none yet."""
+        if not has_results(self.path):
             return None
+        return read_trial(self.path, planned=self.trial)
+
+    def read_status(self) -> Status | None:
+        """The recorded status once the trial's files pass their checks (state ``"corrupt"``
+        when they do not), or None when there is none."""
+        result = self.read()
+        if result is None or (not result.damaged and not self.status_path.exists()):
+            return None
+        return result.status
 
     def finished(self) -> bool:
-        """True when the trial has a final result (done or diverged)."""
+        """True when the trial has a final result (done or diverged) that reads back whole."""
         status = self.read_status()
         return status is not None and status.state in FINISHED_STATES
 
     def write_status(self, status: Status) -> None:
-        """Atomically replace ``status.json``, stamping the time of the write."""
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        """Atomically replace ``status.json``, stamping the time of the write and the row
+        count and checksum of ``metrics.jsonl`` as it stands."""
+        if status.state == CORRUPT:
+            raise ValueError("'corrupt' is what a reader finds, never a status to write")
+        try:
+            content = self.metrics_path.read_bytes()
+        except FileNotFoundError:
+            content = b""
         data = status.to_json()
-        data["updated"] = now
+        data["updated"] = _now()
+        data["metrics"] = metrics_digest(content)
         write_json_atomic(self.status_path, data)
 
     def append_eval(self, record: EvalRecord) -> None:
@@ -79,16 +104,43 @@ class TrialDir:
 
     def truncate_evals(self, step: int) -> tuple[EvalRecord, ...]:
         """Keep only the evaluations at or before ``step`` (those a restored run already
-        made), atomically; returns them. A torn last line is dropped too."""
-        kept = tuple(r for r in read_evals(self.metrics_path) if r.step <= step)
-        if self.metrics_path.exists():
-            tmp = self.metrics_path.with_name(".metrics.jsonl.tmp")
-            tmp.write_text("".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in kept))
-            os.replace(tmp, self.metrics_path)
+        made), atomically; returns them. A torn last line is dropped too; any other line
+        that does not parse raises :class:`~hpbench.results.records.Damaged` and the file
+        is left as it is (never rewritten from a partial read)."""
+        try:
+            content = self.metrics_path.read_bytes()
+        except FileNotFoundError:
+            return ()
+        kept = tuple(r for r in parse_metrics(self.metrics_path, content, True) if r.step <= step)
+        tmp = self.metrics_path.with_name(".metrics.jsonl.tmp")
+        with open(tmp, "w") as f:
+            f.write("".join(json.dumps(r.to_json(), sort_keys=True) + "\n" for r in kept))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.metrics_path)
         return kept
 
+    def set_aside(self, why: str) -> Path | None:
+        """Move the trial's result files into ``damaged-<time>/`` with ``why.txt`` (nothing
+        is deleted); the trial then has no results. None when there was nothing to move."""
+        files = [self.path / n for n in ("trial.json", "metrics.jsonl", "status.json")]
+        files = [f for f in files if f.exists()]
+        if not files:
+            return None
+        stamp = _now().replace(":", "").replace("+0000", "Z")
+        aside = self.path / f"damaged-{stamp}"
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path / f"damaged-{stamp}-{n}"
+        aside.mkdir(parents=True)
+        (aside / "why.txt").write_text(why + "\n")
+        for f in files:
+            os.replace(f, aside / f.name)
+        return aside
+
     def reset(self) -> None:
-        """Forget every result of this trial (for a fresh start or ``--force``)."""
+        """Forget every result of this trial (for ``--force``)."""
         self.metrics_path.unlink(missing_ok=True)
         self.status_path.unlink(missing_ok=True)
         shutil.rmtree(self.checkpoints, ignore_errors=True)

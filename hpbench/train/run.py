@@ -7,6 +7,13 @@ records each evaluation and the time-to-target, and writes each trial's final st
 exception marks the job's unfinished trials failed (with the error) and returns; SIGINT or
 SIGTERM saves a checkpoint, marks them interrupted and raises :class:`Interrupted`.
 
+Damage is repaired, never trained over: a claimed trial whose files fail their checks has
+them moved aside (``<trial>/damaged-<time>/``) and trains again, from step 0 with its job
+(whose checkpoints are moved aside too: they hold steps the trial no longer has rows
+for). An unfinished trial whose job has no usable checkpoint is said so, its rows moved
+aside, before it trains from step 0; an unreadable latest checkpoint falls back to the one
+before. Each repair is logged (``hpbench.run``) and told in the trial's outcome.
+
 A multi-host job runs :func:`run_job` on every process with the same arguments: only the
 primary process claims and writes (the others see their trials through
 :class:`~hpbench.results.store.MirrorTrialDir`), the decisions that steer training are made
@@ -16,7 +23,10 @@ save and restore, which Orbax coordinates. A single process exchanges nothing.
 
 from __future__ import annotations
 
+import datetime
+import logging
 import math
+import os
 import shutil
 import signal
 import threading
@@ -34,6 +44,8 @@ from hpbench.results.records import EvalRecord, Status
 from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim
 from hpbench.train.job import Job
 from hpbench.train.processes import Processes, current
+
+log = logging.getLogger("hpbench.run")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -55,6 +67,7 @@ class TrialOutcome:
     reached_seconds: float | None = None
     reason: str | None = None
     final_metric: float | None = None
+    repair: str | None = None  # what this run found damaged or missing, and did about it
 
 
 @attrs.frozen
@@ -95,9 +108,11 @@ def run_job(
         progress = None
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
+    repairs: dict[str, str] = {}
     try:
         if processes.primary:
             members = _claim_members(job, results_dir, claims)
+            repairs = _set_damage_aside(results_dir, members)
         starts = processes.share(_starting_statuses(members) if processes.primary else None)
         if not processes.primary:
             members = _mirrors(job, results_dir, starts)
@@ -113,11 +128,34 @@ def run_job(
         elif members:
             for m in members:
                 m.write_trial()
-            outcomes.update(_train_or_fail(job, results_dir, members, devices, progress, processes))
+            trained = _train_or_fail(
+                job, results_dir, members, devices, progress, processes, repairs
+            )
+            outcomes.update(trained)
     finally:
         for lock in claims:
             lock.release()
     return [outcomes[t.id] for t in job.trials]
+
+
+def _set_damage_aside(results_dir: Path, members: Sequence[TrialDir]) -> dict[str, str]:
+    """Move the files of every claimed trial that fails its checks aside (primary only),
+    and then the job's checkpoints too: the job restarts from step 0. Trial id -> what was
+    done, each also logged."""
+    repairs = {}
+    for m in members:
+        result = m.read()
+        if result is None or not result.damaged:
+            continue
+        aside = m.set_aside(f"corrupt: {result.status.reason}")
+        repairs[m.trial.id] = f"corrupt ({result.status.reason}): files moved to {aside}"
+        log.warning("trial %s: %s; training it again", m.trial.id, repairs[m.trial.id])
+    job_dir = _job_dir(results_dir, members)
+    if repairs and job_dir.exists():
+        aside = job_dir.with_name(f"{job_dir.name}.damaged-{_stamp()}")
+        os.replace(job_dir, aside)
+        log.warning("job %s: checkpoints moved to %s; it restarts at step 0", job_dir.name, aside)
+    return repairs
 
 
 def _claim_members(job: Job, results_dir: Path, claims: list[TrialClaim]) -> list[TrialDir]:
@@ -160,6 +198,11 @@ def _mirrors(job: Job, results_dir: Path, starts: dict[str, Any]) -> list[TrialD
     ]
 
 
+def _stamp() -> str:
+    """The time in names of what is moved aside."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
 def _job_dir(results_dir: Path, members: Sequence[TrialDir]) -> Path:
     """Where the checkpoints of a job with exactly these members live."""
     return results_dir / "_jobs" / Job(trials=tuple(m.trial for m in members)).id
@@ -179,11 +222,12 @@ def _skipped(trial_dir: TrialDir) -> TrialOutcome:
 
 
 def _train_or_fail(
-    job, results_dir, members, devices, progress, processes
+    job, results_dir, members, devices, progress, processes, repairs
 ) -> dict[str, TrialOutcome]:
     try:
         with _StopRequest() as stop:
             trainer = _Trainer(job, results_dir, members, devices, progress, stop, processes)
+            trainer.repairs.update(repairs)
             return trainer.run()
     except Interrupted:
         raise
@@ -202,11 +246,13 @@ def _train_or_fail(
                 outcomes[m.trial.id] = _skipped(m)
                 continue
             prior = m.read_status()
-            step = prior.step if prior is not None else 0
+            step = prior.step if prior is not None and prior.state != "corrupt" else 0
             m.write_status(
                 Status(state="failed", step=step, reason=reason, provenance={"traceback": detail})
             )
-            outcomes[m.trial.id] = TrialOutcome(m.trial, "failed", step=step, reason=reason)
+            outcomes[m.trial.id] = TrialOutcome(
+                m.trial, "failed", step=step, reason=reason, repair=repairs.get(m.trial.id)
+            )
         return outcomes
 
 
@@ -296,6 +342,7 @@ class _Trainer:
 
         self.job = job
         self.members = [_Member(m) for m in members]
+        self.repairs: dict[str, str] = {}  # trial id -> what was repaired
         self.lead = members[0].trial
         self.progress = progress
         self.stop = stop
@@ -350,22 +397,22 @@ class _Trainer:
     def _start(self) -> tuple[int, Any]:
         """A fresh state, or the latest checkpoint's; trims each member's records to it."""
         step = 0
-        latest = self.processes.share(self.checkpoints.latest_step())
-        if latest is None:
+        restored = self._restore()
+        if restored is None:
             state = self.program.init(self.values)
         else:
-            state, meta = self.checkpoints.restore(latest)
+            state, meta = restored
             step = meta["step"]
             saved = {entry["trial"]: entry for entry in meta["members"]}
             for m in self.members:
                 m.load_meta(saved[m.trial.id])
         for m in self.members:
-            if m.trial_dir.finished():  # trained along, masked, its results left as they are
-                status = m.trial_dir.read_status()
+            status = m.trial_dir.read_status()
+            if status is not None and status.finished:  # trained along, masked, kept as is
                 m.state, m.step = status.state, status.step
                 continue
-            if latest is None:
-                m.trial_dir.reset()
+            if restored is None:
+                self._start_over(m, status)
             else:
                 m.trial_dir.truncate_evals(step)
             m.step = step
@@ -373,6 +420,45 @@ class _Trainer:
         active = [m.training for m in self.members]
         state["active"] = self.program.place(self._np_and(state["active"], active))
         return step, state
+
+    def _restore(self) -> tuple[Any, dict[str, Any]] | None:
+        """The latest checkpoint that restores (state, meta); an unreadable one is logged and
+        the one before it tried. None: no usable checkpoint (train from step 0)."""
+        steps = self.processes.share(self.checkpoints.all_steps())
+        for step in sorted(steps, reverse=True):
+            try:
+                return self.checkpoints.restore(step)
+            except Exception as error:  # Orbax raises many kinds on damaged files
+                first_line = (str(error).splitlines() or [""])[0]
+                aside = self.processes.share(
+                    str(self.checkpoints.set_aside(step, _stamp()))
+                    if self.processes.primary
+                    else None
+                )
+                log.warning(
+                    "job %s: the checkpoint at step %d does not restore (%s: %s); moved to %s",
+                    self.provenance["job"],
+                    step,
+                    type(error).__name__,
+                    first_line,
+                    aside,
+                )
+        return None
+
+    def _start_over(self, m: _Member, status: Status | None) -> None:
+        """Train ``m`` from step 0. An unfinished trial that had trained (its checkpoint is
+        missing or unreadable) is said so, and its rows moved aside, before training."""
+        if status is None or status.step == 0 or not self.processes.primary:
+            m.trial_dir.reset()
+            return
+        why = (
+            f"{status.state} at step {status.step}, but job {self.provenance['job']} has no "
+            "usable checkpoint: training again from step 0"
+        )
+        aside = m.trial_dir.set_aside(why)
+        note = f"{why} (earlier rows moved to {aside})"
+        log.warning("trial %s: %s", m.trial.id, note)
+        self.repairs[m.trial.id] = "; ".join(filter(None, (self.repairs.get(m.trial.id), note)))
 
     def _chunk_from(self, step: int) -> int:
         """Steps of the chunk that starts at ``step``: up to the next chunk or evaluation
@@ -566,4 +652,5 @@ class _Trainer:
             reached_step=m.reached_step,
             reached_seconds=m.reached_seconds,
             final_metric=m.last_metric,
+            repair=self.repairs.get(m.trial.id),
         )
