@@ -132,6 +132,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def score_main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from hpbench.report.data import UNFINISHED, unfinished_text
     from hpbench.scoring import scores_table
 
     report = _load_report(args)
@@ -140,7 +141,11 @@ def score_main(args: argparse.Namespace) -> int:
     console = Console()
     if not console.is_terminal:  # CI logs and pipes: wide enough for eight workloads
         console = Console(width=200)
-    console.print(scores_table(report.scores))
+    unfinished = {
+        e.label: unfinished_text({o: n for o, n in e.outcomes.items() if o in UNFINISHED})
+        for e in report.entries
+    }
+    console.print(scores_table(report.scores, unfinished))
     for warning in report.warnings:
         _error(f"warning: {warning}")
     return 0

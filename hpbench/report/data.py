@@ -20,12 +20,27 @@ import numpy as np
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.results.records import TrialResult, read_planned_trial
+from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.spec import SpecError, load_plan
 
-#: Outcomes in the order the trial summary shows them ("not run": no results yet).
-SUMMARY_OUTCOMES = ("reached", "missed", "diverged", "failed", "incomplete", "not run")
+#: Outcomes in the order the trial summary shows them: final ones, then those that are not
+#: (yet): "interrupted" includes a "running" trial whose run is gone, "corrupt" a trial whose
+#: files fail their checks (never scored), "not run" one without results.
+SUMMARY_OUTCOMES = (
+    "reached",
+    "missed",
+    "diverged",
+    "failed",
+    "running",
+    "interrupted",
+    "pending",
+    "corrupt",
+    "not run",
+)
+#: The outcomes that make a score provisional.
+UNFINISHED = ("running", "interrupted", "pending", "corrupt", "not run")
 
 
 @attrs.frozen
@@ -33,12 +48,13 @@ class SpecRun:
     """A compiled spec with the results of those of its trials that exist."""
 
     plan: Plan  # its name is the spec's label, its source the spec file
-    results: Mapping[str, TrialResult]  # trial id -> result
+    results: Mapping[str, TrialResult]  # trial id -> result (readable ones: scored)
     #: The trials' ids, in plan order: each a SHA-256, computed once here.
     ids: tuple[str, ...] = attrs.field(
         default=attrs.Factory(lambda self: tuple(t.id for t in self.plan.trials), takes_self=True)
     )
-    unreadable: tuple[str, ...] = ()  # "<dir>: <why>" of trial directories that failed to parse
+    corrupt: Mapping[str, str] = attrs.Factory(dict)  # trial id -> "<dir>: <what is wrong>"
+    results_dir: Path | None = None
 
     @property
     def label(self) -> str:
@@ -46,19 +62,21 @@ class SpecRun:
 
     @classmethod
     def load(cls, plan: Plan, results_dir: Path) -> SpecRun:
-        """Read the results of ``plan``'s trials from ``results_dir``; a trial directory that
-        does not parse counts as not run (and is named in the report's warnings)."""
+        """Read the results of ``plan``'s trials from ``results_dir``; a trial whose files
+        fail their checks is corrupt: never scored, named in the report's warnings. A
+        "running" trial whose run is gone reads as interrupted."""
         ids = tuple(t.id for t in plan.trials)
-        done, unreadable = {}, []
+        done, corrupt = {}, {}
         for trial in plan.trials:  # the planned trial, so its target is this spec's
-            try:
-                result = read_planned_trial(results_dir, trial)
-            except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
-                unreadable.append(f"{Path(results_dir) / trial.id}: {type(e).__name__}: {e}")
+            result = read_planned_trial(results_dir, trial)
+            if result is None:
                 continue
-            if result is not None:
-                done[trial.id] = result
-        return cls(plan, done, ids, tuple(unreadable))
+            if result.damaged:
+                corrupt[trial.id] = f"{Path(results_dir) / trial.id}: {result.status.reason}"
+                continue
+            status = live_status(Path(results_dir) / trial.id, result.status)
+            done[trial.id] = attrs.evolve(result, status=status)
+        return cls(plan, done, ids, corrupt, Path(results_dir))
 
 
 @attrs.frozen
@@ -132,6 +150,8 @@ class Report:
     provenance: Provenance
     integral: str = "trapezoid"
     tau: float = DEFAULT_TAU
+    #: (spec label, column key) -> unfinished trials by outcome (see :func:`unfinished_text`).
+    progress: Mapping[tuple[str, str], Mapping[str, int]] = attrs.Factory(dict)
 
     def score(self, entry: Entry) -> float:
         """The spec's benchmark score; NaN when none of its trials has results."""
@@ -276,9 +296,10 @@ def build_report(
         f"{count} trials of {later} are also in {first}; they count for {first} only"
         for (first, later), count in shared.items()
     ] + [
-        f"{problem}; counted as not run (delete the directory to train the trial again)"
+        f"corrupt, never scored: {problem} (`hpbench run` moves the damaged files aside and "
+        "trains the trial again)"
         for run in runs
-        for problem in run.unreadable
+        for problem in run.corrupt.values()
     ]
     results = {
         i: r for run in runs for i, r in run.results.items() if spec_label.get(i) == run.label
@@ -287,39 +308,117 @@ def build_report(
     scores = score_results(results, spec_label, time=time, integral=integral)
     point_scores = score_results(results, point_label, time=time, integral=integral)
     columns, target_warnings = _columns(scores, results, runs)
+    entries = tuple(
+        Entry(
+            run.label,
+            run.plan.description,
+            run.plan.source,
+            points_of[run.label],
+            _outcomes(run, scores),
+        )
+        for run in runs
+    )
+    progress = _progress(runs, scores, spec_label)
     if provenance is None:
         provenance = collect([spec_provenance(r.plan, r.ids) for r in runs], results.values())
     return Report(
         title=title or " vs ".join(labels),
-        entries=tuple(
-            Entry(
-                run.label,
-                run.plan.description,
-                run.plan.source,
-                points_of[run.label],
-                _outcomes(run, scores),
-            )
-            for run in runs
-        ),
+        entries=entries,
         columns=columns,
         scores=scores,
         point_scores=point_scores,
         results=results,
         problems=tuple(_problems(scores, results, index_of)),
-        warnings=tuple(warnings + target_warnings),
+        warnings=tuple(
+            warnings + target_warnings + _notices(runs, entries, columns, scores, spec_label)
+        ),
+        progress=progress,
         provenance=provenance,
         integral=integral,
         tau=tau,
     )
 
 
+def _outcome(run: SpecRun, scores: Scores, trial_id: str) -> str:
+    """A trial's :data:`SUMMARY_OUTCOMES` entry: its score's outcome, an unfinished trial's
+    state, or "corrupt" / "not run"."""
+    if trial_id in run.corrupt:
+        return "corrupt"
+    if trial_id not in run.results or trial_id not in scores.trials:
+        return "not run"
+    outcome = scores.trials[trial_id].outcome
+    return run.results[trial_id].status.state if outcome == "incomplete" else outcome
+
+
 def _outcomes(run: SpecRun, scores: Scores) -> dict[str, int]:
     """Trials of a spec by outcome; trials without results are "not run"."""
-    counts = Counter(
-        scores.trials[i].outcome if i in run.results and i in scores.trials else "not run"
-        for i in run.ids
-    )
+    counts = Counter(_outcome(run, scores, i) for i in run.ids)
     return {outcome: counts.get(outcome, 0) for outcome in SUMMARY_OUTCOMES}
+
+
+def _column_key(trial: Trial, sizes: Mapping[str, int]) -> str:
+    base = trial.workload if sizes[trial.workload] == 1 else f"{trial.workload}@{trial.size}"
+    return base if trial.variant == "base" else f"{base}/{trial.variant}"
+
+
+def _progress(
+    runs: Sequence[SpecRun], scores: Scores, spec_label: Mapping[str, str]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(spec label, column key) -> how many of its trials there are unfinished, by
+    :data:`UNFINISHED` outcome (only the non-zero ones; absent when all are final)."""
+    planned = {(t.workload, t.size) for run in runs for t in run.plan.trials}
+    sizes = Counter(w for w, _ in planned)
+    progress: dict[tuple[str, str], dict[str, int]] = {}
+    for run in runs:
+        for trial, trial_id in zip(run.plan.trials, run.ids, strict=True):
+            if spec_label.get(trial_id) != run.label:
+                continue
+            outcome = _outcome(run, scores, trial_id)
+            if outcome in UNFINISHED:
+                counts = progress.setdefault((run.label, _column_key(trial, sizes)), {})
+                counts[outcome] = counts.get(outcome, 0) + 1
+    return progress
+
+
+def unfinished_text(counts: Mapping[str, int]) -> str:
+    """``{"pending": 2, "running": 1}`` as "1 running, 2 pending" (:data:`UNFINISHED` order)."""
+    return ", ".join(f"{counts[o]} {o}" for o in UNFINISHED if counts.get(o))
+
+
+def _notices(
+    runs: Sequence[SpecRun],
+    entries: Sequence[Entry],
+    columns: Sequence[Column],
+    scores: Scores,
+    spec_label: Mapping[str, str],
+) -> list[str]:
+    """What makes scores meaningless or not final: a pool of one, a spec without results
+    or missing workloads, and unfinished trials."""
+    notices = []
+    if len(runs) == 1:
+        notices.append(
+            f"one spec in the pool: scores are relative to the pool, so {runs[0].label} scores "
+            "1.0 on every workload it reaches; score it together with other specs to compare"
+        )
+    for run, entry in zip(runs, entries, strict=True):
+        if not run.results:
+            notices.append(
+                f"{run.label}: no results yet ({len(run.ids)} trials not run); "
+                f"run `hpbench run {run.plan.source}`"
+            )
+            continue
+        if not any(spec_label.get(i) == run.label for i in run.ids):
+            continue  # every trial counts for an earlier spec (warned above)
+        missing = [c.key for c in columns if scores.row(run.label, c.key) is None]
+        if missing:
+            notices.append(f"{run.label}: no results on {', '.join(missing)}")
+        open_ = {o: n for o, n in entry.outcomes.items() if o in UNFINISHED and n}
+        if open_:
+            notices.append(
+                f"{run.label}: {unfinished_text(open_)} of {len(run.ids)} trials; "
+                "its scores are not final"
+            )
+    return notices
 
 
 def _problems(

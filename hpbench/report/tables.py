@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from hpbench.report.data import SUMMARY_OUTCOMES, Column, Entry, Report
+from hpbench.report.data import (
+    SUMMARY_OUTCOMES,
+    UNFINISHED,
+    Column,
+    Entry,
+    Report,
+    unfinished_text,
+)
 from hpbench.scoring import ScoreRow, list_cost
 
 MISSED = "∞"
@@ -126,7 +133,7 @@ def score_table(report: Report) -> Table:
             (
                 Cell(entry.label),
                 Cell(fmt_number(report.score(entry)), strong=report.score(entry) == best),
-                Cell(f"{report.reached(entry)}/{len(report.columns)}"),
+                Cell(_reached_text(report, entry)),
                 *(Cell(fmt_number(f)) for f in fractions),
             )
         )
@@ -138,6 +145,13 @@ def score_table(report: Report) -> Table:
         f"(max_steps); {MISSED}: missed; {NOT_RUN_TEXT}: not run."
     )
     return Table(header=header, rows=tuple(rows), note=note)
+
+
+def _reached_text(report: Report, entry: Entry) -> str:
+    """ "1/2", or "1/2, 2 pending" while trials of the spec are not final."""
+    reached = f"{report.reached(entry)}/{len(report.columns)}"
+    open_ = unfinished_text({o: n for o, n in entry.outcomes.items() if o in UNFINISHED})
+    return f"{reached}, {open_}" if open_ else reached
 
 
 def hyperparameter_table(entry: Entry) -> Table:

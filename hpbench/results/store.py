@@ -2,19 +2,25 @@
 
 A trial is trained by the one process holding ``<trial>/lock`` (``fcntl.flock``): the
 kernel drops the lock when its holder dies, so the lock of a killed run is reclaimed by the
-next run without any clean-up. ``metrics.jsonl`` is append-only while training and cut
-back to the restored step on resume; ``trial.json`` and ``status.json`` are replaced
-atomically. No JAX import.
+next run without any clean-up. The lock file records the holder (pid, host) and a
+heartbeat, so others can tell a dead owner (:class:`Holder`). ``metrics.jsonl`` is
+append-only while training and cut back to the restored step on resume; ``trial.json`` and
+``status.json`` are replaced atomically. No JAX import.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import fcntl
 import json
 import os
 import shutil
+import threading
+import time
 from pathlib import Path
+
+import attrs
 
 from hpbench.plan import Trial
 from hpbench.results.records import (
@@ -30,7 +36,16 @@ from hpbench.results.records import (
     write_json_atomic,
 )
 
-__all__ = ["FINISHED_STATES", "MirrorTrialDir", "TrialClaim", "TrialDir", "claim"]
+__all__ = [
+    "FINISHED_STATES",
+    "Holder",
+    "MirrorTrialDir",
+    "TrialClaim",
+    "TrialDir",
+    "claim",
+    "live_status",
+    "read_holder",
+]
 
 
 def _now() -> str:
@@ -177,18 +192,133 @@ class MirrorTrialDir(TrialDir):
         self._status = None
 
 
+#: How often a claim's holder rewrites its heartbeat, and when another host's claim whose
+#: heartbeat is older counts as abandoned (its holder died or lost the file system).
+HEARTBEAT_SECONDS = 30.0
+STALE_SECONDS = 300.0
+_LOCK_RECORD_BYTES = 256  # records are padded to this, so a reader never sees a cut one
+
+
+@attrs.frozen
+class Holder:
+    """Who holds a claim: process id, host and the time (Unix seconds) of its last heartbeat."""
+
+    pid: int
+    host: str
+    heartbeat: float
+
+    def alive(self, now: float | None = None) -> bool:
+        """On this host: the process exists. Elsewhere: its heartbeat is recent."""
+        if self.host == _HOST:
+            return _pid_alive(self.pid)
+        return (time.time() if now is None else now) - self.heartbeat < STALE_SECONDS
+
+    def describe(self) -> str:
+        return f"pid {self.pid} on {self.host}"
+
+
+_HOST = os.uname().nodename
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def read_holder(lock_path: Path) -> Holder | None:
+    """The last holder recorded in a claim's lock file (None: never claimed, or unreadable).
+    A lock written before heartbeats (``"pid host"``) has its file's time as heartbeat."""
+    try:
+        text = lock_path.read_text().strip()
+        mtime = lock_path.stat().st_mtime
+    except OSError:
+        return None
+    try:
+        data = json.loads(text)
+        return Holder(int(data["pid"]), str(data["host"]), float(data["heartbeat"]))
+    except (ValueError, KeyError, TypeError):
+        parts = text.split()
+        if len(parts) == 2 and parts[0].isdigit():
+            return Holder(int(parts[0]), parts[1], mtime)
+        return None
+
+
+def live_status(directory: Path, status: Status) -> Status:
+    """``status``, except that a "running" trial whose holder is gone (see :class:`Holder`)
+    is "interrupted": its run died without a word."""
+    if status.state != "running":
+        return status
+    holder = read_holder(Path(directory) / "lock")
+    if holder is None or holder.alive():
+        return status
+    reason = f"its run ({holder.describe()}) is gone; rerun to resume"
+    return attrs.evolve(status, state="interrupted", reason=reason)
+
+
+class _Heartbeats:
+    """One daemon thread that rewrites the heartbeat of every claim this process holds."""
+
+    def __init__(self) -> None:
+        self._claims: set[TrialClaim] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, held: TrialClaim) -> None:
+        with self._lock:
+            self._claims.add(held)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, daemon=True, name="heartbeat")
+                self._thread.start()
+
+    def discard(self, held: TrialClaim) -> None:
+        with self._lock:
+            self._claims.discard(held)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            with self._lock:
+                claims = list(self._claims)
+            for held in claims:
+                held.beat()
+
+
+_HEARTBEATS = _Heartbeats()
+
+
 class TrialClaim:
-    """An exclusive, non-blocking claim on a trial directory, held until :meth:`release`."""
+    """An exclusive, non-blocking claim on a trial directory, held until :meth:`release`;
+    its lock file records the holder and a heartbeat, rewritten while it is held."""
 
     def __init__(self, fd: int, path: Path):
         self._fd: int | None = fd
         self.path = path
+        self._write_lock = threading.Lock()
+        self.beat()
+        _HEARTBEATS.add(self)
+
+    def beat(self) -> None:
+        """Record this process and the time in the lock file (padded: one write, one size)."""
+        record = json.dumps({"pid": os.getpid(), "host": _HOST, "heartbeat": time.time()})
+        with self._write_lock:
+            if self._fd is None:
+                return
+            # a full or read-only disk: the flock still holds the claim
+            with contextlib.suppress(OSError):
+                os.pwrite(self._fd, record.ljust(_LOCK_RECORD_BYTES).encode(), 0)
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        _HEARTBEATS.discard(self)
+        with self._write_lock:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> TrialClaim:
         return self
@@ -201,17 +331,30 @@ def claim(trial_dir: TrialDir) -> TrialClaim | None:
     """Lock ``trial_dir`` for this process, or None when a live process holds it.
 
     ``flock`` locks belong to the open file and vanish with the process that holds them,
-    so a stale lock of a dead run never blocks. (On network file systems without flock
-    support, use one results directory per machine.)
+    so a stale lock of a dead run on this host never blocks. A lock another host holds
+    whose heartbeat is older than :data:`STALE_SECONDS` (a dead machine on a shared file
+    system that keeps its locks) is taken over: its file is renamed aside and a new one
+    locked. (On network file systems without flock support, use one results directory per
+    machine.)
     """
     trial_dir.path.mkdir(parents=True, exist_ok=True)
     lock_path = trial_dir.path / "lock"
+    held = _try_lock(lock_path)
+    if held is None:
+        holder = read_holder(lock_path)
+        if holder is None or holder.host == _HOST or holder.alive():
+            return None
+        stale = lock_path.with_name(f"lock.abandoned-{holder.host}-{holder.pid}")
+        os.replace(lock_path, stale)
+        held = _try_lock(lock_path)
+    return held
+
+
+def _try_lock(lock_path: Path) -> TrialClaim | None:
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
         return None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()} {os.uname().nodename}\n".encode())
     return TrialClaim(fd, lock_path)
