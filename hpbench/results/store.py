@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import os
@@ -40,12 +41,54 @@ __all__ = [
     "FINISHED_STATES",
     "Holder",
     "MirrorTrialDir",
+    "StoreError",
     "TrialClaim",
     "TrialDir",
     "claim",
     "live_status",
     "read_holder",
+    "store_error",
 ]
+
+
+#: errno -> what it means for a results store.
+_STORE_ERRNOS = {
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "full",
+    errno.EROFS: "read-only",
+    errno.EACCES: "read-only",
+    errno.EPERM: "read-only",
+}
+
+
+class StoreError(Exception):
+    """The results store cannot be written: ``kind`` is "full" (no space or quota left) or
+    "read-only"; ``path`` the file or directory that failed (when known)."""
+
+    def __init__(self, kind: str, path: str | None, detail: str):
+        super().__init__(f"{path or 'the results directory'}: {detail}")
+        self.kind = kind
+        self.path = path
+        self.detail = detail
+
+
+def store_error(error: BaseException) -> StoreError | None:
+    """The :class:`StoreError` behind ``error`` (itself, its causes or contexts, or the
+    message of a library that wraps the OSError in another type), or None."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, StoreError):
+            return error
+        if isinstance(error, OSError) and error.errno in _STORE_ERRNOS:
+            return StoreError(_STORE_ERRNOS[error.errno], error.filename, error.strerror or "")
+        text = str(error)
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            return StoreError("full", None, "No space left on device")
+        if "Read-only file system" in text:
+            return StoreError("read-only", None, "Read-only file system")
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _now() -> str:

@@ -1,14 +1,21 @@
 """``hpbench run SPEC...``: train the trials of specs into a results directory.
 
 Trials already finished are reused (``--force`` retrains them), interrupted ones resume
-from their last checkpoint. Exit codes: 0 all trained, 1 some trial failed, 2 bad spec or
-arguments, 130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first).
+from their last checkpoint, damaged ones are set aside and trained again. Exit codes: 0 all
+trained, 1 some trial failed, 2 bad spec or arguments, 73 the results directory is not
+writable, 75 the disk is full (the detail in a log file; rerun once there is space),
+130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first; a second signal stops
+without a new one).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import shutil
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,6 +105,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
     from rich.console import Console
 
     from hpbench.backends import run_jobs
+    from hpbench.results.store import StoreError
     from hpbench.train.progress import LiveProgress, PlainProgress, summary_table
     from hpbench.train.run import Interrupted
 
@@ -119,6 +127,15 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
             file=sys.stderr,
         )
         return 128 + stop.signum
+    except KeyboardInterrupt:
+        print(
+            "hpbench run: stopped by a second signal; rerun the same command to resume from "
+            "the last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    except StoreError as error:
+        return _store_failure(error, args.results)
     out = Console(file=sys.stdout, width=max(console.width, 100))
     out.print(summary_table(outcomes, args.results))
     failed = [o for o in outcomes if o.state == "failed"]
@@ -128,3 +145,56 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+#: Exit codes of a results store that cannot be written (sysexits.h: EX_CANTCREAT, EX_TEMPFAIL).
+EXIT_READ_ONLY = 73
+EXIT_FULL = 75
+
+
+def _store_failure(error, results: Path) -> int:
+    """One message for a store that cannot be written, the detail in a log file."""
+    log = _write_log(error)
+    where = error.path or str(results)
+    if error.kind == "read-only":
+        print(
+            f"hpbench run: {where}: cannot write ({error.detail}); make {results} writable, or "
+            f"pass --results DIR with a writable directory (detail: {log})",
+            file=sys.stderr,
+        )
+        return EXIT_READ_ONLY
+    finished = _finished_trials(results)
+    free = shutil.disk_usage(results).free if results.exists() else 0
+    print(
+        f"hpbench run: no space left on the device of {where} ({free / 2**20:.1f} MiB free). "
+        f"Saved: {finished} finished trials; the others resume from their last checkpoint. "
+        f"Free some space and rerun the same command (detail: {log})",
+        file=sys.stderr,
+    )
+    return EXIT_FULL
+
+
+def _write_log(error: BaseException) -> str:
+    """The full traceback in a temporary log file (the results disk may be the full one)."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = "".join(traceback.format_exception(error))
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix=f"hpbench-run-{stamp}-", suffix=".log", delete=False
+        ) as f:
+            f.write(text)
+        return f.name
+    except OSError as e:
+        return f"not written ({e.strerror})"
+
+
+def _finished_trials(results: Path) -> int:
+    from hpbench.results.records import Damaged, read_trial, trial_directories
+
+    finished = 0
+    for directory in trial_directories(results) if results.is_dir() else []:
+        try:
+            finished += read_trial(directory).status.finished
+        except Damaged:
+            continue
+    return finished

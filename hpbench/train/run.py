@@ -23,6 +23,7 @@ save and restore, which Orbax coordinates. A single process exchanges nothing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import math
@@ -32,7 +33,7 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ import attrs
 import hpbench
 from hpbench.plan import Trial
 from hpbench.results.records import EvalRecord, Status
-from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim
+from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim, store_error
 from hpbench.train.job import Job
 from hpbench.train.processes import Processes, current
 
@@ -106,12 +107,18 @@ def run_job(
     processes = processes or current()
     if not processes.primary:
         progress = None
+    finished = _all_finished(job, results_dir) if processes.primary else None
+    if processes.share(finished is not None):
+        return finished or [TrialOutcome(t, "skipped") for t in job.trials]
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
     repairs: dict[str, str] = {}
     try:
         if processes.primary:
-            members = _claim_members(job, results_dir, claims)
+            try:
+                members = _claim_members(job, results_dir, claims)
+            except OSError as error:
+                raise (store_error(error) or error) from error
             repairs = _set_damage_aside(results_dir, members)
         starts = processes.share(_starting_statuses(members) if processes.primary else None)
         if not processes.primary:
@@ -136,6 +143,18 @@ def run_job(
         for lock in claims:
             lock.release()
     return [outcomes[t.id] for t in job.trials]
+
+
+def _all_finished(job: Job, results_dir: Path) -> list[TrialOutcome] | None:
+    """Each trial's "skipped" outcome when every trial of ``job`` has a final result that
+    reads back whole (and ``job.force`` is off), else None. Nothing is claimed or written,
+    so a finished store answers even when it is read-only."""
+    if job.force:
+        return None
+    trial_dirs = [TrialDir(results_dir, t) for t in job.trials]
+    if not all(d.finished() for d in trial_dirs):
+        return None
+    return [_skipped(d) for d in trial_dirs]
 
 
 def _set_damage_aside(results_dir: Path, members: Sequence[TrialDir]) -> dict[str, str]:
@@ -231,13 +250,17 @@ def _train_or_fail(
             return trainer.run()
     except Interrupted:
         raise
-    except KeyboardInterrupt:  # a second signal: no checkpoint, but say so
+    except KeyboardInterrupt:  # a second signal: no new checkpoint, but say so
         for m in members:
             status = m.read_status()
             if status is not None and status.state == "running":
-                m.write_status(attrs.evolve(status, state="interrupted", reason="killed"))
+                reason = "stopped by a second signal; rerun resumes from the last checkpoint"
+                m.write_status(attrs.evolve(status, state="interrupted", reason=reason))
         raise
     except Exception as error:  # a failing job must not stop the others
+        full = store_error(error)
+        if full is not None:  # writing more would fail too: the last checkpoint stands
+            raise full from error
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=-8)
         outcomes = {}
@@ -270,14 +293,18 @@ def chunk_length(steps_per_dispatch: int, eval_every: int, horizon: int) -> int:
 
 
 class _StopRequest:
-    """Turns the first SIGINT/SIGTERM into a flag checked between chunks (a second one
-    interrupts at once). Only in the main thread; elsewhere signals are left alone."""
+    """Turns the first SIGINT/SIGTERM into a flag checked between chunks; a second one
+    interrupts at once, except inside :meth:`critical` (a checkpoint being written), which
+    it ends first, so a stop never leaves a half-written checkpoint. Only in the main
+    thread; elsewhere signals are left alone."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
+        self._critical = 0
+        self._forced = False
 
     def __enter__(self) -> _StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -285,9 +312,24 @@ class _StopRequest:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:
+        if self.signum is None:
+            self.signum = signum
+        elif self._critical:
+            self._forced = True
+        else:
             raise KeyboardInterrupt
-        self.signum = signum
+
+    @contextlib.contextmanager
+    def critical(self, then_stop: bool = True) -> Iterator[None]:
+        """A section a second signal does not cut: it stops the run once the section ends
+        (``then_stop``; else the caller stops anyway)."""
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+        if then_stop and self._forced and not self._critical:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
         for s, handler in self._previous.items():
@@ -392,7 +434,8 @@ class _Trainer:
                     self._write_status(m)
             return {m.trial.id: self._outcome(m) for m in self.members}
         finally:
-            self.checkpoints.close()
+            with self.stop.critical(then_stop=False):
+                self.checkpoints.close()
 
     def _start(self) -> tuple[int, Any]:
         """A fresh state, or the latest checkpoint's; trims each member's records to it."""
@@ -580,6 +623,10 @@ class _Trainer:
         )
 
     def _save(self, final: bool = False) -> None:
+        with self.stop.critical():
+            self._save_now(final)
+
+    def _save_now(self, final: bool) -> None:
         import jax
 
         meta = {
@@ -596,14 +643,15 @@ class _Trainer:
         self._last_save_step = self.step
 
     def _interrupt(self, signum: int) -> None:
-        self._pause()
-        self._save(final=True)
-        for m in self.members:
-            if m.training:
-                m.step = self.step
-                self._write_status(
-                    m, state="interrupted", reason="stopped by a signal; rerun resumes"
-                )
+        with self.stop.critical(then_stop=False):
+            self._pause()
+            self._save_now(final=True)
+            for m in self.members:
+                if m.training:
+                    m.step = self.step
+                    self._write_status(
+                        m, state="interrupted", reason="stopped by a signal; rerun resumes"
+                    )
         raise Interrupted(signum)
 
     def _write_status(
