@@ -43,14 +43,15 @@ def _interrupt_at(step: int):
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory) -> dict[str, Path]:
-    """``done``: the trial trained to the end; ``interrupted``: stopped at step 80 with
-    checkpoints at 40 and 80 (real training, a real signal)."""
+    """``done``: the trial trained to the end; ``interrupted``: stopped at step 70 (the
+    chunk boundary after the signal) with checkpoints at 40 and 70 and rows 20, 40, 60
+    (real training, a real signal)."""
     root = tmp_path_factory.mktemp("stores")
     run_job(JOB, root / "done")
     with pytest.raises(Interrupted):
         run_job(JOB, root / "interrupted", progress=_interrupt_at(60))
     status = read_trial(root / "interrupted" / TRIAL.id).status
-    assert (status.state, status.step) == ("interrupted", 80)
+    assert (status.state, status.step) == ("interrupted", 70)
     return {"done": root / "done", "interrupted": root / "interrupted"}
 
 
@@ -191,7 +192,7 @@ def test_a_torn_last_line_of_an_unfinished_trial_is_no_damage(copy):
     with open(_trial_file(results, "metrics.jsonl"), "a") as f:
         f.write('{"step": 100, "train_sec')
     result = read_trial(results / TRIAL.id)
-    assert not result.damaged and [r.step for r in result.evals] == [20, 40, 60, 80]
+    assert not result.damaged and [r.step for r in result.evals] == [20, 40, 60]
 
 
 def test_a_finished_trial_written_before_checksums_is_read_unverified(copy):
@@ -266,26 +267,22 @@ def test_a_missing_checkpoint_is_reported_before_retraining(copy, stores, caplog
     with caplog.at_level(logging.WARNING, logger="hpbench.run"):
         [outcome] = run_job(JOB, results, progress=progress)
     assert logged_before_training and all(logged_before_training)
-    assert "interrupted at step 80, but job" in outcome.repair
+    assert "interrupted at step 70, but job" in outcome.repair
     assert "no usable checkpoint: training again from step 0" in outcome.repair
-    assert [json.loads(x)["step"] for x in _lines(_aside(results) / "metrics.jsonl")] == [
-        20,
-        40,
-        60,
-        80,
-    ]
+    rows = _lines(_aside(results) / "metrics.jsonl")
+    assert [json.loads(x)["step"] for x in rows] == [20, 40, 60]
     _assert_retrained_like(results, stores["done"])
 
 
 def test_an_unreadable_latest_checkpoint_falls_back_to_the_one_before(copy, stores, caplog):
     results = copy("interrupted")
     [job_dir] = (results / "_jobs").iterdir()
-    shutil.rmtree(job_dir / "80" / "state")
+    shutil.rmtree(job_dir / "70" / "state")
     with caplog.at_level(logging.WARNING, logger="hpbench.run"):
         [outcome] = run_job(JOB, results)
-    assert "checkpoint at step 80 does not restore" in caplog.text
+    assert "checkpoint at step 70 does not restore" in caplog.text
     assert outcome.state == "done" and outcome.repair is None
-    assert list((results / "_jobs").glob("*.damaged-*-step80"))  # set aside, not deleted
+    assert list((results / "_jobs").glob("*.damaged-*-step70"))  # set aside, not deleted
     _assert_retrained_like(results, stores["done"])
 
 

@@ -180,7 +180,8 @@ class TrialDir:
 
     def set_aside(self, why: str) -> Path | None:
         """Move the trial's result files into ``damaged-<time>/`` with ``why.txt`` (nothing
-        is deleted); the trial then has no results. None when there was nothing to move."""
+        is deleted) and write a fresh ``trial.json``: the trial then has no results. Returns
+        where they went, None when there was nothing to move."""
         files = [self.path / n for n in ("trial.json", "metrics.jsonl", "status.json")]
         files = [f for f in files if f.exists()]
         if not files:
@@ -195,6 +196,7 @@ class TrialDir:
         (aside / "why.txt").write_text(why + "\n")
         for f in files:
             os.replace(f, aside / f.name)
+        self.write_trial()
         return aside
 
     def reset(self) -> None:
@@ -292,15 +294,15 @@ def read_holder(lock_path: Path) -> Holder | None:
 
 
 def live_status(directory: Path, status: Status) -> Status:
-    """``status``, except that a "running" trial whose holder is gone (see :class:`Holder`)
-    is "interrupted": its run died without a word."""
+    """``status``, except that a "running" trial nobody holds, or whose holder is gone (see
+    :class:`Holder`), is "interrupted": its run stopped without a word."""
     if status.state != "running":
         return status
     holder = read_holder(Path(directory) / "lock")
-    if holder is None or holder.alive():
+    if holder is not None and holder.alive():
         return status
-    reason = f"its run ({holder.describe()}) is gone; rerun to resume"
-    return attrs.evolve(status, state="interrupted", reason=reason)
+    gone = f"its run ({holder.describe()}) is gone" if holder else "no run holds it"
+    return attrs.evolve(status, state="interrupted", reason=f"{gone}; rerun to resume")
 
 
 class _Heartbeats:
@@ -356,9 +358,12 @@ class TrialClaim:
                 os.pwrite(self._fd, record.ljust(_LOCK_RECORD_BYTES).encode(), 0)
 
     def release(self) -> None:
+        """Clear the holder record (nobody holds the trial now), then unlock."""
         _HEARTBEATS.discard(self)
         with self._write_lock:
             if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self._fd, 0)
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
                 os.close(self._fd)
                 self._fd = None

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import logging
+import os
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -115,19 +118,23 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         reporter = PlainProgress()
     else:
         reporter = LiveProgress(console)
+    detail = _DetailLog()
     try:
-        if reporter is None:
-            outcomes = run_jobs(jobs, args.results, args.profile)
-        else:
-            with reporter:
-                outcomes = run_jobs(jobs, args.results, args.profile, progress=reporter)
+        with detail:
+            if reporter is None:
+                outcomes = run_jobs(jobs, args.results, args.profile)
+            else:
+                with reporter:
+                    outcomes = run_jobs(jobs, args.results, args.profile, progress=reporter)
     except Interrupted as stop:
+        _ignore_signals()
         print(
             f"hpbench run: stopped by {stop}; checkpoint saved, rerun the same command to resume",
             file=sys.stderr,
         )
         return 128 + stop.signum
     except KeyboardInterrupt:
+        _ignore_signals()
         print(
             "hpbench run: stopped by a second signal; rerun the same command to resume from "
             "the last checkpoint",
@@ -135,7 +142,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         )
         return 130
     except StoreError as error:
-        return _store_failure(error, args.results)
+        return _store_failure(error, args.results, detail)
     out = Console(file=sys.stdout, width=max(console.width, 100))
     out.print(summary_table(outcomes, args.results))
     failed = [o for o in outcomes if o.state == "failed"]
@@ -144,7 +151,57 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
             f"hpbench run: {len(failed)} trial(s) failed; see status.json in each trial directory",
             file=sys.stderr,
         )
+    if detail.path.exists():
+        print(f"hpbench run: library warnings are in {detail.path}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _ignore_signals() -> None:
+    """Stopping already: a further Ctrl-C must not cut the exit (JAX and Orbax clean up at
+    exit, and a signal there prints their traceback)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+class _DetailLog:
+    """Library log records (Orbax logs through absl, from its background threads) go to a
+    file in the temporary directory, not the terminal: on a failing disk they would bury
+    the one useful line. The results disk may be the full one, hence not there."""
+
+    LOGGERS = ("absl",)
+
+    def __init__(self) -> None:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.path = Path(tempfile.gettempdir()) / f"hpbench-run-{stamp}-{os.getpid()}.log"
+        self._handler = logging.FileHandler(self.path, delay=True)
+        self._handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        self._propagate: dict[str, bool] = {}
+
+    def __enter__(self) -> _DetailLog:
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            self._propagate[name] = logger.propagate
+            logger.addHandler(self._handler)
+            logger.propagate = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, propagate in self._propagate.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._handler)
+            logger.propagate = propagate
+        self._handler.close()
+
+    def write(self, text: str) -> str:
+        """Append ``text``; the log's path, or why it could not be written."""
+        try:
+            with open(self.path, "a") as f:
+                f.write(text)
+        except OSError as e:
+            return f"not written ({e.strerror})"
+        return str(self.path)
 
 
 #: Exit codes of a results store that cannot be written (sysexits.h: EX_CANTCREAT, EX_TEMPFAIL).
@@ -152,9 +209,9 @@ EXIT_READ_ONLY = 73
 EXIT_FULL = 75
 
 
-def _store_failure(error, results: Path) -> int:
-    """One message for a store that cannot be written, the detail in a log file."""
-    log = _write_log(error)
+def _store_failure(error, results: Path, detail: _DetailLog) -> int:
+    """One message for a store that cannot be written, the detail in the log file."""
+    log = detail.write("".join(traceback.format_exception(error)))
     where = error.path or str(results)
     if error.kind == "read-only":
         print(
@@ -172,20 +229,6 @@ def _store_failure(error, results: Path) -> int:
         file=sys.stderr,
     )
     return EXIT_FULL
-
-
-def _write_log(error: BaseException) -> str:
-    """The full traceback in a temporary log file (the results disk may be the full one)."""
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    text = "".join(traceback.format_exception(error))
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", prefix=f"hpbench-run-{stamp}-", suffix=".log", delete=False
-        ) as f:
-            f.write(text)
-        return f.name
-    except OSError as e:
-        return f"not written ({e.strerror})"
 
 
 def _finished_trials(results: Path) -> int:

@@ -169,8 +169,10 @@ def _set_damage_aside(results_dir: Path, members: Sequence[TrialDir]) -> dict[st
         aside = m.set_aside(f"corrupt: {result.status.reason}")
         repairs[m.trial.id] = f"corrupt ({result.status.reason}): files moved to {aside}"
         log.warning("trial %s: %s; training it again", m.trial.id, repairs[m.trial.id])
+    if not repairs:
+        return repairs
     job_dir = _job_dir(results_dir, members)
-    if repairs and job_dir.exists():
+    if job_dir.exists():
         aside = job_dir.with_name(f"{job_dir.name}.damaged-{_stamp()}")
         os.replace(job_dir, aside)
         log.warning("job %s: checkpoints moved to %s; it restarts at step 0", job_dir.name, aside)
