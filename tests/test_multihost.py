@@ -22,7 +22,7 @@ from trial_helpers import records, toy_trial
 from hpbench.backends import multihost
 from hpbench.backends.profile import DistributedOptions, RunnerProfile
 from hpbench.results.records import EvalRecord, Status
-from hpbench.results.store import MirrorTrialDir, TrialDir, claim
+from hpbench.results.store import MirrorTrialDir, TrialDir, claim, read_holder
 from hpbench.train import CheckpointPolicy, Job
 from hpbench.train.processes import JaxChannel, Processes, current
 from hpbench.train.run import run_job
@@ -262,7 +262,7 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
     alone = tmp_path / "alone"
     run_job(job, alone, processes=Processes(0, 1, Silent()))
     for trial in job.trials:
-        assert (results / trial.id / "lock").read_text().split()[0] == str(pid)
+        assert read_holder(results / trial.id / "lock").pid == pid
         status = json.loads((results / trial.id / "status.json").read_text())
         assert status["provenance"]["device"] == "2 x cpu"  # one global mesh
         two, one = records(results, trial), records(alone, trial)

@@ -359,3 +359,34 @@ def test_an_unreadable_trial_is_named_corrupt_and_never_scored(tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"warning: corrupt, never scored: {broken}: trial.json: JSONDecodeError" in err
     assert "1 corrupt of 3 trials; its scores are not final" in (out / "index.md").read_text()
+
+
+def test_unfinished_trials_are_told_apart_from_missed_targets():
+    """Issue 20: a running trial is not a miss, and seeds not started make no score final."""
+    running = make_trial("ogbg", "nadamw", {}, seed=3, max_steps=1000)
+    pending = [make_trial("ogbg", "nadamw", {}, seed=s, max_steps=1000) for s in (4, 5)]
+    unfinished = make_result(running, 1.5, state="running", stop_step=300)
+    extra = [(running, unfinished), *((t, None) for t in pending)]
+    runs = [
+        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}], extra=extra),
+        spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
+    ]
+    report = build_report(runs)
+    a = report.entries[0]
+    assert (a.outcomes["running"], a.outcomes["not run"], a.outcomes["missed"]) == (1, 2, 0)
+    assert report.progress == {("A", "ogbg"): {"running": 1, "not run": 2}}
+    rows = {row[0]: row for row in texts(tables.score_table(report))}
+    assert rows["A"][2] == "2/2, 1 running, 2 not run" and rows["B"][2] == "2/2"
+    assert "A: 1 running, 2 not run of 9 trials; its scores are not final" in report.warnings
+    assert not any(w.startswith("B:") for w in report.warnings)
+
+
+def test_a_pool_of_one_and_a_spec_without_results_are_said():
+    alone = build_report([spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}])])
+    assert any(w.startswith("one spec in the pool") for w in alone.warnings)
+    empty = spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw")
+    empty = SpecRun(empty.plan, {})
+    report = build_report([spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}]), empty])
+    assert "B: no results yet (6 trials not run); run `hpbench run specs/B.toml`" in (
+        report.warnings
+    )

@@ -66,6 +66,13 @@ def _nothing_to_report(runs, results: Path) -> str | None:
     if any(run.results for run in runs):
         return None
     names = " ".join(str(run.plan.source) for run in runs)
+    corrupt = [problem for run in runs for problem in run.corrupt.values()]
+    if corrupt:
+        return (
+            f"{results}: no readable results for these specs: {len(corrupt)} trial(s) corrupt "
+            f"(first: {corrupt[0]}); `hpbench run {names} --results {results}` moves the "
+            "damaged files aside and trains them again"
+        )
     return (
         f"{results}: no results for any trial of these specs; "
         f"run `hpbench run {names} --results {results}` first"

@@ -251,9 +251,13 @@ class Holder:
     pid: int
     host: str
     heartbeat: float
+    released: bool = False  # the claim was let go: nobody holds it now
 
     def alive(self, now: float | None = None) -> bool:
-        """On this host: the process exists. Elsewhere: its heartbeat is recent."""
+        """Still holding: not released and, on this host, the process exists; elsewhere,
+        its heartbeat is recent."""
+        if self.released:
+            return False
         if self.host == _HOST:
             return _pid_alive(self.pid)
         return (time.time() if now is None else now) - self.heartbeat < STALE_SECONDS
@@ -285,7 +289,12 @@ def read_holder(lock_path: Path) -> Holder | None:
         return None
     try:
         data = json.loads(text)
-        return Holder(int(data["pid"]), str(data["host"]), float(data["heartbeat"]))
+        return Holder(
+            int(data["pid"]),
+            str(data["host"]),
+            float(data["heartbeat"]),
+            bool(data.get("released", False)),
+        )
     except (ValueError, KeyError, TypeError):
         parts = text.split()
         if len(parts) == 2 and parts[0].isdigit():
@@ -301,7 +310,11 @@ def live_status(directory: Path, status: Status) -> Status:
     holder = read_holder(Path(directory) / "lock")
     if holder is not None and holder.alive():
         return status
-    gone = f"its run ({holder.describe()}) is gone" if holder else "no run holds it"
+    gone = (
+        f"its run ({holder.describe()}) is gone"
+        if holder is not None and not holder.released
+        else "no run holds it"
+    )
     return attrs.evolve(status, state="interrupted", reason=f"{gone}; rerun to resume")
 
 
@@ -347,23 +360,24 @@ class TrialClaim:
         self.beat()
         _HEARTBEATS.add(self)
 
-    def beat(self) -> None:
+    def beat(self, released: bool = False) -> None:
         """Record this process and the time in the lock file (padded: one write, one size)."""
-        record = json.dumps({"pid": os.getpid(), "host": _HOST, "heartbeat": time.time()})
+        record = {"pid": os.getpid(), "host": _HOST, "heartbeat": time.time()}
+        if released:
+            record["released"] = True
         with self._write_lock:
             if self._fd is None:
                 return
             # a full or read-only disk: the flock still holds the claim
             with contextlib.suppress(OSError):
-                os.pwrite(self._fd, record.ljust(_LOCK_RECORD_BYTES).encode(), 0)
+                os.pwrite(self._fd, json.dumps(record).ljust(_LOCK_RECORD_BYTES).encode(), 0)
 
     def release(self) -> None:
-        """Clear the holder record (nobody holds the trial now), then unlock."""
+        """Record that nobody holds the trial now (keeping who did last), then unlock."""
         _HEARTBEATS.discard(self)
+        self.beat(released=True)
         with self._write_lock:
             if self._fd is not None:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, 0)
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
                 os.close(self._fd)
                 self._fd = None
