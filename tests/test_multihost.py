@@ -94,9 +94,11 @@ def test_a_secondary_writes_no_trial_file_and_ends_like_the_primary(tmp_path):
     channel = Recording()
     primary = run_job(job, tmp_path / "primary", processes=Processes(0, 2, channel))
     assert [o.state for o in primary] == ["done", "done"]
-    # one broadcast of the starting statuses and the resume step, a vote per chunk
-    assert channel.log[0].keys() == {t.id for t in job.trials}
-    assert channel.log[1] is None  # no checkpoint to resume from
+    # a broadcast of whether all is finished already, of the starting statuses and of the
+    # checkpoints to resume from, then a vote per chunk
+    assert channel.log[0] is None  # not every trial finished: train
+    assert channel.log[1].keys() == {t.id for t in job.trials}
+    assert channel.log[2] == []  # no checkpoint to resume from
 
     replay = Replay(channel.log)
     secondary = run_job(job, tmp_path / "secondary", processes=Processes(1, 2, replay))

@@ -307,3 +307,17 @@ def test_status_shows_a_dead_owners_running_trial_as_interrupted(tmp_path):
     with claim(trial_dir):  # a live holder: running
         [state] = read_states(tmp_path)
         assert state.status.state == "running"
+
+
+def test_only_the_stores_own_write_errors_are_store_errors(tmp_path):
+    from hpbench.results.store import store_error
+
+    results = tmp_path / "results"
+    denied = OSError(errno.EACCES, "Permission denied", str(results / "abc" / "status.json"))
+    assert store_error(denied, results).kind == "read-only"
+    data = OSError(errno.EACCES, "Permission denied", "/data/imagenet/train.zarr")
+    assert store_error(data, results) is None  # a data file: the trial fails, as any error
+    wrapped = RuntimeError("commit failed")
+    wrapped.__cause__ = OSError(errno.ENOSPC, "No space left on device")
+    assert store_error(ValueError("x"), results) is None
+    assert store_error(wrapped, results).kind == "full"

@@ -72,16 +72,25 @@ class StoreError(Exception):
         self.detail = detail
 
 
-def store_error(error: BaseException) -> StoreError | None:
+def store_error(error: BaseException, results_dir: Path | None = None) -> StoreError | None:
     """The :class:`StoreError` behind ``error`` (itself, its causes or contexts, or the
-    message of a library that wraps the OSError in another type), or None."""
+    message of a library that wraps the OSError in another type), or None. A permission
+    error on a path outside ``results_dir`` (a data file) is not the store's."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, StoreError):
             return error
         if isinstance(error, OSError) and error.errno in _STORE_ERRNOS:
-            return StoreError(_STORE_ERRNOS[error.errno], error.filename, error.strerror or "")
+            kind, path = _STORE_ERRNOS[error.errno], error.filename
+            outside = (
+                results_dir is not None
+                and path is not None
+                and not Path(os.path.abspath(path)).is_relative_to(Path(results_dir).absolute())
+            )
+            if kind == "read-only" and outside:
+                return None
+            return StoreError(kind, None if path is None else str(path), error.strerror or "")
         text = str(error)
         if "No space left on device" in text or "Disk quota exceeded" in text:
             return StoreError("full", None, "No space left on device")

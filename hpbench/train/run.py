@@ -107,9 +107,9 @@ def run_job(
     processes = processes or current()
     if not processes.primary:
         progress = None
-    finished = _all_finished(job, results_dir) if processes.primary else None
-    if processes.share(finished is not None):
-        return finished or [TrialOutcome(t, "skipped") for t in job.trials]
+    finished = processes.share(_all_finished(job, results_dir) if processes.primary else None)
+    if finished is not None:
+        return [_skipped(t, Status.from_json(finished[t.id])) for t in job.trials]
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
     repairs: dict[str, str] = {}
@@ -118,7 +118,7 @@ def run_job(
             try:
                 members = _claim_members(job, results_dir, claims)
             except OSError as error:
-                raise (store_error(error) or error) from error
+                raise (store_error(error, results_dir) or error) from error
             repairs = _set_damage_aside(results_dir, members)
         starts = processes.share(_starting_statuses(members) if processes.primary else None)
         if not processes.primary:
@@ -131,7 +131,7 @@ def run_job(
         }
         if members and all(m.finished() for m in members):
             for m in members:
-                outcomes[m.trial.id] = _skipped(m)
+                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
         elif members:
             for m in members:
                 m.write_trial()
@@ -145,16 +145,16 @@ def run_job(
     return [outcomes[t.id] for t in job.trials]
 
 
-def _all_finished(job: Job, results_dir: Path) -> list[TrialOutcome] | None:
-    """Each trial's "skipped" outcome when every trial of ``job`` has a final result that
-    reads back whole (and ``job.force`` is off), else None. Nothing is claimed or written,
-    so a finished store answers even when it is read-only."""
+def _all_finished(job: Job, results_dir: Path) -> dict[str, Any] | None:
+    """Each trial's status (JSON) when every trial of ``job`` has a final result that reads
+    back whole (and ``job.force`` is off), else None. Nothing is claimed or written, so a
+    finished store answers even when it is read-only."""
     if job.force:
         return None
-    trial_dirs = [TrialDir(results_dir, t) for t in job.trials]
-    if not all(d.finished() for d in trial_dirs):
+    statuses = {t.id: TrialDir(results_dir, t).read_status() for t in job.trials}
+    if not all(s is not None and s.finished for s in statuses.values()):
         return None
-    return [_skipped(d) for d in trial_dirs]
+    return {trial_id: s.to_json() for trial_id, s in statuses.items()}
 
 
 def _set_damage_aside(results_dir: Path, members: Sequence[TrialDir]) -> dict[str, str]:
@@ -229,11 +229,9 @@ def _job_dir(results_dir: Path, members: Sequence[TrialDir]) -> Path:
     return results_dir / "_jobs" / Job(trials=tuple(m.trial for m in members)).id
 
 
-def _skipped(trial_dir: TrialDir) -> TrialOutcome:
-    status = trial_dir.read_status()
-    assert status is not None
+def _skipped(trial: Trial, status: Status) -> TrialOutcome:
     return TrialOutcome(
-        trial_dir.trial,
+        trial,
         "skipped",
         step=status.step,
         reached_step=status.reached_step,
@@ -260,7 +258,7 @@ def _train_or_fail(
                 m.write_status(attrs.evolve(status, state="interrupted", reason=reason))
         raise
     except Exception as error:  # a failing job must not stop the others
-        full = store_error(error)
+        full = store_error(error, results_dir)
         if full is not None:  # writing more would fail too: the last checkpoint stands
             raise full from error
         reason = f"{type(error).__name__}: {error}"
@@ -268,7 +266,7 @@ def _train_or_fail(
         outcomes = {}
         for m in members:
             if m.finished():
-                outcomes[m.trial.id] = _skipped(m)
+                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
                 continue
             prior = m.read_status()
             step = prior.step if prior is not None and prior.state != "corrupt" else 0
