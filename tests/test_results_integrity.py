@@ -289,3 +289,17 @@ def test_an_unreadable_latest_checkpoint_falls_back_to_the_one_before(copy, stor
 def test_status_is_never_written_corrupt(tmp_path):
     with pytest.raises(ValueError, match="never a status to write"):
         TrialDir(tmp_path, TRIAL).write_status(attrs.evolve(Status("done"), state="corrupt"))
+
+
+def test_a_finished_trial_packed_with_a_repaired_one_keeps_its_result(copy):
+    """The repaired trial's job restarts from step 0; its finished member trains along
+    masked, and its outcome still says when it reached the target."""
+    results = copy("done")
+    other = toy_trial(3e-3)
+    before = read_trial(results / TRIAL.id).status
+    assert before.reached_step is not None
+    outcomes = {o.trial.id: o for o in run_job(Job(trials=(TRIAL, other)), results)}
+    assert outcomes[TRIAL.id].state == "done"
+    assert outcomes[TRIAL.id].reached_step == before.reached_step
+    assert read_trial(results / TRIAL.id).status.reached_step == before.reached_step
+    assert read_trial(results / other.id).status.state == "done"

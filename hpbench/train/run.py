@@ -453,6 +453,7 @@ class _Trainer:
             status = m.trial_dir.read_status()
             if status is not None and status.finished:  # trained along, masked, kept as is
                 m.state, m.step = status.state, status.step
+                m.reached_step, m.reached_seconds = status.reached_step, status.reached_seconds
                 continue
             if restored is None:
                 self._start_over(m, status)
