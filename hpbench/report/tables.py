@@ -120,7 +120,12 @@ def best_metric_table(report: Report) -> Table:
 def score_table(report: Report) -> Table:
     """Benchmark score, best first, with each workload's time as a fraction of its budget."""
     first, *rest = _workload_header(report.columns, "Algorithm", with_metric=False)
-    header = ((first[0], "Score", "Reached", *first[1:]), *((r[0], "", "", *r[1:]) for r in rest))
+    units = ("", "", "", *("t / max_steps" for _ in report.columns))  # which fraction
+    header = (
+        (first[0], "Score", "Reached", *first[1:]),
+        *((r[0], "", "", *r[1:]) for r in rest),
+        units,
+    )
     scored = [report.score(e) for e in report.entries if not math.isnan(report.score(e))]
     best = max(scored, default=math.nan)
     rows = []
@@ -178,7 +183,8 @@ def list_table(report: Report, entry: Entry) -> Table:
     """Step fractions t/T of the list's first k points per workload, and the list cost
     C_tau (Table 9 layout, a row per prefix: a greedy list's first k points are its k-list)."""
     first, *rest = _workload_header(report.columns, "List", with_metric=False)
-    header = ((*first, f"C_tau (tau={report.tau:g})"), *((*r, "") for r in rest))
+    units = ("", *("t / T (horizon)" for _ in report.columns), "")  # which fraction
+    header = ((*first, f"C_tau (tau={report.tau:g})"), *((*r, "") for r in rest), units)
     fractions = report.fractions(entry)
     rows = []
     for k in range(1, len(entry.points) + 1):
