@@ -30,6 +30,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -307,6 +308,26 @@ def read_trial(directory: Path, planned: Trial | None = None) -> TrialResult:
     ``trial.json`` then still has a trial to report). Without it, a damaged ``trial.json``
     raises :class:`Damaged`."""
     directory = Path(directory)
+    result = _read_checked(directory, planned)
+    if result.damaged and _maybe_moving(directory):  # read between two writes of a live run
+        time.sleep(_REREAD_SECONDS)
+        result = _read_checked(directory, planned)
+    return result
+
+
+#: A live writer changes ``metrics.jsonl`` and then ``status.json`` (on resume, on a repair):
+#: a reader in between sees them disagree, so a running trial is read again once after this.
+_REREAD_SECONDS = 0.2
+
+
+def _maybe_moving(directory: Path) -> bool:
+    try:
+        return read_status(directory / "status.json").state == "running"
+    except (Damaged, AttributeError):  # damaged, or gone (moved aside)
+        return False
+
+
+def _read_checked(directory: Path, planned: Trial | None) -> TrialResult:
     try:
         stored = _read_trial_json(directory)
         status = read_status(directory / "status.json")
