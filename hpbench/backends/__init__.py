@@ -28,11 +28,14 @@ def run_jobs(
 ) -> list[TrialOutcome]:
     """Run ``jobs`` on the profile's backend (default: local); one outcome per trial. Trials
     a concurrent run holds are waited for, or taken over if it dies
-    (:func:`hpbench.backends.others.settle`): none ends this call unfinished."""
+    (:func:`hpbench.backends.others.settle`): none ends this call unfinished. (Not in a
+    multi-host job, whose processes decide in lockstep: there they stay "elsewhere".)"""
     from hpbench.backends.others import settle
 
     jobs = list(jobs)
     outcomes = _run_once(jobs, results_dir, profile, progress)
+    if profile is not None and profile.backend == "local" and profile.distributed.processes > 1:
+        return outcomes
     return settle(
         jobs,
         outcomes,
