@@ -101,12 +101,9 @@ def reference_jobs(directory: Path, suite: Path) -> tuple[list, Path]:
 
 def records(results: Path, trial_id: str) -> list[tuple]:
     """The evaluations without their wall-clock seconds (what must be reproducible)."""
-    from hpbench.results.records import read_evals
+    from hpbench.results.records import read_trial
 
-    return [
-        (r.step, r.train_loss, dict(r.metrics))
-        for r in read_evals(results / trial_id / "metrics.jsonl")
-    ]
+    return [(r.step, r.train_loss, dict(r.metrics)) for r in read_trial(results / trial_id).evals]
 
 
 def checkpointed(results: Path, jobs: list, at_least: int = 40, deadline: float = 240):
@@ -128,7 +125,12 @@ def checkpointed(results: Path, jobs: list, at_least: int = 40, deadline: float 
 
 def holder(results: Path, trial_id: str) -> int:
     """The pid of the process holding the trial's claim (written in its lock file)."""
-    return int((results / trial_id / "lock").read_text().split()[0])
+    from hpbench.results.store import read_holder
+
+    found = read_holder(results / trial_id / "lock")
+    if found is None:
+        raise ValueError("no holder recorded yet")
+    return found.pid
 
 
 try:

@@ -9,7 +9,8 @@ import jsonschema
 import pytest
 
 from hpbench import cli
-from hpbench.results.records import Status, write_json_atomic
+from hpbench.results.records import EvalRecord, Status
+from hpbench.results.store import TrialDir
 from hpbench.spec import load_plan
 from hpbench.spec.schema import spec_schema
 
@@ -81,8 +82,13 @@ def test_plan_json_marks_trials_with_results(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     plan = load_plan("specs/nadamw_list5.toml")
     done, running = plan.trials[0], plan.trials[1]
-    write_json_atomic(tmp_path / done.id / "status.json", Status(state="done").to_json())
-    write_json_atomic(tmp_path / running.id / "status.json", Status(state="running").to_json())
+    for trial in (done, running):
+        TrialDir(tmp_path, trial).write_trial()
+    finished = TrialDir(tmp_path, done)
+    for step in (*range(done.eval_every, done.horizon_steps, done.eval_every), done.horizon_steps):
+        finished.append_eval(EvalRecord(step, 1.0, 1.0, {done.target.metric: 1.0}))
+    finished.write_status(Status(state="done", step=done.horizon_steps))
+    TrialDir(tmp_path, running).write_status(Status(state="running"))
     assert cli.main(["plan", "specs/nadamw_list5.toml", "--results", str(tmp_path), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     states = {t["id"]: t["state"] for t in shown["trials"]}

@@ -22,7 +22,7 @@ from trial_helpers import records, toy_trial
 from hpbench.backends import multihost
 from hpbench.backends.profile import DistributedOptions, RunnerProfile
 from hpbench.results.records import EvalRecord, Status
-from hpbench.results.store import MirrorTrialDir, TrialDir, claim
+from hpbench.results.store import MirrorTrialDir, TrialDir, claim, read_holder
 from hpbench.train import CheckpointPolicy, Job
 from hpbench.train.processes import JaxChannel, Processes, current
 from hpbench.train.run import run_job
@@ -94,9 +94,11 @@ def test_a_secondary_writes_no_trial_file_and_ends_like_the_primary(tmp_path):
     channel = Recording()
     primary = run_job(job, tmp_path / "primary", processes=Processes(0, 2, channel))
     assert [o.state for o in primary] == ["done", "done"]
-    # one broadcast of the starting statuses and the resume step, a vote per chunk
-    assert channel.log[0].keys() == {t.id for t in job.trials}
-    assert channel.log[1] is None  # no checkpoint to resume from
+    # a broadcast of whether all is finished already, of the starting statuses and of the
+    # checkpoints to resume from, then a vote per chunk
+    assert channel.log[0] is None  # not every trial finished: train
+    assert channel.log[1].keys() == {t.id for t in job.trials}
+    assert channel.log[2] == []  # no checkpoint to resume from
 
     replay = Replay(channel.log)
     secondary = run_job(job, tmp_path / "secondary", processes=Processes(1, 2, replay))
@@ -262,7 +264,7 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
     alone = tmp_path / "alone"
     run_job(job, alone, processes=Processes(0, 1, Silent()))
     for trial in job.trials:
-        assert (results / trial.id / "lock").read_text().split()[0] == str(pid)
+        assert read_holder(results / trial.id / "lock").pid == pid
         status = json.loads((results / trial.id / "status.json").read_text())
         assert status["provenance"]["device"] == "2 x cpu"  # one global mesh
         two, one = records(results, trial), records(alone, trial)

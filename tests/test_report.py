@@ -218,7 +218,8 @@ def test_trial_summary_counts_outcomes_and_reasons():
     ]
     report = build_report(runs)
     summary = texts(tables.summary_table(report))
-    assert summary[0] == ["A", "4", "3", "1", "1", "0", "1", "10"]
+    # reached, missed, diverged, failed, running, interrupted, pending, corrupt, not run, total
+    assert summary[0] == ["A", "4", "3", "1", "1", "0", "0", "0", "0", "1", "10"]
     problems = texts(tables.problems_table(report))
     assert [(p[1], p[4], p[5], p[6]) for p in problems] == [
         ("criteo", "diverged", "300", "loss is inf at step 300"),
@@ -243,7 +244,7 @@ def test_variant_column_and_target_mismatch_warning():
     assert header[1] == ("", "", "+ layernorm", "")
     # A missed the held-out variant: its base workload counts as missed (AlgoPerf's gating).
     assert math.isinf(report.scores.row("A", "criteo").normalized_time)
-    assert not report.warnings
+    assert report.warnings == ("B: no results on criteo/layernorm",)  # B did not plan it
 
 
 def test_provenance_names_versions_devices_and_hashes(tmp_path):
@@ -367,7 +368,7 @@ def test_trials_shared_by_two_specs_count_for_the_first():
     assert texts(tables.score_table(report))[-1][:2] == ["A again", "n/a"]
 
 
-def test_an_unreadable_trial_is_named_and_counted_as_not_run(tmp_path, capsys):
+def test_an_unreadable_trial_is_named_corrupt_and_never_scored(tmp_path, capsys):
     specs = write_specs(tmp_path)
     write_results(specs, tmp_path / "results")
     broken = next((tmp_path / "results").glob("*/metrics.jsonl")).parent
@@ -380,5 +381,36 @@ def test_an_unreadable_trial_is_named_and_counted_as_not_run(tmp_path, capsys):
         == 0
     )
     err = capsys.readouterr().err
-    assert f"warning: {broken}: JSONDecodeError" in err
-    assert "counted as not run" in (out / "index.md").read_text()
+    assert f"warning: corrupt, never scored: {broken}: trial.json: JSONDecodeError" in err
+    assert "1 corrupt of 3 trials; its scores are not final" in (out / "index.md").read_text()
+
+
+def test_unfinished_trials_are_told_apart_from_missed_targets():
+    """Issue 20: a running trial is not a miss, and seeds not started make no score final."""
+    running = make_trial("ogbg", "nadamw", {}, seed=3, max_steps=1000)
+    pending = [make_trial("ogbg", "nadamw", {}, seed=s, max_steps=1000) for s in (4, 5)]
+    unfinished = make_result(running, 1.5, state="running", stop_step=300)
+    extra = [(running, unfinished), *((t, None) for t in pending)]
+    runs = [
+        spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}], extra=extra),
+        spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw"),
+    ]
+    report = build_report(runs)
+    a = report.entries[0]
+    assert (a.outcomes["running"], a.outcomes["not run"], a.outcomes["missed"]) == (1, 2, 0)
+    assert report.progress == {("A", "ogbg"): {"running": 1, "not run": 2}}
+    rows = {row[0]: row for row in texts(tables.score_table(report))}
+    assert rows["A"][3] == "2/2, 1 running, 2 not run" and rows["B"][3] == "2/2"
+    assert "A: 1 running, 2 not run of 9 trials; its scores are not final" in report.warnings
+    assert not any(w.startswith("B:") for w in report.warnings)
+
+
+def test_a_pool_of_one_and_a_spec_without_results_are_said():
+    alone = build_report([spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}])])
+    assert any(w.startswith("one entry in the pool") for w in alone.warnings)
+    empty = spec_run("B", [{}], [{"criteo": 0.5, "ogbg": 0.5}], algorithm="adamw")
+    empty = SpecRun(empty.plan, {})
+    report = build_report([spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}]), empty])
+    assert "B: no results yet (6 trials not run); run `hpbench run specs/B.toml`" in (
+        report.warnings
+    )

@@ -67,6 +67,9 @@ def test_records_past_the_restored_step_are_cut(tmp_path):
     trial_dir.append_eval(record(60))
     assert read_results(tmp_path) == []  # no trial.json yet: not a result
     trial_dir.write_trial()
+    [orphan] = read_results(tmp_path)  # rows without a status: damage, never scored
+    assert orphan.damaged and "status.json: missing" in orphan.status.reason
+    trial_dir.write_status(Status(state="running", step=60))
     assert [r.step for r in read_results(tmp_path)[0].evals] == [20, 40, 60]
 
 

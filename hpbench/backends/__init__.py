@@ -26,7 +26,30 @@ def run_jobs(
     profile: RunnerProfile | None = None,
     progress: Progress | None = None,
 ) -> list[TrialOutcome]:
-    """Run ``jobs`` on the profile's backend (default: local); one outcome per trial."""
+    """Run ``jobs`` on the profile's backend (default: local); one outcome per trial. Trials
+    a concurrent run holds are waited for, or taken over if it dies
+    (:func:`hpbench.backends.others.settle`): none ends this call unfinished. (Not in a
+    multi-host job, whose processes decide in lockstep: there they stay "elsewhere".)"""
+    from hpbench.backends.others import settle
+
+    jobs = list(jobs)
+    outcomes = _run_once(jobs, results_dir, profile, progress)
+    if profile is not None and profile.backend == "local" and profile.distributed.processes > 1:
+        return outcomes
+    return settle(
+        jobs,
+        outcomes,
+        Path(results_dir),
+        lambda again: _run_once(again, results_dir, profile, progress),
+    )
+
+
+def _run_once(
+    jobs: list[Job],
+    results_dir: Path,
+    profile: RunnerProfile | None,
+    progress: Progress | None,
+) -> list[TrialOutcome]:
     if profile is None or profile.backend == "local" and profile.distributed.processes == 1:
         from hpbench.backends.local import run_jobs as run_local
 

@@ -15,12 +15,20 @@ from typing import Any
 import attrs
 
 from hpbench.backends.host_memory import reuse_freed_memory
-from hpbench.results.records import Status, read_evals
+from hpbench.results.records import Status
 from hpbench.results.store import TrialDir, claim
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, JobUpdate, Progress, TrialOutcome, run_job
 
-_OUTCOME_FIELDS = ("state", "step", "reached_step", "reached_seconds", "reason", "final_metric")
+_OUTCOME_FIELDS = (
+    "state",
+    "step",
+    "reached_step",
+    "reached_seconds",
+    "reason",
+    "final_metric",
+    "repair",
+)
 
 
 def outcome_to_json(outcome: TrialOutcome) -> dict[str, Any]:
@@ -62,10 +70,10 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
             continue
         with held:
             status = trial_dir.read_status()
-            if status is not None and trial_dir.finished():
+            if status is not None and status.finished:
                 outcomes.append(TrialOutcome(trial, "skipped", step=status.step))
                 continue
-            step = status.step if status is not None else 0
+            step = status.step if status is not None and status.state != "corrupt" else 0
             trial_dir.write_trial()
             trial_dir.write_status(Status(state="failed", step=step, reason=reason))
             outcomes.append(TrialOutcome(trial, "failed", step=step, reason=reason))
@@ -78,11 +86,11 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
     steps, values, seconds = [], [], []
     for trial in job.trials:
         trial_dir = TrialDir(Path(results_dir), trial)
-        status = trial_dir.read_status()
-        if status is None:
+        result = trial_dir.read()
+        if result is None or result.damaged or not trial_dir.status_path.exists():
             continue
-        steps.append(status.step)
-        evals = read_evals(trial_dir.metrics_path)
+        steps.append(result.status.step)
+        evals = result.evals
         if evals:
             seconds.append(evals[-1].train_seconds)
             value = evals[-1].metrics.get(lead.target.metric)

@@ -74,6 +74,13 @@ def _nothing_to_report(runs, results: Path) -> str | None:
     if any(run.results for run in runs):
         return None
     names = " ".join(str(run.plan.source) for run in runs)
+    corrupt = [problem for run in runs for problem in run.corrupt.values()]
+    if corrupt:
+        return (
+            f"{results}: no readable results for these specs: {len(corrupt)} trial(s) corrupt "
+            f"(first: {corrupt[0]}); `hpbench run {names} --results {results}` moves the "
+            "damaged files aside and trains them again"
+        )
     return (
         f"{results}: no results for any trial of these specs; "
         f"run `hpbench run {names} --results {results}` first"
@@ -182,6 +189,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 def score_main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from hpbench.report.data import UNFINISHED, unfinished_text
     from hpbench.scoring import scores_table
 
     report = _load_report(args)
@@ -190,7 +198,11 @@ def score_main(args: argparse.Namespace) -> int:
     console = Console()
     if not console.is_terminal:  # CI logs and pipes: wide enough for eight workloads
         console = Console(width=200)
-    console.print(scores_table(report.scores))
+    unfinished = {
+        e.label: unfinished_text({o: n for o, n in e.outcomes.items() if o in UNFINISHED})
+        for e in report.entries
+    }
+    console.print(scores_table(report.scores, unfinished))
     for warning in report.warnings:
         _error(f"warning: {warning}")
     return 0

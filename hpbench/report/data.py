@@ -24,6 +24,7 @@ from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
 from hpbench.results.records import TrialResult, read_planned_trial
+from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.scoring.spread import Spread, seed_spread
@@ -31,8 +32,22 @@ from hpbench.spec import SpecError
 from hpbench.spec.compile import compile_plan, load_spec
 from hpbench.spec.model import Spec
 
-#: Outcomes in the order the trial summary shows them ("not run": no results yet).
-SUMMARY_OUTCOMES = ("reached", "missed", "diverged", "failed", "incomplete", "not run")
+#: Outcomes in the order the trial summary shows them: final ones, then those that are not
+#: (yet): "interrupted" includes a "running" trial whose run is gone, "corrupt" a trial whose
+#: files fail their checks (never scored), "not run" one without results.
+SUMMARY_OUTCOMES = (
+    "reached",
+    "missed",
+    "diverged",
+    "failed",
+    "running",
+    "interrupted",
+    "pending",
+    "corrupt",
+    "not run",
+)
+#: The outcomes that make a score provisional.
+UNFINISHED = ("running", "interrupted", "pending", "corrupt", "not run")
 
 
 @attrs.frozen
@@ -40,15 +55,16 @@ class SpecRun:
     """A compiled spec with the results of those of its trials that exist."""
 
     plan: Plan  # its name is the spec's label, its source the spec file
-    results: Mapping[str, TrialResult]  # trial id -> result
+    results: Mapping[str, TrialResult]  # trial id -> result (readable ones: scored)
     #: The trials' ids, in plan order: each a SHA-256, computed once here.
     ids: tuple[str, ...] = attrs.field(
         default=attrs.Factory(lambda self: tuple(t.id for t in self.plan.trials), takes_self=True)
     )
-    unreadable: tuple[str, ...] = ()  # "<dir>: <why>" of trial directories that failed to parse
     is_list: bool = False  # one entry with its points in priority order; else one per point
     spec: Mapping[str, Any] | None = None  # the merged spec data (None: not from a file)
     targets_version: str = "not stated"
+    corrupt: Mapping[str, str] = attrs.Factory(dict)  # trial id -> "<dir>: <what is wrong>"
+    results_dir: Path | None = None
 
     @property
     def label(self) -> str:
@@ -56,24 +72,34 @@ class SpecRun:
 
     @classmethod
     def load(cls, plan: Plan, results_dir: Path, spec: Spec | None = None) -> SpecRun:
-        """Read the results of ``plan``'s trials from ``results_dir``; a trial directory that
-        does not parse counts as not run (and is named in the report's warnings). ``spec``
-        (the checked spec ``plan`` compiles) says whether it is a list, and what it resolves
-        to."""
+        """Read the results of ``plan``'s trials from ``results_dir``; a trial whose files
+        fail their checks is corrupt: never scored, named in the report's warnings. A
+        "running" trial whose run is gone reads as interrupted. ``spec`` (the checked spec
+        ``plan`` compiles) says whether it is a list, and what it resolves to."""
         ids = tuple(t.id for t in plan.trials)
-        done, unreadable = {}, []
+        done, corrupt = {}, {}
         for trial in plan.trials:  # the planned trial, so its target is this spec's
-            try:
-                result = read_planned_trial(results_dir, trial)
-            except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
-                unreadable.append(f"{Path(results_dir) / trial.id}: {type(e).__name__}: {e}")
+            result = read_planned_trial(results_dir, trial)
+            if result is None:
                 continue
-            if result is not None:
-                done[trial.id] = result
+            if result.damaged:
+                corrupt[trial.id] = f"{Path(results_dir) / trial.id}: {result.status.reason}"
+                continue
+            status = live_status(Path(results_dir) / trial.id, result.status)
+            done[trial.id] = attrs.evolve(result, status=status)
         if spec is None:
-            return cls(plan, done, ids, tuple(unreadable))
+            return cls(plan, done, ids, corrupt=corrupt, results_dir=Path(results_dir))
         data = spec.document.data if spec.document is not None else None
-        return cls(plan, done, ids, tuple(unreadable), is_list(spec), data, targets_version(spec))
+        return cls(
+            plan,
+            done,
+            ids,
+            is_list=is_list(spec),
+            spec=data,
+            targets_version=targets_version(spec),
+            corrupt=corrupt,
+            results_dir=Path(results_dir),
+        )
 
 
 @attrs.frozen
@@ -155,6 +181,8 @@ class Report:
     integral: str = "trapezoid"
     tau: float = DEFAULT_TAU
     spread: Spread | None = None  # seeds' min-max and bootstrap intervals of ``scores``
+    #: (spec label, column key) -> unfinished trials by outcome (see :func:`unfinished_text`).
+    progress: Mapping[tuple[str, str], Mapping[str, int]] = attrs.Factory(dict)
 
     def score(self, entry: Entry) -> float:
         """The spec's benchmark score; NaN when none of its trials has results."""
@@ -380,32 +408,36 @@ def build_report(
         f"{count} trials of {later} are also in {first}; they count for {first} only"
         for (first, later), count in shared.items()
     ] + [
-        f"{problem}; counted as not run (delete the directory to train the trial again)"
+        f"corrupt, never scored: {problem} (`hpbench run` moves the damaged files aside and "
+        "trains the trial again)"
         for run in runs
-        for problem in run.unreadable
+        for problem in run.corrupt.values()
     ]
     results = {i: r for run in runs for i, r in run.results.items() if owner.get(i) == run.label}
     # By trial id: no trial is hashed again (each id is a SHA-256 of the trial's JSON).
     scores = score_results(results, entry_label, time=time, integral=integral)
     point_scores = score_results(results, point_label, time=time, integral=integral)
     columns, target_warnings = _columns(scores, results, runs)
+    progress = _progress(runs, scores, owner)
+    run_of = {run.label: run for run in runs}
+    entries = [
+        attrs.evolve(e, outcomes=_outcomes(run_of[e.spec], entry_ids[(e.spec, e.label)], scores))
+        for e in entries
+    ]
     if provenance is None:
         provenance = collect([spec_provenance(r.plan, r.ids) for r in runs], results.values())
     return Report(
         title=title or " vs ".join(labels),
-        entries=tuple(
-            attrs.evolve(
-                e,
-                outcomes=_outcomes(entry_ids[(e.spec, e.label)], results, scores),
-            )
-            for e in entries
-        ),
+        entries=tuple(entries),
         columns=columns,
         scores=scores,
         point_scores=point_scores,
         results=results,
         problems=tuple(_problems(scores, results, index_of)),
-        warnings=tuple(warnings + target_warnings),
+        warnings=tuple(
+            warnings + target_warnings + _notices(runs, entries, columns, scores, owner)
+        ),
+        progress=progress,
         provenance=provenance,
         integral=integral,
         tau=tau,
@@ -420,14 +452,92 @@ def _planned_seeds(run: SpecRun, ids: Sequence[str]) -> tuple[int, ...]:
     )
 
 
-def _outcomes(
-    ids: Sequence[str], results: Mapping[str, TrialResult], scores: Scores
-) -> dict[str, int]:
-    """Trials of an entry by outcome; trials without results are "not run"."""
-    counts = Counter(
-        scores.trials[i].outcome if i in results and i in scores.trials else "not run" for i in ids
-    )
+def _outcome(run: SpecRun, scores: Scores, trial_id: str) -> str:
+    """A trial's :data:`SUMMARY_OUTCOMES` entry: its score's outcome, an unfinished trial's
+    state, or "corrupt" / "not run"."""
+    if trial_id in run.corrupt:
+        return "corrupt"
+    if trial_id not in run.results or trial_id not in scores.trials:
+        return "not run"
+    outcome = scores.trials[trial_id].outcome
+    return run.results[trial_id].status.state if outcome == "incomplete" else outcome
+
+
+def _outcomes(run: SpecRun, ids: Sequence[str], scores: Scores) -> dict[str, int]:
+    """Trials ``ids`` of ``run`` (an entry's) by outcome; trials without results are
+    "not run"."""
+    counts = Counter(_outcome(run, scores, i) for i in ids)
     return {outcome: counts.get(outcome, 0) for outcome in SUMMARY_OUTCOMES}
+
+
+def _column_key(trial: Trial, sizes: Mapping[str, int]) -> str:
+    base = trial.workload if sizes[trial.workload] == 1 else f"{trial.workload}@{trial.size}"
+    return base if trial.variant == "base" else f"{base}/{trial.variant}"
+
+
+def _progress(
+    runs: Sequence[SpecRun], scores: Scores, spec_label: Mapping[str, str]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """(spec label, column key) -> how many of its trials there are unfinished, by
+    :data:`UNFINISHED` outcome (only the non-zero ones; absent when all are final)."""
+    planned = {(t.workload, t.size) for run in runs for t in run.plan.trials}
+    sizes = Counter(w for w, _ in planned)
+    progress: dict[tuple[str, str], dict[str, int]] = {}
+    for run in runs:
+        for trial, trial_id in zip(run.plan.trials, run.ids, strict=True):
+            if spec_label.get(trial_id) != run.label:
+                continue
+            outcome = _outcome(run, scores, trial_id)
+            if outcome in UNFINISHED:
+                counts = progress.setdefault((run.label, _column_key(trial, sizes)), {})
+                counts[outcome] = counts.get(outcome, 0) + 1
+    return progress
+
+
+def unfinished_text(counts: Mapping[str, int]) -> str:
+    """``{"pending": 2, "running": 1}`` as "1 running, 2 pending" (:data:`UNFINISHED` order)."""
+    return ", ".join(f"{counts[o]} {o}" for o in UNFINISHED if counts.get(o))
+
+
+def _notices(
+    runs: Sequence[SpecRun],
+    entries: Sequence[Entry],
+    columns: Sequence[Column],
+    scores: Scores,
+    spec_label: Mapping[str, str],
+) -> list[str]:
+    """What makes scores meaningless or not final: a pool of one, a spec without results
+    or missing workloads, and unfinished trials."""
+    notices = []
+    if len(entries) == 1:
+        notices.append(
+            f"one entry in the pool: scores are relative to the pool, so {entries[0].label} "
+            "scores 1.0 on every workload it reaches; score it together with other specs to "
+            "compare"
+        )
+    for run in runs:
+        mine = [e for e in entries if e.spec == run.label]
+        if not run.results:
+            notices.append(
+                f"{run.label}: no results yet ({len(run.ids)} trials not run); "
+                f"run `hpbench run {run.plan.source}`"
+            )
+            continue
+        if not any(spec_label.get(i) == run.label for i in run.ids):
+            continue  # every trial counts for an earlier spec (warned above)
+        missing = [c.key for c in columns if all(scores.row(e.label, c.key) is None for e in mine)]
+        if missing:
+            notices.append(f"{run.label}: no results on {', '.join(missing)}")
+        totals = Counter()
+        for e in mine:
+            totals.update(e.outcomes)
+        open_ = {o: n for o, n in totals.items() if o in UNFINISHED and n}
+        if open_:
+            notices.append(
+                f"{run.label}: {unfinished_text(open_)} of {len(run.ids)} trials; "
+                "its scores are not final"
+            )
+    return notices
 
 
 def _problems(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hpbench.plan import Target, Trial
-from hpbench.results.records import EvalRecord, Status, TrialResult
+from hpbench.results.records import EvalRecord, Status, TrialResult, metrics_digest
 from hpbench.workloads.registry import get_workload
 
 #: A target per metric for synthetic curves (what matters is the direction).
@@ -158,7 +158,6 @@ def write_result(result: TrialResult, results_dir: Path) -> Path:
     (directory / "trial.json").write_text(json.dumps(trial, indent=1, sort_keys=True))
     lines = "".join(json.dumps(record.to_json(), sort_keys=True) + "\n" for record in result.evals)
     (directory / "metrics.jsonl").write_text(lines)
-    (directory / "status.json").write_text(
-        json.dumps(result.status.to_json(), indent=1, sort_keys=True)
-    )
+    status = {**result.status.to_json(), "metrics": metrics_digest(lines.encode())}
+    (directory / "status.json").write_text(json.dumps(status, indent=1, sort_keys=True))
     return directory

@@ -14,7 +14,14 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from hpbench.report.data import SUMMARY_OUTCOMES, Column, Entry, Report
+from hpbench.report.data import (
+    SUMMARY_OUTCOMES,
+    UNFINISHED,
+    Column,
+    Entry,
+    Report,
+    unfinished_text,
+)
 from hpbench.scoring import ScoreRow, list_cost
 
 MISSED = "∞"
@@ -120,9 +127,11 @@ def score_table(report: Report) -> Table:
     spread = report.spread
     ci = [f"{spread.confidence:.0%} CI"] if spread else []
     first, *rest = _workload_header(report.columns, "Algorithm", with_metric=False)
+    units = ("", "", *([""] * len(ci)), "", *("t / max_steps" for _ in report.columns))
     header = (
         (first[0], "Score", *ci, "Reached", *first[1:]),
         *((r[0], "", *([""] * len(ci)), "", *r[1:]) for r in rest),
+        units,
     )
     scored = [report.score(e) for e in report.entries if not math.isnan(report.score(e))]
     best = max(scored, default=math.nan)
@@ -147,7 +156,7 @@ def score_table(report: Report) -> Table:
                     if spread
                     else []
                 ),
-                Cell(f"{report.reached(entry)}/{len(report.columns)}"),
+                Cell(_reached_text(report, entry)),
                 *(Cell(fmt_number(f)) for f in fractions),
             )
         )
@@ -165,6 +174,13 @@ def score_table(report: Report) -> Table:
         f"(max_steps); {MISSED}: missed; {NOT_RUN_TEXT}: not run."
     )
     return Table(header=header, rows=tuple(rows), note=note)
+
+
+def _reached_text(report: Report, entry: Entry) -> str:
+    """ "1/2", or "1/2, 2 pending" while trials of the entry are not final."""
+    reached = f"{report.reached(entry)}/{len(report.columns)}"
+    open_ = unfinished_text({o: n for o, n in entry.outcomes.items() if o in UNFINISHED})
+    return f"{reached}, {open_}" if open_ else reached
 
 
 def spread_table(report: Report) -> Table | None:
@@ -250,7 +266,8 @@ def list_table(report: Report, entry: Entry) -> Table:
     """Step fractions t/T of the list's first k points per workload, and the list cost
     C_tau (Table 9 layout, a row per prefix: a greedy list's first k points are its k-list)."""
     first, *rest = _workload_header(report.columns, "List", with_metric=False)
-    header = ((*first, f"C_tau (tau={report.tau:g})"), *((*r, "") for r in rest))
+    units = ("", *("t / T (horizon)" for _ in report.columns), "")  # which fraction
+    header = ((*first, f"C_tau (tau={report.tau:g})"), *((*r, "") for r in rest), units)
     fractions = report.fractions(entry)
     rows = []
     for k in range(1, len(entry.points) + 1):

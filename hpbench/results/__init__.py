@@ -1,6 +1,8 @@
-"""The results store: one directory per trial, written atomically, read by scoring."""
+"""The results store: one directory per trial, written atomically, claimed by one run at a
+time, read (and checked: damage is reported, never scored) by one reader per file."""
 
 from hpbench.results.records import (
+    Damaged,
     EvalRecord,
     Status,
     TrialResult,
@@ -8,11 +10,13 @@ from hpbench.results.records import (
     read_results,
     read_trial,
 )
-from hpbench.results.store import TrialClaim, TrialDir, claim
+from hpbench.results.store import StoreError, TrialClaim, TrialDir, claim
 
 __all__ = [
+    "Damaged",
     "EvalRecord",
     "Status",
+    "StoreError",
     "TrialClaim",
     "TrialDir",
     "TrialResult",

@@ -128,16 +128,14 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def trial_state(results: Path, trial: Trial) -> str:
-    """The trial's state in ``results`` (``hpbench.results``), "new" when it has none there."""
-    from hpbench.results.records import Status
+    """The trial's state in ``results`` (``hpbench.results``; "corrupt" when its files fail
+    their checks), "new" when it has none there."""
+    from hpbench.results.records import read_planned_trial
 
-    path = results / trial.id / "status.json"
-    if not path.exists():
+    result = read_planned_trial(results, trial)
+    if result is None or not (result.damaged or (results / trial.id / "status.json").exists()):
         return "new"
-    try:
-        return Status.from_json(json.loads(path.read_text())).state
-    except (OSError, ValueError, TypeError):
-        return "unreadable"
+    return result.status.state
 
 
 def trial_columns(trial: Trial) -> dict[str, Any]:

@@ -9,6 +9,7 @@ time-to-target so far). Restoring both gives back exactly the run that was saved
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,18 @@ class JobCheckpoints:
 
     def latest_step(self) -> int | None:
         return self._manager.latest_step()
+
+    def all_steps(self) -> list[int]:
+        """The steps of every committed checkpoint."""
+        return list(self._manager.all_steps())
+
+    def set_aside(self, step: int, stamp: str) -> Path:
+        """Move the checkpoint of ``step`` out of the job (it does not restore), next to the
+        job's directory; nothing is deleted. Returns where it went."""
+        aside = self.directory.with_name(f"{self.directory.name}.damaged-{stamp}-step{step}")
+        os.replace(self.directory / str(step), aside)
+        self._manager.reload()
+        return aside
 
     def save(self, step: int, state: Any, meta: dict[str, Any]) -> None:
         """Start saving (returns once the arrays are copied off the devices)."""
@@ -74,12 +87,15 @@ class JobCheckpoints:
 def load_trained_params(results_dir: Path, trial_id: str) -> Any:
     """A trial's parameters (numpy) from its job's latest checkpoint: the trained model
     once the trial is finished."""
-    import json
-
     import numpy as np
 
-    status = json.loads((Path(results_dir) / trial_id / "status.json").read_text())
-    job_dir = Path(results_dir) / "_jobs" / status["provenance"]["job"]
+    from hpbench.results.records import Damaged, read_status
+
+    path = Path(results_dir) / trial_id / "status.json"
+    status = read_status(path)
+    if status is None or "job" not in status.provenance:
+        raise Damaged(path, "no status naming the trial's job")
+    job_dir = Path(results_dir) / "_jobs" / status.provenance["job"]
     manager = ocp.CheckpointManager(job_dir.absolute())
     try:
         step = manager.latest_step()

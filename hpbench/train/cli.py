@@ -1,14 +1,24 @@
 """``hpbench run SPEC...``: train the trials of specs into a results directory.
 
 Trials already finished are reused (``--force`` retrains them), interrupted ones resume
-from their last checkpoint. Exit codes: 0 all trained, 1 some trial failed, 2 bad spec or
-arguments, 130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first).
+from their last checkpoint, damaged ones are set aside and trained again. Exit codes: 0 all
+trained, 1 some trial failed, 2 bad spec or arguments, 73 the results directory is not
+writable, 75 the disk is full (the detail in a log file; rerun once there is space),
+130/143 stopped by SIGINT/SIGTERM (a checkpoint was saved first; a second signal stops
+without a new one).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import logging
+import os
+import shutil
+import signal
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,6 +108,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
     from rich.console import Console
 
     from hpbench.backends import run_jobs
+    from hpbench.results.store import StoreError
     from hpbench.train.progress import LiveProgress, PlainProgress, summary_table
     from hpbench.train.run import Interrupted
 
@@ -107,18 +118,31 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         reporter = PlainProgress()
     else:
         reporter = LiveProgress(console)
+    detail = _DetailLog()
     try:
-        if reporter is None:
-            outcomes = run_jobs(jobs, args.results, args.profile)
-        else:
-            with reporter:
-                outcomes = run_jobs(jobs, args.results, args.profile, progress=reporter)
+        with detail:
+            if reporter is None:
+                outcomes = run_jobs(jobs, args.results, args.profile)
+            else:
+                with reporter:
+                    outcomes = run_jobs(jobs, args.results, args.profile, progress=reporter)
     except Interrupted as stop:
+        _ignore_signals()
         print(
             f"hpbench run: stopped by {stop}; checkpoint saved, rerun the same command to resume",
             file=sys.stderr,
         )
         return 128 + stop.signum
+    except KeyboardInterrupt:
+        _ignore_signals()
+        print(
+            "hpbench run: stopped by a second signal; rerun the same command to resume from "
+            "the last checkpoint",
+            file=sys.stderr,
+        )
+        return 130
+    except StoreError as error:
+        return _store_failure(error, args.results, detail)
     out = Console(file=sys.stdout, width=max(console.width, 100))
     out.print(summary_table(outcomes, args.results))
     failed = [o for o in outcomes if o.state == "failed"]
@@ -127,4 +151,93 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
             f"hpbench run: {len(failed)} trial(s) failed; see status.json in each trial directory",
             file=sys.stderr,
         )
+    if detail.path.exists():
+        print(f"hpbench run: library warnings are in {detail.path}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _ignore_signals() -> None:
+    """Stopping already: a further Ctrl-C must not cut the exit (JAX and Orbax clean up at
+    exit, and a signal there prints their traceback)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+class _DetailLog:
+    """Library log records (Orbax logs through absl, from its background threads) go to a
+    file in the temporary directory, not the terminal: on a failing disk they would bury
+    the one useful line. The results disk may be the full one, hence not there."""
+
+    LOGGERS = ("absl",)
+
+    def __init__(self) -> None:
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.path = Path(tempfile.gettempdir()) / f"hpbench-run-{stamp}-{os.getpid()}.log"
+        self._handler = logging.FileHandler(self.path, delay=True)
+        self._handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
+        self._propagate: dict[str, bool] = {}
+
+    def __enter__(self) -> _DetailLog:
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            self._propagate[name] = logger.propagate
+            logger.addHandler(self._handler)
+            logger.propagate = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, propagate in self._propagate.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._handler)
+            logger.propagate = propagate
+        self._handler.close()
+
+    def write(self, text: str) -> str:
+        """Append ``text``; the log's path, or why it could not be written."""
+        try:
+            with open(self.path, "a") as f:
+                f.write(text)
+        except OSError as e:
+            return f"not written ({e.strerror})"
+        return str(self.path)
+
+
+#: Exit codes of a results store that cannot be written (sysexits.h: EX_CANTCREAT, EX_TEMPFAIL).
+EXIT_READ_ONLY = 73
+EXIT_FULL = 75
+
+
+def _store_failure(error, results: Path, detail: _DetailLog) -> int:
+    """One message for a store that cannot be written, the detail in the log file."""
+    log = detail.write("".join(traceback.format_exception(error)))
+    where = error.path or str(results)
+    if error.kind == "read-only":
+        print(
+            f"hpbench run: {where}: cannot write ({error.detail}); make {results} writable, or "
+            f"pass --results DIR with a writable directory (detail: {log})",
+            file=sys.stderr,
+        )
+        return EXIT_READ_ONLY
+    finished = _finished_trials(results)
+    free = shutil.disk_usage(results).free if results.exists() else 0
+    print(
+        f"hpbench run: no space left on the device of {where} ({free / 2**20:.1f} MiB free). "
+        f"Saved: {finished} finished trials; the others resume from their last checkpoint. "
+        f"Free some space and rerun the same command (detail: {log})",
+        file=sys.stderr,
+    )
+    return EXIT_FULL
+
+
+def _finished_trials(results: Path) -> int:
+    from hpbench.results.records import Damaged, read_trial, trial_directories
+
+    finished = 0
+    for directory in trial_directories(results) if results.is_dir() else []:
+        try:
+            finished += read_trial(directory).status.finished
+        except Damaged:
+            continue
+    return finished

@@ -110,7 +110,12 @@ class PlainProgress:
 
 
 def describe(outcome: TrialOutcome) -> str:
-    """The result of a trial in words."""
+    """The result of a trial in words, with what this run repaired first."""
+    text = _result_text(outcome)
+    return f"{text} (repaired: {outcome.repair})" if outcome.repair else text
+
+
+def _result_text(outcome: TrialOutcome) -> str:
     if outcome.state == "failed":
         return f"failed: {outcome.reason}"
     if outcome.state == "diverged":

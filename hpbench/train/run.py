@@ -7,6 +7,13 @@ records each evaluation and the time-to-target, and writes each trial's final st
 exception marks the job's unfinished trials failed (with the error) and returns; SIGINT or
 SIGTERM saves a checkpoint, marks them interrupted and raises :class:`Interrupted`.
 
+Damage is repaired, never trained over: a claimed trial whose files fail their checks has
+them moved aside (``<trial>/damaged-<time>/``) and trains again, from step 0 with its job
+(whose checkpoints are moved aside too: they hold steps the trial no longer has rows
+for). An unfinished trial whose job has no usable checkpoint is said so, its rows moved
+aside, before it trains from step 0; an unreadable latest checkpoint falls back to the one
+before. Each repair is logged (``hpbench.run``) and told in the trial's outcome.
+
 A multi-host job runs :func:`run_job` on every process with the same arguments: only the
 primary process claims and writes (the others see their trials through
 :class:`~hpbench.results.store.MirrorTrialDir`), the decisions that steer training are made
@@ -16,13 +23,17 @@ save and restore, which Orbax coordinates. A single process exchanges nothing.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import logging
 import math
+import os
 import shutil
 import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +42,11 @@ import attrs
 import hpbench
 from hpbench.plan import Trial
 from hpbench.results.records import EvalRecord, Status
-from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim
+from hpbench.results.store import MirrorTrialDir, TrialClaim, TrialDir, claim, store_error
 from hpbench.train.job import Job
 from hpbench.train.processes import Processes, current
+
+log = logging.getLogger("hpbench.run")
 
 
 class Interrupted(KeyboardInterrupt):
@@ -55,6 +68,7 @@ class TrialOutcome:
     reached_seconds: float | None = None
     reason: str | None = None
     final_metric: float | None = None
+    repair: str | None = None  # what this run found damaged or missing, and did about it
 
 
 @attrs.frozen
@@ -93,11 +107,19 @@ def run_job(
     processes = processes or current()
     if not processes.primary:
         progress = None
+    finished = processes.share(_all_finished(job, results_dir) if processes.primary else None)
+    if finished is not None:
+        return [_skipped(t, Status.from_json(finished[t.id])) for t in job.trials]
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
+    repairs: dict[str, str] = {}
     try:
         if processes.primary:
-            members = _claim_members(job, results_dir, claims)
+            try:
+                members = _claim_members(job, results_dir, claims)
+            except OSError as error:
+                raise (store_error(error, results_dir) or error) from error
+            repairs = _set_damage_aside(results_dir, members)
         starts = processes.share(_starting_statuses(members) if processes.primary else None)
         if not processes.primary:
             members = _mirrors(job, results_dir, starts)
@@ -109,15 +131,52 @@ def run_job(
         }
         if members and all(m.finished() for m in members):
             for m in members:
-                outcomes[m.trial.id] = _skipped(m)
+                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
         elif members:
             for m in members:
                 m.write_trial()
-            outcomes.update(_train_or_fail(job, results_dir, members, devices, progress, processes))
+            trained = _train_or_fail(
+                job, results_dir, members, devices, progress, processes, repairs
+            )
+            outcomes.update(trained)
     finally:
         for lock in claims:
             lock.release()
     return [outcomes[t.id] for t in job.trials]
+
+
+def _all_finished(job: Job, results_dir: Path) -> dict[str, Any] | None:
+    """Each trial's status (JSON) when every trial of ``job`` has a final result that reads
+    back whole (and ``job.force`` is off), else None. Nothing is claimed or written, so a
+    finished store answers even when it is read-only."""
+    if job.force:
+        return None
+    statuses = {t.id: TrialDir(results_dir, t).read_status() for t in job.trials}
+    if not all(s is not None and s.finished for s in statuses.values()):
+        return None
+    return {trial_id: s.to_json() for trial_id, s in statuses.items()}
+
+
+def _set_damage_aside(results_dir: Path, members: Sequence[TrialDir]) -> dict[str, str]:
+    """Move the files of every claimed trial that fails its checks aside (primary only),
+    and then the job's checkpoints too: the job restarts from step 0. Trial id -> what was
+    done, each also logged."""
+    repairs = {}
+    for m in members:
+        result = m.read()
+        if result is None or not result.damaged:
+            continue
+        aside = m.set_aside(f"corrupt: {result.status.reason}")
+        repairs[m.trial.id] = f"corrupt ({result.status.reason}): files moved to {aside}"
+        log.warning("trial %s: %s; training it again", m.trial.id, repairs[m.trial.id])
+    if not repairs:
+        return repairs
+    job_dir = _job_dir(results_dir, members)
+    if job_dir.exists():
+        aside = job_dir.with_name(f"{job_dir.name}.damaged-{_stamp()}")
+        os.replace(job_dir, aside)
+        log.warning("job %s: checkpoints moved to %s; it restarts at step 0", job_dir.name, aside)
+    return repairs
 
 
 def _claim_members(job: Job, results_dir: Path, claims: list[TrialClaim]) -> list[TrialDir]:
@@ -160,16 +219,19 @@ def _mirrors(job: Job, results_dir: Path, starts: dict[str, Any]) -> list[TrialD
     ]
 
 
+def _stamp() -> str:
+    """The time in names of what is moved aside."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
 def _job_dir(results_dir: Path, members: Sequence[TrialDir]) -> Path:
     """Where the checkpoints of a job with exactly these members live."""
     return results_dir / "_jobs" / Job(trials=tuple(m.trial for m in members)).id
 
 
-def _skipped(trial_dir: TrialDir) -> TrialOutcome:
-    status = trial_dir.read_status()
-    assert status is not None
+def _skipped(trial: Trial, status: Status) -> TrialOutcome:
     return TrialOutcome(
-        trial_dir.trial,
+        trial,
         "skipped",
         step=status.step,
         reached_step=status.reached_step,
@@ -179,34 +241,41 @@ def _skipped(trial_dir: TrialDir) -> TrialOutcome:
 
 
 def _train_or_fail(
-    job, results_dir, members, devices, progress, processes
+    job, results_dir, members, devices, progress, processes, repairs
 ) -> dict[str, TrialOutcome]:
     try:
         with _StopRequest() as stop:
             trainer = _Trainer(job, results_dir, members, devices, progress, stop, processes)
+            trainer.repairs.update(repairs)
             return trainer.run()
     except Interrupted:
         raise
-    except KeyboardInterrupt:  # a second signal: no checkpoint, but say so
+    except KeyboardInterrupt:  # a second signal: no new checkpoint, but say so
         for m in members:
             status = m.read_status()
             if status is not None and status.state == "running":
-                m.write_status(attrs.evolve(status, state="interrupted", reason="killed"))
+                reason = "stopped by a second signal; rerun resumes from the last checkpoint"
+                m.write_status(attrs.evolve(status, state="interrupted", reason=reason))
         raise
     except Exception as error:  # a failing job must not stop the others
+        full = store_error(error, results_dir)
+        if full is not None:  # writing more would fail too: the last checkpoint stands
+            raise full from error
         reason = f"{type(error).__name__}: {error}"
         detail = traceback.format_exc(limit=-8)
         outcomes = {}
         for m in members:
             if m.finished():
-                outcomes[m.trial.id] = _skipped(m)
+                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
                 continue
             prior = m.read_status()
-            step = prior.step if prior is not None else 0
+            step = prior.step if prior is not None and prior.state != "corrupt" else 0
             m.write_status(
                 Status(state="failed", step=step, reason=reason, provenance={"traceback": detail})
             )
-            outcomes[m.trial.id] = TrialOutcome(m.trial, "failed", step=step, reason=reason)
+            outcomes[m.trial.id] = TrialOutcome(
+                m.trial, "failed", step=step, reason=reason, repair=repairs.get(m.trial.id)
+            )
         return outcomes
 
 
@@ -224,14 +293,18 @@ def chunk_length(steps_per_dispatch: int, eval_every: int, horizon: int) -> int:
 
 
 class _StopRequest:
-    """Turns the first SIGINT/SIGTERM into a flag checked between chunks (a second one
-    interrupts at once). Only in the main thread; elsewhere signals are left alone."""
+    """Turns the first SIGINT/SIGTERM into a flag checked between chunks; a second one
+    interrupts at once, except inside :meth:`critical` (a checkpoint being written), which
+    it ends first, so a stop never leaves a half-written checkpoint. Only in the main
+    thread; elsewhere signals are left alone."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
+        self._critical = 0
+        self._forced = False
 
     def __enter__(self) -> _StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -239,9 +312,24 @@ class _StopRequest:
         return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:
+        if self.signum is None:
+            self.signum = signum
+        elif self._critical:
+            self._forced = True
+        else:
             raise KeyboardInterrupt
-        self.signum = signum
+
+    @contextlib.contextmanager
+    def critical(self, then_stop: bool = True) -> Iterator[None]:
+        """A section a second signal does not cut: it stops the run once the section ends
+        (``then_stop``; else the caller stops anyway)."""
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+        if then_stop and self._forced and not self._critical:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
         for s, handler in self._previous.items():
@@ -296,6 +384,7 @@ class _Trainer:
 
         self.job = job
         self.members = [_Member(m) for m in members]
+        self.repairs: dict[str, str] = {}  # trial id -> what was repaired
         self.lead = members[0].trial
         self.progress = progress
         self.stop = stop
@@ -345,27 +434,29 @@ class _Trainer:
                     self._write_status(m)
             return {m.trial.id: self._outcome(m) for m in self.members}
         finally:
-            self.checkpoints.close()
+            with self.stop.critical(then_stop=False):
+                self.checkpoints.close()
 
     def _start(self) -> tuple[int, Any]:
         """A fresh state, or the latest checkpoint's; trims each member's records to it."""
         step = 0
-        latest = self.processes.share(self.checkpoints.latest_step())
-        if latest is None:
+        restored = self._restore()
+        if restored is None:
             state = self.program.init(self.values)
         else:
-            state, meta = self.checkpoints.restore(latest)
+            state, meta = restored
             step = meta["step"]
             saved = {entry["trial"]: entry for entry in meta["members"]}
             for m in self.members:
                 m.load_meta(saved[m.trial.id])
         for m in self.members:
-            if m.trial_dir.finished():  # trained along, masked, its results left as they are
-                status = m.trial_dir.read_status()
+            status = m.trial_dir.read_status()
+            if status is not None and status.finished:  # trained along, masked, kept as is
                 m.state, m.step = status.state, status.step
+                m.reached_step, m.reached_seconds = status.reached_step, status.reached_seconds
                 continue
-            if latest is None:
-                m.trial_dir.reset()
+            if restored is None:
+                self._start_over(m, status)
             else:
                 m.trial_dir.truncate_evals(step)
             m.step = step
@@ -373,6 +464,45 @@ class _Trainer:
         active = [m.training for m in self.members]
         state["active"] = self.program.place(self._np_and(state["active"], active))
         return step, state
+
+    def _restore(self) -> tuple[Any, dict[str, Any]] | None:
+        """The latest checkpoint that restores (state, meta); an unreadable one is logged and
+        the one before it tried. None: no usable checkpoint (train from step 0)."""
+        steps = self.processes.share(self.checkpoints.all_steps())
+        for step in sorted(steps, reverse=True):
+            try:
+                return self.checkpoints.restore(step)
+            except Exception as error:  # Orbax raises many kinds on damaged files
+                first_line = (str(error).splitlines() or [""])[0]
+                aside = self.processes.share(
+                    str(self.checkpoints.set_aside(step, _stamp()))
+                    if self.processes.primary
+                    else None
+                )
+                log.warning(
+                    "job %s: the checkpoint at step %d does not restore (%s: %s); moved to %s",
+                    self.provenance["job"],
+                    step,
+                    type(error).__name__,
+                    first_line,
+                    aside,
+                )
+        return None
+
+    def _start_over(self, m: _Member, status: Status | None) -> None:
+        """Train ``m`` from step 0. An unfinished trial that had trained (its checkpoint is
+        missing or unreadable) is said so, and its rows moved aside, before training."""
+        if status is None or status.step == 0 or not self.processes.primary:
+            m.trial_dir.reset()
+            return
+        why = (
+            f"{status.state} at step {status.step}, but job {self.provenance['job']} has no "
+            "usable checkpoint: training again from step 0"
+        )
+        aside = m.trial_dir.set_aside(why)
+        note = f"{why} (earlier rows moved to {aside})"
+        log.warning("trial %s: %s", m.trial.id, note)
+        self.repairs[m.trial.id] = "; ".join(filter(None, (self.repairs.get(m.trial.id), note)))
 
     def _chunk_from(self, step: int) -> int:
         """Steps of the chunk that starts at ``step``: up to the next chunk or evaluation
@@ -494,6 +624,10 @@ class _Trainer:
         )
 
     def _save(self, final: bool = False) -> None:
+        with self.stop.critical():
+            self._save_now(final)
+
+    def _save_now(self, final: bool) -> None:
         import jax
 
         meta = {
@@ -510,14 +644,15 @@ class _Trainer:
         self._last_save_step = self.step
 
     def _interrupt(self, signum: int) -> None:
-        self._pause()
-        self._save(final=True)
-        for m in self.members:
-            if m.training:
-                m.step = self.step
-                self._write_status(
-                    m, state="interrupted", reason="stopped by a signal; rerun resumes"
-                )
+        with self.stop.critical(then_stop=False):
+            self._pause()
+            self._save_now(final=True)
+            for m in self.members:
+                if m.training:
+                    m.step = self.step
+                    self._write_status(
+                        m, state="interrupted", reason="stopped by a signal; rerun resumes"
+                    )
         raise Interrupted(signum)
 
     def _write_status(
@@ -566,4 +701,5 @@ class _Trainer:
             reached_step=m.reached_step,
             reached_seconds=m.reached_seconds,
             final_metric=m.last_metric,
+            repair=self.repairs.get(m.trial.id),
         )
