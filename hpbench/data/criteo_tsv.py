@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 
 from hpbench.data.farmhash import fingerprint64
-from hpbench.data.stream import Batch, HostShard
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 NUM_DENSE = 13
 # AlgoPerf's _VOCAB_SIZES (the raw vocabulary sizes of the 26 categorical features).
@@ -172,7 +172,7 @@ class CriteoReader:
 
     @classmethod
     def open(
-        cls, root: Path, batch_size: int, cache: Path, shard: HostShard = HostShard()
+        cls, root: Path, batch_size: int, cache: Path, shard: HostShard = ONE_HOST
     ) -> CriteoReader:
         days = day_files(root) if root.is_dir() else {}
         train = [p for day in range(23) for p in days.get(day, [])]

@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from hpbench.data.stream import Batch, HostShard
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 TRAIN_DIR = "knee_singlecoil_train"
 VAL_DIR = "knee_singlecoil_val"
@@ -144,7 +144,7 @@ class FastMRIReader:
     shard: HostShard = HostShard()
 
     @classmethod
-    def open(cls, root: Path, batch_size: int, shard: HostShard = HostShard()) -> FastMRIReader:
+    def open(cls, root: Path, batch_size: int, shard: HostShard = ONE_HOST) -> FastMRIReader:
         if not is_fastmri_dir(root):
             raise FastMRIDataError(
                 f"{root}: expected AlgoPerf's fastMRI layout, {TRAIN_DIR}/ and {VAL_DIR}/"

@@ -41,6 +41,9 @@ class HostShard:
         return self.index * per_host, per_host
 
 
+ONE_HOST = HostShard()
+
+
 def host_shard() -> HostShard:
     """This process's shard, from JAX's process index and count."""
     import jax
