@@ -192,3 +192,25 @@ def test_step_stream_serves_any_step_and_restarts_on_a_jump(tmp_path):
     steps = StepStream(reader)
     for step in (0, 0, 1, 2, 9, 10, 3):
         np.testing.assert_array_equal(steps.batch(5, step)["labels"], reader(5, step)["labels"])
+
+
+# --- the full workloads pick the reader by the directory's layout ---------------------------
+
+
+def test_full_workloads_read_algoperfs_directories_by_default_under_the_data_dir(
+    tmp_path, monkeypatch
+):
+    from hpbench.workloads.registry import load_workload
+
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    write_criteo(tmp_path / "criteo1tb")
+    write_fastmri(tmp_path / "fastmri", train=(3,), valid=(1,))
+    criteo = load_workload("criteo", "full", batch_size=16)  # no `data`: the default dir
+    assert criteo.reader is not None and criteo.batch_size == 16
+    reader = criteo_tsv.CriteoReader.open(tmp_path / "criteo1tb", 16, tmp_path / "index")
+    for step in (0, 1, 4):
+        np.testing.assert_array_equal(criteo.batch(2, step)["dense"], reader(2, step)["dense"])
+    fastmri = load_workload("fastmri", "full", data=str(tmp_path / "fastmri"), batch_size=2)
+    assert fastmri.batch(0, 1)["inputs"].shape == (2, 320, 320)
+    assert set(fastmri.batch(0, 1)) == {"inputs", "targets"}
