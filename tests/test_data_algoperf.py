@@ -12,12 +12,12 @@ import pytest
 pytest.importorskip("grain")
 pytest.importorskip("h5py")
 
-from algoperf_fixtures import write_criteo, write_fastmri  # noqa: E402
 
 from hpbench.data import criteo_tsv, fastmri_h5  # noqa: E402
 from hpbench.data.farmhash import fingerprint64  # noqa: E402
 from hpbench.data.formats import detect  # noqa: E402
 from hpbench.data.stream import HostShard, StepStream, stream  # noqa: E402
+from hpbench.data.synthetic import write_criteo, write_fastmri  # noqa: E402
 
 
 def _fingerprints(strings: list[bytes]) -> list[int]:

@@ -68,8 +68,7 @@ def _trial(workload: str, data: str, metric: str, direction: str):
 
 
 def _run(tmp_path, workload: str, model: str) -> dict:
-    from algoperf_fixtures import write_criteo, write_fastmri
-
+    from hpbench.data.synthetic import write_criteo, write_fastmri
     from hpbench.train import Job
 
     if workload == "fastmri":
