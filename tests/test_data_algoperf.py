@@ -214,3 +214,23 @@ def test_full_workloads_read_algoperfs_directories_by_default_under_the_data_dir
     fastmri = load_workload("fastmri", "full", data=str(tmp_path / "fastmri"), batch_size=2)
     assert fastmri.batch(0, 1)["inputs"].shape == (2, 320, 320)
     assert set(fastmri.batch(0, 1)) == {"inputs", "targets"}
+
+
+def test_a_volume_without_its_target_is_refused_naming_the_file(tmp_path):
+    import h5py
+
+    root = write_fastmri(tmp_path / "fastmri", train=(2,), valid=(1,))
+    broken = root / "knee_singlecoil_train" / "file2000000.h5"
+    with h5py.File(broken, "w") as file:
+        file.create_dataset("kspace", data=np.zeros((1, 640, 368), np.complex64))
+    with pytest.raises(fastmri_h5.FastMRIDataError, match="file2000000.h5: not a fastMRI volume"):
+        fastmri_h5.FastMRIReader.open(root, 2)
+
+
+def test_algoperf_files_without_the_extra_say_what_to_install(tmp_path, monkeypatch):
+    from hpbench.workloads.registry import load_workload
+
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)  # as if not installed
+    data = write_criteo(tmp_path / "criteo1tb")
+    with pytest.raises(ImportError, match=r"pip install 'hpbench\[algoperf-data\]'"):
+        load_workload("criteo", "full", data=str(data))
