@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from pathlib import Path
 
@@ -36,6 +37,8 @@ NUM_DAY_23_FILES = 36
 FIRST_VALID_FILE = NUM_DAY_23_FILES // 2 + 1  # AlgoPerf: the first 19 are its test split
 #: Lines between two indexed byte offsets: a read skips fewer lines than this.
 INDEX_STRIDE = 4096
+#: The longest field read (a count, or 8 hex digits with room for the column number).
+FIELD_BYTES = 24
 _DAY_FILE = re.compile(r"day_(\d+)_(\d+)$")
 
 
@@ -59,31 +62,40 @@ def is_criteo_dir(path: Path) -> bool:
 
 def parse_lines(lines: list[bytes]) -> Batch:
     """Dense features, hashed categorical ids and labels of TSV lines (see module doc)."""
-    rows = [line.rstrip(b"\r").split(b"\t") for line in lines]
-    bad = next((i for i, row in enumerate(rows) if len(row) != NUM_FIELDS), None)
-    if bad is not None:
+    tabs = np.fromiter(map(operator.methodcaller("count", b"\t"), lines), np.int64, len(lines))
+    bad = np.flatnonzero(tabs != NUM_FIELDS - 1)
+    if bad.size:
+        line = lines[bad[0]]
         raise CriteoDataError(
-            f"line with {len(rows[bad])} fields, expected {NUM_FIELDS}: {lines[bad][:80]!r}"
+            f"line with {tabs[bad[0]] + 1} fields, expected {NUM_FIELDS}: {line[:80]!r}"
         )
-    columns = list(zip(*rows, strict=True)) if rows else [()] * NUM_FIELDS
-    labels = np.array([float(x or 0) for x in columns[0]], np.float32)
-    counts = np.array(
-        [
-            [float(x) if x and x != b"-1" else 0.0 for x in col]
-            for col in columns[1 : 1 + NUM_DENSE]
-        ],
-        np.float32,
-    ).reshape(NUM_DENSE, len(rows))
-    dense = np.log(np.maximum(counts.T, 0) + 1)
-    categorical = np.empty((len(rows), NUM_CATEGORICAL), np.int32)
-    for j, col in enumerate(columns[1 + NUM_DENSE :]):
-        suffix = str(j).encode()
-        values = [(x if x and x != b"-1" else b"00000000") + suffix for x in col]
-        lengths = np.fromiter(map(len, values), np.int64, len(values))
-        padded = np.frombuffer(b"".join(v.ljust(16, b"\0")[:16] for v in values), np.uint8)
-        buckets = fingerprint64(padded.reshape(-1, 16), lengths) % np.uint64(VOCAB_SIZES[j])
-        categorical[:, j] = buckets.astype(np.float32).astype(np.int32)
-    return {"dense": dense.astype(np.float32), "categorical": categorical, "labels": labels}
+    fields = b"\t".join(lines).split(b"\t") if lines else []
+    if max(map(len, fields), default=0) > FIELD_BYTES:
+        raise CriteoDataError(f"a field longer than {FIELD_BYTES} bytes")
+    table = np.array(fields, dtype=f"S{FIELD_BYTES}").reshape(len(lines), NUM_FIELDS)
+    table[:, -1] = np.char.rstrip(table[:, -1], b"\r")
+    numbers = table[:, : 1 + NUM_DENSE]
+    numbers[numbers == b""] = b"0"  # an empty field; "-1" (AlgoPerf's NA) is 0 after max(x, 0)
+    try:
+        numbers = numbers.astype(np.float32)
+    except ValueError as error:
+        raise CriteoDataError(f"a label or count is not a number ({error})") from error
+    dense = np.log(np.maximum(numbers[:, 1:], 0) + 1)
+    values = table[:, 1 + NUM_DENSE :]
+    values[(values == b"") | (values == b"-1")] = b"00000000"
+    data = values.view(np.uint8).reshape(len(lines), NUM_CATEGORICAL, FIELD_BYTES)
+    lengths = (data != 0).sum(axis=2)
+    if lengths.size and lengths.max() > 8:
+        raise CriteoDataError("a categorical value longer than 8 hex digits")
+    rows = np.arange(len(lines))[:, None]
+    for j in range(NUM_CATEGORICAL):  # append the column number, as AlgoPerf does
+        for k, digit in enumerate(str(j).encode()):
+            data[rows[:, 0], j, lengths[:, j] + k] = digit
+    lengths = lengths + np.array([len(str(j)) for j in range(NUM_CATEGORICAL)])
+    hashes = fingerprint64(data.reshape(-1, FIELD_BYTES), lengths.reshape(-1))
+    buckets = hashes.reshape(lengths.shape) % np.asarray(VOCAB_SIZES, np.uint64)
+    categorical = buckets.astype(np.float32).astype(np.int32)  # AlgoPerf's float32 pass
+    return {"dense": dense.astype(np.float32), "categorical": categorical, "labels": numbers[:, 0]}
 
 
 def line_index(path: Path, cache: Path) -> np.ndarray:
