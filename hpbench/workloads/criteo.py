@@ -3,7 +3,7 @@
 The mini and small sizes learn click logs drawn from a hidden model: 13 log-transformed
 count features and 26 hashed categorical features whose values have their own effects and
 pairwise (factorisation-machine) interactions. ``full`` is AlgoPerf's DLRM-small on
-user-supplied Criteo 1TB arrays.
+Criteo 1TB: AlgoPerf's day files (hpbench.data.criteo_tsv) or user-supplied arrays.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ by a random column mask (4x acceleration, 8% fully sampled centre, as fastMRI); 
 is the zero-filled magnitude image. Inputs and targets are normalised by the input's mean
 and standard deviation (AlgoPerf's preprocessing); the loss is L1 and the metric the SSIM
 of the de-normalised reconstruction against the target, with the target's maximum as the
-data range.
+data range. ``full`` reads AlgoPerf's h5 volumes (hpbench.data.fastmri_h5) or zarr arrays.
 """
 
 from __future__ import annotations
@@ -259,10 +259,8 @@ class FastMRIWorkload(WorkloadBase):
             total = self.reader.valid.num_slices
             return total, valid_batches(self.reader, total, self.config.eval_batch_size)
         total = num_rows(self.data["valid_inputs"])
-        names = {"mean": "valid_mean", "std": "valid_std", "volume_max": "valid_volume_max"}
-        names |= {"inputs": "valid_inputs", "targets": "valid_targets"}
         rows = row_slices(total, self.config.eval_batch_size)
-        return total, ({k: take(self.data[v], r) for k, v in names.items()} for r in rows)
+        return total, ({k: take(self.data[f"valid_{k}"], r) for k in EVAL_KEYS} for r in rows)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         total, batches = self._valid_batches()
