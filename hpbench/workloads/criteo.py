@@ -3,13 +3,14 @@
 The mini and small sizes learn click logs drawn from a hidden model: 13 log-transformed
 count features and 26 hashed categorical features whose values have their own effects and
 pairwise (factorisation-machine) interactions. ``full`` is AlgoPerf's DLRM-small on
-user-supplied Criteo 1TB arrays.
+Criteo 1TB: AlgoPerf's day files (hpbench.data.criteo_tsv) or user-supplied arrays.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -191,9 +192,12 @@ def sigmoid_cross_entropy(logits: jax.Array, labels: jax.Array, label_smoothing=
 
 @attrs.frozen
 class CriteoWorkload(WorkloadBase):
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     config: Config
     eval_batch_size: int = 16384
+    #: hpbench.data.criteo_tsv.CriteoReader of AlgoPerf's day_* TSV files, streamed
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def model(self, dropout: float = 0.0) -> DLRMSmall:
         c = self.config
@@ -217,15 +221,27 @@ class CriteoWorkload(WorkloadBase):
         return sigmoid_cross_entropy(logits, batch["labels"], label_smoothing).mean(), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return take_split(self.data, "train", ("dense", "categorical", "labels"), idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()
-        total = num_rows(self.data["valid_labels"])
+        names = ("dense", "categorical", "labels")
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = self.reader.num_valid
+            batches = valid_batches(self.reader, total, self.eval_batch_size)
+        else:
+            total = num_rows(self.data["valid_labels"])
+            rows = row_slices(total, self.eval_batch_size)
+            batches = (take_split(self.data, "valid", names, r) for r in rows)
         loss_sum = 0.0
-        for rows in row_slices(total, self.eval_batch_size):
-            batch = take_split(self.data, "valid", ("dense", "categorical", "labels"), rows)
+        for batch in batches:
             loss_sum += float(_summed_loss(model, params, batch))
         return {"cross_entropy": loss_sum / total}
 
@@ -237,9 +253,24 @@ def _summed_loss(model: DLRMSmall, params, batch: Batch):
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> CriteoWorkload:
+    """``full`` reads AlgoPerf's day_* TSV files (streamed) or zarr arrays, by what ``data``
+    (or ``$HPBENCH_DATA_DIR/criteo1tb``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.formats import data_root, detect, require_extra
+    from hpbench.workloads.data import cache_dir
+
     config = CONFIGS[size]
-    if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
-    else:
+    reader = None
+    if size != "full":
         arrays = materialize(f"criteo-{size}-v{DATA_VERSION}", functools.partial(generate, config))
-    return CriteoWorkload(info=info, size=size, variant=variant, data=arrays, config=config)
+    elif detect(root := data_root(data, "criteo1tb")) == "criteo_tsv":
+        require_extra()
+        from hpbench.data.criteo_tsv import CriteoReader
+
+        index_cache = cache_dir() / "criteo-line-index"
+        arrays, reader = {}, CriteoReader.open(root, info.batch_size[size], index_cache)
+    else:
+        path = data if root is None else str(root)
+        arrays = open_user_arrays(path, full_layout(), info.name)
+    return CriteoWorkload(
+        info=info, size=size, variant=variant, data=arrays, config=config, reader=reader
+    )

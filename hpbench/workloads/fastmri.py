@@ -5,12 +5,13 @@ by a random column mask (4x acceleration, 8% fully sampled centre, as fastMRI); 
 is the zero-filled magnitude image. Inputs and targets are normalised by the input's mean
 and standard deviation (AlgoPerf's preprocessing); the loss is L1 and the metric the SSIM
 of the de-normalised reconstruction against the target, with the target's maximum as the
-data range.
+data range. ``full`` reads AlgoPerf's h5 volumes (hpbench.data.fastmri_h5) or zarr arrays.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -25,6 +26,7 @@ from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
 DATA_VERSION = 1
+EVAL_KEYS = ("inputs", "targets", "mean", "std", "volume_max")
 CENTER_FRACTION = 0.08
 ACCELERATION = 4
 
@@ -216,7 +218,10 @@ class UNet(nn.Module):
 @attrs.frozen
 class FastMRIWorkload(WorkloadBase):
     config: Config
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
+    #: hpbench.data.fastmri_h5.FastMRIReader of AlgoPerf's h5 volumes, streamed
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def model(self, dropout: float = 0.0) -> UNet:
         return UNet(
@@ -239,15 +244,29 @@ class FastMRIWorkload(WorkloadBase):
         return jnp.mean(jnp.abs(outputs - batch["targets"])), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
         return take_split(self.data, "train", ("inputs", "targets"), idx)
 
-    def evaluate(self, params, model_state) -> dict[str, float]:
-        names = ("valid_inputs", "valid_targets", "valid_mean", "valid_std", "valid_volume_max")
+    def _valid_batches(self) -> tuple[int, Any]:
+        """The validation size and its batches (dicts of ``EVAL_KEYS``), in order."""
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = self.reader.valid.num_slices
+            return total, valid_batches(self.reader, total, self.config.eval_batch_size)
         total = num_rows(self.data["valid_inputs"])
+        rows = row_slices(total, self.config.eval_batch_size)
+        return total, ({k: take(self.data[f"valid_{k}"], r) for k in EVAL_KEYS} for r in rows)
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        total, batches = self._valid_batches()
         loss_sum = ssim_sum = 0.0
-        for rows in row_slices(total, self.config.eval_batch_size):
-            arrays = [take(self.data[name], rows) for name in names]
+        for batch in batches:
+            arrays = [batch[key] for key in EVAL_KEYS]
             batch_loss, batch_ssim = _evaluate_batch(self.model(), params, *arrays)
             loss_sum += float(batch_loss)
             ssim_sum += float(batch_ssim)
@@ -264,9 +283,22 @@ def _evaluate_batch(model: UNet, params, inputs, targets, mean, std, volume_max)
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> FastMRIWorkload:
+    """``full`` reads AlgoPerf's h5 volumes (streamed) or zarr arrays, by what ``data`` (or
+    ``$HPBENCH_DATA_DIR/fastmri``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.formats import data_root, detect, require_extra
+
     config = CONFIGS[size]
-    if size == "full":
-        arrays = open_user_arrays(data, full_layout(config.image_size), info.name)
-    else:
+    reader = None
+    if size != "full":
         arrays = materialize(f"fastmri-{size}-v{DATA_VERSION}", functools.partial(generate, config))
-    return FastMRIWorkload(info=info, size=size, variant=variant, config=config, data=arrays)
+    elif detect(root := data_root(data, "fastmri")) == "fastmri_h5":
+        require_extra()
+        from hpbench.data.fastmri_h5 import FastMRIReader
+
+        arrays, reader = {}, FastMRIReader.open(root, info.batch_size[size])
+    else:
+        path = data if root is None else str(root)
+        arrays = open_user_arrays(path, full_layout(config.image_size), info.name)
+    return FastMRIWorkload(
+        info=info, size=size, variant=variant, config=config, data=arrays, reader=reader
+    )

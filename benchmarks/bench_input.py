@@ -1,0 +1,70 @@
+"""Input-pipeline throughput of AlgoPerf's readers (examples/s per CPU core).
+
+Writes synthetic data in the real formats (``hpbench.data.synthetic``: fastMRI volumes of
+640 x 368 complex k-space, Criteo day files of 40 tab-separated fields) to a temporary
+directory, then times: each reader in one process (read, decode, augment: the per-core
+rate), the same through ``stream`` with 2 grain worker processes, and Criteo's one-time
+line-index scan. Needs the algoperf-data extra.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+FASTMRI_BATCH = 8
+CRITEO_BATCH = 8192
+
+
+def _rate(load, steps: int, batch: int) -> float:
+    """Examples per second of ``steps`` calls ``load(step)`` after one warm-up call."""
+    load(0)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        load(step)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def _stream_rate(reader, steps: int, batch: int, workers: int) -> float:
+    from hpbench.data.stream import stream
+
+    batches = stream(reader, 0, 0, worker_count=workers, prefetch=2)
+    for _ in range(2 * workers):  # every worker has started and filled its buffer
+        next(batches)
+    start = time.perf_counter()
+    for _ in range(steps):
+        next(batches)
+    return steps * batch / (time.perf_counter() - start)
+
+
+def main() -> None:
+    from hpbench.data.criteo_tsv import CriteoReader
+    from hpbench.data.fastmri_h5 import FastMRIReader
+    from hpbench.data.synthetic import write_criteo, write_fastmri
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        fastmri = FastMRIReader.open(
+            write_fastmri(root / "fastmri", train=(18, 18), valid=(1,)), FASTMRI_BATCH
+        )
+        criteo_dir = write_criteo(root / "criteo1tb", train_lines=(150_000,), valid_lines=2)
+        size = (criteo_dir / "day_0_00").stat().st_size
+        start = time.perf_counter()
+        criteo = CriteoReader.open(criteo_dir, CRITEO_BATCH, root / "index")
+        scan = size / (time.perf_counter() - start) / 2**20
+        rows = [
+            ("fastmri (h5 slice -> mask, iFFT, crop, normalise)", "1 process",
+             _rate(lambda s: fastmri(0, s), 12, FASTMRI_BATCH)),
+            ("fastmri", "2 grain workers", _stream_rate(fastmri, 40, FASTMRI_BATCH, 2)),
+            ("criteo (TSV line -> log, FarmHash buckets)", "1 process",
+             _rate(lambda s: criteo(0, s), 12, CRITEO_BATCH)),
+            ("criteo", "2 grain workers", _stream_rate(criteo, 40, CRITEO_BATCH, 2)),
+        ]  # fmt: skip
+    for name, how, rate in rows:
+        print(f"{name:52s} {how:16s} {rate:10,.0f} examples/s")
+    print(f"criteo line-index scan: {scan:,.0f} MiB/s ({size / 2**20:.0f} MiB file)")
+
+
+if __name__ == "__main__":
+    main()
