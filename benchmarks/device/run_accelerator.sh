@@ -12,8 +12,8 @@
 # No `pip install`: the machine has JAX with its CUDA plugin, flax, optax, orbax and the
 # rest, and no registry to install from; hpbench runs from this checkout (PYTHONPATH).
 # A missing package travels as wheels in .whl/ (see the device tool's README), installed
-# here into /tmp/site. Compiled programs and generated data are cached under .cache/ in
-# the checkout, which a warm machine keeps between calls: a rerun compiles nothing again.
+# here into /tmp/site. Compiled programs and generated data are cached under
+# benchmarks/.out/cache, which a warm machine keeps between calls: a rerun compiles less.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-benchmarks/.out/device}
@@ -21,7 +21,8 @@ BUDGET=${BUDGET:-420}
 PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export HPBENCH_COMPILE_CACHE_DIR="$PWD/.cache/compiled" HPBENCH_DATA_DIR="$PWD/.cache/data"
+CACHE="$PWD/benchmarks/.out/cache"  # ignored by git: a warm machine keeps it between calls
+export HPBENCH_COMPILE_CACHE_DIR="$CACHE/compiled" HPBENCH_DATA_DIR="$CACHE/data"
 if compgen -G ".whl/*.whl" >/dev/null; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site .whl/*.whl || exit 3
