@@ -5,7 +5,9 @@
 measurement, so a run stopped by a timeout still leaves what it measured. Four sections,
 each with its goal (issue 23) and a share of the time budget (``--budget`` seconds, 480 by
 default; time a section leaves goes to the next): an item not started within its section's
-share is listed as skipped, but each section's first item always runs.
+share is listed as skipped, but each section's first item always runs. Each section runs
+in a process of its own, stopped 45 s past its share: JAX takes most of the device memory
+at start, so each gets the whole device, and a crash loses only its own section.
 
 1. ``checkpoint``: one asynchronous Orbax save of full-size ResNet-50's training state:
    the time training waits for it over a 10-minute cadence (first: its program is the
@@ -84,6 +86,7 @@ def settings(tiny: bool) -> dict[str, Any]:
             "search": {"share": 0.35, "workloads": ("toy_mlp",), "points": 4, "horizon": 0.1},
             "min_seconds": 0.2,  # timed per packing measure
             "reserve_s": 3.0,
+            "first_run_s": 300.0,  # the least time a section's first search run gets
         }
     return {
         "checkpoint": {"share": 0.06, "workload": "imagenet_resnet", "size": "full", "steps": 64},
@@ -92,6 +95,7 @@ def settings(tiny: bool) -> dict[str, Any]:
         "search": {"share": 0.28, "workloads": MINI_SUITE, "points": 64, "horizon": 0.05},
         "min_seconds": 1.0,
         "reserve_s": 15.0,
+        "first_run_s": 150.0,
     }
 
 
@@ -99,12 +103,13 @@ def settings(tiny: bool) -> dict[str, Any]:
 
 
 class Report:
-    """The results so far, written to ``accelerator.json`` and ``accelerator.md`` on every
-    change."""
+    """The results so far, written to ``accelerator.json`` (and ``accelerator.md`` with
+    ``markdown``) on every change, each file replaced whole."""
 
-    def __init__(self, out: Path, header: dict[str, Any]):
+    def __init__(self, out: Path, header: dict[str, Any], markdown: bool = True):
         self.out = out
         self.data = {**header, "sections": {}}
+        self.markdown = markdown
         self.started = time.perf_counter()
         out.mkdir(parents=True, exist_ok=True)
 
@@ -116,8 +121,16 @@ class Report:
 
     def write(self) -> None:
         self.data["elapsed_s"] = round(time.perf_counter() - self.started, 1)
-        (self.out / "accelerator.json").write_text(json.dumps(self.data, indent=1) + "\n")
-        (self.out / "accelerator.md").write_text(render_markdown(self.data))
+        _replace(self.out / "accelerator.json", json.dumps(self.data, indent=1) + "\n")
+        if self.markdown:
+            _replace(self.out / "accelerator.md", render_markdown(self.data))
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` whole (a reader never sees half a file)."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    os.replace(part, path)
 
 
 def render_markdown(data: dict[str, Any]) -> str:
@@ -126,7 +139,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines = [
         f"# Accelerator benchmark ({data['mode']})",
         "",
-        f"{data['date']}: {device['count']} x {device['kind']} ({device['platform']}), "
+        f"{data['date']}: {device.get('count')} x {device.get('kind')} "
+        f"({device.get('platform')}), "
         f"jax {data['jax']}, jaxlib {data['jaxlib']}, Python {data['python']}; "
         f"{data['elapsed_s']} s of a {data['budget_s']} s budget.",
     ]
@@ -319,7 +333,9 @@ def loop_measure(trial: Any, steps: int, budget: Budget | None = None) -> dict[s
     from hpbench.schedules import relative_schedule
     from hpbench.workloads.registry import load_workload
 
-    workload = load_workload(trial.workload, trial.size, trial.variant, trial.data)
+    workload = load_workload(
+        trial.workload, trial.size, trial.variant, trial.data, batch_size=trial.batch_size
+    )
     schedule = relative_schedule(trial.schedule, trial.warmup, trial.horizon_steps)
     tx = build_optimizer(trial.algorithm, trial.params, schedule)
     params, model_state = workload.init(jax.random.key(0))
@@ -351,13 +367,14 @@ def loop_measure(trial: Any, steps: int, budget: Budget | None = None) -> dict[s
     return {"steps_per_s": done / (time.perf_counter() - started), "flops": cost_flops(compiled)}
 
 
-def engine_section(report: Report, config: dict, budget: Budget, peak: tuple) -> None:
+def engine_section(report: Report, config: dict, budget: Budget) -> None:
     section = report.section(
         "engine",
         "hpbench's engine within 2% of a hand-written flax/optax loop on each full-size model",
         budget.left(),
     )
-    dtype, peak_flops = peak
+    facts = device_facts()
+    dtype, peak_flops = peak_for(facts["kind"], facts["platform"])
     section["peak"] = {"dtype": dtype, "flops_per_s": peak_flops}
     overheads = []
     for name in config["workloads"]:
@@ -486,9 +503,10 @@ def packing_section(report: Report, config: dict, budget: Budget, min_seconds: f
 # --- a whole-suite search --------------------------------------------------------------
 
 
-def search_section(report: Report, config: dict, budget: Budget) -> None:
+def search_section(report: Report, config: dict, budget: Budget, first_run_s: float) -> None:
     """One ``hpbench run`` process per workload, the engine's default packs, as a search
-    runs; the rest of the section's budget is each run's timeout."""
+    runs; the rest of the section's budget is each run's timeout (the first run's at least
+    ``first_run_s``)."""
     from benchmarks.bench_search import search_spec, training_seconds
     from hpbench.workloads.registry import load_workload
 
@@ -517,7 +535,7 @@ def search_section(report: Report, config: dict, budget: Budget) -> None:
                     check=False,
                     capture_output=True,
                     text=True,
-                    timeout=max(budget.left(), 10 * budget.reserve),
+                    timeout=budget.left() if section["rows"] else max(budget.left(), first_run_s),
                 )
             except subprocess.TimeoutExpired:
                 section["skipped"].append(f"{name}: stopped at the section's budget")
@@ -616,6 +634,84 @@ def checkpoint_section(report: Report, config: dict, budget: Budget) -> None:
 
 #: In order: the checkpoint's ResNet-50 program is the engine's first (compiled once).
 SECTIONS = ("checkpoint", "engine", "packing", "search")
+RUNNERS: dict[str, Callable[[Report, dict, Budget], None]] = {
+    "checkpoint": lambda report, config, budget: checkpoint_section(
+        report, config["checkpoint"], budget
+    ),
+    "engine": lambda report, config, budget: engine_section(report, config["engine"], budget),
+    "packing": lambda report, config, budget: packing_section(
+        report, config["packing"], budget, config["min_seconds"]
+    ),
+    "search": lambda report, config, budget: search_section(
+        report, config["search"], budget, config["first_run_s"]
+    ),
+}
+#: Seconds a section's process may run past its share before it is stopped.
+GRACE_S = {"full": 45.0, "tiny": 400.0}
+
+
+def run_section(name: str, out: Path, tiny: bool, budget_s: float) -> None:
+    """One section in this process (``--child``), its JSON in ``out``."""
+    config = settings(tiny)
+    report = Report(out, {}, markdown=False)
+    RUNNERS[name](report, config, Budget(time.perf_counter() + budget_s, config["reserve_s"]))
+    if name != "search":  # the search's own process leaves the device to its runs
+        import jax
+
+        peak_bytes = _memory_stats(jax.devices()[0]).get("peak_bytes_in_use")
+        report.data["sections"][name]["peak_bytes_in_use"] = peak_bytes
+    report.write()
+
+
+def spawn_section(report: Report, name: str, tiny: bool, deadline: float, grace: float) -> None:
+    """Run section ``name`` in a fresh process until ``deadline`` (plus ``grace``, then it
+    is stopped), copying its figures into ``report`` as they come. A process per section
+    gives each the whole device memory (JAX takes most of it at start), keeps a crash in
+    one from losing the others, and lets the search's runs have the device alone."""
+    with tempfile.TemporaryDirectory(prefix=f"accelerator-{name}-") as tmp:
+        command = [sys.executable, "-m", "benchmarks.bench_accelerator", "--child", name]
+        command += ["--out", tmp, "--budget", f"{max(1.0, deadline - time.perf_counter()):.1f}"]
+        process = subprocess.Popen(command + ["--tiny"] * tiny, cwd=ROOT)
+        stopped = False
+        while True:
+            try:
+                process.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                _merge(report, name, Path(tmp))
+                if time.perf_counter() > deadline + grace and not stopped:
+                    process.kill()
+                    stopped = True
+        _merge(report, name, Path(tmp))
+    if process.returncode != 0:
+        section = report.data["sections"].setdefault(
+            name, {"goal": "", "met": None, "rows": [], "skipped": []}
+        )
+        reason = "stopped past its budget" if stopped else f"exited {process.returncode}"
+        section["skipped"].append(f"the section's process {reason}")
+        report.write()
+
+
+def _merge(report: Report, name: str, directory: Path) -> None:
+    path = directory / "accelerator.json"
+    if path.exists():
+        section = json.loads(path.read_text())["sections"].get(name)
+        if section is not None:
+            report.data["sections"][name] = section
+            report.write()
+
+
+def probe() -> dict[str, Any]:
+    """The device's facts, from a process of its own (this one leaves the device alone)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_accelerator", "--probe"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -626,19 +722,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiny", action="store_true", help="mini sizes (default without GPU/TPU)")
     parser.add_argument("--budget", type=float, default=None, help="seconds (480, tiny 90)")
     parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv or [])
+    if args.probe:
+        print(json.dumps(device_facts()))
+        return
+    if args.child:
+        run_section(args.child, args.out, args.tiny, args.budget)
+        return
 
     import jax
     import jaxlib
 
-    tiny = args.tiny or jax.default_backend() == "cpu"
+    device = probe()
+    tiny = args.tiny or device["platform"] == "cpu"
+    mode = "tiny" if tiny else "full"
     budget_s = args.budget or (90.0 if tiny else 480.0)
     config = settings(tiny)
-    device = device_facts()
     report = Report(
         args.out,
         {
-            "mode": "tiny" if tiny else "full",
+            "mode": mode,
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "device": device,
             "jax": jax.__version__,
@@ -651,21 +756,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     shares = {name: config[name]["share"] for name in args.sections}
     scale = budget_s / sum(shares.values())
-    peak = peak_for(device["kind"], device["platform"])
-    run = {
-        "engine": lambda b: engine_section(report, config["engine"], b, peak),
-        "checkpoint": lambda b: checkpoint_section(report, config["checkpoint"], b),
-        "packing": lambda b: packing_section(report, config["packing"], b, config["min_seconds"]),
-        "search": lambda b: search_section(report, config["search"], b),
-    }
     deadline = time.perf_counter()
     for name in args.sections:  # time a section leaves unused goes to the next
         deadline += shares[name] * scale
-        budget = Budget(deadline, config["reserve_s"])
-        print(f"-- {name} ({budget.left():.0f} s)", flush=True)
-        run[name](budget)
-    peak_bytes = _memory_stats(jax.devices()[0]).get("peak_bytes_in_use")
-    report.data["device"]["peak_bytes_in_use"] = peak_bytes
+        print(f"-- {name} ({deadline - time.perf_counter():.0f} s)", flush=True)
+        spawn_section(report, name, tiny, deadline, GRACE_S[mode])
     report.write()
     print((args.out / "accelerator.md").read_text(), flush=True)
 
