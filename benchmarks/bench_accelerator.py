@@ -119,6 +119,12 @@ class Report:
         self.write()
         return entry
 
+    def add(self, section: dict[str, Any], row: dict[str, Any]) -> None:
+        """Append ``row`` to ``section``, print it (the run's log) and write."""
+        section["rows"].append(row)
+        print(json.dumps(row), flush=True)
+        self.write()
+
     def write(self) -> None:
         self.data["elapsed_s"] = round(time.perf_counter() - self.started, 1)
         _replace(self.out / "accelerator.json", json.dumps(self.data, indent=1) + "\n")
@@ -201,8 +207,7 @@ def attempt(section: dict, report: Report, label: str, measure: Callable[[], dic
         row = measure()
     except Exception as error:  # one failing model must not lose the others' figures
         row = {"item": label, "error": f"{type(error).__name__}: {error}"[:300]}
-    section["rows"].append(row)
-    report.write()
+    report.add(section, row)
     return "error" not in row
 
 
@@ -494,8 +499,7 @@ def packing_section(report: Report, config: dict, budget: Budget, min_seconds: f
             row.update(default_pack(name))
         except Exception as error:
             row["error"] = f"{type(error).__name__}: {error}"[:300]
-        section["rows"].append(row)
-        report.write()
+        report.add(section, row)
     section["met"] = verdict(best, len(config["workloads"]), lambda s: s >= 8.0)
     report.write()
 
@@ -544,19 +548,19 @@ def search_section(report: Report, config: dict, budget: Budget, first_run_s: fl
             if done.returncode != 0:
                 tail = done.stderr.strip().splitlines()[-3:]
                 error = f"hpbench run exited {done.returncode}: {' / '.join(tail)}"
-                section["rows"].append({"workload": name, "error": error[:300]})
+                report.add(section, {"workload": name, "error": error[:300]})
             else:
                 walls[name] = wall
-                section["rows"].append(
+                report.add(
+                    section,
                     {
                         "workload": name,
                         "points": points,
                         "horizon": horizon,
                         "wall s": wall,
                         "training s": training_seconds(results),
-                    }
+                    },
                 )
-            report.write()
     if walls:
         total = sum(walls.values())
         complete = len(walls) == len(config["workloads"])
@@ -646,6 +650,12 @@ RUNNERS: dict[str, Callable[[Report, dict, Budget], None]] = {
         report, config["search"], budget, config["first_run_s"]
     ),
 }
+#: Sections that train full-size models (ResNet-50 at batch 1024 needs most of an 80-141 GB
+#: device): JAX may take 95% of the device memory instead of its default 75% (the section
+#: runs alone), unless the user set the fraction. The others keep JAX's default, which the
+#: engine's own pack size is computed from.
+FULL_SIZE_SECTIONS = ("checkpoint", "engine")
+MEMORY_FRACTION = "XLA_PYTHON_CLIENT_MEM_FRACTION"
 #: Seconds a section's process may run past its share before it is stopped.
 GRACE_S = {"full": 45.0, "tiny": 400.0}
 
@@ -658,8 +668,12 @@ def run_section(name: str, out: Path, tiny: bool, budget_s: float) -> None:
     if name != "search":  # the search's own process leaves the device to its runs
         import jax
 
-        peak_bytes = _memory_stats(jax.devices()[0]).get("peak_bytes_in_use")
-        report.data["sections"][name]["peak_bytes_in_use"] = peak_bytes
+        stats = _memory_stats(jax.devices()[0])
+        report.data["sections"][name]["device_memory"] = {
+            "bytes_limit": stats.get("bytes_limit"),
+            "peak_bytes_in_use": stats.get("peak_bytes_in_use"),
+            MEMORY_FRACTION: os.environ.get(MEMORY_FRACTION),
+        }
     report.write()
 
 
@@ -671,7 +685,10 @@ def spawn_section(report: Report, name: str, tiny: bool, deadline: float, grace:
     with tempfile.TemporaryDirectory(prefix=f"accelerator-{name}-") as tmp:
         command = [sys.executable, "-m", "benchmarks.bench_accelerator", "--child", name]
         command += ["--out", tmp, "--budget", f"{max(1.0, deadline - time.perf_counter()):.1f}"]
-        process = subprocess.Popen(command + ["--tiny"] * tiny, cwd=ROOT)
+        environ = dict(os.environ)
+        if name in FULL_SIZE_SECTIONS:  # alone on the device: let JAX take nearly all of it
+            environ.setdefault(MEMORY_FRACTION, "0.95")
+        process = subprocess.Popen(command + ["--tiny"] * tiny, cwd=ROOT, env=environ)
         stopped = False
         while True:
             try:

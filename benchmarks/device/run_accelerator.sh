@@ -46,5 +46,5 @@ PYTHON
 status=$?
 cat "$OUT/env.txt"
 [ $status -eq 0 ] || { echo "environment check failed (exit $status): see env.txt"; exit 3; }
-timeout --signal=TERM --kill-after=20 $((${BUDGET%.*} + 60)) \
+timeout --signal=TERM --kill-after=10 $((${BUDGET%.*} + 90)) \
     "$PY" -m benchmarks accelerator --budget "$BUDGET" --out "$OUT" "$@" 2>&1 | tee "$OUT/log.txt"
