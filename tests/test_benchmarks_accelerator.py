@@ -54,6 +54,11 @@ def test_tiny_mode_writes_the_machine_and_every_section(tiny_run):
         assert not any("error" in row for row in section["rows"]), section["rows"]
         assert f"## {name}" in markdown and section["goal"] in markdown
     assert data["device"]["kind"] in markdown and f"jax {data['jax']}" in markdown
+    for name in ("checkpoint", "engine", "packing"):  # each in a process of its own
+        assert "peak_bytes_in_use" in data["sections"][name]["device_memory"]
+    fraction = data["sections"]["engine"]["device_memory"]["XLA_PYTHON_CLIENT_MEM_FRACTION"]
+    assert fraction == os.environ.get("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.95")
+    assert "device_memory" not in data["sections"]["search"]  # leaves the device to its runs
 
 
 def test_tiny_mode_figures_are_positive_and_consistent(tiny_run):
