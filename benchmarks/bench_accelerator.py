@@ -380,7 +380,13 @@ def engine_section(report: Report, config: dict, budget: Budget) -> None:
     )
     facts = device_facts()
     dtype, peak_flops = peak_for(facts["kind"], facts["platform"])
-    section["peak"] = {"dtype": dtype, "flops_per_s": peak_flops}
+    import jax
+
+    section["peak"] = {
+        "dtype": dtype,
+        "flops_per_s": peak_flops,
+        "jax_default_matmul_precision": jax.config.jax_default_matmul_precision,
+    }
     overheads = []
     for name in config["workloads"]:
         if budget.out() and section["rows"]:
