@@ -1,4 +1,8 @@
-"""Run every ``benchmarks/bench_*.py`` module's ``main()`` in turn, or the ones named."""
+"""Run every ``benchmarks/bench_*.py`` module's ``main()`` in turn, or the ones named.
+
+Options after the names go to each named module's ``main``: ``python -m benchmarks
+accelerator --tiny --out DIR``.
+"""
 
 import importlib
 import pkgutil
@@ -6,7 +10,9 @@ import sys
 from pathlib import Path
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    split = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    names, options = argv[:split], argv[split:]
     here = Path(__file__).parent
     modules = sorted(
         m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
@@ -15,7 +21,8 @@ def main(names: list[str]) -> None:
         if names and name.removeprefix("bench_") not in names and name not in names:
             continue
         print(f"== {name}", flush=True)
-        importlib.import_module(f"benchmarks.{name}").main()
+        module = importlib.import_module(f"benchmarks.{name}")
+        module.main(options) if options else module.main()
 
 
 if __name__ == "__main__":

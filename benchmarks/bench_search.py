@@ -21,7 +21,7 @@ of the committed searches (16 points; ~20 minutes on 2 cores per attempt):
 librispeech_conformer librispeech_deepspeech ogbg wmt --points 16 --horizon 0.25 --modes
 "one by one" default``. A short search is mostly its processes' start and compilation,
 which packing cannot share; a search's throughput is the rate of a search of useful size.
-Record the printed table in ``benchmarks/README.md`` with the machine and its load.
+Record the printed table in ``benchmarks/LOG.md`` with the machine and its load.
 """
 
 from __future__ import annotations
