@@ -1,0 +1,101 @@
+"""The friction fixes of issue 20: workload selection, the extends hint, one error per
+mistake, help text, the next command after ``run`` (each through the real ``hpbench``)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from hpbench import cli
+from hpbench.spec._toml import tomllib
+from hpbench.spec.schema import spec_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"
+
+
+def hpbench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hpbench.cli", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def _plan_ids(path: Path) -> dict[str, str]:
+    result = hpbench("plan", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    trials = json.loads(result.stdout)["trials"]
+    return {t["id"]: t["workload"] for t in trials}
+
+
+def test_a_workload_list_selects_from_the_suite_with_the_same_trial_ids(tmp_path):
+    head = f'[benchmark]\nextends = "{SUITE}"\n\n[algorithm]\nname = "adamw"\n'
+    selected = tmp_path / "selected.toml"
+    selected.write_text('workloads = ["criteo", "ogbg"]\n\n' + head)
+    skipped = tmp_path / "skipped.toml"
+    others = [
+        n for n in tomllib.loads(SUITE.read_text())["workloads"] if n not in ("criteo", "ogbg")
+    ]
+    assert len(others) == 6
+    skipped.write_text(head + "".join(f"\n[workloads.{n}]\nskip = true\n" for n in others))
+    ids = _plan_ids(selected)
+    assert sorted(ids.values()) == ["criteo", "ogbg"]
+    assert ids == _plan_ids(skipped)
+
+
+def test_an_unknown_selected_workload_lists_the_suite(tmp_path):
+    spec = tmp_path / "x.toml"
+    spec.write_text(f'workloads = ["criteo", "ogbgg"]\n[benchmark]\nextends = "{SUITE}"\n')
+    result = hpbench("validate", str(spec))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f'{spec}:1:24: workloads[1]: expected a workload of the suite ("criteo", '
+        '"fastmri", "imagenet_resnet", "imagenet_vit", "librispeech_conformer", '
+        '"librispeech_deepspeech", "ogbg", "wmt"), found unknown workload "ogbgg"; '
+        'did you mean "ogbg"?'
+    )
+
+
+def test_a_workload_list_without_a_suite_is_an_error(tmp_path):
+    spec = tmp_path / "x.toml"
+    spec.write_text('workloads = ["criteo"]\n[algorithm]\nname = "adamw"\n')
+    result = hpbench("validate", str(spec))
+    assert result.returncode == 2
+    assert "a list selects workloads of the suite the spec extends" in result.stderr
+
+
+def test_the_schema_accepts_a_workload_list_and_rejects_unknown_names():
+    result = hpbench("schema")
+    validator = jsonschema.Draft7Validator(json.loads(result.stdout))
+    assert validator.is_valid({"workloads": ["criteo", "ogbg"]})
+    assert not validator.is_valid({"workloads": ["criteo", "nope"]})
+    assert not validator.is_valid({"workloads": []})
+    assert json.loads(result.stdout) == spec_schema()
+
+
+def test_an_unknown_algorithm_is_one_error_even_with_a_grid():
+    result = hpbench("validate", "tests/specs/bad/unknown_algorithm_grid.toml")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert 'algorithm.name: expected one of "adamw"' in lines[0]
+
+
+def test_a_wrong_extends_path_says_it_is_relative_to_the_spec(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "specs" / "suites").mkdir(parents=True)
+    (tmp_path / "specs" / "suites" / "s.toml").write_text("[workloads.toy_mlp]\n")
+    (tmp_path / "specs" / "mine").mkdir()
+    (tmp_path / "specs" / "mine" / "x.toml").write_text(
+        '[benchmark]\nextends = "specs/suites/s.toml"\n'
+    )
+    result = hpbench("validate", "specs/mine/x.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "specs/mine/x.toml:2:11: benchmark.extends: expected an existing spec file, found no "
+        "file specs/mine/specs/suites/s.toml; extends paths are relative to the spec file's "
+        'directory (specs/mine/); did you mean "../suites/s.toml"?'
+    )
