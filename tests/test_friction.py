@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
-import pytest
 
-from hpbench import cli
 from hpbench.spec._toml import tomllib
 from hpbench.spec.schema import spec_schema
 
@@ -99,3 +97,37 @@ def test_a_wrong_extends_path_says_it_is_relative_to_the_spec(tmp_path):
         "file specs/mine/specs/suites/s.toml; extends paths are relative to the spec file's "
         'directory (specs/mine/); did you mean "../suites/s.toml"?'
     )
+
+
+def test_run_shows_trial_ids_each_members_metric_and_what_to_run_next(tmp_path):
+    """One real packed run: the progress names each trial with its own metric and prints
+    the job's last line once; run, plan and status show the same 16-character ids."""
+    spec = tmp_path / "toy2.toml"
+    spec.write_text(
+        f'[benchmark]\nextends = "{ROOT / "specs/suites/toy.toml"}"\n'
+        '[algorithm]\nname = "adamw"\n[grid]\nlearning_rate = [1e-2, 1e-3]\n'
+        "[workloads.toy_mlp]\nmax_steps = 40\neval_every = 20\n"
+    )
+    results = tmp_path / "res"
+    ran = hpbench("run", str(spec), "--results", str(results), "--pack", "2", "--plain")
+    assert ran.returncode == 0, ran.stderr
+    ids = sorted(_plan_ids(spec))
+    assert [len(i) for i in ids] == [16, 16]
+    lines = [line for line in ran.stderr.splitlines() if line.startswith("[job ")]
+    assert len(lines) == len(set(lines)) >= 2
+    last = lines[-1]
+    assert "step 40/40" in last and "error_rate (target 0.06): " in last
+    values = dict(part.split() for part in last.split("): ")[1].split(", "))
+    assert sorted(values) == ids  # each member by its trial id, with its own value
+    assert len(set(values.values())) == 2
+    assert sum("step 40/40" in line for line in lines) == 1
+    for i in ids:
+        assert i in ran.stdout
+    assert ran.stdout.rstrip().endswith(
+        f"next: hpbench report {spec} --results {results}\n"
+        f"      hpbench score {spec} --results {results}"
+    )
+    status = hpbench("status", str(results), "--all")
+    assert status.returncode == 0, status.stderr
+    for i in ids:
+        assert i in status.stdout

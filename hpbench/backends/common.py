@@ -76,16 +76,19 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
     """The job's progress as its trials' files record it (None before it has started)."""
     lead = job.lead
     steps, values, seconds = [], [], []
+    members: list[tuple[str, float | None]] = []
     for trial in job.trials:
         trial_dir = TrialDir(Path(results_dir), trial)
         status = trial_dir.read_status()
         if status is None:
+            members.append((trial.id, None))
             continue
         steps.append(status.step)
         evals = read_evals(trial_dir.metrics_path)
+        value = evals[-1].metrics.get(lead.target.metric) if evals else None
+        members.append((trial.id, value))
         if evals:
             seconds.append(evals[-1].train_seconds)
-            value = evals[-1].metrics.get(lead.target.metric)
             if value is not None:
                 values.append(value)
     if not steps:
@@ -105,6 +108,7 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
         best=best,
         target=lead.target.value,
         finished=finished,
+        members=tuple(members),
     )
 
 

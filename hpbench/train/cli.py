@@ -85,6 +85,15 @@ def main(args: argparse.Namespace) -> int:
     return _run(jobs, args, console)
 
 
+def next_commands(specs: list[Path], results: Path) -> str:
+    """What to run after ``run``: the report and the score of the specs just trained."""
+    import shlex
+
+    names = " ".join(shlex.quote(str(p)) for p in specs)
+    where = "" if results == Path("results") else f" --results {shlex.quote(str(results))}"
+    return f"next: hpbench report {names}{where}\n      hpbench score {names}{where}"
+
+
 def _join_hosts(profile: RunnerProfile) -> None:
     """Join the other processes of a multi-host ``local`` profile now: JAX must be joined
     before anything starts its backends, and the pack size from memory does."""
@@ -121,6 +130,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         return 128 + stop.signum
     out = Console(file=sys.stdout, width=max(console.width, 100))
     out.print(summary_table(outcomes, args.results))
+    print(next_commands(args.specs, args.results), flush=True)  # never wrapped: copied
     failed = [o for o in outcomes if o.state == "failed"]
     if failed:
         print(
