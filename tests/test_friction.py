@@ -1,13 +1,17 @@
 """The friction fixes of issue 20: workload selection, the extends hint, one error per
 mistake, help text, the next command after ``run`` (each through the real ``hpbench``)."""
 
+import argparse
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
+from hpbench import cli
 from hpbench.spec._toml import tomllib
 from hpbench.spec.schema import spec_schema
 
@@ -131,3 +135,33 @@ def test_run_shows_trial_ids_each_members_metric_and_what_to_run_next(tmp_path):
     assert status.returncode == 0, status.stderr
     for i in ids:
         assert i in status.stdout
+
+
+def _command_parser(name: str) -> argparse.ArgumentParser:
+    parser = cli.build_parser(name)
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_every_command_has_a_description_an_example_and_positional_help(name):
+    help_text = hpbench(name, "--help").stdout
+    summary = cli.COMMANDS[name][1]
+    assert f"\n\n{summary[0].upper()}{summary[1:]}.\n\n" in help_text
+    example = cli.EXAMPLES[name]
+    assert help_text.rstrip().endswith(f"example:\n  {example}")
+    parser = _command_parser(name)
+    positionals = [a for a in parser._actions if not a.option_strings]
+    assert positionals and all(a.help for a in positionals)
+    parser.parse_args(shlex.split(example)[2:])  # the example is a valid command line
+
+
+def test_help_stays_free_of_jax():
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hpbench.cli", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    assert "jax" not in result.stderr

@@ -86,7 +86,9 @@ def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
     from hpbench.train.job import make_jobs
 
     jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
-    args = argparse.Namespace(results=tmp_path, quiet=True, plain=True, profile=None)
+    args = argparse.Namespace(
+        results=tmp_path, quiet=True, plain=True, profile=None, specs=[Path("x.toml")]
+    )
     assert _run(jobs, args, Console(stderr=True)) == 1
     out, err = capsys.readouterr()
     assert "failed: KeyError" in out and "1 trial(s) failed" in err
