@@ -165,3 +165,69 @@ def test_help_stays_free_of_jax():
     )
     assert result.returncode == 0
     assert "jax" not in result.stderr
+
+
+def _data_project(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository whose spec reads data from a directory outside it; both paths."""
+    project, data = tmp_path / "project", tmp_path / "data"
+    (project / "specs").mkdir(parents=True)
+    (project / "runners").mkdir()
+    (project / "pyproject.toml").write_text("")
+    (project / "specs" / "full.toml").write_text(
+        f'[benchmark]\nextends = "{ROOT / "specs/suites/toy.toml"}"\n'
+        f'[algorithm]\nname = "adamw"\n[workloads.toy_mlp]\ndata = "{data / "toy"}"\n'
+        "max_steps = 10\neval_every = 10\n"
+    )
+    (project / "runners" / "data.toml").write_text(f'[runner]\ndata_dirs = ["{data}"]\n')
+    return project, data
+
+
+def _outside(data: Path) -> str:
+    return (
+        "specs/full.toml:6:8: workloads.toy_mlp.data: expected a data path inside the "
+        f'repository or an allowed data directory, found "{data / "toy"}", which leads '
+        "outside them; "
+    )
+
+
+def test_a_data_path_outside_the_repository_is_refused_before_training(tmp_path, monkeypatch):
+    monkeypatch.delenv("HPBENCH_DATA_DIR", raising=False)
+    project, data = _data_project(tmp_path)
+    ran = hpbench("run", "specs/full.toml", "--results", "res", cwd=project)
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == _outside(data) + (
+        "allow its directory with [runner] data_dirs = [...] in a runner profile "
+        "(hpbench run --runner PROFILE)"
+    )
+    assert not (project / "res").exists()
+    for command in ("calibrate", "build-list", "targets"):
+        searched = hpbench(command, "specs/full.toml", "--results", "res", cwd=project)
+        assert searched.returncode == 2, command
+        assert searched.stderr.startswith(_outside(data)), command
+        assert "set HPBENCH_DATA_DIR" in searched.stderr
+        assert not (project / "res").exists()
+
+
+def test_a_runner_profile_or_hpbench_data_dir_allows_a_data_directory(tmp_path, monkeypatch):
+    project, data = _data_project(tmp_path)
+    monkeypatch.delenv("HPBENCH_DATA_DIR", raising=False)
+    ran = hpbench(
+        "run", "specs/full.toml", "--results", "res", "--runner", "runners/data.toml", cwd=project
+    )
+    assert ran.returncode == 0, ran.stderr  # toy_mlp generates its data: it trains
+    assert "reached target" in ran.stdout or "missed target" in ran.stdout
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(data))
+    targets = hpbench("targets", "specs/full.toml", "--results", "res", cwd=project)
+    assert targets.returncode == 0, targets.stderr  # trained above: read back, not retrained
+    assert "| toy_mlp | error_rate (min) |" in targets.stdout
+
+
+def test_runner_data_dirs_must_be_absolute(tmp_path):
+    (tmp_path / "bad.toml").write_text('[runner]\ndata_dirs = ["data"]\n')
+    (tmp_path / "x.toml").write_text('[algorithm]\nname = "adamw"\n')
+    ran = hpbench("run", "x.toml", "--runner", "bad.toml", cwd=tmp_path)
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == (
+        "bad.toml:2:13: runner.data_dirs: expected a list of absolute directories "
+        '(e.g. ["/data"]), found ["data"]'
+    )
