@@ -76,7 +76,10 @@ def spec_schema() -> dict[str, Any]:
                 "How trials run.",
             ),
             "grid": _grid(),
-            **{name: {"type": "object", "description": "Reserved."} for name in RESERVED},
+            **{
+                name: {"type": "object", "description": f"[{name}]: see docs/search.md."}
+                for name in RESERVED
+            },
         },
     }
 
