@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from hpbench import cli
+from hpbench.spec import load_spec
 from hpbench.spec._toml import tomllib
 from hpbench.spec.schema import spec_schema
 
@@ -45,6 +46,8 @@ def test_a_workload_list_selects_from_the_suite_with_the_same_trial_ids(tmp_path
     ids = _plan_ids(selected)
     assert sorted(ids.values()) == ["criteo", "ogbg"]
     assert ids == _plan_ids(skipped)
+    # the merged data (a report's resolved spec) holds the selected workloads only
+    assert list(load_spec(selected).document.data["workloads"]) == ["criteo", "ogbg"]
 
 
 def test_an_unknown_selected_workload_lists_the_suite(tmp_path):

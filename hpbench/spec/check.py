@@ -282,7 +282,7 @@ class _Checker(Reporter):
         if not isinstance(table, dict):
             self.fail(("workloads",), "a table of workloads ([workloads.NAME])", table)
             return ()
-        selected = self.selection(table)
+        selected = self.selection()
         runs: list[WorkloadRun] = []
         for name, entry in table.items():
             if selected is not None and name not in selected:
@@ -302,18 +302,18 @@ class _Checker(Reporter):
                 runs.extend(self.workload(path, WORKLOADS[name], entry))
         return tuple(runs)
 
-    def selection(self, table: dict[str, Any]) -> set[str] | None:
-        """The names of ``workloads = [...]`` (each a workload of the suite's ``table``; a
-        selected workload runs even if the suite skips it), or None: every unskipped one."""
+    def selection(self) -> set[str] | None:
+        """The names of ``workloads = [...]`` (each one of the suite's workloads; a selected
+        workload runs even if the suite skips it), or None: every unskipped one runs."""
         raw = self.doc.selected
         if raw is None:
             return None
-        known = tuple(table)
+        known = self.doc.suite
         if not raw or not all(isinstance(n, str) for n in raw):
             self.fail(("workloads",), "a non-empty list of workload names", raw)
             return set()
         for i, name in enumerate(raw):
-            if name not in table:
+            if name not in known:
                 self.fail(
                     ("workloads", i),
                     f"a workload of the suite ({one_of(known)})",

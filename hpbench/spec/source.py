@@ -46,6 +46,8 @@ class Document:
     #: ``workloads = ["criteo", ...]`` over a parent's ``[workloads]`` tables: the names
     #: selected (as written, checked by the checker); None when the spec selects none.
     selected: Any = None
+    #: The parent's workloads a selection chose from (``data`` keeps the selected ones).
+    suite: tuple[str, ...] = ()
 
     def problem(
         self, path: Path_, message: str, hint: str | None = None, *, at_key: bool = False
@@ -180,14 +182,18 @@ def merge(parent: Document, child: Document) -> Document:
     ):
         base.pop("algorithm")
         where = {p: w for p, w in where.items() if p[0] != "algorithm"}
-    selected = parent.selected
+    selected, suite = parent.selected, parent.suite
     over = child.data
     if isinstance(over.get("workloads"), list) and isinstance(base.get("workloads"), dict):
-        selected = over["workloads"]  # a selection of the parent's workloads, not a new table
+        # a selection of the parent's workloads, not a new table: the merged data keeps
+        # the selected ones (so a resolved spec shows what runs)
+        selected, suite = over["workloads"], tuple(base["workloads"])
+        names = {n for n in selected if isinstance(n, str)}
+        base = {**base, "workloads": {k: v for k, v in base["workloads"].items() if k in names}}
         over = {k: v for k, v in over.items() if k != "workloads"}
     where.update(child.where)
     data = _deep_merge(base, over)
-    return Document(child.file, data, where, child.own, child.roots, selected)
+    return Document(child.file, data, where, child.own, child.roots, selected, suite)
 
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
