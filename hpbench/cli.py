@@ -39,6 +39,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: command -> one example, shown at the end of its help. Kept here with the help above.
+EXAMPLES: dict[str, str] = {
+    "validate": "hpbench validate specs/*.toml",
+    "plan": "hpbench plan specs/nadamw_list5_mini.toml --results results",
+    "diff": "hpbench diff specs/adamw_baseline.toml specs/naive_adam.toml",
+    "schema": "hpbench schema runner --out runner.schema.json",
+    "list": "hpbench list workloads",
+    "run": "hpbench run specs/adamw_baseline.toml --results results --plain",
+    "status": "hpbench status results --all",
+    "report": "hpbench report specs/adamw_baseline.toml specs/nadamw_list5_mini.toml",
+    "score": "hpbench score specs/adamw_baseline.toml specs/naive_adam.toml --time seconds",
+    "nightly": "hpbench nightly specs/nightly.toml --no-run",
+    "targets": "hpbench targets specs/targets_mini.toml --write specs/suites/algoperf_mini.toml",
+    "data": "hpbench data import criteo train.npz valid.npz --out /data/criteo_full",
+    "calibrate": "hpbench calibrate specs/calibrate_toy.toml --report reports/calibration.md",
+    "build-list": "hpbench build-list specs/list_toy.toml --emit specs/my_list.toml",
+}
+
+
 class NotBuilt(Exception):
     """The module of a command does not exist yet."""
 
@@ -65,7 +84,13 @@ def build_parser(chosen: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hpbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        command_parser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text[0].upper() + help_text[1:] + ".",
+            epilog=f"example:\n  {EXAMPLES[name]}" if name in EXAMPLES else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         if name == chosen:
             command = load_command(name)
             command.add_arguments(command_parser)

@@ -187,7 +187,9 @@ def test_output_paths_are_checked_under_their_root(tmp_path):
 
 def test_the_default_report_directory_is_one_plain_name_under_reports():
     def report(*labels):
-        return SimpleNamespace(entries=[SimpleNamespace(label=label) for label in labels])
+        return SimpleNamespace(
+            entries=[SimpleNamespace(spec=label, label=label) for label in labels]
+        )
 
     assert _default_out(report("adamw", "nadamw_list5")) == Path("reports/adamw-nadamw_list5")
     for labels in ((".",), ("..",), ("a b",), ("x" * 60, "y" * 60)):  # file stems, too long

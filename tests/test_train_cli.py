@@ -86,7 +86,9 @@ def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
     from hpbench.train.job import make_jobs
 
     jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
-    args = argparse.Namespace(results=tmp_path, quiet=True, plain=True, profile=None)
+    args = argparse.Namespace(
+        results=tmp_path, quiet=True, plain=True, profile=None, specs=[Path("x.toml")]
+    )
     assert _run(jobs, args, Console(stderr=True)) == 1
     out, err = capsys.readouterr()
     assert "failed: KeyError" in out and "1 trial(s) failed" in err
@@ -102,7 +104,7 @@ def test_run_help_does_not_import_jax():
     assert "--pack K" in done.stdout and done.stdout.strip().endswith("False")
 
 
-def test_live_progress_draws_one_line_per_job():
+def test_progress_shows_each_trial_with_its_own_metric():
     import io
 
     from rich.console import Console
@@ -110,24 +112,34 @@ def test_live_progress_draws_one_line_per_job():
     from hpbench.train.progress import LiveProgress, PlainProgress
     from hpbench.train.run import JobUpdate
 
+    t1, t2, t3 = "1111aaaa2222bbbb", "3333cccc4444dddd", "5555eeee6666ffff"
     updates = [
-        JobUpdate("a", "toy_mlp/mini", 4, 50, 100, 0.5, "error_rate", None, 0.06),
-        JobUpdate("a", "toy_mlp/mini", 4, 100, 100, 1.0, "error_rate", 0.05, 0.06),
-        JobUpdate("b", "criteo/mini", 2, 10, 1000, 0.1, "cross_entropy", 0.6, 0.45),
-    ]
+        JobUpdate("a", "toy_mlp/mini", 2, 50, 100, 0.5, "error_rate", None, 0.06,
+                  members=((t1, None), (t2, None))),
+        JobUpdate("a", "toy_mlp/mini", 2, 100, 100, 1.0, "error_rate", 0.05, 0.06,
+                  members=((t1, 0.05), (t2, 0.31))),
+        JobUpdate("a", "toy_mlp/mini", 2, 100, 100, 1.0, "error_rate", 0.05, 0.06,
+                  finished=True, members=((t1, 0.05), (t2, 0.31))),
+        JobUpdate("b", "criteo/mini", 1, 10, 1000, 0.1, "cross_entropy", 0.6, 0.45,
+                  members=((t3, 0.6),)),
+    ]  # fmt: skip
     console = Console(file=io.StringIO(), force_terminal=True, width=160)
     with LiveProgress(console) as live:
         for update in updates:
             live(update)
     screen = console.file.getvalue()
-    assert "toy_mlp/mini x4" in screen and "criteo/mini x2" in screen
+    assert f"{t1} toy_mlp/mini x2" in screen and f"{t2} toy_mlp/mini x2" in screen
+    assert f"{t3} criteo/mini" in screen
     assert "100/100" in screen and "100 steps/s" in screen
-    assert "error_rate 0.05 (target 0.06)" in screen
+    assert "error_rate 0.05 (target 0.06)" in screen and "error_rate 0.31 (target 0.06)" in screen
 
     stream = io.StringIO()
     plain = PlainProgress(stream, interval=0.0)
-    for update in updates[:2]:
+    for update in updates:
         plain(update)
-    first, last = stream.getvalue().splitlines()
-    assert first == "[a] toy_mlp/mini x4 step 50/100 error_rate - (target 0.06)"
-    assert last == "[a] toy_mlp/mini x4 step 100/100 100 steps/s error_rate 0.05 (target 0.06)"
+    assert stream.getvalue().splitlines() == [  # the job's last line once, not twice
+        f"[job a] toy_mlp/mini x2 step 50/100 error_rate (target 0.06): {t1} -, {t2} -",
+        f"[job a] toy_mlp/mini x2 step 100/100 100 steps/s error_rate (target 0.06): "
+        f"{t1} 0.05, {t2} 0.31",
+        f"[trial {t3}] criteo/mini step 10/1000 cross_entropy 0.6 (target 0.45)",
+    ]

@@ -116,7 +116,7 @@ def render(trials: list[TrialState], results_dir: Path, show_all: bool = False) 
     for t in sorted(shown, key=lambda t: (order.get(t.status.state, 9), t.id)):
         step = f"{t.status.step}/{t.horizon}"
         table.add_row(
-            t.id[:12],
+            t.id,
             t.label,
             t.status.state,
             step,

@@ -84,16 +84,19 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
     """The job's progress as its trials' files record it (None before it has started)."""
     lead = job.lead
     steps, values, seconds = [], [], []
+    members: list[tuple[str, float | None]] = []
     for trial in job.trials:
         trial_dir = TrialDir(Path(results_dir), trial)
         result = trial_dir.read()
         if result is None or result.damaged or not trial_dir.status_path.exists():
+            members.append((trial.id, None))
             continue
         steps.append(result.status.step)
         evals = result.evals
+        value = evals[-1].metrics.get(lead.target.metric) if evals else None
+        members.append((trial.id, value))
         if evals:
             seconds.append(evals[-1].train_seconds)
-            value = evals[-1].metrics.get(lead.target.metric)
             if value is not None:
                 values.append(value)
     if not steps:
@@ -113,6 +116,7 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
         best=best,
         target=lead.target.value,
         finished=finished,
+        members=tuple(members),
     )
 
 

@@ -18,7 +18,15 @@ from hpbench.spec.source import Document, load_document
 from hpbench.spec.values import Interval, Reporter
 
 BACKEND_NAMES = ("local", "pool", "ray", "slurm")
-RUNNER_KEYS = ("backend", "description", "pack", "devices_per_job", "concurrency", "retries")
+RUNNER_KEYS = (
+    "backend",
+    "description",
+    "pack",
+    "devices_per_job",
+    "concurrency",
+    "retries",
+    "data_dirs",
+)
 POOL_KEYS = ("workers", "device", "gpus")
 RAY_KEYS = ("address", "num_cpus", "num_gpus", "resources", "local_cpus")
 SLURM_KEYS = (
@@ -108,6 +116,9 @@ class RunnerProfile:
     devices_per_job: int = 1
     concurrency: int | None = None  # jobs at once; None: as many as the backend has slots
     retries: int = 2  # reruns of a job whose worker died (each resumes from its checkpoint)
+    #: Absolute directories a spec's ``data`` paths may lead into besides the repository
+    #: (:func:`hpbench.spec.confine.check_data_paths`).
+    data_dirs: tuple[str, ...] = ()
     pool: PoolOptions = PoolOptions()
     ray: RayOptions = RayOptions()
     slurm: SlurmOptions = SlurmOptions()
@@ -156,6 +167,7 @@ def check_profile(doc: Document) -> RunnerProfile:
         devices_per_job=_int(r, ("runner", "devices_per_job"), runner, 1),
         concurrency=_optional_int(r, ("runner", "concurrency"), runner),
         retries=_int(r, ("runner", "retries"), runner, 2, low=0),
+        data_dirs=_data_dirs(r, runner),
         pool=_pool(r, _section(r, data, "pool")),
         ray=_ray(r, _section(r, data, "ray")),
         slurm=_slurm(r, _section(r, data, "slurm")),
@@ -165,6 +177,18 @@ def check_profile(doc: Document) -> RunnerProfile:
     if r.problems:
         raise SpecError(r.problems)
     return profile
+
+
+def _data_dirs(r: Reporter, runner: dict[str, Any]) -> tuple[str, ...]:
+    """``[runner] data_dirs``: absolute directories (a relative one would depend on where
+    hpbench runs)."""
+    value = runner.get("data_dirs", [])
+    if isinstance(value, list) and all(
+        isinstance(d, str) and d and Path(d).is_absolute() and "\0" not in d for d in value
+    ):
+        return tuple(value)
+    r.fail(("runner", "data_dirs"), 'a list of absolute directories (e.g. ["/data"])', value)
+    return ()
 
 
 def _check_together(r: Reporter, profile: RunnerProfile) -> None:
@@ -302,6 +326,7 @@ def profile_schema() -> dict[str, Any]:
             "devices_per_job": count,
             "concurrency": count,
             "retries": {"type": "integer", "minimum": 0},
+            "data_dirs": {"type": "array", "items": {"type": "string", "pattern": "^/"}},
         },
         "pool": {
             "workers": count,

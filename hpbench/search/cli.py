@@ -57,6 +57,19 @@ def _bad_pack(args: argparse.Namespace, name: str) -> bool:
     return False
 
 
+def _checked(spec):
+    """``spec`` once its data paths lie in the repository or $HPBENCH_DATA_DIR (the search
+    commands take no runner profile, so no other data directory)."""
+    from hpbench.spec.confine import check_data_paths
+
+    hint = (
+        "the search commands take no runner profile: set HPBENCH_DATA_DIR to a directory "
+        "above it, or keep the data inside the repository"
+    )
+    check_data_paths(spec, (), hint)
+    return spec
+
+
 class Calibrate:
     """``hpbench calibrate``."""
 
@@ -88,7 +101,7 @@ class Calibrate:
             return 2
         if _bad_pack(args, "calibrate"):
             return 2
-        specs = [load_spec(path) for path in args.specs]  # SpecError: exit 2
+        specs = [_checked(load_spec(path)) for path in args.specs]  # SpecError: exit 2
         names = [spec.name for spec in specs]
         if len(set(names)) < len(names):
             print(
@@ -126,7 +139,7 @@ class BuildList:
 
         if _bad_pack(args, "build-list"):
             return 2
-        spec = load_spec(args.specs[0])
+        spec = _checked(load_spec(args.specs[0]))
 
         from hpbench.search.emit import list_report, list_spec
         from hpbench.search.lists import build_list
@@ -166,11 +179,11 @@ class Targets:
         import datetime
 
         from hpbench import __version__
-        from hpbench.spec import load_plan
+        from hpbench.spec import compile_plan, load_spec
 
         if _bad_pack(args, "targets"):
             return 2
-        plan = load_plan(args.specs[0])
+        plan = compile_plan(_checked(load_spec(args.specs[0])))
         if args.write is not None and not args.write.is_file():
             print(f"hpbench targets: --write {args.write}: no such suite file", file=sys.stderr)
             return 2

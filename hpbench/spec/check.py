@@ -275,11 +275,18 @@ class _Checker(Reporter):
 
     def workloads(self) -> tuple[WorkloadRun, ...]:
         table = self.doc.data.get("workloads", {})
+        if isinstance(table, list):
+            expected = "a table of workloads ([workloads.NAME]); a list selects workloads of "
+            self.fail(("workloads",), expected + "the suite the spec extends", table)
+            return ()
         if not isinstance(table, dict):
             self.fail(("workloads",), "a table of workloads ([workloads.NAME])", table)
             return ()
+        selected = self.selection()
         runs: list[WorkloadRun] = []
         for name, entry in table.items():
+            if selected is not None and name not in selected:
+                continue
             path: Path_ = ("workloads", name)
             if name not in WORKLOADS:
                 self.fail(
@@ -291,9 +298,29 @@ class _Checker(Reporter):
                 )
                 continue
             entry = self.table(path, entry)
-            if entry is not None and not entry.get("skip", False):
+            if entry is not None and (selected is not None or not entry.get("skip", False)):
                 runs.extend(self.workload(path, WORKLOADS[name], entry))
         return tuple(runs)
+
+    def selection(self) -> set[str] | None:
+        """The names of ``workloads = [...]`` (each one of the suite's workloads; a selected
+        workload runs even if the suite skips it), or None: every unskipped one runs."""
+        raw = self.doc.selected
+        if raw is None:
+            return None
+        known = self.doc.suite
+        if not raw or not all(isinstance(n, str) for n in raw):
+            self.fail(("workloads",), "a non-empty list of workload names", raw)
+            return set()
+        for i, name in enumerate(raw):
+            if name not in known:
+                self.fail(
+                    ("workloads", i),
+                    f"a workload of the suite ({one_of(known)})",
+                    Found(f"unknown workload {show(name)}"),
+                    did_you_mean(name, known),
+                )
+        return set(raw)
 
     def workload(self, path: Path_, info: WorkloadInfo, entry: dict[str, Any]) -> list[WorkloadRun]:
         self.unknown_keys(
@@ -467,13 +494,17 @@ class _Checker(Reporter):
         if not isinstance(table, dict):
             return ()
         names = (*(info.names if info else ()), *GRID_AXES)
-        self.unknown_keys(
-            ("grid",),
-            table,
-            names,
-            "a hyperparameter" + (f" of {info.name}" if info else "") + ", warmup, horizon or seed",
-            hyperparameters=True,
-        )
+        if info is not None or "algorithm" not in self.doc.data:
+            self.unknown_keys(
+                ("grid",),
+                table,
+                names,
+                "a hyperparameter"
+                + (f" of {info.name}" if info else "")
+                + ", warmup, horizon or seed",
+                hyperparameters=True,
+            )
+        # else: the algorithm's name was already reported; its axes cannot be checked
         axes = []
         for key, values in table.items():
             path = ("grid", key)

@@ -119,7 +119,7 @@ def _summary(spec: Spec) -> str:
 
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, metavar="SPEC")
+    parser.add_argument("spec", type=Path, metavar="SPEC", help="the spec file to plan")
     parser.add_argument(
         "--results", type=Path, default=Path("results"), help="results directory (default: results)"
     )
@@ -219,8 +219,8 @@ def _cell(value: Any) -> str:
 
 
 def _diff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", type=Path, metavar="OLD")
-    parser.add_argument("new", type=Path, metavar="NEW")
+    parser.add_argument("old", type=Path, metavar="OLD", help="the spec file before the change")
+    parser.add_argument("new", type=Path, metavar="NEW", help="the spec file after the change")
     parser.add_argument("--json", action="store_true", help="print the ids as JSON")
     _add_max_trials(parser)
 
@@ -300,7 +300,9 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _list_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=("algorithms", "workloads"))
+    parser.add_argument(
+        "what", choices=("algorithms", "workloads"), help="what to list: algorithms or workloads"
+    )
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -9,10 +9,16 @@ to lie under its root before anything is written (:func:`under`).
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from hpbench.spec.errors import show
+from hpbench.spec.errors import Problem, SpecError, show
+
+if TYPE_CHECKING:
+    from hpbench.spec.model import Spec
 
 #: A plain file name: letters, digits, ``_ . -``, not starting with a dot (so never ``.``,
 #: ``..`` or a hidden file), at most 100 characters.
@@ -80,6 +86,38 @@ def is_data_path(value: str) -> bool:
         return False
     path = PurePosixPath(value)
     return path.is_absolute() or ".." not in path.parts
+
+
+def data_roots(spec_file: str | Path, data_dirs: Sequence[str | Path] = ()) -> tuple[Path, ...]:
+    """Where a spec's ``data`` paths may lead: its repository, the data directories a
+    runner profile names (``[runner] data_dirs``) and ``$HPBENCH_DATA_DIR`` if set."""
+    env = os.environ.get("HPBENCH_DATA_DIR")
+    roots = [repository_root(Path(spec_file).resolve().parent), *map(Path, data_dirs)]
+    return tuple(roots + ([Path(env)] if env else []))
+
+
+def check_data_paths(spec: Spec, data_dirs: Sequence[str | Path], hint: str) -> None:
+    """SpecError unless every ``data`` path of ``spec``, resolved from the working directory
+    (links followed, nothing opened), lies in :func:`data_roots`; ``hint`` says how to allow
+    a directory. Called by every command that trains, before any job starts."""
+    roots = data_roots(spec.file, data_dirs)
+    problems = []
+    for run in spec.workloads:
+        if run.data is None or inside(Path(run.data), roots) is not None:
+            continue
+        key = ("workloads", run.name, "variants", run.variant, "data")
+        if spec.document is None or key not in spec.document.where:
+            key = ("workloads", run.name, "data")
+        message = (
+            "expected a data path inside the repository or an allowed data directory, "
+            f"found {show(run.data)}, which leads outside them"
+        )
+        if spec.document is not None:
+            problems.append(spec.document.problem(key, message, hint))
+        else:
+            problems.append(Problem(spec.file, 1, 1, ".".join(key), message, hint))
+    if problems:
+        raise SpecError(problems)
 
 
 def under(root: Path, path: Path) -> Path:

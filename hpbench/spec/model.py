@@ -25,7 +25,7 @@ SECTIONS = (
     "select",
     "list",
 )
-#: Tables reserved for the search and list issues: accepted (any content), not yet acted on.
+#: The search tables (docs/search.md), checked by :func:`hpbench.spec.search.check_reserved`.
 RESERVED = ("search", "select", "list")
 
 

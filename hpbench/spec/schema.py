@@ -48,10 +48,20 @@ def spec_schema() -> dict[str, Any]:
                 "The relative schedule.",
             ),
             "workloads": {
-                "type": "object",
-                "description": "The workloads to train, by registered name.",
-                "additionalProperties": False,
-                "properties": {name: _workload(info) for name, info in WORKLOADS.items()},
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "description": "The workloads to train, by registered name.",
+                        "additionalProperties": False,
+                        "properties": {name: _workload(info) for name, info in WORKLOADS.items()},
+                    },
+                    {
+                        "type": "array",
+                        "description": "Which workloads of the extended suite to train.",
+                        "minItems": 1,
+                        "items": {"enum": list(WORKLOADS)},
+                    },
+                ]
             },
             "run": _closed(
                 {
@@ -66,7 +76,10 @@ def spec_schema() -> dict[str, Any]:
                 "How trials run.",
             ),
             "grid": _grid(),
-            **{name: {"type": "object", "description": "Reserved."} for name in RESERVED},
+            **{
+                name: {"type": "object", "description": f"[{name}]: see docs/search.md."}
+                for name in RESERVED
+            },
         },
     }
 

@@ -7,6 +7,7 @@ where that value is written.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,6 +43,11 @@ class Document:
     own: dict[str, Any]  # the top file's data alone (its [benchmark] table, for instance)
     #: The directories files it names may lie in (:func:`hpbench.spec.confine.spec_roots`).
     roots: tuple[Path, ...] = ()
+    #: ``workloads = ["criteo", ...]`` over a parent's ``[workloads]`` tables: the names
+    #: selected (as written, checked by the checker); None when the spec selects none.
+    selected: Any = None
+    #: The parent's workloads a selection chose from (``data`` keeps the selected ones).
+    suite: tuple[str, ...] = ()
 
     def problem(
         self, path: Path_, message: str, hint: str | None = None, *, at_key: bool = False
@@ -136,7 +142,8 @@ def _parent(doc: Document, me: Path, extends: object, chain: tuple[Path, ...]) -
         raise SpecError([doc.problem(key, message)])
     problem = reference_problem(extends, me.parent, doc.roots)
     if problem is not None:
-        raise SpecError([doc.problem(key, problem)])
+        hint = _relative_hint(extends, me, doc.roots) if "outside" in problem else None
+        raise SpecError([doc.problem(key, problem, hint)])
     parent = (me.parent / extends).resolve()
     if parent in (*chain, me):
         cycle = " -> ".join(display_path(p) for p in (*chain, me, parent))
@@ -144,8 +151,21 @@ def _parent(doc: Document, me: Path, extends: object, chain: tuple[Path, ...]) -
         raise SpecError([doc.problem(key, message)])
     if not parent.is_file():
         message = f"expected an existing spec file, found no file {display_path(parent)}"
-        raise SpecError([doc.problem(key, message)])
+        raise SpecError([doc.problem(key, message, _relative_hint(extends, me, doc.roots))])
     return parent
+
+
+def _relative_hint(extends: object, me: Path, roots: tuple[Path, ...]) -> str | None:
+    """Relative ``extends`` paths are from the spec file: say so, and name the right path
+    when ``extends`` names a spec relative to the working directory (one inside ``roots``)."""
+    if not isinstance(extends, str) or Path(extends).is_absolute():
+        return None
+    hint = f"extends paths are relative to the spec file's directory ({display_path(me.parent)}/)"
+    meant = Path.cwd() / extends
+    written = os.path.relpath(meant, me.parent)
+    if reference_problem(written, me.parent, roots) is None and meant.is_file():
+        hint += f'; did you mean "{Path(written).as_posix()}"?'
+    return hint
 
 
 def merge(parent: Document, child: Document) -> Document:
@@ -162,8 +182,18 @@ def merge(parent: Document, child: Document) -> Document:
     ):
         base.pop("algorithm")
         where = {p: w for p, w in where.items() if p[0] != "algorithm"}
+    selected, suite = parent.selected, parent.suite
+    over = child.data
+    if isinstance(over.get("workloads"), list) and isinstance(base.get("workloads"), dict):
+        # a selection of the parent's workloads, not a new table: the merged data keeps
+        # the selected ones (so a resolved spec shows what runs)
+        selected, suite = over["workloads"], tuple(base["workloads"])
+        names = {n for n in selected if isinstance(n, str)}
+        base = {**base, "workloads": {k: v for k, v in base["workloads"].items() if k in names}}
+        over = {k: v for k, v in over.items() if k != "workloads"}
     where.update(child.where)
-    return Document(child.file, _deep_merge(base, child.data), where, child.own, child.roots)
+    data = _deep_merge(base, over)
+    return Document(child.file, data, where, child.own, child.roots, selected, suite)
 
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,6 @@ def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from hpbench.backends.profile import resolve_profile
-    from hpbench.spec import load_plan
     from hpbench.train.job import CheckpointPolicy, make_jobs
 
     args.profile = resolve_profile(args.runner)  # SpecError: the dispatcher exits 2
@@ -75,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"hpbench run: {error}", file=sys.stderr)
         return 2
 
-    plans = [load_plan(path) for path in args.specs]  # SpecError: the dispatcher exits 2
+    plans = [_checked_plan(path, args.profile) for path in args.specs]  # SpecError: exit 2
     trials = list({t.id: t for plan in plans for t in plan.trials}.values())
     if policy is None:
         spec_seconds = [s for p in plans if (s := getattr(p, "checkpoint_seconds", None))]
@@ -93,6 +92,28 @@ def main(args: argparse.Namespace) -> int:
             f"{len(trials)} trials in {len(jobs)} jobs -> {args.results}/", highlight=False
         )
     return _run(jobs, args, console)
+
+
+def _checked_plan(path: Path, profile: RunnerProfile):
+    """The plan of the spec at ``path``, once its data paths are checked to lie where the
+    runner profile allows (SpecError otherwise, before anything opens them)."""
+    from hpbench.spec import compile_plan, load_spec
+    from hpbench.spec.confine import check_data_paths
+
+    spec = load_spec(path)
+    profile_text = profile.file or "a runner profile (hpbench run --runner PROFILE)"
+    hint = f"allow its directory with [runner] data_dirs = [...] in {profile_text}"
+    check_data_paths(spec, profile.data_dirs, hint)
+    return compile_plan(spec)
+
+
+def next_commands(specs: list[Path], results: Path) -> str:
+    """What to run after ``run``: the report and the score of the specs just trained."""
+    import shlex
+
+    names = " ".join(shlex.quote(str(p)) for p in specs)
+    where = "" if results == Path("results") else f" --results {shlex.quote(str(results))}"
+    return f"next: hpbench report {names}{where}\n      hpbench score {names}{where}"
 
 
 def _join_hosts(profile: RunnerProfile) -> None:
@@ -145,6 +166,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         return _store_failure(error, args.results, detail)
     out = Console(file=sys.stdout, width=max(console.width, 100))
     out.print(summary_table(outcomes, args.results))
+    print(next_commands(args.specs, args.results), flush=True)  # never wrapped: copied
     failed = [o for o in outcomes if o.state == "failed"]
     if failed:
         print(

@@ -1,8 +1,9 @@
 """What ``hpbench run`` shows: a live line per job, and a summary table at the end.
 
-:class:`LiveProgress` draws one rich progress line per job (workload, pack size, step /
-horizon, steps/s, best latest metric vs target, ETA); :class:`PlainProgress` prints a plain
-line at most every few seconds per job, for CI logs and other non-terminals. No JAX import.
+:class:`LiveProgress` draws one rich progress line per trial (trial id, workload, pack size,
+step / horizon, steps/s, its latest metric vs target, ETA); :class:`PlainProgress` prints a
+plain line at most every few seconds per job (each member's metric by trial id), for CI logs
+and other non-terminals. No JAX import.
 """
 
 from __future__ import annotations
@@ -20,9 +21,24 @@ from rich.table import Table
 from hpbench.train.run import JobUpdate, TrialOutcome
 
 
+def _value(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def _metric_text(update: JobUpdate) -> str:
-    best = "-" if update.best is None else f"{update.best:.4g}"
-    return f"{update.metric} {best} (target {update.target:.4g})"
+    """The target metric: the one member's, or each member's by trial id (a packed job)."""
+    if len(update.members) > 1:
+        values = ", ".join(f"{trial} {_value(v)}" for trial, v in update.members)
+        return f"{update.metric} (target {update.target:.4g}): {values}"
+    value = update.members[0][1] if update.members else update.best
+    return f"{update.metric} {_value(value)} (target {update.target:.4g})"
+
+
+def _subject(update: JobUpdate) -> str:
+    """What a plain line is about: the trial, or the job when it packs several."""
+    if len(update.members) == 1:
+        return f"trial {update.members[0][0]}"
+    return f"job {update.job_id}"
 
 
 class _Rate:
@@ -38,7 +54,7 @@ class _Rate:
 
 
 class LiveProgress:
-    """Rich progress bars, one per job; use as a context manager around the run."""
+    """Rich progress bars, one per trial; use as a context manager around the run."""
 
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
@@ -63,25 +79,27 @@ class LiveProgress:
 
     def __call__(self, update: JobUpdate) -> None:
         rate = self._rate(update)
-        fields = {
-            "label": f"{update.workload} x{update.pack}",
-            "rate": "" if rate is None else f"{rate:,.0f} steps/s",
-            "metric": _metric_text(update),
-        }
-        task = self._tasks.get(update.job_id)
-        if task is None:
-            task = self._progress.add_task("", total=update.horizon, **fields)
-            self._tasks[update.job_id] = task
-        self._progress.update(task, completed=update.step, **fields)
+        rate_text = "" if rate is None else f"{rate:,.0f} steps/s"
+        members = update.members or ((update.job_id, update.best),)
+        for trial, value in members:  # one line per trial, with its own metric
+            label = f"{trial} {update.workload}" + (f" x{update.pack}" if update.pack > 1 else "")
+            metric = f"{update.metric} {_value(value)} (target {update.target:.4g})"
+            fields = {"label": label, "rate": rate_text, "metric": metric}
+            task = self._tasks.get(trial)
+            if task is None:
+                task = self._progress.add_task("", total=update.horizon, **fields)
+                self._tasks[trial] = task
+            self._progress.update(task, completed=update.step, **fields)
 
 
 class PlainProgress:
-    """One plain line per job every ``interval`` seconds (and at its end)."""
+    """One plain line per job every ``interval`` seconds, and one at its end."""
 
     def __init__(self, stream: TextIO | None = None, interval: float = 10.0):
         self.stream = stream or sys.stderr
         self.interval = interval
         self._last: dict[str, float] = {}
+        self._ended: set[str] = set()
         self._rate = _Rate()
 
     def __enter__(self) -> PlainProgress:
@@ -94,15 +112,20 @@ class PlainProgress:
         rate = self._rate(update)
         now = time.monotonic()
         done = update.step >= update.horizon or update.finished
+        if update.job_id in self._ended:  # the job's last line is printed once
+            return
         if not done and now - self._last.get(update.job_id, -1e9) < self.interval:
             return
         self._last[update.job_id] = now
+        if done:
+            self._ended.add(update.job_id)
         eta = ""
         if rate and not done:
             eta = f" eta {(update.horizon - update.step) / rate:.0f}s"
         speed = f" {rate:.0f} steps/s" if rate else ""
+        pack = f" x{update.pack}" if update.pack > 1 else ""
         print(
-            f"[{update.job_id}] {update.workload} x{update.pack} step {update.step}/"
+            f"[{_subject(update)}] {update.workload}{pack} step {update.step}/"
             f"{update.horizon}{speed} {_metric_text(update)}{eta}",
             file=self.stream,
             flush=True,

@@ -85,6 +85,8 @@ class JobUpdate:
     best: float | None  # the best member's latest value of the target metric
     target: float
     finished: bool = False
+    #: Each member's trial id and latest value of the target metric, in pack order.
+    members: tuple[tuple[str, float | None], ...] = ()
 
 
 Progress = Callable[[JobUpdate], None]
@@ -690,6 +692,7 @@ class _Trainer:
                 best=best,
                 target=target.value,
                 finished=finished,
+                members=tuple((m.trial.id, m.last_metric) for m in self.members),
             )
         )
 

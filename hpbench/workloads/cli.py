@@ -130,7 +130,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="data_command", metavar="SUBCOMMAND", required=True, help="what to do with data"
+    )
     for name, subcommand in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=subcommand.help, description=subcommand.help)
         subcommand.add_arguments(sub_parser)
