@@ -150,3 +150,15 @@ def test_the_api_walkthrough_runs(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "docs/api.md", "exec"), namespace)
     assert (tmp_path / "reports" / "adamw_toy_notebook" / "index.html").exists()
+
+
+def test_search_training_honours_the_runner_profile(cli_run, tmp_path):
+    from hpbench.search.runs import train
+
+    spec, cli_results = cli_run
+    trials = hpbench.plan(spec).trials
+    outcomes = train(trials, tmp_path / "results", runner=ROOT / "runners" / "pool.toml")
+    assert {o.state for o in outcomes} == {"done"}
+    assert (tmp_path / "results" / "_logs").is_dir()  # the pool's worker logs: not local
+    for trial in trials:
+        assert metrics(tmp_path / "results", trial.id) == metrics(cli_results, trial.id)

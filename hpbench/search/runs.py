@@ -32,7 +32,7 @@ def train(
     results_dir: Path,
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
-    runner: RunnerProfile | str | None = None,
+    runner: RunnerProfile | str | Path | None = None,
 ) -> list[Any]:
     """Train ``trials`` (finished ones are reused) with :func:`hpbench.run` on ``runner``
     (a runner profile, its file or name; default: local); their outcomes."""
