@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -101,12 +100,9 @@ def build_parser(chosen: str | None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``hpbench`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if "jax" not in sys.modules:  # one CPU device per core, read when JAX starts
-        from hpbench.backends.cpus import cpu_device_environment
-        from hpbench.backends.host_memory import reuse_freed_memory
+    from hpbench.backends.prepare import prepare_process
 
-        os.environ.update(cpu_device_environment())
-        reuse_freed_memory()
+    prepare_process()  # one CPU device per core and the allocator, read when JAX starts
     chosen = next((a for a in argv if not a.startswith("-")), None)
     try:
         parser = build_parser(chosen if chosen in COMMANDS else None)

@@ -18,11 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -33,23 +32,33 @@ from hpbench.results.records import write_json_atomic
 from hpbench.spec.confine import under
 from hpbench.spec.nightly import load_nightly
 
+if TYPE_CHECKING:
+    from hpbench.backends.profile import RunnerProfile
+
 HISTORY_FORMAT = 1
 
 
-def run_spec(spec: Path, results_dir: Path, extra: Sequence[str] = ()) -> int:
-    """Train ``spec``'s unfinished trials with ``hpbench run`` in a child process (finished
-    trials are reused by the engine); returns its exit code."""
-    command = [
-        sys.executable,
-        "-m",
-        "hpbench.cli",
-        "run",
-        str(spec),
-        "--results",
-        str(results_dir),
-        *extra,
-    ]
-    return subprocess.run(command, check=False).returncode
+def run_spec(spec: Path, results_dir: Path, runner: RunnerProfile | str | None = None) -> int:
+    """Train ``spec``'s unfinished trials with :func:`hpbench.run` in this process (finished
+    trials are reused); 0 when all trained, 1 when some failed or the store could not be
+    written (the night goes on and reports what it has).
+
+    In this process: ``hpbench nightly`` set up the CPU devices and the allocator before
+    JAX started (:func:`hpbench.backends.prepare.prepare_process`). Called where JAX already
+    runs, training uses the devices JAX has; the results are the same, packs only train
+    side by side on fewer devices."""
+    from hpbench.api import run
+    from hpbench.results.store import StoreError
+    from hpbench.spec import load_plan
+    from hpbench.train.progress import PlainProgress
+
+    with PlainProgress() as progress:
+        try:
+            outcomes = run(load_plan(spec), runner=runner, results=results_dir, progress=progress)
+        except StoreError as error:
+            print(f"hpbench nightly: {spec}: {error}", file=sys.stderr)
+            return 1
+    return int(any(o.state == "failed" for o in outcomes))
 
 
 # --- history and regressions ---

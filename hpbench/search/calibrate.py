@@ -67,6 +67,7 @@ def calibrate(
     results_dir: Path,
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
+    runner: Any = None,
 ) -> Calibration:
     """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``)."""
     from hpbench.results import read_planned
@@ -80,7 +81,7 @@ def calibrate(
         for horizon in select.horizons:
             points = [{**p, "horizon": horizon} for p in spec.points]
             groups = [point_trials(spec, p) for p in points]
-            train([t for g in groups for t in g], results_dir, pack, progress)
+            train([t for g in groups for t in g], results_dir, pack, progress, runner)
             table = point_table(groups, results_dir)
             for index in top_points(table.fractions, select.top_k, select.tau):
                 reruns = point_trials(spec, points[index], seeds=select.seeds)
@@ -98,7 +99,7 @@ def calibrate(
         per_spec.append((spec, search, select, candidates))
 
     every = [c for *_, candidates in per_spec for c in candidates]
-    train([t for c in every for t in c.trials], results_dir, pack, progress)
+    train([t for c in every for t in c.trials], results_dir, pack, progress, runner)
     labels = {t.id: c.label for c in every for t in c.trials}
     results = read_planned(results_dir, [t for c in every for t in c.trials])
     scores = score_results(results, {i: labels[i] for i in results})

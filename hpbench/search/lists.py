@@ -49,12 +49,13 @@ def build_list(
     results_dir: Path,
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
+    runner: Any = None,
 ) -> BuiltList:
     """Run ``spec``'s search (finished trials reused) and build its list."""
     require(spec, "list", "build-list")
     search, _, settings = spec_tables(spec)
     groups = [point_trials(spec, p) for p in spec.points]
-    train([t for g in groups for t in g], results_dir, pack, progress)
+    train([t for g in groups for t in g], results_dir, pack, progress, runner)
     return list_from_table(spec, search, settings, point_table(groups, results_dir))
 
 

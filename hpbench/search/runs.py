@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
-from hpbench.plan import Scalar, Trial
+from hpbench.plan import Plan, Scalar, Trial
 from hpbench.spec import Spec, compile_plan
+
+if TYPE_CHECKING:
+    from hpbench.backends.profile import RunnerProfile
 
 
 def point_trials(spec: Spec, point: Mapping[str, Scalar], **changes: Any) -> list[Trial]:
@@ -29,13 +32,14 @@ def train(
     results_dir: Path,
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
+    runner: RunnerProfile | str | Path | None = None,
 ) -> list[Any]:
-    """Train ``trials`` (finished ones are reused) with the engine; their outcomes."""
-    from hpbench.backends.local import run_jobs
-    from hpbench.train.job import make_jobs
+    """Train ``trials`` (finished ones are reused) with :func:`hpbench.run` on ``runner``
+    (a runner profile, its file or name; default: local); their outcomes."""
+    from hpbench.api import run
 
-    jobs = make_jobs(list(dict.fromkeys(trials)), pack=pack)
-    return run_jobs(jobs, Path(results_dir), progress=progress)
+    plan = Plan(name="search", trials=tuple(dict.fromkeys(trials)))
+    return run(plan, runner=runner, results=results_dir, pack=pack, progress=progress)
 
 
 @attrs.frozen(eq=False)

@@ -147,12 +147,13 @@ def set_targets(
     results_dir: Path,
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
+    runner: Any = None,
 ) -> TargetSetting:
     """Train ``plan``'s trials (finished ones are reused) and find their targets."""
     from hpbench.results import read_planned
     from hpbench.search.runs import train
 
-    train(plan.trials, results_dir, pack, progress)
+    train(plan.trials, results_dir, pack, progress, runner)
     return find_targets(plan, read_planned(results_dir, plan.trials))
 
 

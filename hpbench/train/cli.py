@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from hpbench.api import checkpoint_policy, make_run_jobs
     from hpbench.backends.profile import resolve_profile
-    from hpbench.train.job import CheckpointPolicy, make_jobs
 
     args.profile = resolve_profile(args.runner)  # SpecError: the dispatcher exits 2
     error = None
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     policy = None
     if error is None and args.checkpoint_every is not None:
         try:
-            policy = CheckpointPolicy.parse(args.checkpoint_every)
+            policy = checkpoint_policy((), args.checkpoint_every)
         except ValueError as e:
             error = f"--checkpoint-every: {e}"
     if error is not None:
@@ -75,22 +75,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
 
     plans = [_checked_plan(path, args.profile) for path in args.specs]  # SpecError: exit 2
-    trials = list({t.id: t for plan in plans for t in plan.trials}.values())
-    if policy is None:
-        spec_seconds = [s for p in plans if (s := getattr(p, "checkpoint_seconds", None))]
-        policy = (
-            CheckpointPolicy(every_seconds=float(min(spec_seconds)))
-            if spec_seconds
-            else CheckpointPolicy()
-        )
     console = Console(stderr=True)
-    pack = args.pack if args.pack is not None else args.profile.pack
-    _join_hosts(args.profile)
-    jobs = make_jobs(trials, pack=pack, checkpoint=policy, force=args.force)
+    jobs = make_run_jobs(plans, args.profile, pack=args.pack, checkpoint=policy, force=args.force)
     if not args.quiet:
-        console.print(
-            f"{len(trials)} trials in {len(jobs)} jobs -> {args.results}/", highlight=False
-        )
+        trials = sum(len(job.trials) for job in jobs)
+        console.print(f"{trials} trials in {len(jobs)} jobs -> {args.results}/", highlight=False)
     return _run(jobs, args, console)
 
 
@@ -114,15 +103,6 @@ def next_commands(specs: list[Path], results: Path) -> str:
     names = " ".join(shlex.quote(str(p)) for p in specs)
     where = "" if results == Path("results") else f" --results {shlex.quote(str(results))}"
     return f"next: hpbench report {names}{where}\n      hpbench score {names}{where}"
-
-
-def _join_hosts(profile: RunnerProfile) -> None:
-    """Join the other processes of a multi-host ``local`` profile now: JAX must be joined
-    before anything starts its backends, and the pack size from memory does."""
-    if profile.backend == "local" and profile.distributed.processes > 1:
-        from hpbench.backends.multihost import initialize
-
-        initialize(profile.distributed)
 
 
 def _run(jobs: list, args: argparse.Namespace, console) -> int:

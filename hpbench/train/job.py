@@ -159,8 +159,12 @@ def make_jobs(
 ) -> list[Job]:
     """Group the plan's trials by pack key (first-seen order) into jobs of at most ``pack``
     members; without ``pack``, each group's size comes from ``pack_size(trial)`` (default:
-    :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX)."""
+    :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX). Without a
+    ``checkpoint`` option, a plan's ``checkpoint_seconds`` sets the cadence."""
     trials = plan.trials if isinstance(plan, Plan) else tuple(plan)
+    seconds = getattr(plan, "checkpoint_seconds", None)
+    if "checkpoint" not in job_options and seconds is not None:
+        job_options["checkpoint"] = CheckpointPolicy(every_seconds=float(seconds))
     if pack is not None and pack < 1:
         raise ValueError(f"--pack must be at least 1, got {pack}")
     groups: dict[tuple, list[Trial]] = {}
