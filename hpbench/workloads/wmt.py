@@ -136,11 +136,7 @@ def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
     tgt = {}
     for name, n in sizes.items():
         width = (
-            config.num_genders
-            if name == "det"
-            else len(config.synonyms)
-            if name in CONTENT
-            else 1
+            config.num_genders if name == "det" else len(config.synonyms) if name in CONTENT else 1
         )
         tgt[name] = np.arange(next_id, next_id + n * width).reshape(n, width)
         next_id += n * width
