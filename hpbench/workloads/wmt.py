@@ -9,7 +9,7 @@ ambiguous and unevenly sampled: words follow a Zipf law within their class (rare
 learned late), every content word has synonyms in the target language chosen at random
 per occurrence (only one of them is the reference), and the prepositional phrase moves to
 the front of the target sentence at random. The most likely translation therefore scores
-well below 100 BLEU (``oracle BLEU``, about 60 at mini size), and BLEU rises gradually.
+far below 100 BLEU (about 62 at mini size), and BLEU rises gradually towards it.
 Training is teacher-forced cross-entropy with label smoothing; evaluation decodes greedily
 (AlgoPerf uses beam search with 4 beams) and reports corpus BLEU over word tokens, plus
 the validation loss.
