@@ -76,6 +76,9 @@ class Trial:
         default=(), converter=_frozen_mapping
     )  # static algorithm structure, e.g. mechanic's base optimizer
     data: str | None = None  # path of user-supplied data (size "full")
+    #: The workload definition's revision at this size (``WorkloadInfo.revision``): part of
+    #: the id only when non-zero, so changing a workload reruns its trials and no other's.
+    workload_revision: int = 0
 
     @property
     def horizon_steps(self) -> int:
@@ -89,12 +92,10 @@ class Trial:
 
     def canonical(self) -> dict[str, Any]:
         """The JSON-ready canonical form: sorted keys, numbers as floats where they are reals."""
-        return canonical_json_value(
-            {
-                "format": TRIAL_FORMAT,
-                **attrs.asdict(self, recurse=True, value_serializer=_serialize),
-            }
-        )
+        fields = attrs.asdict(self, recurse=True, value_serializer=_serialize)
+        if not self.workload_revision:
+            del fields["workload_revision"]  # ids from before revisions existed stay valid
+        return canonical_json_value({"format": TRIAL_FORMAT, **fields})
 
     @functools.cached_property
     def id(self) -> str:

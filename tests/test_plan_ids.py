@@ -212,3 +212,44 @@ def test_an_old_nadamw_result_is_read_back_as_nadamw_algoperf(tmp_path):
         (directory / "trial.json").write_text(json.dumps(record))
     read = {r.id: r.trial.algorithm for r in read_results(tmp_path)}
     assert read == {LEGACY_IDS["nadamw"]: "nadamw_algoperf", optax_trial.id: "nadamw"}
+
+
+def test_a_workload_revision_moves_only_that_workloads_ids(monkeypatch):
+    """A bumped ``WorkloadInfo.revision`` reruns the changed workload's trials (at that size)
+    and keeps every other id, including those written before revisions existed."""
+    import attrs
+
+    from hpbench.plan import Trial
+    from hpbench.workloads import registry
+
+    sections = {
+        "algorithm": [("name", "adamw")],
+        "workloads.toy_mlp": [("target", {"metric": "error_rate", "value": 0.06})],
+    }
+    before = trial_id(sections)
+    info = registry.WORKLOADS["toy_mlp"]
+    assert info.revision.get("mini", 0) == 0
+    # Revision 0 is not written: the id is the hash of the pre-revision canonical form.
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "spec.toml").write_text(render(sections))
+        (trial,) = load_plan(Path(tmp) / "spec.toml").trials
+    assert "workload_revision" not in trial.canonical()
+    monkeypatch.setitem(registry.WORKLOADS, "toy_mlp", attrs.evolve(info, revision={"mini": 1}))
+    revised = trial_id(sections)
+    assert revised != before
+    monkeypatch.setitem(registry.WORKLOADS, "toy_mlp", attrs.evolve(info, revision={"small": 1}))
+    assert trial_id(sections) == before  # another size's revision leaves mini alone
+    # The revision is recorded in trial.json's form and survives a round trip.
+    with_revision = attrs.evolve(trial, workload_revision=1)
+    assert with_revision.canonical()["workload_revision"] == 1
+    assert Trial.from_json(with_revision.canonical()).id == with_revision.id == revised
+
+
+def test_revised_workloads_are_the_redesigned_ones():
+    """Only wmt's generated pair was redesigned (issue 17; mini and small share its
+    generator, full reads user data): every other shipped workload keeps revision 0, so
+    its cached results and trial ids stay valid."""
+    from hpbench.workloads.registry import WORKLOADS
+
+    revised = {name: info.revision for name, info in WORKLOADS.items() if info.revision}
+    assert revised == {"wmt": {"mini": 1, "small": 1}}

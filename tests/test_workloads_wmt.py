@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import workload_checks as checks
 
-from hpbench.workloads import wmt
+from hpbench.workloads import metrics, wmt
 from hpbench.workloads.registry import get_workload, load_workload
 
 SMALL_DATA = attrs.evolve(wmt.DATA["mini"], num_train=6, num_valid=4)
@@ -24,14 +24,54 @@ def test_translation_reorders_verb_last_and_follows_the_lexicon():
     config = wmt.DATA["mini"]
     lex = wmt.make_lexicon(np.random.default_rng(0), config)
     rng = np.random.default_rng(1)
-    for _ in range(50):
-        source, target = wmt.sentence_pair(rng, lex)
+    for _ in range(200):
+        source, target, likely = wmt.sentence_pair(rng, lex)
         verbs = [t for t in source if t in lex.src["verb"]]
         assert len(verbs) == 1 and source[0] in lex.src["det"]  # SVO: starts with a subject
         verb = int(np.flatnonzero(lex.src["verb"] == verbs[0])[0])
-        assert target[-2] == lex.tgt["verb"][verb]  # SOV: verb, then its agreement suffix
-        assert target[-1] in lex.tgt["agree"]
+        assert target[-2] in lex.tgt["verb"][verb]  # SOV: a synonym of the verb, then
+        assert likely[-2] == lex.tgt["verb"][verb, 0]  # its agreement suffix
+        assert target[-1] == likely[-1] and target[-1] in lex.tgt["agree"]
+        assert len(target) == len(likely)  # synonyms and order keep the length
         assert len(target) + 1 <= config.max_length and len(source) + 1 <= config.max_length
+
+
+def test_the_pair_is_ambiguous_so_the_best_translation_scores_far_below_100():
+    """The most likely translation (first synonyms, usual order), scored as the workload
+    scores, against sampled references: the ceiling of a perfect greedy model. Checked by
+    sacrebleu on detokenised text (each token id written as a word)."""
+    config = wmt.DATA["mini"]
+    rng = np.random.default_rng(2)
+    lex = wmt.make_lexicon(rng, config)
+    pairs = [wmt.sentence_pair(rng, lex) for _ in range(1000)]
+    no_starts = np.zeros(lex.vocab_size, bool)
+    refs = [wmt.words(np.array([*t, wmt.EOS]), no_starts) for _, t, _ in pairs]
+    hyps = [wmt.words(np.array([*likely, wmt.EOS]), no_starts) for _, _, likely in pairs]
+    ceiling = metrics.corpus_bleu(hyps, refs)
+    assert 50 < ceiling < 75
+    assert metrics.corpus_bleu(refs, refs) == pytest.approx(100.0)
+    # Synonyms are drawn with the configured probabilities (the first is the most likely).
+    firsts = [t in lex.tgt["verb"][:, 0] for _, target, _ in pairs for t in target[-2:-1]]
+    assert np.mean(firsts) == pytest.approx(config.synonyms[0], abs=0.05)
+    sacrebleu = pytest.importorskip("sacrebleu")
+
+    def text(sentences):
+        return [" ".join(f"w{w[0]}" for w in s) for s in sentences]
+
+    assert sacrebleu.corpus_bleu(text(hyps), [text(refs)]).score == pytest.approx(ceiling)
+
+
+def test_words_follow_a_zipf_law_within_their_class():
+    config = wmt.DATA["mini"]
+    rng = np.random.default_rng(3)
+    lex = wmt.make_lexicon(rng, config)
+    sources = [wmt.sentence_pair(rng, lex)[0] for _ in range(2000)]
+    verbs = np.array([t for s in sources for t in s if t in lex.src["verb"]]) - lex.src["verb"][0]
+    counts = np.bincount(verbs, minlength=config.num_verbs)
+    expected = np.arange(1, config.num_verbs + 1) ** -config.zipf
+    expected = expected / expected.sum() * len(verbs)
+    assert counts[0] == pytest.approx(expected[0], rel=0.15)
+    assert counts[0] > 5 * counts[-5:].mean()  # rare words are rare: learned late
 
 
 def test_words_stop_at_eos_and_group_by_word_start():

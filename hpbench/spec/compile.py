@@ -15,6 +15,7 @@ from hpbench.plan import Plan, Scalar, Trial
 from hpbench.spec.check import check
 from hpbench.spec.model import Spec
 from hpbench.spec.source import load_document
+from hpbench.workloads.registry import get_workload
 
 
 def load_spec(path: Path | str, max_trials: int | None = None) -> Spec:
@@ -56,6 +57,7 @@ def compile_plan(spec: Spec) -> Plan:
                     stop_at_target=spec.stop_at_target,
                     options=point.options,
                     data=run.data,
+                    workload_revision=get_workload(run.name).revision.get(run.size, 0),
                 )
                 trials.setdefault(trial.id, trial)  # equal points give one trial
     return Plan(

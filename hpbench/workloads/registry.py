@@ -41,6 +41,9 @@ class WorkloadInfo:
     sizes: tuple[str, ...] = ("mini", "small", "full")
     max_steps: dict[str, int] = attrs.Factory(dict)  # per size
     batch_size: dict[str, int] = attrs.Factory(dict)  # per size
+    #: Bumped (per size) whenever the data or model of that size changes, so that trials
+    #: trained on the old definition are not reused (it enters trial ids when non-zero).
+    revision: dict[str, int] = attrs.Factory(dict)
     #: The model's convolutions dominate its step: XLA's CPU backend runs them ~10x slower
     #: inside ``lax.scan`` (2-D ones), so on CPU the engine dispatches one plain step at a time.
     convolutional: bool = False
@@ -213,5 +216,6 @@ register(
         variants=("post_ln",),
         max_steps={"mini": 800, "small": 5000, "full": 399999},
         batch_size={"mini": 32, "small": 64, "full": 128},
+        revision={"mini": 1, "small": 1},  # ambiguous, Zipf-sampled pair (issue 17)
     )
 )

@@ -4,9 +4,15 @@ The mini language pair: source sentences from an SVO grammar (determiner, option
 adjective, noun; verb; object; optional prepositional phrase), translated by a lexicon
 into an SOV target language with post-nominal adjectives, determiners that agree with the
 noun's gender, postpositions, two-token compound nouns, and a verb suffix that agrees
-with the subject's gender (a long-range dependency). Training is teacher-forced
-cross-entropy with label smoothing; evaluation decodes greedily (AlgoPerf uses beam
-search with 4 beams) and reports corpus BLEU over word tokens, plus the validation loss.
+with the subject's gender (a long-range dependency). Like a real corpus, the pair is
+ambiguous and unevenly sampled: words follow a Zipf law within their class (rare words are
+learned late), every content word has synonyms in the target language chosen at random
+per occurrence (only one of them is the reference), and the prepositional phrase moves to
+the front of the target sentence at random. The most likely translation therefore scores
+far below 100 BLEU (about 62 at mini size), and BLEU rises gradually towards it.
+Training is teacher-forced cross-entropy with label smoothing; evaluation decodes greedily
+(AlgoPerf uses beam search with 4 beams) and reports corpus BLEU over word tokens, plus
+the validation loss.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
-DATA_VERSION = 2
+DATA_VERSION = 3
 PAD, BOS, EOS = 0, 1, 2
 
 
@@ -35,13 +41,18 @@ PAD, BOS, EOS = 0, 1, 2
 class DataConfig:
     """The generated language pair and its corpus sizes."""
 
-    num_nouns: int = 40
-    num_adjectives: int = 16
-    num_verbs: int = 16
+    num_nouns: int = 64
+    num_adjectives: int = 24
+    num_verbs: int = 24
     num_determiners: int = 3
     num_prepositions: int = 4
     num_genders: int = 3
     compound_fraction: float = 0.3  # nouns whose translation takes two tokens
+    #: Probabilities of a content word's target synonyms, drawn per occurrence (the first
+    #: is the most likely: the one a perfect greedy model emits).
+    synonyms: tuple[float, ...] = (0.7, 0.2, 0.1)
+    zipf: float = 1.0  # word of rank r within its class is drawn with weight r**-zipf
+    front_phrase: float = 0.3  # probability the prepositional phrase opens the target
     max_length: int = 16
     num_train: int = 8192
     num_valid: int = 256
@@ -96,13 +107,20 @@ class Lexicon:
 
     config: DataConfig
     src: dict[str, np.ndarray]  # class -> source ids
-    tgt: dict[str, np.ndarray]  # class -> target ids (nouns: (n, 2), -1 = no second token)
+    #: class -> target ids: (n, synonyms) for nouns, adjectives, verbs; (determiners,
+    #: genders) for "det"; (n,) for "prep" and "agree"; "compound": each noun's second
+    #: token, -1 for none
+    tgt: dict[str, np.ndarray]
     gender: np.ndarray  # of each noun
     vocab_size: int
 
 
+CONTENT = ("adj", "noun", "verb")  # the classes with synonyms
+
+
 def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
-    """Assign ids: source words, then target words (determiners per gender, compounds)."""
+    """Assign ids: source words, then target words (determiners per gender, synonyms of
+    content words, compounds)."""
     sizes = {
         "det": config.num_determiners,
         "adj": config.num_adjectives,
@@ -117,47 +135,74 @@ def make_lexicon(rng: np.random.Generator, config: DataConfig) -> Lexicon:
         next_id += n
     tgt = {}
     for name, n in sizes.items():
-        count = n * config.num_genders if name == "det" else n
-        tgt[name] = np.arange(next_id, next_id + count)
-        next_id += count
-    tgt["det"] = tgt["det"].reshape(config.num_determiners, config.num_genders)
+        width = (
+            config.num_genders if name == "det" else len(config.synonyms) if name in CONTENT else 1
+        )
+        tgt[name] = np.arange(next_id, next_id + n * width).reshape(n, width)
+        next_id += n * width
+    tgt["prep"] = tgt["prep"][:, 0]
     tgt["agree"] = np.arange(next_id, next_id + config.num_genders)
     next_id += config.num_genders
     num_parts = max(2, config.num_nouns // 4)
     parts = np.arange(next_id, next_id + num_parts)
     next_id += num_parts
     compound = rng.random(config.num_nouns) < config.compound_fraction
-    second = np.where(compound, rng.choice(parts, config.num_nouns), -1)
-    tgt["noun"] = np.stack([rng.permutation(tgt["noun"]), second], axis=1)
+    tgt["compound"] = np.where(compound, rng.choice(parts, config.num_nouns), -1)
+    tgt["noun"] = tgt["noun"][rng.permutation(config.num_nouns)]
     gender = rng.integers(0, config.num_genders, config.num_nouns)
     return Lexicon(config, src, tgt, gender, vocab_size=next_id)
 
 
-def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], list[int]]:
-    """One source sentence and its translation."""
+def sentence_pair(rng: np.random.Generator, lex: Lexicon) -> tuple[list[int], list[int], list[int]]:
+    """One source sentence, its sampled translation (the reference) and its most likely
+    translation (first synonyms, the phrase in its usual place)."""
+    config = lex.config
+    synonyms = np.asarray(config.synonyms) / np.sum(config.synonyms)
 
-    def noun_phrase() -> tuple[list[int], list[int], int]:
+    def word(name: str) -> int:
+        n = len(lex.src[name])
+        weights = np.arange(1, n + 1, dtype=np.float64) ** -config.zipf
+        return int(rng.choice(n, p=weights / weights.sum()))
+
+    def translate(name: str, index: int) -> tuple[int, int]:
+        """The sampled and the most likely target word of source word ``index``."""
+        return int(lex.tgt[name][index, rng.choice(len(synonyms), p=synonyms)]), int(
+            lex.tgt[name][index, 0]
+        )
+
+    def noun_phrase() -> tuple[list[int], list[int], list[int], int]:
         det = rng.integers(len(lex.src["det"]))
-        noun = rng.integers(len(lex.src["noun"]))
-        adj = rng.integers(len(lex.src["adj"])) if rng.random() < 0.5 else None
+        noun = word("noun")
+        adj = word("adj") if rng.random() < 0.5 else None
         source = [lex.src["det"][det]] + ([lex.src["adj"][adj]] if adj is not None else [])
         source.append(lex.src["noun"][noun])
-        target = [t for t in lex.tgt["noun"][noun] if t >= 0]
-        target += [lex.tgt["adj"][adj]] if adj is not None else []
-        target.append(lex.tgt["det"][det, lex.gender[noun]])
-        return source, target, noun
+        pairs = [translate("noun", noun)]
+        if lex.tgt["compound"][noun] >= 0:
+            pairs.append((lex.tgt["compound"][noun],) * 2)
+        if adj is not None:
+            pairs.append(translate("adj", adj))
+        pairs.append((lex.tgt["det"][det, lex.gender[noun]],) * 2)
+        return source, [p[0] for p in pairs], [p[1] for p in pairs], noun
 
     subj, obj = noun_phrase(), noun_phrase()
-    verb = rng.integers(len(lex.src["verb"]))
+    verb = word("verb")
     source = subj[0] + [lex.src["verb"][verb]] + obj[0]
-    target = subj[1] + obj[1]
+    sampled, likely = subj[1] + obj[1], subj[2] + obj[2]
     if rng.random() < 0.4:
         prep = rng.integers(len(lex.src["prep"]))
         phrase = noun_phrase()
         source += [lex.src["prep"][prep]] + phrase[0]
-        target += phrase[1] + [lex.tgt["prep"][prep]]
-    target += [lex.tgt["verb"][verb], lex.tgt["agree"][lex.gender[subj[2]]]]
-    return [int(t) for t in source], [int(t) for t in target]
+        postposition = [lex.tgt["prep"][prep]]
+        if rng.random() < config.front_phrase:
+            sampled = phrase[1] + postposition + sampled
+        else:
+            sampled = sampled + phrase[1] + postposition
+        likely = likely + phrase[2] + postposition
+    sampled_verb, likely_verb = translate("verb", verb)
+    agree = lex.tgt["agree"][lex.gender[subj[3]]]
+    sampled += [sampled_verb, agree]
+    likely += [likely_verb, agree]
+    return [int(t) for t in source], [int(t) for t in sampled], [int(t) for t in likely]
 
 
 def generate(config: DataConfig, seed: int = 0) -> dict[str, np.ndarray]:
@@ -169,7 +214,7 @@ def generate(config: DataConfig, seed: int = 0) -> dict[str, np.ndarray]:
         inputs = np.zeros((count, config.max_length), np.int32)
         targets = np.zeros((count, config.max_length), np.int32)
         for i in range(count):
-            source, target = sentence_pair(rng, lex)
+            source, target, _ = sentence_pair(rng, lex)
             inputs[i, : len(source) + 1] = [*source, EOS]
             targets[i, : len(target) + 1] = [*target, EOS]
         out[f"{split}_inputs"], out[f"{split}_targets"] = inputs, targets
