@@ -73,7 +73,8 @@ def search(tmp_path) -> tuple[Path, Path, Path]:
         for i, value in enumerate(curve):
             step = (i + 1) * trial.eval_every
             directory.append_eval(EvalRecord(step, step * 0.01, 1.0, {trial.target.metric: value}))
-        directory.write_status(Status(state="done", step=trial.horizon_steps))
+        # done at its last evaluation: the rows are then the trial's whole record
+        directory.write_status(Status(state="done", step=len(curve) * trial.eval_every))
     return suite, spec, results
 
 
@@ -100,7 +101,7 @@ def test_targets_are_the_best_points_median_and_go_into_the_suite(search, capsys
         directory = TrialDir(results, trial)
         directory.write_trial()
         directory.append_eval(EvalRecord(10, 0.1, 1.0, {"map": 0.3 + trial.seed / 100}))
-        directory.write_status(Status(state="done", step=trial.horizon_steps))
+        directory.write_status(Status(state="done", step=10))
     assert main([*argv, "--write", str(suite), "--report", str(report)]) == 0
     text = suite.read_text()
     targets = {name: w["target"]["value"] for name, w in tomllib.loads(text)["workloads"].items()}
