@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sqlite3
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pytest
 from rich.console import Console
 
@@ -19,8 +21,9 @@ from hpbench.plan import TRIAL_FORMAT, Plan, Trial, canonical_json_value
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.synthetic import make_result, make_trial, write_result
 from hpbench.results.index import INDEX_NAME, ResultsIndex
-from hpbench.results.records import read_trial
+from hpbench.results.records import EvalRecord, Status, TrialResult, read_trial
 from hpbench.scoring import scores_table
+from hpbench.scoring.time_to_target import median_best_metric, median_over_seeds
 
 REACH = (0.3, 0.5, 0.8, 1.2)
 
@@ -277,3 +280,33 @@ def test_canonical_form_and_ids_unchanged():
             _reference_canonical(trial), sort_keys=True
         )
     assert base.id == Trial.from_json({"id": base.id, **base.canonical()}).id
+
+
+def test_medians_are_numpys():
+    """The scoring medians, now in Python, agree with ``np.median`` (inf and NaN included)."""
+    rng = np.random.default_rng(0)
+    choices = np.array([0.1, 0.25, 0.5, 0.75, 1.0, np.inf, np.nan])
+    for _ in range(500):
+        values = list(rng.choice(choices, size=int(rng.integers(1, 7))))
+        expected = float(np.median(values))
+        assert median_over_seeds(values) == pytest.approx(expected, nan_ok=True)
+        finite = [v for v in values if not np.isnan(v)]
+        expected = float(np.median(finite)) if finite else math.nan
+        assert median_best_metric(values) == pytest.approx(expected, nan_ok=True)
+    assert median_over_seeds([]) == math.inf
+
+
+def test_rows_round_trip_non_finite_values_and_uneven_metrics():
+    trial = make_trial("criteo")
+    evals = (
+        EvalRecord(50, 0.5, math.nan, {"loss": 1.0, "cross_entropy": math.inf}),
+        EvalRecord(100, 1.0, 0.7, {"cross_entropy": -math.inf}),
+        EvalRecord(150, 1.5, 0.6, {}),
+    )
+    result = TrialResult(trial, evals, Status(state="running", step=150), verified=False)
+    back = index_module._decode(index_module._encode(result), trial)
+    assert back.status == result.status and back.verified is False
+    assert [(r.step, r.train_seconds, r.metrics) for r in back.evals] == [
+        (r.step, r.train_seconds, r.metrics) for r in evals
+    ]
+    assert math.isnan(back.evals[0].train_loss) and back.evals[1].train_loss == 0.7

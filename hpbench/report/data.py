@@ -95,8 +95,10 @@ class SpecRun:
             if result.damaged:
                 corrupt[trial.id] = f"{Path(results_dir) / trial.id}: {result.status.reason}"
                 continue
-            status = live_status(Path(results_dir) / trial.id, result.status)
-            done[trial.id] = attrs.evolve(result, status=status)
+            if result.status.state == "running":  # is its run still there?
+                status = live_status(Path(results_dir) / trial.id, result.status)
+                result = attrs.evolve(result, status=status)
+            done[trial.id] = result
         if index is None:
             reader.save()
         if spec is None:

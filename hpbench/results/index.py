@@ -36,7 +36,7 @@ from hpbench.results.records import EvalRecord, Status, TrialResult, has_results
 
 INDEX_NAME = ".index.sqlite"
 #: The layout of the rows; an index of another version is rebuilt.
-VERSION = 1
+VERSION = 2
 #: A trial whose files changed more recently than this is read, not stored (see above).
 RACY_SECONDS = 2.0
 _FILES = ("trial.json", "status.json", "metrics.jsonl")
@@ -60,16 +60,38 @@ def _newest_ctime(key: str) -> int:
 
 
 def _encode(result: TrialResult) -> str:
-    """The row of a result: JSON, with NaN and infinities as Python's ``json`` writes them."""
-    evals = [[r.step, r.train_seconds, r.train_loss, dict(r.metrics)] for r in result.evals]
-    data = {"status": result.status.to_json(), "verified": result.verified, "evals": evals}
+    """The row of a result: JSON, the evaluations by column (a list of numbers parses several
+    times faster than a list of objects), NaN and infinities as Python's ``json`` writes them."""
+    evals = result.evals
+    names = sorted({name for r in evals for name in r.metrics})
+    data = {
+        "status": result.status.to_json(),
+        "verified": result.verified,
+        "step": [r.step for r in evals],
+        "train_seconds": [r.train_seconds for r in evals],
+        "train_loss": [r.train_loss for r in evals],
+        "metrics": {n: [r.metrics.get(n, _ABSENT) for r in evals] for n in names},
+    }
     return json.dumps(data, separators=(",", ":"))
+
+
+#: A metric a row lacks (rows of one trial normally all have the same metrics).
+_ABSENT = "-"
 
 
 def _decode(payload: str, trial: Trial) -> TrialResult:
     """The stored result, for ``trial`` (the planned one, as the reader would give it)."""
     data = json.loads(payload)
-    evals = tuple(EvalRecord(*row) for row in data["evals"])
+    names = list(data["metrics"])
+    columns = zip(*data["metrics"].values(), strict=True) if names else ((),) * len(data["step"])
+    evals = tuple(
+        EvalRecord(
+            step, seconds, loss, {n: v for n, v in zip(names, values, strict=True) if v != _ABSENT}
+        )
+        for step, seconds, loss, values in zip(
+            data["step"], data["train_seconds"], data["train_loss"], columns, strict=True
+        )
+    )
     return TrialResult(trial, evals, Status(**data["status"]), verified=data["verified"])
 
 
@@ -93,6 +115,7 @@ class ResultsIndex:
     def __init__(self, results_dir: Path, warn: Callable[[str], None] = _warn):
         self.results_dir = Path(results_dir)
         self.path = self.results_dir / INDEX_NAME
+        self._root = str(self.results_dir)
         self._warn = warn
         self._rows: dict[str, tuple[str, str]] = {}
         self._new: dict[str, tuple[str, str]] = {}
@@ -136,7 +159,7 @@ class ResultsIndex:
     def read(self, trial: Trial) -> TrialResult | None:
         """The checked result of the planned ``trial`` (None: no results), from the index
         when its files are as they were indexed, else from the files (see the module)."""
-        directory = str(self.results_dir / trial.id)
+        directory = f"{self._root}/{trial.id}"
         key = _stat_key(directory) if self.enabled else ""
         row = self._rows.get(trial.id)
         if row is not None and row[0] == key:
