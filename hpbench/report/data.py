@@ -23,7 +23,8 @@ import numpy as np
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
-from hpbench.results.records import TrialResult, read_planned_trial
+from hpbench.results.index import ResultsIndex
+from hpbench.results.records import TrialResult
 from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
@@ -71,22 +72,35 @@ class SpecRun:
         return self.plan.name
 
     @classmethod
-    def load(cls, plan: Plan, results_dir: Path, spec: Spec | None = None) -> SpecRun:
+    def load(
+        cls,
+        plan: Plan,
+        results_dir: Path,
+        spec: Spec | None = None,
+        index: ResultsIndex | None = None,
+    ) -> SpecRun:
         """Read the results of ``plan``'s trials from ``results_dir``; a trial whose files
         fail their checks is corrupt: never scored, named in the report's warnings. A
         "running" trial whose run is gone reads as interrupted. ``spec`` (the checked spec
-        ``plan`` compiles) says whether it is a list, and what it resolves to."""
+        ``plan`` compiles) says whether it is a list, and what it resolves to. ``index``:
+        the results index to read through (and save to); without one, this opens and
+        saves its own."""
         ids = tuple(t.id for t in plan.trials)
         done, corrupt = {}, {}
+        reader = index or ResultsIndex(results_dir)
         for trial in plan.trials:  # the planned trial, so its target is this spec's
-            result = read_planned_trial(results_dir, trial)
+            result = reader.read(trial)
             if result is None:
                 continue
             if result.damaged:
                 corrupt[trial.id] = f"{Path(results_dir) / trial.id}: {result.status.reason}"
                 continue
-            status = live_status(Path(results_dir) / trial.id, result.status)
-            done[trial.id] = attrs.evolve(result, status=status)
+            if result.status.state == "running":  # is its run still there?
+                status = live_status(Path(results_dir) / trial.id, result.status)
+                result = attrs.evolve(result, status=status)
+            done[trial.id] = result
+        if index is None:
+            reader.save()
         if spec is None:
             return cls(plan, done, ids, corrupt=corrupt, results_dir=Path(results_dir))
         data = spec.document.data if spec.document is not None else None
@@ -229,8 +243,12 @@ def compile_specs(specs: Sequence[Path]) -> list[tuple[Spec, Plan]]:
 
 
 def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
-    """Compile every spec (see :func:`compile_specs`) and read its results."""
-    return [SpecRun.load(plan, results_dir, spec) for spec, plan in compile_specs(specs)]
+    """Compile every spec (see :func:`compile_specs`) and read its results (through the
+    results index, see :mod:`hpbench.results.index`)."""
+    index = ResultsIndex(results_dir)
+    runs = [SpecRun.load(plan, results_dir, spec, index) for spec, plan in compile_specs(specs)]
+    index.save()
+    return runs
 
 
 def _setting(value: object) -> str:

@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterable
 
 import attrs
-import numpy as np
 
 from hpbench.results.records import TrialResult
 
@@ -78,14 +77,23 @@ def score_trial(result: TrialResult, trial_id: str | None = None) -> TrialScore:
 def median_over_seeds(times: Iterable[float]) -> float:
     """Median of per-seed times, a missed seed counting as ``inf`` (AlgoPerf's ``np.median``
     over studies: with an even count, one ``inf`` in the middle pair makes the median ``inf``)."""
-    values = np.asarray(list(times), dtype=float)
-    if not values.size:
-        return math.inf
-    return float(np.median(values))
+    values = [float(t) for t in times]
+    return _median(values) if values else math.inf
 
 
 def median_best_metric(values: Iterable[float]) -> float:
     """Median over seeds of the best metric, ignoring seeds without any finite value."""
-    values = np.asarray(list(values), dtype=float)
-    values = values[~np.isnan(values)]
-    return float(np.median(values)) if values.size else math.nan
+    kept = [float(v) for v in values if not math.isnan(v)]
+    return _median(kept) if kept else math.nan
+
+
+def _median(values: list[float]) -> float:
+    """``np.median`` of a non-empty list, in Python: a row has a few seeds, and numpy's
+    call overhead dominated scoring a 100,000-trial pool. NaN anywhere gives NaN."""
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    values.sort()
+    middle = len(values) // 2
+    if len(values) % 2:
+        return values[middle]
+    return (values[middle - 1] + values[middle]) / 2.0

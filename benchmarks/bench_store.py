@@ -1,0 +1,129 @@
+"""``score`` + ``report`` over a generated store of N trials, cold (no index) and warm.
+
+Five specs (algorithm labels) of ``N / 200`` points x 8 mini workloads x 5 seeds, 20
+evaluations per trial, written in the real store format (``hpbench.report.synthetic``)
+under ``benchmarks/.out/store-<N>/`` and kept there, so a rerun times reading, not
+generation (generation is timed on its own). ``score`` is reading + scoring + the score
+table; ``report`` the same reading + scoring + rendering Markdown and HTML.
+
+    python -m benchmarks.bench_store 1000 10000 100000
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import attrs
+from rich.console import Console
+
+from hpbench.plan import Plan
+from hpbench.report.data import SpecRun, build_report
+from hpbench.report.render import render
+from hpbench.report.synthetic import make_result, make_trial, write_result
+from hpbench.results.index import INDEX_NAME, ResultsIndex
+from hpbench.scoring import scores_table
+
+WORKLOADS = (
+    "criteo",
+    "fastmri",
+    "imagenet_resnet",
+    "imagenet_vit",
+    "librispeech_conformer",
+    "librispeech_deepspeech",
+    "ogbg",
+    "wmt",
+)
+SPECS, SEEDS = 5, 5
+OUT = Path(__file__).parent / ".out"
+
+
+def make_plans(trials: int) -> list[Plan]:
+    """``SPECS`` lists of ``trials / (SPECS * 8 * SEEDS)`` points each."""
+    points = max(1, trials // (SPECS * len(WORKLOADS) * SEEDS))
+    return [
+        Plan(
+            name=f"spec_{spec}",
+            trials=tuple(
+                make_trial(
+                    workload,
+                    "nadamw",
+                    {"learning_rate": 1e-4 * (1 + point), "weight_decay": 0.01 * spec},
+                    seed=seed,
+                )
+                for point in range(points)
+                for workload in WORKLOADS
+                for seed in range(SEEDS)
+            ),
+            description="synthetic",
+        )
+        for spec in range(SPECS)
+    ]
+
+
+def ensure_store(plans: list[Plan], results: Path) -> float:
+    """Write the store unless a complete one is there; the seconds it took (0: reused)."""
+    done = results / ".complete"
+    if done.exists():
+        return 0.0
+    shutil.rmtree(results, ignore_errors=True)
+    start = time.perf_counter()
+    rng = random.Random(0)
+    for plan in plans:
+        for trial in plan.trials:
+            write_result(make_result(trial, rng.uniform(0.1, 1.3)), results)
+    done.touch()
+    return time.perf_counter() - start
+
+
+def score_and_report(plans: list[Plan], results: Path) -> dict[str, float]:
+    """Seconds to read, score, print the score table and render, as the commands do."""
+    times = {}
+    start = time.perf_counter()
+    index = ResultsIndex(results)
+    runs = [attrs.evolve(SpecRun.load(plan, results, None, index), is_list=True) for plan in plans]
+    index.save()
+    times["read"] = time.perf_counter() - start
+    start = time.perf_counter()
+    report = build_report(runs)
+    times["score"] = time.perf_counter() - start
+    start = time.perf_counter()
+    Console(file=io.StringIO(), width=200).print(scores_table(report.scores))
+    times["table"] = time.perf_counter() - start
+    start = time.perf_counter()
+    render(report)
+    times["render"] = time.perf_counter() - start
+    return times
+
+
+def bench(trials: int) -> None:
+    plans = make_plans(trials)
+    n = sum(len(p.trials) for p in plans)
+    results = OUT / f"store-{n}"
+    generated = ensure_store(plans, results)
+    print(f"{n} trials ({SPECS} specs x {n // SPECS // 40} points x 8 workloads x 5 seeds)")
+    if generated:
+        print(f"  generate             {generated:7.2f} s")
+    (results / INDEX_NAME).unlink(missing_ok=True)
+    for phase in ("cold (no index)", "warm (index fresh)"):
+        t = score_and_report(plans, results)
+        score = t["read"] + t["score"] + t["table"]
+        report = t["read"] + t["score"] + t["render"]
+        print(
+            f"  {phase:19s} read {t['read']:6.2f}  score {t['score']:6.2f}  table "
+            f"{t['table']:5.2f}  render {t['render']:6.2f}  -> score {score:6.2f} s, "
+            f"report {report:6.2f} s"
+        )
+
+
+def main(sizes: list[int] | None = None) -> None:
+    for trials in sizes or [1000, 10000]:
+        bench(trials)
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or None)

@@ -1,0 +1,312 @@
+"""The results index: a cache of checked results that the per-trial files always overrule."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pytest
+from rich.console import Console
+
+import hpbench.results.index as index_module
+from hpbench.plan import TRIAL_FORMAT, Plan, Trial, canonical_json_value
+from hpbench.report.data import SpecRun, build_report
+from hpbench.report.synthetic import make_result, make_trial, write_result
+from hpbench.results.index import INDEX_NAME, ResultsIndex
+from hpbench.results.records import EvalRecord, Status, TrialResult, read_trial
+from hpbench.scoring import scores_table
+from hpbench.scoring.time_to_target import median_best_metric, median_over_seeds
+
+REACH = (0.3, 0.5, 0.8, 1.2)
+
+
+def _plan(name: str, rate: float) -> Plan:
+    trials = tuple(
+        make_trial(workload, hyperparameters={"learning_rate": rate}, seed=seed)
+        for workload in ("criteo", "ogbg")
+        for seed in range(2)
+    )
+    return Plan(name=name, trials=trials)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """Two specs of 4 trials each; the racy window shrunk so the test need not wait 2 s."""
+    monkeypatch.setattr(index_module, "RACY_SECONDS", 0.05)
+    plans = [_plan("a", 1e-3), _plan("b", 3e-3)]
+    results = tmp_path / "results"
+    for k, trial in enumerate(t for p in plans for t in p.trials):
+        write_result(make_result(trial, REACH[k % 4]), results)
+    time.sleep(0.1)
+    return plans, results
+
+
+def _trials(plans):
+    return [t for p in plans for t in p.trials]
+
+
+def _from_files(results, trial):
+    return read_trial(results / trial.id, planned=trial)
+
+
+def _rows(results: Path) -> int:
+    with sqlite3.connect(results / INDEX_NAME) as db:
+        return db.execute("SELECT count(*) FROM trials").fetchone()[0]
+
+
+def _built(results, plans):
+    index = ResultsIndex(results)
+    found = [index.read(t) for t in _trials(plans)]
+    index.save()
+    return found
+
+
+def _no_file_reads(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("read from the files, not the index")
+
+    monkeypatch.setattr(index_module, "read_trial", refuse)
+
+
+def test_built_then_served_equal_to_the_files(store, monkeypatch):
+    plans, results = store
+    built = _built(results, plans)
+    assert built == [_from_files(results, t) for t in _trials(plans)]
+    assert _rows(results) == 8
+    _no_file_reads(monkeypatch)
+    index = ResultsIndex(results)
+    assert [index.read(t) for t in _trials(plans)] == built
+
+
+def test_a_rewritten_trial_is_read_again(store):
+    plans, results = store
+    before = _built(results, plans)[0]
+    trial = plans[0].trials[0]
+    time.sleep(0.02)
+    write_result(make_result(trial, 0.9), results)
+    result = ResultsIndex(results).read(trial)
+    assert result.evals != before.evals
+    assert result == _from_files(results, trial)
+
+
+@pytest.mark.parametrize("file", ["metrics.jsonl", "status.json", "trial.json"])
+def test_damage_after_indexing_reads_as_corrupt_and_is_never_stored(store, file):
+    plans, results = store
+    _built(results, plans)
+    trial = plans[1].trials[2]
+    path = results / trial.id / file
+    time.sleep(0.02)
+    content = bytearray(path.read_bytes())
+    content[len(content) // 2] ^= 0x01  # one bit, same size: only the stat tells
+    path.write_bytes(bytes(content))
+    index = ResultsIndex(results)
+    assert index.read(trial).damaged
+    index.save()
+    assert ResultsIndex(results).read(trial).damaged
+
+
+def test_a_trial_changed_during_the_racy_window_is_not_stored(store, monkeypatch):
+    plans, results = store
+    monkeypatch.setattr(index_module, "RACY_SECONDS", 3600.0)
+    index = ResultsIndex(results)
+    assert all(index.read(t) is not None for t in _trials(plans))
+    index.save()
+    assert not (results / INDEX_NAME).exists() or _rows(results) == 0
+
+
+def test_a_garbage_index_is_rebuilt_with_a_message(store, monkeypatch):
+    plans, results = store
+    (results / INDEX_NAME).write_bytes(b"not a database, just bytes\n" * 200)
+    messages = []
+    index = ResultsIndex(results, warn=messages.append)
+    assert index.enabled
+    assert len(messages) == 1 and "rebuilding" in messages[0]
+    found = [index.read(t) for t in _trials(plans)]
+    index.save()
+    assert found == [_from_files(results, t) for t in _trials(plans)]
+    assert _rows(results) == 8
+
+
+def test_an_index_of_another_version_is_rebuilt(store):
+    plans, results = store
+    _built(results, plans)
+    with sqlite3.connect(results / INDEX_NAME) as db:
+        db.execute("UPDATE trials SET result = 'stale layout'")
+        db.execute(f"PRAGMA user_version = {index_module.VERSION + 1}")
+    messages = []
+    index = ResultsIndex(results, warn=messages.append)
+    assert "version" in messages[0]
+    assert _rows(results) == 0
+    assert [index.read(t) for t in _trials(plans)] == [
+        _from_files(results, t) for t in _trials(plans)
+    ]
+
+
+def test_a_damaged_row_is_read_from_the_files(store):
+    plans, results = store
+    _built(results, plans)
+    with sqlite3.connect(results / INDEX_NAME) as db:
+        db.execute("UPDATE trials SET result = '{\"evals\": 3}'")
+    trial = plans[0].trials[1]
+    assert ResultsIndex(results).read(trial) == _from_files(results, trial)
+
+
+def test_a_read_only_store_is_read_without_an_index(store, monkeypatch):
+    plans, results = store
+    results.chmod(0o555)
+    try:
+        if _writable(results):
+            pytest.skip("running as a user who can write anywhere")
+        index = ResultsIndex(results)
+        assert [index.read(t) for t in _trials(plans)] == [
+            _from_files(results, t) for t in _trials(plans)
+        ]
+        index.save()
+        assert not (results / INDEX_NAME).exists()
+    finally:
+        results.chmod(0o755)
+
+
+def _writable(directory: Path) -> bool:
+    try:
+        (directory / "probe").touch()
+    except OSError:
+        return False
+    (directory / "probe").unlink()
+    return True
+
+
+_BUILD = """
+import sys, json
+from pathlib import Path
+import hpbench.results.index as ix
+from hpbench.plan import Trial
+ix.RACY_SECONDS = 0.05
+results = Path(sys.argv[1])
+trials = [Trial.from_json(json.loads(p.read_text())) for p in sorted(results.glob("*/trial.json"))]
+index = ix.ResultsIndex(results)
+found = [index.read(t) for t in trials]
+index.save()
+print(sum(r is not None and not r.damaged for r in found))
+"""
+
+
+def test_two_processes_build_it_at_once(store):
+    plans, results = store
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _BUILD, str(results)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert [out.strip() for out, _ in outputs] == ["8", "8"]
+    assert all("warning" not in err for _, err in outputs), outputs
+    assert _rows(results) == 8
+    with sqlite3.connect(results / INDEX_NAME) as db:
+        rows = dict(db.execute("SELECT id, result FROM trials"))
+    for trial in _trials(plans):
+        assert index_module._decode(rows[trial.id], trial) == _from_files(results, trial)
+
+
+def _score_text(plans, results, index):
+    runs = [attrs.evolve(SpecRun.load(p, results, None, index), is_list=True) for p in plans]
+    console = Console(file=io.StringIO(), width=200)
+    console.print(scores_table(build_report(runs).scores))
+    return console.file.getvalue()
+
+
+def test_score_tables_equal_with_and_without_the_index(store, monkeypatch):
+    plans, results = store
+    damaged = plans[0].trials[3]
+    (results / damaged.id / "metrics.jsonl").write_text("{torn")
+    plain = ResultsIndex(results)
+    plain.enabled = False  # reads every trial from its files, stores nothing
+    without = _score_text(plans, results, plain)
+    assert not (results / INDEX_NAME).exists() or _rows(results) == 0
+    cold = _score_text(plans, results, None)  # builds the index
+    assert _rows(results) == 7  # the corrupt trial is not stored
+    reads = []
+
+    def counted(directory, planned):
+        reads.append(planned.id)
+        return read_trial(directory, planned)
+
+    monkeypatch.setattr(index_module, "read_trial", counted)
+    warm = _score_text(plans, results, None)
+    assert reads == [damaged.id]  # the corrupt trial, from its files every time
+    assert without == cold == warm
+    assert "a" in without and "b" in without
+
+
+def _reference_canonical(trial: Trial) -> dict:
+    """``Trial.canonical`` as it was written before it was built by hand (attrs.asdict)."""
+
+    def serialize(_inst, _field, value):
+        if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+            return dict(value)
+        return value
+
+    return canonical_json_value(
+        {"format": TRIAL_FORMAT, **attrs.asdict(trial, recurse=True, value_serializer=serialize)}
+    )
+
+
+def test_canonical_form_and_ids_unchanged():
+    base = make_trial(
+        "criteo", hyperparameters={"learning_rate": 1e-3, "b1": 0.9, "nesterov": True}
+    )
+    trials = [
+        base,
+        attrs.evolve(base, options={"base": "adam", "k": 2}, data="data/x", stop_at_target=True),
+        attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3),
+    ]
+    for trial in trials:
+        assert trial.canonical() == _reference_canonical(trial)
+        assert list(trial.canonical()) == sorted(trial.canonical())
+        assert json.dumps(trial.canonical(), sort_keys=True) == json.dumps(
+            _reference_canonical(trial), sort_keys=True
+        )
+    assert base.id == Trial.from_json({"id": base.id, **base.canonical()}).id
+
+
+def test_medians_are_numpys():
+    """The scoring medians, now in Python, agree with ``np.median`` (inf and NaN included)."""
+    rng = np.random.default_rng(0)
+    choices = np.array([0.1, 0.25, 0.5, 0.75, 1.0, np.inf, np.nan])
+    for _ in range(500):
+        values = list(rng.choice(choices, size=int(rng.integers(1, 7))))
+        expected = float(np.median(values))
+        assert median_over_seeds(values) == pytest.approx(expected, nan_ok=True)
+        finite = [v for v in values if not np.isnan(v)]
+        expected = float(np.median(finite)) if finite else math.nan
+        assert median_best_metric(values) == pytest.approx(expected, nan_ok=True)
+    assert median_over_seeds([]) == math.inf
+
+
+def test_rows_round_trip_non_finite_values_and_uneven_metrics():
+    trial = make_trial("criteo")
+    evals = (
+        EvalRecord(50, 0.5, math.nan, {"loss": 1.0, "cross_entropy": math.inf}),
+        EvalRecord(100, 1.0, 0.7, {"cross_entropy": -math.inf}),
+        EvalRecord(150, 1.5, 0.6, {}),
+    )
+    result = TrialResult(trial, evals, Status(state="running", step=150), verified=False)
+    back = index_module._decode(index_module._encode(result), trial)
+    assert back.status == result.status and back.verified is False
+    assert [(r.step, r.train_seconds, r.metrics) for r in back.evals] == [
+        (r.step, r.train_seconds, r.metrics) for r in evals
+    ]
+    assert math.isnan(back.evals[0].train_loss) and back.evals[1].train_loss == 0.7
