@@ -1,0 +1,1 @@
+"""Readers of the data layouts AlgoPerf's dataset_setup.py writes."""
