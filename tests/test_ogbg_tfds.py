@@ -237,13 +237,13 @@ def test_evaluation_sees_every_validation_graph_once(workload, dataset):
 CHILD = """
 import json, sys
 import jax
-from hpbench.plan import Trial
 from hpbench.results.records import read_trial
 from hpbench.train import Job, run_job
 from hpbench.workloads.registry import load_workload
-trial = Trial.from_json(json.loads(sys.argv[1]))
+job = Job.from_json(json.loads(sys.argv[1]))
+(trial,) = job.trials
 workload = load_workload("ogbg", "full", data=trial.data, batch_size=trial.batch_size)
-run_job(Job(trials=(trial,)), sys.argv[2], devices=jax.devices())
+run_job(job, sys.argv[2], devices=jax.devices())
 record = read_trial(f"{sys.argv[2]}/{trial.id}")
 print(json.dumps({
     "devices": len(jax.devices()),
@@ -258,6 +258,7 @@ def run_full_trial(tmp_path, data, batch_size: int) -> dict:
     from trial_helpers import toy_trial
 
     from hpbench.plan import Target
+    from hpbench.train import Job
 
     trial = toy_trial(
         workload="ogbg",
@@ -271,7 +272,7 @@ def run_full_trial(tmp_path, data, batch_size: int) -> dict:
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
     env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(trial.to_json()), str(tmp_path / "results")],
+        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "results")],
         capture_output=True,
         text=True,
         env=env,
