@@ -103,7 +103,9 @@ def example_class():
     entry = features.nested_type.add(name="FeatureEntry")
     entry.options.map_entry = True
     entry.field.add(name="key", number=1, label=opt, type=lab.TYPE_STRING)
-    entry.field.add(name="value", number=2, label=opt, type=lab.TYPE_MESSAGE, type_name=".tf.Feature")
+    entry.field.add(
+        name="value", number=2, label=opt, type=lab.TYPE_MESSAGE, type_name=".tf.Feature"
+    )
     message("Example", ("features", opt, lab.TYPE_MESSAGE, ".tf.Features"))
     pool = descriptor_pool.DescriptorPool()
     pool.Add(f)
@@ -145,6 +147,8 @@ def test_the_tfds_directory_reads_back_in_order(dataset):
 def test_inconsistent_directories_are_refused(dataset, tmp_path):
     with pytest.raises(ogbg_tfds.TfdsError, match="dataset_info.json"):
         ogbg_tfds.dataset_dir(tmp_path)
+    with pytest.raises(DataError, match="Or AlgoPerf's TFDS directory"):
+        load_workload("ogbg", "full", data=str(tmp_path))
     root = ogbg_tfds.write_dataset(tmp_path, {"train": dataset[1]["train"][:4]}, num_shards=2)
     info = json.loads((root / "dataset_info.json").read_text())
     info["splits"][0]["shardLengths"] = ["2", "3"]
@@ -204,10 +208,10 @@ def test_batches_are_pure_and_have_fixed_shapes(workload):
     per_shard = 16 // shards
     assert a["node_features"].shape == (shards, 26 * per_shard + 1, 9)
     assert a["labels"].shape == (shards, per_shard + 1, 128)
-    graphs = sum(len(np.unique(g[m])) for g, m in zip(a["node_graph"], a["node_mask"]))
+    graphs = sum(len(np.unique(g[m])) for g, m in zip(a["node_graph"], a["node_mask"], strict=True))
     assert 0 < graphs <= 16
     measured = a["label_mask"].sum()
-    assert 0 < measured and not np.isnan(a["labels"]).any()
+    assert measured > 0 and not np.isnan(a["labels"]).any()
 
 
 def test_evaluation_sees_every_validation_graph_once(workload, dataset):

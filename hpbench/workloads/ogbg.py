@@ -563,7 +563,13 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Ogbg
             raise DataError(f"ogbg (size full): {error}") from error
         return OgbgTfdsWorkload(info=info, size=size, variant=variant, data=graphs, config=config)
     if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
+        try:
+            arrays = open_user_arrays(data, full_layout(), info.name)
+        except DataError as error:
+            raise DataError(
+                f"{error}\nOr AlgoPerf's TFDS directory: ogbg_molpcba/0.1.3/dataset_info.json "
+                "and its TFRecord shards under the data path."
+            ) from error
     else:
         arrays = materialize(f"ogbg-{size}-v{DATA_VERSION}", functools.partial(generate, config))
     return OgbgWorkload(info=info, size=size, variant=variant, data=arrays, config=config)
