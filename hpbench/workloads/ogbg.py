@@ -544,11 +544,13 @@ def is_tfds_dir(data: str | None) -> bool:
     """Whether ``data`` holds AlgoPerf's TFDS ogbg_molpcba (else: zarr arrays)."""
     from hpbench.data import ogbg_tfds
 
+    if not data:
+        return False
     try:
-        ogbg_tfds.dataset_dir(data) if data else None
+        ogbg_tfds.dataset_dir(data)
     except ogbg_tfds.TfdsError:
         return False
-    return bool(data)
+    return True
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
