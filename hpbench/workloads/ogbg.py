@@ -10,6 +10,7 @@ stored padded to a fixed node and edge count so that every batch has one shape u
 from __future__ import annotations
 
 import functools
+import math
 
 import attrs
 import flax.linen as nn
@@ -22,7 +23,14 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import (
+    ArrayLayout,
+    DataError,
+    num_rows,
+    open_user_arrays,
+    take,
+    take_split,
+)
 
 DATA_VERSION = 1
 NUM_ATOM_TYPES = 6  # C, N, O, S, Cl, F in spirit; index 0 is the most common
@@ -303,16 +311,20 @@ class OgbgWorkload(WorkloadBase):
 
     def init(self, rng: jax.Array) -> tuple[dict, dict]:
         example = self._rows("train", slice(0, 1))
-        return self.model().init(rng, flatten_graphs(example))["params"], {}
+        return self.model().init(rng, self.flatten(example))["params"], {}
 
     def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
         logits = self.model(dropout).apply(
-            {"params": params}, flatten_graphs(batch), train=True, rngs={"dropout": rng}
+            {"params": params}, self.flatten(batch), train=True, rngs={"dropout": rng}
         )
-        total, count = masked_sigmoid_cross_entropy(
-            logits, batch["labels"], batch["label_mask"], label_smoothing
-        )
+        labels, mask = graph_targets(batch)
+        total, count = masked_sigmoid_cross_entropy(logits, labels, mask, label_smoothing)
         return total / jnp.maximum(count, 1.0), model_state
+
+    @property
+    def flatten(self):
+        """How a batch becomes one graph: one padded graph per row here."""
+        return flatten_graphs
 
     def batch(self, seed: int, step: int) -> Batch:
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
@@ -324,7 +336,9 @@ class OgbgWorkload(WorkloadBase):
         logits, loss_sum, count = [], 0.0, 0.0
         for rows in row_slices(total, self.eval_batch_size):
             batch = self._rows("valid", rows)
-            batch_logits, batch_loss, batch_count = _evaluate_batch(model, params, batch)
+            batch_logits, batch_loss, batch_count = _evaluate_batch(
+                model, self.flatten, params, batch
+            )
             logits.append(np.asarray(batch_logits))
             loss_sum += float(batch_loss)
             count += float(batch_count)
@@ -334,17 +348,230 @@ class OgbgWorkload(WorkloadBase):
         return {"map": mean_ap, "loss": loss_sum / max(count, 1.0)}
 
 
-@jax.jit(static_argnums=0)
-def _evaluate_batch(model: GNN, params, batch: Batch):
-    logits = model.apply({"params": params}, flatten_graphs(batch))
-    loss_sum, count = masked_sigmoid_cross_entropy(logits, batch["labels"], batch["label_mask"])
+def graph_targets(batch: Batch) -> tuple[jax.Array, jax.Array]:
+    """Labels and label mask, one row per graph (slot) of the flattened batch."""
+    labels, mask = batch["labels"], batch["label_mask"]
+    return jnp.reshape(labels, (-1, labels.shape[-1])), jnp.reshape(mask, (-1, mask.shape[-1]))
+
+
+@jax.jit(static_argnums=(0, 1))
+def _evaluate_batch(model: GNN, flatten, params, batch: Batch):
+    logits = model.apply({"params": params}, flatten(batch))
+    loss_sum, count = masked_sigmoid_cross_entropy(logits, *graph_targets(batch))
     return logits, loss_sum, count
+
+
+# --- full size: AlgoPerf's TFDS data, batched by node and edge budgets --------------------
+
+AVG_NODES_PER_GRAPH, AVG_EDGES_PER_GRAPH = 26, 56  # AlgoPerf's input_pipeline budgets
+
+
+@attrs.frozen
+class Budget:
+    """``jraph.dynamically_batch``'s limits for one shard of ``graphs`` average graphs, as
+    AlgoPerf sets them: room for one padding graph and one padding node."""
+
+    graphs: int
+
+    @property
+    def nodes(self) -> int:
+        return AVG_NODES_PER_GRAPH * self.graphs + 1
+
+    @property
+    def edges(self) -> int:
+        return AVG_EDGES_PER_GRAPH * self.graphs
+
+    @property
+    def slots(self) -> int:
+        return self.graphs + 1
+
+    def fits(self, nodes: int, edges: int, graphs: int) -> bool:
+        """Whether real graphs of these totals fit (jraph keeps a padding node and graph)."""
+        return nodes <= self.nodes - 1 and edges <= self.edges and graphs <= self.slots - 1
+
+
+def graph_size(graph: dict) -> tuple[int, int]:
+    """Nodes and directed edges (each bond both ways) of a TFDS graph."""
+    return int(graph["num_nodes"][0]), 2 * len(graph["edge_index"])
+
+
+def fitting_prefix(graphs: list[dict], budget: Budget) -> int:
+    """How many leading ``graphs`` one shard holds: jraph closes a batch at the first graph
+    that would overflow it. A graph larger than the budget on its own is a DataError."""
+    nodes = edges = 0
+    for count, graph in enumerate(graphs):
+        n, e = graph_size(graph)
+        if not budget.fits(n, e, 1):
+            raise DataError(f"ogbg: a graph of {n} nodes, {e} edges exceeds the batch budget")
+        if not budget.fits(nodes + n, edges + e, count + 1):
+            return count
+        nodes, edges = nodes + n, edges + e
+    return len(graphs)
+
+
+def pack(graphs: list[dict], budget: Budget) -> dict[str, np.ndarray]:
+    """One shard: the graphs merged into one padded graph of the budget's fixed sizes.
+
+    Node and edge indices are local to the shard; padding is masked (the model never
+    lets it reach a real graph); labels not measured (NaN) and padding slots get mask 0.
+    """
+    if fitting_prefix(graphs, budget) < len(graphs):
+        raise DataError(f"ogbg: {len(graphs)} graphs overflow a shard's budget {budget}")
+    n_max, e_max, slots = budget.nodes, budget.edges, budget.slots
+    out = {
+        "node_features": np.zeros((n_max, NODE_FEATURES), np.float32),
+        "edge_features": np.zeros((e_max, EDGE_FEATURES), np.float32),
+        "senders": np.full(e_max, n_max - 1, np.int32),
+        "receivers": np.full(e_max, n_max - 1, np.int32),
+        "node_graph": np.full(n_max, slots - 1, np.int32),
+        "edge_graph": np.full(e_max, slots - 1, np.int32),
+        "node_mask": np.zeros(n_max, bool),
+        "edge_mask": np.zeros(e_max, bool),
+        "labels": np.zeros((slots, 128), np.float32),
+        "label_mask": np.zeros((slots, 128), bool),
+    }
+    node = edge = 0
+    for slot, graph in enumerate(graphs):
+        n, e = graph_size(graph)
+        index = graph["edge_index"].astype(np.int32) + node
+        nodes, edges = slice(node, node + n), slice(edge, edge + e)
+        out["node_features"][nodes] = graph["node_feat"]
+        out["edge_features"][edges] = np.concatenate([graph["edge_feat"]] * 2)
+        out["senders"][edges] = np.r_[index[:, 0], index[:, 1]]
+        out["receivers"][edges] = np.r_[index[:, 1], index[:, 0]]
+        out["node_graph"][nodes], out["edge_graph"][edges] = slot, slot
+        out["node_mask"][nodes], out["edge_mask"][edges] = True, True
+        measured = ~np.isnan(graph["labels"])
+        out["labels"][slot] = np.where(measured, graph["labels"], 0.0)
+        out["label_mask"][slot] = measured
+        node, edge = node + n, edge + e
+    return out
+
+
+def stack_shards(shards: list[dict[str, np.ndarray]]) -> Batch:
+    """Shards along a leading axis: the axis the engine splits over the data mesh."""
+    return {key: np.stack([shard[key] for shard in shards]) for key in shards[0]}
+
+
+def flatten_packed(batch: Batch) -> Graphs:
+    """Merge S packed shards into one graph: shard s's indices offset by s times its size."""
+    s, n, _ = batch["node_features"].shape
+    e, g = batch["senders"].shape[1], batch["labels"].shape[1]
+    node_offsets, graph_offsets = (jnp.arange(s) * n)[:, None], (jnp.arange(s) * g)[:, None]
+    return Graphs(
+        nodes=jnp.reshape(batch["node_features"], (s * n, -1)),
+        edges=jnp.reshape(batch["edge_features"], (s * e, -1)),
+        senders=jnp.reshape(batch["senders"] + node_offsets, -1),
+        receivers=jnp.reshape(batch["receivers"] + node_offsets, -1),
+        node_mask=jnp.reshape(batch["node_mask"], -1),
+        edge_mask=jnp.reshape(batch["edge_mask"], -1),
+        node_graph=jnp.reshape(batch["node_graph"] + graph_offsets, -1),
+        edge_graph=jnp.reshape(batch["edge_graph"] + graph_offsets, -1),
+        num_graphs=s * g,
+    )
+
+
+def sequential_batches(graphs: list[dict], budget: Budget, num_shards: int) -> list[Batch]:
+    """Every graph once, in order, packed as ``jraph.dynamically_batch`` packs a stream;
+    the last batch is filled up with empty shards."""
+    shards, start = [], 0
+    while start < len(graphs):
+        count = fitting_prefix(graphs[start:], budget)
+        shards.append(pack(graphs[start : start + count], budget))
+        start += count
+    shards += [pack([], budget)] * (-len(shards) % num_shards)
+    return [stack_shards(shards[i : i + num_shards]) for i in range(0, len(shards), num_shards)]
+
+
+@attrs.frozen
+class OgbgTfdsWorkload(OgbgWorkload):
+    """``full`` on AlgoPerf's ogbg_molpcba: ``data`` holds the graphs of "train" and "valid".
+
+    Batch ``step`` takes the next ``batch_size`` graphs of the seeded epoch permutations,
+    split into one slice per shard; each shard keeps the longest prefix of its slice that
+    fits AlgoPerf's budget (the rest of the slice is skipped, not carried over).
+    """
+
+    eval_batch_size: int = 32768  # AlgoPerf's
+
+    @property
+    def num_shards(self) -> int:
+        """Sub-batches per batch (AlgoPerf: one per device), each with its own budget."""
+        return math.gcd(self.batch_size, jax.device_count())
+
+    @property
+    def flatten(self):
+        return flatten_packed
+
+    def init(self, rng: jax.Array) -> tuple[dict, dict]:
+        example = stack_shards([pack([], Budget(1))])  # parameter shapes ignore the sizes
+        return self.model().init(rng, flatten_packed(example))["params"], {}
+
+    def batch(self, seed: int, step: int) -> Batch:
+        train, shards = self.data["train"], self.num_shards
+        budget = Budget(self.batch_size // shards)
+        idx = batch_indices(seed, step, len(train), budget.graphs * shards)
+        out = []
+        for chunk in np.split(idx, shards):
+            graphs = [train[i] for i in chunk]
+            out.append(pack(graphs[: fitting_prefix(graphs, budget)], budget))
+        return stack_shards(out)
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        graphs, shards = self.data["valid"], self.num_shards
+        budget = Budget(max(1, math.ceil(min(self.eval_batch_size, len(graphs)) / shards)))
+        logits, labels, masks, loss_sum, count = [], [], [], 0.0, 0.0
+        for batch in sequential_batches(graphs, budget, shards):
+            batch_logits, batch_loss, batch_count = _evaluate_batch(
+                self.model(), flatten_packed, params, batch
+            )
+            real = np.zeros(batch["labels"].shape[:2], bool)  # the slots holding a graph
+            for shard, graph_ids in enumerate(batch["node_graph"]):
+                real[shard, np.unique(graph_ids[batch["node_mask"][shard]])] = True
+            real = real.reshape(-1)
+            logits.append(np.asarray(batch_logits)[real])
+            labels.append(batch["labels"].reshape(-1, 128)[real])
+            masks.append(batch["label_mask"].reshape(-1, 128)[real])
+            loss_sum += float(batch_loss)
+            count += float(batch_count)
+        mean_ap = mean_average_precision(
+            np.concatenate(labels), np.concatenate(logits), np.concatenate(masks)
+        )
+        return {"map": mean_ap, "loss": loss_sum / max(count, 1.0)}
+
+
+def is_tfds_dir(data: str | None) -> bool:
+    """Whether ``data`` holds AlgoPerf's TFDS ogbg_molpcba (else: zarr arrays)."""
+    from hpbench.data import ogbg_tfds
+
+    if not data:
+        return False
+    try:
+        ogbg_tfds.dataset_dir(data)
+    except ogbg_tfds.TfdsError:
+        return False
+    return True
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
     config = CONFIGS[size]
+    if size == "full" and is_tfds_dir(data):
+        from hpbench.data import ogbg_tfds
+
+        try:
+            graphs = {"train": ogbg_tfds.read_split(data, "train")}
+            graphs["valid"] = ogbg_tfds.read_split(data, "validation")
+        except ogbg_tfds.TfdsError as error:
+            raise DataError(f"ogbg (size full): {error}") from error
+        return OgbgTfdsWorkload(info=info, size=size, variant=variant, data=graphs, config=config)
     if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
+        try:
+            arrays = open_user_arrays(data, full_layout(), info.name)
+        except DataError as error:
+            raise DataError(
+                f"{error}\nOr AlgoPerf's TFDS directory: ogbg_molpcba/0.1.3/dataset_info.json "
+                "and its TFRecord shards under the data path."
+            ) from error
     else:
         arrays = materialize(f"ogbg-{size}-v{DATA_VERSION}", functools.partial(generate, config))
     return OgbgWorkload(info=info, size=size, variant=variant, data=arrays, config=config)

@@ -1,0 +1,303 @@
+"""Full-size ogbg from AlgoPerf's TFDS ogbg_molpcba: TFRecord framing, tf.train.Example
+decoding (checked against protobuf itself), AlgoPerf's node/edge budget batching, and a
+full trial on 8 simulated devices."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from hpbench.data import ogbg_tfds
+from hpbench.workloads import ogbg
+from hpbench.workloads.metrics import mean_average_precision
+from hpbench.workloads.registry import load_workload
+from hpbench.workloads.userdata import DataError
+
+
+def molecule(rng: np.random.Generator, max_nodes: int = 30) -> dict[str, np.ndarray]:
+    """A molecule-like graph with ogbg_molpcba's features (OGB's integer codes as floats)."""
+    atoms, bonds, bond_types = ogbg.random_molecule(rng, max_nodes)
+    n = len(atoms)
+    node_feat = np.c_[atoms, rng.integers(0, 5, (n, 8))].astype(np.float32)
+    edge_feat = np.c_[bond_types, rng.integers(0, 2, (len(bonds), 2))].astype(np.float32)
+    labels = (rng.random(128) < 0.3).astype(np.float32)
+    labels[rng.random(128) < 0.4] = np.nan
+    return {
+        "node_feat": node_feat,
+        "edge_feat": edge_feat,
+        "edge_index": bonds.astype(np.int64),
+        "labels": labels,
+        "num_nodes": np.array([n], np.int64),
+    }
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("tfds")
+    splits = {
+        "train": [molecule(rng) for _ in range(96)],
+        "validation": [molecule(rng) for _ in range(40)],
+        "test": [molecule(rng) for _ in range(8)],
+    }
+    ogbg_tfds.write_dataset(root, splits, num_shards=3)
+    return root, splits
+
+
+# --- the file format -----------------------------------------------------------------------
+
+
+def test_crc32c_matches_the_standard_check_value():
+    assert ogbg_tfds.crc32c(b"123456789") == 0xE3069283  # RFC 3720's CRC32C check value
+    assert ogbg_tfds._crc32c_python(b"") == 0
+
+
+def test_tfrecords_round_trip_and_corruption_is_refused(tmp_path):
+    path = tmp_path / "x.tfrecord"
+    records = [b"", b"abc", bytes(range(256)) * 3]
+    ogbg_tfds.write_records(path, records)
+    assert list(ogbg_tfds.read_records(path)) == records
+    good = path.read_bytes()
+    raw = bytearray(good)
+    raw[30] ^= 1  # inside the second record's payload
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ogbg_tfds.TfdsError, match="CRC mismatch"):
+        list(ogbg_tfds.read_records(path))
+    path.write_bytes(good[:-2])
+    with pytest.raises(ogbg_tfds.TfdsError, match="truncated"):
+        list(ogbg_tfds.read_records(path))
+
+
+def example_class():
+    """tf.train.Example built from its .proto definition with protobuf (no TensorFlow)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    f = descriptor_pb2.FileDescriptorProto(name="example.proto", package="tf", syntax="proto3")
+    lab = descriptor_pb2.FieldDescriptorProto
+    rep, opt = lab.LABEL_REPEATED, lab.LABEL_OPTIONAL
+
+    def message(name, *fields):
+        m = f.message_type.add(name=name)
+        for number, (field, label, kind, type_name) in enumerate(fields, 1):
+            m.field.add(name=field, number=number, label=label, type=kind, type_name=type_name)
+        return m
+
+    message("BytesList", ("value", rep, lab.TYPE_BYTES, None))
+    message("FloatList", ("value", rep, lab.TYPE_FLOAT, None))
+    message("Int64List", ("value", rep, lab.TYPE_INT64, None))
+    feature = message(
+        "Feature",
+        ("bytes_list", opt, lab.TYPE_MESSAGE, ".tf.BytesList"),
+        ("float_list", opt, lab.TYPE_MESSAGE, ".tf.FloatList"),
+        ("int64_list", opt, lab.TYPE_MESSAGE, ".tf.Int64List"),
+    )
+    feature.oneof_decl.add(name="kind")
+    for field in feature.field:
+        field.oneof_index = 0
+    features = message("Features", ("feature", rep, lab.TYPE_MESSAGE, ".tf.Features.FeatureEntry"))
+    entry = features.nested_type.add(name="FeatureEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, label=opt, type=lab.TYPE_STRING)
+    entry.field.add(
+        name="value", number=2, label=opt, type=lab.TYPE_MESSAGE, type_name=".tf.Feature"
+    )
+    message("Example", ("features", opt, lab.TYPE_MESSAGE, ".tf.Features"))
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(f)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tf.Example"))
+
+
+def test_examples_agree_with_protobuf_both_ways():
+    graph = molecule(np.random.default_rng(1))
+    graph["edge_index"][0, 0] = -3  # negative int64s: ten-byte varints
+    Example = example_class()
+    ours = Example.FromString(ogbg_tfds.encode_example(graph))
+    for name, value in graph.items():
+        kind = ours.features.feature[name].WhichOneof("kind")
+        got = getattr(ours.features.feature[name], kind).value
+        np.testing.assert_array_equal(np.asarray(got, value.dtype), value.reshape(-1))
+    theirs = Example()
+    for name, value in graph.items():
+        if value.dtype == np.float32:
+            theirs.features.feature[name].float_list.value.extend(value.reshape(-1).tolist())
+        else:
+            theirs.features.feature[name].int64_list.value.extend(value.reshape(-1).tolist())
+    parsed = ogbg_tfds.parse_example(theirs.SerializeToString())
+    for name, value in graph.items():
+        np.testing.assert_array_equal(parsed[name], value.reshape(-1))
+
+
+def test_the_tfds_directory_reads_back_in_order(dataset):
+    root, splits = dataset
+    version_dir = root / "ogbg_molpcba" / "0.1.3"
+    assert len(list(version_dir.glob("ogbg_molpcba-train.tfrecord-*-of-00003"))) == 3
+    for path in (root, root / "ogbg_molpcba", version_dir):
+        graphs = ogbg_tfds.read_split(path, "validation")
+        assert len(graphs) == 40
+        for got, want in zip(graphs, splits["validation"], strict=True):
+            for name in want:
+                np.testing.assert_array_equal(got[name], want[name])
+
+
+def test_inconsistent_directories_are_refused(dataset, tmp_path):
+    with pytest.raises(ogbg_tfds.TfdsError, match="dataset_info.json"):
+        ogbg_tfds.dataset_dir(tmp_path)
+    with pytest.raises(DataError, match="Or AlgoPerf's TFDS directory"):
+        load_workload("ogbg", "full", data=str(tmp_path))
+    root = ogbg_tfds.write_dataset(tmp_path, {"train": dataset[1]["train"][:4]}, num_shards=2)
+    info = json.loads((root / "dataset_info.json").read_text())
+    info["splits"][0]["shardLengths"] = ["2", "3"]
+    (root / "dataset_info.json").write_text(json.dumps(info))
+    with pytest.raises(DataError, match="3"):
+        load_workload("ogbg", "full", data=str(tmp_path))
+
+
+# --- AlgoPerf's batching ---------------------------------------------------------------------
+
+
+def test_budgets_are_algoperfs():
+    budget = ogbg.Budget(512 // 8)  # AlgoPerf's global batch 512 on 8 devices
+    assert (budget.nodes, budget.edges, budget.slots) == (26 * 64 + 1, 56 * 64, 65)
+
+
+def sized(nodes: int, bonds: int) -> dict:
+    return {"num_nodes": np.array([nodes]), "edge_index": np.zeros((bonds, 2), np.int64)}
+
+
+def test_a_shard_closes_at_the_first_graph_that_overflows():
+    budget = ogbg.Budget(2)  # 52 nodes, 112 directed edges, 2 graphs
+    assert ogbg.fitting_prefix([sized(30, 10), sized(22, 10), sized(1, 0)], budget) == 2
+    assert ogbg.fitting_prefix([sized(30, 10), sized(23, 1), sized(1, 0)], budget) == 1
+    assert ogbg.fitting_prefix([sized(10, 28), sized(10, 28), sized(1, 0)], budget) == 2
+    assert ogbg.fitting_prefix([sized(10, 28), sized(10, 29)], budget) == 1
+    with pytest.raises(DataError, match="exceeds"):
+        ogbg.fitting_prefix([sized(53, 0)], budget)
+
+
+@pytest.fixture(scope="module")
+def workload(dataset):
+    return load_workload("ogbg", "full", data=str(dataset[0]), batch_size=16)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def apply(model, params, batch):
+    return model.apply({"params": params}, ogbg.flatten_packed(batch))
+
+
+def alone_logits(model, params, graphs: list[dict]) -> np.ndarray:
+    """Each graph's logits with the graph alone in its shard (one shard per graph)."""
+    shards = ogbg.stack_shards([ogbg.pack([g], ogbg.Budget(2)) for g in graphs])
+    logits = apply(model, params, shards)
+    return np.asarray(logits).reshape(len(graphs), 3, -1)[:, 0]
+
+
+def test_a_packed_graph_is_predicted_as_if_alone(workload, dataset):
+    """Padding and neighbours in a shard do not reach a graph: its logits equal those of
+    the graph packed on its own (as AlgoPerf's jraph padding graph guarantees)."""
+    params, _ = workload.init(jax.random.key(0))
+    model, graphs = workload.model(), dataset[1]["validation"][:5]
+    packed = ogbg.stack_shards([ogbg.pack(graphs, ogbg.Budget(5))])
+    together = apply(model, params, packed)
+    np.testing.assert_allclose(
+        together[:5], alone_logits(model, params, graphs), rtol=1e-4, atol=1e-5
+    )
+
+
+def test_batches_are_pure_and_have_fixed_shapes(workload):
+    shards = workload.num_shards
+    a, b, c = workload.batch(0, 3), workload.batch(0, 3), workload.batch(0, 4)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+        assert a[key].shape == c[key].shape
+    per_shard = 16 // shards
+    assert a["node_features"].shape == (shards, 26 * per_shard + 1, 9)
+    assert a["labels"].shape == (shards, per_shard + 1, 128)
+    graphs = sum(len(np.unique(g[m])) for g, m in zip(a["node_graph"], a["node_mask"], strict=True))
+    assert 0 < graphs <= 16
+    measured = a["label_mask"].sum()
+    assert measured > 0 and not np.isnan(a["labels"]).any()
+
+
+def test_evaluation_sees_every_validation_graph_once(workload, dataset):
+    params, state = workload.init(jax.random.key(0))
+    metrics = workload.evaluate(params, state)
+    logits = alone_logits(workload.model(), params, dataset[1]["validation"])
+    labels = np.stack([g["labels"] for g in dataset[1]["validation"]])
+    mask = ~np.isnan(labels)
+    labels = np.nan_to_num(labels)
+    expected = mean_average_precision(labels, logits, mask)
+    assert metrics["map"] == pytest.approx(expected, abs=1e-4)
+    bce = labels * np.logaddexp(0, -logits) + (1 - labels) * np.logaddexp(0, logits)
+    assert metrics["loss"] == pytest.approx(np.sum(bce * mask) / np.sum(mask), rel=1e-4)
+
+
+# --- a full trial on 8 simulated devices -------------------------------------------------------
+
+CHILD = """
+import json, sys
+import jax
+from hpbench.results.records import read_trial
+from hpbench.train import Job, run_job
+from hpbench.workloads.registry import load_workload
+job = Job.from_json(json.loads(sys.argv[1]))
+(trial,) = job.trials
+workload = load_workload("ogbg", "full", data=trial.data, batch_size=trial.batch_size)
+run_job(job, sys.argv[2], devices=jax.devices())
+record = read_trial(f"{sys.argv[2]}/{trial.id}")
+print(json.dumps({
+    "devices": len(jax.devices()),
+    "shards": workload.num_shards,
+    "mesh": record.status.provenance["device"],
+    "evals": [[r.step, r.metrics, r.train_loss] for r in record.evals],
+}))
+"""
+
+
+def run_full_trial(tmp_path, data, batch_size: int) -> dict:
+    from trial_helpers import toy_trial
+
+    from hpbench.plan import Target
+    from hpbench.train import Job
+
+    trial = toy_trial(
+        workload="ogbg",
+        size="full",
+        data=str(data),
+        batch_size=batch_size,
+        max_steps=1,
+        eval_every=1,
+        target=Target("map", 0.28098, "max"),
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "results")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def check_full_trial(out: dict) -> None:
+    assert out["devices"] == 8 and out["shards"] == 8
+    assert out["mesh"] == "8 x cpu"
+    assert [step for step, _, _ in out["evals"]] == [1]
+    (_, metrics, train_loss) = out["evals"][0]
+    assert 0.0 < metrics["map"] <= 1.0 and np.isfinite(metrics["loss"])
+    assert np.isfinite(train_loss)
+
+
+@pytest.mark.slow  # ~75 s of CPU, mostly compilation (a batch of 16 costs as much)
+def test_full_trial_on_eight_devices_algoperf_batch(tmp_path, dataset):
+    """AlgoPerf's batch of 512: 8 shards of 1,665 nodes and 3,584 edges, one per device."""
+    check_full_trial(run_full_trial(tmp_path, dataset[0], batch_size=512))
