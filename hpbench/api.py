@@ -44,6 +44,24 @@ def plan(spec: Spec | PathLike) -> Plan:
     return compile_plan(spec if isinstance(spec, Spec) else load_spec(spec))
 
 
+def checked_plan(spec: PathLike, runner: RunnerProfile | PathLike | None = None) -> Plan:
+    """The plan of the spec file ``spec``, once its ``data`` paths are checked to lie in its
+    repository, ``$HPBENCH_DATA_DIR`` or the ``data_dirs`` of ``runner`` (SpecError
+    otherwise, before anything opens them): what every caller that trains a spec it did
+    not write (``hpbench run``, the nightly) plans with."""
+    from hpbench.spec.confine import check_data_paths
+
+    profile = _profile(runner)
+    checked = load_spec(spec)
+    where = profile.file or "a runner profile (hpbench run --runner PROFILE)"
+    check_data_paths(
+        checked,
+        profile.data_dirs,
+        f"allow its directory with [runner] data_dirs = [...] in {where}",
+    )
+    return compile_plan(checked)
+
+
 def unique_trials(plans: Iterable[Plan]) -> list[Trial]:
     """The trials of ``plans``, each once (by id), in first-seen order."""
     return list({t.id: t for p in plans for t in p.trials}.values())

@@ -234,3 +234,21 @@ def test_runner_data_dirs_must_be_absolute(tmp_path):
         "bad.toml:2:13: runner.data_dirs: expected a list of absolute directories "
         '(e.g. ["/data"]), found ["data"]'
     )
+
+
+def test_the_nightly_and_the_api_confine_data_paths_too(tmp_path, monkeypatch):
+    """The nightly trains specs from pull requests through ``hpbench.run`` in process: its
+    plans come from ``checked_plan``, which refuses the same data path before training."""
+    from hpbench.api import checked_plan
+    from hpbench.report.nightly import run_spec
+    from hpbench.spec import SpecError
+
+    monkeypatch.delenv("HPBENCH_DATA_DIR", raising=False)
+    project, data = _data_project(tmp_path)
+    monkeypatch.chdir(project)
+    with pytest.raises(SpecError) as refused:
+        run_spec(Path("specs/full.toml"), project / "res")
+    assert str(refused.value).startswith(_outside(data))
+    assert not (project / "res").exists()
+    allowed = checked_plan("specs/full.toml", project / "runners" / "data.toml")
+    assert [t.data for t in allowed.trials] == [str(data / "toy")]

@@ -47,14 +47,14 @@ def run_spec(spec: Path, results_dir: Path, runner: RunnerProfile | str | None =
     JAX started (:func:`hpbench.backends.prepare.prepare_process`). Called where JAX already
     runs, training uses the devices JAX has; the results are the same, packs only train
     side by side on fewer devices."""
-    from hpbench.api import run
+    from hpbench.api import checked_plan, run
     from hpbench.results.store import StoreError
-    from hpbench.spec import load_plan
     from hpbench.train.progress import PlainProgress
 
     with PlainProgress() as progress:
         try:
-            outcomes = run(load_plan(spec), runner=runner, results=results_dir, progress=progress)
+            plan = checked_plan(spec, runner)  # a spec from a PR: its data paths confined
+            outcomes = run(plan, runner=runner, results=results_dir, progress=progress)
         except StoreError as error:
             print(f"hpbench nightly: {spec}: {error}", file=sys.stderr)
             return 1

@@ -20,10 +20,6 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from hpbench.backends.profile import RunnerProfile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from hpbench.api import checkpoint_policy, make_run_jobs
+    from hpbench.api import checked_plan, checkpoint_policy, make_run_jobs
     from hpbench.backends.profile import resolve_profile
 
     args.profile = resolve_profile(args.runner)  # SpecError: the dispatcher exits 2
@@ -74,26 +70,13 @@ def main(args: argparse.Namespace) -> int:
         print(f"hpbench run: {error}", file=sys.stderr)
         return 2
 
-    plans = [_checked_plan(path, args.profile) for path in args.specs]  # SpecError: exit 2
+    plans = [checked_plan(path, args.profile) for path in args.specs]  # SpecError: exit 2
     console = Console(stderr=True)
     jobs = make_run_jobs(plans, args.profile, pack=args.pack, checkpoint=policy, force=args.force)
     if not args.quiet:
         trials = sum(len(job.trials) for job in jobs)
         console.print(f"{trials} trials in {len(jobs)} jobs -> {args.results}/", highlight=False)
     return _run(jobs, args, console)
-
-
-def _checked_plan(path: Path, profile: RunnerProfile):
-    """The plan of the spec at ``path``, once its data paths are checked to lie where the
-    runner profile allows (SpecError otherwise, before anything opens them)."""
-    from hpbench.spec import compile_plan, load_spec
-    from hpbench.spec.confine import check_data_paths
-
-    spec = load_spec(path)
-    profile_text = profile.file or "a runner profile (hpbench run --runner PROFILE)"
-    hint = f"allow its directory with [runner] data_dirs = [...] in {profile_text}"
-    check_data_paths(spec, profile.data_dirs, hint)
-    return compile_plan(spec)
 
 
 def next_commands(specs: list[Path], results: Path) -> str:
