@@ -276,13 +276,16 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
 def test_hpbench_run_joins_the_hosts_of_a_local_multihost_profile_first(monkeypatch):
     """Before make_jobs (whose pack size from memory starts JAX's backends), and only for
     a ``local`` profile of several processes (a Slurm login node joins nothing)."""
-    from hpbench.train import cli
+    from hpbench import api
+    from hpbench.train import job
 
-    joined = []
+    joined, packs = [], []
     monkeypatch.setattr(multihost, "initialize", joined.append)
+    # make_jobs is where the pack size from memory would start JAX: it must come after
+    monkeypatch.setattr(job, "make_jobs", lambda trials, **kw: packs.append(list(joined)) or [])
     two = DistributedOptions(processes=2)
-    cli._join_hosts(RunnerProfile(backend="local"))
-    cli._join_hosts(RunnerProfile(backend="slurm", distributed=two))
+    api.make_run_jobs([], RunnerProfile(backend="local"))
+    api.make_run_jobs([], RunnerProfile(backend="slurm", distributed=two))
     assert joined == []
-    cli._join_hosts(RunnerProfile(backend="local", distributed=two))
-    assert joined == [two]
+    api.make_run_jobs([], RunnerProfile(backend="local", distributed=two))
+    assert joined == [two] and packs == [[], [], [two]]

@@ -259,9 +259,10 @@ def _reference_canonical(trial: Trial) -> dict:
             return dict(value)
         return value
 
-    return canonical_json_value(
-        {"format": TRIAL_FORMAT, **attrs.asdict(trial, recurse=True, value_serializer=serialize)}
-    )
+    fields = attrs.asdict(trial, recurse=True, value_serializer=serialize)
+    if not trial.workload_revision:
+        del fields["workload_revision"]  # revision 0 is not written (ids from before it)
+    return canonical_json_value({"format": TRIAL_FORMAT, **fields})
 
 
 def test_canonical_form_and_ids_unchanged():
@@ -272,6 +273,7 @@ def test_canonical_form_and_ids_unchanged():
         base,
         attrs.evolve(base, options={"base": "adam", "k": 2}, data="data/x", stop_at_target=True),
         attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3),
+        attrs.evolve(base, workload_revision=1),
     ]
     for trial in trials:
         assert trial.canonical() == _reference_canonical(trial)
