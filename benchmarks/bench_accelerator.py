@@ -42,6 +42,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import MINI_SUITE
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / ".out" / "accelerator"
 
@@ -60,16 +62,6 @@ PEAK_TFLOPS = {
 }
 
 FULL_MODELS = ("imagenet_resnet", "imagenet_vit", "wmt", "criteo", "librispeech_conformer")
-MINI_SUITE = (
-    "criteo",
-    "fastmri",
-    "imagenet_resnet",
-    "imagenet_vit",
-    "librispeech_conformer",
-    "librispeech_deepspeech",
-    "ogbg",
-    "wmt",
-)
 #: The papers' horizons (lr-free calibration paper: 33%, 50% and 66% of max_steps).
 PAPER_HORIZONS = (0.33, 0.5, 0.66)
 PAPER_POINTS = 200

@@ -14,21 +14,13 @@ from pathlib import Path
 
 import attrs
 
+from benchmarks import MINI_SUITE
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
 from hpbench.report.synthetic import make_result, make_trial, write_result
 
-WORKLOADS = (
-    "criteo",
-    "fastmri",
-    "imagenet_resnet",
-    "imagenet_vit",
-    "librispeech_conformer",
-    "librispeech_deepspeech",
-    "ogbg",
-    "wmt",
-)
+WORKLOADS = MINI_SUITE
 SPECS, POINTS, SEEDS = 5, 50, 5
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import attrs
 from rich.console import Console
 
+from benchmarks import MINI_SUITE
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
@@ -28,16 +29,7 @@ from hpbench.report.synthetic import make_result, make_trial, write_result
 from hpbench.results.index import INDEX_NAME, ResultsIndex
 from hpbench.scoring import scores_table
 
-WORKLOADS = (
-    "criteo",
-    "fastmri",
-    "imagenet_resnet",
-    "imagenet_vit",
-    "librispeech_conformer",
-    "librispeech_deepspeech",
-    "ogbg",
-    "wmt",
-)
+WORKLOADS = MINI_SUITE
 SPECS, SEEDS = 5, 5
 OUT = Path(__file__).parent / ".out"
 
