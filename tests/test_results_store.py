@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import math
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import attrs
-from trial_helpers import toy_trial
+from trial_helpers import hold_claim, toy_trial
 
 from hpbench.plan import Target
 from hpbench.results.records import EvalRecord, Status, read_planned, read_results
@@ -83,23 +80,8 @@ def test_a_claim_is_exclusive_until_released(tmp_path):
         assert again is not None
 
 
-HOLD = """
-import sys, time
-from hpbench.results.store import TrialDir, claim
-from test_results_store import TRIAL
-held = claim(TrialDir(sys.argv[1], TRIAL))
-print("held" if held else "refused", flush=True)
-time.sleep(60)
-"""
-
-
 def test_a_live_holder_blocks_and_a_dead_one_does_not(tmp_path):
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parent,
-    )
+    child = hold_claim(tmp_path, TRIAL)
     try:
         assert child.stdout.readline().strip() == "held"
         assert claim(TrialDir(tmp_path, TRIAL)) is None

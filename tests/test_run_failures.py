@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from trial_helpers import toy_trial
+from trial_helpers import hold_claim, toy_trial
 
 from hpbench.backends import run_jobs
 from hpbench.backends.cli import read_states
@@ -252,26 +252,11 @@ def test_a_run_waits_for_a_trial_a_concurrent_run_holds_and_takes_it_over_when_i
     assert result.status.state == "done" and [r.step for r in result.evals] == [20, 40, 60, 80, 100]
 
 
-HOLD = """
-import sys, time
-from hpbench.results.store import TrialDir, claim
-from trial_helpers import toy_trial
-held = claim(TrialDir(sys.argv[1], toy_trial()))
-print("held" if held else "refused", flush=True)
-time.sleep(60)
-"""
-
-
 def test_a_claim_of_another_host_is_taken_over_once_its_heartbeat_is_stale(tmp_path):
     """A dead machine on a shared file system may keep its lock: its stale heartbeat
     frees the trial; a fresh one does not."""
     trial = toy_trial()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).parent,
-    )
+    holder = hold_claim(tmp_path, trial)
     try:
         assert holder.stdout.readline().strip() == "held"
         lock = tmp_path / trial.id / "lock"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from hpbench.plan import Target, Trial
@@ -33,3 +35,23 @@ def records(results: Path, trial: Trial) -> list[dict]:
     """metrics.jsonl without the wall-clock field (what must be reproducible)."""
     lines = (results / trial.id / "metrics.jsonl").read_text().splitlines()
     return [{k: v for k, v in json.loads(line).items() if k != "train_seconds"} for line in lines]
+
+
+_HOLD = """
+import json, sys, time
+from hpbench.plan import Trial
+from hpbench.results.store import TrialDir, claim
+held = claim(TrialDir(sys.argv[1], Trial.from_json(json.loads(sys.argv[2]))))
+print("held" if held else "refused", flush=True)
+time.sleep(60)
+"""
+
+
+def hold_claim(results: Path, trial: Trial) -> subprocess.Popen:
+    """Another process that claims ``trial`` in ``results`` and keeps it for a minute; its
+    first line of output says whether it got it ("held" or "refused")."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(results), json.dumps(trial.canonical())],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
