@@ -24,7 +24,9 @@ WORKLOADS = MINI_SUITE
 SPECS, POINTS, SEEDS = 5, 50, 5
 
 
-def make_plans() -> list[Plan]:
+def make_plans(points: int = POINTS) -> list[Plan]:
+    """``SPECS`` synthetic NAdamW lists of ``points`` points on the eight workloads, with
+    ``SEEDS`` seeds each (bench_store sizes its stores with ``points``)."""
     plans = []
     for spec in range(SPECS):
         trials = tuple(
@@ -35,7 +37,7 @@ def make_plans() -> list[Plan]:
                 seed=seed,
                 eval_every=50,
             )
-            for point in range(POINTS)
+            for point in range(points)
             for workload in WORKLOADS
             for seed in range(SEEDS)
         )

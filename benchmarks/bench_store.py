@@ -21,40 +21,22 @@ from pathlib import Path
 import attrs
 from rich.console import Console
 
-from benchmarks import MINI_SUITE
+from benchmarks import MINI_SUITE, bench_report
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial, write_result
+from hpbench.report.synthetic import make_result, write_result
 from hpbench.results.index import INDEX_NAME, ResultsIndex
 from hpbench.scoring import scores_table
 
 WORKLOADS = MINI_SUITE
-SPECS, SEEDS = 5, 5
+SPECS, SEEDS = bench_report.SPECS, bench_report.SEEDS
 OUT = Path(__file__).parent / ".out"
 
 
 def make_plans(trials: int) -> list[Plan]:
-    """``SPECS`` lists of ``trials / (SPECS * 8 * SEEDS)`` points each."""
-    points = max(1, trials // (SPECS * len(WORKLOADS) * SEEDS))
-    return [
-        Plan(
-            name=f"spec_{spec}",
-            trials=tuple(
-                make_trial(
-                    workload,
-                    "nadamw",
-                    {"learning_rate": 1e-4 * (1 + point), "weight_decay": 0.01 * spec},
-                    seed=seed,
-                )
-                for point in range(points)
-                for workload in WORKLOADS
-                for seed in range(SEEDS)
-            ),
-            description="synthetic",
-        )
-        for spec in range(SPECS)
-    ]
+    """bench_report's pool, ``trials / (SPECS * 8 * SEEDS)`` points per list."""
+    return bench_report.make_plans(max(1, trials // (SPECS * len(WORKLOADS) * SEEDS)))
 
 
 def ensure_store(plans: list[Plan], results: Path) -> float:
