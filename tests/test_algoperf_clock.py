@@ -31,7 +31,7 @@ ERRORS = (0.9, 0.7, 0.45, 0.3)  # evaluations at steps 10, 20, 30, 40: the targe
 
 
 def history(compile_seconds: float, seconds_per_eval_period: float = 1.5, **kwargs):
-    """A criteo mini trial (runtime budget 12 s) evaluated every 10 steps, as the engine
+    """A criteo mini trial (runtime budget 41 s) evaluated every 10 steps, as the engine
     records it: the training program compiled once (``compile_seconds``), then each 10
     steps trained in ``seconds_per_eval_period``; evaluations (4 s each here) are on
     neither clock, so they appear nowhere in the rows."""
@@ -60,15 +60,17 @@ def test_time_to_target_on_algoperf_clock_is_worked_by_hand():
 
 
 def test_the_runtime_budget_cuts_evaluations_at_or_past_it():
-    assert runtime_budget(history(2.0).trial) == 12.0  # criteo mini (registry max_runtime)
-    # budget 12 * 0.5 = 6 s: the 6.5 s evaluation would not have run (AlgoPerf evaluates
-    # only while the submission time is below the budget): not reached on this clock,
-    # still reached in steps.
-    over = score_trial(history(2.0), budget_scale=0.5)
+    budget = runtime_budget(history(2.0).trial)
+    assert budget == 41.0  # criteo mini (registry max_runtime)
+    assert score_trial(history(2.0)).algoperf == 6.5
+    # budget 6 s: the 6.5 s evaluation would not have run (AlgoPerf evaluates only while
+    # the submission time is below the budget): not reached on this clock, still in steps.
+    over = score_trial(history(2.0), budget_scale=6 / budget)
     assert over.algoperf == math.inf and over.steps == 30.0
-    # exactly at the budget (12 * 6.5 / 12 = 6.5 s) is past it, as in AlgoPerf's `<`
-    assert score_trial(history(2.0), budget_scale=6.5 / 12).algoperf == math.inf
-    assert score_trial(history(2.0), budget_scale=6.6 / 12).algoperf == 6.5
+    # exactly at the budget (6.5 s) is past it, as in AlgoPerf's `<`
+    assert budget * (6.5 / budget) == 6.5
+    assert score_trial(history(2.0), budget_scale=6.5 / budget).algoperf == math.inf
+    assert score_trial(history(2.0), budget_scale=6.6 / budget).algoperf == 6.5
     assert score_trial(history(2.0), budget_scale=math.inf).algoperf == 6.5
     missed = history(2.0)
     missed = attrs.evolve(missed, evals=missed.evals[:2])  # stopped before step 30
@@ -106,8 +108,8 @@ def test_profiles_compare_algoperf_clocks_where_steps_tie():
     assert clock.row("fast", "criteo").algoperf == 6.5
     assert clock.row("slow", "criteo").normalized_time == pytest.approx(9.5 / 6.5)
     assert clock.benchmark["fast"] == 1.0 and clock.benchmark["slow"] < 1.0
-    # a budget of 12 * 0.79 = 9.48 s: "slow" is over it, the only finite time is "fast"'s
-    cut = score_results(results, labels, time="algoperf", budget_scale=0.79)
+    # a budget of 9 s: "slow" is over it, the only finite time is "fast"'s
+    cut = score_results(results, labels, time="algoperf", budget_scale=9 / 41)
     assert cut.row("slow", "criteo").algoperf == math.inf
     assert cut.benchmark == {"fast": 1.0, "slow": 0.0}
     with pytest.raises(ValueError, match="budget_scale must be > 0"):
