@@ -21,8 +21,7 @@ from hpbench.results import index as index_module
 from hpbench.results.index import ResultsIndex
 from hpbench.results.records import EvalRecord, Status, read_trial
 from hpbench.results.store import TrialDir
-from hpbench.scoring import score_results, score_trial
-from hpbench.scoring.time_to_target import runtime_budget
+from hpbench.scoring import runtime_budget, score_results, score_trial
 from hpbench.spec import SpecError
 from hpbench.spec.nightly import load_nightly
 
