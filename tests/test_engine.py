@@ -64,6 +64,23 @@ def test_every_evaluation_is_recorded_with_time_to_target(packed):
     assert states == {GOOD.id: "done", SLOW.id: "done", DIVERGES.id: "diverged", STOPS.id: "done"}
 
 
+def test_every_evaluation_carries_algoperf_clock_with_compilation_and_without_evals(packed):
+    """AlgoPerf's clock = the training clock plus the training program's compilation: the
+    two differ by a positive amount fixed at the first evaluation (every chunk here is 20
+    steps: one program), and between evaluations both advance by the same training time,
+    so the evaluations between rows are off AlgoPerf's clock exactly as off the other."""
+    results, _ = packed
+    for trial in (GOOD, SLOW):
+        rows = read_trial(results / trial.id).evals
+        train = [r.train_seconds for r in rows]
+        algoperf = [r.algoperf_seconds for r in rows]
+        compile_seconds = algoperf[0] - train[0]
+        assert compile_seconds > 0
+        for k in range(1, len(rows)):
+            assert algoperf[k] - algoperf[k - 1] == pytest.approx(train[k] - train[k - 1])
+            assert algoperf[k] - train[k] == pytest.approx(compile_seconds)
+
+
 def test_a_diverging_member_is_marked_and_frozen(packed):
     results, _ = packed
     result = read_trial(results / DIVERGES.id)
@@ -169,6 +186,7 @@ def test_a_checkpoint_holds_data_position_rng_and_member_bookkeeping(packed):
     )
     assert members[STOPS.id]["state"] == "done" and members[DIVERGES.id]["state"] == "diverged"
     assert members[GOOD.id]["train_seconds"] > 0
+    assert members[GOOD.id]["algoperf_seconds"] > members[GOOD.id]["train_seconds"]
 
 
 def test_pack_size_follows_device_memory(monkeypatch):

@@ -157,3 +157,12 @@ def test_sigint_saves_marks_interrupted_and_exits_130(tmp_path, reference):
     assert max(saved_steps(results)) == stopped_at  # the checkpoint of the very step
     assert finish(start(tmp_path, results, forbid_below=stopped_at)) == 0
     assert_same_results(results, reference)
+    # AlgoPerf's clock continues from the checkpoint, and the resumed run's compilation
+    # counts on it (as AlgoPerf's after a preemption): its lead over the training clock grows.
+    rows = read_trial(results / TRIALS[0].id).evals
+    lead = {r.step: r.algoperf_seconds - r.train_seconds for r in rows}
+    assert all(r.algoperf_seconds is not None for r in rows)
+    assert [r.algoperf_seconds for r in rows] == sorted(r.algoperf_seconds for r in rows)
+    before = max(step for step in lead if step <= stopped_at)
+    after = min(step for step in lead if step > stopped_at)
+    assert lead[after] > lead[before] > 0

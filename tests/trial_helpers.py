@@ -9,6 +9,9 @@ from pathlib import Path
 
 from hpbench.plan import Target, Trial
 
+#: The fields of a metrics row that are wall-clock times.
+CLOCKS = ("train_seconds", "algoperf_seconds")
+
 
 def toy_trial(learning_rate: float = 3e-3, **changes) -> Trial:
     """A toy_mlp AdamW trial of 100 steps evaluated every 20."""
@@ -32,9 +35,9 @@ def toy_trial(learning_rate: float = 3e-3, **changes) -> Trial:
 
 
 def records(results: Path, trial: Trial) -> list[dict]:
-    """metrics.jsonl without the wall-clock field (what must be reproducible)."""
+    """metrics.jsonl without the wall-clock fields (what must be reproducible)."""
     lines = (results / trial.id / "metrics.jsonl").read_text().splitlines()
-    return [{k: v for k, v in json.loads(line).items() if k != "train_seconds"} for line in lines]
+    return [{k: v for k, v in json.loads(line).items() if k not in CLOCKS} for line in lines]
 
 
 _HOLD = """

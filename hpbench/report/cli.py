@@ -50,9 +50,18 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     _add_results_option(parser)
     parser.add_argument(
         "--time",
-        choices=("steps", "seconds"),
+        choices=("steps", "seconds", "algoperf"),
         default="steps",
-        help="the time profiles compare: steps (as the papers) or training seconds (AlgoPerf)",
+        help="the time profiles compare: steps (as the papers), training seconds, or "
+        "AlgoPerf's clock (training with compilation, within each workload's runtime budget)",
+    )
+    parser.add_argument(
+        "--budget-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="--time algoperf: multiply each workload's runtime budget by X (inf: no budget; "
+        "default: 1, AlgoPerf's budgets at full size, docs/scoring.md)",
     )
     parser.add_argument(
         "--integral",
@@ -118,6 +127,9 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
     if args.bootstrap < 0:
         _error(f"--bootstrap {args.bootstrap}: expected a number of resamples >= 0")
         return 2
+    if not args.budget_scale > 0:
+        _error(f"--budget-scale {args.budget_scale}: expected a factor > 0 (inf: no budget)")
+        return 2
     try:
         runs = load_runs(args.specs, args.results)
     except SpecError as e:
@@ -129,7 +141,12 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
         return 1
     try:
         return build_report(
-            runs, title=title, time=args.time, integral=args.integral, bootstrap=args.bootstrap
+            runs,
+            title=title,
+            time=args.time,
+            integral=args.integral,
+            bootstrap=args.bootstrap,
+            budget_scale=args.budget_scale,
         )
     except ValueError as e:
         _error(str(e))

@@ -372,6 +372,7 @@ def build_report(
     tau: float = DEFAULT_TAU,
     provenance: Provenance | None = None,
     bootstrap: int = 1000,
+    budget_scale: float = 1.0,
 ) -> Report:
     """Score ``runs`` together (the benchmark score is relative to this pool) into a Report.
 
@@ -433,8 +434,9 @@ def build_report(
     ]
     results = {i: r for run in runs for i, r in run.results.items() if owner.get(i) == run.label}
     # By trial id: no trial is hashed again (each id is a SHA-256 of the trial's JSON).
-    scores = score_results(results, entry_label, time=time, integral=integral)
-    point_scores = score_results(results, point_label, time=time, integral=integral)
+    options = {"time": time, "integral": integral, "budget_scale": budget_scale}
+    scores = score_results(results, entry_label, **options)
+    point_scores = score_results(results, point_label, **options)
     columns, target_warnings = _columns(scores, results, runs)
     progress = _progress(runs, scores, owner)
     run_of = {run.label: run for run in runs}

@@ -36,7 +36,7 @@ from hpbench.results.records import EvalRecord, Status, TrialResult, has_results
 
 INDEX_NAME = ".index.sqlite"
 #: The layout of the rows; an index of another version is rebuilt.
-VERSION = 2
+VERSION = 3  # 3: rows carry algoperf_seconds
 #: A trial whose files changed more recently than this is read, not stored (see above).
 RACY_SECONDS = 2.0
 _FILES = ("trial.json", "status.json", "metrics.jsonl")
@@ -70,6 +70,7 @@ def _encode(result: TrialResult) -> str:
         "step": [r.step for r in evals],
         "train_seconds": [r.train_seconds for r in evals],
         "train_loss": [r.train_loss for r in evals],
+        "algoperf_seconds": [r.algoperf_seconds for r in evals],
         "metrics": {n: [r.metrics.get(n, _ABSENT) for r in evals] for n in names},
     }
     return json.dumps(data, separators=(",", ":"))
@@ -86,10 +87,19 @@ def _decode(payload: str, trial: Trial) -> TrialResult:
     columns = zip(*data["metrics"].values(), strict=True) if names else ((),) * len(data["step"])
     evals = tuple(
         EvalRecord(
-            step, seconds, loss, {n: v for n, v in zip(names, values, strict=True) if v != _ABSENT}
+            step,
+            seconds,
+            loss,
+            {n: v for n, v in zip(names, values, strict=True) if v != _ABSENT},
+            algoperf,
         )
-        for step, seconds, loss, values in zip(
-            data["step"], data["train_seconds"], data["train_loss"], columns, strict=True
+        for step, seconds, loss, algoperf, values in zip(
+            data["step"],
+            data["train_seconds"],
+            data["train_loss"],
+            data["algoperf_seconds"],
+            columns,
+            strict=True,
         )
     )
     return TrialResult(trial, evals, Status(**data["status"]), verified=data["verified"])

@@ -74,21 +74,27 @@ def _is_number(value: Any) -> bool:
 
 @attrs.frozen
 class EvalRecord:
-    """One evaluation: the step, accumulated training seconds (no eval/checkpoint time),
-    the mean training loss since the previous evaluation, and every eval metric."""
+    """One evaluation: the step, accumulated training seconds (no compilation, evaluation or
+    checkpoint time), the mean training loss since the previous evaluation, every eval
+    metric, and AlgoPerf's accumulated submission time (training with its compilation;
+    ``docs/scoring.md``). ``algoperf_seconds`` is None in rows written before it existed."""
 
     step: int
     train_seconds: float
     train_loss: float
     metrics: Mapping[str, float]
+    algoperf_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "step": self.step,
             "train_seconds": self.train_seconds,
             "train_loss": _finite_or_none(self.train_loss),
             "metrics": {k: _finite_or_none(v) for k, v in sorted(self.metrics.items())},
         }
+        if self.algoperf_seconds is not None:
+            data["algoperf_seconds"] = self.algoperf_seconds
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> EvalRecord:
@@ -103,6 +109,9 @@ class EvalRecord:
             raise ValueError(f"train_seconds: expected a number, found {seconds!r}")
         if loss is not None and not _is_number(loss):
             raise ValueError(f"train_loss: expected a number, found {loss!r}")
+        algoperf = data.get("algoperf_seconds")
+        if algoperf is not None and not _is_number(algoperf):
+            raise ValueError(f"algoperf_seconds: expected a number, found {algoperf!r}")
         if not isinstance(metrics, dict) or not all(
             v is None or _is_number(v) for v in metrics.values()
         ):
@@ -112,6 +121,7 @@ class EvalRecord:
             train_seconds=float(seconds),
             train_loss=_nan_if_none(loss),
             metrics={k: _nan_if_none(v) for k, v in metrics.items()},
+            algoperf_seconds=None if algoperf is None else float(algoperf),
         )
 
 

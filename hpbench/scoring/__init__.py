@@ -15,7 +15,13 @@ from hpbench.scoring.lists import (
 from hpbench.scoring.profiles import Profile, performance_profile
 from hpbench.scoring.scores import ScoreRow, Scores, default_labels, score_results
 from hpbench.scoring.table import scores_table
-from hpbench.scoring.time_to_target import OUTCOMES, TrialScore, median_over_seeds, score_trial
+from hpbench.scoring.time_to_target import (
+    OUTCOMES,
+    TrialScore,
+    median_over_seeds,
+    runtime_budget,
+    score_trial,
+)
 
 __all__ = [
     "OUTCOMES",
@@ -31,6 +37,7 @@ __all__ = [
     "list_cost",
     "median_over_seeds",
     "performance_profile",
+    "runtime_budget",
     "score_results",
     "score_trial",
     "scores_table",

@@ -32,8 +32,8 @@ from hpbench.scoring.time_to_target import (
     score_trial,
 )
 
-#: The time column the profile and the benchmark score use.
-TIME_UNITS = ("steps", "seconds")
+#: The time column the profile and the benchmark score use (each a ScoreRow field).
+TIME_UNITS = ("steps", "seconds", "algoperf")
 
 Labels = Mapping[str, str] | Callable[[Trial], str] | None
 
@@ -59,6 +59,9 @@ class ScoreRow:
     incomplete: int  # pending, running or interrupted
     steps: float  # median over seeds of the steps to target; inf if missed
     seconds: float  # median over seeds of the training seconds to target; inf if missed
+    #: median over seeds of AlgoPerf's clock at the target within the runtime budget; inf if
+    #: missed or over budget; NaN if a trial's results predate the clock
+    algoperf: float
     step_fraction: float  # median over seeds of steps / T; inf if missed
     best_metric: float  # median over seeds of the best target-metric value; NaN if none
     normalized_time: float  # the profile's ratio r (after cut-off and gating); NaN for variants
@@ -81,7 +84,7 @@ class Scores:
     rows: tuple[ScoreRow, ...]
     trials: Mapping[str, TrialScore]  # by trial id
     label_of: Mapping[str, str]  # trial id -> label
-    time: str  # "steps" or "seconds": the time the profile compares
+    time: str  # "steps", "seconds" or "algoperf": the time the profile compares
     profile: Profile  # rows in ``labels`` order, columns in ``base_workloads`` order
     benchmark: Mapping[str, float]  # label -> benchmark score in [0, 1]
     #: The keyword arguments of ``performance_profile`` that made ``profile``.
@@ -210,7 +213,7 @@ def _row(
     studies = list(by_seed.values())
 
     def median_fastest(field: str) -> float:
-        return median_over_seeds(min(getattr(s, field) for s in study) for study in studies)
+        return median_over_seeds(_fastest([getattr(s, field) for s in study]) for study in studies)
 
     best_op = min if direction == "min" else max
     outcomes = [s.outcome for s in scores]
@@ -229,6 +232,7 @@ def _row(
         **counts,
         steps=median_fastest("steps"),
         seconds=median_fastest("seconds"),
+        algoperf=median_fastest("algoperf"),
         step_fraction=median_fastest("step_fraction"),
         best_metric=median_best_metric(
             _best_of(best_op, (s.best_metric for s in study)) for study in studies
@@ -236,6 +240,11 @@ def _row(
         normalized_time=math.nan,
         trial_ids=tuple(s.trial_id for s in scores),
     )
+
+
+def _fastest(times: list[float]) -> float:
+    """A study's time: its fastest trial's; NaN (a time unavailable) if any is NaN."""
+    return math.nan if any(math.isnan(t) for t in times) else min(times)
 
 
 def _best_of(op: Callable, values: Iterable[float]) -> float:
@@ -249,6 +258,18 @@ def _workload_order(keys: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(key for key, _ in ordered)
 
 
+def _require_algoperf_clock(trial_scores: Mapping[str, TrialScore]) -> None:
+    """ValueError naming the trials whose results have no AlgoPerf clock."""
+    missing = sorted(i for i, s in trial_scores.items() if math.isnan(s.algoperf))
+    if missing:
+        raise ValueError(
+            f"time 'algoperf' is unavailable for {len(missing)} of {len(trial_scores)} trials "
+            f"(e.g. {missing[0]}): their results were written before hpbench recorded "
+            "AlgoPerf's clock; train them again (`hpbench run --force`) or score with time "
+            "'steps' or 'seconds'"
+        )
+
+
 def score_results(
     results: Iterable[TrialResult] | Mapping[str, TrialResult],
     labels: Labels = None,
@@ -258,24 +279,33 @@ def score_results(
     num_points: int = ALGOPERF_NUM_POINTS,
     integral: str = "trapezoid",
     num_workloads: int | None = None,
+    budget_scale: float = 1.0,
 ) -> Scores:
     """Score a pool of trial results; every label in the pool is scored against the others.
 
     ``results`` may be a mapping trial id -> result, which saves hashing every trial.
     ``labels`` maps trial id -> algorithm label (trials it omits get :func:`default_labels`),
     or is a function of the Trial. ``time`` picks the profile's time ("steps", as the papers;
-    "seconds", as AlgoPerf, but trials packed in one job share their clock). ``max_tau``,
-    ``num_points`` and ``integral`` are those of
-    :func:`~hpbench.scoring.profiles.performance_profile`.
+    "seconds", training seconds; "algoperf", AlgoPerf's clock: training with its
+    compilation, within the workload's runtime budget times ``budget_scale`` (``inf``: no
+    budget); trials packed in one job share their clocks). ``max_tau``, ``num_points`` and
+    ``integral`` are those of :func:`~hpbench.scoring.profiles.performance_profile`.
+    ``time="algoperf"`` raises ValueError when a trial's results predate AlgoPerf's clock.
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
+    if not budget_scale > 0:
+        raise ValueError(f"budget_scale must be > 0 (inf: no budget), got {budget_scale!r}")
     # each content hash computed once; a trial given twice counts once
     by_id = dict(results) if isinstance(results, Mapping) else {r.trial.id: r for r in results}
     trials = {trial_id: r.trial for trial_id, r in by_id.items()}
     label_of = _resolve_labels(trials, labels)
     keys = _workload_keys(trials)
-    trial_scores = {trial_id: score_trial(r, trial_id) for trial_id, r in by_id.items()}
+    trial_scores = {
+        trial_id: score_trial(r, trial_id, budget_scale) for trial_id, r in by_id.items()
+    }
+    if time == "algoperf":
+        _require_algoperf_clock(trial_scores)
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for trial_id in by_id:
         groups[(label_of[trial_id], keys[trial_id][0])].append(trial_id)

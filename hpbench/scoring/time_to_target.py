@@ -1,10 +1,11 @@
 """Time to target of one trial, and the median over seeds.
 
 A trial reaches its target at the first evaluation whose target metric is at or beyond
-the target value (NaN never counts). Times are kept in steps and in training seconds;
-a trial that never reaches the target has time ``inf``. The step fraction is ``t / T``
-with ``T = trial.horizon_steps``, the step budget the trial trained for (the papers
-divide by the budget used: at horizon f = 1/3 their fractions still reach 0.95).
+the target value (NaN never counts). Times are kept in steps, in training seconds and on
+AlgoPerf's clock (its submission time, within the workload's runtime budget); a trial that
+never reaches the target has time ``inf``. The step fraction is ``t / T`` with
+``T = trial.horizon_steps``, the step budget the trial trained for (the papers divide by
+the budget used: at horizon f = 1/3 their fractions still reach 0.95).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Iterable
 
 import attrs
 
+from hpbench.plan import Trial
 from hpbench.results.records import TrialResult
+from hpbench.workloads.registry import WORKLOADS
 
 #: How a trial ended, from the scores' point of view. ``reached`` wins over the trial's
 #: state: a run that hit the target and diverged later still reached it (as in AlgoPerf).
@@ -28,6 +31,9 @@ class TrialScore:
     trial_id: str
     steps: float  # first evaluation step at which the target was reached; inf if never
     seconds: float  # training seconds at that evaluation; inf if never
+    #: AlgoPerf's submission seconds at that evaluation; inf if never or not within the
+    #: runtime budget; NaN when the results predate the clock (unavailable)
+    algoperf: float
     step_fraction: float  # steps / horizon_steps; inf if never
     best_metric: float  # best value of the target metric (its direction); NaN if none
     outcome: str  # one of OUTCOMES
@@ -45,10 +51,33 @@ def _outcome(result: TrialResult, reached: bool) -> str:
     return "incomplete"
 
 
-def score_trial(result: TrialResult, trial_id: str | None = None) -> TrialScore:
-    """Time to target (steps, seconds, fraction of the horizon), best metric and outcome.
+def runtime_budget(trial: Trial) -> float:
+    """AlgoPerf's runtime budget of the trial's workload at its size, in seconds (the
+    registry's ``max_runtime``); ``inf`` where none is declared."""
+    info = WORKLOADS.get(trial.workload)
+    return math.inf if info is None else float(info.max_runtime.get(trial.size, math.inf))
 
-    ``trial_id`` saves recomputing the trial's content hash when the caller has it."""
+
+def _algoperf_time(result: TrialResult, first, budget_scale: float) -> float:
+    """The AlgoPerf clock at ``first`` (the evaluation that reached the target): ``inf``
+    when none did or at or past the budget (AlgoPerf evaluates only while the submission
+    time is below it); NaN when a row has no clock (written before hpbench kept it)."""
+    if any(record.algoperf_seconds is None for record in result.evals):
+        return math.nan
+    if first is None:
+        return math.inf
+    budget = runtime_budget(result.trial) * budget_scale
+    return first.algoperf_seconds if first.algoperf_seconds < budget else math.inf
+
+
+def score_trial(
+    result: TrialResult, trial_id: str | None = None, budget_scale: float = 1.0
+) -> TrialScore:
+    """Time to target (steps, seconds, AlgoPerf's clock, fraction of the horizon), best
+    metric and outcome.
+
+    ``trial_id`` saves recomputing the trial's content hash when the caller has it;
+    ``budget_scale`` multiplies the runtime budget (``inf``: none)."""
     trial = result.trial
     metric, value = trial.target.metric, trial.target.value
     minimize = trial.target.direction == "min"
@@ -67,6 +96,7 @@ def score_trial(result: TrialResult, trial_id: str | None = None) -> TrialScore:
         trial_id=trial.id if trial_id is None else trial_id,
         steps=steps,
         seconds=math.inf if first is None else float(first.train_seconds),
+        algoperf=_algoperf_time(result, first, budget_scale),
         step_fraction=steps / trial.horizon_steps,
         best_metric=float(best),
         outcome=_outcome(result, first is not None),

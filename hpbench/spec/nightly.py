@@ -17,6 +17,8 @@ from hpbench.spec.source import Document, load_document
 
 DEFAULT_NOISE = 0.02
 _KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
+#: The clocks a report can compare (hpbench.scoring.scores.TIME_UNITS, without importing it).
+TIMES = ("steps", "seconds", "algoperf")
 
 
 @attrs.frozen
@@ -88,10 +90,12 @@ def check_nightly(doc: Document, directory: Path) -> Nightly:
             )
     if "time" in settings:
         time = settings["time"]
-        if time not in ("steps", "seconds"):
+        if time not in TIMES:
             problems.append(
                 doc.problem(
-                    ("nightly", "time"), f'expected "steps" or "seconds", found {show(time)}'
+                    ("nightly", "time"),
+                    f'expected "steps", "seconds" or "algoperf", found {show(time)}',
+                    did_you_mean(time, TIMES),
                 )
             )
     reports = _reports(doc, directory, problems)
