@@ -522,7 +522,9 @@ class _Trainer:
         while self.step < horizon and any(m.training for m in self.members):
             count = self._chunk_from(self.step)
             self._compile(count)
-            self.state = self.program.train(self.state, self.values, self.step, count)
+            after = self.step + count  # the next chunk is read while this one trains
+            ahead = self._chunk_from(after) if after < horizon else 0
+            self.state = self.program.train(self.state, self.values, self.step, count, ahead)
             self.step += count
             if self.step % every == 0 or self.step == horizon:
                 self._evaluate()

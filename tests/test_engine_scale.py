@@ -1,0 +1,133 @@
+"""The engine at scale, on 8 simulated CPU devices: DLRM's embedding table split by rows
+over the data axis (a step equals the one-device step), evaluation split over the data
+axis (equal to the one-device evaluation, uneven batches included), and the batches read
+ahead onto the devices. Runs in a subprocess: the device count is fixed when JAX starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+CHILD = """
+import json, sys
+import jax, numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+from hpbench.plan import Target, Trial
+from hpbench.train.program import DATA_AXIS, Program, make_mesh, member_values
+from hpbench.workloads import criteo
+from hpbench.workloads.base import eval_batches, evaluating_on
+from hpbench.workloads.registry import get_workload
+
+# A reduced DLRM (same model code as full size) on generated click logs; 1000 validation
+# rows in batches of 300: every batch leaves rows over after a split into 8 (300 = 8 * 37 + 4).
+config = criteo.Config(4096, 1000, 50, 4096, 8, (16, 8), (16, 1))
+workload = criteo.CriteoWorkload(
+    info=get_workload("criteo"), size="mini", variant="base",
+    data=criteo.generate(config, seed=3), config=config, eval_batch_size=300,
+)
+trial = Trial(
+    workload="criteo", size="mini", variant="base", algorithm="adamw",
+    hyperparameters={"learning_rate": 3e-2, "weight_decay": 1e-4},
+    schedule="warmup_cosine", warmup=0.0, horizon=1.0, max_steps=8, batch_size=64,
+    seed=0, eval_every=8, target=Target("cross_entropy", 0.0, "min"),
+)
+out = {"devices": len(jax.devices())}
+for name, devices in (("one", jax.devices()[:1]), ("eight", jax.devices())):
+    program = Program(workload, trial, 1, make_mesh(devices, 64, 1))
+    values = program.place(member_values([trial]))
+    state = program.init(values)
+    initial = np.asarray(state["params"]["embedding_table"])
+    state = program.train(state, values, 0, 4, next_count=4)  # reads steps 4..7 ahead
+    ahead = program._ahead[:2]
+    state = program.train(state, values, 4, 4)
+    table = state["params"]["embedding_table"]
+    out[name] = {
+        "ahead": list(ahead),
+        "table_spec": str(table.sharding.spec),
+        "moment_specs": sorted(
+            str(x.sharding.spec) for x in jax.tree.leaves(state["opt_state"])
+            if x.shape == table.shape
+        ),
+        "moved": float(np.max(np.abs(np.asarray(table) - initial))),
+        "dense_spec": str(state["params"]["Dense_0"]["kernel"].sharding.spec),
+        "table_shard": list(table.addressable_shards[0].data.shape),
+        "params": [np.asarray(x).tolist() for x in jax.tree.leaves(state["params"])[:4]],
+        "table": np.asarray(table).tolist(),
+        "eval": program.evaluate(state, [0])[0],
+        "mesh": dict(program.mesh.shape),
+    }
+    if name == "one":  # the whole split in one call, a plain mean: the reference
+        params = jax.tree.map(lambda x: np.asarray(x)[0], state["params"])
+        valid = workload.data
+        logits = workload.model().apply(
+            {"params": params}, valid["valid_dense"], valid["valid_categorical"]
+        )
+        losses = criteo.sigmoid_cross_entropy(logits, valid["valid_labels"])
+        out["reference"] = float(np.mean(np.asarray(losses, np.float64)))
+    if name == "eight":
+        rows = NamedSharding(program.mesh, P(DATA_AXIS))
+        with evaluating_on(rows):
+            parts = list(eval_batches([{"x": np.arange(20.0), "y": np.arange(20)}]))
+        out["parts"] = [
+            [str(p["x"].sharding.spec), p["x"].shape[0], np.asarray(p["x"]).tolist()]
+            for p in parts
+        ]
+print(json.dumps(out))
+"""
+
+
+def _eight_devices() -> dict:
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def eight() -> dict:
+    return _eight_devices()
+
+
+def test_dlrm_table_and_its_adam_moments_are_split_by_rows_over_the_data_axis(eight):
+    assert eight["devices"] == 8
+    assert eight["eight"]["mesh"] == {"members": 1, "data": 8}
+    split = "P('members', 'data')"
+    assert eight["eight"]["table_spec"] == split
+    assert eight["eight"]["moment_specs"] == [split, split]  # Adam's mu and nu
+    assert eight["eight"]["table_shard"] == [1, 4096 // 8, 8]  # each device holds 1/8 of the rows
+    assert eight["eight"]["dense_spec"] == "P('members',)"  # the MLPs are replicated
+    assert eight["one"]["table_shard"] == [1, 4096, 8]
+
+
+def test_a_step_with_the_split_table_equals_the_one_device_step(eight):
+    one, split = eight["one"], eight["eight"]
+    np.testing.assert_allclose(split["table"], one["table"], rtol=1e-4, atol=1e-6)
+    for a, b in zip(one["params"], split["params"], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+    assert one["moved"] > 1e-4 and split["moved"] > 1e-4  # the steps changed the table
+
+
+def test_sharded_evaluation_equals_the_one_device_evaluation(eight):
+    one, split = eight["one"]["eval"], eight["eight"]["eval"]
+    assert split["cross_entropy"] == pytest.approx(one["cross_entropy"], rel=1e-5)
+    # both are the mean over the 1000 rows (sums / count, not a mean of batch means)
+    assert one["cross_entropy"] == pytest.approx(eight["reference"], rel=1e-5)
+
+
+def test_eval_batches_split_the_divisible_rows_and_replicate_the_rest(eight):
+    (head_spec, head_rows, head), (tail_spec, tail_rows, tail) = eight["parts"]
+    assert (head_spec, head_rows) == ("P('data',)", 16)
+    assert (tail_spec, tail_rows) == ("P()", 4)
+    assert head + tail == list(range(20))  # every row once, in order
+
+
+def test_the_next_chunk_is_read_ahead(eight):
+    assert eight["one"]["ahead"] == eight["eight"]["ahead"] == [4, 4]
