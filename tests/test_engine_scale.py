@@ -9,9 +9,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The 8-device checks share one subprocess compiling two meshes: ~20 s of CPU.
+slow = pytest.mark.slow
 
 CHILD = """
 import json, sys
@@ -23,9 +28,9 @@ from hpbench.workloads import criteo
 from hpbench.workloads.base import eval_batches, evaluating_on
 from hpbench.workloads.registry import get_workload
 
-# A reduced DLRM (same model code as full size) on generated click logs; 1000 validation
-# rows in batches of 300: every batch leaves rows over after a split into 8 (300 = 8 * 37 + 4).
-config = criteo.Config(4096, 1000, 50, 4096, 8, (16, 8), (16, 1))
+# A reduced DLRM (same model code as full size) on generated click logs; 600 validation
+# rows in batches of 300: each batch leaves rows over after a split into 8 (300 = 8 * 37 + 4).
+config = criteo.Config(4096, 600, 50, 4096, 8, (16, 8), (16, 1))
 workload = criteo.CriteoWorkload(
     info=get_workload("criteo"), size="mini", variant="base",
     data=criteo.generate(config, seed=3), config=config, eval_batch_size=300,
@@ -42,9 +47,9 @@ for name, devices in (("one", jax.devices()[:1]), ("eight", jax.devices())):
     values = program.place(member_values([trial]))
     state = program.init(values)
     initial = np.asarray(state["params"]["embedding_table"])
-    state = program.train(state, values, 0, 4, next_count=4)  # reads steps 4..7 ahead
+    state = program.train(state, values, 0, 1, next_count=1)  # reads step 1 ahead
     ahead = program._ahead[:2]
-    state = program.train(state, values, 4, 4)
+    state = program.train(state, values, 1, 1)
     table = state["params"]["embedding_table"]
     out[name] = {
         "ahead": list(ahead),
@@ -96,6 +101,7 @@ def eight() -> dict:
     return _eight_devices()
 
 
+@slow
 def test_dlrm_table_and_its_adam_moments_are_split_by_rows_over_the_data_axis(eight):
     assert eight["devices"] == 8
     assert eight["eight"]["mesh"] == {"members": 1, "data": 8}
@@ -107,6 +113,7 @@ def test_dlrm_table_and_its_adam_moments_are_split_by_rows_over_the_data_axis(ei
     assert eight["one"]["table_shard"] == [1, 4096, 8]
 
 
+@slow
 def test_a_step_with_the_split_table_equals_the_one_device_step(eight):
     one, split = eight["one"], eight["eight"]
     np.testing.assert_allclose(split["table"], one["table"], rtol=1e-4, atol=1e-6)
@@ -115,13 +122,15 @@ def test_a_step_with_the_split_table_equals_the_one_device_step(eight):
     assert one["moved"] > 1e-4 and split["moved"] > 1e-4  # the steps changed the table
 
 
+@slow
 def test_sharded_evaluation_equals_the_one_device_evaluation(eight):
     one, split = eight["one"]["eval"], eight["eight"]["eval"]
     assert split["cross_entropy"] == pytest.approx(one["cross_entropy"], rel=1e-5)
-    # both are the mean over the 1000 rows (sums / count, not a mean of batch means)
+    # both are the mean over the 600 rows (sums / count, not a mean of batch means)
     assert one["cross_entropy"] == pytest.approx(eight["reference"], rel=1e-5)
 
 
+@slow
 def test_eval_batches_split_the_divisible_rows_and_replicate_the_rest(eight):
     (head_spec, head_rows, head), (tail_spec, tail_rows, tail) = eight["parts"]
     assert (head_spec, head_rows) == ("P('data',)", 16)
@@ -129,5 +138,69 @@ def test_eval_batches_split_the_divisible_rows_and_replicate_the_rest(eight):
     assert head + tail == list(range(20))  # every row once, in order
 
 
+@slow
 def test_the_next_chunk_is_read_ahead(eight):
-    assert eight["one"]["ahead"] == eight["eight"]["ahead"] == [4, 4]
+    assert eight["one"]["ahead"] == eight["eight"]["ahead"] == [1, 1]
+
+
+def test_a_host_batch_of_its_share_of_rows_stands_for_the_global_batch():
+    """Pure shape rule (fast, in process): with 4 processes a leaf of 16 of 64 rows is a
+    host's share; a whole batch, a leaf of other rows or one process keep their shape."""
+    from hpbench.train.program import global_shape
+
+    assert global_shape((2, 16, 13), 64, 4) == (2, 64, 13)
+    assert global_shape((2, 64, 13), 64, 4) == (2, 64, 13)
+    assert global_shape((2, 7), 64, 4) == (2, 7)
+    assert global_shape((2, 16, 13), 16, 1) == (2, 16, 13)
+
+
+def test_full_dlrm_packs_of_8_fit_a_32_gib_chip_only_with_the_table_split():
+    """The old TPU profile's case: 8 full-size DLRM members (AdamW) per chip of a 16-chip
+    slice. Replicated, their state is ~51 GB per chip (~200 GB with STATE_COPIES); split by
+    rows over 16 chips it fits in the share of 32 GiB that packs may take. Abstract: no device bytes."""
+    import jax
+    from jax.sharding import AbstractMesh
+
+    from hpbench.train.memory import MEMORY_SHARE, STATE_COPIES, state_bytes_per_device
+    from hpbench.train.program import state_shardings
+    from hpbench.workloads import criteo
+    from hpbench.workloads.registry import get_workload
+
+    workload = criteo.CriteoWorkload(
+        info=get_workload("criteo"), size="full", variant="base", data={},
+        config=criteo.CONFIGS["full"],
+    )  # fmt: skip
+    params = jax.eval_shape(lambda: workload.init(jax.random.key(0))[0])
+    members = jax.tree.map(lambda x: jax.ShapeDtypeStruct((8, *x.shape), x.dtype), params)
+    state = {"params": members, "opt_state": {"mu": members, "nu": members}}
+    mesh = AbstractMesh((1, 16), ("members", "data"))
+    table = 4194304 * 128 * 4  # bytes of one table (float32)
+    replicated = STATE_COPIES * state_bytes_per_device(state, state_shardings(mesh, state))
+    split = STATE_COPIES * state_bytes_per_device(
+        state, state_shardings(mesh, state, workload.row_sharded)
+    )
+    assert replicated > 8 * 3 * 4 * table > 32 * 2**30  # 8 x (param + 2 moments) x 4 copies
+    assert split < MEMORY_SHARE * 32 * 2**30
+    assert split < replicated / 15  # the table is nearly all of it; the MLPs stay whole
+
+
+def test_the_tpu_slice_profile_sizes_packs_from_chip_memory():
+    from hpbench.backends.profile import load_profile
+
+    assert load_profile(ROOT / "runners" / "tpu_pod.toml").pack is None
+
+
+def test_a_pack_whose_state_cannot_fit_fails_before_compiling(monkeypatch):
+    import jax
+    from trial_helpers import toy_trial
+
+    from hpbench.train import memory
+    from hpbench.train.program import program_for
+
+    program = program_for(toy_trial(), 4, jax.local_devices()[:1])
+    state = memory.state_bytes_per_device(program.abstract_state, program.state_shardings)
+    monkeypatch.setattr(memory, "device_memory_bytes", lambda: 2 * state)  # half of 4 copies
+    with pytest.raises(memory.PackTooLarge, match="use a pack of at most 2"):
+        memory.check_fits(program)
+    monkeypatch.setattr(memory, "device_memory_bytes", lambda: 4 * state)
+    memory.check_fits(program)  # exactly fits

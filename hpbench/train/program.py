@@ -199,12 +199,12 @@ class Program:
         self.state_shardings = state_shardings(mesh, self.abstract_state, workload.row_sharded)
         sample = jax.tree.map(lambda x: np.expand_dims(x, 0), workload.batch(lead.seed, 0))
         self._processes = len({d.process_index for d in mesh.devices.flat})
-        self._sample_batch = jax.tree.map(
+        self.abstract_batch = jax.tree.map(
             lambda x: jax.ShapeDtypeStruct(self._global_shape(x), x.dtype), sample
         )
-        self.batch_shardings = batch_shardings(mesh, self._sample_batch)
+        self.batch_shardings = batch_shardings(mesh, self.abstract_batch)
         if self._processes > 1:
-            check_host_rows(self.batch_shardings, self._sample_batch, workload.batch_size)
+            check_host_rows(self.batch_shardings, self.abstract_batch, workload.batch_size)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpbench-input")
         self._ahead: tuple[int, int, Future] | None = None  # (start, count, batches)
         self._compiled: dict[int, Future] = {}
@@ -385,7 +385,7 @@ class Program:
     def _compile_chunk(self, count: int) -> Any:
         batches = jax.tree.map(
             lambda x, s: _abstract((count, *np.shape(x)[1:]), x.dtype, s),
-            self._sample_batch,
+            self.abstract_batch,
             self.batch_shardings,
         )
         state = jax.tree.map(

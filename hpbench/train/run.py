@@ -382,6 +382,7 @@ class _Trainer:
         import jax
 
         from hpbench.train.checkpoint import JobCheckpoints
+        from hpbench.train.memory import check_fits
         from hpbench.train.program import local_devices_for, member_values, program_for
 
         self.job = job
@@ -395,6 +396,7 @@ class _Trainer:
             devices = jax.devices() if processes.count > 1 else local_devices_for(len(members))
         devices = list(devices)
         self.program = program_for(self.lead, len(members), devices)
+        check_fits(self.program)
         self.chunk = chunk_length(
             self.program.steps_per_dispatch(job.steps_per_dispatch),
             self.lead.eval_every,
