@@ -157,7 +157,8 @@ def test_a_host_batch_of_its_share_of_rows_stands_for_the_global_batch():
 def test_full_dlrm_packs_of_8_fit_a_32_gib_chip_only_with_the_table_split():
     """The old TPU profile's case: 8 full-size DLRM members (AdamW) per chip of a 16-chip
     slice. Replicated, their state is ~51 GB per chip (~200 GB with STATE_COPIES); split by
-    rows over 16 chips it fits in the share of 32 GiB that packs may take. Abstract: no device bytes."""
+    rows over 16 chips it fits in the share of 32 GiB that packs may take.
+    Abstract shapes: no device bytes."""
     import jax
     from jax.sharding import AbstractMesh
 
@@ -204,3 +205,79 @@ def test_a_pack_whose_state_cannot_fit_fails_before_compiling(monkeypatch):
         memory.check_fits(program)
     monkeypatch.setattr(memory, "device_memory_bytes", lambda: 4 * state)
     memory.check_fits(program)  # exactly fits
+
+
+HOSTS = """
+import json, sys
+import attrs, jax, numpy as np
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+port, process, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=process)
+from jax.experimental import multihost_utils
+from hpbench.data.stream import ONE_HOST
+from hpbench.plan import Target, Trial
+from hpbench.train.program import Program, make_mesh, member_values
+from hpbench.workloads import criteo
+from hpbench.workloads.registry import load_workload
+
+criteo.CONFIGS["full"] = attrs.evolve(
+    criteo.CONFIGS["full"], vocab_size=512, embed_dim=4, bottom=(8, 4), top=(8, 1)
+)
+trial = Trial(
+    workload="criteo", size="full", variant="base", algorithm="adamw",
+    hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4}, schedule="warmup_cosine",
+    warmup=0.0, horizon=1.0, max_steps=2, batch_size=8, seed=0, eval_every=2,
+    target=Target("cross_entropy", 0.0, "min"), data=data,
+)
+workload = load_workload("criteo", "full", "base", data, batch_size=8)
+program = Program(workload, trial, 1, make_mesh(jax.devices(), 8, 1))
+local = program.batches(1, 1)  # this host's rows of step 1
+whole = attrs.evolve(workload.reader, batch_size=8, shard=ONE_HOST)(0, 1)  # all 8 rows
+gathered = multihost_utils.process_allgather(program.device_batches(1, 1), tiled=True)
+values = program.place(member_values([trial]))
+state = program.train(program.init(values), values, 0, 2)
+loss = multihost_utils.process_allgather(state["loss_sum"], tiled=True)
+print(json.dumps({
+    "local_rows": local["dense"].shape[1],
+    "mine": bool(np.array_equal(local["dense"][0], whole["dense"][4 * process : 4 * process + 4])),
+    "global": bool(all(np.array_equal(gathered[k][0], whole[k]) for k in whole)),
+    "loss": np.asarray(loss).tolist(),
+}))
+"""
+
+
+@pytest.mark.slow  # two jax.distributed processes: ~1 min of CPU
+def test_each_of_two_processes_reads_only_its_rows_and_the_global_batch_is_whole(tmp_path):
+    """Criteo day files (the real TSV layout) read by two ``jax.distributed`` CPU
+    processes: each reads 4 of the 8 rows of a batch (its own), the assembled global batch
+    equals the batch one host reads whole, and a step trains on it."""
+    import socket
+
+    pytest.importorskip("grain")
+    from hpbench.data.synthetic import write_criteo
+
+    data = write_criteo(tmp_path / "criteo1tb", train_lines=(20, 12), valid_lines=10)
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}
+    env |= {"HPBENCH_DATA_WORKERS": "0"}
+    env.pop("XLA_FLAGS", None)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOSTS, str(port), str(i), str(data)],
+            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{i}")},  # own line index
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    answers = [child.communicate(timeout=600) for child in children]
+    for child, (_, err) in zip(children, answers, strict=True):
+        assert child.returncode == 0, err[-3000:]
+    outs = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    for out in outs:
+        assert out["local_rows"] == 4 and out["mine"] and out["global"]
+        assert np.isfinite(out["loss"]).all() and out["loss"][0] > 0
+    assert outs[0]["loss"] == outs[1]["loss"]  # one global step, seen alike by both
