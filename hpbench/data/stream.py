@@ -134,11 +134,12 @@ def data_workers() -> int:
 
 
 def train_stream(streams: dict, reader: Any, batch_size: int) -> StepStream:
-    """The (cached) training stream of ``reader`` at ``batch_size``: ``streams`` is the
-    workload's cache, one stream per batch size (a spec may override it)."""
+    """The (cached) training stream of ``reader`` at ``batch_size``, reading this host's
+    rows of each batch (:func:`host_shard`): ``streams`` is the workload's cache, one
+    stream per batch size (a spec may override it)."""
     if batch_size not in streams:
         streams[batch_size] = StepStream(
-            attrs.evolve(reader, batch_size=batch_size), data_workers()
+            attrs.evolve(reader, batch_size=batch_size, shard=host_shard()), data_workers()
         )
     return streams[batch_size]
 

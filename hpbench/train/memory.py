@@ -1,13 +1,17 @@
 """The default pack size: as many members as fit in a share of the device memory.
 
 The estimate needs no compilation: each member's training state (parameters, optimizer and
-model state, from ``jax.eval_shape``) times a factor for gradients, updates and temporaries,
-plus an allowance for activations proportional to the batch. ``--pack`` overrides it.
+model state, from ``jax.eval_shape``) as each device holds it (a row-sharded embedding
+table counts its share of rows) times a factor for gradients, updates and temporaries,
+plus an allowance for activations proportional to a device's share of the batch.
+``--pack`` (or a runner profile's ``pack``) overrides it; :func:`check_fits` stops a job
+whose state alone cannot fit before it compiles.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from hpbench.plan import Trial
 from hpbench.train.job import DEFAULT_MAX_PACK
@@ -30,21 +34,66 @@ def device_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def member_bytes(trial: Trial) -> int:
-    """Estimated device bytes one pack member of ``trial``'s job needs."""
+def state_bytes_per_device(abstract_state: Any, shardings: Any) -> int:
+    """Bytes of the training state one device holds: each leaf's shard under its sharding
+    (a ``NamedSharding`` on a real or abstract mesh)."""
     import jax
     import numpy as np
 
-    from hpbench.train.program import Program, make_mesh
+    leaves = zip(jax.tree.leaves(abstract_state), jax.tree.leaves(shardings), strict=True)
+    return sum(int(np.prod(s.shard_shape(x.shape))) * np.dtype(x.dtype).itemsize for x, s in leaves)
+
+
+def job_devices() -> list[Any]:
+    """The devices a job trains on: the global mesh's in a multi-host job, else this
+    process's."""
+    import jax
+
+    return jax.devices() if jax.process_count() > 1 else jax.local_devices()
+
+
+def member_bytes(trial: Trial) -> int:
+    """Estimated bytes one pack member of ``trial``'s job needs on each device, training
+    alone on :func:`job_devices` (an upper bound per member for a pack: members spread
+    over devices share them)."""
+    import jax
+    import numpy as np
+
+    from hpbench.train.program import DATA_AXIS, Program, make_mesh
     from hpbench.workloads.registry import load_workload
 
     workload = load_workload(
         trial.workload, trial.size, trial.variant, trial.data, batch_size=trial.batch_size
     )
-    program = Program(workload, trial, 1, make_mesh(jax.local_devices()[:1], trial.batch_size))
-    state = sum(x.size * x.dtype.itemsize for x in jax.tree.leaves(program.abstract_state))
-    batch = sum(np.asarray(x).nbytes for x in jax.tree.leaves(workload.batch(trial.seed, 0)))
-    return STATE_COPIES * state + ACTIVATION_FACTOR * batch
+    program = Program(workload, trial, 1, make_mesh(job_devices(), workload.batch_size))
+    state = state_bytes_per_device(program.abstract_state, program.state_shardings)
+    batch = sum(
+        int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize
+        for x in jax.tree.leaves(program.abstract_batch)
+    )
+    return STATE_COPIES * state + ACTIVATION_FACTOR * batch // program.mesh.shape[DATA_AXIS]
+
+
+def check_fits(program: Any) -> None:
+    """Raise :class:`PackTooLarge` when the training state of ``program``'s members (state,
+    gradients, updates, new state: ``STATE_COPIES``) exceeds a device's memory: a pack
+    given by hand (``--pack``, a runner profile) that cannot fit fails at once, with the
+    pack that would, instead of running out of memory after compiling."""
+    state = state_bytes_per_device(program.abstract_state, program.state_shardings)
+    need, have = STATE_COPIES * state, device_memory_bytes()
+    if need > have:
+        members = program.num_members
+        fits = max(1, members * have // need)
+        raise PackTooLarge(
+            f"{members} members of {program.lead.workload} ({program.lead.size}) need about"
+            f" {need / 2**30:.1f} GiB per device for their training state, and a device has"
+            f" {have / 2**30:.1f} GiB: use a pack of at most {fits} (--pack, or the runner"
+            " profile's pack), or leave pack unset to size packs from device memory"
+        )
+
+
+class PackTooLarge(ValueError):
+    """A job's members cannot fit the device memory (see :func:`check_fits`)."""
 
 
 def pack_size_from_memory(trial: Trial, max_pack: int = DEFAULT_MAX_PACK) -> int:

@@ -8,8 +8,14 @@ frozen (its updates are masked) and marked diverged at that step; the others go 
 Sharding: a 2-D ``Mesh`` over the devices (those of every process, in a multi-host job)
 with a ``members`` axis and a ``data`` axis. Members are spread over the ``members`` axis
 (independent trials: no communication between their devices), each batch is split along
-``data``, and within a member group the training state is replicated
-(:func:`state_shardings` is where FSDP would shard parameters instead).
+``data``, and within a member group the training state is replicated, except the
+parameters a workload names ``row_sharded`` (and their optimizer state), split by rows over
+``data`` (:func:`state_shardings`). Evaluation is data-parallel too: each member group
+splits the evaluation batches over its ``data`` devices.
+
+Input: each process reads only its rows of every global batch (the streaming readers take
+``jax.process_index()``'s share) and the global arrays are assembled from the processes'
+parts; the next chunk's batches are read and put on the devices while a chunk trains.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from jax.sharding import PartitionSpec as P
 from hpbench.plan import Trial
 from hpbench.train.job import packed_values, static_hyperparameters
 from hpbench.train.optim import member_eval_params, member_optimizer
-from hpbench.workloads.base import Workload
+from hpbench.workloads.base import Workload, evaluating_on
 
 MEMBER_AXIS = "members"
 DATA_AXIS = "data"
@@ -69,20 +75,36 @@ def _largest_divisor(number: int, limit: int) -> int:
     return max(d for d in range(1, max(1, min(number, limit)) + 1) if number % d == 0)
 
 
-def state_shardings(mesh: Mesh, abstract_state: State) -> State:
+def state_shardings(mesh: Mesh, abstract_state: State, row_sharded: Sequence[str] = ()) -> State:
     """Every leaf of the training state (member axis first) split over the ``members``
-    axis and replicated over ``data``.
+    axis and replicated over ``data``, except the parameters named in ``row_sharded`` and
+    the optimizer-state leaves that mirror them (same name, same shape), which are split by
+    rows over ``data`` too when their rows divide evenly.
 
-    This is the one place to change for FSDP: shard large parameter and optimizer-state
-    leaves over ``data`` too.
+    This is the one place to change for FSDP: shard more leaves over ``data``.
     """
     by_member = NamedSharding(mesh, P(MEMBER_AXIS))
-    return jax.tree.map(lambda _: by_member, abstract_state)
+    by_rows = NamedSharding(mesh, P(MEMBER_AXIS, DATA_AXIS))
+    size = mesh.shape[DATA_AXIS]
+    params = jax.tree_util.tree_leaves_with_path(abstract_state["params"])
+    shapes = {(_name(path), leaf.shape) for path, leaf in params if _name(path) in row_sharded}
+
+    def sharding(path: Any, leaf: Any) -> NamedSharding:
+        split = leaf.ndim >= 2 and leaf.shape[1] % size == 0
+        return by_rows if split and (_name(path), leaf.shape) in shapes else by_member
+
+    return jax.tree_util.tree_map_with_path(sharding, abstract_state)
+
+
+def _name(path: Sequence[Any]) -> str:
+    """The last key of a pytree path (a parameter's name in flax's nested dicts)."""
+    last = path[-1] if path else None
+    return str(getattr(last, "key", getattr(last, "name", "")))
 
 
 def batch_shardings(mesh: Mesh, batches: Any) -> Any:
-    """Stacked batches ``(steps, batch, ...)`` split along the batch axis over ``data``
-    (leaves whose second axis does not divide evenly are replicated)."""
+    """Stacked batches ``(steps, batch, ...)`` (global shapes) split along the batch axis
+    over ``data`` (leaves whose second axis does not divide evenly are replicated)."""
     size = mesh.shape[DATA_AXIS]
 
     def spec(leaf: Any) -> NamedSharding:
@@ -92,6 +114,42 @@ def batch_shardings(mesh: Mesh, batches: Any) -> Any:
         return NamedSharding(mesh, P())
 
     return jax.tree.map(spec, batches)
+
+
+def global_shape(shape: Sequence[int], batch_size: int, processes: int) -> tuple[int, ...]:
+    """The global shape of a leaf of stacked host batches ``(steps, rows, ...)``: a leaf
+    of ``batch_size / processes`` rows holds this process's rows (the streaming readers
+    read one host's share), so its global batch has ``batch_size`` rows; any other leaf is
+    the same whole array on every process."""
+    shape = tuple(shape)
+    if processes > 1 and len(shape) >= 2 and shape[1] == batch_size // processes:
+        return (shape[0], batch_size, *shape[2:])
+    return shape
+
+
+def check_host_rows(shardings: Any, batches: Any, batch_size: int) -> None:
+    """Raise unless this process's devices hold exactly the rows its readers read
+    (``hpbench.data.stream.host_shard``: rows ``[p n, (p + 1) n)`` of process ``p``)."""
+    from hpbench.data.stream import host_shard
+
+    first, count = host_shard().rows(batch_size)
+    for sharding, leaf in zip(jax.tree.leaves(shardings), jax.tree.leaves(batches), strict=True):
+        shape = leaf.shape
+        if len(shape) < 2 or shape[1] != batch_size or sharding.spec == P():
+            continue
+        here = [
+            index[1].indices(batch_size)[:2]
+            for device, index in sharding.devices_indices_map(shape).items()
+            if device.process_index == jax.process_index()
+        ]
+        span = (min(a for a, _ in here), max(b for _, b in here))
+        if span != (first, first + count):
+            raise RuntimeError(
+                f"process {jax.process_index()} reads rows {first}..{first + count - 1} of each"
+                f" batch of {batch_size}, but its devices hold rows {span[0]}..{span[1] - 1}:"
+                " the mesh must list each process's devices together, in process order"
+                " (jax.devices() does)"
+            )
 
 
 def member_values(trials: Sequence[Trial]) -> dict[str, np.ndarray]:
@@ -138,11 +196,17 @@ class Program:
         self.by_member = NamedSharding(mesh, P(MEMBER_AXIS))
         values = member_values([lead] * num_members)
         self.abstract_state = jax.eval_shape(self._init, values)
-        self.state_shardings = state_shardings(mesh, self.abstract_state)
-        self._sample_batch = jax.tree.map(
-            lambda x: np.expand_dims(x, 0), workload.batch(lead.seed, 0)
+        self.state_shardings = state_shardings(mesh, self.abstract_state, workload.row_sharded)
+        sample = jax.tree.map(lambda x: np.expand_dims(x, 0), workload.batch(lead.seed, 0))
+        self._processes = len({d.process_index for d in mesh.devices.flat})
+        self.abstract_batch = jax.tree.map(
+            lambda x: jax.ShapeDtypeStruct(self._global_shape(x), x.dtype), sample
         )
-        self.batch_shardings = batch_shardings(mesh, self._sample_batch)
+        self.batch_shardings = batch_shardings(mesh, self.abstract_batch)
+        if self._processes > 1:
+            check_host_rows(self.batch_shardings, self.abstract_batch, workload.batch_size)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpbench-input")
+        self._ahead: tuple[int, int, Future] | None = None  # (start, count, batches)
         self._compiled: dict[int, Future] = {}
         self._compiling = threading.Lock()
         donate = () if mesh.devices.flat[0].platform == "cpu" else (0,)
@@ -287,10 +351,26 @@ class Program:
         return self._init_jit(values)
 
     def batches(self, start: int, count: int) -> Any:
-        """The training batches of steps ``start .. start+count-1``, stacked (host arrays:
-        the compiled chunk places them with its input shardings)."""
+        """This process's rows of the training batches of steps ``start .. start+count-1``,
+        stacked (host arrays)."""
         items = [self.workload.batch(self.lead.seed, s) for s in range(start, start + count)]
         return jax.tree.map(lambda *xs: np.stack(xs), *items)
+
+    def device_batches(self, start: int, count: int) -> Any:
+        """The global batches of steps ``start .. start+count-1`` on the mesh, split with
+        :attr:`batch_shardings`, each process giving its own rows."""
+        batches = self.batches(start, count)
+        if self._processes == 1:
+            return jax.device_put(batches, self.batch_shardings)
+
+        def put(leaf: np.ndarray, sharding: NamedSharding) -> jax.Array:
+            shape = self._global_shape(leaf)
+            return jax.make_array_from_process_local_data(sharding, leaf, shape)
+
+        return jax.tree.map(put, batches, self.batch_shardings)
+
+    def _global_shape(self, leaf: np.ndarray) -> tuple[int, ...]:
+        return global_shape(np.shape(leaf), self.workload.batch_size, self._processes)
 
     def compile(self, count: int) -> Future:
         """Start compiling the fused chunk of ``count`` steps, ahead of time from shapes
@@ -305,7 +385,7 @@ class Program:
     def _compile_chunk(self, count: int) -> Any:
         batches = jax.tree.map(
             lambda x, s: _abstract((count, *np.shape(x)[1:]), x.dtype, s),
-            self._sample_batch,
+            self.abstract_batch,
             self.batch_shardings,
         )
         state = jax.tree.map(
@@ -318,23 +398,27 @@ class Program:
         step = _abstract((), np.int32, self.replicated)
         return self._chunk_jit.lower(state, values, batches, step).compile()
 
-    def train(self, state: State, values: Any, start: int, count: int) -> State:
-        """Dispatch ``count`` fused steps from step ``start`` (asynchronously)."""
+    def train(
+        self, state: State, values: Any, start: int, count: int, next_count: int = 0
+    ) -> State:
+        """Dispatch ``count`` fused steps from step ``start`` (asynchronously), then start
+        reading the next chunk's ``next_count`` batches onto the devices (0: none)."""
         executable = self.compile(count).result()
-        batches = self._global(self.batches(start, count))
-        return executable(state, values, batches, np.int32(start))
+        batches = self._input(start, count)
+        out = executable(state, values, batches, np.int32(start))
+        if next_count:
+            future = self._reader.submit(self.device_batches, start + count, next_count)
+            self._ahead = (start + count, next_count, future)
+        return out
 
-    def _global(self, batches: Any) -> Any:
-        """Host batches as global arrays when the mesh spans several processes (JAX takes
-        host arrays only for replicated inputs there); each process holds the same full
-        batches, the data being a function of (seed, step). Alone: the host arrays."""
-        if jax.process_count() == 1:
-            return batches
-        return jax.tree.map(
-            lambda x, s: jax.make_array_from_callback(x.shape, s, lambda index: x[index]),
-            batches,
-            self.batch_shardings,
-        )
+    def _input(self, start: int, count: int) -> Any:
+        """Chunk ``(start, count)``'s batches on the devices: the chunk read ahead when it
+        is this one (batches are a function of (seed, step), so any job of this program
+        may take it), else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[:2] == (start, count):
+            return ahead[2].result()
+        return self.device_batches(start, count)
 
     def place(self, tree: Any) -> Any:
         """Put per-member host values (hyperparameters, masks; member axis first) on the
@@ -362,12 +446,14 @@ class Program:
 
         def evaluate_group(group: int) -> dict[int, dict[str, float]]:
             offset = group * per_group if spread else 0
-            return {
-                index: self.workload.evaluate(
-                    *self._eval_inputs_jit(blocks[group], np.int32(index - offset))
-                )
-                for index in groups[group]
-            }
+            rows = NamedSharding(self._group_meshes[group], P(DATA_AXIS))
+            with evaluating_on(rows):  # each batch split over the group's data devices
+                return {
+                    index: self.workload.evaluate(
+                        *self._eval_inputs_jit(blocks[group], np.int32(index - offset))
+                    )
+                    for index in groups[group]
+                }
 
         if len(groups) <= 1:
             return {i: m for g in groups for i, m in evaluate_group(g).items()}
@@ -377,14 +463,16 @@ class Program:
 
     def _group_block(self, state: State, group: int) -> State:
         """Member group ``group``'s block of ``state`` (its members, on its devices): the
-        shards it already holds, reassembled without a copy or a cross-device step."""
+        shards it already holds, reassembled without a copy or a cross-device step (a
+        leaf split by rows over ``data`` stays split)."""
         mesh = self._group_meshes[group]
         devices = set(mesh.devices.flat)
-        sharding = NamedSharding(mesh, P())
 
         def block(leaf: jax.Array) -> jax.Array:
             shards = [s.data for s in leaf.addressable_shards if s.device in devices]
-            return jax.make_array_from_single_device_arrays(shards[0].shape, sharding, shards)
+            shape = (shards[0].shape[0], *leaf.shape[1:])
+            sharding = NamedSharding(mesh, leaf.sharding.spec)
+            return jax.make_array_from_single_device_arrays(shape, sharding, shards)
 
         return jax.tree.map(block, state)
 

@@ -387,6 +387,7 @@ class _Trainer:
         import jax
 
         from hpbench.train.checkpoint import JobCheckpoints
+        from hpbench.train.memory import check_fits
         from hpbench.train.program import local_devices_for, member_values, program_for
 
         self.job = job
@@ -405,6 +406,7 @@ class _Trainer:
             devices = jax.devices() if processes.count > 1 else local_devices_for(len(members))
         devices = list(devices)
         self.program = program_for(self.lead, len(members), devices)
+        check_fits(self.program)
         self.chunk = chunk_length(
             self.program.steps_per_dispatch(job.steps_per_dispatch),
             self.lead.eval_every,
@@ -532,7 +534,9 @@ class _Trainer:
         while self.step < horizon and any(m.training for m in self.members):
             count = self._chunk_from(self.step)
             self._compile(count)
-            self.state = self.program.train(self.state, self.values, self.step, count)
+            after = self.step + count  # the next chunk is read while this one trains
+            ahead = self._chunk_from(after) if after < horizon else 0
+            self.state = self.program.train(self.state, self.values, self.step, count, ahead)
             self.step += count
             if self.step % every == 0 or self.step == horizon:
                 self._evaluate()

@@ -12,14 +12,20 @@ packing or checkpoints:
 - ``batch(seed, step) -> dict[str, np.ndarray]``: the training batch of ``step``, a pure
   function of (seed, step), so a resumed run sees exactly the batches it would have seen.
 - ``evaluate(params, model_state) -> dict[str, float]``: every metric of
-  ``info.metrics`` over the whole validation split.
+  ``info.metrics`` over the whole validation split, from per-batch sums and counts over
+  :func:`eval_batches` (which splits each batch over the engine's devices).
+
+``row_sharded`` names parameters the engine splits by rows over the mesh's data axis (with
+their optimizer state), e.g. DLRM's embedding table; the others are replicated.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar, Protocol
 
 import attrs
 import numpy as np
@@ -35,6 +41,7 @@ class Workload(Protocol):
     variant: str
     batch_size: int
     max_steps: int
+    row_sharded: tuple[str, ...]
 
     def init(self, rng: Any) -> tuple[Any, Any]: ...
 
@@ -64,6 +71,8 @@ class WorkloadBase:
     variant: str
     #: A spec's ``batch_size``, when it differs from the registered one for this size.
     batch_override: int | None = attrs.field(default=None, kw_only=True)
+    #: Parameters split by rows over the data axis (see the module docstring).
+    row_sharded: ClassVar[tuple[str, ...]] = ()
 
     @property
     def batch_size(self) -> int:
@@ -78,6 +87,59 @@ def row_slices(total: int, batch_size: int) -> Iterator[slice]:
     """Consecutive row ranges of at most ``batch_size`` covering ``total`` rows (evaluation)."""
     for start in range(0, total, batch_size):
         yield slice(start, min(start + batch_size, total))
+
+
+#: The placement of evaluation batches while the engine evaluates (see ``evaluating_on``).
+_EVAL_SHARDING: contextvars.ContextVar[Any] = contextvars.ContextVar("eval_sharding", default=None)
+
+
+@contextlib.contextmanager
+def evaluating_on(sharding: Any) -> Iterator[None]:
+    """Within: :func:`eval_batches` splits evaluation batches by rows with ``sharding`` (a
+    ``NamedSharding`` whose spec splits axis 0 over the mesh's data axis). The engine sets
+    it around ``Workload.evaluate``, per thread."""
+    token = _EVAL_SHARDING.set(sharding)
+    try:
+        yield
+    finally:
+        _EVAL_SHARDING.reset(token)
+
+
+def eval_batches(batches: Iterable[Batch]) -> Iterator[Batch]:
+    """Evaluation batches for data-parallel evaluation: each batch's rows split over the
+    engine's evaluation devices (the largest prefix that divides evenly; the rest of the
+    rows follow as a batch replicated on those devices). A workload sums its per-batch sums
+    and counts over what this yields. Batches pass unchanged outside the engine, on one
+    device, or when their leaves do not share a row count (they are evaluated replicated)."""
+    sharding = _EVAL_SHARDING.get()
+    size = 1 if sharding is None else sharding.mesh.shape[sharding.spec[0]]
+    for batch in batches:
+        rows = {np.shape(x)[0] if np.ndim(x) else -1 for x in batch.values()}
+        if size == 1 or len(rows) != 1 or -1 in rows:
+            yield batch
+            continue
+        (count,) = rows
+        split = count - count % size
+        if split:
+            yield _place(batch, slice(0, split), sharding)
+        if split < count:
+            yield _place(batch, slice(split, count), sharding, replicated=True)
+
+
+def _place(batch: Batch, rows: slice, sharding: Any, replicated: bool = False) -> Batch:
+    """Rows ``rows`` of ``batch`` as global arrays with ``sharding`` (or replicated on its
+    mesh), built from host arrays every process holds whole (``make_array_from_callback``
+    takes each device's part; it also works when the mesh spans several processes)."""
+    import jax
+
+    if replicated:
+        sharding = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+
+    def put(leaf: np.ndarray) -> Any:
+        part = np.asarray(leaf)[rows]
+        return jax.make_array_from_callback(part.shape, sharding, lambda index: part[index])
+
+    return {key: put(leaf) for key, leaf in batch.items()}
 
 
 @functools.lru_cache(maxsize=8)

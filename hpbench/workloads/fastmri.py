@@ -20,7 +20,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from hpbench.workloads import metrics
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
+from hpbench.workloads.base import (
+    Batch,
+    WorkloadBase,
+    batch_indices,
+    eval_batches,
+    row_slices,
+)
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
@@ -265,7 +271,7 @@ class FastMRIWorkload(WorkloadBase):
     def evaluate(self, params, model_state) -> dict[str, float]:
         total, batches = self._valid_batches()
         loss_sum = ssim_sum = 0.0
-        for batch in batches:
+        for batch in eval_batches(batches):
             arrays = [batch[key] for key in EVAL_KEYS]
             batch_loss, batch_ssim = _evaluate_batch(self.model(), params, *arrays)
             loss_sum += float(batch_loss)

@@ -19,7 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
+from hpbench.workloads.base import (
+    Batch,
+    WorkloadBase,
+    batch_indices,
+    eval_batches,
+    row_slices,
+)
 from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
@@ -334,8 +340,8 @@ class OgbgWorkload(WorkloadBase):
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         logits, loss_sum, count = [], 0.0, 0.0
-        for rows in row_slices(total, self.eval_batch_size):
-            batch = self._rows("valid", rows)
+        valid = (self._rows("valid", rows) for rows in row_slices(total, self.eval_batch_size))
+        for batch in eval_batches(valid):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 model, self.flatten, params, batch
             )

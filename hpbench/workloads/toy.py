@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, eval_batches
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 
@@ -75,15 +75,22 @@ class ToyWorkload(WorkloadBase):
         return {"x": self.data["x_train"][idx], "y": self.data["y_train"][idx]}
 
     def evaluate(self, params, model_state) -> dict[str, float]:
-        loss, error = _evaluate(self.model(), params, self.data["x_valid"], self.data["y_valid"])
-        return {"loss": float(loss), "error_rate": float(error)}
+        valid = {"x": self.data["x_valid"], "y": self.data["y_valid"]}
+        loss = errors = 0.0
+        for batch in eval_batches([valid]):
+            batch_loss, batch_errors = _evaluate(self.model(), params, batch["x"], batch["y"])
+            loss += float(batch_loss)
+            errors += float(batch_errors)
+        total = len(valid["y"])
+        return {"loss": loss / total, "error_rate": errors / total}
 
 
 @jax.jit(static_argnums=0)
 def _evaluate(model: MLP, params, x, y):
+    """Summed loss and error count (sums: batches split over devices add up exactly)."""
     logits = model.apply({"params": params}, x)
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-    return loss, jnp.mean(jnp.argmax(logits, -1) != y)
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).sum()
+    return loss, jnp.sum(jnp.argmax(logits, -1) != y)
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> ToyWorkload:
