@@ -5,13 +5,16 @@ repeated neighbours) separated by a space token, rendered to noisy, co-articulat
 feature frames with random token durations and a random speaker gain. Both models are
 AlgoPerf's (Conformer; DeepSpeech = conv subsampling + bidirectional LSTMs + feed-forward
 layers), trained with CTC (``optax.ctc_loss``) and evaluated by greedy CTC decoding and
-the corpus word error rate. The ``full`` size takes precomputed log-mel frames (AlgoPerf
-computes them inside the model from raw audio).
+the corpus word error rate. The ``full`` size reads AlgoPerf's preprocessed LibriSpeech
+(hpbench.data.librispeech_npy: raw audio, SentencePiece targets, streamed) or zarr arrays
+of precomputed log-mel frames.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -365,8 +368,12 @@ class SpeechWorkload(WorkloadBase):
     architecture: str  # "conformer" or "deepspeech"
     vocab_size: int
     num_features: int
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     eval_batch_size: int = 256
+    #: hpbench.data.librispeech_npy.LibriSpeechReader of AlgoPerf's npy files, streamed:
+    #: its batches hold ``audio``, ``audio_paddings``, ``labels``, ``label_paddings``
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def model(self, dropout: float = 0.0) -> nn.Module:
         config = MODELS[self.architecture, self.size]
@@ -393,18 +400,40 @@ class SpeechWorkload(WorkloadBase):
         return _ctc_loss(logits, paddings, batch["labels"], batch["label_paddings"]), new_state
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return take_split(self.data, "train", UTTERANCE_ARRAYS, idx)
 
-    def evaluate(self, params, model_state) -> dict[str, float]:
-        word_start = take(self.data["word_start"], slice(None))
+    def valid_batches(self) -> tuple[int, Iterator[Batch]]:
+        """The validation split's size and its batches, in order (AlgoPerf: dev-clean and
+        dev-other)."""
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = len(self.reader.valid)
+            return total, valid_batches(self.reader, total, self.eval_batch_size)
         total = num_rows(self.data["valid_labels"])
+        rows = row_slices(total, self.eval_batch_size)
+        return total, (take_split(self.data, "valid", UTTERANCE_ARRAYS, r) for r in rows)
+
+    def words(self, tokens) -> tuple:
+        """The words of a token sequence: AlgoPerf's detokenized text split at spaces (with
+        the reader's tokenizer), else ``split_words`` at the data's ``word_start``."""
+        if self.reader is not None:
+            return tuple(self.reader.tokenizer.detokenize(tokens).split())
+        return tuple(split_words(list(tokens), take(self.data["word_start"], slice(None))))
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        total, batches = self.valid_batches()
         loss_sum = 0.0
         references, hypotheses = [], []
-        for rows in row_slices(total, self.eval_batch_size):
-            features, feature_paddings, labels, label_paddings = take_split(
-                self.data, "valid", UTTERANCE_ARRAYS, rows
-            ).values()
+        for batch in batches:
+            features, feature_paddings, labels, label_paddings = (
+                batch[key] for key in UTTERANCE_ARRAYS
+            )
             batch_loss, logits, paddings = _evaluate_batch(
                 self.model(), params, model_state, features, feature_paddings, labels,
                 label_paddings,
@@ -412,8 +441,8 @@ class SpeechWorkload(WorkloadBase):
             loss_sum += float(batch_loss) * len(labels)
             decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
             for tokens, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                references.append(split_words(list(label[pad == 0]), word_start))
-                hypotheses.append(split_words(tokens, word_start))
+                references.append(self.words(label[pad == 0]))
+                hypotheses.append(self.words(tokens))
         return {
             "wer": metrics.word_error_rate(references, hypotheses),
             "loss": loss_sum / total,
@@ -433,9 +462,20 @@ def _evaluate_batch(model, params, model_state, features, feature_paddings, labe
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:
+    """``full`` reads AlgoPerf's npy files (streamed) or zarr arrays, by what ``data`` (or
+    ``$HPBENCH_DATA_DIR/librispeech``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.formats import data_root, detect, require_extra
+
     architecture = info.name.removeprefix("librispeech_")
-    if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
+    reader = None
+    if size == "full" and detect(root := data_root(data, "librispeech")) == "librispeech_npy":
+        require_extra(("grain", "sentencepiece"))
+        from hpbench.data.librispeech_npy import LibriSpeechReader
+
+        arrays, reader = {}, LibriSpeechReader.open(root, info.batch_size[size])
+        vocab_size, num_features = reader.tokenizer.vocab_size, FULL_FEATURES
+    elif size == "full":
+        arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         vocab_size, num_features = FULL_VOCAB_SIZE, FULL_FEATURES
     else:
         config = DATA[size]
@@ -450,4 +490,5 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
         vocab_size=vocab_size,
         num_features=num_features,
         data=arrays,
+        reader=reader,
     )
