@@ -320,3 +320,11 @@ def test_wmt_full_evaluates_from_algoperf_dir(wmt, monkeypatch):
     params, state = workload.init(jax.random.PRNGKey(0))
     result = workload.evaluate(params, state)
     assert np.isfinite(result["loss"]) and 0.0 <= result["bleu"] <= 100.0
+
+
+def test_algoperf_speech_and_wmt_without_the_extra_say_what_to_install(speech, wmt, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "sentencepiece", None)  # not installed
+    with pytest.raises(ImportError, match=r"sentencepiece.*hpbench\[algoperf-data\]"):
+        load_workload("librispeech_deepspeech", size="full", data=str(speech[1]))
+    with pytest.raises(ImportError, match=r"sentencepiece.*hpbench\[algoperf-data\]"):
+        load_workload("wmt", size="full", data=str(wmt[1]))
