@@ -189,7 +189,7 @@ def test_librispeech_full_reads_algoperf_dir_from_the_data_cache(speech, monkeyp
     assert sum(len(b["labels"]) for b in batches) == total
     example_id = workload.reader.train.ids[rows[0]]
     label = batch["labels"][0][batch["label_paddings"][0] == 0]
-    assert workload.words(label) == tuple(truth[example_id][2].split())  # AlgoPerf's WER words
+    assert workload.word_splitter()(label) == truth[example_id][2].split()  # AlgoPerf's WER words
 
 
 # --- WMT -------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def test_wmt_full_reads_algoperf_dir_from_the_data_cache(wmt, monkeypatch):
     total, batches = workload.valid_batches()
     assert total == len(valid) - 1 == sum(len(b["inputs"]) for b in batches)
     first = next(workload.valid_batches()[1])
-    assert workload.words(first["targets"][0]) == valid[0][1].split()
+    assert workload.word_splitter()(first["targets"][0]) == valid[0][1].split()
 
 
 @pytest.mark.slow
@@ -328,3 +328,18 @@ def test_algoperf_speech_and_wmt_without_the_extra_say_what_to_install(speech, w
         load_workload("librispeech_deepspeech", size="full", data=str(speech[1]))
     with pytest.raises(ImportError, match=r"sentencepiece.*hpbench\[algoperf-data\]"):
         load_workload("wmt", size="full", data=str(wmt[1]))
+
+
+def test_incomplete_algoperf_dirs_stop_the_build_naming_the_file(tmp_path):
+    from hpbench.workloads.userdata import DataError
+
+    speech = tmp_path / "librispeech"
+    for subset in librispeech_npy.SPLITS["validation"]:
+        librispeech_npy.write_split(speech, subset, {"u": (np.zeros(10), [5, 2])})
+    with pytest.raises(DataError, match=r"librispeech_conformer \(size full\).*train-clean-100"):
+        load_workload("librispeech_conformer", size="full", data=str(speech))
+    wmt = tmp_path / "wmt"
+    for name in ("wmt17_translate", "wmt14_translate"):
+        wmt_tfds.write_dataset(wmt, name, {"validation": [("a", "b")]})
+    with pytest.raises(DataError, match=r"wmt \(size full\).*wmt_sentencepiece_model"):
+        load_workload("wmt", size="full", data=str(wmt))

@@ -13,7 +13,7 @@ of precomputed log-mel frames.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -28,7 +28,14 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import (
+    ArrayLayout,
+    DataError,
+    num_rows,
+    open_user_arrays,
+    take,
+    take_split,
+)
 
 DATA_VERSION = 1
 BLANK = 0  # the CTC blank
@@ -419,15 +426,18 @@ class SpeechWorkload(WorkloadBase):
         rows = row_slices(total, self.eval_batch_size)
         return total, (take_split(self.data, "valid", UTTERANCE_ARRAYS, r) for r in rows)
 
-    def words(self, tokens) -> tuple:
-        """The words of a token sequence: AlgoPerf's detokenized text split at spaces (with
+    def word_splitter(self) -> Callable[[Sequence[int]], list]:
+        """Token sequence -> its words: AlgoPerf's detokenized text split at spaces (with
         the reader's tokenizer), else ``split_words`` at the data's ``word_start``."""
         if self.reader is not None:
-            return tuple(self.reader.tokenizer.detokenize(tokens).split())
-        return tuple(split_words(list(tokens), take(self.data["word_start"], slice(None))))
+            detokenize = self.reader.tokenizer.detokenize
+            return lambda tokens: detokenize(tokens).split()
+        word_start = take(self.data["word_start"], slice(None))
+        return lambda tokens: split_words(list(tokens), word_start)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         total, batches = self.valid_batches()
+        words = self.word_splitter()
         loss_sum = 0.0
         references, hypotheses = [], []
         for batch in batches:
@@ -441,8 +451,8 @@ class SpeechWorkload(WorkloadBase):
             loss_sum += float(batch_loss) * len(labels)
             decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
             for tokens, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                references.append(self.words(label[pad == 0]))
-                hypotheses.append(self.words(tokens))
+                references.append(words(label[pad == 0]))
+                hypotheses.append(words(tokens))
         return {
             "wer": metrics.word_error_rate(references, hypotheses),
             "loss": loss_sum / total,
@@ -470,9 +480,13 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
     reader = None
     if size == "full" and detect(root := data_root(data, "librispeech")) == "librispeech_npy":
         require_extra(("grain", "sentencepiece"))
-        from hpbench.data.librispeech_npy import LibriSpeechReader
+        from hpbench.data.librispeech_npy import LibriSpeechDataError, LibriSpeechReader
+        from hpbench.data.sentencepiece_tokenizer import TokenizerError
 
-        arrays, reader = {}, LibriSpeechReader.open(root, info.batch_size[size])
+        try:
+            arrays, reader = {}, LibriSpeechReader.open(root, info.batch_size[size])
+        except (LibriSpeechDataError, TokenizerError) as error:
+            raise DataError(f"{info.name} (size full): {error}") from error
         vocab_size, num_features = reader.tokenizer.vocab_size, FULL_FEATURES
     elif size == "full":
         arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)

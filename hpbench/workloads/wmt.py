@@ -19,7 +19,7 @@ the validation loss. ``full`` reads AlgoPerf's WMT TFDS directories and Sentence
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -34,7 +34,14 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import (
+    ArrayLayout,
+    DataError,
+    num_rows,
+    open_user_arrays,
+    take,
+    take_split,
+)
 
 DATA_VERSION = 3
 PAD, BOS, EOS = 0, 1, 2
@@ -382,15 +389,17 @@ class WMTWorkload(WorkloadBase):
             raise ValueError("wmt: only AlgoPerf's data comes with a SentencePiece model")
         return self.reader.detokenize(ids)
 
-    def words(self, ids) -> list[tuple[int, ...]] | list[str]:
-        """The words BLEU counts: the detokenized text split at spaces (reader data), else
-        ``words`` at the data's ``word_start``."""
+    def word_splitter(self) -> Callable[[np.ndarray], list]:
+        """Decoded row -> the words BLEU counts: the detokenized text split at spaces
+        (reader data), else ``words`` at the data's ``word_start``."""
         if self.reader is not None:
-            return self.detokenize(ids).split()
-        return words(ids, take(self.data["word_start"], slice(None)))
+            return lambda ids: self.detokenize(ids).split()
+        word_start = take(self.data["word_start"], slice(None))
+        return lambda ids: words(ids, word_start)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         _, batches = self.valid_batches()
+        split = self.word_splitter()
         loss_sum = tokens = 0.0
         references, hypotheses = [], []
         for batch in batches:
@@ -399,8 +408,8 @@ class WMTWorkload(WorkloadBase):
             loss_sum += float(batch_loss)
             tokens += float(np.sum(targets > 0))
             for hyp, ref in zip(np.asarray(decoded), targets, strict=True):
-                references.append(self.words(ref))
-                hypotheses.append(self.words(hyp))
+                references.append(split(ref))
+                hypotheses.append(split(hyp))
         return {"bleu": metrics.corpus_bleu(hypotheses, references), "loss": loss_sum / tokens}
 
 
@@ -450,9 +459,14 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
     if size == "full":
         if detect(root := data_root(data, "wmt")) == "wmt_tfds":
             require_extra(("grain", "sentencepiece"))
+            from hpbench.data.ogbg_tfds import TfdsError
+            from hpbench.data.sentencepiece_tokenizer import TokenizerError
             from hpbench.data.wmt_tfds import WMTReader
 
-            arrays, reader = {}, WMTReader.open(root, info.batch_size[size])
+            try:
+                arrays, reader = {}, WMTReader.open(root, info.batch_size[size])
+            except (TfdsError, TokenizerError) as error:
+                raise DataError(f"wmt (size full): {error}") from error
         else:
             arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         config = ModelConfig(vocab_size=32_000, emb_dim=1024, num_heads=16, num_layers=6,
