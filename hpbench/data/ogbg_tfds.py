@@ -134,8 +134,14 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, bytes | int]]:
 
 
 def _feature(buf: bytes) -> np.ndarray:
-    """A ``Feature``: bytes_list (1), float_list (2) or int64_list (3), packed or not."""
+    """A ``Feature``: bytes_list (1: an object array of bytes), float_list (2) or
+    int64_list (3), packed or not."""
     for kind, _, values in _fields(buf):
+        if kind == 1:
+            items = [bytes(value) for _, _, value in _fields(values)]
+            out = np.empty(len(items), object)
+            out[:] = items
+            return out
         if kind == 2:
             raw = b"".join(value for _, _, value in _fields(values))  # packed or fixed32
             return np.frombuffer(raw, "<f4").astype(np.float32)
@@ -150,7 +156,7 @@ def _feature(buf: bytes) -> np.ndarray:
                         item, pos = _varint(value, pos)
                         ints.append(item)
             return np.asarray(ints, np.uint64).astype(np.int64)  # two's complement
-        raise TfdsError("unsupported Feature kind (bytes_list)")
+        raise TfdsError(f"unsupported Feature kind {kind}")
     return np.zeros(0, np.float32)
 
 
@@ -185,9 +191,15 @@ def _delimited(number: int, payload: bytes) -> bytes:
 
 
 def encode_example(features: Mapping[str, np.ndarray]) -> bytes:
-    """A ``tf.train.Example`` of flat float32 / int64 lists (packed), as TFDS writes them."""
+    """A ``tf.train.Example`` of flat float32 / int64 lists (packed) and single-string
+    bytes lists (``bytes`` or ``str`` values: TFDS Text), as TFDS writes them."""
     entries = b""
     for name, array in features.items():
+        if isinstance(array, (bytes, str)):  # a TFDS Text feature
+            text = array.encode() if isinstance(array, str) else array
+            feature = _delimited(1, _delimited(1, text))
+            entries += _delimited(1, _delimited(1, name.encode()) + _delimited(2, feature))
+            continue
         array = np.asarray(array).reshape(-1)
         if np.issubdtype(array.dtype, np.floating):
             values = _delimited(1, array.astype("<f4").tobytes())

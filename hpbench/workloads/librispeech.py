@@ -5,13 +5,16 @@ repeated neighbours) separated by a space token, rendered to noisy, co-articulat
 feature frames with random token durations and a random speaker gain. Both models are
 AlgoPerf's (Conformer; DeepSpeech = conv subsampling + bidirectional LSTMs + feed-forward
 layers), trained with CTC (``optax.ctc_loss``) and evaluated by greedy CTC decoding and
-the corpus word error rate. The ``full`` size takes precomputed log-mel frames (AlgoPerf
-computes them inside the model from raw audio).
+the corpus word error rate. The ``full`` size reads AlgoPerf's preprocessed LibriSpeech
+(hpbench.data.librispeech_npy: raw audio, SentencePiece targets, streamed) or zarr arrays
+of precomputed log-mel frames.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -25,7 +28,14 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import (
+    ArrayLayout,
+    DataError,
+    num_rows,
+    open_user_arrays,
+    take,
+    take_split,
+)
 
 DATA_VERSION = 1
 BLANK = 0  # the CTC blank
@@ -365,8 +375,12 @@ class SpeechWorkload(WorkloadBase):
     architecture: str  # "conformer" or "deepspeech"
     vocab_size: int
     num_features: int
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     eval_batch_size: int = 256
+    #: hpbench.data.librispeech_npy.LibriSpeechReader of AlgoPerf's npy files, streamed:
+    #: its batches hold ``audio``, ``audio_paddings``, ``labels``, ``label_paddings``
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def model(self, dropout: float = 0.0) -> nn.Module:
         config = MODELS[self.architecture, self.size]
@@ -393,18 +407,43 @@ class SpeechWorkload(WorkloadBase):
         return _ctc_loss(logits, paddings, batch["labels"], batch["label_paddings"]), new_state
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return take_split(self.data, "train", UTTERANCE_ARRAYS, idx)
 
-    def evaluate(self, params, model_state) -> dict[str, float]:
-        word_start = take(self.data["word_start"], slice(None))
+    def valid_batches(self) -> tuple[int, Iterator[Batch]]:
+        """The validation split's size and its batches, in order (AlgoPerf: dev-clean and
+        dev-other)."""
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = len(self.reader.valid)
+            return total, valid_batches(self.reader, total, self.eval_batch_size)
         total = num_rows(self.data["valid_labels"])
+        rows = row_slices(total, self.eval_batch_size)
+        return total, (take_split(self.data, "valid", UTTERANCE_ARRAYS, r) for r in rows)
+
+    def word_splitter(self) -> Callable[[Sequence[int]], list]:
+        """Token sequence -> its words: AlgoPerf's detokenized text split at spaces (with
+        the reader's tokenizer), else ``split_words`` at the data's ``word_start``."""
+        if self.reader is not None:
+            detokenize = self.reader.tokenizer.detokenize
+            return lambda tokens: detokenize(tokens).split()
+        word_start = take(self.data["word_start"], slice(None))
+        return lambda tokens: split_words(list(tokens), word_start)
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        total, batches = self.valid_batches()
+        words = self.word_splitter()
         loss_sum = 0.0
         references, hypotheses = [], []
-        for rows in row_slices(total, self.eval_batch_size):
-            features, feature_paddings, labels, label_paddings = take_split(
-                self.data, "valid", UTTERANCE_ARRAYS, rows
-            ).values()
+        for batch in batches:
+            features, feature_paddings, labels, label_paddings = (
+                batch[key] for key in UTTERANCE_ARRAYS
+            )
             batch_loss, logits, paddings = _evaluate_batch(
                 self.model(), params, model_state, features, feature_paddings, labels,
                 label_paddings,
@@ -412,8 +451,8 @@ class SpeechWorkload(WorkloadBase):
             loss_sum += float(batch_loss) * len(labels)
             decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
             for tokens, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                references.append(split_words(list(label[pad == 0]), word_start))
-                hypotheses.append(split_words(tokens, word_start))
+                references.append(words(label[pad == 0]))
+                hypotheses.append(words(tokens))
         return {
             "wer": metrics.word_error_rate(references, hypotheses),
             "loss": loss_sum / total,
@@ -433,9 +472,24 @@ def _evaluate_batch(model, params, model_state, features, feature_paddings, labe
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:
+    """``full`` reads AlgoPerf's npy files (streamed) or zarr arrays, by what ``data`` (or
+    ``$HPBENCH_DATA_DIR/librispeech``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.formats import data_root, detect, require_extra
+
     architecture = info.name.removeprefix("librispeech_")
-    if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
+    reader = None
+    if size == "full" and detect(root := data_root(data, "librispeech")) == "librispeech_npy":
+        require_extra(("grain", "sentencepiece"))
+        from hpbench.data.librispeech_npy import LibriSpeechDataError, LibriSpeechReader
+        from hpbench.data.sentencepiece_tokenizer import TokenizerError
+
+        try:
+            arrays, reader = {}, LibriSpeechReader.open(root, info.batch_size[size])
+        except (LibriSpeechDataError, TokenizerError) as error:
+            raise DataError(f"{info.name} (size full): {error}") from error
+        vocab_size, num_features = reader.tokenizer.vocab_size, FULL_FEATURES
+    elif size == "full":
+        arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         vocab_size, num_features = FULL_VOCAB_SIZE, FULL_FEATURES
     else:
         config = DATA[size]
@@ -450,4 +504,5 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
         vocab_size=vocab_size,
         num_features=num_features,
         data=arrays,
+        reader=reader,
     )

@@ -12,12 +12,15 @@ the front of the target sentence at random. The most likely translation therefor
 far below 100 BLEU (about 62 at mini size), and BLEU rises gradually towards it.
 Training is teacher-forced cross-entropy with label smoothing; evaluation decodes greedily
 (AlgoPerf uses beam search with 4 beams) and reports corpus BLEU over word tokens, plus
-the validation loss.
+the validation loss. ``full`` reads AlgoPerf's WMT TFDS directories and SentencePiece model
+(hpbench.data.wmt_tfds, streamed) or zarr arrays of token ids.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -31,7 +34,14 @@ from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slice
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import (
+    ArrayLayout,
+    DataError,
+    num_rows,
+    open_user_arrays,
+    take,
+    take_split,
+)
 
 DATA_VERSION = 3
 PAD, BOS, EOS = 0, 1, 2
@@ -334,7 +344,10 @@ def _cross_entropy(logits, targets, label_smoothing):
 @attrs.frozen
 class WMTWorkload(WorkloadBase):
     config: ModelConfig
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
+    #: hpbench.data.wmt_tfds.WMTReader of AlgoPerf's TFDS data, streamed
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     def model(self, dropout: float = 0.0) -> Transformer:
         return Transformer(self.config, post_ln=self.variant == "post_ln", dropout=dropout)
@@ -351,23 +364,52 @@ class WMTWorkload(WorkloadBase):
         return _cross_entropy(logits, batch["targets"], label_smoothing), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
         return take_split(self.data, "train", ("inputs", "targets"), idx)
 
-    def evaluate(self, params, model_state) -> dict[str, float]:
-        word_start = take(self.data["word_start"], slice(None))
+    def valid_batches(self) -> tuple[int, Iterator[Batch]]:
+        """The validation split's size and its batches (``inputs``, ``targets``) in order."""
+        size = self.config.eval_batch_size
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = len(self.reader.valid_inputs)
+            return total, valid_batches(self.reader, total, size)
         total = num_rows(self.data["valid_inputs"])
+        rows = row_slices(total, size)
+        return total, (take_split(self.data, "valid", ("inputs", "targets"), r) for r in rows)
+
+    def detokenize(self, ids) -> str:
+        """The text of a decoded row as AlgoPerf's ``_decode_tokens`` (reader data only)."""
+        if self.reader is None:
+            raise ValueError("wmt: only AlgoPerf's data comes with a SentencePiece model")
+        return self.reader.detokenize(ids)
+
+    def word_splitter(self) -> Callable[[np.ndarray], list]:
+        """Decoded row -> the words BLEU counts: the detokenized text split at spaces
+        (reader data), else ``words`` at the data's ``word_start``."""
+        if self.reader is not None:
+            return lambda ids: self.detokenize(ids).split()
+        word_start = take(self.data["word_start"], slice(None))
+        return lambda ids: words(ids, word_start)
+
+    def evaluate(self, params, model_state) -> dict[str, float]:
+        _, batches = self.valid_batches()
+        split = self.word_splitter()
         loss_sum = tokens = 0.0
         references, hypotheses = [], []
-        for rows in row_slices(total, self.config.eval_batch_size):
-            inputs = take(self.data["valid_inputs"], rows)
-            targets = take(self.data["valid_targets"], rows)
+        for batch in batches:
+            inputs, targets = batch["inputs"], batch["targets"]
             batch_loss, decoded = _evaluate_batch(self.model(), params, inputs, targets)
             loss_sum += float(batch_loss)
             tokens += float(np.sum(targets > 0))
             for hyp, ref in zip(np.asarray(decoded), targets, strict=True):
-                references.append(words(ref, word_start))
-                hypotheses.append(words(hyp, word_start))
+                references.append(split(ref))
+                hypotheses.append(split(hyp))
         return {"bleu": metrics.corpus_bleu(hypotheses, references), "loss": loss_sum / tokens}
 
 
@@ -409,8 +451,24 @@ def _evaluate_batch(model: Transformer, params, inputs, targets):
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTWorkload:
+    """``full`` reads AlgoPerf's TFDS directories (streamed) or zarr arrays, by what ``data``
+    (or ``$HPBENCH_DATA_DIR/wmt``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.formats import data_root, detect, require_extra
+
+    reader = None
     if size == "full":
-        arrays = open_user_arrays(data, full_layout(), info.name)
+        if detect(root := data_root(data, "wmt")) == "wmt_tfds":
+            require_extra(("grain", "sentencepiece"))
+            from hpbench.data.ogbg_tfds import TfdsError
+            from hpbench.data.sentencepiece_tokenizer import TokenizerError
+            from hpbench.data.wmt_tfds import WMTReader
+
+            try:
+                arrays, reader = {}, WMTReader.open(root, info.batch_size[size])
+            except (TfdsError, TokenizerError) as error:
+                raise DataError(f"wmt (size full): {error}") from error
+        else:
+            arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         config = ModelConfig(vocab_size=32_000, emb_dim=1024, num_heads=16, num_layers=6,
                              mlp_dim=4096, max_length=256, eval_batch_size=64)  # fmt: skip
     else:
@@ -437,4 +495,6 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
                 max_length=data_config.max_length,
             ),  # fmt: skip
         }[size]
-    return WMTWorkload(info=info, size=size, variant=variant, config=config, data=arrays)
+    return WMTWorkload(
+        info=info, size=size, variant=variant, config=config, data=arrays, reader=reader
+    )

@@ -1,0 +1,250 @@
+"""AlgoPerf's WMT data: the TFDS directories ``dataset_setup.py --wmt`` prepares, read
+without TensorFlow, and its SentencePiece model.
+
+Layout (``$DATA/wmt``): ``wmt17_translate/de-en/1.0.0/`` (training: split ``train``) and
+``wmt14_translate/de-en/1.0.0/`` (``validation`` = newstest2013, ``test`` = newstest2014),
+each with ``dataset_info.json``, ``features.json`` and the shards
+``<name>-<split>.tfrecord-NNNNN-of-MMMMM`` of ``tf.train.Example``s holding one Text
+feature per language; and ``wmt_sentencepiece_model`` (32,000 pieces). As in AlgoPerf's
+``input_pipeline.py``: the supervised keys (de, en) become inputs and targets, each is
+tokenized with EOS appended, pairs longer than 256 tokens (either side) are filtered out,
+and rows are zero-padded to 256.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from hpbench.data.ogbg_tfds import (
+    TfdsError,
+    encode_example,
+    masked_crc,
+    parse_example,
+    write_records,
+)
+from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
+
+CONFIG, VERSION = "de-en", "1.0.0"
+#: AlgoPerf's split -> (TFDS dataset, TFDS split) (input_pipeline.get_wmt_dataset).
+SPLITS = {
+    "train": ("wmt17_translate", "train"),
+    "validation": ("wmt14_translate", "validation"),
+    "test": ("wmt14_translate", "test"),
+}
+MAX_LENGTH = 256
+TOKENIZER = "wmt_sentencepiece_model"
+
+
+def is_wmt_dir(path: Path) -> bool:
+    """Whether ``path`` holds AlgoPerf's WMT TFDS directories."""
+    return all(
+        (path / name / CONFIG / VERSION / "dataset_info.json").is_file()
+        for name, _ in SPLITS.values()
+    )
+
+
+def supervised_keys(info: dict, where: Path) -> tuple[str, str]:
+    """(input language, target language) from dataset_info.json, in either of the forms
+    TFDS versions write (``{"input", "output"}`` or ``{"tuple": {"items": [...]}}``)."""
+    keys = info.get("supervisedKeys", {})
+    if "input" in keys and "output" in keys:
+        return keys["input"], keys["output"]
+    items = keys.get("tuple", {}).get("items", [])
+    if len(items) == 2 and all("featureKey" in item for item in items):
+        return items[0]["featureKey"], items[1]["featureKey"]
+    raise TfdsError(f"{where}: dataset_info.json names no supervised keys (input, target)")
+
+
+def record_offsets(path: Path) -> np.ndarray:
+    """The byte offset of every record of a TFRecord file (lengths checked by their CRC)."""
+    offsets = []
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        position = 0
+        while position < size:
+            header = f.read(12)
+            if len(header) < 12:
+                raise TfdsError(f"{path}: truncated record header at byte {position}")
+            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
+                raise TfdsError(f"{path}: corrupt record length at byte {position}")
+            offsets.append(position)
+            position += 12 + struct.unpack("<Q", header[:8])[0] + 4
+            f.seek(position)
+    if position != size:
+        raise TfdsError(f"{path}: truncated last record")
+    return np.asarray(offsets, np.int64)
+
+
+def read_record(path: str, offset: int) -> bytes:
+    """The record at ``offset`` of a TFRecord file, its payload checked by its CRC."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        (length,) = struct.unpack("<Q", f.read(12)[:8])
+        data, footer = f.read(length), f.read(4)
+    if len(footer) < 4 or struct.unpack("<I", footer)[0] != masked_crc(data):
+        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
+    return data
+
+
+@attrs.frozen
+class TextPairs:
+    """The sentence pairs of one TFDS split, addressable by index (shard order, record
+    order): an index of record offsets is built when it is opened."""
+
+    shards: tuple[str, ...]
+    starts: np.ndarray = attrs.field(eq=False)  # first global index of each shard
+    offsets: np.ndarray = attrs.field(eq=False)  # byte offset of each record
+    keys: tuple[str, str]
+
+    @classmethod
+    def open(cls, root: Path, split: str) -> TextPairs:
+        name, tfds_split = SPLITS[split]
+        directory = root / name / CONFIG / VERSION
+        info_path = directory / "dataset_info.json"
+        if not info_path.is_file():
+            raise TfdsError(f"{info_path}: missing (AlgoPerf's dataset_setup.py --wmt writes it)")
+        info = json.loads(info_path.read_text())
+        shards = sorted(directory.glob(f"{name}-{tfds_split}.tfrecord-*-of-*"))
+        if not shards:
+            raise TfdsError(f"{directory}: no {name}-{tfds_split}.tfrecord-* shards")
+        lengths = next(
+            (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == tfds_split),
+            None,
+        )
+        if lengths is not None and len(lengths) != len(shards):
+            raise TfdsError(f"{directory}: {len(shards)} shards, dataset_info says {len(lengths)}")
+        offsets = [record_offsets(shard) for shard in shards]
+        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
+            if lengths is not None and len(found) != int(lengths[number]):
+                raise TfdsError(
+                    f"{shard}: {len(found)} records, dataset_info says {lengths[number]}"
+                )
+        starts = np.cumsum([0] + [len(o) for o in offsets])
+        return cls(
+            tuple(map(str, shards)),
+            starts,
+            np.concatenate(offsets),
+            supervised_keys(info, info_path),
+        )
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def text(self, index: int) -> tuple[bytes, bytes]:
+        """(source, target) text of pair ``index``."""
+        shard = int(np.searchsorted(self.starts, index, side="right")) - 1
+        example = parse_example(read_record(self.shards[shard], int(self.offsets[index])))
+        try:
+            return tuple(bytes(example[key][0]) for key in self.keys)
+        except (KeyError, IndexError) as error:
+            raise TfdsError(
+                f"{self.shards[shard]} record {index - self.starts[shard]}: no text {error}"
+            ) from error
+
+
+def pad_rows(sequences: list[np.ndarray], length: int = MAX_LENGTH) -> np.ndarray:
+    """int32 (len(sequences), length), each zero-padded (AlgoPerf's ``padded_batch``)."""
+    out = np.zeros((len(sequences), length), np.int32)
+    for row, ids in enumerate(sequences):
+        out[row, : len(ids)] = ids
+    return out
+
+
+def fits(source: np.ndarray, target: np.ndarray) -> bool:
+    """AlgoPerf's length filter: both sides at most ``MAX_LENGTH`` tokens (EOS included)."""
+    return max(len(source), len(target)) <= MAX_LENGTH
+
+
+@attrs.frozen
+class WMTReader:
+    """Training batch ``step``: pairs ``[step B, (step + 1) B)`` of per-epoch permutations
+    seeded by (seed, epoch), tokenized in the worker; a pair over 256 tokens gives an
+    all-padding row (AlgoPerf filters it out). Validation is tokenized and filtered once,
+    when the reader is opened, and kept in order."""
+
+    train: TextPairs
+    valid_inputs: np.ndarray = attrs.field(eq=False)
+    valid_targets: np.ndarray = attrs.field(eq=False)
+    tokenizer: SentencePieceTokenizer
+    batch_size: int
+    shard: HostShard = ONE_HOST
+
+    @classmethod
+    def open(cls, root: Path, batch_size: int, shard: HostShard = ONE_HOST) -> WMTReader:
+        root = Path(root).expanduser()
+        if not is_wmt_dir(root):
+            raise TfdsError(
+                f"{root}: expected AlgoPerf's WMT data: wmt17_translate/{CONFIG}/{VERSION}/,"
+                f" wmt14_translate/{CONFIG}/{VERSION}/ (TFDS) and {TOKENIZER}"
+            )
+        tokenizer = SentencePieceTokenizer.open(root / TOKENIZER)
+        valid = TextPairs.open(root, "validation")
+        pairs = [tuple(map(tokenizer.tokenize, valid.text(i))) for i in range(len(valid))]
+        pairs = [pair for pair in pairs if fits(*pair)]
+        return cls(
+            TextPairs.open(root, "train"),
+            pad_rows([s for s, _ in pairs]),
+            pad_rows([t for _, t in pairs]),
+            tokenizer,
+            batch_size,
+            shard,
+        )
+
+    def __call__(self, seed: int, step: int) -> Batch:
+        from hpbench.workloads.base import batch_indices
+
+        first, count = self.shard.rows(self.batch_size)
+        rows = batch_indices(seed, step, len(self.train), self.batch_size)[first : first + count]
+        sources, targets = [], []
+        for index in rows:
+            source, target = map(self.tokenizer.tokenize, self.train.text(int(index)))
+            keep = fits(source, target)
+            sources.append(source if keep else source[:0])
+            targets.append(target if keep else target[:0])
+        return {"inputs": pad_rows(sources), "targets": pad_rows(targets)}
+
+    def valid_batch(self, rows: slice) -> Batch:
+        return {"inputs": self.valid_inputs[rows], "targets": self.valid_targets[rows]}
+
+    def detokenize(self, ids) -> str:
+        """The text of a decoded row as AlgoPerf's ``_decode_tokens``: the ids up to and
+        including the first EOS (only the first id when there is none), detokenized."""
+        ids = np.asarray(ids)
+        return self.tokenizer.detokenize(ids[: np.argmax(ids == self.tokenizer.eos_id) + 1])
+
+
+def write_dataset(root: Path, name: str, splits: dict[str, list[tuple[str, str]]],
+                  num_shards: int = 2) -> Path:  # fmt: skip
+    """Write (de, en) text pairs per TFDS split as TFDS does for ``name`` (a wmt
+    translate dataset, config de-en); returns the version directory."""
+    directory = Path(root) / name / CONFIG / VERSION
+    directory.mkdir(parents=True, exist_ok=True)
+    infos = []
+    for split, pairs in splits.items():
+        bounds = [len(pairs) * i // num_shards for i in range(num_shards + 1)]
+        parts = [pairs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        for i, part in enumerate(parts):
+            path = directory / f"{name}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
+            write_records(path, (encode_example({"de": de, "en": en}) for de, en in part))
+        infos.append({"name": split, "shardLengths": [str(len(p)) for p in parts]})
+    info = {
+        "name": name,
+        "version": VERSION,
+        "configName": CONFIG,
+        "fileFormat": "tfrecord",
+        "splits": infos,
+        "supervisedKeys": {"tuple": {"items": [{"featureKey": "de"}, {"featureKey": "en"}]}},
+    }
+    (directory / "dataset_info.json").write_text(json.dumps(info, indent=2))
+    features = {
+        "pythonClassName": "tensorflow_datasets.core.features.translation_feature.Translation",
+        "translation": {"languages": ["de", "en"]},
+    }
+    (directory / "features.json").write_text(json.dumps(features, indent=2))
+    return directory

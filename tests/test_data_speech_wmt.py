@@ -1,0 +1,345 @@
+"""Full-size LibriSpeech and WMT from AlgoPerf's prepared data: tiny datasets written in the
+real layouts (librispeech_preprocess.py's npy files and csvs; TFDS's wmt directories of
+TFRecord shards; SentencePiece models trained here), read back through the workloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hpbench.data import librispeech_npy, ogbg_tfds, wmt_tfds
+from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
+from hpbench.data.stream import HostShard, StepStream
+from hpbench.workloads.base import batch_indices
+from hpbench.workloads.registry import load_workload
+
+pytest.importorskip("sentencepiece")
+pytest.importorskip("grain")
+
+ENGLISH = [
+    "HE HOPED THERE WOULD BE STEW FOR DINNER",
+    "TURNIPS AND CARROTS AND BRUISED POTATOES",
+    "OPEN SOURCE ROCKS",
+    "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG",
+    "STUFF IT INTO YOU HIS BELLY COUNSELLED HIM",
+    "AFTER EARLY NIGHTFALL THE YELLOW LAMPS WOULD LIGHT UP",
+]
+GERMAN = [
+    "er hoffte es gäbe eintopf zum abendessen",
+    "rüben und karotten und zerdrückte kartoffeln",
+    "offene software ist großartig",
+    "der schnelle braune fuchs springt über den faulen hund",
+    "stopf es in dich hinein riet ihm sein bauch",
+    "nach der frühen dämmerung gingen die gelben lampen an",
+]
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    """$DATA/librispeech as dataset_setup.py leaves it: utterances in every split AlgoPerf
+    reads, int64 audio of random lengths, targets tokenized with EOS."""
+    data = tmp_path_factory.mktemp("data")
+    root = data / "librispeech"
+    root.mkdir()
+    train_model(ENGLISH * 3, root / librispeech_npy.TOKENIZER, vocab_size=60)
+    tokenizer = SentencePieceTokenizer.open(root / librispeech_npy.TOKENIZER)
+    rng = np.random.default_rng(0)
+    truth = {}
+    subsets = [s for split in librispeech_npy.SPLITS.values() for s in split]
+    for number, subset in enumerate(subsets):
+        examples = {}
+        for i in range(2 + number % 2):
+            text = ENGLISH[(number + i) % len(ENGLISH)]
+            audio = rng.integers(-(2**15), 2**15, rng.integers(50, 4000))
+            examples[f"{19 + number}-198-{i:04d}"] = (audio, tokenizer.tokenize(text))
+            truth[f"{subset}/{19 + number}-198-{i:04d}"] = (audio, tokenizer.tokenize(text), text)
+        librispeech_npy.write_split(root, subset, examples)
+    return data, root, truth
+
+
+def wmt_pairs(count: int, offset: int) -> list[tuple[str, str]]:
+    return [(GERMAN[(i + offset) % 6], ENGLISH[(i + offset) % 6].lower()) for i in range(count)]
+
+
+LONG = (" ".join(["kartoffeln"] * 300), "potatoes")  # over 256 tokens: AlgoPerf filters it
+
+
+@pytest.fixture(scope="module")
+def wmt(tmp_path_factory):
+    """$DATA/wmt: wmt17 (train) and wmt14 (validation, test) TFDS directories and the
+    SentencePiece model, as dataset_setup.py --wmt leaves them."""
+    data = tmp_path_factory.mktemp("data")
+    root = data / "wmt"
+    train = wmt_pairs(13, 0) + [LONG]
+    valid = wmt_pairs(4, 2)[:2] + [LONG] + wmt_pairs(4, 2)[2:]
+    wmt_tfds.write_dataset(root, "wmt17_translate", {"train": train}, num_shards=3)
+    wmt_tfds.write_dataset(root, "wmt14_translate", {"validation": valid, "test": valid[:2]})
+    lines = [text for pair in wmt_pairs(6, 0) for text in pair]
+    train_model(lines * 3, root / wmt_tfds.TOKENIZER, vocab_size=90)
+    return data, root, train, valid
+
+
+# --- the tokenizer -------------------------------------------------------------------------
+
+
+def test_tokenizer_appends_eos_and_detokenizes_back(speech, tmp_path):
+    _, root, _ = speech
+    tokenizer = SentencePieceTokenizer.open(root / librispeech_npy.TOKENIZER)
+    ids = tokenizer.tokenize("OPEN SOURCE ROCKS")  # AlgoPerf's own tokenizer check
+    assert ids.dtype == np.int32 and ids[-1] == tokenizer.eos_id == 2  # SentencePiece's default
+    assert tokenizer.detokenize(ids) == "OPEN SOURCE ROCKS"
+    for text in ENGLISH:
+        assert tokenizer.detokenize(tokenizer.tokenize(text)) == text
+    restored = __import__("pickle").loads(__import__("pickle").dumps(tokenizer))
+    assert np.array_equal(restored.tokenize(ENGLISH[0]), tokenizer.tokenize(ENGLISH[0]))
+    (tmp_path / "bad").write_bytes(b"not a model")
+    with pytest.raises(TokenizerError, match="not a SentencePiece model"):
+        SentencePieceTokenizer.open(tmp_path / "bad")
+    with pytest.raises(TokenizerError, match="dataset_setup.py"):
+        SentencePieceTokenizer.open(tmp_path / "missing")
+
+
+# --- LibriSpeech ---------------------------------------------------------------------------
+
+
+def expected_example(truth, example_id):
+    audio, targets, _ = truth[example_id]
+    padded = np.zeros(320_000, np.float32)
+    padded[: len(audio)] = audio
+    labels = np.zeros(256, np.int32)
+    labels[: len(targets)] = targets
+    return {
+        "audio": padded,
+        "audio_paddings": (np.arange(320_000) >= len(audio)).astype(np.float32),
+        "labels": labels,
+        "label_paddings": (np.arange(256) >= len(targets)).astype(np.float32),
+    }
+
+
+def assert_rows(batch, truth, example_ids):
+    for row, example_id in enumerate(example_ids):
+        for key, value in expected_example(truth, example_id).items():
+            assert batch[key].dtype == value.dtype, key
+            np.testing.assert_array_equal(batch[key][row], value, err_msg=f"{key} {example_id}")
+
+
+def test_librispeech_csv_is_pandas_to_csv(speech):
+    _, root, _ = speech
+    lines = (root / "dev-clean.csv").read_text().splitlines()
+    assert lines[:2] == [",id", "0,22-198-0000"]  # DataFrame(ids, columns=["id"]).to_csv()
+
+
+def test_librispeech_validation_is_dev_clean_then_dev_other_padded(speech):
+    _, root, truth = speech
+    reader = librispeech_npy.LibriSpeechReader.open(root, batch_size=4)
+    ids = [i for i in truth if i.split("/")[0] in ("dev-clean", "dev-other")]
+    assert list(reader.valid.ids) == ids
+    assert_rows(reader.valid_batch(slice(0, len(ids))), truth, ids)
+    train = [i for i in truth if i.startswith("train-")]
+    assert list(reader.train.ids) == train  # clean-100, clean-360, other-500, csv order
+
+
+def test_librispeech_training_batches_are_pure_resumable_and_split_by_host(speech):
+    _, root, truth = speech
+    reader = librispeech_npy.LibriSpeechReader.open(root, batch_size=4)
+    stream = StepStream(reader)
+    batches = [stream.batch(3, step) for step in range(4)]
+    for step, batch in enumerate(batches):  # epochs of seeded permutations
+        rows = batch_indices(3, step, len(reader.train), 4)
+        assert_rows(batch, truth, [reader.train.ids[r] for r in rows])
+    resumed = StepStream(reader)
+    for step in (2, 3):
+        for key in librispeech_npy.KEYS:
+            np.testing.assert_array_equal(resumed.batch(3, step)[key], batches[step][key])
+    halves = [
+        librispeech_npy.LibriSpeechReader.open(root, 4, HostShard(i, 2))(3, 1) for i in (0, 1)
+    ]
+    for key in librispeech_npy.KEYS:
+        np.testing.assert_array_equal(np.concatenate([h[key] for h in halves]), batches[1][key])
+
+
+def test_librispeech_bad_files_are_named(speech, tmp_path):
+    _, root, _ = speech
+    with pytest.raises(librispeech_npy.LibriSpeechDataError, match="dev-clean.csv"):
+        librispeech_npy.LibriSpeechReader.open(tmp_path, 4)
+    librispeech_npy.write_split(tmp_path, "dev-clean", {"u": (np.zeros(320_001), [5, 2])})
+    librispeech_npy.write_split(tmp_path, "dev-other", {"v": (np.zeros(10), [5, 2])})
+    split = librispeech_npy.LibriSpeechSplit.open(tmp_path, "validation")
+    with pytest.raises(librispeech_npy.LibriSpeechDataError, match="u_audio.npy.*320000"):
+        split.read([0])
+    (tmp_path / "dev-other.csv").write_text("id\nv\n")
+    with pytest.raises(librispeech_npy.LibriSpeechDataError, match="dev-other.csv.*header"):
+        librispeech_npy.read_ids(tmp_path, "dev-other")
+
+
+def test_librispeech_full_reads_algoperf_dir_from_the_data_cache(speech, monkeypatch):
+    data, _, truth = speech
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    workload = load_workload("librispeech_conformer", size="full", batch_size=4)
+    assert workload.reader is not None and workload.data == {}
+    batch = workload.batch(0, 0)
+    rows = batch_indices(0, 0, len(workload.reader.train), 4)
+    assert_rows(batch, truth, [workload.reader.train.ids[r] for r in rows])
+    total, batches = workload.valid_batches()
+    assert total == sum(i.startswith("dev-") for i in truth)
+    assert sum(len(b["labels"]) for b in batches) == total
+    example_id = workload.reader.train.ids[rows[0]]
+    label = batch["labels"][0][batch["label_paddings"][0] == 0]
+    assert workload.word_splitter()(label) == truth[example_id][2].split()  # AlgoPerf's WER words
+
+
+# --- WMT -------------------------------------------------------------------------------------
+
+
+def test_text_examples_are_tf_train_example_on_the_wire():
+    # Example{features{feature{key: "de" value{bytes_list{value: "Hallo"}}}}}, by hand
+    wire = bytes([0x0A, 0x11, 0x0A, 0x0F, 0x0A, 0x02]) + b"de" + bytes([0x12, 0x09, 0x0A, 0x07])
+    wire += bytes([0x0A, 0x05]) + b"Hallo"
+    assert ogbg_tfds.encode_example({"de": "Hallo"}) == wire
+    assert ogbg_tfds.parse_example(wire)["de"].tolist() == [b"Hallo"]
+
+
+def test_wmt_splits_read_back_in_order_with_algoperf_keys(wmt):
+    _, root, train, valid = wmt
+    pairs = wmt_tfds.TextPairs.open(root, "train")
+    assert pairs.keys == ("de", "en") and len(pairs) == len(train)
+    assert [pairs.text(i) for i in range(len(pairs))] == [
+        (de.encode(), en.encode()) for de, en in train
+    ]
+    old_style = {"supervisedKeys": {"input": "de", "output": "en"}}
+    assert wmt_tfds.supervised_keys(old_style, root) == ("de", "en")
+
+
+def tokenized(tokenizer, pair, length=256):
+    rows = np.zeros((2, length), np.int32)
+    for row, text in enumerate(pair):
+        ids = tokenizer.tokenize(text)
+        if max(len(tokenizer.tokenize(t)) for t in pair) <= 256:
+            rows[row, : len(ids)] = ids
+    return rows
+
+
+def test_wmt_validation_is_tokenized_filtered_and_padded(wmt):
+    _, root, _, valid = wmt
+    reader = wmt_tfds.WMTReader.open(root, batch_size=4)
+    tokenizer = reader.tokenizer
+    assert len(tokenizer.tokenize(LONG[0])) > 256
+    kept = [pair for pair in valid if pair != LONG]
+    batch = reader.valid_batch(slice(0, len(kept)))
+    assert batch["inputs"].shape == (len(kept), 256) and batch["inputs"].dtype == np.int32
+    for row, pair in enumerate(kept):
+        expected = tokenized(tokenizer, pair)
+        np.testing.assert_array_equal(batch["inputs"][row], expected[0])
+        np.testing.assert_array_equal(batch["targets"][row], expected[1])
+        assert reader.detokenize(batch["targets"][row]) == pair[1]
+
+
+def test_wmt_training_batches_are_pure_resumable_and_split_by_host(wmt):
+    _, root, train, _ = wmt
+    reader = wmt_tfds.WMTReader.open(root, batch_size=4)
+    stream = StepStream(reader)
+    batches = [stream.batch(5, step) for step in range(5)]
+    long_rows = 0
+    for step, batch in enumerate(batches):
+        for row, index in enumerate(batch_indices(5, step, len(train), 4)):
+            expected = tokenized(reader.tokenizer, train[index])
+            np.testing.assert_array_equal(batch["inputs"][row], expected[0])
+            np.testing.assert_array_equal(batch["targets"][row], expected[1])
+            long_rows += train[index] == LONG
+    assert long_rows  # the over-long pair came as an all-padding row
+    resumed = StepStream(reader)
+    for step in (3, 4):
+        for key in ("inputs", "targets"):
+            np.testing.assert_array_equal(resumed.batch(5, step)[key], batches[step][key])
+    halves = [wmt_tfds.WMTReader.open(root, 4, HostShard(i, 2))(5, 2) for i in (0, 1)]
+    np.testing.assert_array_equal(
+        np.concatenate([h["inputs"] for h in halves]), batches[2]["inputs"]
+    )
+
+
+def test_wmt_detokenize_cuts_at_the_first_eos_as_algoperf(wmt):
+    _, root, _, _ = wmt
+    reader = wmt_tfds.WMTReader.open(root, batch_size=4)
+    ids = reader.tokenizer.tokenize("offene software ist großartig")
+    first = reader.tokenizer.detokenize(ids[:1])
+    junk = reader.tokenizer.tokenize("der hund")[:-1]
+    assert reader.detokenize(np.r_[ids, junk, 0, 0]) == "offene software ist großartig"
+    assert reader.detokenize(ids[:-1]) == first  # no EOS: np.argmax is 0, one token kept
+
+
+def test_wmt_corrupt_shards_are_refused(wmt, tmp_path):
+    _, root, train, _ = wmt
+    copy = tmp_path / "wmt"
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train[:3]}, num_shards=1)
+    shard = next((copy / "wmt17_translate" / "de-en" / "1.0.0").glob("*.tfrecord-*"))
+    data = bytearray(shard.read_bytes())
+    data[20] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    pairs = wmt_tfds.TextPairs.open(copy, "train")
+    with pytest.raises(ogbg_tfds.TfdsError, match="CRC mismatch"):
+        pairs.text(0)
+    shard.write_bytes(bytes(data[:-3]))
+    with pytest.raises(ogbg_tfds.TfdsError, match="truncated"):
+        wmt_tfds.TextPairs.open(copy, "train")
+
+
+def test_wmt_full_reads_algoperf_dir_from_the_data_cache(wmt, monkeypatch):
+    data, _, _, valid = wmt
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    workload = load_workload("wmt", size="full", batch_size=4)
+    assert workload.reader is not None and workload.data == {}
+    reader = __import__("attrs").evolve(workload.reader, batch_size=4)
+    np.testing.assert_array_equal(workload.batch(0, 0)["inputs"], reader(0, 0)["inputs"])
+    total, batches = workload.valid_batches()
+    assert total == len(valid) - 1 == sum(len(b["inputs"]) for b in batches)
+    first = next(workload.valid_batches()[1])
+    assert workload.word_splitter()(first["targets"][0]) == valid[0][1].split()
+
+
+@pytest.mark.slow
+def test_wmt_full_evaluates_from_algoperf_dir(wmt, monkeypatch):
+    """Evaluation end to end on the reader's data (a small model: ~30 s of compiling the
+    256-step greedy decode on 2 cores)."""
+    import attrs
+    import jax
+
+    from hpbench.workloads import wmt as wmt_workload
+
+    _, root, _, _ = wmt
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    workload = load_workload("wmt", size="full", data=str(root), batch_size=4)
+    small = wmt_workload.ModelConfig(
+        vocab_size=90, emb_dim=16, num_heads=2, num_layers=1, mlp_dim=32, max_length=256
+    )
+    workload = attrs.evolve(workload, config=small)
+    params, state = workload.init(jax.random.PRNGKey(0))
+    result = workload.evaluate(params, state)
+    assert np.isfinite(result["loss"]) and 0.0 <= result["bleu"] <= 100.0
+
+
+def test_algoperf_speech_and_wmt_without_the_extra_say_what_to_install(speech, wmt, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "sentencepiece", None)  # not installed
+    with pytest.raises(ImportError, match=r"sentencepiece.*hpbench\[algoperf-data\]"):
+        load_workload("librispeech_deepspeech", size="full", data=str(speech[1]))
+    with pytest.raises(ImportError, match=r"sentencepiece.*hpbench\[algoperf-data\]"):
+        load_workload("wmt", size="full", data=str(wmt[1]))
+
+
+def test_incomplete_algoperf_dirs_stop_the_build_naming_the_file(tmp_path):
+    from hpbench.workloads.userdata import DataError
+
+    speech = tmp_path / "librispeech"
+    for subset in librispeech_npy.SPLITS["validation"]:
+        librispeech_npy.write_split(speech, subset, {"u": (np.zeros(10), [5, 2])})
+    with pytest.raises(DataError, match=r"librispeech_conformer \(size full\).*train-clean-100"):
+        load_workload("librispeech_conformer", size="full", data=str(speech))
+    wmt = tmp_path / "wmt"
+    for name in ("wmt17_translate", "wmt14_translate"):
+        wmt_tfds.write_dataset(wmt, name, {"validation": [("a", "b")]})
+    with pytest.raises(DataError, match=r"wmt \(size full\).*wmt_sentencepiece_model"):
+        load_workload("wmt", size="full", data=str(wmt))
