@@ -131,9 +131,8 @@ def frame_paddings(paddings: jax.Array, config: FrontendConfig = FrontendConfig(
 def power_spectrum(audio: jax.Array, config: FrontendConfig = FrontendConfig()) -> jax.Array:
     """(batch, frames, fft_size // 2 + 1) power spectra of pre-emphasised, Hann-windowed
     frames of ``audio`` (already scaled and masked)."""
-    count = num_frames(audio.shape[1], config)
-    starts = jnp.arange(count) * config.frame_step
-    frames = audio[:, starts[:, None] + jnp.arange(config.frame_size)[None]]
+    starts = np.arange(num_frames(audio.shape[1], config)) * config.frame_step
+    frames = jnp.asarray(audio)[:, starts[:, None] + np.arange(config.frame_size)[None]]
     emphasised = jnp.concatenate(
         [
             frames[..., :1] * (1.0 - config.preemph),
