@@ -243,6 +243,23 @@ def test_transcript_wer_matches_jiwer_and_a_hand_count():
         metrics.transcript_word_error_rate(["a"], ["a", "b"])
 
 
+def test_algoperfs_wer_reads_the_string_tensors_text():
+    """AlgoPerf splits ``str(tf.Tensor)``: two extra words per utterance that never err, and
+    the literal's quotes glued to the first and last words."""
+    text = metrics.algoperf_transcript
+    assert text("the cat sat") == "tf.Tensor(b'the cat sat', shape=(), dtype=string)"
+    assert text("don't go") == 'tf.Tensor(b"don\'t go", shape=(), dtype=string)'
+    # "sat" deleted: 1 error in 3 words; read as AlgoPerf reads it, "cat'," replaces "cat"
+    # and "sat'," is deleted: 2 errors in 5 words.
+    assert metrics.transcript_word_error_rate(["the cat sat"], ["the cat"]) == pytest.approx(1 / 3)
+    wer = metrics.transcript_word_error_rate([text("the cat sat")], [text("the cat")])
+    assert wer == pytest.approx(2 / 5)
+    # An apostrophe switches the quotes: "dont" for "don't" costs 2 errors in 4 words.
+    wer = metrics.transcript_word_error_rate([text("don't go")], [text("dont go")])
+    assert wer == pytest.approx(2 / 4)
+    assert metrics.transcript_word_error_rate([text("a b")], [text("a b")]) == 0.0
+
+
 # --- the full models -----------------------------------------------------------------------
 
 #: AlgoPerf's full model forms at a test size.

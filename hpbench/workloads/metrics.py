@@ -98,6 +98,14 @@ def transcript_word_error_rate(references: Sequence[str], hypotheses: Sequence[s
     return errors / words
 
 
+def algoperf_transcript(text: str) -> str:
+    """``text`` as AlgoPerf's LibriSpeech WER reads it: ``str()`` of tf-text's detokenised
+    string tensor, ``tf.Tensor(b'...', shape=(), dtype=string)`` (its ``compute_wer``).
+    Split into words, that adds two words that never differ to every utterance, and glues
+    the bytes literal's prefix and suffix onto the first and last words."""
+    return f"tf.Tensor({text.encode()!r}, shape=(), dtype=string)"
+
+
 def ssim(images, targets, data_range, win_size: int = 7, k1: float = 0.01, k2: float = 0.03):
     """Per-image mean SSIM of (N, H, W) batches, as skimage's ``structural_similarity``.
 
