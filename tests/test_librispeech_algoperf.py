@@ -45,7 +45,7 @@ def mel_matrix_float64(num_spectrogram_bins: int) -> np.ndarray:
 
 def log_mel_float64(samples: np.ndarray) -> np.ndarray:
     """(frames, 80) normalised log-mels of one unpadded int16-range signal, with SciPy."""
-    from scipy import signal
+    signal = pytest.importorskip("scipy.signal")  # scikit-learn's dependency (metrics extra)
 
     x = samples.astype(np.float64) / 2**15
     window = signal.get_window("hann", 400)  # periodic (fftbins=True)
