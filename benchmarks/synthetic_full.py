@@ -16,13 +16,19 @@ from collections.abc import Iterator
 import numpy as np
 
 #: Free (``None``) sizes after the example axis, per workload and split: AlgoPerf's WMT
-#: sequences of 256 tokens; LibriSpeech's 20 s utterances (2000 frames of 10 ms) with
-#: transcripts of up to 256 tokens. Validation is short: evaluation is not measured.
+#: sequences of 256 tokens; LibriSpeech's utterances padded to 320,000 samples (20 s at
+#: 16 kHz) with transcripts of up to 256 tokens. Validation is short: evaluation is not
+#: measured.
 FREE_SIZES = {
     "wmt": {"train": {"inputs": 256, "targets": 256}, "valid": {"inputs": 32, "targets": 32}},
     "librispeech_conformer": {
-        "train": {"features": 2000, "feature_paddings": 2000, "labels": 256, "label_paddings": 256},
-        "valid": {"features": 200, "feature_paddings": 200, "labels": 32, "label_paddings": 32},
+        "train": {
+            "audio": 320_000,
+            "audio_paddings": 320_000,
+            "labels": 256,
+            "label_paddings": 256,
+        },
+        "valid": {"audio": 32_000, "audio_paddings": 32_000, "labels": 32, "label_paddings": 32},
     },
 }
 FREE_SIZES["librispeech_deepspeech"] = FREE_SIZES["librispeech_conformer"]
@@ -78,6 +84,8 @@ def _values(family: str, name: str, dtype: str, shape: tuple[int, ...], rng) -> 
         paddings = np.zeros(shape, np.float32)
         paddings[:, shape[1] - shape[1] // 10 :] = 1.0
         return paddings
+    if name == "audio":  # 16-bit samples
+        return np.clip(rng.normal(0, 3000, shape).round(), -32768, 32767).astype(np.float32)
     if family == "criteo" and name == "labels":
         return (rng.random(shape) < 0.25).astype(np.float32)
     values = rng.standard_normal(shape, dtype=np.float32)

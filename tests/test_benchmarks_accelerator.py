@@ -112,8 +112,8 @@ def test_synthetic_full_data_has_the_real_batch_shapes(name):
         "criteo": {"dense": (64, 13), "categorical": (64, 26), "labels": (64,)},
         "wmt": {"inputs": (4, 256), "targets": (4, 256)},
         "librispeech_conformer": {
-            "features": (2, 2000, 80),
-            "feature_paddings": (2, 2000),
+            "audio": (2, 320_000),
+            "audio_paddings": (2, 320_000),
             "labels": (2, 256),
             "label_paddings": (2, 256),
         },

@@ -5,15 +5,16 @@ repeated neighbours) separated by a space token, rendered to noisy, co-articulat
 feature frames with random token durations and a random speaker gain. Both models are
 AlgoPerf's (Conformer; DeepSpeech = conv subsampling + bidirectional LSTMs + feed-forward
 layers), trained with CTC (``optax.ctc_loss``) and evaluated by greedy CTC decoding and
-the corpus word error rate. The ``full`` size reads AlgoPerf's preprocessed LibriSpeech
-(hpbench.data.librispeech_npy: raw audio, SentencePiece targets, streamed) or zarr arrays
-of precomputed log-mel frames.
+the corpus word error rate. The ``full`` size is AlgoPerf's: it reads AlgoPerf's
+preprocessed LibriSpeech (hpbench.data.librispeech_npy: raw audio, SentencePiece targets,
+streamed) or zarr arrays of audio, turns raw 16 kHz audio into log-mels inside the model
+(hpbench.workloads.speech_frontend), with SpecAugment in training, (1 + scale) LayerNorms,
+xavier-uniform kernels, and the WER of detokenised transcripts.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -23,11 +24,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads import metrics
+from hpbench.workloads import metrics, speech_frontend
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
+from hpbench.workloads.spec_augment import SpecAugmentConfig, spec_augment
 from hpbench.workloads.userdata import (
     ArrayLayout,
     DataError,
@@ -41,6 +43,7 @@ DATA_VERSION = 1
 BLANK = 0  # the CTC blank
 SPACE = 1  # the word separator of the generated data
 UTTERANCE_ARRAYS = ("features", "feature_paddings", "labels", "label_paddings")
+AUDIO_ARRAYS = ("audio", "audio_paddings", "labels", "label_paddings")  # AlgoPerf's inputs
 
 
 @attrs.frozen
@@ -77,6 +80,45 @@ class ModelConfig:
     subsample_layers: int = 2  # stride-2 3x3 convolutions (time and frequency / 2 each)
     subsample_channels: int = 0  # 0: encoder_dim, as AlgoPerf
     batch_norm_momentum: float = 0.999
+    #: Inputs are raw 16 kHz audio, turned into AlgoPerf's log-mels inside the model.
+    audio_frontend: bool = False
+    #: AlgoPerf's SpecAugment on the log-mels in training (needs ``audio_frontend``).
+    spec_augment: bool = False
+    #: "flax": flax's LayerNorm (x * scale, scale from 1); "one_plus_scale": AlgoPerf's
+    #: x * (1 + scale), scale from 0, so weight decay pulls the gain towards 1.
+    layer_norm: str = attrs.field(
+        default="flax", validator=attrs.validators.in_(("flax", "one_plus_scale"))
+    )
+    #: Dense and convolution kernels: "lecun" (flax's default) or AlgoPerf's "xavier" uniform.
+    kernel_init: str = attrs.field(
+        default="lecun", validator=attrs.validators.in_(("lecun", "xavier"))
+    )
+    #: Conformer attention as AlgoPerf's: a learned per-dimension query scale, dropout on
+    #: the attention output only (not on its weights).
+    query_scale: bool = False
+    #: DeepSpeech feed-forward dropout fixed at this rate (AlgoPerf's residual feed-forward
+    #: layers use its default 0.1 whatever the trial's rate); None: the trial's rate.
+    ffn_dropout: float | None = None
+
+    def __attrs_post_init__(self):
+        if self.spec_augment and not self.audio_frontend:
+            raise ValueError("spec_augment masks the frontend's log-mels: set audio_frontend")
+
+    def dense(self, features: int, **kwargs) -> nn.Dense:
+        return nn.Dense(features, **self._init(), **kwargs)
+
+    def conv(self, features: int, kernel_size, **kwargs) -> nn.Conv:
+        return nn.Conv(features, kernel_size, **self._init(), **kwargs)
+
+    def norm(self) -> nn.Module:
+        return nn.LayerNorm() if self.layer_norm == "flax" else OnePlusScaleLayerNorm()
+
+    def _init(self) -> dict:
+        return (
+            {"kernel_init": nn.initializers.xavier_uniform()}
+            if self.kernel_init == "xavier"
+            else {}
+        )
 
 
 DATA = {
@@ -96,6 +138,14 @@ DATA = {
     ),  # fmt: skip
 }
 
+#: What makes the full models AlgoPerf's (mini and small keep the forms their targets used).
+ALGOPERF = {
+    "audio_frontend": True,
+    "spec_augment": True,
+    "layer_norm": "one_plus_scale",
+    "kernel_init": "xavier",
+}
+
 MODELS = {
     ("conformer", "mini"): ModelConfig(
         encoder_dim=32,
@@ -109,7 +159,9 @@ MODELS = {
     ("conformer", "small"): ModelConfig(
         encoder_dim=128, num_layers=4, num_heads=4, subsample_channels=32, batch_norm_momentum=0.99
     ),
-    ("conformer", "full"): ModelConfig(encoder_dim=512, num_layers=4, num_heads=8),
+    ("conformer", "full"): ModelConfig(
+        encoder_dim=512, num_layers=4, num_heads=8, **ALGOPERF, query_scale=True
+    ),
     ("deepspeech", "mini"): ModelConfig(
         encoder_dim=32,
         num_layers=2,
@@ -125,11 +177,12 @@ MODELS = {
         subsample_channels=32,
         batch_norm_momentum=0.99,
     ),
-    ("deepspeech", "full"): ModelConfig(encoder_dim=512, num_layers=6, num_ffn_layers=3),
+    ("deepspeech", "full"): ModelConfig(
+        encoder_dim=512, num_layers=6, num_ffn_layers=3, **ALGOPERF, ffn_dropout=0.1
+    ),
 }
 
 FULL_VOCAB_SIZE = 1024  # AlgoPerf's SentencePiece vocabulary, blank = 0
-FULL_FEATURES = 80  # log-mel bins
 
 
 def full_layout() -> tuple[ArrayLayout, ...]:
@@ -137,13 +190,8 @@ def full_layout() -> tuple[ArrayLayout, ...]:
     out = []
     for split in ("train", "valid"):
         out += [
-            ArrayLayout(
-                f"{split}_features",
-                (None, None, FULL_FEATURES),
-                "float32",
-                "normalised log-mel frames",
-            ),  # fmt: skip
-            ArrayLayout(f"{split}_feature_paddings", (None, None), "float32", "1.0 = padding"),
+            ArrayLayout(f"{split}_audio", (None, None), "float32", "16 kHz samples, int16 range"),
+            ArrayLayout(f"{split}_audio_paddings", (None, None), "float32", "1.0 = padding"),
             ArrayLayout(f"{split}_labels", (None, None), "int32", "token ids, 0 is the blank"),
             ArrayLayout(f"{split}_label_paddings", (None, None), "float32", "1.0 = padding"),
         ]
@@ -233,6 +281,20 @@ def split_words(tokens: list[int], word_start: np.ndarray) -> list[tuple[int, ..
 # --- shared modules ------------------------------------------------------------------------
 
 
+class OnePlusScaleLayerNorm(nn.Module):
+    """LayerNorm scaled by (1 + scale), scale from zeros (AlgoPerf's speech models)."""
+
+    epsilon: float = 1e-6
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        scale = self.param("scale", nn.initializers.zeros, (x.shape[-1],))
+        bias = self.param("bias", nn.initializers.zeros, (x.shape[-1],))
+        mean = jnp.mean(x, axis=-1, keepdims=True)
+        var = jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True)
+        return (x - mean) * jax.lax.rsqrt(var + self.epsilon) * (1 + scale) + bias
+
+
 class MaskedBatchNorm(nn.Module):
     """Batch norm over non-padded frames, scale stored as (1 + gamma) (AlgoPerf, lingvo)."""
 
@@ -259,6 +321,22 @@ class MaskedBatchNorm(nn.Module):
         return ((x - mean) * (1 + gamma) / jnp.sqrt(var + self.epsilon) + beta) * mask
 
 
+class Frontend(nn.Module):
+    """Raw audio to AlgoPerf's normalised log-mels, SpecAugment-ed in training (its
+    'dropout' random stream); an identity when the inputs are feature frames already."""
+
+    config: ModelConfig
+
+    @nn.compact
+    def __call__(self, x, paddings, train: bool):
+        if not self.config.audio_frontend:
+            return x, paddings
+        x, paddings = speech_frontend.log_mel(x, paddings)
+        if train and self.config.spec_augment:
+            x = spec_augment(self.make_rng("dropout"), x, paddings, SpecAugmentConfig())
+        return x, paddings
+
+
 class Subsample(nn.Module):
     """Stride-2 3x3 convolutions over (time, frequency), flattened and projected."""
 
@@ -271,14 +349,28 @@ class Subsample(nn.Module):
         act = jnp.tanh if self.use_tanh else nn.relu
         x = x[..., None]
         for _ in range(self.config.subsample_layers):
-            x = act(nn.Conv(channels, (3, 3), strides=(2, 2), padding="SAME")(x))
+            x = act(self.config.conv(channels, (3, 3), strides=(2, 2), padding="SAME")(x))
             paddings = paddings[:, ::2]
             x = x * (1.0 - paddings)[:, :, None, None]
         x = x.reshape(*x.shape[:2], -1)
-        return nn.Dense(self.config.encoder_dim)(x), paddings
+        return self.config.dense(self.config.encoder_dim)(x), paddings
 
 
 # --- Conformer -----------------------------------------------------------------------------
+
+
+class QueryScaler(nn.Module):
+    """Queries times 1.442695041 softplus(scale), scale from zeros (AlgoPerf, lingvo)."""
+
+    @nn.compact
+    def __call__(self, query: jax.Array) -> jax.Array:
+        scale = self.param("scale", nn.initializers.zeros, (query.shape[-1],))
+        return query * (1.442695041 * jax.nn.softplus(scale))
+
+
+def scaled_query_attention(query, key, value, bias=None, mask=None, **kwargs):
+    """flax's dot-product attention after AlgoPerf's learned query scale."""
+    return nn.dot_product_attention(QueryScaler()(query), key, value, bias, mask, **kwargs)
 
 
 class ConformerBlock(nn.Module):
@@ -298,28 +390,37 @@ class ConformerBlock(nn.Module):
             return nn.Dropout(self.dropout, deterministic=not train)(y)
 
         def feed_forward(y):
-            y = nn.LayerNorm()(y)
-            y = drop(act(nn.Dense(cfg.encoder_dim * cfg.ff_expansion)(y))) * keep
-            return drop(nn.Dense(cfg.encoder_dim)(y) * keep)
+            y = cfg.norm()(y)
+            y = drop(act(cfg.dense(cfg.encoder_dim * cfg.ff_expansion)(y))) * keep
+            return drop(cfg.dense(cfg.encoder_dim)(y) * keep)
 
         x = x + 0.5 * feed_forward(x)
         mask = nn.make_attention_mask(paddings < 0.5, paddings < 0.5)
-        attn = nn.MultiHeadDotProductAttention(
-            num_heads=cfg.num_heads, dropout_rate=self.dropout, deterministic=not train
-        )
-        x = x + drop(attn(nn.LayerNorm()(x), mask=mask))
-        y = nn.LayerNorm()(x)
-        y = nn.Dense(cfg.encoder_dim)(y) * jax.nn.sigmoid(nn.Dense(cfg.encoder_dim)(y)) * keep
-        y = nn.Conv(cfg.encoder_dim, (cfg.conv_kernel,), feature_group_count=cfg.encoder_dim,
-                    use_bias=False)(y)  # fmt: skip
+        if cfg.query_scale:
+            attn = nn.MultiHeadDotProductAttention(
+                num_heads=cfg.num_heads,
+                kernel_init=nn.initializers.xavier_uniform(),
+                broadcast_dropout=False,
+                attention_fn=scaled_query_attention,
+            )
+        else:
+            attn = nn.MultiHeadDotProductAttention(
+                num_heads=cfg.num_heads, dropout_rate=self.dropout, deterministic=not train
+            )
+        x = x + drop(attn(cfg.norm()(x), mask=mask))
+        y = cfg.norm()(x)
+        y = cfg.dense(cfg.encoder_dim)(y) * jax.nn.sigmoid(cfg.dense(cfg.encoder_dim)(y)) * keep
+        y = cfg.conv(cfg.encoder_dim, (cfg.conv_kernel,), feature_group_count=cfg.encoder_dim,
+                     use_bias=False)(y)  # fmt: skip
         y = act(MaskedBatchNorm(cfg.batch_norm_momentum)(y, paddings, train))
-        x = x + drop(nn.Dense(cfg.encoder_dim)(y))
+        x = x + drop(cfg.dense(cfg.encoder_dim)(y))
         x = x + 0.5 * feed_forward(x)
-        return nn.LayerNorm()(x)
+        return cfg.norm()(x)
 
 
 class Conformer(nn.Module):
-    """Subsampling, position embedding, Conformer blocks, LayerNorm, vocabulary projection."""
+    """Frontend, subsampling, position embedding, Conformer blocks, LayerNorm, vocabulary
+    projection."""
 
     config: ModelConfig
     vocab_size: int
@@ -328,20 +429,21 @@ class Conformer(nn.Module):
 
     @nn.compact
     def __call__(self, x, paddings, train: bool = False):
+        x, paddings = Frontend(self.config)(x, paddings, train)
         x, paddings = Subsample(self.config)(x, paddings)
         x = x + sinusoidal_positions(x.shape[1], self.config.encoder_dim)
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
         for _ in range(self.config.num_layers):
             x = ConformerBlock(self.config, self.activation, self.dropout)(x, paddings, train)
-        return nn.Dense(self.vocab_size)(nn.LayerNorm()(x)), paddings
+        return self.config.dense(self.vocab_size)(self.config.norm()(x)), paddings
 
 
 # --- DeepSpeech ----------------------------------------------------------------------------
 
 
 class DeepSpeech(nn.Module):
-    """Subsampling, residual (batch norm + bidirectional LSTM) layers, residual feed-forward
-    layers, LayerNorm, vocabulary projection (AlgoPerf's DeepSpeech 2)."""
+    """Frontend, subsampling, residual (batch norm + bidirectional LSTM) layers, residual
+    feed-forward layers, LayerNorm, vocabulary projection (AlgoPerf's DeepSpeech 2)."""
 
     config: ModelConfig
     vocab_size: int
@@ -351,6 +453,7 @@ class DeepSpeech(nn.Module):
     @nn.compact
     def __call__(self, x, paddings, train: bool = False):
         cfg = self.config
+        x, paddings = Frontend(cfg)(x, paddings, train)
         x, paddings = Subsample(cfg, use_tanh=self.use_tanh)(x, paddings)
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
         lengths = jnp.sum(1 - paddings, axis=1).astype(jnp.int32)
@@ -360,11 +463,12 @@ class DeepSpeech(nn.Module):
             backward = nn.RNN(nn.OptimizedLSTMCell(cfg.encoder_dim // 2), reverse=True,
                               keep_order=True)(y, seq_lengths=lengths)  # fmt: skip
             x = x + jnp.concatenate([forward, backward], axis=-1) * (1 - paddings)[..., None]
+        ffn_dropout = self.dropout if cfg.ffn_dropout is None else cfg.ffn_dropout
         for _ in range(cfg.num_ffn_layers):
             y = MaskedBatchNorm(cfg.batch_norm_momentum)(x, paddings, train)
-            y = (jnp.tanh if self.use_tanh else nn.relu)(nn.Dense(cfg.encoder_dim)(y))
-            x = x + nn.Dropout(self.dropout, deterministic=not train)(y) * (1 - paddings)[..., None]
-        return nn.Dense(self.vocab_size)(nn.LayerNorm()(x)), paddings
+            y = (jnp.tanh if self.use_tanh else nn.relu)(cfg.dense(cfg.encoder_dim)(y))
+            x = x + nn.Dropout(ffn_dropout, deterministic=not train)(y) * (1 - paddings)[..., None]
+        return cfg.dense(self.vocab_size)(cfg.norm()(x)), paddings
 
 
 # --- the workload --------------------------------------------------------------------------
@@ -373,38 +477,52 @@ class DeepSpeech(nn.Module):
 @attrs.frozen
 class SpeechWorkload(WorkloadBase):
     architecture: str  # "conformer" or "deepspeech"
+    config: ModelConfig
     vocab_size: int
-    num_features: int
+    num_features: int  # feature bins of the frames (the frontend makes them from audio)
     data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     eval_batch_size: int = 256
-    #: hpbench.data.librispeech_npy.LibriSpeechReader of AlgoPerf's npy files, streamed:
-    #: its batches hold ``audio``, ``audio_paddings``, ``labels``, ``label_paddings``
+    #: A reader of AlgoPerf's LibriSpeech files: ``reader(seed, step)`` the training batch,
+    #: ``reader.valid_batch(rows)`` and ``len(reader.valid)`` the validation split.
     reader: Any = None
+    #: Maps token ids to text (``detokenize``); with it the WER is over detokenised
+    #: transcripts as AlgoPerf's, without it over token groups split by ``word_start``.
+    tokenizer: Any = None
     streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
+    @property
+    def arrays(self) -> tuple[str, ...]:
+        """The batch's keys: (inputs, input paddings, labels, label paddings)."""
+        return AUDIO_ARRAYS if self.config.audio_frontend else UTTERANCE_ARRAYS
+
     def model(self, dropout: float = 0.0) -> nn.Module:
-        config = MODELS[self.architecture, self.size]
         if self.architecture == "conformer":
             activation = "gelu" if self.variant == "gelu" else "swish"
-            return Conformer(config, self.vocab_size, activation=activation, dropout=dropout)
-        return DeepSpeech(config, self.vocab_size, use_tanh=self.variant == "tanh", dropout=dropout)
+            return Conformer(self.config, self.vocab_size, activation=activation, dropout=dropout)
+        use_tanh = self.variant == "tanh"
+        return DeepSpeech(self.config, self.vocab_size, use_tanh=use_tanh, dropout=dropout)
 
     def init(self, rng: jax.Array) -> tuple[dict, dict]:
-        frames = jnp.zeros((2, 16, self.num_features))
-        variables = self.model().init(rng, frames, jnp.zeros((2, 16)), train=True)
+        if self.config.audio_frontend:  # 16 frames of audio
+            inputs = jnp.zeros((2, speech_frontend.FrontendConfig().frame_size + 15 * 160))
+        else:
+            inputs = jnp.zeros((2, 16, self.num_features))
+        rngs = {"params": rng, "dropout": jax.random.fold_in(rng, 1)}
+        variables = self.model().init(rngs, inputs, jnp.zeros(inputs.shape[:2]), train=True)
         return variables["params"], {"batch_stats": variables["batch_stats"]}
 
     def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
         del label_smoothing  # CTC has no label smoothing (as in AlgoPerf)
+        inputs, input_paddings, labels, label_paddings = (batch[k] for k in self.arrays)
         (logits, paddings), new_state = self.model(dropout).apply(
             {"params": params, **model_state},
-            batch["features"],
-            batch["feature_paddings"],
+            inputs,
+            input_paddings,
             train=True,
             rngs={"dropout": rng},
             mutable=["batch_stats"],
         )
-        return _ctc_loss(logits, paddings, batch["labels"], batch["label_paddings"]), new_state
+        return _ctc_loss(logits, paddings, labels, label_paddings), new_state
 
     def batch(self, seed: int, step: int) -> Batch:
         if self.reader is not None:
@@ -412,11 +530,10 @@ class SpeechWorkload(WorkloadBase):
 
             return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return take_split(self.data, "train", UTTERANCE_ARRAYS, idx)
+        return take_split(self.data, "train", self.arrays, idx)
 
-    def valid_batches(self) -> tuple[int, Iterator[Batch]]:
-        """The validation split's size and its batches, in order (AlgoPerf: dev-clean and
-        dev-other)."""
+    def valid_batches(self) -> tuple[int, Any]:
+        """The validation size and its batches (dicts of ``arrays``), in order."""
         if self.reader is not None:
             from hpbench.data.stream import valid_batches
 
@@ -424,39 +541,39 @@ class SpeechWorkload(WorkloadBase):
             return total, valid_batches(self.reader, total, self.eval_batch_size)
         total = num_rows(self.data["valid_labels"])
         rows = row_slices(total, self.eval_batch_size)
-        return total, (take_split(self.data, "valid", UTTERANCE_ARRAYS, r) for r in rows)
+        return total, (take_split(self.data, "valid", self.arrays, r) for r in rows)
 
-    def word_splitter(self) -> Callable[[Sequence[int]], list]:
-        """Token sequence -> its words: AlgoPerf's detokenized text split at spaces (with
-        the reader's tokenizer), else ``split_words`` at the data's ``word_start``."""
-        if self.reader is not None:
-            detokenize = self.reader.tokenizer.detokenize
-            return lambda tokens: detokenize(tokens).split()
-        word_start = take(self.data["word_start"], slice(None))
-        return lambda tokens: split_words(list(tokens), word_start)
+    def words(self, tokens) -> Any:
+        """A token sequence as the WER reads it: AlgoPerf's transcript with the tokenizer,
+        else its words split at the data's ``word_start``."""
+        if self.tokenizer is not None:  # AlgoPerf's scoring, quirk included (docs/full-scale.md)
+            return metrics.algoperf_transcript(self.tokenizer.detokenize([int(t) for t in tokens]))
+        return split_words(list(tokens), take(self.data["word_start"], slice(None)))
 
     def evaluate(self, params, model_state) -> dict[str, float]:
+        """WER of greedy CTC decoding, and the CTC loss: at full size AlgoPerf's (summed over
+        the split per label token), otherwise the mean over utterances of batch means."""
         total, batches = self.valid_batches()
-        words = self.word_splitter()
-        loss_sum = 0.0
+        mean_sum = summed = tokens = 0.0
         references, hypotheses = [], []
         for batch in batches:
-            features, feature_paddings, labels, label_paddings = (
-                batch[key] for key in UTTERANCE_ARRAYS
+            inputs, input_paddings, labels, label_paddings = (batch[k] for k in self.arrays)
+            batch_mean, batch_sum, logits, paddings = _evaluate_batch(
+                self.model(), params, model_state, inputs, input_paddings, labels, label_paddings
             )
-            batch_loss, logits, paddings = _evaluate_batch(
-                self.model(), params, model_state, features, feature_paddings, labels,
-                label_paddings,
-            )  # fmt: skip
-            loss_sum += float(batch_loss) * len(labels)
+            mean_sum += float(batch_mean) * len(labels)
+            summed += float(batch_sum)
+            tokens += float(np.sum(1 - label_paddings))
             decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
-            for tokens, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                references.append(words(label[pad == 0]))
-                hypotheses.append(words(tokens))
-        return {
-            "wer": metrics.word_error_rate(references, hypotheses),
-            "loss": loss_sum / total,
-        }
+            for hypothesis, label, pad in zip(decoded, labels, label_paddings, strict=True):
+                references.append(self.words(label[pad == 0]))
+                hypotheses.append(self.words(hypothesis))
+        if self.tokenizer is not None:
+            wer = metrics.transcript_word_error_rate(references, hypotheses)
+        else:
+            wer = metrics.word_error_rate(references, hypotheses)
+        loss = summed / max(tokens, 1.0) if self.size == "full" else mean_sum / total
+        return {"wer": wer, "loss": loss}
 
 
 def _ctc_loss(logits, logit_paddings, labels, label_paddings):
@@ -466,9 +583,16 @@ def _ctc_loss(logits, logit_paddings, labels, label_paddings):
 
 
 @jax.jit(static_argnums=0)
-def _evaluate_batch(model, params, model_state, features, feature_paddings, labels, label_paddings):
-    logits, paddings = model.apply({"params": params, **model_state}, features, feature_paddings)
-    return _ctc_loss(logits, paddings, labels, label_paddings), logits, paddings
+def _evaluate_batch(model, params, model_state, inputs, input_paddings, labels, label_paddings):
+    """The batch's mean and summed CTC loss, and its logits and their paddings."""
+    logits, paddings = model.apply({"params": params, **model_state}, inputs, input_paddings)
+    per_sequence = optax.ctc_loss(logits, paddings, labels, label_paddings, blank_id=BLANK)
+    return (
+        _ctc_loss(logits, paddings, labels, label_paddings),
+        jnp.sum(per_sequence),
+        logits,
+        paddings,
+    )
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:
@@ -477,7 +601,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
     from hpbench.data.formats import data_root, detect, require_extra
 
     architecture = info.name.removeprefix("librispeech_")
-    reader = None
+    reader = tokenizer = None
     if size == "full" and detect(root := data_root(data, "librispeech")) == "librispeech_npy":
         require_extra(("grain", "sentencepiece"))
         from hpbench.data.librispeech_npy import LibriSpeechDataError, LibriSpeechReader
@@ -487,10 +611,11 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
             arrays, reader = {}, LibriSpeechReader.open(root, info.batch_size[size])
         except (LibriSpeechDataError, TokenizerError) as error:
             raise DataError(f"{info.name} (size full): {error}") from error
-        vocab_size, num_features = reader.tokenizer.vocab_size, FULL_FEATURES
+        vocab_size, tokenizer = reader.tokenizer.vocab_size, reader.tokenizer
+        num_features = speech_frontend.FrontendConfig().num_bins
     elif size == "full":
         arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
-        vocab_size, num_features = FULL_VOCAB_SIZE, FULL_FEATURES
+        vocab_size, num_features = FULL_VOCAB_SIZE, speech_frontend.FrontendConfig().num_bins
     else:
         config = DATA[size]
         key = f"librispeech-{size}-v{DATA_VERSION}"
@@ -501,8 +626,10 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
         size=size,
         variant=variant,
         architecture=architecture,
+        config=MODELS[architecture, size],
         vocab_size=vocab_size,
         num_features=num_features,
         data=arrays,
         reader=reader,
+        tokenizer=tokenizer,
     )

@@ -81,6 +81,31 @@ def word_error_rate(references: Sequence[Tokens], hypotheses: Sequence[Tokens]) 
     return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / words
 
 
+def transcript_word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """AlgoPerf's LibriSpeech WER (librispeech_conformer/metrics.py ``compute_wer``): the
+    word edit distance of whitespace-split transcripts summed over utterances, over the
+    summed reference word counts, an empty reference counting one word as there (jiwer's
+    ``wer`` on non-empty references)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    if not references:
+        raise ValueError("word error rate is undefined with no transcripts")
+    errors = words = 0
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        reference_words = reference.split()
+        errors += edit_distance(reference_words, hypothesis.split())
+        words += max(len(reference_words), 1)
+    return errors / words
+
+
+def algoperf_transcript(text: str) -> str:
+    """``text`` as AlgoPerf's LibriSpeech WER reads it: ``str()`` of tf-text's detokenised
+    string tensor, ``tf.Tensor(b'...', shape=(), dtype=string)`` (its ``compute_wer``).
+    Split into words, that adds two words that never differ to every utterance, and glues
+    the bytes literal's prefix and suffix onto the first and last words."""
+    return f"tf.Tensor({text.encode()!r}, shape=(), dtype=string)"
+
+
 def ssim(images, targets, data_range, win_size: int = 7, k1: float = 0.01, k2: float = 0.03):
     """Per-image mean SSIM of (N, H, W) batches, as skimage's ``structural_similarity``.
 
