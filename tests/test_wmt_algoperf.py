@@ -225,3 +225,48 @@ def test_algoperf_evaluation_decodes_detokenises_and_scores_text(tiny):
     hyps = [text(ids) for ids in detokenized[1::2]]
     refs = [text(ids) for ids in detokenized[0::2]]
     assert result["bleu"] == pytest.approx(metrics.text_bleu(hyps, refs))
+
+
+SHARDED = """
+import json
+import jax, jax.numpy as jnp, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from hpbench.workloads import wmt
+config = wmt.ModelConfig(vocab_size=10, emb_dim=32, num_heads=2, num_layers=2, mlp_dim=64,
+                         max_length=12)
+model = wmt.Transformer(config)
+tokens = jnp.ones((1, 12), jnp.int32)
+params = jax.tree.map(lambda p: 2.0 * p, model.init(jax.random.key(0), tokens, tokens)["params"])
+rng = np.random.default_rng(0)
+inputs = rng.integers(3, 10, (16, 12)).astype(np.int32)
+inputs[:, 8:] = 0
+inputs[:, 7] = wmt.EOS
+mesh = Mesh(np.array(jax.devices()), ("data",))
+batch = NamedSharding(mesh, P("data"))
+sharded = [jax.device_put(x, batch) for x in (inputs, inputs)]
+loss, seqs = wmt._evaluate_beam(model, params, *sharded, 4, 0.6, 13)
+loss1, seqs1 = wmt._evaluate_beam(model, params, inputs, inputs, 4, 0.6, 13)
+print(json.dumps({"devices": len(jax.devices()), "spec": str(seqs.sharding.spec),
+                  "same": bool((np.asarray(seqs) == np.asarray(seqs1)).all()),
+                  "loss": [float(loss), float(loss1)]}))
+"""
+
+
+@pytest.mark.slow
+def test_beam_search_runs_with_the_batch_sharded_over_8_devices():
+    """Evaluation and decoding on 8 simulated CPU devices, inputs split over the data axis:
+    the same translations and loss as on one device, the output still split by example."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env.pop("JAX_NUM_CPU_DEVICES", None)
+    done = subprocess.run(
+        [sys.executable, "-c", SHARDED], capture_output=True, text=True, env=env, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["devices"] == 8 and out["same"] and "data" in out["spec"]
+    assert out["loss"][0] == pytest.approx(out["loss"][1], rel=1e-5)

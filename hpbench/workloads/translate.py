@@ -43,9 +43,11 @@ def predict(
     beam_size: int = 4,
     alpha: float = 0.6,
     cached: bool = True,
+    eos_id: int = EOS,
 ) -> jax.Array:
     """(batch, max_decode_len - 1) best beam of each input (AlgoPerf's ``predict_step``:
-    the first, dummy token dropped). Traceable: jit it with ``model`` and the sizes static."""
+    the first, dummy token dropped). Traceable: jit it with ``model`` and the sizes static.
+    An ``eos_id`` no model emits (-1) makes the search run all its steps (benchmarks)."""
     if max_decode_len > model.config.max_length + 1:
         raise ValueError(
             f"max_decode_len {max_decode_len} exceeds the model's positions "
@@ -84,7 +86,7 @@ def predict(
 
     seqs, _ = beam_search(
         batch_size, cache, tokens_to_logits, beam_size=beam_size, alpha=alpha,
-        eos_id=EOS, max_decode_len=max_decode_len, bos_id=model.config.bos_id,
+        eos_id=eos_id, max_decode_len=max_decode_len, bos_id=model.config.bos_id,
     )  # fmt: skip
     return seqs[:, -1, 1:]
 
