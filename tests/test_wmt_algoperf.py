@@ -39,33 +39,41 @@ def tiny():
     return model, params, inputs
 
 
-def test_cached_beam_search_returns_the_uncached_sequences_and_greedy_for_one_beam(tiny):
+def _beam_search(model, params, inputs, beam_size, alpha):
+    """Best beams of ``inputs`` searched with the cache and without (one jitted call)."""
     import jax
-
-    model, params, inputs = tiny
-    length = TINY.max_length
 
     @functools.partial(jax.jit, static_argnums=(0, 1))
     def both(beam_size, alpha, params, inputs):
         run = functools.partial(
-            translate.predict, model, params, inputs, max_decode_len=length + 1,
+            translate.predict, model, params, inputs, max_decode_len=TINY.max_length + 1,
             beam_size=beam_size, alpha=alpha,
         )  # fmt: skip
         return run(cached=True), run(cached=False)
 
-    cached, uncached = map(np.asarray, both(4, 0.6, params, inputs))
+    return map(np.asarray, both(beam_size, alpha, params, inputs))
+
+
+def test_cached_beam_search_returns_the_uncached_sequences(tiny):
+    cached, uncached = _beam_search(*tiny, beam_size=4, alpha=0.6)
     np.testing.assert_array_equal(cached, uncached)
     ends = {int(np.argmax(row == wmt.EOS)) for row in cached if (row == wmt.EOS).any()}
     assert len(ends) > 1  # finished translations of several lengths
-    # One beam without a length penalty is greedy decoding up to its first EOS.
-    one_beam, _ = both(1, 0.0, params, inputs)
+
+
+@pytest.mark.slow
+def test_one_beam_without_length_penalty_is_greedy_decoding(tiny):
+    """Greedy decoding (the mini workload's, recomputing the decoder), up to its first EOS."""
+    model, params, inputs = tiny
+    one_beam, _ = _beam_search(model, params, inputs, beam_size=1, alpha=0.0)
+    four_beams, _ = _beam_search(model, params, inputs, beam_size=4, alpha=0.6)
     _, greedy = wmt._evaluate_batch(model, params, inputs, np.ones_like(inputs))
     greedy = np.array(greedy)
     for row in greedy:
         if (row == wmt.EOS).any():
             row[np.argmax(row == wmt.EOS) + 1 :] = 0
-    np.testing.assert_array_equal(np.asarray(one_beam), greedy)
-    assert (cached != greedy).any()  # four beams find other translations
+    np.testing.assert_array_equal(one_beam, greedy)
+    assert (four_beams != greedy).any()  # four beams find other translations
 
 
 def test_predict_refuses_a_decode_length_beyond_the_positions(tiny):
@@ -197,7 +205,10 @@ def test_text_bleu_and_13a_agree_with_sacrebleu():
 
 def test_algoperf_evaluation_decodes_detokenises_and_scores_text(tiny):
     """Full size's evaluation: beam search, cut at EOS, detokenised by the given callable,
-    BLEU on the text; its loss is the mini evaluation's (the same teacher forcing)."""
+    BLEU on the text; its loss is the token cross-entropy of teacher forcing."""
+    import jax
+    import optax
+
     model, params, inputs = tiny
     targets = np.roll(inputs, 1, axis=1) * (inputs > 0)
     for row in targets:
@@ -219,7 +230,10 @@ def test_algoperf_evaluation_decodes_detokenises_and_scores_text(tiny):
     )
     decoding = wmt.AlgoPerfDecoding(detokenize=detokenize, max_decode_len=TINY.max_length + 1)
     result = attrs.evolve(base, decoding=decoding).evaluate(params, {})
-    assert result["loss"] == pytest.approx(base.evaluate(params, {})["loss"], rel=1e-6)
+    logits = model.apply({"params": params}, inputs, targets)
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+    expected = jax.numpy.sum(losses * (targets > 0)) / np.sum(targets > 0)
+    assert result["loss"] == pytest.approx(float(expected), rel=1e-5)
     assert len(detokenized) == 2 * len(inputs)
     assert all(ids[-1] == wmt.EOS or len(ids) == 1 for ids in detokenized)
     hyps = [text(ids) for ids in detokenized[1::2]]
