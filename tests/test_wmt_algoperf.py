@@ -228,7 +228,7 @@ def test_algoperf_evaluation_decodes_detokenises_and_scores_text(tiny):
     base = wmt.WMTWorkload(
         info=get_workload("wmt"), size="full", variant="base", config=TINY, data=data
     )
-    decoding = wmt.AlgoPerfDecoding(detokenize=detokenize, max_decode_len=TINY.max_length + 1)
+    decoding = wmt.AlgoPerfDecoding(detokenize=detokenize, beam_size=2, max_decode_len=8)
     result = attrs.evolve(base, decoding=decoding).evaluate(params, {})
     logits = model.apply({"params": params}, inputs, targets)
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
