@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -56,6 +57,30 @@ def corpus_bleu(
         return 0.0
     brevity = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
     return brevity * math.exp(sum(log_precisions) / max_order)
+
+
+def tokenize_13a(line: str) -> str:
+    """sacrebleu's default ``13a`` tokenisation (mteval-v13a, WMT's), as AlgoPerf's
+    ``bleu.tokenize_13a`` writes it: punctuation split off, periods and commas unless
+    beside a digit, single spaces."""
+    for entity, char in (("<skipped>", ""), ("-\n", ""), ("\n", " "), ("&quot;", '"'),
+                         ("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">")):  # fmt: skip
+        line = line.replace(entity, char)
+    line = f" {line} "
+    line = re.sub(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])", " \\1 ", line)
+    line = re.sub(r"([^0-9])([\.,])", "\\1 \\2 ", line)
+    line = re.sub(r"([\.,])([^0-9])", " \\1 \\2", line)
+    line = re.sub(r"([0-9])(-)", "\\1 \\2 ", line)
+    return " ".join(line.split())
+
+
+def text_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
+    """Corpus BLEU (0-100) of detokenised sentences, one reference each: AlgoPerf's WMT
+    metric (``bleu.corpus_bleu``, sacrebleu 1.3.1's defaults: 13a, ``exp`` smoothing)."""
+    return corpus_bleu(
+        [tokenize_13a(h.rstrip()).split() for h in hypotheses],
+        [tokenize_13a(r.rstrip()).split() for r in references],
+    )
 
 
 def edit_distance(reference: Tokens, hypothesis: Tokens) -> int:

@@ -10,10 +10,12 @@ learned late), every content word has synonyms in the target language chosen at 
 per occurrence (only one of them is the reference), and the prepositional phrase moves to
 the front of the target sentence at random. The most likely translation therefore scores
 far below 100 BLEU (about 62 at mini size), and BLEU rises gradually towards it.
-Training is teacher-forced cross-entropy with label smoothing; evaluation decodes greedily
-(AlgoPerf uses beam search with 4 beams) and reports corpus BLEU over word tokens, plus
-the validation loss. ``full`` reads AlgoPerf's WMT TFDS directories and SentencePiece model
-(hpbench.data.wmt_tfds, streamed) or zarr arrays of token ids.
+Training is teacher-forced cross-entropy with label smoothing; the mini evaluation decodes
+greedily and reports corpus BLEU over word tokens, plus the validation loss. ``full`` reads
+AlgoPerf's WMT TFDS directories and SentencePiece model (hpbench.data.wmt_tfds, streamed)
+or zarr arrays of token ids, trains on packed rows and evaluates as AlgoPerf
+(``AlgoPerfDecoding``): beam search with 4 beams over a key/value cache, detokenised text,
+13a-tokenised BLEU.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads import metrics
+from hpbench.data.packing import PACKING_KEYS
+from hpbench.workloads import metrics, translate
 from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
@@ -79,6 +82,8 @@ class ModelConfig:
     mlp_dim: int
     max_length: int
     eval_batch_size: int = 256
+    #: The decoder's first input (AlgoPerf shifts targets right with 0; the mini pair has BOS).
+    bos_id: int = BOS
 
 
 DATA = {
@@ -245,6 +250,7 @@ class Sublayers(nn.Module):
     config: ModelConfig
     post_ln: bool = False
     dropout: float = 0.0
+    decode: bool = False  # self-attention reads and extends a key/value cache
 
     def residual(self, x, sublayer, train):
         if self.post_ln:
@@ -254,12 +260,13 @@ class Sublayers(nn.Module):
         y = sublayer(nn.LayerNorm()(x))
         return x + nn.Dropout(self.dropout, deterministic=not train)(y)
 
-    def attention(self, train):
+    def attention(self, train, decode: bool = False):
         return nn.MultiHeadDotProductAttention(
             num_heads=self.config.num_heads,
             dropout_rate=self.dropout,
             deterministic=not train,
             kernel_init=nn.initializers.xavier_uniform(),
+            decode=decode,
         )
 
     def mlp(self, x):
@@ -277,17 +284,38 @@ class EncoderLayer(Sublayers):
 class DecoderLayer(Sublayers):
     @nn.compact
     def __call__(self, x, encoded, self_mask, cross_mask, train):
-        x = self.residual(x, lambda y: self.attention(train)(y, mask=self_mask), train)
+        self_attention = self.attention(train, decode=self.decode)
+        x = self.residual(x, lambda y: self_attention(y, mask=self_mask), train)
         x = self.residual(x, lambda y: self.attention(train)(y, encoded, mask=cross_mask), train)
         return self.residual(x, self.mlp, train)
 
 
+class DecodePosition(nn.Module):
+    """The position of the token decoded next, counted in the ``cache`` collection."""
+
+    @nn.compact
+    def __call__(self) -> jax.Array:
+        initialized = self.has_variable("cache", "index")
+        index = self.variable("cache", "index", lambda: jnp.array(0, jnp.int32))
+        if initialized:
+            index.value = index.value + 1
+        return index.value - 1 if initialized else index.value
+
+
 class Transformer(nn.Module):
-    """Encoder-decoder Transformer, shared input/output embedding (logits via embedding)."""
+    """Encoder-decoder Transformer, shared input/output embedding (logits via embedding).
+
+    With ``decoding=True``, ``decode`` is one step of autoregressive decoding: one token
+    per sequence, attending to the keys and values cached from the previous steps (the
+    ``cache`` collection, sized by a first call with the full decode length). Packed
+    sequences (several examples per row, as AlgoPerf trains) pass their positions and
+    segment ids; attention never crosses segments.
+    """
 
     config: ModelConfig
     post_ln: bool = False
     dropout: float = 0.0
+    decoding: bool = False
 
     def setup(self):
         cfg = self.config
@@ -295,39 +323,81 @@ class Transformer(nn.Module):
                               embedding_init=nn.initializers.normal(stddev=1.0))  # fmt: skip
         layer = {"config": cfg, "post_ln": self.post_ln, "dropout": self.dropout}
         self.encoder_layers = [EncoderLayer(**layer) for _ in range(cfg.num_layers)]
-        self.decoder_layers = [DecoderLayer(**layer) for _ in range(cfg.num_layers)]
+        self.decoder_layers = [
+            DecoderLayer(**layer, decode=self.decoding) for _ in range(cfg.num_layers)
+        ]
+        self.decode_position = DecodePosition()
         self.encoder_norm = nn.LayerNorm()
         self.decoder_norm = nn.LayerNorm()
         self.drop = nn.Dropout(self.dropout)
 
-    def embed_tokens(self, tokens, train):
-        x = self.embed(tokens) + sinusoidal_positions(tokens.shape[1], self.config.emb_dim)
+    def embed_tokens(self, tokens, train, positions=None):
+        """Token plus position embeddings: positions 0, 1, ... of the row, or the given ones
+        (packed rows, a decode step)."""
+        if positions is None:
+            table = sinusoidal_positions(tokens.shape[1], self.config.emb_dim)
+        else:
+            table = sinusoidal_positions(self.config.max_length, self.config.emb_dim)[0]
+            table = jnp.take(table, positions, axis=0)
+        x = self.embed(tokens) + table
         return self.drop(x, deterministic=not train)
 
-    def encode(self, inputs, train: bool = False):
+    def encode(self, inputs, train: bool = False, positions=None, segments=None):
         mask = nn.make_attention_mask(inputs > 0, inputs > 0)
-        x = self.embed_tokens(inputs, train)
+        if segments is not None:
+            mask = nn.combine_masks(mask, nn.make_attention_mask(segments, segments, jnp.equal))
+        x = self.embed_tokens(inputs, train, positions)
         for layer in self.encoder_layers:
             x = layer(x, mask, train)
         return x if self.post_ln else self.encoder_norm(x)
 
-    def decode(self, encoded, inputs, decoder_inputs, targets, train: bool = False):
-        """Logits for each target position given the previous tokens (``decoder_inputs``)."""
-        self_mask = nn.combine_masks(
-            nn.make_attention_mask(targets > 0, targets > 0),
-            nn.make_causal_mask(decoder_inputs),
-        )
+    def decode(
+        self, encoded, inputs, decoder_inputs, targets, train: bool = False,
+        positions=None, segments=None, input_segments=None,
+    ):  # fmt: skip
+        """Logits for each target position given the previous tokens (``decoder_inputs``);
+        in decode mode, for the next position given one token per row."""
+        step = self.decoding and decoder_inputs.shape[1] == 1
+        if self.decoding:  # the first (sizing) call creates the position counter
+            position = self.decode_position()
+        if step:
+            positions = jnp.broadcast_to(position, decoder_inputs.shape)
+            self_mask = None  # the cache masks the positions not decoded yet
+        else:
+            self_mask = nn.combine_masks(
+                nn.make_attention_mask(targets > 0, targets > 0),
+                nn.make_causal_mask(decoder_inputs),
+            )
         cross_mask = nn.make_attention_mask(targets > 0, inputs > 0)
-        x = self.embed_tokens(decoder_inputs, train)
+        if segments is not None:
+            self_mask = nn.combine_masks(
+                self_mask, nn.make_attention_mask(segments, segments, jnp.equal)
+            )
+            cross_mask = nn.combine_masks(
+                cross_mask, nn.make_attention_mask(segments, input_segments, jnp.equal)
+            )
+        x = self.embed_tokens(decoder_inputs, train, positions)
         for layer in self.decoder_layers:
             x = layer(x, encoded, self_mask, cross_mask, train)
         x = x if self.post_ln else self.decoder_norm(x)
         return self.embed.attend(x) / jnp.sqrt(self.config.emb_dim).astype(jnp.float32)
 
-    def __call__(self, inputs, targets, train: bool = False):
-        decoder_inputs = jnp.pad(targets[:, :-1], ((0, 0), (1, 0)), constant_values=BOS)
-        encoded = self.encode(inputs, train)
-        return self.decode(encoded, inputs, decoder_inputs, targets, train)
+    def __call__(self, inputs, targets, train: bool = False, packing: dict | None = None):
+        """Teacher-forced logits; ``packing`` holds AlgoPerf's ``{inputs,targets}_position``
+        and ``_segmentation`` rows of packed examples (``hpbench.data.packing``). As in
+        AlgoPerf, targets shift right over the whole row, so a later segment's first input
+        is the previous segment's EOS."""
+        packing = packing or {}
+        decoder_inputs = jnp.pad(
+            targets[:, :-1], ((0, 0), (1, 0)), constant_values=self.config.bos_id
+        )
+        encoded = self.encode(
+            inputs, train, packing.get("inputs_position"), packing.get("inputs_segmentation")
+        )
+        return self.decode(
+            encoded, inputs, decoder_inputs, targets, train, packing.get("targets_position"),
+            packing.get("targets_segmentation"), packing.get("inputs_segmentation"),
+        )  # fmt: skip
 
 
 def _cross_entropy(logits, targets, label_smoothing):
@@ -342,12 +412,26 @@ def _cross_entropy(logits, targets, label_smoothing):
 
 
 @attrs.frozen
+class AlgoPerfDecoding:
+    """Evaluation as AlgoPerf's: beam search with a key/value cache, output cut at EOS
+    and detokenised (``detokenize``: ids -> text, e.g. the SentencePiece model's), BLEU on
+    the text (``metrics.text_bleu``)."""
+
+    detokenize: Callable[[np.ndarray], str]
+    beam_size: int = 4
+    alpha: float = 0.6  # length penalty exponent
+    max_decode_len: int = 256  # AlgoPerf's max_predict_length: 255 tokens after BOS
+
+
+@attrs.frozen
 class WMTWorkload(WorkloadBase):
     config: ModelConfig
     data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     #: hpbench.data.wmt_tfds.WMTReader of AlgoPerf's TFDS data, streamed
     reader: Any = None
     streams: dict = attrs.field(factory=dict, eq=False, repr=False)
+    #: None: the mini pair's evaluation (greedy, BLEU over token words).
+    decoding: AlgoPerfDecoding | None = None
 
     def model(self, dropout: float = 0.0) -> Transformer:
         return Transformer(self.config, post_ln=self.variant == "post_ln", dropout=dropout)
@@ -357,9 +441,10 @@ class WMTWorkload(WorkloadBase):
         return self.model().init(rng, tokens, tokens)["params"], {}
 
     def loss(self, params, model_state, batch: Batch, rng, *, dropout: float, label_smoothing):
+        packing = {k: batch[k] for k in PACKING_KEYS if k in batch}
         logits = self.model(dropout).apply(
             {"params": params}, batch["inputs"], batch["targets"], train=True,
-            rngs={"dropout": rng},
+            packing=packing, rngs={"dropout": rng},
         )  # fmt: skip
         return _cross_entropy(logits, batch["targets"], label_smoothing), model_state
 
@@ -398,6 +483,8 @@ class WMTWorkload(WorkloadBase):
         return lambda ids: words(ids, word_start)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
+        if self.decoding is not None:
+            return self._evaluate_as_algoperf(params)
         _, batches = self.valid_batches()
         split = self.word_splitter()
         loss_sum = tokens = 0.0
@@ -411,6 +498,33 @@ class WMTWorkload(WorkloadBase):
                 references.append(split(ref))
                 hypotheses.append(split(hyp))
         return {"bleu": metrics.corpus_bleu(hypotheses, references), "loss": loss_sum / tokens}
+
+    def _evaluate_as_algoperf(self, params) -> dict[str, float]:
+        decoding = self.decoding
+        loss_sum = tokens = 0.0
+        references, hypotheses = [], []
+        for batch in self.valid_batches()[1]:
+            inputs, targets = batch["inputs"], batch["targets"]
+            batch_loss, predicted = _evaluate_beam(
+                self.model(), params, inputs, targets, decoding.beam_size, decoding.alpha,
+                decoding.max_decode_len,
+            )  # fmt: skip
+            loss_sum += float(batch_loss)
+            tokens += float(np.sum(targets > 0))
+            for hyp, ref in zip(np.asarray(predicted), targets, strict=True):
+                references.append(decoding.detokenize(translate.until_eos(ref)))
+                hypotheses.append(decoding.detokenize(translate.until_eos(hyp)))
+        return {"bleu": metrics.text_bleu(hypotheses, references), "loss": loss_sum / tokens}
+
+
+def word_text(word_start: np.ndarray) -> Callable[[np.ndarray], str]:
+    """A detokeniser for data without a SentencePiece model: each word (``words``) as
+    one alphanumeric string, so BLEU on the text is BLEU over those words."""
+
+    def detokenize(ids: np.ndarray) -> str:
+        return " ".join("w" + "x".join(map(str, w)) for w in words(ids, word_start))
+
+    return detokenize
 
 
 def words(ids: np.ndarray, word_start: np.ndarray) -> list[tuple[int, ...]]:
@@ -450,6 +564,18 @@ def _evaluate_batch(model: Transformer, params, inputs, targets):
     return loss, decoded
 
 
+@jax.jit(static_argnums=(0, 4, 5, 6))
+def _evaluate_beam(model: Transformer, params, inputs, targets, beam_size, alpha, max_decode_len):
+    """Summed token cross-entropy (teacher forced) and the best beams of ``inputs``."""
+    logits = model.apply({"params": params}, inputs, targets)
+    weights = (targets > 0).astype(jnp.float32)
+    loss = jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, targets) * weights)
+    predicted = translate.predict(
+        model, params, inputs, max_decode_len=max_decode_len, beam_size=beam_size, alpha=alpha
+    )
+    return loss, predicted
+
+
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTWorkload:
     """``full`` reads AlgoPerf's TFDS directories (streamed) or zarr arrays, by what ``data``
     (or ``$HPBENCH_DATA_DIR/wmt``) holds (hpbench.data.formats); smaller sizes generate."""
@@ -470,7 +596,13 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
         else:
             arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         config = ModelConfig(vocab_size=32_000, emb_dim=1024, num_heads=16, num_layers=6,
-                             mlp_dim=4096, max_length=256, eval_batch_size=64)  # fmt: skip
+                             mlp_dim=4096, max_length=256, eval_batch_size=64,
+                             bos_id=0)  # fmt: skip
+        if reader is not None:
+            decoding = AlgoPerfDecoding(detokenize=reader.detokenize)
+        else:
+            word_start = take(arrays["word_start"], slice(None))
+            decoding = AlgoPerfDecoding(detokenize=word_text(word_start))
     else:
         data_config = DATA[size]
         arrays = materialize(
@@ -496,5 +628,11 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
             ),  # fmt: skip
         }[size]
     return WMTWorkload(
-        info=info, size=size, variant=variant, config=config, data=arrays, reader=reader
+        info=info,
+        size=size,
+        variant=variant,
+        config=config,
+        data=arrays,
+        reader=reader,
+        decoding=decoding,
     )
