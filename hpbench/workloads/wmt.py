@@ -627,6 +627,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
                 max_length=data_config.max_length,
             ),  # fmt: skip
         }[size]
+        decoding = None
     return WMTWorkload(
         info=info,
         size=size,
