@@ -56,6 +56,21 @@ def test_every_example_reads_back_from_its_shard(dataset):
     assert imagenet_tfds.dataset_dir(root / "imagenet2012").name == "5.1.0"
 
 
+def test_record_offsets_are_cached_by_path_size_and_mtime(dataset, tmp_path):
+    root, train, _ = dataset
+    version = imagenet_tfds.dataset_dir(root)
+    split = imagenet_tfds.ImageSplit.open(version, "train", cache=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+    again = imagenet_tfds.ImageSplit.open(version, "train", cache=tmp_path)
+    for a, b in zip(split.offsets, again.offsets, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [again.example(i) for i in range(12)] == train
+    for path in tmp_path.glob("*.npy"):  # the cached index is what is read next time
+        np.save(path, np.zeros(2, np.int64))
+    with pytest.raises(TfdsError, match="2 records, dataset_info.json says 4"):
+        imagenet_tfds.ImageSplit.open(version, "train", cache=tmp_path)
+
+
 def test_a_corrupt_record_or_a_wrong_shard_count_names_the_file(dataset, tmp_path):
     root, train, _ = dataset
     imagenet_tfds.write_dataset(tmp_path, {"train": train[:4], "validation": train[:2]}, 2)
@@ -68,6 +83,10 @@ def test_a_corrupt_record_or_a_wrong_shard_count_names_the_file(dataset, tmp_pat
     with pytest.raises(TfdsError, match=f"{shard.name}.*CRC mismatch"):
         split.example(2)
     info = json.loads((version / "dataset_info.json").read_text())
+    info["splits"][0]["shardLengths"] = ["2", "3"]
+    (version / "dataset_info.json").write_text(json.dumps(info))
+    with pytest.raises(TfdsError, match=f"{shard.name}: 2 records, dataset_info.json says 3"):
+        imagenet_tfds.ImageSplit.open(version, "train")
     info["splits"][0]["shardLengths"] = ["4"]
     (version / "dataset_info.json").write_text(json.dumps(info))
     with pytest.raises(TfdsError, match="2 train shards, dataset_info.json says 1"):

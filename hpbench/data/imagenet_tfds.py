@@ -1,8 +1,9 @@
 """ImageNet as AlgoPerf's ``dataset_setup.py`` leaves it: TFDS ``imagenet2012/5.1.0`` with
 ``imagenet2012-{train,validation}.tfrecord-NNNNN-of-MMMMM`` shards of ``tf.train.Example``
 records (``image``: JPEG bytes, ``label``: int64, ``file_name``: bytes), read without
-TensorFlow and by random access: a shard's record offsets are found once per process by
-walking its length headers, so batch ``k`` never reads what comes before it.
+TensorFlow and by random access: each shard's record offsets are found once by walking its
+length headers (cached on disk by path, size and mtime), so batch ``k`` never reads what
+comes before it.
 
 Training batch ``step`` holds the images at positions ``[step B, (step + 1) B)`` of
 per-epoch permutations seeded by (seed, epoch); each image's crop, flip and (ViT)
@@ -13,6 +14,7 @@ normalises on the device, as for every ImageNet layout).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from collections.abc import Mapping, Sequence
@@ -132,6 +134,22 @@ def record_offsets(path: Path) -> np.ndarray:
     return np.asarray(offsets, np.int64)
 
 
+def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
+    """``record_offsets``, kept under ``cache`` (when given) by the file's path, size and
+    mtime: the 1,024 training shards' 1.28 million headers are walked once."""
+    if cache is None:
+        return record_offsets(path)
+    stat = path.stat()
+    key = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
+    cached = cache / f"{hashlib.sha256(key).hexdigest()[:32]}.npy"
+    if cached.exists():
+        return np.load(cached)
+    offsets = record_offsets(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(cached, offsets)
+    return offsets
+
+
 def read_record_at(path: Path, offset: int) -> bytes:
     """The record at ``offset`` of a TFRecord file, its payload checked against its CRC."""
     with open(path, "rb") as f:
@@ -151,11 +169,12 @@ class ImageSplit:
     """The examples of one split, addressed by a global number (shards in file order)."""
 
     shards: tuple[str, ...]
-    starts: np.ndarray = attrs.field(eq=False)
-    _offsets: dict = attrs.field(factory=dict, eq=False, repr=False)  # per process, lazily
+    offsets: tuple[np.ndarray, ...] = attrs.field(eq=False, repr=False)
+    starts: np.ndarray = attrs.field(eq=False, repr=False)
 
     @classmethod
-    def open(cls, root: Path, split: str) -> ImageSplit:
+    def open(cls, root: Path, split: str, cache: Path | None = None) -> ImageSplit:
+        """Every shard of ``split``, its record count checked against dataset_info.json."""
         shards = sorted(root.glob(f"{NAME}-{split}.tfrecord-*-of-*"))
         if not shards:
             raise TfdsError(f"{root}: no {NAME}-{split}.tfrecord-* shards")
@@ -164,14 +183,18 @@ class ImageSplit:
             (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == split),
             None,
         )
-        if lengths is None:  # no counts recorded: walk every shard now
-            lengths = [len(record_offsets(shard)) for shard in shards]
-        if len(lengths) != len(shards):
+        if lengths is not None and len(lengths) != len(shards):
             raise TfdsError(
                 f"{root}: {len(shards)} {split} shards, dataset_info.json says {len(lengths)}"
             )
-        starts = np.cumsum([0] + [int(n) for n in lengths])
-        return cls(tuple(str(s) for s in shards), starts)
+        offsets = tuple(cached_offsets(shard, cache) for shard in shards)
+        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
+            if lengths is not None and len(found) != int(lengths[number]):
+                raise TfdsError(
+                    f"{shard}: {len(found)} records, dataset_info.json says {lengths[number]}"
+                )
+        starts = np.cumsum([0] + [len(found) for found in offsets])
+        return cls(tuple(str(s) for s in shards), offsets, starts)
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -180,16 +203,8 @@ class ImageSplit:
         """(JPEG bytes, label) of example ``number``."""
         shard = int(np.searchsorted(self.starts, number, side="right")) - 1
         path = Path(self.shards[shard])
-        if shard not in self._offsets:
-            offsets = record_offsets(path)
-            expected = int(self.starts[shard + 1] - self.starts[shard])
-            if len(offsets) != expected:
-                raise TfdsError(
-                    f"{path}: {len(offsets)} records, dataset_info.json says {expected}"
-                )
-            self._offsets[shard] = offsets
         index = int(number - self.starts[shard])
-        record = read_record_at(path, int(self._offsets[shard][index]))
+        record = read_record_at(path, int(self.offsets[shard][index]))
         return parse_image_example(record, f"{path} record {index + 1}")
 
 
@@ -206,12 +221,17 @@ class ImageNetReader:
 
     @classmethod
     def open(
-        cls, path: Path, batch_size: int, vit: bool = False, shard: HostShard = ONE_HOST
+        cls,
+        path: Path,
+        batch_size: int,
+        vit: bool = False,
+        shard: HostShard = ONE_HOST,
+        cache: Path | None = None,
     ) -> ImageNetReader:
+        """The TFDS directory under ``path``; record offsets cached under ``cache``."""
         root = dataset_dir(path)
-        return cls(
-            ImageSplit.open(root, TRAIN), ImageSplit.open(root, VALID), batch_size, vit, shard
-        )
+        train, valid = ImageSplit.open(root, TRAIN, cache), ImageSplit.open(root, VALID, cache)
+        return cls(train, valid, batch_size, vit, shard)
 
     def _example(self, seed: int, step: int, row: int, number: int) -> tuple[np.ndarray, int]:
         """Row ``row`` of batch ``step``: example ``number``, augmented by its own draws."""

@@ -410,7 +410,11 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Imag
         from hpbench.data.imagenet_tfds import ImageNetReader
 
         vit = info.name == "imagenet_vit"
-        arrays, reader = {}, ImageNetReader.open(root, info.batch_size[size], vit=vit)
+        from hpbench.workloads.data import cache_dir
+
+        index = cache_dir() / "imagenet-record-index"
+        reader = ImageNetReader.open(root, info.batch_size[size], vit=vit, cache=index)
+        arrays = {}
     else:
         path = data if root is None else str(root)
         arrays = open_user_arrays(path, full_layout(config.image_size), info.name)
