@@ -56,6 +56,25 @@ def test_every_example_reads_back_from_its_shard(dataset):
     assert imagenet_tfds.dataset_dir(root / "imagenet2012").name == "5.1.0"
 
 
+def test_examples_agree_with_protobuf_both_ways():
+    from test_ogbg_tfds import example_class  # tf.train.Example from its .proto
+
+    Example = example_class()
+    ours = Example.FromString(imagenet_tfds.encode_image_example(b"\xff\xd8jpeg", 417, "n1.JPEG"))
+    assert ours.features.feature["image"].bytes_list.value == [b"\xff\xd8jpeg"]
+    assert ours.features.feature["label"].int64_list.value == [417]
+    assert ours.features.feature["file_name"].bytes_list.value == [b"n1.JPEG"]
+    theirs = Example()
+    theirs.features.feature["label"].int64_list.value.append(999)
+    theirs.features.feature["image"].bytes_list.value.append(b"\x00" * 300)
+    theirs.features.feature["file_name"].bytes_list.value.append(b"x.JPEG")
+    data = theirs.SerializeToString()
+    assert imagenet_tfds.parse_image_example(data, "here") == (b"\x00" * 300, 999)
+    theirs.features.feature["label"].int64_list.value[0] = 1000
+    with pytest.raises(TfdsError, match="here: label 1000 outside"):
+        imagenet_tfds.parse_image_example(theirs.SerializeToString(), "here")
+
+
 def test_record_offsets_are_cached_by_path_size_and_mtime(dataset, tmp_path):
     root, train, _ = dataset
     version = imagenet_tfds.dataset_dir(root)

@@ -24,7 +24,15 @@ import attrs
 import numpy as np
 
 from hpbench.data import image_ops
-from hpbench.data.ogbg_tfds import TfdsError, _delimited, _fields, masked_crc, write_records
+from hpbench.data.ogbg_tfds import (
+    TfdsError,
+    _delimited,
+    _encode_varint,
+    _fields,
+    _varint,
+    masked_crc,
+    write_records,
+)
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 NAME, VERSION = "imagenet2012", "5.1.0"
@@ -86,8 +94,6 @@ def parse_image_example(data: bytes, where: str) -> tuple[bytes, int]:
 
 
 def _first_int(values: bytes) -> int:
-    from hpbench.data.ogbg_tfds import _varint
-
     for _, wire, value in _fields(values):
         return value if wire == 0 else _varint(value, 0)[0]
     raise TfdsError("an empty int64_list")
@@ -95,18 +101,15 @@ def _first_int(values: bytes) -> int:
 
 def encode_image_example(image: bytes, label: int, file_name: str) -> bytes:
     """A ``tf.train.Example`` as TFDS's imagenet2012 builder writes one."""
-    from hpbench.data.ogbg_tfds import _encode_varint
 
-    def feature(kind: int, payload: bytes) -> bytes:
-        return _delimited(kind, payload)
-
-    def entry(name: str, value: bytes) -> bytes:
-        return _delimited(1, _delimited(1, name.encode()) + _delimited(2, value))
+    def entry(name: str, kind: int, values: bytes) -> bytes:  # kind 1: bytes, 3: int64
+        feature = _delimited(kind, values)
+        return _delimited(1, _delimited(1, name.encode()) + _delimited(2, feature))
 
     entries = (
-        entry("file_name", feature(1, _delimited(1, file_name.encode())))
-        + entry("image", feature(1, _delimited(1, image)))
-        + entry("label", feature(3, _delimited(1, _encode_varint(label))))
+        entry("file_name", 1, _delimited(1, file_name.encode()))
+        + entry("image", 1, _delimited(1, image))
+        + entry("label", 3, _delimited(1, _encode_varint(label)))
     )
     return _delimited(1, entries)
 
