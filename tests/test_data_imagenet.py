@@ -324,8 +324,28 @@ def test_validation_is_every_image_centre_cropped_in_file_order(dataset):
     np.testing.assert_array_equal(batch["images"][0], image_ops.crop_for_eval(valid[1][0]))
 
 
-@pytest.mark.slow  # compiles a ViT on 224x224 inputs: ~30 s on 2 loaded cores
-def test_full_workloads_read_the_tfds_directory_and_vit_learns_mixed_targets(dataset, monkeypatch):
+def test_full_workloads_stream_training_and_validation_from_the_tfds_directory(
+    dataset, monkeypatch
+):
+    from hpbench.workloads.registry import load_workload
+
+    root, _, valid = dataset
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    resnet = load_workload("imagenet_resnet", "full", data=str(root))
+    assert resnet.reader is not None and not resnet.reader.vit and not resnet.data
+    resnet = attrs.evolve(resnet, batch_override=4, eval_batch_size=2)
+    batch = resnet.batch(0, 2)
+    want = attrs.evolve(resnet.reader, batch_size=4)(0, 2)
+    for key in ("images", "labels"):
+        np.testing.assert_array_equal(batch[key], want[key])
+    total, batches = resnet._valid_batches()
+    labels = np.concatenate([labels for _, labels in batches])
+    assert total == 5 and labels.tolist() == [label for _, label in valid]
+    assert load_workload("imagenet_vit", "full", data=str(root)).reader.vit
+
+
+@pytest.mark.slow  # compiles a ViT on 224x224 inputs: ~30-90 s on 2 loaded cores
+def test_vit_learns_mixed_targets(dataset, monkeypatch):
     import jax
     import optax
 
@@ -334,8 +354,6 @@ def test_full_workloads_read_the_tfds_directory_and_vit_learns_mixed_targets(dat
 
     root, _, _ = dataset
     monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
-    resnet = load_workload("imagenet_resnet", "full", data=str(root))
-    assert resnet.reader is not None and not resnet.reader.vit and not resnet.data
     monkeypatch.setattr(imagenet, "vit_model", lambda *a: imagenet.ViT(1000, 16, 16, 1, 32, 2))
     vit = attrs.evolve(load_workload("imagenet_vit", "full", data=str(root)), batch_override=4)
     assert vit.reader.vit
