@@ -21,19 +21,26 @@ MIXUP_ALPHA = 0.2  # the ViT workload's mixup_alpha
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of JPEG bytes (grey or CMYK converted, as ``channels=3``)."""
-    from PIL import Image
+    """(H, W, 3) uint8 RGB of JPEG bytes, as TensorFlow's ``decode_jpeg`` with its defaults
+    (libjpeg-turbo's fast integer IDCT, fancy upsampling; grey converted to RGB). CMYK and
+    other colour spaces libjpeg-turbo cannot convert go through Pillow."""
+    import simplejpeg
 
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB", fastdct=True, fastupsample=False)
+    except ValueError:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB"))
 
 
 def jpeg_shape(data: bytes) -> tuple[int, int]:
     """(height, width) from the JPEG header, without decoding (``extract_jpeg_shape``)."""
-    from PIL import Image
+    import simplejpeg
 
-    with Image.open(io.BytesIO(data)) as image:
-        return image.height, image.width
+    height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+    return height, width
 
 
 # --- the random-resized crop ---------------------------------------------------------------

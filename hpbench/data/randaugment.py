@@ -3,7 +3,8 @@ layers, each one of 16 operations drawn uniformly and applied at magnitude 10 (A
 computes a per-op probability but never uses it, so the drawn op always applies).
 
 At magnitude 10: rotate +-30 degrees, shear +-0.3, translate +-100 pixels (sign drawn),
-posterize to 4 bits, solarize at threshold 256 (as written, no pixel changes), solarize-add
+posterize to 4 bits, solarize at threshold 256 (which TensorFlow casts to the uint8 0, so
+every pixel inverts; checked against TensorFlow 2.21), solarize-add
 110 below 128, colour / contrast / brightness / sharpness factor 1.9, cutout of an 80x80
 square; empty pixels are filled with 128. Geometric ops sample the nearest pixel
 (``ImageProjectiveTransformV3``, rounding half away from zero).
@@ -132,8 +133,8 @@ def apply(name: str, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if name == "Posterize":
         shift = 8 - int(level * 4)
         return (image >> shift) << shift
-    if name == "Solarize":
-        threshold = int(level * 256)
+    if name == "Solarize":  # TensorFlow casts the threshold 256 to uint8: 0, so all invert
+        threshold = np.uint8(int(level * 256) % 256)
         return np.where(image < threshold, image, 255 - image).astype(np.uint8)
     if name == "SolarizeAdd":
         added = np.clip(image.astype(np.int64) + int(level * 110), 0, 255).astype(np.uint8)

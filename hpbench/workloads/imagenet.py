@@ -429,7 +429,7 @@ def _is_tfds(root) -> bool:
 
     if not is_imagenet_dir(root):
         return False
-    for module in ("grain", "PIL"):
+    for module in ("grain", "PIL", "simplejpeg"):
         try:
             __import__(module)
         except ImportError as error:
