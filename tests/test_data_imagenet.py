@@ -379,11 +379,11 @@ from hpbench.results.records import read_trial
 from hpbench.train import Job, run_job
 from hpbench.train.program import DATA_AXIS, program_for
 from hpbench.workloads import imagenet
-# same data path (224x224 crops from TFDS shards), small networks
-imagenet.resnet_model = lambda size, n, variant: imagenet.ResNet(
-    n, (1,), 4, bottleneck=True, imagenet_stem=True
-)
-imagenet.vit_model = lambda size, n, variant, dropout: imagenet.ViT(n, 16, 16, 1, 32, 2)
+if sys.argv[3] == "reduced":  # same data path (224x224 crops from TFDS shards), small nets
+    imagenet.resnet_model = lambda size, n, variant: imagenet.ResNet(
+        n, (1,), 4, bottleneck=True, imagenet_stem=True
+    )
+    imagenet.vit_model = lambda size, n, variant, dropout: imagenet.ViT(n, 16, 16, 1, 32, 2)
 job = Job.from_json(json.loads(sys.argv[1]))
 trial = job.trials[0]
 run_job(job, sys.argv[2], devices=jax.devices())
@@ -398,7 +398,7 @@ print(json.dumps({
 """
 
 
-def _mesh_run(tmp_path, root, workload: str) -> dict:
+def _mesh_run(tmp_path, root, workload: str, model: str = "reduced") -> dict:
     from hpbench.plan import Target, Trial
     from hpbench.train import Job
 
@@ -422,7 +422,7 @@ def _mesh_run(tmp_path, root, workload: str) -> dict:
     env.pop("JAX_NUM_CPU_DEVICES", None)
     env |= {"HPBENCH_DATA_WORKERS": "0", "HPBENCH_DATA_DIR": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "r")],
+        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "r"), model],
         capture_output=True,
         text=True,
         env=env,
@@ -445,3 +445,9 @@ def test_reduced_model_trains_and_evaluates_from_tfds_shards_on_8_devices(
 ):
     root, _, _ = dataset
     _mesh_run(tmp_path, root, workload)
+
+
+@pytest.mark.slow  # AlgoPerf's ResNet-50 on 224x224 crops, 8 CPU devices: minutes
+def test_full_resnet50_trains_and_evaluates_from_tfds_shards_on_8_devices(dataset, tmp_path):
+    root, _, _ = dataset
+    _mesh_run(tmp_path, root, "imagenet_resnet", "full")
