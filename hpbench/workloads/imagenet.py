@@ -2,13 +2,15 @@
 
 The mini and small sizes classify procedurally drawn images (a class is a shape or a
 texture; position, size, rotation, colours and pixel noise are random), so no download is
-needed. ``full`` is AlgoPerf's ResNet-50 / ViT-S/16 on user-supplied 224x224 ImageNet arrays.
+needed. ``full`` is AlgoPerf's ResNet-50 / ViT-S/16 on AlgoPerf's TFDS ImageNet, streamed with
+its augmentation (hpbench.data.imagenet_tfds), or on user-supplied 224x224 zarr arrays.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -316,9 +318,12 @@ def vit_model(size: str, num_classes: int, variant: str, dropout: float) -> ViT:
 
 @attrs.frozen
 class ImageWorkload(WorkloadBase):
-    data: dict
+    data: dict  # zarr or generated arrays; empty when ``reader`` feeds the workload
     config: DataConfig
     eval_batch_size: int = 1024
+    #: hpbench.data.imagenet_tfds.ImageNetReader of AlgoPerf's TFDS shards, streamed
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def is_resnet(self) -> bool:
@@ -344,20 +349,39 @@ class ImageWorkload(WorkloadBase):
             mutable=list(model_state),
         )
         labels = jax.nn.one_hot(batch["labels"], self.config.num_classes)
+        if "mix_weights" in batch:  # mixup (ViT on AlgoPerf's data): mix the one-hot targets
+            weights = batch["mix_weights"][:, None]
+            mixed = jax.nn.one_hot(batch["mix_labels"], self.config.num_classes)
+            labels = weights * labels + (1 - weights) * mixed
         labels = optax.smooth_labels(labels, label_smoothing)
         return optax.softmax_cross_entropy(logits, labels).mean(), {**model_state, **new_state}
 
     def batch(self, seed: int, step: int) -> Batch:
+        if self.reader is not None:
+            from hpbench.data.stream import train_stream
+
+            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
         idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return take_split(self.data, "train", ("images", "labels"), idx)
 
+    def _valid_batches(self) -> tuple[int, Any]:
+        """The validation size and its (images, labels) batches, in order."""
+        if self.reader is not None:
+            from hpbench.data.stream import valid_batches
+
+            total = len(self.reader.valid)
+            batches = valid_batches(self.reader, total, self.eval_batch_size)
+            return total, ((b["images"], b["labels"]) for b in batches)
+        total = num_rows(self.data["valid_labels"])
+        rows = row_slices(total, self.eval_batch_size)
+        data = self.data
+        return total, ((take(data["valid_images"], r), take(data["valid_labels"], r)) for r in rows)
+
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()
-        total = num_rows(self.data["valid_labels"])
+        total, batches = self._valid_batches()
         loss_sum = errors = 0.0
-        for rows in row_slices(total, self.eval_batch_size):
-            images = take(self.data["valid_images"], rows)
-            labels = take(self.data["valid_labels"], rows)
+        for images, labels in batches:
             batch_loss, batch_errors = _evaluate_batch(model, params, model_state, images, labels)
             loss_sum += float(batch_loss)
             errors += float(batch_errors)
@@ -372,10 +396,44 @@ def _evaluate_batch(model: nn.Module, params, model_state, images, labels):
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> ImageWorkload:
+    """``full`` reads AlgoPerf's TFDS ``imagenet2012`` (streamed; ViT adds RandAugment and
+    mixup, as AlgoPerf's ViT) or zarr arrays, by what ``data`` (or
+    ``$HPBENCH_DATA_DIR/imagenet``) holds; smaller sizes generate."""
+    from hpbench.data.formats import data_root
+
     config = DATA[size]
-    if size == "full":
-        arrays = open_user_arrays(data, full_layout(config.image_size), info.name)
-    else:
+    reader = None
+    if size != "full":
         key = f"imagenet-{size}-v{DATA_VERSION}"
         arrays = materialize(key, functools.partial(generate, config))
-    return ImageWorkload(info=info, size=size, variant=variant, data=arrays, config=config)
+    elif (root := data_root(data, "imagenet")) is not None and _is_tfds(root):
+        from hpbench.data.imagenet_tfds import ImageNetReader
+
+        vit = info.name == "imagenet_vit"
+        from hpbench.workloads.data import cache_dir
+
+        index = cache_dir() / "imagenet-record-index"
+        reader = ImageNetReader.open(root, info.batch_size[size], vit=vit, cache=index)
+        arrays = {}
+    else:
+        path = data if root is None else str(root)
+        arrays = open_user_arrays(path, full_layout(config.image_size), info.name)
+    return ImageWorkload(
+        info=info, size=size, variant=variant, data=arrays, config=config, reader=reader
+    )
+
+
+def _is_tfds(root) -> bool:
+    """Whether ``root`` holds AlgoPerf's TFDS ImageNet; then the reader's extra is needed."""
+    from hpbench.data.imagenet_tfds import is_imagenet_dir
+
+    if not is_imagenet_dir(root):
+        return False
+    for module in ("grain", "PIL", "simplejpeg"):
+        try:
+            __import__(module)
+        except ImportError as error:
+            raise ImportError(
+                f"reading AlgoPerf's ImageNet needs {module}: pip install 'hpbench[algoperf-data]'"
+            ) from error
+    return True

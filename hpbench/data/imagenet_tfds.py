@@ -1,0 +1,307 @@
+"""ImageNet as AlgoPerf's ``dataset_setup.py`` leaves it: TFDS ``imagenet2012/5.1.0`` with
+``imagenet2012-{train,validation}.tfrecord-NNNNN-of-MMMMM`` shards of ``tf.train.Example``
+records (``image``: JPEG bytes, ``label``: int64, ``file_name``: bytes), read without
+TensorFlow and by random access: each shard's record offsets are found once by walking its
+length headers (cached on disk by path, size and mtime), so batch ``k`` never reads what
+comes before it.
+
+Training batch ``step`` holds the images at positions ``[step B, (step + 1) B)`` of
+per-epoch permutations seeded by (seed, epoch); each image's crop, flip and (ViT)
+RandAugment draws are seeded by (seed, step, row), the batch's mixup weight by (seed,
+step). Images leave as float32 pixel values (0-255 scale, unnormalised: the model
+normalises on the device, as for every ImageNet layout).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from hpbench.data import image_ops
+from hpbench.data.ogbg_tfds import (
+    TfdsError,
+    _delimited,
+    _encode_varint,
+    _fields,
+    _varint,
+    masked_crc,
+    write_records,
+)
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
+
+NAME, VERSION = "imagenet2012", "5.1.0"
+TRAIN, VALID = "train", "validation"
+NUM_CLASSES = 1000
+MIXUP_TAG = 0x6D69  # separates the mixup stream from the per-image streams
+
+
+def dataset_dir(path: str | Path) -> Path:
+    """The ``imagenet2012/5.1.0`` directory under ``path`` (AlgoPerf's data dir, its
+    ``imagenet/jax`` folder, ``imagenet2012/`` or the version folder itself)."""
+    root = Path(path).expanduser()
+    for candidate in (
+        root / NAME / VERSION,
+        root / "jax" / NAME / VERSION,
+        root / "imagenet" / "jax" / NAME / VERSION,
+        root / VERSION,
+        root,
+    ):
+        if (candidate / "dataset_info.json").is_file() and any(candidate.glob(f"{NAME}-*")):
+            return candidate
+    raise TfdsError(
+        f"{str(path)!r}: no {NAME}/{VERSION}/ with dataset_info.json and {NAME}-*.tfrecord-*"
+        " shards under it (the TFDS layout AlgoPerf's dataset_setup.py --dataset imagenet"
+        " writes; see docs/data.md)"
+    )
+
+
+def is_imagenet_dir(path: Path) -> bool:
+    try:
+        dataset_dir(path)
+    except TfdsError:
+        return False
+    return True
+
+
+# --- tf.train.Example with bytes and int64 features ----------------------------------------
+
+
+def parse_image_example(data: bytes, where: str) -> tuple[bytes, int]:
+    """(JPEG bytes, label) of one serialized ``tf.train.Example``."""
+    image = label = None
+    for number, _, features in _fields(data):
+        if number != 1:
+            continue
+        for _, _, entry in _fields(features):
+            fields = {n: v for n, _, v in _fields(entry)}
+            name = bytes(fields.get(1, b"")).decode()
+            for kind, _, values in _fields(fields.get(2, b"")):
+                if name == "image" and kind == 1:  # bytes_list
+                    image = next((bytes(v) for n, _, v in _fields(values) if n == 1), None)
+                elif name == "label" and kind == 3:  # int64_list, packed or not
+                    label = _first_int(values)
+    if image is None or label is None:
+        raise TfdsError(f"{where}: an Example without an 'image' (bytes) and a 'label' (int64)")
+    if not 0 <= label < NUM_CLASSES:
+        raise TfdsError(f"{where}: label {label} outside [0, {NUM_CLASSES})")
+    return image, label
+
+
+def _first_int(values: bytes) -> int:
+    for _, wire, value in _fields(values):
+        return value if wire == 0 else _varint(value, 0)[0]
+    raise TfdsError("an empty int64_list")
+
+
+def encode_image_example(image: bytes, label: int, file_name: str) -> bytes:
+    """A ``tf.train.Example`` as TFDS's imagenet2012 builder writes one."""
+
+    def entry(name: str, kind: int, values: bytes) -> bytes:  # kind 1: bytes, 3: int64
+        feature = _delimited(kind, values)
+        return _delimited(1, _delimited(1, name.encode()) + _delimited(2, feature))
+
+    entries = (
+        entry("file_name", 1, _delimited(1, file_name.encode()))
+        + entry("image", 1, _delimited(1, image))
+        + entry("label", 3, _delimited(1, _encode_varint(label)))
+    )
+    return _delimited(1, entries)
+
+
+# --- shards and random access ---------------------------------------------------------------
+
+
+def record_offsets(path: Path) -> np.ndarray:
+    """Byte offset of every record of a TFRecord file, from its length headers."""
+    offsets = []
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(12)
+            if len(header) < 12:
+                raise TfdsError(f"{path}: truncated record header at byte {offset}")
+            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
+                raise TfdsError(f"{path}: corrupt record length at byte {offset} (CRC mismatch)")
+            offsets.append(offset)
+            offset += 16 + struct.unpack("<Q", header[:8])[0]
+    if offset != size:
+        raise TfdsError(f"{path}: truncated last record")
+    return np.asarray(offsets, np.int64)
+
+
+def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
+    """``record_offsets``, kept under ``cache`` (when given) by the file's path, size and
+    mtime: the 1,024 training shards' 1.28 million headers are walked once."""
+    if cache is None:
+        return record_offsets(path)
+    stat = path.stat()
+    key = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
+    cached = cache / f"{hashlib.sha256(key).hexdigest()[:32]}.npy"
+    if cached.exists():
+        return np.load(cached)
+    offsets = record_offsets(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.save(cached, offsets)
+    return offsets
+
+
+def read_record_at(path: Path, offset: int) -> bytes:
+    """The record at ``offset`` of a TFRecord file, its payload checked against its CRC."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        header = f.read(12)
+        (length,) = struct.unpack("<Q", header[:8])
+        data, footer = f.read(length), f.read(4)
+    if len(data) < length or len(footer) < 4:
+        raise TfdsError(f"{path}: truncated record at byte {offset}")
+    if struct.unpack("<I", footer)[0] != masked_crc(data):
+        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
+    return data
+
+
+@attrs.frozen
+class ImageSplit:
+    """The examples of one split, addressed by a global number (shards in file order)."""
+
+    shards: tuple[str, ...]
+    offsets: tuple[np.ndarray, ...] = attrs.field(eq=False, repr=False)
+    starts: np.ndarray = attrs.field(eq=False, repr=False)
+
+    @classmethod
+    def open(cls, root: Path, split: str, cache: Path | None = None) -> ImageSplit:
+        """Every shard of ``split``, its record count checked against dataset_info.json."""
+        shards = sorted(root.glob(f"{NAME}-{split}.tfrecord-*-of-*"))
+        if not shards:
+            raise TfdsError(f"{root}: no {NAME}-{split}.tfrecord-* shards")
+        info = json.loads((root / "dataset_info.json").read_text())
+        lengths = next(
+            (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == split),
+            None,
+        )
+        if lengths is not None and len(lengths) != len(shards):
+            raise TfdsError(
+                f"{root}: {len(shards)} {split} shards, dataset_info.json says {len(lengths)}"
+            )
+        offsets = tuple(cached_offsets(shard, cache) for shard in shards)
+        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
+            if lengths is not None and len(found) != int(lengths[number]):
+                raise TfdsError(
+                    f"{shard}: {len(found)} records, dataset_info.json says {lengths[number]}"
+                )
+        starts = np.cumsum([0] + [len(found) for found in offsets])
+        return cls(tuple(str(s) for s in shards), offsets, starts)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def example(self, number: int) -> tuple[bytes, int]:
+        """(JPEG bytes, label) of example ``number``."""
+        shard = int(np.searchsorted(self.starts, number, side="right")) - 1
+        path = Path(self.shards[shard])
+        index = int(number - self.starts[shard])
+        record = read_record_at(path, int(self.offsets[shard][index]))
+        return parse_image_example(record, f"{path} record {index + 1}")
+
+
+@attrs.frozen
+class ImageNetReader:
+    """Training and validation batches of AlgoPerf's ImageNet: ResNet's augmentation
+    (random-resized crop, flip), and for ViT (``vit=True``) also RandAugment and mixup."""
+
+    train: ImageSplit
+    valid: ImageSplit
+    batch_size: int
+    vit: bool = False
+    shard: HostShard = HostShard()
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        batch_size: int,
+        vit: bool = False,
+        shard: HostShard = ONE_HOST,
+        cache: Path | None = None,
+    ) -> ImageNetReader:
+        """The TFDS directory under ``path``; record offsets cached under ``cache``."""
+        root = dataset_dir(path)
+        train, valid = ImageSplit.open(root, TRAIN, cache), ImageSplit.open(root, VALID, cache)
+        return cls(train, valid, batch_size, vit, shard)
+
+    def _example(self, seed: int, step: int, row: int, number: int) -> tuple[np.ndarray, int]:
+        """Row ``row`` of batch ``step``: example ``number``, augmented by its own draws."""
+        data, label = self.train.example(number)
+        rng = np.random.default_rng([seed, step, row])
+        return image_ops.preprocess_train(data, rng, randaugment=self.vit), label
+
+    def __call__(self, seed: int, step: int) -> Batch:
+        from hpbench.workloads.base import batch_indices
+
+        numbers = batch_indices(seed, step, len(self.train), self.batch_size)
+        first, count = self.shard.rows(self.batch_size)
+        rows = range(first, first + count)
+        examples = [self._example(seed, step, row, int(numbers[row])) for row in rows]
+        batch = {
+            "images": np.stack([image for image, _ in examples]),
+            "labels": np.asarray([label for _, label in examples], np.int32),
+        }
+        if self.vit:  # mixup with the previous row of the global batch (tf.roll by 1)
+            previous = (first - 1) % self.batch_size
+            before = (
+                examples[-1]
+                if count == self.batch_size
+                else self._example(seed, step, previous, int(numbers[previous]))
+            )
+            weight = image_ops.mixup_weight(np.random.default_rng([MIXUP_TAG, seed, step]))
+            rolled = np.concatenate([before[0][None], batch["images"][:-1]])
+            batch["images"] = weight * batch["images"] + (1 - weight) * rolled
+            batch["mix_labels"] = np.concatenate([[before[1]], batch["labels"][:-1]]).astype(
+                np.int32
+            )
+            batch["mix_weights"] = np.full(count, weight, np.float32)
+        return batch
+
+    def valid_batch(self, rows: slice) -> Batch:
+        """Validation examples ``rows``: centre crop, no augmentation."""
+        examples = [self.valid.example(n) for n in range(rows.start, rows.stop)]
+        return {
+            "images": np.stack([image_ops.crop_for_eval(data) for data, _ in examples]),
+            "labels": np.asarray([label for _, label in examples], np.int32),
+        }
+
+
+def write_dataset(
+    path: str | Path, splits: Mapping[str, Sequence[tuple[bytes, int]]], num_shards: int = 2
+) -> Path:
+    """Write (JPEG bytes, label) examples in the TFDS layout; returns the version dir."""
+    root = Path(path) / NAME / VERSION
+    root.mkdir(parents=True, exist_ok=True)
+    split_infos = []
+    for split, examples in splits.items():
+        bounds = [len(examples) * i // num_shards for i in range(num_shards + 1)]
+        parts = [examples[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        for i, part in enumerate(parts):
+            name = f"{NAME}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
+            records = (
+                encode_image_example(image, label, f"n{label:08d}_{i}_{j}.JPEG")
+                for j, (image, label) in enumerate(part)
+            )
+            write_records(root / name, records)
+        split_infos.append({"name": split, "shardLengths": [str(len(p)) for p in parts]})
+    info = {"name": NAME, "version": VERSION, "fileFormat": "tfrecord", "splits": split_infos}
+    (root / "dataset_info.json").write_text(json.dumps(info, indent=2))
+    features = {
+        "image": {"shape": [None, None, 3], "dtype": "uint8", "encoding": "jpeg"},
+        "label": {"shape": [], "dtype": "int64", "num_classes": NUM_CLASSES},
+        "file_name": {"shape": [], "dtype": "string"},
+    }
+    (root / "features.json").write_text(json.dumps({"features": features}, indent=2))
+    return root
