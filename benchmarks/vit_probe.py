@@ -234,6 +234,7 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--warmup", type=float, default=0.05)
     parser.add_argument("--b2", type=float, default=0.99)
+    parser.add_argument("--evals", type=int, default=10)
     parser.add_argument("--freeze", nargs="*", default=[], help="parameter names kept at init")
     args = parser.parse_args(argv)
     make_model, data_name = VARIANTS[args.variant]
@@ -247,6 +248,7 @@ def main(argv=None):
             args.batch,
             warmup=args.warmup,
             b2=args.b2,
+            evals=args.evals,
             freeze=tuple(args.freeze),
         )
         trace = " ".join(f"{s}:{e:.2f}" for s, e, _ in curve)
