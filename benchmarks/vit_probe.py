@@ -235,6 +235,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=float, default=0.05)
     parser.add_argument("--b2", type=float, default=0.99)
     parser.add_argument("--evals", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--freeze", nargs="*", default=[], help="parameter names kept at init")
     args = parser.parse_args(argv)
     make_model, data_name = VARIANTS[args.variant]
@@ -246,6 +247,7 @@ def main(argv=None):
             lr,
             args.steps,
             args.batch,
+            seed=args.seed,
             warmup=args.warmup,
             b2=args.b2,
             evals=args.evals,
@@ -254,6 +256,7 @@ def main(argv=None):
         trace = " ".join(f"{s}:{e:.2f}" for s, e, _ in curve)
         print(
             f"{args.variant} data={data_name} lr={lr:g} steps={args.steps} batch={args.batch} "
+            f"seed={args.seed} "
             f"warmup={args.warmup} freeze={args.freeze} best={best:.3f} attn_logit_max={logit:.1f} "
             f"s={seconds:.1f} | {trace} | last loss {curve[-1][2]:.3f}",
             flush=True,
