@@ -53,6 +53,25 @@ def test_each_class_draws_its_own_shape():
     assert (nearest == np.arange(10)[:, None]).mean() > 0.5  # chance is 0.1
 
 
+def test_vit_shapes_are_brighter_so_class_means_differ():
+    """imagenet_vit's data (revision 1) draws every shape brighter than its background;
+    with the polarity at random per channel (imagenet_resnet's data) the class means of
+    the images agree, so no linear patch feature separates the classes (why the mini ViT
+    stalled at chance at learning rates >= 3e-3: benchmarks/workloads.md)."""
+    labels = np.repeat(np.arange(10), 300)
+    spreads = {}
+    for brighter in (False, True):
+        rng = np.random.default_rng(0)
+        images = imagenet.render_images(rng, labels, 16, 0.0, brighter).astype(np.float32)
+        images = images.reshape(10, 300, -1)
+        means = images.mean(1)
+        noise_floor = images.std(1).mean() / np.sqrt(300)  # spread of means from sampling
+        spreads[brighter] = (means - means.mean(0)).std() / noise_floor
+    assert spreads[False] < 1.5 < 3 < spreads[True]
+    vit, resnet = (load_workload(n, "mini").batch(0, 0)["images"] for n in NAMES[::-1])
+    assert not np.array_equal(vit, resnet)
+
+
 def test_batches_are_pure_in_seed_and_step(workload):
     batch = workload.batch(3, 17)
     np.testing.assert_array_equal(batch["images"], workload.batch(3, 17)["images"])

@@ -2,8 +2,11 @@
 
 The mini and small sizes classify procedurally drawn images (a class is a shape or a
 texture; position, size, rotation, colours and pixel noise are random), so no download is
-needed. ``full`` is AlgoPerf's ResNet-50 / ViT-S/16 on AlgoPerf's TFDS ImageNet, streamed with
-its augmentation (hpbench.data.imagenet_tfds), or on user-supplied 224x224 zarr arrays.
+needed. imagenet_vit's shapes are always brighter than their background: with the polarity
+drawn at random, no linear patch feature tells the classes apart and the mini ViT stays at
+chance at learning rates >= 3e-3 (benchmarks/workloads.md, imagenet_vit). ``full`` is
+AlgoPerf's ResNet-50 / ViT-S/16 on AlgoPerf's TFDS ImageNet, streamed with its
+augmentation (hpbench.data.imagenet_tfds), or on user-supplied 224x224 zarr arrays.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ class DataConfig:
     num_train: int
     num_valid: int
     noise: float = 0.1
+    #: The shape brighter than its background in every channel; otherwise brighter or
+    #: darker at random per channel (imagenet_resnet's data, version 2).
+    shape_brighter: bool = False
 
 
 DATA = {
@@ -80,7 +86,13 @@ def _shape_masks(u: np.ndarray, v: np.ndarray, freq: np.ndarray) -> np.ndarray:
     )
 
 
-def render_images(rng: np.random.Generator, labels: np.ndarray, size: int, noise: float):
+def render_images(
+    rng: np.random.Generator,
+    labels: np.ndarray,
+    size: int,
+    noise: float,
+    shape_brighter: bool = False,
+) -> np.ndarray:
     """Images of the classes ``labels`` (< 10) as uint8 (n, size, size, 3), random otherwise."""
     n = len(labels)
     coords = (np.arange(size) + 0.5) / size * 2 - 1
@@ -92,9 +104,13 @@ def render_images(rng: np.random.Generator, labels: np.ndarray, size: int, noise
     u = ((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)) / scale
     v = (-(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)) / scale
     mask = _shape_masks(u, v, freq)[labels, np.arange(n)][..., None]
-    background = rng.uniform(0, 1, (n, 1, 1, 3))
-    sign = rng.choice([-1.0, 1.0], (n, 1, 1, 3))
-    foreground = np.clip(background + sign * rng.uniform(0.35, 0.7, (n, 1, 1, 3)), 0, 1)
+    if shape_brighter:
+        background = rng.uniform(0, 0.4, (n, 1, 1, 3))
+        foreground = background + rng.uniform(0.35, 0.6, (n, 1, 1, 3))
+    else:
+        background = rng.uniform(0, 1, (n, 1, 1, 3))
+        sign = rng.choice([-1.0, 1.0], (n, 1, 1, 3))
+        foreground = np.clip(background + sign * rng.uniform(0.35, 0.7, (n, 1, 1, 3)), 0, 1)
     image = background + (foreground - background) * mask
     image = image + rng.normal(0, noise, image.shape)
     return np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
@@ -108,7 +124,8 @@ def generate(config: DataConfig, seed: int = 0) -> dict[str, np.ndarray]:
 
     def split(count: int) -> tuple[np.ndarray, np.ndarray]:
         labels = rng.integers(0, config.num_classes, count).astype(np.int32)
-        return render_images(rng, labels, config.image_size, config.noise), labels
+        images = render_images(rng, labels, config.image_size, config.noise, config.shape_brighter)
+        return images, labels
 
     train_images, train_labels = split(config.num_train)
     valid_images, valid_labels = split(config.num_valid)
@@ -404,7 +421,10 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Imag
     config = DATA[size]
     reader = None
     if size != "full":
-        key = f"imagenet-{size}-v{DATA_VERSION}"
+        if info.name == "imagenet_vit":
+            config = attrs.evolve(config, shape_brighter=True)
+        polarity = "-brighter" if config.shape_brighter else ""
+        key = f"imagenet-{size}{polarity}-v{DATA_VERSION}"
         arrays = materialize(key, functools.partial(generate, config))
     elif (root := data_root(data, "imagenet")) is not None and _is_tfds(root):
         from hpbench.data.imagenet_tfds import ImageNetReader
