@@ -12,6 +12,7 @@ table; ``report`` the same reading + scoring + rendering Markdown and HTML.
 from __future__ import annotations
 
 import io
+import os
 import random
 import shutil
 import sys
@@ -55,8 +56,11 @@ def ensure_store(plans: list[Plan], results: Path) -> float:
 
 
 def score_and_report(plans: list[Plan], results: Path) -> dict[str, float]:
-    """Seconds to read, score, print the score table and render, as the commands do."""
+    """Seconds to read, score, print the score table and render, as the commands do; and
+    the process's CPU seconds for all of it ("cpu": on a loaded machine, wall time is
+    inflated by waiting for a core; CPU time much less)."""
     times = {}
+    cpu = time.process_time()
     start = time.perf_counter()
     index = ResultsIndex(results)
     runs = [attrs.evolve(SpecRun.load(plan, results, None, index), is_list=True) for plan in plans]
@@ -71,6 +75,7 @@ def score_and_report(plans: list[Plan], results: Path) -> dict[str, float]:
     start = time.perf_counter()
     render(report)
     times["render"] = time.perf_counter() - start
+    times["cpu"] = time.process_time() - cpu
     return times
 
 
@@ -79,7 +84,10 @@ def bench(trials: int) -> None:
     n = sum(len(p.trials) for p in plans)
     results = OUT / f"store-{n}"
     generated = ensure_store(plans, results)
-    print(f"{n} trials ({SPECS} specs x {n // SPECS // 40} points x 8 workloads x 5 seeds)")
+    print(
+        f"{n} trials ({SPECS} specs x {n // SPECS // 40} points x 8 workloads x 5 seeds), "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     if generated:
         print(f"  generate             {generated:7.2f} s")
     (results / INDEX_NAME).unlink(missing_ok=True)
@@ -90,7 +98,7 @@ def bench(trials: int) -> None:
         print(
             f"  {phase:19s} read {t['read']:6.2f}  score {t['score']:6.2f}  table "
             f"{t['table']:5.2f}  render {t['render']:6.2f}  -> score {score:6.2f} s, "
-            f"report {report:6.2f} s"
+            f"report {report:6.2f} s (cpu {t['cpu']:6.2f} s in all)"
         )
 
 

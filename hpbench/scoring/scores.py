@@ -162,6 +162,8 @@ def _settings(trial: Trial) -> dict[str, object]:
 def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, str]:
     if callable(labels):
         return {trial_id: labels(t) for trial_id, t in trials.items()}
+    if labels is not None and all(trial_id in labels for trial_id in trials):
+        return {trial_id: labels[trial_id] for trial_id in trials}  # no default needed
     defaults = _default_labels(trials)
     if labels is None:
         return defaults
@@ -258,6 +260,7 @@ def score_results(
     num_points: int = ALGOPERF_NUM_POINTS,
     integral: str = "trapezoid",
     num_workloads: int | None = None,
+    trial_scores: Mapping[str, TrialScore] | None = None,
 ) -> Scores:
     """Score a pool of trial results; every label in the pool is scored against the others.
 
@@ -266,7 +269,8 @@ def score_results(
     or is a function of the Trial. ``time`` picks the profile's time ("steps", as the papers;
     "seconds", as AlgoPerf, but trials packed in one job share their clock). ``max_tau``,
     ``num_points`` and ``integral`` are those of
-    :func:`~hpbench.scoring.profiles.performance_profile`.
+    :func:`~hpbench.scoring.profiles.performance_profile`. ``trial_scores``: the results'
+    :func:`score_trial` by trial id, when the caller scores the same pool several times.
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
@@ -275,7 +279,10 @@ def score_results(
     trials = {trial_id: r.trial for trial_id, r in by_id.items()}
     label_of = _resolve_labels(trials, labels)
     keys = _workload_keys(trials)
-    trial_scores = {trial_id: score_trial(r, trial_id) for trial_id, r in by_id.items()}
+    if trial_scores is None:
+        trial_scores = {trial_id: score_trial(r, trial_id) for trial_id, r in by_id.items()}
+    else:
+        trial_scores = {trial_id: trial_scores[trial_id] for trial_id in by_id}
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for trial_id in by_id:
         groups[(label_of[trial_id], keys[trial_id][0])].append(trial_id)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from hpbench.results.curves import reach
 from hpbench.results.records import TrialResult
 
 #: How a trial ended, from the scores' point of view. ``reached`` wins over the trial's
@@ -50,18 +51,8 @@ def score_trial(result: TrialResult, trial_id: str | None = None) -> TrialScore:
 
     ``trial_id`` saves recomputing the trial's content hash when the caller has it."""
     trial = result.trial
-    metric, value = trial.target.metric, trial.target.value
-    minimize = trial.target.direction == "min"
-    first = None
-    best = math.nan
-    for record in result.evals:
-        measured = record.metrics.get(metric, math.nan)
-        if math.isnan(measured):  # NaN never reaches the target and is never the best
-            continue
-        if first is None and (measured <= value if minimize else measured >= value):
-            first = record
-        if math.isnan(best) or (measured < best if minimize else measured > best):
-            best = measured
+    found = reach(result.evals, trial.target)
+    first, best = found.first, found.best
     steps = math.inf if first is None else float(first.step)
     return TrialScore(
         trial_id=trial.id if trial_id is None else trial_id,
