@@ -20,6 +20,7 @@ from rich.console import Console
 import hpbench.results.index as index_module
 from hpbench.plan import TRIAL_FORMAT, Plan, Target, Trial, canonical_json_value
 from hpbench.report.data import SpecRun, build_report
+from hpbench.report.plots import _nan_to_num
 from hpbench.report.provenance import collect
 from hpbench.report.render import render
 from hpbench.report.synthetic import make_result, make_trial, write_result
@@ -334,6 +335,14 @@ def test_medians_are_numpys():
         expected = float(np.median(finite)) if finite else math.nan
         assert median_best_metric(values) == pytest.approx(expected, nan_ok=True)
     assert median_over_seeds([]) == math.inf
+
+
+def test_the_curves_sort_key_is_numpys_nan_to_num():
+    """fastest_points' key, now in Python, orders as ``np.nan_to_num(v, nan=inf)``."""
+    for value in (1.0, -2.5, 0.0, -0.0, 1e308, math.nan, math.inf, -math.inf):
+        expected = float(np.nan_to_num(value, nan=math.inf))
+        assert _nan_to_num(value) == expected
+        assert math.copysign(1.0, _nan_to_num(value)) == math.copysign(1.0, expected)
 
 
 def test_rows_round_trip_non_finite_values_and_uneven_metrics():
