@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import math
@@ -17,13 +18,17 @@ import pytest
 from rich.console import Console
 
 import hpbench.results.index as index_module
-from hpbench.plan import TRIAL_FORMAT, Plan, Trial, canonical_json_value
+from hpbench.plan import TRIAL_FORMAT, Plan, Target, Trial, canonical_json_value
 from hpbench.report.data import SpecRun, build_report
+from hpbench.report.plots import _nan_to_num
+from hpbench.report.provenance import collect
+from hpbench.report.render import render
 from hpbench.report.synthetic import make_result, make_trial, write_result
+from hpbench.results.curves import Reach, reach
 from hpbench.results.index import INDEX_NAME, ResultsIndex
-from hpbench.results.records import EvalRecord, Status, TrialResult, read_trial
+from hpbench.results.records import EvalRecord, read_trial
 from hpbench.scoring import scores_table
-from hpbench.scoring.time_to_target import median_best_metric, median_over_seeds
+from hpbench.scoring.time_to_target import median_best_metric, median_over_seeds, score_trial
 
 REACH = (0.3, 0.5, 0.8, 1.2)
 
@@ -139,7 +144,7 @@ def test_an_index_of_another_version_is_rebuilt(store):
     plans, results = store
     _built(results, plans)
     with sqlite3.connect(results / INDEX_NAME) as db:
-        db.execute("UPDATE trials SET result = 'stale layout'")
+        db.execute("UPDATE trials SET status = 'stale layout'")
         db.execute(f"PRAGMA user_version = {index_module.VERSION + 1}")
     messages = []
     index = ResultsIndex(results, warn=messages.append)
@@ -150,13 +155,43 @@ def test_an_index_of_another_version_is_rebuilt(store):
     ]
 
 
-def test_a_damaged_row_is_read_from_the_files(store):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE trials SET status = '{\"evals\": 3}'",
+        "UPDATE trials SET reaches = '[[\"loss\"]]'",
+        "UPDATE curves SET evals = '{\"step\": 3}'",
+        "DELETE FROM curves",
+    ],
+)
+def test_a_damaged_row_is_read_from_the_files(store, damage):
     plans, results = store
     _built(results, plans)
     with sqlite3.connect(results / INDEX_NAME) as db:
-        db.execute("UPDATE trials SET result = '{\"evals\": 3}'")
+        db.execute(damage)
     trial = plans[0].trials[1]
     assert ResultsIndex(results).read(trial) == _from_files(results, trial)
+
+
+def test_curves_load_when_used_and_a_new_target_is_stored(store, monkeypatch):
+    """A served trial's evaluations are read from the index only when used; scoring it
+    against another target computes that target's reach once, then it is stored."""
+    plans, results = store
+    _built(results, plans)
+    trial = plans[0].trials[0]
+    loads = []
+    decode = index_module._decode_evals
+    monkeypatch.setattr(index_module, "_decode_evals", lambda p: loads.append(p) or decode(p))
+    _no_file_reads(monkeypatch)
+    served = ResultsIndex(results).read(trial)
+    assert loads == [] and score_trial(served) == score_trial(_from_files(results, trial))
+    assert tuple(served.evals) == _from_files(results, trial).evals and len(loads) == 1
+    other = attrs.evolve(trial, target=Target(trial.target.metric, 0.6, "min"))
+    index = ResultsIndex(results)
+    assert index.read(other) == _from_files(results, other) and len(loads) == 2
+    index.save()
+    again = ResultsIndex(results).read(other)
+    assert score_trial(again) == score_trial(_from_files(results, other)) and len(loads) == 2
 
 
 def test_a_read_only_store_is_read_without_an_index(store, monkeypatch):
@@ -199,7 +234,7 @@ print(sum(r is not None and not r.damaged for r in found))
 """
 
 
-def test_two_processes_build_it_at_once(store):
+def test_two_processes_build_it_at_once(store, monkeypatch):
     plans, results = store
     procs = [
         subprocess.Popen(
@@ -215,17 +250,21 @@ def test_two_processes_build_it_at_once(store):
     assert [out.strip() for out, _ in outputs] == ["8", "8"]
     assert all("warning" not in err for _, err in outputs), outputs
     assert _rows(results) == 8
-    with sqlite3.connect(results / INDEX_NAME) as db:
-        rows = dict(db.execute("SELECT id, result FROM trials"))
+    _no_file_reads(monkeypatch)
+    index = ResultsIndex(results)
     for trial in _trials(plans):
-        assert index_module._decode(rows[trial.id], trial) == _from_files(results, trial)
+        assert index.read(trial) == _from_files(results, trial)
 
 
 def _score_text(plans, results, index):
+    """The score table and the rendered report (Markdown, HTML, figures)."""
     runs = [attrs.evolve(SpecRun.load(p, results, None, index), is_list=True) for p in plans]
+    provenance = collect([], [], now=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    report = build_report(runs, provenance=provenance)
     console = Console(file=io.StringIO(), width=200)
-    console.print(scores_table(build_report(runs).scores))
-    return console.file.getvalue()
+    console.print(scores_table(report.scores))
+    rendered = render(report)
+    return console.file.getvalue(), rendered.markdown, rendered.html, rendered.figures
 
 
 def test_score_tables_equal_with_and_without_the_index(store, monkeypatch):
@@ -248,7 +287,7 @@ def test_score_tables_equal_with_and_without_the_index(store, monkeypatch):
     warm = _score_text(plans, results, None)
     assert reads == [damaged.id]  # the corrupt trial, from its files every time
     assert without == cold == warm
-    assert "a" in without and "b" in without
+    assert "a" in without[0] and "b" in without[0]
 
 
 def _reference_canonical(trial: Trial) -> dict:
@@ -298,17 +337,28 @@ def test_medians_are_numpys():
     assert median_over_seeds([]) == math.inf
 
 
+def test_the_curves_sort_key_is_numpys_nan_to_num():
+    """fastest_points' key, now in Python, orders as ``np.nan_to_num(v, nan=inf)``."""
+    for value in (1.0, -2.5, 0.0, -0.0, 1e308, math.nan, math.inf, -math.inf):
+        expected = float(np.nan_to_num(value, nan=math.inf))
+        assert _nan_to_num(value) == expected
+        assert math.copysign(1.0, _nan_to_num(value)) == math.copysign(1.0, expected)
+
+
 def test_rows_round_trip_non_finite_values_and_uneven_metrics():
-    trial = make_trial("criteo")
     evals = (
         EvalRecord(50, 0.5, math.nan, {"loss": 1.0, "cross_entropy": math.inf}),
         EvalRecord(100, 1.0, 0.7, {"cross_entropy": -math.inf}),
         EvalRecord(150, 1.5, 0.6, {}),
     )
-    result = TrialResult(trial, evals, Status(state="running", step=150), verified=False)
-    back = index_module._decode(index_module._encode(result), trial)
-    assert back.status == result.status and back.verified is False
-    assert [(r.step, r.train_seconds, r.metrics) for r in back.evals] == [
+    back = index_module._decode_evals(index_module._encode_evals(evals))
+    assert [(r.step, r.train_seconds, r.metrics) for r in back] == [
         (r.step, r.train_seconds, r.metrics) for r in evals
     ]
-    assert math.isnan(back.evals[0].train_loss) and back.evals[1].train_loss == 0.7
+    assert math.isnan(back[0].train_loss) and back[1].train_loss == 0.7
+    targets = [Target("cross_entropy", 0.5, "min"), Target("loss", 2.0, "max")]
+    reaches = {t: reach(evals, t) for t in targets}
+    assert reaches[targets[0]].first.step == 100 and reaches[targets[0]].best == -math.inf
+    assert reaches[targets[1]] == Reach(None, 1.0)
+    encoded = index_module._encode_reaches(reaches)
+    assert index_module._decode_reaches(encoded, targets[1]) == reaches

@@ -1,5 +1,6 @@
-"""``hpbench status RESULTS``: what is running, done, diverged, failed, interrupted or
-corrupt.
+"""``hpbench status [RESULTS | SPEC]``: what is running, done, diverged, failed,
+interrupted or corrupt, in a results directory (default ``results``, where ``hpbench run``
+writes) or among one spec's trials (those without results: "not started").
 
 Reads each trial through the results reader (which checks the files: damage shows as
 "corrupt") and the lock file's holder (a "running" trial whose holder is gone shows as
@@ -17,8 +18,22 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.results.records import CORRUPT, STATES, Damaged, Status, read_trial, trial_directories
+from hpbench.plan import Trial
+from hpbench.results.records import (
+    CORRUPT,
+    STATES,
+    Damaged,
+    Status,
+    has_results,
+    read_trial,
+    trial_directories,
+)
 from hpbench.results.store import live_status, read_holder
+
+#: The results directory ``hpbench run`` writes by default.
+DEFAULT_RESULTS = Path("results")
+#: The state shown for a spec's trial that has no results.
+NOT_STARTED = "not started"
 
 
 @attrs.frozen
@@ -27,26 +42,62 @@ class TrialState:
 
     id: str
     label: str  # workload/size algorithm, for people
-    status: Status
+    status: Status | None  # None: not started (a spec's trial without results)
     horizon: int
     holder: str | None  # "pid host" of the process that last claimed it
     verified: bool = True  # False: finished before checksums (checked, not verified)
 
+    @property
+    def state(self) -> str:
+        return NOT_STARTED if self.status is None else self.status.state
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", type=Path, metavar="RESULTS", help="a results directory")
+    parser.add_argument(
+        "target",
+        type=Path,
+        nargs="?",
+        metavar="RESULTS|SPEC",
+        help="a results directory (default: results, where `hpbench run` writes), or a spec "
+        "file: the states of its trials in --results, those without results 'not started'",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="the results directory of a spec's trials (default: results)",
+    )
     parser.add_argument(
         "--all", action="store_true", help="list every trial, not only unfinished ones"
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.results.is_dir():
-        print(f"hpbench status: {args.results}: expected a results directory", file=sys.stderr)
+    results = args.results or DEFAULT_RESULTS
+    target = args.target or results
+    if target.is_file():
+        from hpbench.spec.compile import compile_plan, load_spec
+
+        plan = compile_plan(load_spec(target))  # a SpecError is printed by the dispatcher
+        where = f"{target} in {results}" + ("" if results.is_dir() else " (no such directory)")
+        render(read_plan_states(plan.trials, results), where, show_all=args.all)
+        return 0
+    if args.target is not None and args.results is not None:
+        _error(f"hpbench status: --results is for a spec file; {target} is a results directory")
         return 2
-    trials = read_states(args.results)
-    render(trials, args.results, show_all=args.all)
+    if not target.is_dir():
+        found = (
+            "no such results directory" if args.target is None else "no such directory or spec file"
+        )
+        default = " (the default, where `hpbench run` writes)" if args.target is None else ""
+        _error(f"hpbench status: {target}: {found}{default}; give one: hpbench status RESULTS|SPEC")
+        return 2
+    render(read_states(target), str(target), show_all=args.all)
     return 0
+
+
+def _error(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def read_states(results_dir: Path) -> list[TrialState]:
@@ -62,14 +113,34 @@ def read_states(results_dir: Path) -> list[TrialState]:
             status = Status(state=CORRUPT, reason=str(damage))
             states.append(TrialState(directory.name, "?", status, 0, _who(holder), True))
             continue
-        status = live_status(directory, result.status)
-        trial = result.trial
-        label = f"{trial.workload}/{trial.size} {trial.algorithm}"
-        verified = result.verified or not status.finished
-        states.append(
-            TrialState(directory.name, label, status, trial.horizon_steps, _who(holder), verified)
-        )
+        states.append(_state(directory, result.trial, result, holder))
     return states
+
+
+def read_plan_states(trials: tuple[Trial, ...], results_dir: Path) -> list[TrialState]:
+    """The states of the planned ``trials`` (each once) in ``results_dir``: as
+    :func:`read_states`, and "not started" for a trial without results."""
+    states = []
+    for trial in {t.id: t for t in trials}.values():
+        directory = results_dir / trial.id
+        holder = read_holder(directory / "lock")
+        if not has_results(directory):
+            states.append(TrialState(trial.id, _label(trial), None, trial.horizon_steps, None))
+            continue
+        states.append(_state(directory, trial, read_trial(directory, planned=trial), holder))
+    return states
+
+
+def _state(directory: Path, trial: Trial, result, holder) -> TrialState:
+    status = live_status(directory, result.status)
+    verified = result.verified or not status.finished
+    return TrialState(
+        directory.name, _label(trial), status, trial.horizon_steps, _who(holder), verified
+    )
+
+
+def _label(trial: Trial) -> str:
+    return f"{trial.workload}/{trial.size} {trial.algorithm}"
 
 
 def _who(holder) -> str | None:
@@ -77,18 +148,19 @@ def _who(holder) -> str | None:
 
 
 def counts(trials: list[TrialState]) -> dict[str, int]:
-    """How many trials are in each state, in :data:`STATES` order."""
-    tally = collections.Counter(t.status.state for t in trials)
-    return {state: tally[state] for state in (*STATES, CORRUPT) if tally[state]}
+    """How many trials are in each state, in :data:`STATES` order ("not started" last)."""
+    tally = collections.Counter(t.state for t in trials)
+    return {state: tally[state] for state in (*STATES, CORRUPT, NOT_STARTED) if tally[state]}
 
 
-def render(trials: list[TrialState], results_dir: Path, show_all: bool = False) -> None:
+def render(trials: list[TrialState], where: str, show_all: bool = False) -> None:
+    """The counts by state, then a table of the unfinished trials (``show_all``: all)."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
     summary = ", ".join(f"{n} {state}" for state, n in counts(trials).items()) or "no trials"
-    console.print(f"{results_dir}: {len(trials)} trials: {summary}", markup=False)
+    console.print(f"{where}: {len(trials)} trials: {summary}", markup=False, soft_wrap=True)
     unverified = sum(not t.verified for t in trials)
     if unverified:
         console.print(
@@ -96,14 +168,14 @@ def render(trials: list[TrialState], results_dir: Path, show_all: bool = False) 
             "checked, not verified",
             markup=False,
         )
-    corrupt = sum(t.status.state == CORRUPT for t in trials)
+    corrupt = sum(t.state == CORRUPT for t in trials)
     if corrupt:
         console.print(
             f"{corrupt} corrupt: never scored; `hpbench run` moves the damaged files aside "
             "(into the trial's damaged-<time>/) and trains the trials again",
             markup=False,
         )
-    shown = [t for t in trials if show_all or t.status.state not in ("done", "diverged")]
+    shown = [t for t in trials if show_all or t.state not in ("done", "diverged")]
     if not shown:
         return
     table = Table(title_justify="left")
@@ -111,18 +183,23 @@ def render(trials: list[TrialState], results_dir: Path, show_all: bool = False) 
         table.add_column(column, no_wrap=column in ("trial", "state", "step"))
     order = {
         state: i
-        for i, state in enumerate(("corrupt", "running", "failed", "interrupted", "pending"))
+        for i, state in enumerate(
+            ("corrupt", "running", "failed", "interrupted", "pending", NOT_STARTED)
+        )
     }
-    for t in sorted(shown, key=lambda t: (order.get(t.status.state, 9), t.id)):
-        step = f"{t.status.step}/{t.horizon}"
+    for t in sorted(shown, key=lambda t: (order.get(t.state, 9), t.id)):
+        if t.status is None:  # not started
+            table.add_row(t.id, t.label, t.state, f"0/{t.horizon}", "", "", "")
+            continue
+        reason = t.status.reason.splitlines()[0] if t.status.reason else ""
         table.add_row(
             t.id,
             t.label,
-            t.status.state,
-            step,
+            t.state,
+            f"{t.status.step}/{t.horizon}",
             _age(t.status.updated),
-            t.holder if t.status.state == "running" else "",
-            (t.status.reason or "").splitlines()[0] if t.status.reason else "",
+            t.holder if t.state == "running" else "",
+            reason,
         )
     console.print(table)
 

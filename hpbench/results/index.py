@@ -3,7 +3,11 @@
 ``<results>/.index.sqlite`` (SQLite, standard library) holds, per trial directory, what the
 checking reader (:func:`~hpbench.results.records.read_trial`) made of its files, keyed by
 the files' identity: inode, size, mtime and ctime (nanoseconds) of ``trial.json``,
-``status.json`` and ``metrics.jsonl``. The per-trial files stay the source of truth:
+``status.json`` and ``metrics.jsonl``. Its tables (:data:`TABLES`): ``trials``, the status
+and, per target it was scored against, the curve's :class:`~hpbench.results.curves.Reach`
+(what scoring needs); ``curves``, the evaluations by column, loaded only for the trials
+whose curves are used (:class:`~hpbench.results.curves.LazyEvals`). The per-trial files
+stay the source of truth:
 
 - a trial is served from the index only while all three files stat exactly as when it was
   read; any write (an append, an atomic replace, an edit in place, a ``touch``: each moves
@@ -23,23 +27,40 @@ lock), and a row is the result of one consistent read of a trial, whoever wrote 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from hpbench.plan import Trial
+import attrs
+
+from hpbench.plan import Target, Trial
+from hpbench.results.curves import LazyEvals, Reach, reach
 from hpbench.results.records import EvalRecord, Status, TrialResult, has_results, read_trial
 
 INDEX_NAME = ".index.sqlite"
 #: The layout of the rows; an index of another version is rebuilt.
-VERSION = 3  # 3: rows carry algoperf_seconds
+#: 3: evaluations by EvalRecord field; 4: reaches and curves apart; 5: reaches say whether
+#: every evaluation has AlgoPerf's clock.
+VERSION = 5
 #: A trial whose files changed more recently than this is read, not stored (see above).
 RACY_SECONDS = 2.0
 _FILES = ("trial.json", "status.json", "metrics.jsonl")
+
+#: The tables: name -> columns. A change here (or to what a column holds) bumps VERSION.
+#: ``trials``: the stat key, ``Status.to_json()``, whether it was verified, and the reach of
+#: every target scored so far (JSON, see :func:`_encode_reaches`); ``curves``: the
+#: evaluations by column (:func:`_encode_evals`), with the stat key they were read under.
+TABLES = {
+    "trials": "id TEXT PRIMARY KEY, key TEXT NOT NULL, status TEXT NOT NULL, "
+    "verified INTEGER NOT NULL, reaches TEXT NOT NULL",
+    "curves": "id TEXT PRIMARY KEY, key TEXT NOT NULL, evals TEXT NOT NULL",
+}
 
 
 def _stat_key(directory: str) -> str:
@@ -59,62 +80,94 @@ def _newest_ctime(key: str) -> int:
     return max((int(p.rsplit(":", 1)[1]) for p in key.split() if p != "-"), default=0)
 
 
-def _encode(result: TrialResult) -> str:
-    """The row of a result: JSON, the evaluations by column (a list of numbers parses several
-    times faster than a list of objects), NaN and infinities as Python's ``json`` writes them."""
-    evals = result.evals
-    names = sorted({name for r in evals for name in r.metrics})
-    data = {
-        "status": result.status.to_json(),
-        "verified": result.verified,
-        "step": [r.step for r in evals],
-        "train_seconds": [r.train_seconds for r in evals],
-        "train_loss": [r.train_loss for r in evals],
-        "algoperf_seconds": [r.algoperf_seconds for r in evals],
-        "metrics": {n: [r.metrics.get(n, _ABSENT) for r in evals] for n in names},
-    }
-    return json.dumps(data, separators=(",", ":"))
-
-
+#: The EvalRecord fields stored as a column each (``metrics`` is stored by metric name).
+_EVAL_FIELDS = tuple(f.name for f in attrs.fields(EvalRecord) if f.name != "metrics")
 #: A metric a row lacks (rows of one trial normally all have the same metrics).
 _ABSENT = "-"
 
 
-def _decode(payload: str, trial: Trial) -> TrialResult:
-    """The stored result, for ``trial`` (the planned one, as the reader would give it)."""
+def _encode_evals(evals: Sequence[EvalRecord]) -> str:
+    """The evaluations by column (a list of numbers parses several times faster than a
+    list of objects), NaN and infinities as Python's ``json`` writes them."""
+    names = sorted({name for r in evals for name in r.metrics})
+    data: dict[str, Any] = {f: [getattr(r, f) for r in evals] for f in _EVAL_FIELDS}
+    data["metrics"] = {n: [r.metrics.get(n, _ABSENT) for r in evals] for n in names}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _decode_evals(payload: str) -> tuple[EvalRecord, ...]:
     data = json.loads(payload)
     names = list(data["metrics"])
-    columns = zip(*data["metrics"].values(), strict=True) if names else ((),) * len(data["step"])
-    evals = tuple(
+    metrics = zip(*data["metrics"].values(), strict=True) if names else ((),) * len(data["step"])
+    fields = zip(*(data[f] for f in _EVAL_FIELDS), strict=True)
+    return tuple(
         EvalRecord(
-            step,
-            seconds,
-            loss,
-            {n: v for n, v in zip(names, values, strict=True) if v != _ABSENT},
-            algoperf,
+            **dict(zip(_EVAL_FIELDS, values, strict=True)),
+            metrics={n: v for n, v in zip(names, row, strict=True) if v != _ABSENT},
         )
-        for step, seconds, loss, algoperf, values in zip(
-            data["step"],
-            data["train_seconds"],
-            data["train_loss"],
-            data["algoperf_seconds"],
-            columns,
-            strict=True,
-        )
+        for values, row in zip(fields, metrics, strict=True)
     )
-    return TrialResult(trial, evals, Status(**data["status"]), verified=data["verified"])
 
 
-def _create(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS trials "
-        "(id TEXT PRIMARY KEY, key TEXT NOT NULL, result TEXT NOT NULL)"
+def _encode_reaches(reaches: Mapping[Target, Reach]) -> str:
+    """``[[metric, value, direction, first record (its fields) or null, best, clocked], ...]``."""
+    return json.dumps(
+        [
+            [t.metric, t.value, t.direction, r.first and attrs.asdict(r.first), r.best, r.clocked]
+            for t, r in reaches.items()
+        ],
+        separators=(",", ":"),
     )
-    db.execute(f"PRAGMA user_version = {VERSION}")
+
+
+def _decode_reaches(payload: str, planned: Target) -> dict[Target, Reach]:
+    """The stored reaches; the ``planned`` target stands for its equal (one object less)."""
+    reaches = {}
+    mine = (planned.metric, planned.value, planned.direction)
+    for metric, value, direction, first, best, clocked in json.loads(payload):
+        same = (metric, value, direction) == mine
+        target = planned if same else Target(metric, value, direction)
+        reaches[target] = Reach(first and EvalRecord(**first), best, clocked)
+    return reaches
+
+
+class _Curves:
+    """Loads the stored evaluations of trials the index served, through one connection
+    opened on first use."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+
+    def load(self, root: str, trial: Trial, key: str) -> tuple[EvalRecord, ...]:
+        """The evaluations stored for ``trial`` under ``key``; from its files when that row
+        is gone or damaged (another process stored a newer read of the files since: the
+        curve is then newer than the status served)."""
+        try:
+            if self._db is None:
+                self._db = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False)
+            row = self._db.execute(
+                "SELECT evals FROM curves WHERE id = ? AND key = ?", (trial.id, key)
+            ).fetchone()
+            if row is not None:
+                return _decode_evals(row[0])
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError):
+            pass
+        return tuple(read_trial(Path(root) / trial.id, planned=trial).evals)
 
 
 def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+@attrs.define
+class _Row:
+    """A trial's row: stat key, status (JSON), verified, reaches by target."""
+
+    key: str
+    status: str
+    verified: bool
+    reaches: dict[Target, Reach]
 
 
 class ResultsIndex:
@@ -127,29 +180,25 @@ class ResultsIndex:
         self.path = self.results_dir / INDEX_NAME
         self._root = str(self.results_dir)
         self._warn = warn
-        self._rows: dict[str, tuple[str, str]] = {}
-        self._new: dict[str, tuple[str, str]] = {}
+        self._rows: dict[str, tuple[str, str, int, str]] = {}
+        self._new: dict[str, tuple[_Row, str | None]] = {}  # id -> row, evals (None: kept)
         self._started = time.time_ns()
+        self._curves = _Curves(self.path)
         self.enabled = self.results_dir.is_dir() and self._load()
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
 
     def _load(self) -> bool:
-        """Read every row; rebuild a garbage index or one of another version."""
+        """Read every trial row; rebuild a garbage index or one of another version."""
         try:
             with self._connection() as db:
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-                tables = db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                if version != VERSION and [row[0] for row in tables]:
-                    self._warn(
-                        f"{self.path}: index of version {version}, not {VERSION}; rebuilding"
-                    )
-                    db.execute("BEGIN IMMEDIATE")
-                    db.execute("DROP TABLE IF EXISTS trials")
-                    db.execute("COMMIT")
-                _create(db)
-                self._rows = {i: (k, r) for i, k, r in db.execute("SELECT * FROM trials")}
+                if db.execute("PRAGMA user_version").fetchone()[0] != VERSION:
+                    self._create(db)
+                self._rows = {
+                    row[0]: row[1:]
+                    for row in db.execute("SELECT id, key, status, verified, reaches FROM trials")
+                }
             return True
         except sqlite3.DatabaseError as e:
             if not self.path.exists() or isinstance(e, sqlite3.OperationalError):
@@ -158,24 +207,41 @@ class ResultsIndex:
             self.path.unlink(missing_ok=True)
             try:
                 with self._connection() as db:
-                    _create(db)
+                    self._create(db)
                 return True
             except sqlite3.DatabaseError:
                 return False
+
+    def _create(self, db: sqlite3.Connection) -> None:
+        """Make the tables of this VERSION, dropping those of another (under the write lock:
+        one process makes them, the others find them made)."""
+        db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version != VERSION:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            if tables:
+                self._warn(f"{self.path}: index of version {version}, not {VERSION}; rebuilding")
+            for name in tables:
+                db.execute(f"DROP TABLE {name}")
+            for name, columns in TABLES.items():
+                db.execute(f"CREATE TABLE {name} ({columns})")
+            db.execute(f"PRAGMA user_version = {VERSION}")
+        db.execute("COMMIT")
 
     def _connection(self) -> contextlib.closing[sqlite3.Connection]:
         return contextlib.closing(self._connect())
 
     def read(self, trial: Trial) -> TrialResult | None:
         """The checked result of the planned ``trial`` (None: no results), from the index
-        when its files are as they were indexed, else from the files (see the module)."""
+        when its files are as they were indexed, else from the files (see the module).
+        Its curve's reach of the trial's target is known (stored when first computed)."""
         directory = f"{self._root}/{trial.id}"
         key = _stat_key(directory) if self.enabled else ""
         row = self._rows.get(trial.id)
         if row is not None and row[0] == key:
             try:
-                return _decode(row[1], trial)
-            except (ValueError, TypeError, KeyError):
+                return self._served(trial, key, *row[1:])
+            except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # a damaged row: read the files
         if not has_results(Path(directory)):
             return None
@@ -186,21 +252,43 @@ class ResultsIndex:
             and key == _stat_key(directory)
             and _newest_ctime(key) < self._started - int(RACY_SECONDS * 1e9)
         ):
-            self._new[trial.id] = (key, _encode(result))
+            reaches = {trial.target: reach(result.evals, trial.target)}
+            status = json.dumps(result.status.to_json(), separators=(",", ":"))
+            self._new[trial.id] = (
+                _Row(key, status, result.verified, reaches),
+                _encode_evals(result.evals),
+            )
         return result
 
+    def _served(
+        self, trial: Trial, key: str, status: str, verified: int, reaches: str
+    ) -> TrialResult:
+        """The result of an indexed row; the reach of a target not scored before is
+        computed from the stored curve and stored with the row."""
+        known = _decode_reaches(reaches, trial.target)
+        evals = LazyEvals(functools.partial(self._curves.load, self._root, trial, key), known)
+        if trial.target not in known:
+            evals.reached[trial.target] = reach(tuple(evals), trial.target)
+            self._new[trial.id] = (_Row(key, status, bool(verified), evals.reached), None)
+        return TrialResult(trial, evals, Status(**json.loads(status)), verified=bool(verified))
+
     def save(self) -> None:
-        """Store the results read from files since the index was opened (one transaction);
-        an index that cannot be written now is left as it is."""
+        """Store the results read from files, and new reaches, since the index was opened
+        (one transaction); an index that cannot be written now is left as it is."""
         if not self.enabled or not self._new:
             return
-        rows = [(i, k, r) for i, (k, r) in self._new.items()]
+        rows = [
+            (i, r.key, r.status, int(r.verified), _encode_reaches(r.reaches))
+            for i, (r, _) in self._new.items()
+        ]
+        curves = [(i, r.key, evals) for i, (r, evals) in self._new.items() if evals is not None]
         try:
             with self._connection() as db:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT OR REPLACE INTO trials VALUES (?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO curves VALUES (?, ?, ?)", curves)
                 db.execute("COMMIT")
         except sqlite3.DatabaseError:
             return
-        self._rows.update(self._new)
+        self._rows.update({row[0]: row[1:] for row in rows})
         self._new = {}

@@ -31,7 +31,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +179,11 @@ class Status:
 class TrialResult:
     """A trial with its evaluations and status, as read from the store. A damaged trial has
     state ``"corrupt"`` (the reason says what is wrong) and no evaluations; ``verified`` is
-    False for a status written before checksums (its rows are checked, not hashed)."""
+    False for a status written before checksums (its rows are checked, not hashed).
+    ``evals`` is a tuple, or (served by the results index) a sequence loaded on first use."""
 
     trial: Trial
-    evals: tuple[EvalRecord, ...]
+    evals: Sequence[EvalRecord]
     status: Status
     verified: bool = True
 

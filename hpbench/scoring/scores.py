@@ -165,6 +165,8 @@ def _settings(trial: Trial) -> dict[str, object]:
 def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, str]:
     if callable(labels):
         return {trial_id: labels(t) for trial_id, t in trials.items()}
+    if labels is not None and all(trial_id in labels for trial_id in trials):
+        return {trial_id: labels[trial_id] for trial_id in trials}  # no default needed
     defaults = _default_labels(trials)
     if labels is None:
         return defaults
@@ -280,6 +282,7 @@ def score_results(
     integral: str = "trapezoid",
     num_workloads: int | None = None,
     budget_scale: float = 1.0,
+    trial_scores: Mapping[str, TrialScore] | None = None,
 ) -> Scores:
     """Score a pool of trial results; every label in the pool is scored against the others.
 
@@ -291,6 +294,8 @@ def score_results(
     budget); trials packed in one job share their clocks). ``max_tau``, ``num_points`` and
     ``integral`` are those of :func:`~hpbench.scoring.profiles.performance_profile`.
     ``time="algoperf"`` raises ValueError when a trial's results predate AlgoPerf's clock.
+    ``trial_scores``: the results' :func:`score_trial` by trial id, when the caller scores
+    the same pool several times (computed with the same ``budget_scale``).
     """
     if time not in TIME_UNITS:
         raise ValueError(f"time must be one of {TIME_UNITS}, got {time!r}")
@@ -301,9 +306,12 @@ def score_results(
     trials = {trial_id: r.trial for trial_id, r in by_id.items()}
     label_of = _resolve_labels(trials, labels)
     keys = _workload_keys(trials)
-    trial_scores = {
-        trial_id: score_trial(r, trial_id, budget_scale) for trial_id, r in by_id.items()
-    }
+    if trial_scores is None:
+        trial_scores = {
+            trial_id: score_trial(r, trial_id, budget_scale) for trial_id, r in by_id.items()
+        }
+    else:
+        trial_scores = {trial_id: trial_scores[trial_id] for trial_id in by_id}
     if time == "algoperf":
         _require_algoperf_clock(trial_scores)
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import attrs
 
 from hpbench.plan import Trial
+from hpbench.results.curves import Reach, reach
 from hpbench.results.records import TrialResult
 from hpbench.workloads.registry import WORKLOADS
 
@@ -58,11 +59,12 @@ def runtime_budget(trial: Trial) -> float:
     return math.inf if info is None else float(info.max_runtime.get(trial.size, math.inf))
 
 
-def _algoperf_time(result: TrialResult, first, budget_scale: float) -> float:
-    """The AlgoPerf clock at ``first`` (the evaluation that reached the target): ``inf``
+def _algoperf_time(result: TrialResult, found: Reach, budget_scale: float) -> float:
+    """The AlgoPerf clock at ``found.first`` (the evaluation that reached the target): ``inf``
     when none did or at or past the budget (AlgoPerf evaluates only while the submission
     time is below it); NaN when a row has no clock (written before hpbench kept it)."""
-    if any(record.algoperf_seconds is None for record in result.evals):
+    first = found.first
+    if not found.clocked:
         return math.nan
     if first is None:
         return math.inf
@@ -79,24 +81,14 @@ def score_trial(
     ``trial_id`` saves recomputing the trial's content hash when the caller has it;
     ``budget_scale`` multiplies the runtime budget (``inf``: none)."""
     trial = result.trial
-    metric, value = trial.target.metric, trial.target.value
-    minimize = trial.target.direction == "min"
-    first = None
-    best = math.nan
-    for record in result.evals:
-        measured = record.metrics.get(metric, math.nan)
-        if math.isnan(measured):  # NaN never reaches the target and is never the best
-            continue
-        if first is None and (measured <= value if minimize else measured >= value):
-            first = record
-        if math.isnan(best) or (measured < best if minimize else measured > best):
-            best = measured
+    found = reach(result.evals, trial.target)
+    first, best = found.first, found.best
     steps = math.inf if first is None else float(first.step)
     return TrialScore(
         trial_id=trial.id if trial_id is None else trial_id,
         steps=steps,
         seconds=math.inf if first is None else float(first.train_seconds),
-        algoperf=_algoperf_time(result, first, budget_scale),
+        algoperf=_algoperf_time(result, found, budget_scale),
         step_fraction=steps / trial.horizon_steps,
         best_metric=float(best),
         outcome=_outcome(result, first is not None),
