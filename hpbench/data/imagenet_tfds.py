@@ -31,7 +31,7 @@ from hpbench.data.ogbg_tfds import (
     _fields,
     _varint,
     masked_crc,
-    write_records,
+    write_split,
 )
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
@@ -284,18 +284,15 @@ def write_dataset(
     """Write (JPEG bytes, label) examples in the TFDS layout; returns the version dir."""
     root = Path(path) / NAME / VERSION
     root.mkdir(parents=True, exist_ok=True)
-    split_infos = []
-    for split, examples in splits.items():
-        bounds = [len(examples) * i // num_shards for i in range(num_shards + 1)]
-        parts = [examples[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-        for i, part in enumerate(parts):
-            name = f"{NAME}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
-            records = (
-                encode_image_example(image, label, f"n{label:08d}_{i}_{j}.JPEG")
-                for j, (image, label) in enumerate(part)
-            )
-            write_records(root / name, records)
-        split_infos.append({"name": split, "shardLengths": [str(len(p)) for p in parts]})
+
+    def encode(example: tuple[bytes, int], shard: int, index: int) -> bytes:
+        image, label = example
+        return encode_image_example(image, label, f"n{label:08d}_{shard}_{index}.JPEG")
+
+    split_infos = [
+        write_split(root, NAME, split, examples, encode, num_shards)
+        for split, examples in splits.items()
+    ]
     info = {"name": NAME, "version": VERSION, "fileFormat": "tfrecord", "splits": split_infos}
     (root / "dataset_info.json").write_text(json.dumps(info, indent=2))
     features = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +88,25 @@ def read_records(path: Path) -> Iterator[bytes]:
             if struct.unpack("<I", footer)[0] != masked_crc(data):
                 raise TfdsError(f"{path}: corrupt record (CRC mismatch)")
             yield data
+
+
+def write_split(
+    directory: Path,
+    name: str,
+    split: str,
+    examples: Sequence,
+    encode: Callable[[object, int, int], bytes],
+    num_shards: int,
+) -> dict:
+    """Write one split's examples as ``num_shards`` TFRecord shards named as TFDS names them
+    (``encode(example, shard, index in shard)`` -> a serialised record); returns the split's
+    ``dataset_info.json`` entry. Tests write their fixtures in AlgoPerf's layouts with it."""
+    bounds = [len(examples) * i // num_shards for i in range(num_shards + 1)]
+    parts = [examples[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    for i, part in enumerate(parts):
+        path = directory / f"{name}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
+        write_records(path, (encode(example, i, j) for j, example in enumerate(part)))
+    return {"name": split, "shardLengths": [str(len(p)) for p in parts]}
 
 
 def write_records(path: Path, records: Iterable[bytes]) -> None:
@@ -273,14 +292,10 @@ def write_dataset(path: str | Path, splits: Mapping[str, list], num_shards: int 
     """Write graphs (dicts of the features above) in the TFDS layout; returns the version dir."""
     root = Path(path) / NAME / VERSION
     root.mkdir(parents=True, exist_ok=True)
-    split_infos = []
-    for split, graphs in splits.items():
-        bounds = [len(graphs) * i // num_shards for i in range(num_shards + 1)]
-        parts = [graphs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-        for i, part in enumerate(parts):
-            name = f"{NAME}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
-            write_records(root / name, (encode_example(g) for g in part))
-        split_infos.append({"name": split, "shardLengths": [str(len(p)) for p in parts]})
+    split_infos = [
+        write_split(root, NAME, split, graphs, lambda g, i, j: encode_example(g), num_shards)
+        for split, graphs in splits.items()
+    ]
     info = {"name": NAME, "version": VERSION, "fileFormat": "tfrecord", "splits": split_infos}
     (root / "dataset_info.json").write_text(json.dumps(info, indent=2))
     features = {

@@ -25,7 +25,7 @@ from hpbench.data.ogbg_tfds import (
     encode_example,
     masked_crc,
     parse_example,
-    write_records,
+    write_split,
 )
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
@@ -219,20 +219,21 @@ class WMTReader:
         return self.tokenizer.detokenize(ids[: np.argmax(ids == self.tokenizer.eos_id) + 1])
 
 
+def _encode_pair(pair: tuple[str, str], shard: int, index: int) -> bytes:
+    de, en = pair
+    return encode_example({"de": de, "en": en})
+
+
 def write_dataset(root: Path, name: str, splits: dict[str, list[tuple[str, str]]],
                   num_shards: int = 2) -> Path:  # fmt: skip
     """Write (de, en) text pairs per TFDS split as TFDS does for ``name`` (a wmt
     translate dataset, config de-en); returns the version directory."""
     directory = Path(root) / name / CONFIG / VERSION
     directory.mkdir(parents=True, exist_ok=True)
-    infos = []
-    for split, pairs in splits.items():
-        bounds = [len(pairs) * i // num_shards for i in range(num_shards + 1)]
-        parts = [pairs[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
-        for i, part in enumerate(parts):
-            path = directory / f"{name}-{split}.tfrecord-{i:05d}-of-{num_shards:05d}"
-            write_records(path, (encode_example({"de": de, "en": en}) for de, en in part))
-        infos.append({"name": split, "shardLengths": [str(len(p)) for p in parts]})
+    infos = [
+        write_split(directory, name, split, pairs, _encode_pair, num_shards)
+        for split, pairs in splits.items()
+    ]
     info = {
         "name": name,
         "version": VERSION,
