@@ -38,6 +38,7 @@ def tiny_run(tmp_path_factory):
     return json.loads((out / "accelerator.json").read_text()), (out / "accelerator.md").read_text()
 
 
+@pytest.mark.slow  # runs the whole benchmark script, ~35 s on 2 cores
 def test_tiny_mode_writes_the_machine_and_every_section(tiny_run):
     data, markdown = tiny_run
     assert data["mode"] == "tiny"
@@ -61,6 +62,7 @@ def test_tiny_mode_writes_the_machine_and_every_section(tiny_run):
     assert "device_memory" not in data["sections"]["search"]  # leaves the device to its runs
 
 
+@pytest.mark.slow  # runs the whole benchmark script, ~35 s on 2 cores
 def test_tiny_mode_figures_are_positive_and_consistent(tiny_run):
     sections = tiny_run[0]["sections"]
     (engine,) = sections["engine"]["rows"]
