@@ -345,3 +345,27 @@ def test_incomplete_algoperf_dirs_stop_the_build_naming_the_file(tmp_path):
         wmt_tfds.write_dataset(wmt, name, {"validation": [("a", "b")]})
     with pytest.raises(DataError, match=r"wmt \(size full\).*wmt_sentencepiece_model"):
         load_workload("wmt", size="full", data=str(wmt))
+
+
+@pytest.mark.slow  # compiles a (tiny) Conformer and DeepSpeech over 320,000-sample audio
+@pytest.mark.parametrize("name", ["librispeech_conformer", "librispeech_deepspeech"])
+def test_librispeech_full_trains_and_scores_from_algoperf_dir(name, speech, monkeypatch):
+    """The seam between the reader and AlgoPerf's model: raw audio from the npy files
+    through the in-model frontend, a training step, and the WER of AlgoPerf's transcripts
+    of the tokenizer's detokenised text."""
+    import attrs
+    import workload_checks as checks
+    from test_librispeech_algoperf import TINY
+
+    data, _, _ = speech
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(data))
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    workload = load_workload(name, size="full", batch_size=2)
+    assert workload.reader is not None and workload.tokenizer is workload.reader.tokenizer
+    workload = attrs.evolve(workload, config=TINY[workload.architecture], eval_batch_size=4)
+    params, state, losses = checks.train(workload, steps=1, learning_rate=1e-3)
+    assert np.isfinite(losses).all()
+    result = checks.check_evaluate(workload, params, state)
+    assert result["wer"] >= 0.0 and np.isfinite(result["loss"])
+    label = workload.batch(0, 0)["labels"][0]
+    assert workload.words(label[label > 0]).startswith("tf.Tensor(b")  # AlgoPerf's transcript
