@@ -111,6 +111,10 @@ def test_profiles_compare_algoperf_clocks_where_steps_tie():
     cut = score_results(results, labels, time="algoperf", budget_scale=9 / 41)
     assert cut.row("slow", "criteo").algoperf == math.inf
     assert cut.benchmark == {"fast": 1.0, "slow": 0.0}
+    # on that clock "slow" reached nothing: it counts as missed, at no step (not "reached")
+    slow = cut.row("slow", "criteo")
+    assert (slow.reached, slow.missed, slow.steps) == (0, 1, math.inf)
+    assert steps.row("slow", "criteo").reached == 1  # the step clock has no budget
     with pytest.raises(ValueError, match="budget_scale must be > 0"):
         score_results(results, labels, time="algoperf", budget_scale=0)
 

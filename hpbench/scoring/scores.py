@@ -272,6 +272,21 @@ def _require_algoperf_clock(trial_scores: Mapping[str, TrialScore]) -> None:
         )
 
 
+def _within_budget(score: TrialScore) -> TrialScore:
+    """On AlgoPerf's clock a trial that reached its target only past the runtime budget did
+    not reach it (AlgoPerf stops evaluating at the budget): missed, at no step."""
+    if score.outcome != "reached" or math.isfinite(score.algoperf):
+        return score
+    return attrs.evolve(
+        score,
+        steps=math.inf,
+        seconds=math.inf,
+        step_fraction=math.inf,
+        outcome="missed",
+        reason="reached the target only after AlgoPerf's runtime budget",
+    )
+
+
 def score_results(
     results: Iterable[TrialResult] | Mapping[str, TrialResult],
     labels: Labels = None,
@@ -314,6 +329,7 @@ def score_results(
         trial_scores = {trial_id: trial_scores[trial_id] for trial_id in by_id}
     if time == "algoperf":
         _require_algoperf_clock(trial_scores)
+        trial_scores = {i: _within_budget(s) for i, s in trial_scores.items()}
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for trial_id in by_id:
         groups[(label_of[trial_id], keys[trial_id][0])].append(trial_id)
