@@ -142,4 +142,5 @@ def test_sharded_evaluation_equals_the_one_device_evaluation(evaluations, case):
         assert eight[metric] == pytest.approx(value, rel=1e-4, abs=1e-6), metric
     decoded = evaluations[case]["decoded"]
     if case.startswith(("librispeech", "wmt")):  # the same hypotheses, in the same order
-        assert len(decoded) == 2 and decoded[0] == decoded[1] and len(decoded[0]) > 2
+        half = len(decoded) // 2  # text_bleu scores through corpus_bleu: calls come in pairs
+        assert half and decoded[:half] == decoded[half:] and len(decoded[0]) > 2
