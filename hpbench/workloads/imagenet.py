@@ -22,7 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
+from hpbench.workloads.base import (
+    Batch,
+    WorkloadBase,
+    batch_indices,
+    eval_batches,
+    row_slices,
+)
 from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
@@ -398,8 +404,10 @@ class ImageWorkload(WorkloadBase):
         model = self.model()
         total, batches = self._valid_batches()
         loss_sum = errors = 0.0
-        for images, labels in batches:
-            batch_loss, batch_errors = _evaluate_batch(model, params, model_state, images, labels)
+        for batch in eval_batches({"images": x, "labels": y} for x, y in batches):
+            batch_loss, batch_errors = _evaluate_batch(
+                model, params, model_state, batch["images"], batch["labels"]
+            )
             loss_sum += float(batch_loss)
             errors += float(batch_errors)
         return {"error_rate": errors / total, "loss": loss_sum / total}

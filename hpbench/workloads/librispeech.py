@@ -25,7 +25,13 @@ import numpy as np
 import optax
 
 from hpbench.workloads import metrics, speech_frontend
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
+from hpbench.workloads.base import (
+    Batch,
+    WorkloadBase,
+    batch_indices,
+    eval_batches,
+    row_slices,
+)
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
@@ -557,17 +563,21 @@ class SpeechWorkload(WorkloadBase):
         mean_sum = summed = tokens = 0.0
         references, hypotheses = [], []
         for batch in batches:
-            inputs, input_paddings, labels, label_paddings = (batch[k] for k in self.arrays)
-            batch_mean, batch_sum, logits, paddings = _evaluate_batch(
-                self.model(), params, model_state, inputs, input_paddings, labels, label_paddings
-            )
-            mean_sum += float(batch_mean) * len(labels)
-            summed += float(batch_sum)
-            tokens += float(np.sum(1 - label_paddings))
-            decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
-            for hypothesis, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                references.append(self.words(label[pad == 0]))
-                hypotheses.append(self.words(hypothesis))
+            batch_sum = batch_tokens = 0.0
+            for part in eval_batches([{k: batch[k] for k in self.arrays}]):  # split by rows
+                part_sum, logits, paddings = _evaluate_batch(
+                    self.model(), params, model_state, *(part[k] for k in self.arrays)
+                )
+                batch_sum += float(part_sum)
+                labels, label_paddings = (np.asarray(part[k]) for k in self.arrays[2:])
+                batch_tokens += float(np.sum(1 - label_paddings))
+                decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
+                for hypothesis, label, pad in zip(decoded, labels, label_paddings, strict=True):
+                    references.append(self.words(label[pad == 0]))
+                    hypotheses.append(self.words(hypothesis))
+            mean_sum += batch_sum / max(batch_tokens, 1.0) * len(batch[self.arrays[2]])
+            summed += batch_sum
+            tokens += batch_tokens
         if self.tokenizer is not None:
             wer = metrics.transcript_word_error_rate(references, hypotheses)
         else:
@@ -584,15 +594,10 @@ def _ctc_loss(logits, logit_paddings, labels, label_paddings):
 
 @jax.jit(static_argnums=0)
 def _evaluate_batch(model, params, model_state, inputs, input_paddings, labels, label_paddings):
-    """The batch's mean and summed CTC loss, and its logits and their paddings."""
+    """The batch's summed CTC loss, and its logits and their paddings."""
     logits, paddings = model.apply({"params": params, **model_state}, inputs, input_paddings)
     per_sequence = optax.ctc_loss(logits, paddings, labels, label_paddings, blank_id=BLANK)
-    return (
-        _ctc_loss(logits, paddings, labels, label_paddings),
-        jnp.sum(per_sequence),
-        logits,
-        paddings,
-    )
+    return jnp.sum(per_sequence), logits, paddings
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:

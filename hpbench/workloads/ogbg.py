@@ -527,10 +527,11 @@ class OgbgTfdsWorkload(OgbgWorkload):
         graphs, shards = self.data["valid"], self.num_shards
         budget = Budget(max(1, math.ceil(min(self.eval_batch_size, len(graphs)) / shards)))
         logits, labels, masks, loss_sum, count = [], [], [], 0.0, 0.0
-        for batch in sequential_batches(graphs, budget, shards):
+        for batch in eval_batches(sequential_batches(graphs, budget, shards)):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 self.model(), flatten_packed, params, batch
             )
+            batch = {key: np.asarray(value) for key, value in batch.items()}  # host bookkeeping
             real = np.zeros(batch["labels"].shape[:2], bool)  # the slots holding a graph
             for shard, graph_ids in enumerate(batch["node_graph"]):
                 real[shard, np.unique(graph_ids[batch["node_mask"][shard]])] = True

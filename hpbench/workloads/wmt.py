@@ -33,7 +33,13 @@ import optax
 
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.workloads import metrics, translate
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, row_slices
+from hpbench.workloads.base import (
+    Batch,
+    WorkloadBase,
+    batch_indices,
+    eval_batches,
+    row_slices,
+)
 from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
@@ -489,8 +495,8 @@ class WMTWorkload(WorkloadBase):
         split = self.word_splitter()
         loss_sum = tokens = 0.0
         references, hypotheses = [], []
-        for batch in batches:
-            inputs, targets = batch["inputs"], batch["targets"]
+        for batch in eval_batches(batches):
+            inputs, targets = batch["inputs"], np.asarray(batch["targets"])
             batch_loss, decoded = _evaluate_batch(self.model(), params, inputs, targets)
             loss_sum += float(batch_loss)
             tokens += float(np.sum(targets > 0))
@@ -503,8 +509,8 @@ class WMTWorkload(WorkloadBase):
         decoding = self.decoding
         loss_sum = tokens = 0.0
         references, hypotheses = [], []
-        for batch in self.valid_batches()[1]:
-            inputs, targets = batch["inputs"], batch["targets"]
+        for batch in eval_batches(self.valid_batches()[1]):  # beams decoded split by rows
+            inputs, targets = batch["inputs"], np.asarray(batch["targets"])
             batch_loss, predicted = _evaluate_beam(
                 self.model(), params, inputs, targets, decoding.beam_size, decoding.alpha,
                 decoding.max_decode_len,
