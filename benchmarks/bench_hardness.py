@@ -45,7 +45,7 @@ def hardness(spec: Path, results: Path) -> list[dict]:
                 "planned": len(trials),
                 "trained": len(done),
                 "reached": len(reached),
-                "learning_rates": sorted(t.hyperparameters["learning_rate"] for t in reached),
+                "learning_rates": sorted(dict(t.hyperparameters)["learning_rate"] for t in reached),
                 "table_4": TABLE_4.get(workload),
             }
         )
