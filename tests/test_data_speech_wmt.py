@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from hpbench.data import librispeech_npy, ogbg_tfds, wmt_tfds
+from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
-from hpbench.data.stream import HostShard, StepStream
+from hpbench.data.stream import ONE_HOST, HostShard, StepStream
 from hpbench.workloads import metrics
 from hpbench.workloads.base import batch_indices
 from hpbench.workloads.registry import load_workload
@@ -240,27 +241,137 @@ def test_wmt_validation_is_tokenized_filtered_and_padded(wmt):
         assert reader.detokenize(batch["targets"][row]) == pair[1]
 
 
-def test_wmt_training_batches_are_pure_resumable_and_split_by_host(wmt):
-    _, root, train, _ = wmt
-    reader = wmt_tfds.WMTReader.open(root, batch_size=4)
-    stream = StepStream(reader)
-    batches = [stream.batch(5, step) for step in range(5)]
-    long_rows = 0
-    for step, batch in enumerate(batches):
-        for row, index in enumerate(batch_indices(5, step, len(train), 4)):
-            expected = tokenized(reader.tokenizer, train[index])
-            np.testing.assert_array_equal(batch["inputs"][row], expected[0])
-            np.testing.assert_array_equal(batch["targets"][row], expected[1])
-            long_rows += train[index] == LONG
-    assert long_rows  # the over-long pair came as an all-padding row
-    resumed = StepStream(reader)
-    for step in (3, 4):
-        for key in ("inputs", "targets"):
-            np.testing.assert_array_equal(resumed.batch(5, step)[key], batches[step][key])
-    halves = [wmt_tfds.WMTReader.open(root, 4, HostShard(i, 2))(5, 2) for i in (0, 1)]
-    np.testing.assert_array_equal(
-        np.concatenate([h["inputs"] for h in halves]), batches[2]["inputs"]
+@pytest.fixture(scope="module")
+def wmt_long(wmt, tmp_path_factory):
+    """The wmt fixture with training pairs of 1-6 sentences (~25-150 tokens a side), so
+    that packed 256-token rows fill up and break, and the over-long pair among them."""
+    import shutil
+
+    _, root, _, _ = wmt
+    copy = tmp_path_factory.mktemp("data") / "wmt"
+    shutil.copytree(root / "wmt14_translate", copy / "wmt14_translate")
+    shutil.copy(root / wmt_tfds.TOKENIZER, copy / wmt_tfds.TOKENIZER)
+    train = []
+    for i in range(20):
+        picked = [(i + j) % 6 for j in range(1 + (7 * i) % 6)]
+        train.append(
+            (" ".join(GERMAN[j] for j in picked), " ".join(ENGLISH[j].lower() for j in picked))
+        )
+    train.insert(7, LONG)
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train}, num_shards=3)
+    return copy, train
+
+
+def packed_reader(root, batch_size=4, shard=ONE_HOST):
+    """Windows of 2 rows x 3 pairs: 6 pairs of ~25-150 tokens fill about 2 rows."""
+    reader = wmt_tfds.WMTReader.open(root, batch_size, shard)
+    return __import__("attrs").evolve(reader, window_rows=2, examples_per_row=3)
+
+
+def expected_rows(reader, train, seed, window):
+    """The pairs of each row of ``window``, by hand: the window's pairs in permutation
+    order, the over-long one skipped, a new row when a side would pass 256 tokens."""
+    rows, lengths = [[]], [0, 0]
+    for index in batch_indices(seed, window, len(train), 6):
+        pair = [reader.tokenizer.tokenize(text) for text in train[index]]
+        if max(map(len, pair)) > 256:
+            assert train[index] == LONG
+            continue
+        if any(n + len(ids) > 256 for n, ids in zip(lengths, pair, strict=True)):
+            if len(rows) == 2:
+                break
+            rows, lengths = [*rows, []], [0, 0]
+        rows[-1].append(pair)
+        lengths = [n + len(ids) for n, ids in zip(lengths, pair, strict=True)]
+    return rows + [[]] * (2 - len(rows))
+
+
+def test_wmt_training_rows_are_packed_pairs_of_their_window(wmt_long):
+    root, train = wmt_long
+    reader = packed_reader(root)
+    per_row = []
+    for step in range(3):
+        batch = reader(5, step)
+        assert set(batch) == {"inputs", "targets", *PACKING_KEYS}
+        assert all(v.shape == (4, 256) and v.dtype == np.int32 for v in batch.values())
+        rows = [r for w in (2 * step, 2 * step + 1) for r in expected_rows(reader, train, 5, w)]
+        for row, pairs in enumerate(rows):
+            per_row.append(len(pairs))
+            for side, key in enumerate(("inputs", "targets")):
+                parts = [pair[side] for pair in pairs]
+                n = sum(map(len, parts))
+                tokens = np.concatenate([*parts, np.zeros(256 - n, np.int32)])
+                pad = np.zeros(256 - n)
+                segments = np.concatenate(
+                    [*(np.full(len(p), i + 1) for i, p in enumerate(parts)), pad]
+                )
+                positions = np.concatenate([*(np.arange(len(p)) for p in parts), pad])
+                np.testing.assert_array_equal(batch[key][row], tokens)
+                np.testing.assert_array_equal(batch[f"{key}_segmentation"][row], segments)
+                np.testing.assert_array_equal(batch[f"{key}_position"][row], positions)
+    windows = np.reshape(per_row, (-1, 2)).sum(axis=1)
+    assert min(per_row) >= 2 and min(windows) < 6  # rows share; a break left pairs unread
+
+
+@pytest.mark.slow
+def test_wmt_packed_training_step_equals_the_unpacked_pairs(wmt_long):
+    """Loss and gradients of a small Transformer on a packed batch equal those on the same
+    pairs one per row (start token EOS, so that a later segment, which starts from the
+    previous segment's EOS as in AlgoPerf, starts like a lone pair), and a step lowers it.
+    Slow: ~20 s of compiling a 256-token Transformer twice on 2 loaded cores."""
+    import jax
+
+    from hpbench.workloads import wmt as wmt_workload
+    from hpbench.workloads.registry import get_workload
+
+    root, train = wmt_long
+    reader = packed_reader(root)
+    config = wmt_workload.ModelConfig(
+        vocab_size=90, emb_dim=16, num_heads=2, num_layers=1, mlp_dim=32, max_length=256,
+        bos_id=reader.tokenizer.eos_id,
+    )  # fmt: skip
+    workload = wmt_workload.WMTWorkload(
+        info=get_workload("wmt"), size="full", variant="base", config=config, data={}
     )
+    packed = reader(5, 1)
+    pairs = [pair for w in (2, 3) for row in expected_rows(reader, train, 5, w) for pair in row]
+    unpacked = {
+        key: wmt_tfds.pad_rows([pair[side] for pair in pairs])
+        for side, key in enumerate(("inputs", "targets"))
+    }
+    params, _ = workload.init(jax.random.key(0))
+
+    def loss(params, batch):
+        return workload.loss(params, {}, batch, jax.random.key(1), dropout=0.0,
+                             label_smoothing=0.1)[0]  # fmt: skip
+
+    value_and_grad = jax.jit(jax.value_and_grad(loss))
+    value, grads = value_and_grad(params, packed)
+    alone, alone_grads = value_and_grad(params, unpacked)
+    np.testing.assert_allclose(value, alone, rtol=1e-5)
+    for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(alone_grads), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    stepped = jax.tree.map(lambda p, g: p - 0.5 * g, params, grads)
+    assert value_and_grad(stepped, packed)[0] < value
+    assert len(pairs) > len(packed["inputs"])
+
+
+def test_wmt_packed_batches_are_pure_resumable_and_split_by_host(wmt_long):
+    root, _ = wmt_long
+    reader = packed_reader(root)
+    stream = StepStream(reader)
+    batches = [stream.batch(5, step) for step in range(4)]
+    resumed = StepStream(reader)
+    for step in (2, 3):
+        for key, value in resumed.batch(5, step).items():
+            np.testing.assert_array_equal(value, batches[step][key], err_msg=key)
+    assert not np.array_equal(batches[0]["targets"], batches[1]["targets"])
+    halves = [packed_reader(root, shard=HostShard(i, 2))(5, 3) for i in (0, 1)]
+    for key, value in batches[3].items():
+        np.testing.assert_array_equal(np.concatenate([h[key] for h in halves]), value)
+    odd = __import__("attrs").evolve(reader, window_rows=4, shard=HostShard(1, 2))
+    with pytest.raises(ValueError, match="blocks of 4"):
+        odd(5, 0)
 
 
 def test_wmt_detokenize_cuts_at_the_first_eos_as_algoperf(wmt):

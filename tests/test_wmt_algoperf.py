@@ -11,7 +11,7 @@ import attrs
 import numpy as np
 import pytest
 
-from hpbench.data.packing import pack_examples
+from hpbench.data.packing import pack_examples, pack_rows
 from hpbench.workloads import metrics, translate, wmt
 from hpbench.workloads.registry import get_workload
 
@@ -124,6 +124,36 @@ def test_packing_starts_a_row_when_a_key_overflows_and_a_group_every_length_exam
     assert list(long["inputs"]) == [1, 2, 3, 4] and list(long["targets"]) == [3, 2, 0, 0]
     with pytest.raises(ValueError, match="1-D token arrays"):
         list(pack_examples([{"inputs": np.ones((2, 2)), "targets": np.ones(2)}], 4))
+
+
+def test_pack_rows_fills_rows_as_pack_examples_and_reads_no_further():
+    def ex(n_in, n_tgt, first):
+        return {"inputs": first + np.arange(n_in), "targets": first + np.arange(n_tgt)}
+
+    examples = [ex(2, 1, 10), ex(1, 1, 20), ex(1, 3, 30), ex(2, 1, 40), ex(3, 3, 50)]
+    examples += [ex(1, 1, 60), ex(1, 1, 70)]
+    read = []
+
+    def stream():
+        for example in examples:
+            read.append(int(example["inputs"][0]))
+            yield example
+
+    # Length 5, by hand: [a b c] (targets 1 + 1 + 3), d's targets overflow: [d e]; f's
+    # inputs overflow (2 + 3 + 1), so f opens row 3: with 2 rows f is read and g is not.
+    two = pack_rows(stream(), 2, 5)
+    group = list(pack_examples(examples, 5))  # groups of 5 examples: [a..e], [f g]
+    assert len(group) == 3 and read == [10, 20, 30, 40, 50, 60]
+    for mine, reference in zip(two, group[:2], strict=True):
+        assert mine.keys() == reference.keys()
+        for key in mine:
+            np.testing.assert_array_equal(mine[key], reference[key], err_msg=key)
+    # Examples that run out leave all-padding rows.
+    four = pack_rows(iter(examples), 4, 5)
+    assert [int(r["targets_segmentation"].max()) for r in four] == [3, 2, 2, 0]
+    assert not four[3]["inputs"].any() and four[3]["inputs"].shape == (5,)
+    with pytest.raises(ValueError, match="positive rows"):
+        pack_rows(iter(examples), 0, 5)
 
 
 def test_packed_rows_attend_only_within_their_segment(tiny):

@@ -6,10 +6,13 @@ examples; within a group, examples are appended to the current row while every k
 still fits in ``length`` tokens, else the row is written and a new one begun; the last
 row of a group is written even if short. Each packed row carries, per key, the example
 (segment 1, 2, ...; 0 = padding) and the position within it that each token has.
+``pack_rows`` fills a fixed number of rows by the same rule from a finite window of
+examples, so that a training batch can be packed without replaying the stream before it.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -39,7 +42,20 @@ def pack_examples(
         yield from _pack_group(group, length, keys)
 
 
-def _pack_group(group: list[Example], length: int, keys: Sequence[str]) -> Iterator[Example]:
+def pack_rows(
+    examples: Iterable[Example], rows: int, length: int, keys: Sequence[str] = ("inputs", "targets")
+) -> list[Example]:
+    """``rows`` packed rows filled from ``examples`` in order as ``pack_examples`` fills a
+    group; reading stops at the example that would open row ``rows + 1`` (it and the rest
+    are left out). Rows the examples do not reach are all padding."""
+    if rows < 1 or length < 1:
+        raise ValueError(f"packing needs positive rows and length, found {rows} and {length}")
+    packed = list(itertools.islice(_pack_group(examples, length, keys), rows))
+    empty = {k: [] for k in keys}
+    return packed + [_write_row(empty, length) for _ in range(rows - len(packed))]
+
+
+def _pack_group(group: Iterable[Example], length: int, keys: Sequence[str]) -> Iterator[Example]:
     tokens: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     for example in group:
         ids = {}

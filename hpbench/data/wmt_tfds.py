@@ -14,7 +14,9 @@ and rows are zero-padded to 256.
 from __future__ import annotations
 
 import json
+import math
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -27,6 +29,7 @@ from hpbench.data.ogbg_tfds import (
     parse_example,
     write_split,
 )
+from hpbench.data.packing import pack_rows
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
@@ -163,10 +166,12 @@ def fits(source: np.ndarray, target: np.ndarray) -> bool:
 
 @attrs.frozen
 class WMTReader:
-    """Training batch ``step``: pairs ``[step B, (step + 1) B)`` of per-epoch permutations
-    seeded by (seed, epoch), tokenized in the worker; a pair over 256 tokens gives an
-    all-padding row (AlgoPerf filters it out). Validation is tokenized and filtered once,
-    when the reader is opened, and kept in order."""
+    """Training batch ``step``: ``batch_size`` rows of 256 tokens packed as AlgoPerf packs
+    (``pack_dataset``), each block of ``window_rows`` rows from its own window of
+    ``window_rows * examples_per_row`` pairs of per-epoch permutations seeded by
+    (seed, epoch), so a block needs no other block (:meth:`window`); pairs over 256 tokens
+    are skipped (AlgoPerf filters them out). Validation is tokenized and filtered once,
+    when the reader is opened, and kept in order (unpacked)."""
 
     train: TextPairs
     valid_inputs: np.ndarray = attrs.field(eq=False)
@@ -174,6 +179,10 @@ class WMTReader:
     tokenizer: SentencePieceTokenizer
     batch_size: int
     shard: HostShard = ONE_HOST
+    #: rows packed from one window (fewer when the batch is smaller: their gcd)
+    window_rows: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    #: pairs a window holds per row it fills (AlgoPerf's rows hold ~6.3 real-length pairs)
+    examples_per_row: int = attrs.field(default=8, validator=attrs.validators.ge(1))
 
     @classmethod
     def open(cls, root: Path, batch_size: int, shard: HostShard = ONE_HOST) -> WMTReader:
@@ -197,17 +206,34 @@ class WMTReader:
         )
 
     def __call__(self, seed: int, step: int) -> Batch:
+        first, count = self.shard.rows(self.batch_size)
+        block = math.gcd(self.window_rows, self.batch_size)
+        if first % block or count % block:
+            raise ValueError(
+                f"wmt packing: {count} rows per host do not split into blocks of {block} "
+                f"(window_rows); use a batch size whose share per host is a multiple of it"
+            )
+        start = (step * self.batch_size + first) // block
+        rows = [row for w in range(start, start + count // block) for row in self.window(seed, w)]
+        return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
+
+    def window(self, seed: int, number: int) -> list[dict[str, np.ndarray]]:
+        """Packed rows of block ``number`` of the training stream: pairs ``[number M,
+        (number + 1) M)`` of the epoch permutations (``M = rows * examples_per_row``),
+        packed in order into ``rows`` rows; the pair that would open one more row, and the
+        pairs after it, are not read."""
         from hpbench.workloads.base import batch_indices
 
-        first, count = self.shard.rows(self.batch_size)
-        rows = batch_indices(seed, step, len(self.train), self.batch_size)[first : first + count]
-        sources, targets = [], []
-        for index in rows:
+        rows = math.gcd(self.window_rows, self.batch_size)
+        indices = batch_indices(seed, number, len(self.train), rows * self.examples_per_row)
+        return pack_rows(self._examples(indices), rows, MAX_LENGTH)
+
+    def _examples(self, indices: np.ndarray) -> Iterator[dict[str, np.ndarray]]:
+        """The tokenized pairs at ``indices`` that pass AlgoPerf's length filter, read lazily."""
+        for index in indices:
             source, target = map(self.tokenizer.tokenize, self.train.text(int(index)))
-            keep = fits(source, target)
-            sources.append(source if keep else source[:0])
-            targets.append(target if keep else target[:0])
-        return {"inputs": pad_rows(sources), "targets": pad_rows(targets)}
+            if fits(source, target):
+                yield {"inputs": source, "targets": target}
 
     def valid_batch(self, rows: slice) -> Batch:
         return {"inputs": self.valid_inputs[rows], "targets": self.valid_targets[rows]}
