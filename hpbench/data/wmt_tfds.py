@@ -8,7 +8,8 @@ each with ``dataset_info.json``, ``features.json`` and the shards
 feature per language; and ``wmt_sentencepiece_model`` (32,000 pieces). As in AlgoPerf's
 ``input_pipeline.py``: the supervised keys (de, en) become inputs and targets, each is
 tokenized with EOS appended, pairs longer than 256 tokens (either side) are filtered out,
-and rows are zero-padded to 256.
+training pairs are packed into 256-token rows (per window, :class:`WMTReader`) and
+validation rows are zero-padded to 256.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ class WMTReader:
 
     def __call__(self, seed: int, step: int) -> Batch:
         first, count = self.shard.rows(self.batch_size)
-        block = math.gcd(self.window_rows, self.batch_size)
+        block = self.block_rows
         if first % block or count % block:
             raise ValueError(
                 f"wmt packing: {count} rows per host do not split into blocks of {block} "
@@ -217,6 +218,11 @@ class WMTReader:
         rows = [row for w in range(start, start + count // block) for row in self.window(seed, w)]
         return {key: np.stack([row[key] for row in rows]) for key in rows[0]}
 
+    @property
+    def block_rows(self) -> int:
+        """Rows packed from one window: ``window_rows``, or fewer for a batch not a multiple."""
+        return math.gcd(self.window_rows, self.batch_size)
+
     def window(self, seed: int, number: int) -> list[dict[str, np.ndarray]]:
         """Packed rows of block ``number`` of the training stream: pairs ``[number M,
         (number + 1) M)`` of the epoch permutations (``M = rows * examples_per_row``),
@@ -224,7 +230,7 @@ class WMTReader:
         pairs after it, are not read."""
         from hpbench.workloads.base import batch_indices
 
-        rows = math.gcd(self.window_rows, self.batch_size)
+        rows = self.block_rows
         indices = batch_indices(seed, number, len(self.train), rows * self.examples_per_row)
         return pack_rows(self._examples(indices), rows, MAX_LENGTH)
 
