@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,7 +29,8 @@ from hpbench.data.ogbg_tfds import (
     _encode_varint,
     _fields,
     _varint,
-    masked_crc,
+    read_record_at,
+    record_offsets,
     write_split,
 )
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
@@ -117,26 +117,6 @@ def encode_image_example(image: bytes, label: int, file_name: str) -> bytes:
 # --- shards and random access ---------------------------------------------------------------
 
 
-def record_offsets(path: Path) -> np.ndarray:
-    """Byte offset of every record of a TFRecord file, from its length headers."""
-    offsets = []
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        offset = 0
-        while offset < size:
-            f.seek(offset)
-            header = f.read(12)
-            if len(header) < 12:
-                raise TfdsError(f"{path}: truncated record header at byte {offset}")
-            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
-                raise TfdsError(f"{path}: corrupt record length at byte {offset} (CRC mismatch)")
-            offsets.append(offset)
-            offset += 16 + struct.unpack("<Q", header[:8])[0]
-    if offset != size:
-        raise TfdsError(f"{path}: truncated last record")
-    return np.asarray(offsets, np.int64)
-
-
 def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
     """``record_offsets``, kept under ``cache`` (when given) by the file's path, size and
     mtime: the 1,024 training shards' 1.28 million headers are walked once."""
@@ -151,20 +131,6 @@ def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
     cache.mkdir(parents=True, exist_ok=True)
     np.save(cached, offsets)
     return offsets
-
-
-def read_record_at(path: Path, offset: int) -> bytes:
-    """The record at ``offset`` of a TFRecord file, its payload checked against its CRC."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        header = f.read(12)
-        (length,) = struct.unpack("<Q", header[:8])
-        data, footer = f.read(length), f.read(4)
-    if len(data) < length or len(footer) < 4:
-        raise TfdsError(f"{path}: truncated record at byte {offset}")
-    if struct.unpack("<I", footer)[0] != masked_crc(data):
-        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
-    return data
 
 
 @attrs.frozen

@@ -90,6 +90,40 @@ def read_records(path: Path) -> Iterator[bytes]:
             yield data
 
 
+def record_offsets(path: Path) -> np.ndarray:
+    """Byte offset of every record of a TFRecord file, from its length headers."""
+    offsets = []
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset < size:
+            f.seek(offset)
+            header = f.read(12)
+            if len(header) < 12:
+                raise TfdsError(f"{path}: truncated record header at byte {offset}")
+            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
+                raise TfdsError(f"{path}: corrupt record length at byte {offset} (CRC mismatch)")
+            offsets.append(offset)
+            offset += 16 + struct.unpack("<Q", header[:8])[0]
+    if offset != size:
+        raise TfdsError(f"{path}: truncated last record")
+    return np.asarray(offsets, np.int64)
+
+
+def read_record_at(path: Path, offset: int) -> bytes:
+    """The record at ``offset`` of a TFRecord file, its payload checked against its CRC."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        header = f.read(12)
+        (length,) = struct.unpack("<Q", header[:8])
+        data, footer = f.read(length), f.read(4)
+    if len(data) < length or len(footer) < 4:
+        raise TfdsError(f"{path}: truncated record at byte {offset}")
+    if struct.unpack("<I", footer)[0] != masked_crc(data):
+        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
+    return data
+
+
 def write_split(
     directory: Path,
     name: str,

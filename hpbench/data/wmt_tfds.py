@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +25,9 @@ import numpy as np
 from hpbench.data.ogbg_tfds import (
     TfdsError,
     encode_example,
-    masked_crc,
     parse_example,
+    read_record_at,
+    record_offsets,
     write_split,
 )
 from hpbench.data.packing import pack_rows
@@ -63,37 +63,6 @@ def supervised_keys(info: dict, where: Path) -> tuple[str, str]:
     if len(items) == 2 and all("featureKey" in item for item in items):
         return items[0]["featureKey"], items[1]["featureKey"]
     raise TfdsError(f"{where}: dataset_info.json names no supervised keys (input, target)")
-
-
-def record_offsets(path: Path) -> np.ndarray:
-    """The byte offset of every record of a TFRecord file (lengths checked by their CRC)."""
-    offsets = []
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        position = 0
-        while position < size:
-            header = f.read(12)
-            if len(header) < 12:
-                raise TfdsError(f"{path}: truncated record header at byte {position}")
-            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
-                raise TfdsError(f"{path}: corrupt record length at byte {position}")
-            offsets.append(position)
-            position += 12 + struct.unpack("<Q", header[:8])[0] + 4
-            f.seek(position)
-    if position != size:
-        raise TfdsError(f"{path}: truncated last record")
-    return np.asarray(offsets, np.int64)
-
-
-def read_record(path: str, offset: int) -> bytes:
-    """The record at ``offset`` of a TFRecord file, its payload checked by its CRC."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        (length,) = struct.unpack("<Q", f.read(12)[:8])
-        data, footer = f.read(length), f.read(4)
-    if len(footer) < 4 or struct.unpack("<I", footer)[0] != masked_crc(data):
-        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
-    return data
 
 
 @attrs.frozen
@@ -143,7 +112,7 @@ class TextPairs:
     def text(self, index: int) -> tuple[bytes, bytes]:
         """(source, target) text of pair ``index``."""
         shard = int(np.searchsorted(self.starts, index, side="right")) - 1
-        example = parse_example(read_record(self.shards[shard], int(self.offsets[index])))
+        example = parse_example(read_record_at(Path(self.shards[shard]), int(self.offsets[index])))
         try:
             return tuple(bytes(example[key][0]) for key in self.keys)
         except (KeyError, IndexError) as error:
