@@ -16,11 +16,8 @@ from typing import Any
 
 import attrs
 
-from hpbench.algorithms.registry import ALGORITHMS
+from hpbench.algorithms.registry import get_algorithm
 from hpbench.plan import Plan, Scalar, Trial
-
-#: Hyperparameters the workload consumes as Python values (they shape its program).
-STATIC_HYPERPARAMETERS = frozenset({"dropout"})
 
 #: The largest pack chosen automatically (``--pack`` may go higher). On 2 CPU cores packs
 #: beyond 8 stop paying; on accelerators memory is usually the limit first.
@@ -108,14 +105,9 @@ class Job:
 
 
 def is_packable(algorithm: str, name: str, value: Scalar) -> bool:
-    """Whether hyperparameter ``name`` may differ between members of one pack."""
-    if name in STATIC_HYPERPARAMETERS or isinstance(value, bool | str):
-        return False
-    info = ALGORITHMS.get(algorithm)
-    hyperparameter = info.hyperparameter(name) if info is not None else None
-    if hyperparameter is None:
-        return isinstance(value, float)
-    return hyperparameter.packable
+    """Whether hyperparameter ``name`` may differ between members of one pack (the
+    algorithm's registry entry says)."""
+    return get_algorithm(algorithm).packable(name, value)
 
 
 def packed_values(trial: Trial) -> dict[str, float | int]:
