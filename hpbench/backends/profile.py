@@ -13,11 +13,12 @@ from typing import Any
 
 import attrs
 
+from hpbench.backends.registry import BACKENDS
 from hpbench.spec.errors import Problem, SpecError, display_path
 from hpbench.spec.source import Document, load_document
 from hpbench.spec.values import Interval, Reporter
 
-BACKEND_NAMES = ("local", "pool", "ray", "slurm")
+BACKEND_NAMES = tuple(BACKENDS)
 RUNNER_KEYS = (
     "backend",
     "description",
