@@ -1,9 +1,8 @@
 """The ``hpbench`` command: a dispatcher that imports only the module of the command run.
 
-Each command lives with its owner, in a module listed in :data:`COMMANDS`. A module that
-serves one command exposes ``add_arguments(parser)`` and ``main(args) -> int``; a module
-that serves several exposes ``COMMANDS = {name: obj}`` with those two attributes on each
-``obj``. Modules must not import JAX at module level, so ``hpbench --help`` and
+Each command lives with its owner: a :class:`Command` in the ``COMMANDS`` dict of the module
+listed for it in :data:`COMMANDS` here (with its help line, so ``hpbench --help`` imports
+nothing). Modules must not import JAX at module level, so ``hpbench --help`` and
 ``hpbench validate`` stay instant. A spec problem (:class:`SpecError`) is printed without a
 traceback and exits with 2.
 """
@@ -13,13 +12,26 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+
+import attrs
 
 from hpbench import __version__
 
-#: command -> (module, one-line help). Keep the help here: ``hpbench --help`` imports nothing.
+
+@attrs.frozen
+class Command:
+    """A command (or a subcommand, which also carries its ``help`` line): ``add_arguments``
+    fills its parser, ``main`` runs it and returns the exit code."""
+
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+    help: str = ""
+
+
+#: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:
+#: ``hpbench --help`` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("hpbench.spec.commands", "check spec files and report every problem"),
     "plan": ("hpbench.spec.commands", "show a spec's trials, their results and their cost"),
@@ -64,8 +76,8 @@ class NotBuilt(Exception):
     """The module of a command does not exist yet."""
 
 
-def load_command(name: str) -> Any:
-    """The object with ``add_arguments`` and ``main`` for command ``name``."""
+def load_command(name: str) -> Command:
+    """The :class:`Command` ``name``, from its module's ``COMMANDS``."""
     module_name = COMMANDS[name][0]
     try:
         module: ModuleType = importlib.import_module(module_name)
@@ -73,8 +85,7 @@ def load_command(name: str) -> Any:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise NotBuilt(f"hpbench {name}: not built yet ({module_name} is missing)") from None
         raise
-    commands = getattr(module, "COMMANDS", None)
-    return commands[name] if commands is not None else module
+    return module.COMMANDS[name]
 
 
 def build_parser(chosen: str | None) -> argparse.ArgumentParser:

@@ -167,13 +167,21 @@ def test_the_schema_rejects_what_the_checker_rejects():
         assert not validator.is_valid(data), data
 
 
-def test_a_module_may_serve_one_command_or_several(monkeypatch, tmp_path, capsys):
+def test_a_command_is_a_command_in_its_modules_commands(monkeypatch, tmp_path, capsys):
     (tmp_path / "one_command.py").write_text(
+        "from hpbench.cli import Command\n"
         "def add_arguments(parser):\n    parser.add_argument('x')\n"
         "def main(args):\n    print('one', args.x)\n    return 3\n"
+        "COMMANDS = {'one': Command(add_arguments, main)}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(cli.COMMANDS, "one", ("one_command", "a single-command module"))
     assert cli.main(["one", "hello"]) == 3
     assert capsys.readouterr().out == "one hello\n"
     assert cli.load_command("list").main.__name__ == "_list"  # hpbench.spec.commands.COMMANDS
+
+
+def test_every_command_is_defined_one_way():
+    """Each listed command is a :class:`cli.Command` in its module's ``COMMANDS``."""
+    for name in cli.COMMANDS:
+        assert isinstance(cli.load_command(name), cli.Command), name

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import attrs
 
+from hpbench.cli import Command
 from hpbench.plan import Trial
 from hpbench.results.records import (
     CORRUPT,
@@ -219,3 +220,6 @@ def _age(updated: str | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m ago"
     return f"{seconds / 3600:.1f}h ago"
+
+
+COMMANDS = {"status": Command(add_arguments, main)}

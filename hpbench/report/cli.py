@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
+from hpbench.cli import Command
 
 if TYPE_CHECKING:
     from hpbench.report.data import Report
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_REPORTS = Path("reports")
-
-
-@attrs.frozen
-class Command:
-    """What the dispatcher (hpbench/cli.py) needs of a command."""
-
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
 
 
 def _error(text: str) -> None:

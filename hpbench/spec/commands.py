@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from hpbench.cli import Command
 from hpbench.plan import Plan, Trial
 from hpbench.spec.bounds import MAX_TRIALS, MAX_TRIALS_VARIABLE
 from hpbench.spec.check import check
@@ -35,12 +34,6 @@ def console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
-
-
-@attrs.frozen
-class Command:
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
 
 
 # --- validate ---------------------------------------------------------------------------
