@@ -3,8 +3,9 @@
 Each command lives with its owner: a :class:`Command` in the ``COMMANDS`` dict of the module
 listed for it in :data:`COMMANDS` here (with its help line, so ``hpbench --help`` imports
 nothing). Modules must not import JAX at module level, so ``hpbench --help`` and
-``hpbench validate`` stay instant. A spec problem (:class:`SpecError`) is printed without a
-traceback and exits with 2.
+``hpbench validate`` stay instant. A spec problem (:class:`SpecError`), or a runner profile
+naming a backend whose extra is not installed, is printed without a traceback and exits
+with 2.
 """
 
 from __future__ import annotations
@@ -129,10 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(str(e))
         return 1
     except Exception as e:
+        from hpbench.backends.registry import BackendUnavailable
         from hpbench.spec.errors import SpecError
 
         if isinstance(e, SpecError):
             _print_error(e.render())
+            return 2
+        if isinstance(e, BackendUnavailable):  # the profile's backend lacks its extra
+            _print_error(f"hpbench: {e}")
             return 2
         raise
     except KeyboardInterrupt:

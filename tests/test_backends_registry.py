@@ -13,6 +13,7 @@ import pytest
 from hpbench.backends import BACKENDS, run_jobs
 from hpbench.backends.profile import RunnerProfile, load_profile
 from hpbench.backends.registry import BackendEntry, BackendUnavailable, get_backend, register
+from hpbench.cli import main
 from hpbench.spec.compile import load_plan
 from hpbench.spec.errors import SpecError
 from hpbench.train.job import make_jobs
@@ -55,6 +56,32 @@ def test_a_backend_without_its_extra_says_what_to_install(monkeypatch):
         get_backend("ray")
 
 
+def test_hpbench_run_on_a_backend_without_its_extra_exits_2_saying_what_to_install(
+    monkeypatch, tmp_path, capsys
+):
+    missing = BackendEntry(
+        "ray", "hpbench.backends.ray", "Ray", extra="ray", requires="hpbench_no_such_package"
+    )
+    monkeypatch.setitem(BACKENDS, "ray", missing)
+    spec = _write_spec(tmp_path)
+    code = main(
+        [
+            "run",
+            str(spec),
+            "--runner",
+            "ray",
+            "--pack",
+            "4",
+            "--results",
+            str(tmp_path / "r"),
+            "--quiet",
+        ]
+    )
+    assert code == 2
+    assert "pip install 'hpbench[ray]'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_unknown_and_twice_registered_names_are_errors():
     with pytest.raises(KeyError, match="unknown backend 'pol'; known: local, pool, ray, slurm"):
         get_backend("pol")
@@ -73,12 +100,7 @@ def test_run_jobs_dispatches_through_the_registry(monkeypatch, tmp_path):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(BACKENDS, "pool", BackendEntry("pool", "recording_backend", "a test"))
-    spec = tmp_path / "spec.toml"
-    spec.write_text(
-        '[algorithm]\nname = "adamw"\n[grid]\nlearning_rate = [1e-3, 1e-2]\nseed = [0, 1]\n'
-        '[workloads.toy_mlp]\ntarget = { metric = "error_rate", value = 0.1 }\n'
-    )
-    jobs = make_jobs(load_plan(spec), pack=64)
+    jobs = make_jobs(load_plan(_write_spec(tmp_path)), pack=64)
     assert len(jobs) == 2  # one per seed, each packing both learning rates
     outcomes = run_jobs(jobs, tmp_path / "results", RunnerProfile(backend="pool"))
     import recording_backend
@@ -86,3 +108,13 @@ def test_run_jobs_dispatches_through_the_registry(monkeypatch, tmp_path):
     assert [(len(jobs), tmp_path / "results", "pool")] == recording_backend.CALLS
     assert len(outcomes) == sum(len(job.trials) for job in jobs)
     assert {(o.state, o.step) for o in outcomes} == {("done", 7)}
+
+
+def _write_spec(directory):
+    """Four toy trials: two learning rates (packable) by two seeds."""
+    spec = directory / "spec.toml"
+    spec.write_text(
+        '[algorithm]\nname = "adamw"\n[grid]\nlearning_rate = [1e-3, 1e-2]\nseed = [0, 1]\n'
+        '[workloads.toy_mlp]\ntarget = { metric = "error_rate", value = 0.1 }\n'
+    )
+    return spec
