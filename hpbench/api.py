@@ -112,7 +112,9 @@ def make_run_jobs(
 
     plans = _plans(plans)
     policy = checkpoint_policy(plans, checkpoint)
-    if runner.backend == "local" and runner.distributed.processes > 1:
+    from hpbench.backends.registry import runs_in_lockstep
+
+    if runs_in_lockstep(runner):
         from hpbench.backends.multihost import initialize
 
         initialize(runner.distributed)

@@ -11,8 +11,14 @@ import sys
 import pytest
 
 from hpbench.backends import BACKENDS, run_jobs
-from hpbench.backends.profile import RunnerProfile, load_profile
-from hpbench.backends.registry import BackendEntry, BackendUnavailable, get_backend, register
+from hpbench.backends.profile import DistributedOptions, RunnerProfile, load_profile
+from hpbench.backends.registry import (
+    BackendEntry,
+    BackendUnavailable,
+    get_backend,
+    register,
+    runs_in_lockstep,
+)
 from hpbench.cli import main
 from hpbench.spec.compile import load_plan
 from hpbench.spec.errors import SpecError
@@ -80,6 +86,14 @@ def test_hpbench_run_on_a_backend_without_its_extra_exits_2_saying_what_to_insta
     assert code == 2
     assert "pip install 'hpbench[ray]'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_several_process_profile_runs_in_lockstep_only_on_a_lockstep_backend():
+    """local runs every process of the launch together; slurm launches multi-node tasks."""
+    two = DistributedOptions(processes=2)
+    assert runs_in_lockstep(RunnerProfile(backend="local", distributed=two))
+    assert not runs_in_lockstep(RunnerProfile(backend="slurm", distributed=two))
+    assert not runs_in_lockstep(RunnerProfile(backend="local"))
 
 
 def test_unknown_and_twice_registered_names_are_errors():

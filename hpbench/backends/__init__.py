@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpbench.backends.registry import BACKENDS, Backend, get_backend
+from hpbench.backends.registry import BACKENDS, Backend, get_backend, runs_in_lockstep
 
 if TYPE_CHECKING:
     from hpbench.backends.profile import RunnerProfile
@@ -42,6 +42,6 @@ def run_jobs(
         return backend.run_jobs(some, Path(results_dir), profile, progress=progress)
 
     outcomes = run_once(jobs)
-    if profile.backend == "local" and profile.distributed.processes > 1:
+    if runs_in_lockstep(profile):
         return outcomes
     return settle(jobs, outcomes, Path(results_dir), run_once)

@@ -198,8 +198,10 @@ def _check_together(r: Reporter, profile: RunnerProfile) -> None:
     if gpus is not None and len(gpus) < profile.devices_per_job:
         expected = f"at least devices_per_job = {profile.devices_per_job} GPUs"
         r.fail(("pool", "gpus"), expected, list(gpus))
-    if profile.distributed.processes > 1 and profile.backend in ("pool", "ray"):
-        expected = "1 with the pool and ray backends (multi-host jobs run under local or slurm)"
+    if profile.distributed.processes > 1 and BACKENDS[profile.backend].multi_host is None:
+        single = " and ".join(n for n, b in BACKENDS.items() if b.multi_host is None)
+        multi = " or ".join(n for n, b in BACKENDS.items() if b.multi_host is not None)
+        expected = f"1 with the {single} backends (multi-host jobs run under {multi})"
         r.fail(("distributed", "processes"), expected, profile.distributed.processes)
 
 

@@ -11,9 +11,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import attrs
+
+#: How a backend runs a profile of several processes (``[distributed] processes > 1``):
+#: "lockstep" - every process of the launch runs this same run, joined by
+#: ``jax.distributed`` (:mod:`hpbench.backends.multihost`); "tasks" - the backend launches
+#: each job as a task of that many processes.
+MultiHost = Literal["lockstep", "tasks"]
 
 if TYPE_CHECKING:
     from hpbench.backends.profile import RunnerProfile
@@ -41,12 +47,14 @@ class BackendUnavailable(RuntimeError):
 
 @attrs.frozen
 class BackendEntry:
-    """A backend's name, the module that implements :class:`Backend`, and the extra
-    (``pip install 'hpbench[extra]'``) that brings the package it needs (``requires``)."""
+    """A backend's name, the module that implements :class:`Backend`, how it runs jobs
+    larger than one host (None: it does not), and the extra (``pip install
+    'hpbench[extra]'``) that brings the package it needs (``requires``)."""
 
     name: str
     module: str
     description: str
+    multi_host: MultiHost | None = None
     extra: str | None = None
     requires: str | None = None
 
@@ -72,6 +80,11 @@ def register(entry: BackendEntry) -> BackendEntry:
     return entry
 
 
+def runs_in_lockstep(profile: RunnerProfile) -> bool:
+    """Whether this process is one of several that run the profile's jobs together."""
+    return profile.distributed.processes > 1 and BACKENDS[profile.backend].multi_host == "lockstep"
+
+
 def get_backend(name: str) -> Backend:
     """The registered backend ``name``, loaded; KeyError lists the known names."""
     try:
@@ -86,6 +99,7 @@ register(
         "local",
         "hpbench.backends.local",
         "jobs one after another in this process (multi-host: every process in lockstep)",
+        multi_host="lockstep",
     )
 )
 register(
@@ -101,6 +115,7 @@ register(
         "slurm",
         "hpbench.backends.slurm",
         "a submitit job array on Slurm (or local processes)",
+        multi_host="tasks",
         extra="slurm",
         requires="submitit",
     )
