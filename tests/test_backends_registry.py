@@ -55,7 +55,7 @@ def test_loading_the_registry_imports_no_backend_and_no_jax():
 
 def test_a_backend_without_its_extra_says_what_to_install(monkeypatch):
     missing = BackendEntry(
-        "ray", "hpbench.backends.ray", "Ray", extra="ray", requires="hpbench_no_such_package"
+        "ray", "hpbench.backends.ray", extra="ray", requires="hpbench_no_such_package"
     )
     monkeypatch.setitem(BACKENDS, "ray", missing)
     with pytest.raises(BackendUnavailable, match=r"pip install 'hpbench\[ray\]'"):
@@ -66,7 +66,7 @@ def test_hpbench_run_on_a_backend_without_its_extra_exits_2_saying_what_to_insta
     monkeypatch, tmp_path, capsys
 ):
     missing = BackendEntry(
-        "ray", "hpbench.backends.ray", "Ray", extra="ray", requires="hpbench_no_such_package"
+        "ray", "hpbench.backends.ray", extra="ray", requires="hpbench_no_such_package"
     )
     monkeypatch.setitem(BACKENDS, "ray", missing)
     spec = _write_spec(tmp_path)
@@ -113,7 +113,7 @@ def test_run_jobs_dispatches_through_the_registry(monkeypatch, tmp_path):
         "    return [TrialOutcome(t, 'done', step=7) for job in jobs for t in job.trials]\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(BACKENDS, "pool", BackendEntry("pool", "recording_backend", "a test"))
+    monkeypatch.setitem(BACKENDS, "pool", BackendEntry("pool", "recording_backend"))
     jobs = make_jobs(load_plan(_write_spec(tmp_path)), pack=64)
     assert len(jobs) == 2  # one per seed, each packing both learning rates
     outcomes = run_jobs(jobs, tmp_path / "results", RunnerProfile(backend="pool"))

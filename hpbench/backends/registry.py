@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import attrs
 
+if TYPE_CHECKING:
+    from hpbench.backends.profile import RunnerProfile
+    from hpbench.train.job import Job
+    from hpbench.train.run import Progress, TrialOutcome
+
 #: How a backend runs a profile of several processes (``[distributed] processes > 1``):
 #: "lockstep" - every process of the launch runs this same run, joined by
 #: ``jax.distributed`` (:mod:`hpbench.backends.multihost`); "tasks" - the backend launches
 #: each job as a task of that many processes.
 MultiHost = Literal["lockstep", "tasks"]
-
-if TYPE_CHECKING:
-    from hpbench.backends.profile import RunnerProfile
-    from hpbench.train.job import Job
-    from hpbench.train.run import Progress, TrialOutcome
 
 
 class Backend(Protocol):
@@ -53,7 +53,6 @@ class BackendEntry:
 
     name: str
     module: str
-    description: str
     multi_host: MultiHost | None = None
     extra: str | None = None
     requires: str | None = None
@@ -94,29 +93,11 @@ def get_backend(name: str) -> Backend:
     return entry.load()
 
 
+register(BackendEntry("local", "hpbench.backends.local", multi_host="lockstep"))
+register(BackendEntry("pool", "hpbench.backends.pool"))
+register(BackendEntry("ray", "hpbench.backends.ray", extra="ray", requires="ray"))
 register(
     BackendEntry(
-        "local",
-        "hpbench.backends.local",
-        "jobs one after another in this process (multi-host: every process in lockstep)",
-        multi_host="lockstep",
-    )
-)
-register(
-    BackendEntry(
-        "pool", "hpbench.backends.pool", "worker processes on this machine, one per device group"
-    )
-)
-register(
-    BackendEntry("ray", "hpbench.backends.ray", "a Ray task per job", extra="ray", requires="ray")
-)
-register(
-    BackendEntry(
-        "slurm",
-        "hpbench.backends.slurm",
-        "a submitit job array on Slurm (or local processes)",
-        multi_host="tasks",
-        extra="slurm",
-        requires="submitit",
+        "slurm", "hpbench.backends.slurm", multi_host="tasks", extra="slurm", requires="submitit"
     )
 )
