@@ -20,11 +20,12 @@ algorithm because they are algorithm regularizers, but the workload applies them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hpbench.algorithms.registry import AlgorithmInfo, Builder, EvalParams, Hyperparameter, register
 
-Schedule = Any  # a relative schedule: step -> multiplier in [0, 1]
+Schedule = Callable[[Any], Any]  # a relative schedule: step -> multiplier in [0, 1]
 
 
 def _lr(default: float, doc: str) -> Hyperparameter:
@@ -115,6 +116,7 @@ def _register(
     lr_free: bool = False,
     eval_params: EvalParams | None = None,
 ) -> None:
+    """Register ``name``, with the regularizers every algorithm takes after its own."""
     register(
         AlgorithmInfo(
             name,
