@@ -23,8 +23,8 @@ pytest.importorskip("simplejpeg")
 from PIL import Image, ImageOps  # noqa: E402
 
 from hpbench.data import image_ops, imagenet_tfds, randaugment  # noqa: E402
-from hpbench.data.ogbg_tfds import TfdsError  # noqa: E402
 from hpbench.data.stream import HostShard, StepStream  # noqa: E402
+from hpbench.data.tfrecord import TfdsError  # noqa: E402
 
 SIZES = [(48, 64), (64, 40), (50, 50), (36, 90), (60, 80), (40, 40)]
 
