@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
@@ -261,7 +258,7 @@ print(json.dumps({
 
 
 def run_full_trial(tmp_path, data, batch_size: int) -> dict:
-    from trial_helpers import toy_trial
+    from trial_helpers import eight_device_child, toy_trial
 
     from hpbench.plan import Target
     from hpbench.train import Job
@@ -275,17 +272,8 @@ def run_full_trial(tmp_path, data, batch_size: int) -> dict:
         eval_every=1,
         target=Target("map", 0.28098, "max"),
     )
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "results")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    job = Job(trials=(trial,)).dumps()
+    return eight_device_child(CHILD, job, str(tmp_path / "results"), timeout=600)
 
 
 def check_full_trial(out: dict) -> None:

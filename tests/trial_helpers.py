@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from hpbench.plan import Target, Trial
@@ -107,28 +108,39 @@ print(json.dumps({
 """
 
 
-def run_on_8_devices(tmp_path: Path, trial: Trial, setup: str = "", argument: str = "") -> dict:
-    """Train and evaluate ``trial`` (one step) in a JAX process on 8 simulated CPU devices
-    (the device count is fixed when JAX starts): ``setup`` runs first there (it may shrink
-    the models; ``sys.argv[3]`` is ``argument``). Checks that the run used the 8-device mesh,
-    split every batch over its data axis and evaluated once with a finite training loss;
-    returns that evaluation's metrics."""
-    from hpbench.train import Job
-
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    env |= {"HPBENCH_DATA_WORKERS": "0", "HPBENCH_DATA_DIR": str(tmp_path / "cache")}
-    child = _MESH_HEAD + setup + _MESH_TAIL
-    job = Job(trials=(trial,)).dumps()
+def eight_device_child(
+    code: str, *args: str, env: Mapping[str, str] | None = None, timeout: int = 1800
+) -> dict:
+    """Run ``code`` with ``args`` in a Python process whose JAX sees 8 simulated CPU devices
+    (the device count is fixed when JAX starts), ``env`` added to its environment; returns
+    the JSON object its last line prints."""
+    environ = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    environ.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
     done = subprocess.run(
-        [sys.executable, "-c", child, job, str(tmp_path / "r"), argument],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
-        env=env,
-        timeout=1800,
+        env={**environ, **(env or {})},
+        timeout=timeout,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_on_8_devices(tmp_path: Path, trial: Trial, setup: str = "", argument: str = "") -> dict:
+    """Train and evaluate ``trial`` (one step) on 8 simulated CPU devices: ``setup`` runs
+    first in the child (it may shrink the models; ``sys.argv[3]`` is ``argument``). Checks
+    that the run used the 8-device mesh, split every batch over its data axis and evaluated
+    once with a finite training loss; returns that evaluation's metrics."""
+    from hpbench.train import Job
+
+    out = eight_device_child(
+        _MESH_HEAD + setup + _MESH_TAIL,
+        Job(trials=(trial,)).dumps(),
+        str(tmp_path / "r"),
+        argument,
+        env={"HPBENCH_DATA_WORKERS": "0", "HPBENCH_DATA_DIR": str(tmp_path / "cache")},
+    )
     assert out["devices"] == 8 and out["mesh"] == "8 x cpu" and out["data_axis"] == 8
     assert all("data" in spec for spec in out["batch_specs"]), out["batch_specs"]
     [(step, metrics, train_loss)] = out["evals"]
