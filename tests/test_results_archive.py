@@ -144,6 +144,8 @@ def test_not_an_archive_is_refused(tmp_path):
     with pytest.raises(ArchiveError, match="not a readable .tar.xz"):
         import_results(tmp_path / "x.tar.xz", tmp_path / "results")
     assert not (tmp_path / "results").exists()
+    with pytest.raises(ArchiveError, match="No such file"):
+        import_results(tmp_path / "missing.tar.xz", tmp_path / "results")
 
 
 def _rewrite(path: Path, change) -> Path:

@@ -122,6 +122,8 @@ def read_archive(path: Path) -> dict[str, dict[str, bytes]]:
                 trials[trial_id][name] = tar.extractfile(member).read()
     except (tarfile.TarError, lzma.LZMAError, EOFError) as error:
         raise ArchiveError(f"{path}: not a readable .tar.xz ({error})") from None
+    except OSError as error:
+        raise ArchiveError(f"{path}: {error.strerror}") from None
     for trial_id, files in trials.items():
         if missing := [name for name in FILES if name not in files]:
             raise ArchiveError(f"{path}: trial {trial_id} has no {', '.join(missing)}")
