@@ -9,6 +9,7 @@ import json
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -56,21 +57,31 @@ def masked_crc(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+def _length(header: bytes, where: str) -> int:
+    """The payload length a record's 12-byte header gives, checked against its CRC."""
+    if len(header) < 12:
+        raise TfdsError(f"{where}: truncated record header")
+    if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
+        raise TfdsError(f"{where}: corrupt record length (CRC mismatch)")
+    return struct.unpack("<Q", header[:8])[0]
+
+
+def _payload(f: BinaryIO, length: int, where: str) -> bytes:
+    """The ``length`` bytes of a record's payload at ``f``'s position, checked against the
+    CRC that follows them."""
+    data, footer = f.read(length), f.read(4)
+    if len(data) < length or len(footer) < 4:
+        raise TfdsError(f"{where}: truncated record")
+    if struct.unpack("<I", footer)[0] != masked_crc(data):
+        raise TfdsError(f"{where}: corrupt record (CRC mismatch)")
+    return data
+
+
 def read_records(path: Path) -> Iterator[bytes]:
     """The records of one TFRecord file, each length and payload checked against its CRC."""
     with open(path, "rb") as f:
         while header := f.read(12):
-            if len(header) < 12:
-                raise TfdsError(f"{path}: truncated record header")
-            (length,) = struct.unpack("<Q", header[:8])
-            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
-                raise TfdsError(f"{path}: corrupt record length (CRC mismatch)")
-            data, footer = f.read(length), f.read(4)
-            if len(data) < length or len(footer) < 4:
-                raise TfdsError(f"{path}: truncated record")
-            if struct.unpack("<I", footer)[0] != masked_crc(data):
-                raise TfdsError(f"{path}: corrupt record (CRC mismatch)")
-            yield data
+            yield _payload(f, _length(header, str(path)), str(path))
 
 
 def record_offsets(path: Path) -> np.ndarray:
@@ -81,13 +92,8 @@ def record_offsets(path: Path) -> np.ndarray:
         offset = 0
         while offset < size:
             f.seek(offset)
-            header = f.read(12)
-            if len(header) < 12:
-                raise TfdsError(f"{path}: truncated record header at byte {offset}")
-            if struct.unpack("<I", header[8:])[0] != masked_crc(header[:8]):
-                raise TfdsError(f"{path}: corrupt record length at byte {offset} (CRC mismatch)")
             offsets.append(offset)
-            offset += 16 + struct.unpack("<Q", header[:8])[0]
+            offset += 16 + _length(f.read(12), f"{path} at byte {offset}")
     if offset != size:
         raise TfdsError(f"{path}: truncated last record")
     return np.asarray(offsets, np.int64)
@@ -97,14 +103,8 @@ def read_record_at(path: Path, offset: int) -> bytes:
     """The record at ``offset`` of a TFRecord file, its payload checked against its CRC."""
     with open(path, "rb") as f:
         f.seek(offset)
-        header = f.read(12)
-        (length,) = struct.unpack("<Q", header[:8])
-        data, footer = f.read(length), f.read(4)
-    if len(data) < length or len(footer) < 4:
-        raise TfdsError(f"{path}: truncated record at byte {offset}")
-    if struct.unpack("<I", footer)[0] != masked_crc(data):
-        raise TfdsError(f"{path}: corrupt record at byte {offset} (CRC mismatch)")
-    return data
+        where = f"{path} at byte {offset}"
+        return _payload(f, _length(f.read(12), where), where)
 
 
 def write_split(
