@@ -66,18 +66,14 @@ def hold_claim(results: Path, trial: Trial) -> subprocess.Popen:
 
 def full_trial(workload: str, data: str, target: Target) -> Trial:
     """One step of a full-size AdamW trial of batch 8 on ``data``, evaluated after it."""
-    return Trial(
+    return toy_trial(
+        1e-3,
         workload=workload,
         size="full",
-        variant="base",
-        algorithm="adamw",
-        hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4},
-        schedule="warmup_cosine",
         warmup=0.0,
         horizon=1.0,
         max_steps=1,
         batch_size=8,
-        seed=0,
         eval_every=1,
         target=target,
         data=data,
