@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_input import _rate, _stream_rate
+from benchmarks.bench_input import print_rows, reader_rows
 
 SPEECH_BATCH = 32
 WMT_BATCH = 128
@@ -78,15 +78,12 @@ def main() -> None:
         wmt = WMTReader.open(wmt_dir, WMT_BATCH)
         opened = time.perf_counter() - start
         rows = [
-            ("librispeech (npy -> float32, pad to 320000)", "1 process",
-             _rate(lambda s: speech(0, s), 6, SPEECH_BATCH)),
-            ("librispeech", "2 grain workers", _stream_rate(speech, 16, SPEECH_BATCH, 2)),
-            ("wmt packed rows (TFRecord Example -> SentencePiece ids, packed to 256)", "1 process",
-             _rate(lambda s: wmt(0, s), 12, WMT_BATCH)),
-            ("wmt", "2 grain workers", _stream_rate(wmt, 40, WMT_BATCH, 2)),
+            *reader_rows("librispeech", "npy -> float32, pad to 320000", speech,
+                         SPEECH_BATCH, 6, 16),
+            *reader_rows("wmt packed rows", "TFRecord Example -> SentencePiece ids, packed to 256",
+                         wmt, WMT_BATCH, 12, 40),
         ]  # fmt: skip
-    for name, how, rate in rows:
-        print(f"{name:56s} {how:16s} {rate:10,.0f} examples/s")
+    print_rows(rows)
     print(f"wmt open (offset index of 4,000 records, validation tokenized): {opened:.2f} s")
 
 

@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("hpbench.workloads.cli", "import user data (NumPy arrays) for full workloads"),
     "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),
     "build-list": ("hpbench.search.cli", "build a greedy hyperparameter list from a search"),
+    "results": ("hpbench.results.cli", "export specs' finished trials to a .tar.xz, or import one"),
 }
 
 
@@ -70,6 +71,7 @@ EXAMPLES: dict[str, str] = {
     "data": "hpbench data import criteo train.npz valid.npz --out /data/criteo_full",
     "calibrate": "hpbench calibrate specs/calibrate_toy.toml --report reports/calibration.md",
     "build-list": "hpbench build-list specs/list_toy.toml --emit specs/my_list.toml",
+    "results": "hpbench results export specs/naive_adam.toml --out reports/results.tar.xz",
 }
 
 

@@ -22,17 +22,17 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from hpbench.data.ogbg_tfds import (
+from hpbench.data.packing import pack_rows
+from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
+from hpbench.data.tfrecord import (
     TfdsError,
     encode_example,
     parse_example,
     read_record_at,
-    record_offsets,
+    split_offsets,
     write_split,
 )
-from hpbench.data.packing import pack_rows
-from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
-from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 CONFIG, VERSION = "de-en", "1.0.0"
 #: AlgoPerf's split -> (TFDS dataset, TFDS split) (input_pipeline.get_wmt_dataset).
@@ -83,21 +83,7 @@ class TextPairs:
         if not info_path.is_file():
             raise TfdsError(f"{info_path}: missing (AlgoPerf's dataset_setup.py --wmt writes it)")
         info = json.loads(info_path.read_text())
-        shards = sorted(directory.glob(f"{name}-{tfds_split}.tfrecord-*-of-*"))
-        if not shards:
-            raise TfdsError(f"{directory}: no {name}-{tfds_split}.tfrecord-* shards")
-        lengths = next(
-            (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == tfds_split),
-            None,
-        )
-        if lengths is not None and len(lengths) != len(shards):
-            raise TfdsError(f"{directory}: {len(shards)} shards, dataset_info says {len(lengths)}")
-        offsets = [record_offsets(shard) for shard in shards]
-        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
-            if lengths is not None and len(found) != int(lengths[number]):
-                raise TfdsError(
-                    f"{shard}: {len(found)} records, dataset_info says {lengths[number]}"
-                )
+        shards, offsets = split_offsets(directory, name, tfds_split)
         starts = np.cumsum([0] + [len(o) for o in offsets])
         return cls(
             tuple(map(str, shards)),

@@ -591,8 +591,8 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
     if size == "full":
         if detect(root := data_root(data, "wmt")) == "wmt_tfds":
             require_extra(("grain", "sentencepiece"))
-            from hpbench.data.ogbg_tfds import TfdsError
             from hpbench.data.sentencepiece_tokenizer import TokenizerError
+            from hpbench.data.tfrecord import TfdsError
             from hpbench.data.wmt_tfds import WMTReader
 
             try:
