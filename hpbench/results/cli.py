@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hpbench.cli import Command
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -66,3 +68,6 @@ def main(args: argparse.Namespace) -> int:
         f"{len(imported.skipped)} already there, kept {len(imported.conflicts)} different"
     )
     return 1 if imported.conflicts else 0
+
+
+COMMANDS = {"results": Command(add_arguments, main)}
