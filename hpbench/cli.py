@@ -4,8 +4,8 @@ Each command lives with its owner, in a module listed in :data:`COMMANDS`. A mod
 serves one command exposes ``add_arguments(parser)`` and ``main(args) -> int``; a module
 that serves several exposes ``COMMANDS = {name: obj}`` with those two attributes on each
 ``obj``. Modules must not import JAX at module level, so ``hpbench --help`` and
-``hpbench validate`` stay instant. A spec problem (:class:`SpecError`) is printed without a
-traceback and exits with 2.
+``hpbench validate`` stay instant. A config problem (:class:`hpbench.config.ConfigError`)
+is printed without a traceback and exits with 2.
 """
 
 from __future__ import annotations
@@ -118,9 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(str(e))
         return 1
     except Exception as e:
-        from hpbench.spec.errors import SpecError
+        from hpbench.config.errors import ConfigError
 
-        if isinstance(e, SpecError):
+        if isinstance(e, ConfigError):
             _print_error(e.render())
             return 2
         raise

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from hpbench import cli
+from hpbench.config._toml import tomllib
 from hpbench.spec import load_spec
-from hpbench.spec._toml import tomllib
 from hpbench.spec.schema import spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
 """Runner profiles (``runners/*.toml``): where and how jobs run, validated like specs.
 
-A profile names a backend and its options; problems are reported in the spec style
-(``file:line:col: key: expected X, found Y``) through :mod:`hpbench.spec`'s machinery, all
-problems of a file at once. No JAX import.
+A profile names a backend and its options; problems are reported like a spec's
+(``file:line:col: key: expected X, found Y``) through :mod:`hpbench.config`, all problems of
+a file at once, as a :class:`~hpbench.config.ConfigError`. No JAX import.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import attrs
 
-from hpbench.spec.errors import Problem, SpecError, display_path
-from hpbench.spec.source import Document, load_document
-from hpbench.spec.values import Interval, Reporter
+from hpbench.config.errors import ConfigError, Problem, display_path
+from hpbench.config.source import Document, read_document
+from hpbench.config.values import Interval, Reporter
 
 BACKEND_NAMES = ("local", "pool", "ray", "slurm")
 RUNNER_KEYS = (
@@ -129,13 +129,13 @@ LOCAL = RunnerProfile()
 
 
 def load_profile(path: Path | str) -> RunnerProfile:
-    """Read and check the profile at ``path``; raises SpecError listing every problem."""
+    """Read and check the profile at ``path``; raises ConfigError listing every problem."""
     path = Path(path)
     if not path.is_file():
         message = f"expected an existing runner profile file, found no file {display_path(path)}"
         hint = "the shipped profiles are in runners/ (local, pool, ray, slurm, tpu_pod)"
-        raise SpecError([Problem(display_path(path), 1, 1, "", message, hint)])
-    return check_profile(load_document(path))
+        raise ConfigError([Problem(display_path(path), 1, 1, "", message, hint)])
+    return check_profile(read_document(path))
 
 
 def resolve_profile(name: str | None) -> RunnerProfile:
@@ -151,7 +151,7 @@ def resolve_profile(name: str | None) -> RunnerProfile:
 
 
 def check_profile(doc: Document) -> RunnerProfile:
-    """The :class:`RunnerProfile` of ``doc``; SpecError listing every problem otherwise."""
+    """The :class:`RunnerProfile` of ``doc``; ConfigError listing every problem otherwise."""
     r = Reporter(doc)
     data = doc.data
     r.unknown_keys((), data, SECTIONS, "a runner profile section")
@@ -175,7 +175,7 @@ def check_profile(doc: Document) -> RunnerProfile:
     )
     _check_together(r, profile)
     if r.problems:
-        raise SpecError(r.problems)
+        raise ConfigError(r.problems)
     return profile
 
 

@@ -185,7 +185,7 @@ def report_main(args: argparse.Namespace) -> int:
 def _default_out(report: Report) -> Path:
     """``reports/<spec names>``, checked to be one plain directory under reports/ (the
     names come from specs); ValueError otherwise."""
-    from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, under
+    from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, under
 
     specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
     name = "-".join(specs)

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from hpbench.config.confine import under
 from hpbench.report.data import Report, build_report, compile_specs, load_runs
 from hpbench.report.provenance import git_commit
 from hpbench.report.render import render
 from hpbench.results.records import write_json_atomic
-from hpbench.spec.confine import under
 from hpbench.spec.nightly import load_nightly
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """Checking a merged spec document against the language and the registries.
 
-Each check records a :class:`~hpbench.spec.errors.Problem` and carries on, so one run
-reports every problem of a file; :func:`check` raises :class:`SpecError` at the end if
-there were any. Numbers are coerced to each hyperparameter's declared kind here, which is
-what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
+Each check records a :class:`~hpbench.config.errors.Problem` and carries on, so one run
+reports every problem of a file; :func:`check` raises :class:`~hpbench.config.ConfigError`
+at the end if there were any. Numbers are coerced to each hyperparameter's declared kind
+here, which is what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name
+from hpbench.config.errors import ConfigError, did_you_mean, show
+from hpbench.config.locate import Path_
+from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
 from hpbench.plan import Scalar, Target
 from hpbench.spec.bounds import default_max_trials
-from hpbench.spec.confine import PLAIN_NAME_TEXT, is_data_path, is_plain_name
-from hpbench.spec.errors import SpecError, did_you_mean, show
-from hpbench.spec.locate import Path_
+from hpbench.spec.confine import is_data_path
 from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
 from hpbench.spec.search import check_reserved, draw_points, point_count
-from hpbench.spec.source import Document
-from hpbench.spec.values import HORIZON, MISSING, POSITIVE, REAL, WARMUP, Found, Reporter, one_of
+from hpbench.spec.source import SpecDocument
+from hpbench.spec.values import HORIZON, WARMUP, SpecReporter
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 BENCHMARK_KEYS = ("name", "description", "owner", "extends")
@@ -53,20 +55,20 @@ def schedule_shapes() -> tuple[str, ...]:
     return tuple(SCHEDULES)
 
 
-def check(doc: Document, max_trials: int | None = None) -> Spec:
-    """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise
+def check(doc: SpecDocument, max_trials: int | None = None) -> Spec:
+    """The validated :class:`Spec` of ``doc``; ConfigError listing every problem otherwise
     (one is more than ``max_trials`` trials, default :func:`default_max_trials`)."""
     checker = _Checker(doc, default_max_trials() if max_trials is None else max_trials)
     spec = checker.spec()
     if checker.problems:
-        raise SpecError(checker.problems)
+        raise ConfigError(checker.problems)
     return spec
 
 
-class _Checker(Reporter):
+class _Checker(SpecReporter):
     """The sections of the spec language, each checked and turned into model values."""
 
-    def __init__(self, doc: Document, max_trials: int):
+    def __init__(self, doc: SpecDocument, max_trials: int):
         super().__init__(doc)
         self.max_trials = max_trials
 

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from hpbench.plan import Scalar, Target
-from hpbench.spec.source import Document
+from hpbench.spec.source import SpecDocument
 
 #: The top-level tables of a spec, in the order the docs present them.
 SECTIONS = (
@@ -74,5 +74,5 @@ class Spec:
     counted_trials: int = 0
     reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
     #: The merged TOML with positions: the builders of the reserved tables check them with
-    #: ``hpbench.spec.values.Reporter(spec.document)``, in the same error style.
-    document: Document | None = attrs.field(default=None, eq=False, repr=False)
+    #: ``hpbench.spec.values.SpecReporter(spec.document)``, in the same error style.
+    document: SpecDocument | None = attrs.field(default=None, eq=False, repr=False)

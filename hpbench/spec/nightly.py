@@ -11,9 +11,10 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
-from hpbench.spec.errors import Problem, SpecError, did_you_mean, display_path, show
-from hpbench.spec.source import Document, load_document
+from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
+from hpbench.config.errors import ConfigError, Problem, did_you_mean, display_path, show
+from hpbench.config.source import Document
+from hpbench.spec.source import load_document
 
 DEFAULT_NOISE = 0.02
 _KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
@@ -100,7 +101,7 @@ def check_nightly(doc: Document, directory: Path) -> Nightly:
             )
     reports = _reports(doc, directory, problems)
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
     return Nightly(file=doc.file, reports=tuple(reports), noise=float(noise), time=time)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
+from hpbench.config.confine import PLAIN_NAME
 from hpbench.spec.check import BENCHMARK_KEYS, schedule_shapes
-from hpbench.spec.confine import PLAIN_NAME
 from hpbench.spec.model import RESERVED
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 

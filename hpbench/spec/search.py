@@ -17,24 +17,15 @@ from typing import Any
 import attrs
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.config.confine import reference_problem
+from hpbench.config.errors import ConfigError, show
+from hpbench.config.locate import Path_
+from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
 from hpbench.plan import Scalar
 from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
-from hpbench.spec.confine import reference_problem
-from hpbench.spec.errors import SpecError, show
-from hpbench.spec.locate import Path_
 from hpbench.spec.source import load_document
-from hpbench.spec.values import (
-    HORIZON,
-    MISSING,
-    POSITIVE,
-    REAL,
-    WARMUP,
-    Found,
-    Interval,
-    Reporter,
-    one_of,
-)
+from hpbench.spec.values import HORIZON, WARMUP, SpecReporter, interval_of
 
 SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
 #: The most points a search may have (each is a trial per workload and seed).
@@ -45,7 +36,7 @@ LIST_KEYS = ("size", "tau", "exhaustive")
 
 
 def check_reserved(
-    reporter: Reporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
+    reporter: SpecReporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
 ) -> Search | None:
     """Check the reserved tables; the valid ``[search]`` that draws the spec's points in
     place of its own (an algorithm's fixed values still apply under each point), or None."""
@@ -89,7 +80,9 @@ def draw_points(search: Search, info: AlgorithmInfo) -> tuple[dict[str, Scalar],
 # --- [search] --------------------------------------------------------------------------
 
 
-def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]) -> Search:
+def read_search(
+    reporter: SpecReporter, info: AlgorithmInfo | None, table: dict[str, Any]
+) -> Search:
     path: Path_ = ("search",)
     reporter.unknown_keys(
         path, table, SEARCH_KEYS, "a key of [search] (" + ", ".join(SEARCH_KEYS) + ")"
@@ -115,7 +108,9 @@ def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str,
     )
 
 
-def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[Space, str | None]:
+def _space(
+    reporter: SpecReporter, info: AlgorithmInfo | None, value: Any
+) -> tuple[Space, str | None]:
     """The dimensions written inline (``[search.space.NAME]``) or in the file ``space``
     names (a spec fragment holding ``[search.space.NAME]`` tables)."""
     path: Path_ = ("search", "space")
@@ -131,7 +126,7 @@ def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[
     return Space(tuple(_dimensions(reporter, info, value))), None
 
 
-def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Space:
+def _space_file(reporter: SpecReporter, info: AlgorithmInfo | None, name: str) -> Space:
     where = reporter.doc.where.get(("search", "space"))
     base = Path(where.file if where else reporter.doc.file).parent
     outside = reference_problem(name, base, reporter.doc.roots)
@@ -140,7 +135,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
         return Space(())
     try:
         doc = load_document(base / name, reporter.doc.roots)
-    except SpecError as error:
+    except ConfigError as error:
         reporter.problems.extend(error.problems)
         return Space(())
     table = (
@@ -148,7 +143,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
         if isinstance(doc.data.get("search"), dict)
         else None
     )
-    included = Reporter(doc)
+    included = SpecReporter(doc)
     if not isinstance(table, dict) or not table:
         included.fail(
             ("search", "space"), "[search.space.NAME] tables in a space file", Found("none")
@@ -161,7 +156,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
 
 
 def _dimensions(
-    reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]
+    reporter: SpecReporter, info: AlgorithmInfo | None, table: dict[str, Any]
 ) -> list[Dimension]:
     out = []
     for name, entry in table.items():
@@ -172,7 +167,7 @@ def _dimensions(
 
 
 def _dimension(
-    reporter: Reporter, info: AlgorithmInfo | None, name: str, entry: Any
+    reporter: SpecReporter, info: AlgorithmInfo | None, name: str, entry: Any
 ) -> Dimension | None:
     path: Path_ = ("search", "space", name)
     entry = reporter.table(path, entry)
@@ -217,7 +212,9 @@ def _real(value: Any) -> Any:
     return float(value) if is_number else value
 
 
-def _choices(reporter: Reporter, path: Path_, name: str, entry: dict[str, Any]) -> Dimension | None:
+def _choices(
+    reporter: SpecReporter, path: Path_, name: str, entry: dict[str, Any]
+) -> Dimension | None:
     values = entry["values"]
     for key in ("scale", "low", "high"):
         if key in entry:
@@ -235,7 +232,7 @@ def _choices(reporter: Reporter, path: Path_, name: str, entry: dict[str, Any]) 
 
 
 def _range(
-    reporter: Reporter, path: Path_, name: str, entry: dict[str, Any], h: Any
+    reporter: SpecReporter, path: Path_, name: str, entry: dict[str, Any], h: Any
 ) -> Dimension | None:
     scale = reporter.string(
         (*path, "scale"),
@@ -265,7 +262,7 @@ def _range(
 
 
 def _valid_value(
-    reporter: Reporter, path: Path_, dimension: Dimension, h: Any, value: Scalar
+    reporter: SpecReporter, path: Path_, dimension: Dimension, h: Any, value: Scalar
 ) -> bool:
     """Whether a value the dimension produces is valid for its target; reports if not."""
     if dimension.target == "warmup":
@@ -282,7 +279,7 @@ def _valid_value(
         reporter.hyperparameter(path, h, value)
         return len(reporter.problems) == before
     else:
-        interval = Interval.of(h)
+        interval = interval_of(h)
         ok = interval.contains(float(value))
     if ok:
         return True
@@ -296,7 +293,7 @@ def _valid_value(
     return False
 
 
-def _raw(reporter: Reporter, path: Path_) -> Any:
+def _raw(reporter: SpecReporter, path: Path_) -> Any:
     """The value written at ``path`` in the reporter's document (for messages)."""
     node: Any = reporter.doc.data
     for part in path:
@@ -310,7 +307,7 @@ def _raw(reporter: Reporter, path: Path_) -> Any:
 # --- [select] and [list] ---------------------------------------------------------------
 
 
-def _requires_search(reporter: Reporter, name: str, search: Search | None) -> None:
+def _requires_search(reporter: SpecReporter, name: str, search: Search | None) -> None:
     if search is None:
         reporter.fail(
             (name,), f"a [search] table for [{name}] to choose from", Found("none"), at_key=True
@@ -318,7 +315,7 @@ def _requires_search(reporter: Reporter, name: str, search: Search | None) -> No
 
 
 def _count_within(
-    reporter: Reporter, path: Path_, count: int | None, search: Search | None
+    reporter: SpecReporter, path: Path_, count: int | None, search: Search | None
 ) -> None:
     if (
         count is not None
@@ -329,7 +326,7 @@ def _count_within(
         reporter.fail(path, f"at most the {search.points} points of [search]", count)
 
 
-def read_select(reporter: Reporter, table: dict[str, Any], search: Search | None) -> Select:
+def read_select(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> Select:
     path: Path_ = ("select",)
     reporter.unknown_keys(
         path, table, SELECT_KEYS, "a key of [select] (" + ", ".join(SELECT_KEYS) + ")"
@@ -354,7 +351,7 @@ def read_select(reporter: Reporter, table: dict[str, Any], search: Search | None
     return Select(tuple(horizons), top_k or 3, tuple(seeds), tau or DEFAULT_TAU)
 
 
-def read_list(reporter: Reporter, table: dict[str, Any], search: Search | None) -> ListSettings:
+def read_list(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> ListSettings:
     path: Path_ = ("list",)
     reporter.unknown_keys(path, table, LIST_KEYS, "a key of [list] (" + ", ".join(LIST_KEYS) + ")")
     _requires_search(reporter, "list", search)
@@ -368,7 +365,7 @@ def read_list(reporter: Reporter, table: dict[str, Any], search: Search | None) 
     return ListSettings(size or default.size, tau or default.tau, bool(exhaustive))
 
 
-def _list(reporter: Reporter, path: Path_, values: Any, kind: str) -> list[Any]:
+def _list(reporter: SpecReporter, path: Path_, values: Any, kind: str) -> list[Any]:
     if not isinstance(values, list) or not values:
         reporter.fail(path, f"a non-empty list of {kind}s", values)
         return []
@@ -384,19 +381,19 @@ def _list(reporter: Reporter, path: Path_, values: Any, kind: str) -> list[Any]:
 
 def spec_tables(spec: Any) -> tuple[Search | None, Select | None, ListSettings | None]:
     """The search, select and list settings of a checked Spec (None where absent)."""
-    reporter = Reporter(spec.document)
+    reporter = SpecReporter(spec.document)
     info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
     reserved = spec.reserved
     search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
     select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
     listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
     if reporter.problems:
-        raise SpecError(reporter.problems)
+        raise ConfigError(reporter.problems)
     return search, select, listing
 
 
 def require(spec: Any, table: str, command: str) -> None:
-    """SpecError unless ``spec`` has an algorithm and the tables ``command`` needs."""
+    """ConfigError unless ``spec`` has an algorithm and the tables ``command`` needs."""
     missing = [n for n in ("search", table) if n not in spec.reserved]
     problems = []
     if spec.algorithm is None:
@@ -412,4 +409,4 @@ def require(spec: Any, table: str, command: str) -> None:
             )
         )
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
