@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
     "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
-    "nightly": ("hpbench.report.cli", "run the nightly specs and re-render the reports"),
+    "nightly": ("hpbench.nightly.cli", "run the nightly specs and re-render the reports"),
     "targets": ("hpbench.search.cli", "set workload targets from a tuned NAdamW search"),
     "data": ("hpbench.workloads.cli", "import user data (NumPy arrays) for full workloads"),
     "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),

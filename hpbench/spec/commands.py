@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from hpbench.config.errors import ConfigError
+from hpbench.nightly.file import check_nightly, is_nightly_file
 from hpbench.plan import Plan, Trial
 from hpbench.spec.bounds import MAX_TRIALS, MAX_TRIALS_VARIABLE
 from hpbench.spec.check import check
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
 from hpbench.spec.model import Spec
-from hpbench.spec.nightly import check_nightly, is_nightly_file
 from hpbench.spec.source import load_document
 
 if TYPE_CHECKING:

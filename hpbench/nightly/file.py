@@ -1,8 +1,8 @@
 """The nightly file (``specs/nightly.toml``): which reports the nightly run renders, from
 which specs, and how large a score drop counts as a regression.
 
-Parsed here, with the specs, so that ``hpbench validate`` checks it without importing the
-report code; :mod:`hpbench.report.nightly` runs it.
+Checked with :mod:`hpbench.config` alone, so ``hpbench validate`` checks it without
+importing the report code; :mod:`hpbench.nightly.run` runs it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ import attrs
 
 from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
 from hpbench.config.errors import ConfigError, Problem, did_you_mean, display_path, show
-from hpbench.config.source import Document
-from hpbench.spec.source import load_document
+from hpbench.config.source import Document, read_document
 
 DEFAULT_NOISE = 0.02
 _KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
@@ -47,13 +46,13 @@ class Nightly:
 
 
 def load_nightly(path: Path | str) -> Nightly:
-    """Read and check a nightly file; raises SpecError listing every problem."""
-    return check_nightly(load_document(path), Path(path).parent)
+    """Read and check a nightly file; raises ConfigError listing every problem."""
+    return check_nightly(read_document(path), Path(path).parent)
 
 
 def check_nightly(doc: Document, directory: Path) -> Nightly:
     """Check a parsed nightly file whose spec paths are relative to ``directory``; raises
-    SpecError listing every problem."""
+    ConfigError listing every problem."""
     problems: list[Problem] = []
     for key in doc.data:
         if key not in _KEYS:
