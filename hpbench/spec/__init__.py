@@ -8,8 +8,8 @@ The TOML toolkit (positions, errors, size limits, confinement, value checks) is
 ``confine`` (where ``data`` paths may lead), ``bounds`` (the trial limit), ``values``
 (hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
 ``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``commands`` (the CLI commands).
-The reserved tables (``[search]``, ``[select]``, ``[list]``) arrive raw in
-``Spec.reserved``; their builders check them with ``values.SpecReporter(spec.document)``.
+The reserved tables (``[search]``, ``[select]``, ``[list]``) are read once, at load, into
+``Spec.search``, ``Spec.select`` and ``Spec.listing``.
 """
 
 from hpbench.config.errors import ConfigError, Problem

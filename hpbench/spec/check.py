@@ -89,7 +89,8 @@ class _Checker(SpecReporter):
         seeds, stop, checkpoint = self.run()
         grid = self.grid(info)
         reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
-        search = check_reserved(self, info, reserved)  # a [search] draws the points
+        tables = check_reserved(self, info, reserved)
+        search = tables.search  # a valid [search] draws the points
         count = point_count(search) if search is not None else len(points)
         trials = self.count_trials(len(workloads), count, grid, seeds)
         if trials <= self.max_trials and search is not None:
@@ -110,6 +111,9 @@ class _Checker(SpecReporter):
             grid=grid,
             counted_trials=trials,
             reserved=reserved,
+            search=search,
+            select=tables.select,
+            listing=tables.listing,
             document=self.doc,
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from hpbench.plan import Scalar, Target
+from hpbench.search.settings import ListSettings, Search, Select
 from hpbench.spec.source import SpecDocument
 
 #: The top-level tables of a spec, in the order the docs present them.
@@ -25,7 +26,7 @@ SECTIONS = (
     "select",
     "list",
 )
-#: The search tables (docs/search.md), checked by :func:`hpbench.spec.search.check_reserved`.
+#: The search tables (docs/search.md), read by :func:`hpbench.spec.search.check_reserved`.
 RESERVED = ("search", "select", "list")
 
 
@@ -72,7 +73,10 @@ class Spec:
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
     #: The trials it expands to at most (equal points merge), counted before expanding.
     counted_trials: int = 0
-    reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
-    #: The merged TOML with positions: the builders of the reserved tables check them with
-    #: ``hpbench.spec.values.SpecReporter(spec.document)``, in the same error style.
+    #: [search], [select], [list] as written (for the resolved spec); checked below.
+    reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    search: Search | None = None
+    select: Select | None = None
+    listing: ListSettings | None = None
+    #: The merged TOML with positions, for problems found after loading (data paths).
     document: SpecDocument | None = attrs.field(default=None, eq=False, repr=False)

@@ -1,5 +1,6 @@
 """Checking the ``[search]``, ``[select]`` and ``[list]`` tables of a spec.
 
+Each is read once, at load, into its type (:class:`Tables`, kept on the ``Spec``).
 ``[search]`` draws the algorithm's points from a space (``hpbench.search``): a spec with a
 search compiles to one trial per (workload, search point, seed), like a spec that lists
 its points. ``[select]`` (calibration) and ``[list]`` (greedy lists) only configure the
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
-from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.algorithms.registry import AlgorithmInfo
 from hpbench.config.confine import reference_problem
 from hpbench.config.errors import ConfigError, show
 from hpbench.config.locate import Path_
@@ -35,18 +36,27 @@ SELECT_KEYS = ("horizons", "top_k", "seeds", "tau")
 LIST_KEYS = ("size", "tau", "exhaustive")
 
 
+class Tables(NamedTuple):
+    """The ``[search]``, ``[select]`` and ``[list]`` settings of a spec (None where absent)."""
+
+    search: Search | None
+    select: Select | None
+    listing: ListSettings | None
+
+
 def check_reserved(
     reporter: SpecReporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
-) -> Search | None:
-    """Check the reserved tables; the valid ``[search]`` that draws the spec's points in
-    place of its own (an algorithm's fixed values still apply under each point), or None."""
+) -> Tables:
+    """The reserved tables, checked once into their types. ``search`` is the valid
+    ``[search]`` that draws the spec's points in place of its own (an algorithm's fixed
+    values still apply under each point), None when it has problems or there is no
+    algorithm."""
     before = len(reporter.problems)
     search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
-    for name, read in (("select", read_select), ("list", read_list)):
-        if name in reserved:
-            read(reporter, reserved[name], search)
+    select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
+    listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
     if search is None or info is None:
-        return None
+        return Tables(None, select, listing)
     if "points" in reporter.doc.data.get("algorithm", {}):
         reporter.fail(
             ("algorithm", "points"),
@@ -58,7 +68,7 @@ def check_reserved(
         reporter.fail(
             ("search", "resolution"), f"a grid of at most {MAX_POINTS} points", Found(f"{count}")
         )
-    return search if len(reporter.problems) == before else None
+    return Tables(search if len(reporter.problems) == before else None, select, listing)
 
 
 def point_count(search: Search) -> int:
@@ -377,19 +387,6 @@ def _list(reporter: SpecReporter, path: Path_, values: Any, kind: str) -> list[A
 
 
 # --- for the commands --------------------------------------------------------------------
-
-
-def spec_tables(spec: Any) -> tuple[Search | None, Select | None, ListSettings | None]:
-    """The search, select and list settings of a checked Spec (None where absent)."""
-    reporter = SpecReporter(spec.document)
-    info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
-    reserved = spec.reserved
-    search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
-    select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
-    listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
-    if reporter.problems:
-        raise ConfigError(reporter.problems)
-    return search, select, listing
 
 
 def require(spec: Any, table: str, command: str) -> None:
