@@ -12,22 +12,25 @@ import math
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name
 from hpbench.config.errors import ConfigError, did_you_mean, show
+from hpbench.config.fields import read_settings, settings
 from hpbench.config.locate import Path_
-from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
+from hpbench.config.values import MISSING, REAL, Found, one_of
 from hpbench.plan import Scalar, Target
+from hpbench.schedules import HORIZON, WARMUP
 from hpbench.spec.bounds import default_max_trials
 from hpbench.spec.confine import is_data_path
-from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
+from hpbench.spec.model import RESERVED, RUN_KEYS, SECTIONS, Schedule, Spec, WorkloadRun
 from hpbench.spec.search import check_reserved, draw_points, point_count
 from hpbench.spec.source import SpecDocument
-from hpbench.spec.values import HORIZON, WARMUP, SpecReporter
+from hpbench.spec.values import SpecReporter
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 BENCHMARK_KEYS = ("name", "description", "owner", "extends")
-SCHEDULE_KEYS = ("shape", "warmup", "horizon")
 WORKLOAD_KEYS = (
     "size",
     "variant",
@@ -41,18 +44,10 @@ WORKLOAD_KEYS = (
 )
 VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
 TARGET_KEYS = ("metric", "value", "direction")
-RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
 #: Grid axes besides the algorithm's hyperparameters.
 GRID_AXES = ("warmup", "horizon", "seed")
 #: Default evaluation cadence: a fraction of the workload's max_steps.
 EVAL_EVERY = 0.02
-
-
-def schedule_shapes() -> tuple[str, ...]:
-    """The registered relative-schedule shapes (``hpbench.schedules``, importable without JAX)."""
-    from hpbench.schedules import SCHEDULES
-
-    return tuple(SCHEDULES)
 
 
 def check(doc: SpecDocument, max_trials: int | None = None) -> Spec:
@@ -86,7 +81,8 @@ class _Checker(SpecReporter):
         info, fixed, points = self.algorithm()
         schedule = self.schedule()
         workloads = self.workloads()
-        seeds, stop, checkpoint = self.run()
+        run = self.run()
+        seeds = run.get("seeds", attrs.fields(Spec).seeds.default)
         grid = self.grid(info)
         reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
         tables = check_reserved(self, info, reserved)
@@ -105,9 +101,7 @@ class _Checker(SpecReporter):
             points=points,
             schedule=schedule,
             workloads=workloads,
-            seeds=seeds,
-            stop_at_target=stop,
-            checkpoint_seconds=checkpoint,
+            **run,
             grid=grid,
             counted_trials=trials,
             reserved=reserved,
@@ -259,25 +253,7 @@ class _Checker(SpecReporter):
         table = self.doc.data.get("schedule", {})
         if not isinstance(table, dict):
             return Schedule()
-        self.unknown_keys(
-            ("schedule",),
-            table,
-            SCHEDULE_KEYS,
-            "a key of [schedule] (" + ", ".join(SCHEDULE_KEYS) + ")",
-        )
-        default = Schedule()
-        shape = self.string(
-            ("schedule", "shape"), table.get("shape", default.shape), schedule_shapes()
-        )
-        warmup = self.number(("schedule", "warmup"), table.get("warmup", default.warmup), WARMUP)
-        horizon = self.number(
-            ("schedule", "horizon"), table.get("horizon", default.horizon), HORIZON
-        )
-        return Schedule(
-            shape or default.shape,
-            default.warmup if warmup is None else warmup,
-            horizon or default.horizon,
-        )
+        return Schedule(**read_settings(self, ("schedule",), table, settings(Schedule)))
 
     def workloads(self) -> tuple[WorkloadRun, ...]:
         table = self.doc.data.get("workloads", {})
@@ -469,31 +445,12 @@ class _Checker(SpecReporter):
             return None
         return Target(metric, number, direction)
 
-    def run(self) -> tuple[tuple[int, ...], bool, float | None]:
+    def run(self) -> dict[str, Any]:
+        """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""
         table = self.doc.data.get("run", {})
-        default = Spec(name="", file="")
         if not isinstance(table, dict):
-            return default.seeds, default.stop_at_target, default.checkpoint_seconds
-        self.unknown_keys(("run",), table, RUN_KEYS, "a key of [run] (" + ", ".join(RUN_KEYS) + ")")
-        seeds = table.get("seeds", list(default.seeds))
-        if not isinstance(seeds, list) or not seeds:
-            self.fail(("run", "seeds"), "a non-empty list of integer seeds", seeds)
-            seeds = default.seeds
-        else:
-            seeds = tuple(
-                s
-                for i, s in enumerate(seeds)
-                if self.integer(("run", "seeds", i), s, low=0) is not None
-            )
-        stop = self.boolean(
-            ("run", "stop_at_target"), table.get("stop_at_target", default.stop_at_target)
-        )
-        checkpoint = None
-        if "checkpoint_seconds" in table:
-            checkpoint = self.number(
-                ("run", "checkpoint_seconds"), table["checkpoint_seconds"], POSITIVE
-            )
-        return seeds, bool(stop), checkpoint
+            return {}
+        return read_settings(self, ("run",), table, settings(Spec, RUN_KEYS))
 
     def grid(self, info: AlgorithmInfo | None) -> tuple[tuple[str, tuple[Scalar, ...]], ...]:
         table = self.doc.data.get("grid", {})

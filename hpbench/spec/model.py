@@ -1,7 +1,9 @@
-"""The checked spec: plain frozen values, every default filled in and every number coerced.
+"""The checked spec: frozen values, every default filled in and every number coerced.
 
 :func:`hpbench.spec.check.check` builds a :class:`Spec` from a merged TOML document;
-:func:`hpbench.spec.compile.compile_plan` expands it into trials.
+:func:`hpbench.spec.compile.compile_plan` expands it into trials. The keys of ``[schedule]``
+and ``[run]`` are declared once here (:func:`hpbench.config.fields.setting`): their
+validators, the checker, the JSON Schema and the tables of docs/spec.md all read them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from typing import Any
 
 import attrs
 
+from hpbench.config.fields import Choice, Flag, Integer, Items, Number, setting
+from hpbench.config.values import POSITIVE
 from hpbench.plan import Scalar, Target
+from hpbench.schedules import HORIZON, WARMUP
 from hpbench.search.settings import ListSettings, Search, Select
 from hpbench.spec.source import SpecDocument
 
@@ -26,17 +31,36 @@ SECTIONS = (
     "select",
     "list",
 )
+#: The keys of ``[run]``: settings of :class:`Spec`.
+RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
 #: The search tables (docs/search.md), read by :func:`hpbench.spec.search.check_reserved`.
 RESERVED = ("search", "select", "list")
 
 
+def schedule_shapes() -> tuple[str, ...]:
+    """The registered relative-schedule shapes (``hpbench.schedules``, importable without JAX)."""
+    from hpbench.schedules import SCHEDULES
+
+    return tuple(SCHEDULES)
+
+
 @attrs.frozen
 class Schedule:
-    """The relative schedule: its shape, warmup fraction and horizon fraction f."""
+    """``[schedule]``, the relative schedule: its shape, warmup fraction and horizon fraction f."""
 
-    shape: str = "warmup_cosine"
-    warmup: float = 0.05
-    horizon: float = 1.0
+    shape: str = setting(
+        "warmup_cosine",
+        Choice(schedule_shapes),
+        "`warmup_cosine` (linear warmup, cosine to exactly 0 at the horizon), `constant`, "
+        "`linear_decay`, `none` (1 at every step: the naive baseline; warmup ignored)",
+    )
+    warmup: float = setting(0.05, Number(WARMUP), "warmup length as a fraction of the horizon")
+    horizon: float = setting(
+        1.0,
+        Number(HORIZON),
+        "the fraction `f` of each workload's budget: `T = round(f * max_steps)`; "
+        "training stops at `T`",
+    )
 
 
 @attrs.frozen
@@ -67,9 +91,23 @@ class Spec:
     points: tuple[dict[str, Scalar], ...] = ({},)
     schedule: Schedule = Schedule()
     workloads: tuple[WorkloadRun, ...] = ()
-    seeds: tuple[int, ...] = (0,)
-    stop_at_target: bool = False
-    checkpoint_seconds: float | None = None  # None: the engine's default
+    seeds: tuple[int, ...] = setting(
+        (0,),
+        Items(Integer(0), "a non-empty list of integer seeds", "list of integers >= 0"),
+        "one trial per seed (data order, initialisation, dropout)",
+    )
+    stop_at_target: bool = setting(
+        False,
+        Flag(),
+        "stop a trial at the first evaluation that reaches the target (time-to-target only; "
+        "best-metric tables want the full run)",
+    )
+    checkpoint_seconds: float | None = setting(
+        None,
+        Number(POSITIVE),
+        "how often a running trial is checkpointed (`hpbench run --checkpoint-every` overrides it)",
+        default_text="the engine's (`hpbench run --help`)",
+    )
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
     #: The trials it expands to at most (equal points merge), counted before expanding.
     counted_trials: int = 0

@@ -23,10 +23,11 @@ from hpbench.config.errors import ConfigError, show
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
 from hpbench.plan import Scalar
+from hpbench.schedules import HORIZON, WARMUP
 from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
 from hpbench.spec.source import load_document
-from hpbench.spec.values import HORIZON, WARMUP, SpecReporter, interval_of
+from hpbench.spec.values import SpecReporter, interval_of
 
 SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
 #: The most points a search may have (each is a trial per workload and seed).

@@ -1,5 +1,5 @@
-"""The spec's value checks: hyperparameters against their registry metadata, and the
-fractions of a schedule (the generic checks are :mod:`hpbench.config.values`)."""
+"""The spec's value checks: hyperparameters against their registry metadata (the generic
+checks are :mod:`hpbench.config.values`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ from hpbench.config.errors import did_you_mean, show
 from hpbench.config.locate import Path_
 from hpbench.config.values import Found, Interval, Reporter, one_of
 from hpbench.plan import Scalar
-
-WARMUP = Interval(0.0, 1.0, high_open=True)
-HORIZON = Interval(0.0, 1.0, low_open=True)
 
 
 def interval_of(h: Hyperparameter) -> Interval:

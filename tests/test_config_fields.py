@@ -1,0 +1,81 @@
+"""One declaration per config key (hpbench.config.fields): the model refuses what the
+checker refuses, the JSON Schema agrees with both, and the docs tables are generated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import jsonschema
+import pytest
+
+from hpbench.config.errors import ConfigError
+from hpbench.config.fields import docs_table
+from hpbench.spec import load_spec
+from hpbench.spec.model import RUN_KEYS, Schedule, Spec
+from hpbench.spec.schema import spec_schema
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+TOY = '[workloads.toy_mlp]\ntarget = { value = 0.5 }\n[algorithm]\nname = "adamw"\n'
+
+
+def test_an_invalid_schedule_cannot_be_constructed(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(TOY)
+    spec = load_spec(path)
+    with pytest.raises(
+        ValueError, match=r"Schedule.warmup: expected a number in \[0, 1\), found 1.5"
+    ):
+        attrs.evolve(spec, schedule=Schedule(warmup=1.5))
+    with pytest.raises(ValueError, match='Schedule.shape: expected one of "warmup_cosine"'):
+        Schedule(shape="cosine")
+    with pytest.raises(ValueError, match=r"Spec.seeds: expected a non-empty list"):
+        attrs.evolve(spec, seeds=())
+    with pytest.raises(
+        ValueError, match=r"Spec.checkpoint_seconds: expected a number in \(0, inf\)"
+    ):
+        attrs.evolve(spec, checkpoint_seconds=0)
+    assert attrs.evolve(spec, seeds=[3, 4]).seeds == (3, 4)  # a Python list is stored as a tuple
+
+
+@pytest.mark.parametrize("section", ["schedule", "run"])
+def test_docs_tables_are_generated_from_the_declarations(section):
+    table = docs_table(Schedule) if section == "schedule" else docs_table(Spec, RUN_KEYS)
+    text = (DOCS / "spec.md").read_text()
+    assert table in text, (
+        f"docs/spec.md: the [{section}] table is out of date; replace it with:\n{table}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("warmup", -0.1),
+        ("warmup", 0),
+        ("warmup", 0.999),
+        ("warmup", 1.0),
+        ("warmup", "0.1"),
+        ("horizon", 0.0),
+        ("horizon", 1),
+        ("horizon", 1.5),
+        ("shape", "constant"),
+        ("shape", "cosine"),
+    ],
+)
+def test_checker_model_and_schema_agree_on_schedule_values(tmp_path, key, value):
+    written = f'"{value}"' if isinstance(value, str) else value
+    path = tmp_path / "s.toml"
+    path.write_text(f"[schedule]\n{key} = {written}\n" + TOY)
+    try:
+        load_spec(path)
+        checker = True
+    except ConfigError as error:
+        assert f"schedule.{key}: expected" in error.render()
+        checker = False
+    try:
+        Schedule(**{key: float(value) if key != "shape" and not isinstance(value, str) else value})
+        model = True
+    except ValueError:
+        model = False
+    schema = jsonschema.Draft7Validator(spec_schema()).is_valid({"schedule": {key: value}})
+    assert checker == model == schema
