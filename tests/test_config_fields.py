@@ -9,6 +9,13 @@ import attrs
 import jsonschema
 import pytest
 
+from hpbench.backends.profile import (
+    PoolOptions,
+    RunnerProfile,
+    SlurmOptions,
+    load_profile,
+    profile_docs_table,
+)
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_table
 from hpbench.spec import load_spec
@@ -45,6 +52,26 @@ def test_docs_tables_are_generated_from_the_declarations(section):
     assert table in text, (
         f"docs/spec.md: the [{section}] table is out of date; replace it with:\n{table}"
     )
+
+
+def test_the_runner_profile_table_is_generated_from_the_declarations():
+    table = profile_docs_table()
+    assert table in (DOCS / "running.md").read_text(), (
+        f"docs/running.md: the runner profile table is out of date; replace it with:\n{table}"
+    )
+
+
+def test_an_invalid_runner_profile_cannot_be_constructed(tmp_path):
+    with pytest.raises(ValueError, match=r"PoolOptions.gpus: expected a non-empty list of GPU"):
+        PoolOptions(gpus=[0, -1])
+    with pytest.raises(ValueError, match=r'RunnerProfile.backend: expected one of "local"'):
+        RunnerProfile(backend="mpi")
+    with pytest.raises(ValueError, match=r"SlurmOptions.time_minutes: expected minutes"):
+        SlurmOptions(time_minutes=0)
+    path = tmp_path / "p.toml"
+    path.write_text('[slurm]\ntime = "01:30:00"\n[pool]\ngpus = [1, 0]\n')
+    profile = load_profile(path)  # the TOML key "time" fills the attribute time_minutes
+    assert (profile.slurm.time_minutes, profile.pool.gpus) == (90, (1, 0))
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ fields (every problem reported at its position, in the words of :mod:`hpbench.co
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -95,24 +96,56 @@ class Integer(Kind):
 
 @attrs.frozen
 class Choice(Kind):
-    """One of the strings ``choices`` gives (a function: registries fill in late)."""
+    """One of the strings ``choices`` (or that it gives: a registry filled in late)."""
 
-    choices: Callable[[], Sequence[str]]
+    choices: Sequence[str] | Callable[[], Sequence[str]]
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.choices() if callable(self.choices) else self.choices)
 
     @property
     def expected(self) -> str:
-        return f"one of {one_of(self.choices())}"
+        return f"one of {one_of(self.names())}"
 
     type_text = "string"
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
-        return reporter.string(path, value, self.choices())
+        return reporter.string(path, value, self.names())
 
     def accepts(self, value: Any) -> bool:
-        return value in self.choices()
+        return value in self.names()
 
     def schema(self) -> dict[str, Any]:
-        return {"enum": list(self.choices())}
+        return {"enum": list(self.names())}
+
+
+@attrs.frozen
+class Text(Kind):
+    """Any string; with ``pattern``, one that matches it (``described`` says how)."""
+
+    pattern: str | None = None
+    described: str = "a string"
+    type_text: str = "string"
+
+    @property
+    def expected(self) -> str:
+        return self.described
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
+        text = reporter.string(path, value)
+        if text is not None and not self.accepts(text):
+            reporter.fail(path, self.expected, value)
+            return None
+        return text
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        return self.pattern is None or re.fullmatch(self.pattern, value) is not None
+
+    def schema(self) -> dict[str, Any]:
+        pattern = {} if self.pattern is None else {"pattern": f"^{self.pattern}$"}
+        return {"type": "string", **pattern}
 
 
 @attrs.frozen
@@ -134,26 +167,38 @@ class Flag(Kind):
 
 @attrs.frozen
 class Items(Kind):
-    """A non-empty list of ``item`` values, read as a tuple; ``what`` names it in messages."""
+    """A list of ``item`` values (at least ``min_items``), read as a tuple; ``what`` names
+    it in messages. Each bad item is reported at its index, or with ``each=False`` the list
+    once as a whole."""
 
     item: Kind
     what: str
     type_text: str
+    min_items: int = 1
+    each: bool = True
 
     @property
     def expected(self) -> str:
         return self.what
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> tuple[Any, ...] | None:
-        if not isinstance(value, list) or not value:
+        is_list = isinstance(value, list)
+        whole_bad = not self.each and is_list and not all(map(self.item.accepts, value))
+        if not is_list or len(value) < self.min_items or whole_bad:
             reporter.fail(path, self.what, value)
             return None
+        if not self.each:
+            return tuple(value)
         read = [self.item.read(reporter, (*path, i), v) for i, v in enumerate(value)]
         kept = tuple(v for v in read if v is not None)  # the bad items are reported
         return kept or None
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, tuple) and bool(value) and all(map(self.item.accepts, value))
+        return (
+            isinstance(value, tuple)
+            and len(value) >= self.min_items
+            and all(map(self.item.accepts, value))
+        )
 
     @staticmethod
     def convert(value: Any) -> Any:
@@ -161,26 +206,61 @@ class Items(Kind):
         return tuple(value) if isinstance(value, list) else value
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "array", "minItems": 1, "items": self.item.schema()}
+        least = {"minItems": self.min_items} if self.min_items else {}
+        return {"type": "array", **least, "items": self.item.schema()}
+
+
+@attrs.frozen
+class Named(Kind):
+    """A table of ``item`` values under any names (e.g. ``{ TPU = 4 }``)."""
+
+    item: Kind
+    type_text: str
+
+    @property
+    def expected(self) -> str:
+        return "a table"
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> dict[str, Any] | None:
+        table = reporter.table(path, value)
+        if table is None:
+            return None
+        read = {name: self.item.read(reporter, (*path, name), v) for name, v in table.items()}
+        return {name: v for name, v in read.items() if v is not None}
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, dict) and all(map(self.item.accepts, value.values()))
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "additionalProperties": self.item.schema()}
 
 
 @attrs.frozen
 class Setting:
-    """A key's kind, meaning (the docs' last column) and, when the default is not a value
-    a user could write (None: "the engine's"), the docs' words for it."""
+    """A key's kind, meaning (the docs' last column), its TOML name when it is not the
+    attribute's, and, when the default is not a value a user could write (None: "the
+    engine's"), the docs' words for it."""
 
     kind: Kind
     doc: str
     default_text: str | None = None
+    key: str | None = None
 
 
-def setting(default: Any, kind: Kind, doc: str, *, default_text: str | None = None) -> Any:
+def setting(
+    default: Any,
+    kind: Kind,
+    doc: str,
+    *,
+    default_text: str | None = None,
+    key: str | None = None,
+) -> Any:
     """An attrs field declaring one config key; a None default means "unset" is allowed."""
     return attrs.field(
         default=default,
         converter=getattr(kind, "convert", None),
         validator=_validator,
-        metadata={METADATA: Setting(kind, doc, default_text)},
+        metadata={METADATA: Setting(kind, doc, default_text, key)},
     )
 
 
@@ -196,51 +276,74 @@ def _validator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise ValueError(f"{owner}.{attribute.name}: expected {kind.expected}, found {found}")
 
 
-def settings(cls: type, names: Iterable[str] | None = None) -> dict[str, Setting]:
-    """The declared keys of the attrs class ``cls`` (those in ``names``, in its order)."""
+@attrs.frozen
+class Declared:
+    """A declared key of a model: its attribute, its :class:`Setting` and its default."""
+
+    attribute: str
+    setting: Setting
+    default: Any
+
+
+def settings(cls: type, names: Iterable[str] | None = None) -> dict[str, Declared]:
+    """The declared keys of the attrs class ``cls`` (attributes in ``names``, in its order),
+    by their TOML names."""
     wanted = None if names is None else set(names)
-    return {
-        f.name: f.metadata[METADATA]
-        for f in attrs.fields(cls)
-        if METADATA in f.metadata and (wanted is None or f.name in wanted)
-    }
+    out = {}
+    for f in attrs.fields(cls):
+        if METADATA in f.metadata and (wanted is None or f.name in wanted):
+            s = f.metadata[METADATA]
+            out[s.key or f.name] = Declared(f.name, s, f.default)
+    return out
 
 
 def read_settings(
-    reporter: Reporter, path: Path_, table: dict[str, Any], declared: dict[str, Setting]
+    reporter: Reporter,
+    path: Path_,
+    table: dict[str, Any],
+    declared: dict[str, Declared],
+    what: str | None = None,
 ) -> dict[str, Any]:
-    """The values of ``table`` for the ``declared`` keys that are written and valid; the
-    others reported (an unknown key with a 'did you mean' hint). Absent or invalid keys are
-    left out, so the model's defaults fill them in."""
-    what = f"a key of [{'.'.join(map(str, path))}] ({', '.join(declared)})"
+    """The values of ``table`` for the ``declared`` keys that are written and valid, by
+    attribute; the others reported (an unknown key as "expected ``what``", with a 'did you
+    mean' hint). Absent or invalid keys are left out: the model's defaults fill them in."""
+    what = what or f"a key of [{'.'.join(map(str, path))}] ({', '.join(declared)})"
     reporter.unknown_keys(path, table, declared, what)
     out = {}
-    for name, declared_setting in declared.items():
-        if name in table:
-            value = declared_setting.kind.read(reporter, (*path, name), table[name])
+    for key, d in declared.items():
+        if key in table:
+            value = d.setting.kind.read(reporter, (*path, key), table[key])
             if value is not None:
-                out[name] = value
+                out[d.attribute] = value
     return out
 
 
 def settings_schema(cls: type, names: Iterable[str] | None = None) -> dict[str, Any]:
     """The JSON Schema properties of the declared keys (each with its doc)."""
     return {
-        name: {**s.kind.schema(), "description": s.doc} for name, s in settings(cls, names).items()
+        key: {**d.setting.kind.schema(), "description": d.setting.doc}
+        for key, d in settings(cls, names).items()
     }
+
+
+#: The header of a docs table of keys.
+DOCS_HEADER = ("| key | type | default | meaning |", "|---|---|---|---|")
+
+
+def docs_rows(cls: type, names: Iterable[str] | None = None, section: str = "") -> list[str]:
+    """One Markdown row per declared key (``[section] key`` when ``section`` is given)."""
+    rows = []
+    for key, d in settings(cls, names).items():
+        default = d.default.factory() if isinstance(d.default, attrs.Factory) else d.default
+        written = d.setting.default_text or f"`{show(_toml(default))}`"
+        name = f"`[{section}] {key}`" if section else f"`{key}`"
+        rows.append(f"| {name} | {d.setting.kind.type_text} | {written} | {d.setting.doc} |")
+    return rows
 
 
 def docs_table(cls: type, names: Iterable[str] | None = None) -> str:
     """The Markdown table of the declared keys: key, type, default, meaning."""
-    defaults = {f.name: f.default for f in attrs.fields(cls)}
-    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    for name, s in settings(cls, names).items():
-        default = defaults[name]
-        written = (
-            s.default_text or f"`{show(list(default) if isinstance(default, tuple) else default)}`"
-        )
-        rows.append(f"| `{name}` | {s.kind.type_text} | {written} | {s.doc} |")
-    return "\n".join(rows)
+    return "\n".join([*DOCS_HEADER, *docs_rows(cls, names)])
 
 
 def _toml(value: Any) -> Any:
