@@ -18,6 +18,7 @@ from hpbench.backends.profile import (
 )
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_table
+from hpbench.nightly.file import Nightly
 from hpbench.spec import load_spec
 from hpbench.spec.model import RUN_KEYS, Schedule, Spec
 from hpbench.spec.schema import spec_schema
@@ -106,3 +107,10 @@ def test_checker_model_and_schema_agree_on_schedule_values(tmp_path, key, value)
         model = False
     schema = jsonschema.Draft7Validator(spec_schema()).is_valid({"schedule": {key: value}})
     assert checker == model == schema
+
+
+def test_an_invalid_nightly_cannot_be_constructed():
+    with pytest.raises(ValueError, match=r"Nightly.noise: expected a score difference in \[0, 1\)"):
+        Nightly(file="n.toml", reports=(), noise=1.0)
+    with pytest.raises(ValueError, match=r'Nightly.time: expected "steps", "seconds" or "algo'):
+        Nightly(file="n.toml", reports=(), time="hours")

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from hpbench.config.errors import show
+from hpbench.config.errors import did_you_mean, show
 from hpbench.config.locate import Path_
 from hpbench.config.values import Interval, Reporter, one_of
 
@@ -48,20 +48,22 @@ def _is_number(value: Any) -> bool:
 
 @attrs.frozen
 class Number(Kind):
-    """A real number in ``interval``; integers are read as floats."""
+    """A real number in ``interval``; integers are read as floats. ``what`` names it in
+    messages ("a score difference in [0, 1)")."""
 
     interval: Interval
+    what: str = "a number"
 
     @property
     def expected(self) -> str:
-        return "a number" if self.interval.unbounded else f"a number in {self.interval}"
+        return self.what if self.interval.unbounded else f"{self.what} in {self.interval}"
 
     @property
     def type_text(self) -> str:
         return f"number {bound_text(self.interval)}".rstrip()
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> float | None:
-        return reporter.number(path, value, self.interval)
+        return reporter.number(path, value, self.interval, self.what)
 
     def accepts(self, value: Any) -> bool:
         return _is_number(value) and self.interval.contains(float(value))
@@ -96,21 +98,28 @@ class Integer(Kind):
 
 @attrs.frozen
 class Choice(Kind):
-    """One of the strings ``choices`` (or that it gives: a registry filled in late)."""
+    """One of the strings ``choices`` (or that it gives: a registry filled in late);
+    ``described`` words the choices in messages instead of the default "one of ..."."""
 
     choices: Sequence[str] | Callable[[], Sequence[str]]
+    described: str | None = None
 
     def names(self) -> tuple[str, ...]:
         return tuple(self.choices() if callable(self.choices) else self.choices)
 
     @property
     def expected(self) -> str:
-        return f"one of {one_of(self.names())}"
+        return self.described or f"one of {one_of(self.names())}"
 
     type_text = "string"
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
-        return reporter.string(path, value, self.names())
+        if self.described is None:
+            return reporter.string(path, value, self.names())
+        if value in self.names():
+            return value
+        reporter.fail(path, self.described, value, did_you_mean(value, self.names()))
+        return None
 
     def accepts(self, value: Any) -> bool:
         return value in self.names()
@@ -309,6 +318,13 @@ def read_settings(
     mean' hint). Absent or invalid keys are left out: the model's defaults fill them in."""
     what = what or f"a key of [{'.'.join(map(str, path))}] ({', '.join(declared)})"
     reporter.unknown_keys(path, table, declared, what)
+    return read_values(reporter, path, table, declared)
+
+
+def read_values(
+    reporter: Reporter, path: Path_, table: dict[str, Any], declared: dict[str, Declared]
+) -> dict[str, Any]:
+    """:func:`read_settings` without the unknown-key check (for a caller that words it)."""
     out = {}
     for key, d in declared.items():
         if key in table:

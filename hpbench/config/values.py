@@ -88,8 +88,10 @@ class Reporter:
             return None
         return value
 
-    def number(self, path: Path_, value: Any, interval: Interval) -> float | None:
-        expected = "a number" if interval.unbounded else f"a number in {interval}"
+    def number(
+        self, path: Path_, value: Any, interval: Interval, what: str = "a number"
+    ) -> float | None:
+        expected = what if interval.unbounded else f"{what} in {interval}"
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.fail(path, expected, value)
             return None
