@@ -276,9 +276,18 @@ def setting(
 def _validator(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     """Refuse a value of the wrong kind: ``Schedule.warmup: expected a number in [0, 1),
     found 1.5`` (None only where it is the default)."""
+    _refuse(instance, attribute, value, attribute.metadata[METADATA].kind)
+
+
+def of_kind(kind: Kind) -> Callable[[Any, attrs.Attribute, Any], None]:
+    """An attrs validator refusing what ``kind`` does not accept, for a model field that is
+    not a config key itself (a resolved step count, say)."""
+    return lambda instance, attribute, value: _refuse(instance, attribute, value, kind)
+
+
+def _refuse(instance: Any, attribute: attrs.Attribute, value: Any, kind: Kind) -> None:
     if value is None and attribute.default is None:
         return
-    kind = attribute.metadata[METADATA].kind
     if not kind.accepts(value):
         found = show(_toml(value))
         owner = type(instance).__name__

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from hpbench.config.fields import Choice, Flag, Integer, Items, Number, setting
+from hpbench.config.fields import Choice, Flag, Integer, Items, Number, of_kind, setting
 from hpbench.config.values import POSITIVE
 from hpbench.plan import Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
@@ -71,9 +71,9 @@ class WorkloadRun:
     variant: str
     size: str
     target: Target
-    max_steps: int
-    batch_size: int
-    eval_every: int  # steps
+    max_steps: int = attrs.field(validator=of_kind(Integer()))
+    batch_size: int = attrs.field(validator=of_kind(Integer()))
+    eval_every: int = attrs.field(validator=of_kind(Integer()))  # steps
     data: str | None = None
 
 
@@ -89,7 +89,9 @@ class Spec:
     algorithm: str | None = None
     hyperparameters: dict[str, Scalar] = attrs.Factory(dict)  # as written, coerced
     points: tuple[dict[str, Scalar], ...] = ({},)
-    schedule: Schedule = Schedule()
+    schedule: Schedule = attrs.field(
+        default=Schedule(), validator=attrs.validators.instance_of(Schedule)
+    )
     workloads: tuple[WorkloadRun, ...] = ()
     seeds: tuple[int, ...] = setting(
         (0,),
