@@ -20,7 +20,7 @@ from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_table
 from hpbench.nightly.file import Nightly
 from hpbench.spec import load_spec
-from hpbench.spec.model import RUN_KEYS, Schedule, Spec
+from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.spec.schema import spec_schema
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -49,9 +49,10 @@ def test_an_invalid_schedule_cannot_be_constructed(tmp_path):
         attrs.evolve(run, max_steps=0)
 
 
-@pytest.mark.parametrize("section", ["schedule", "run"])
+@pytest.mark.parametrize("section", ["benchmark", "schedule", "run"])
 def test_docs_tables_are_generated_from_the_declarations(section):
-    table = docs_table(Schedule) if section == "schedule" else docs_table(Spec, RUN_KEYS)
+    models = {"benchmark": (Benchmark, None), "schedule": (Schedule, None), "run": (Spec, RUN_KEYS)}
+    table = docs_table(*models[section])
     text = (DOCS / "spec.md").read_text()
     assert table in text, (
         f"docs/spec.md: the [{section}] table is out of date; replace it with:\n{table}"

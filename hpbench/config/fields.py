@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from hpbench.config.confine import PLAIN_NAME, PLAIN_NAME_TEXT, is_plain_name
 from hpbench.config.errors import did_you_mean, show
 from hpbench.config.locate import Path_
 from hpbench.config.values import Interval, Reporter, one_of
@@ -155,6 +156,27 @@ class Text(Kind):
     def schema(self) -> dict[str, Any]:
         pattern = {} if self.pattern is None else {"pattern": f"^{self.pattern}$"}
         return {"type": "string", **pattern}
+
+
+@attrs.frozen
+class PlainName(Kind):
+    """A plain file name (:data:`hpbench.config.confine.PLAIN_NAME`): a value that names a
+    directory or file, so it can never lead elsewhere."""
+
+    expected = PLAIN_NAME_TEXT
+    type_text = "plain file name"
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
+        if self.accepts(value):
+            return value
+        reporter.fail(path, self.expected, value)
+        return None
+
+    def accepts(self, value: Any) -> bool:
+        return is_plain_name(value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": f"^{PLAIN_NAME.pattern}$"}
 
 
 @attrs.frozen

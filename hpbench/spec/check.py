@@ -15,7 +15,6 @@ from typing import Any
 import attrs
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
-from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name
 from hpbench.config.errors import ConfigError, did_you_mean, show
 from hpbench.config.fields import read_settings, settings
 from hpbench.config.locate import Path_
@@ -24,13 +23,20 @@ from hpbench.plan import Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
 from hpbench.spec.bounds import default_max_trials
 from hpbench.spec.confine import is_data_path
-from hpbench.spec.model import RESERVED, RUN_KEYS, SECTIONS, Schedule, Spec, WorkloadRun
+from hpbench.spec.model import (
+    RESERVED,
+    RUN_KEYS,
+    SECTIONS,
+    Benchmark,
+    Schedule,
+    Spec,
+    WorkloadRun,
+)
 from hpbench.spec.search import check_reserved, draw_points, point_count
 from hpbench.spec.source import SpecDocument
 from hpbench.spec.values import SpecReporter
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
-BENCHMARK_KEYS = ("name", "description", "owner", "extends")
 WORKLOAD_KEYS = (
     "size",
     "variant",
@@ -92,10 +98,10 @@ class _Checker(SpecReporter):
         if trials <= self.max_trials and search is not None:
             points = draw_points(search, info)
         return Spec(
-            name=benchmark.get("name") or Path(self.doc.file).stem,
+            name=benchmark.name or Path(self.doc.file).stem,
             file=self.doc.file,
-            description=benchmark.get("description", ""),
-            owner=benchmark.get("owner", ""),
+            description=benchmark.description,
+            owner=benchmark.owner,
             algorithm=info.name if info else None,
             hyperparameters=fixed,
             points=points,
@@ -160,26 +166,11 @@ class _Checker(SpecReporter):
             return 0
         return len(horizons) * (trials + max(top_k, 0) * len(seeds) * workloads)
 
-    def benchmark(self) -> dict[str, str]:
+    def benchmark(self) -> Benchmark:
         table = self.doc.own.get("benchmark", {})
         if not isinstance(table, dict):
-            return {}
-        self.unknown_keys(
-            ("benchmark",),
-            table,
-            BENCHMARK_KEYS,
-            "a key of [benchmark] (" + ", ".join(BENCHMARK_KEYS) + ")",
-        )
-        out = {}
-        if "name" in table:  # it names the report directory: reports/<name>/
-            if is_plain_name(table["name"]):
-                out["name"] = table["name"]
-            else:
-                self.fail(("benchmark", "name"), PLAIN_NAME_TEXT, table["name"])
-        for key in ("description", "owner"):
-            if key in table and self.string(("benchmark", key), table[key]) is not None:
-                out[key] = table[key]
-        return out
+            return Benchmark()
+        return Benchmark(**read_settings(self, ("benchmark",), table, settings(Benchmark)))
 
     def algorithm(
         self,

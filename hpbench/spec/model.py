@@ -1,8 +1,8 @@
 """The checked spec: frozen values, every default filled in and every number coerced.
 
 :func:`hpbench.spec.check.check` builds a :class:`Spec` from a merged TOML document;
-:func:`hpbench.spec.compile.compile_plan` expands it into trials. The keys of ``[schedule]``
-and ``[run]`` are declared once here (:func:`hpbench.config.fields.setting`): their
+:func:`hpbench.spec.compile.compile_plan` expands it into trials. The keys of ``[benchmark]``,
+``[schedule]`` and ``[run]`` are declared once here (:func:`hpbench.config.fields.setting`): their
 validators, the checker, the JSON Schema and the tables of docs/spec.md all read them.
 """
 
@@ -12,7 +12,17 @@ from typing import Any
 
 import attrs
 
-from hpbench.config.fields import Choice, Flag, Integer, Items, Number, of_kind, setting
+from hpbench.config.fields import (
+    Choice,
+    Flag,
+    Integer,
+    Items,
+    Number,
+    PlainName,
+    Text,
+    of_kind,
+    setting,
+)
 from hpbench.config.values import POSITIVE
 from hpbench.plan import Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
@@ -35,6 +45,28 @@ SECTIONS = (
 RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
 #: The search tables (docs/search.md), read by :func:`hpbench.spec.search.check_reserved`.
 RESERVED = ("search", "select", "list")
+
+
+@attrs.frozen
+class Benchmark:
+    """``[benchmark]``: what the benchmark is. Not inherited: each file describes itself."""
+
+    name: str | None = setting(
+        None,
+        PlainName(),
+        "the plan's name, used by reports (and as the directory `reports/<name>/`): letters, "
+        "digits, `_ . -`, not starting with a dot, at most 100 characters",
+        default_text="the file name without `.toml`",
+    )
+    description: str = setting("", Text(), "one line for reports")
+    owner: str = setting("", Text(), "who to ask")
+    extends: str | None = setting(
+        None,
+        Text(r"[\s\S]*\.toml", "a path to a .toml file"),
+        "a `.toml` spec file to start from, relative to this file, inside the repository or "
+        "hpbench's shipped `specs/` ([security.md](security.md))",
+        default_text="none",
+    )
 
 
 def schedule_shapes() -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 Editors (VS Code's Even Better TOML, taplo) validate a spec against it while it is typed.
 It describes one file, so nothing is required (a value may come from ``extends``); the
 checks that need the whole merged spec (a missing target, ``extends`` itself) stay in
-:mod:`hpbench.spec.check`. ``[schedule]`` and ``[run]`` are their models' declarations
-(:func:`hpbench.config.fields.settings_schema`); the fractions are :mod:`hpbench.schedules`'.
+:mod:`hpbench.spec.check`. ``[benchmark]``, ``[schedule]`` and ``[run]`` are their models'
+declarations (:func:`hpbench.config.fields.settings_schema`); the fractions are
+:mod:`hpbench.schedules`'.
 """
 
 from __future__ import annotations
@@ -12,11 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
-from hpbench.config.confine import PLAIN_NAME
 from hpbench.config.fields import Number, settings_schema
 from hpbench.schedules import HORIZON, WARMUP
-from hpbench.spec.check import BENCHMARK_KEYS
-from hpbench.spec.model import RESERVED, RUN_KEYS, Schedule, Spec
+from hpbench.spec.model import RESERVED, RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 _FRACTION = Number(WARMUP).schema()
@@ -34,11 +33,7 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "benchmark": _closed(
-                {
-                    **{key: {"type": "string"} for key in BENCHMARK_KEYS},
-                    "name": {"type": "string", "pattern": f"^{PLAIN_NAME.pattern}$"},
-                    "extends": {"type": "string", "pattern": r"\.toml$"},
-                },
+                settings_schema(Benchmark),
                 "What this benchmark is; `extends` is a spec file path relative to this one.",
             ),
             "algorithm": _algorithm(),
