@@ -3,9 +3,9 @@
 Each command lives with its owner: a :class:`Command` in the ``COMMANDS`` dict of the module
 listed for it in :data:`COMMANDS` here (with its help line, so ``hpbench --help`` imports
 nothing). Modules must not import JAX at module level, so ``hpbench --help`` and
-``hpbench validate`` stay instant. A spec problem (:class:`SpecError`), or a runner profile
-naming a backend whose extra is not installed, is printed without a traceback and exits
-with 2.
+``hpbench validate`` stay instant. A config problem (:class:`hpbench.config.ConfigError`), or
+a runner profile naming a backend whose extra is not installed, is printed without a
+traceback and exits with 2.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
     "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
-    "nightly": ("hpbench.report.cli", "run the nightly specs and re-render the reports"),
+    "nightly": ("hpbench.nightly.cli", "run the nightly specs and re-render the reports"),
     "targets": ("hpbench.search.cli", "set workload targets from a tuned NAdamW search"),
     "data": ("hpbench.workloads.cli", "import user data (NumPy arrays) for full workloads"),
     "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),
@@ -133,9 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as e:
         from hpbench.backends.registry import BackendUnavailable
-        from hpbench.spec.errors import SpecError
+        from hpbench.config.errors import ConfigError
 
-        if isinstance(e, SpecError):
+        if isinstance(e, ConfigError):
             _print_error(e.render())
             return 2
         if isinstance(e, BackendUnavailable):  # the profile's backend lacks its extra

@@ -257,9 +257,9 @@ def test_progress_of_other_processes_is_read_back_from_the_results(reference):
 
 
 def test_a_gpu_pool_without_gpus_is_a_clear_error(monkeypatch, tmp_path):
-    from hpbench.spec.errors import SpecError
+    from hpbench.config.errors import ConfigError
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi: no GPUs
     profile = RunnerProfile(backend="pool", file="gpus.toml", pool=PoolOptions(device="gpu"))
-    with pytest.raises(SpecError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
+    with pytest.raises(ConfigError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
         pool.device_groups(profile)

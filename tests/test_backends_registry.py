@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from hpbench.spec import SpecError
 
 from hpbench.backends import BACKENDS, run_jobs
 from hpbench.backends.profile import DistributedOptions, RunnerProfile, load_profile
@@ -21,7 +22,6 @@ from hpbench.backends.registry import (
 )
 from hpbench.cli import main
 from hpbench.spec.compile import load_plan
-from hpbench.spec.errors import SpecError
 from hpbench.train.job import make_jobs
 
 

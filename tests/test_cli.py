@@ -145,7 +145,7 @@ def test_schema_command_prints_the_runner_profile_schema(capsys):
 
 @pytest.mark.parametrize("path", SPECS, ids=[str(p.relative_to(ROOT)) for p in SPECS])
 def test_every_shipped_spec_validates_against_the_schema(path):
-    from hpbench.spec._toml import tomllib
+    from hpbench.config._toml import tomllib
 
     validator = jsonschema.Draft7Validator(spec_schema())
     errors = [e.message for e in validator.iter_errors(tomllib.loads(path.read_text()))]

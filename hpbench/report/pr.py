@@ -84,8 +84,8 @@ def comment(logs: Sequence[tuple[str, str]], base: Report | None, head: Report |
 def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
     """The specs of the nightly file's report ``name``, then each changed spec (that
     compiles, has trials and trains only mini sizes) not among them."""
+    from hpbench.nightly.file import load_nightly
     from hpbench.spec import SpecError, load_plan
-    from hpbench.spec.nightly import load_nightly
 
     (report,) = [r for r in load_nightly(nightly).reports if r.name == name]
     pool = list(report.specs)

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpbench.cli import Command
+from hpbench.config.errors import ConfigError
+from hpbench.nightly.file import check_nightly, is_nightly_file
 from hpbench.plan import Plan, Trial
 from hpbench.spec.bounds import MAX_TRIALS, MAX_TRIALS_VARIABLE
 from hpbench.spec.check import check
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
-from hpbench.spec.errors import SpecError
 from hpbench.spec.model import Spec
-from hpbench.spec.nightly import check_nightly, is_nightly_file
 from hpbench.spec.source import load_document
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.specs:
         try:
             summary = _check(path, args.max_trials)
-        except SpecError as e:
+        except ConfigError as e:
             print(e.render(), file=sys.stderr)
             failed += 1
             continue
@@ -86,10 +86,10 @@ def _check(path: Path, max_trials: int | None = None) -> str:
     for listed in nightly.specs:
         try:
             load_spec(listed, max_trials)
-        except SpecError as e:
+        except ConfigError as e:
             problems.extend(e.problems)
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
     reports, specs = len(nightly.reports), len(nightly.specs)
     return f"a nightly file: {reports} report(s) of {specs} spec(s), every spec valid"
 
@@ -236,10 +236,10 @@ def _diff(args: argparse.Namespace) -> int:
     for path in (args.old, args.new):
         try:
             plans.append(load_plan(path, args.max_trials))
-        except SpecError as e:
+        except ConfigError as e:
             problems.extend(e.problems)
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
     diff = plan_diff(*plans)
     if args.json:
         json.dump({k: [t.id for t in v] for k, v in diff.items()}, sys.stdout, indent=1)
@@ -326,17 +326,17 @@ def _list_algorithms() -> None:
 
 
 def _text(value: Any) -> str:
-    from hpbench.spec.errors import show
+    from hpbench.config.errors import show
 
     return "unset" if value is None else show(value)
 
 
 def _range(h: Hyperparameter) -> str:
-    from hpbench.spec.values import Interval
+    from hpbench.spec.values import interval_of
 
     if h.choices is not None:
         return ", ".join(_text(c) for c in h.choices)
-    return "" if h.low is None and h.high is None else str(Interval.of(h))
+    return "" if h.low is None and h.high is None else str(interval_of(h))
 
 
 def _list_workloads() -> None:
