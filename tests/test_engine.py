@@ -198,7 +198,10 @@ def test_pack_size_follows_device_memory(monkeypatch):
     room_for = lambda n: lambda: int((n + 0.5) * per_member / memory.MEMORY_SHARE)  # noqa: E731
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(3))
     assert memory.pack_size_from_memory(GOOD) == 3
-    assert [len(j.trials) for j in make_jobs([GOOD, SLOW, STOPS, DIVERGES])] == [3, 1]
+    assert [
+        len(j.trials)
+        for j in make_jobs([GOOD, SLOW, STOPS, DIVERGES], pack_size=memory.pack_size_from_memory)
+    ] == [3, 1]
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(0))
     assert memory.pack_size_from_memory(GOOD) == 1
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(1000))

@@ -22,10 +22,6 @@ from hpbench.plan import Plan, Scalar, Trial
 #: Hyperparameters the workload consumes as Python values (they shape its program).
 STATIC_HYPERPARAMETERS = frozenset({"dropout"})
 
-#: The largest pack chosen automatically (``--pack`` may go higher). On 2 CPU cores packs
-#: beyond 8 stop paying; on accelerators memory is usually the limit first.
-DEFAULT_MAX_PACK = 8
-
 
 @attrs.frozen
 class CheckpointPolicy:
@@ -158,20 +154,21 @@ def make_jobs(
     **job_options: Any,
 ) -> list[Job]:
     """Group the plan's trials by pack key (first-seen order) into jobs of at most ``pack``
-    members; without ``pack``, each group's size comes from ``pack_size(trial)`` (default:
-    :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX). Without a
-    ``checkpoint`` option, a plan's ``checkpoint_seconds`` sets the cadence."""
+    members; without ``pack``, each group's size comes from ``pack_size(trial)`` (``hpbench
+    run`` passes :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX; this
+    module does not). Without a ``checkpoint`` option, a plan's ``checkpoint_seconds`` sets
+    the cadence."""
     trials = plan.trials if isinstance(plan, Plan) else tuple(plan)
     seconds = getattr(plan, "checkpoint_seconds", None)
     if "checkpoint" not in job_options and seconds is not None:
         job_options["checkpoint"] = CheckpointPolicy(every_seconds=float(seconds))
     if pack is not None and pack < 1:
         raise ValueError(f"--pack must be at least 1, got {pack}")
+    if pack is None and pack_size is None:
+        raise TypeError("make_jobs: give a pack size (pack) or a rule for it (pack_size)")
     groups: dict[tuple, list[Trial]] = {}
     for trial in dict.fromkeys(trials):  # drop duplicates, keep order
         groups.setdefault(pack_key(trial), []).append(trial)
-    if pack is None and pack_size is None:
-        from hpbench.train.memory import pack_size_from_memory as pack_size
     jobs = []
     for members in groups.values():
         size = pack if pack is not None else max(1, pack_size(members[0]))
