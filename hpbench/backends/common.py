@@ -83,7 +83,7 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
 def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate | None:
     """The job's progress as its trials' files record it (None before it has started)."""
     lead = job.lead
-    steps, values, seconds = [], [], []
+    steps, seconds = [], []
     members: list[tuple[str, float | None]] = []
     for trial in job.trials:
         trial_dir = TrialDir(Path(results_dir), trial)
@@ -93,30 +93,18 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
             continue
         steps.append(result.status.step)
         evals = result.evals
-        value = evals[-1].metrics.get(lead.target.metric) if evals else None
-        members.append((trial.id, value))
+        members.append((trial.id, evals[-1].metrics.get(lead.target.metric) if evals else None))
         if evals:
             seconds.append(evals[-1].train_seconds)
-            if value is not None:
-                values.append(value)
     if not steps:
         return None
-    best = None
-    if values:
-        best = min(values) if lead.target.direction == "min" else max(values)
-    return JobUpdate(
-        job_id=job.id,
-        workload=f"{lead.workload}/{lead.size}"
-        + ("" if lead.variant == "base" else f"/{lead.variant}"),
-        pack=len(job.trials),
+    return JobUpdate.of(
+        job.id,
+        lead,
+        members,
         step=max(steps),
-        horizon=lead.horizon_steps,
         train_seconds=max(seconds, default=0.0),
-        metric=lead.target.metric,
-        best=best,
-        target=lead.target.value,
         finished=finished,
-        members=tuple(members),
     )
 
 

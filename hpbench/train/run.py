@@ -79,7 +79,7 @@ class JobUpdate:
     workload: str
     pack: int
     step: int
-    horizon: int
+    horizon_steps: int
     train_seconds: float
     metric: str
     best: float | None  # the best member's latest value of the target metric
@@ -87,6 +87,35 @@ class JobUpdate:
     finished: bool = False
     #: Each member's trial id and latest value of the target metric, in pack order.
     members: tuple[tuple[str, float | None], ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        job_id: str,
+        lead: Trial,
+        members: Sequence[tuple[str, float | None]],
+        *,
+        step: int,
+        train_seconds: float,
+        finished: bool = False,
+    ) -> JobUpdate:
+        """The update of a job led by ``lead`` whose ``members`` (trial id, latest value of
+        the target metric or None) stand at ``step``: the engine's and a results watcher's."""
+        values = [value for _, value in members if value is not None]
+        variant = "" if lead.variant == "base" else f"/{lead.variant}"
+        return cls(
+            job_id=job_id,
+            workload=f"{lead.workload}/{lead.size}{variant}",
+            pack=len(members),
+            step=step,
+            horizon_steps=lead.horizon_steps,
+            train_seconds=train_seconds,
+            metric=lead.target.metric,
+            best=lead.target.best(values) if values else None,
+            target=lead.target.value,
+            finished=finished,
+            members=tuple(members),
+        )
 
 
 Progress = Callable[[JobUpdate], None]
@@ -711,25 +740,14 @@ class _Trainer:
     def _report(self, finished: bool = False) -> None:
         if self.progress is None:
             return
-        values = [m.last_metric for m in self.members if m.last_metric is not None]
-        target = self.lead.target
-        best = None
-        if values:
-            best = min(values) if target.direction == "min" else max(values)
         self.progress(
-            JobUpdate(
-                job_id=self.provenance["job"],
-                workload=f"{self.lead.workload}/{self.lead.size}"
-                + ("" if self.lead.variant == "base" else f"/{self.lead.variant}"),
-                pack=len(self.members),
+            JobUpdate.of(
+                self.provenance["job"],
+                self.lead,
+                [(m.trial.id, m.last_metric) for m in self.members],
                 step=self.step,
-                horizon=self.lead.horizon_steps,
                 train_seconds=max((m.train_seconds for m in self.members), default=0.0),
-                metric=target.metric,
-                best=best,
-                target=target.value,
                 finished=finished,
-                members=tuple((m.trial.id, m.last_metric) for m in self.members),
             )
         )
 
