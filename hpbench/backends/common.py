@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from hpbench.backends.host_memory import reuse_freed_memory
-from hpbench.results.records import Status
+from hpbench.results.records import Status, read_started_trial
 from hpbench.results.store import TrialDir, claim
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, JobUpdate, Progress, TrialOutcome, run_job
@@ -86,9 +86,8 @@ def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate
     steps, seconds = [], []
     members: list[tuple[str, float | None]] = []
     for trial in job.trials:
-        trial_dir = TrialDir(Path(results_dir), trial)
-        result = trial_dir.read()
-        if result is None or result.damaged or not trial_dir.status_path.exists():
+        result = read_started_trial(Path(results_dir), trial)
+        if result is None or result.damaged:
             members.append((trial.id, None))
             continue
         steps.append(result.status.step)

@@ -402,6 +402,16 @@ def read_planned_trial(results_dir: Path, trial: Trial) -> TrialResult | None:
     return read_trial(directory, planned=trial)
 
 
+def read_started_trial(results_dir: Path, trial: Trial) -> TrialResult | None:
+    """As :func:`read_planned_trial`, but None also while the trial has no ``status.json``
+    (only its ``trial.json``, written when it was claimed): the one test of whether a trial
+    has a recorded status. Damage reads as state ``"corrupt"``."""
+    result = read_planned_trial(results_dir, trial)
+    if result is None or result.damaged:
+        return result
+    return result if (Path(results_dir) / trial.id / "status.json").exists() else None
+
+
 def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:
     """The results of the planned ``trials`` found under ``results_dir``, by trial id
     (see :func:`read_planned_trial`); damaged ones are left out, as not run."""
