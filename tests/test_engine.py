@@ -260,7 +260,7 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
     ],
 )
 def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon, chunk):
-    from hpbench.train.run import chunk_length
+    from hpbench.train.trainer import chunk_length
 
     assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk
 

@@ -54,6 +54,13 @@ class CheckpointPolicy:
             ) from None
         return cls(every_steps=steps or None, every_seconds=None, keep=keep)
 
+    def due(self, step: int, last_step: int, seconds_since: float) -> bool:
+        """Whether to save at ``step``, the last save having been at ``last_step``,
+        ``seconds_since`` seconds of wall time ago."""
+        if self.every_steps and step // self.every_steps > last_step // self.every_steps:
+            return True
+        return bool(self.every_seconds) and seconds_since >= self.every_seconds
+
 
 @attrs.frozen
 class Job:

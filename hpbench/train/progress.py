@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hpbench.train.run import JobUpdate, TrialOutcome
+from hpbench.train.outcome import JobUpdate, TrialOutcome
 
 
 def _value(value: float | None) -> str:
