@@ -248,7 +248,7 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("steps_per_dispatch", "eval_every", "horizon", "chunk"),
+    ("steps_per_dispatch", "eval_every", "horizon_steps", "chunk"),
     [
         (16, 16, 800, 16),  # whole budget: evaluation intervals tile it
         (16, 16, 200, 8),  # wmt mini at horizon 0.25: 200 = 12 x 16 + 8, one program of 8
@@ -259,10 +259,10 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
         (16, 5, 100, 5),  # evaluation every 5 steps: never longer than an interval
     ],
 )
-def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon, chunk):
+def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon_steps, chunk):
     from hpbench.train.trainer import chunk_length
 
-    assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk
+    assert chunk_length(steps_per_dispatch, eval_every, horizon_steps) == chunk
 
 
 def test_a_chunk_length_compiles_once_in_the_background(monkeypatch):

@@ -294,8 +294,8 @@ def _check_steps(path: Path, trial: Trial, status: Status, steps: list[int]) -> 
     ``eval_every`` steps and at the horizon (a diverged trial: those before divergence)."""
     if status.state in ("failed", "pending"):
         return
-    every, horizon = trial.eval_every, trial.horizon_steps
-    grid = [*range(every, horizon, every), horizon]
+    every, last = trial.eval_every, trial.horizon_steps
+    grid = [*range(every, last, every), last]
     if status.state == "diverged":
         expected = [s for s in grid if s < status.step]
     else:

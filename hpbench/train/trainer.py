@@ -25,15 +25,15 @@ from hpbench.train.signals import Interrupted
 log = logging.getLogger("hpbench.run")
 
 
-def chunk_length(steps_per_dispatch: int, eval_every: int, horizon: int) -> int:
+def chunk_length(steps_per_dispatch: int, eval_every: int, horizon_steps: int) -> int:
     """Steps per fused chunk, at most ``steps_per_dispatch``: the largest divisor of both
-    ``eval_every`` and ``horizon``, so chunks tile the evaluation intervals and the horizon
+    ``eval_every`` and ``horizon_steps``, so chunks tile the evaluation intervals and the horizon
     and one chunk program is compiled. Where that divisor is under half of ``eval_every``'s
     own (a horizon that shares few factors with it), ``eval_every``'s: shorter chunks
     would cost more dispatches than the second program (for the last chunk) costs."""
     limit = max(1, min(steps_per_dispatch, eval_every))
     tiles_evals = max(d for d in range(1, limit + 1) if eval_every % d == 0)
-    common = math.gcd(eval_every, horizon)
+    common = math.gcd(eval_every, horizon_steps)
     tiles_both = max(d for d in range(1, tiles_evals + 1) if common % d == 0)
     return tiles_both if 2 * tiles_both >= tiles_evals else tiles_evals
 
@@ -221,24 +221,24 @@ class Trainer:
     def _chunk_from(self, step: int) -> int:
         """Steps of the chunk that starts at ``step``: up to the next chunk or evaluation
         boundary, or the horizon."""
-        every, horizon = self.lead.eval_every, self.lead.horizon_steps
-        boundary = min((step // self.chunk + 1) * self.chunk, (step // every + 1) * every, horizon)
+        every, last = self.lead.eval_every, self.lead.horizon_steps
+        boundary = min((step // self.chunk + 1) * self.chunk, (step // every + 1) * every, last)
         return boundary - step
 
     def _train(self) -> None:
-        horizon = self.lead.horizon_steps
+        last = self.lead.horizon_steps
         every = self.lead.eval_every
         self._last_save_time = time.monotonic()
         self._last_save_step = self.step
         self._resume_clock()
-        while self.step < horizon and any(m.training for m in self.members):
+        while self.step < last and any(m.training for m in self.members):
             count = self._chunk_from(self.step)
             self._compile(count)
             after = self.step + count  # the next chunk is read while this one trains
-            ahead = self._chunk_from(after) if after < horizon else 0
+            ahead = self._chunk_from(after) if after < last else 0
             self.state = self.program.train(self.state, self.values, self.step, count, ahead)
             self.step += count
-            if self.step % every == 0 or self.step == horizon:
+            if self.step % every == 0 or self.step == last:
                 self._evaluate()
             signum, due = self._agree()
             if signum is not None:
