@@ -43,7 +43,7 @@ class TrialState:
     id: str
     label: str  # workload/size algorithm, for people
     status: Status | None  # None: not started (a spec's trial without results)
-    horizon: int
+    horizon_steps: int
     holder: str | None  # "pid host" of the process that last claimed it
     verified: bool = True  # False: finished before checksums (checked, not verified)
 
@@ -189,14 +189,14 @@ def render(trials: list[TrialState], where: str, show_all: bool = False) -> None
     }
     for t in sorted(shown, key=lambda t: (order.get(t.state, 9), t.id)):
         if t.status is None:  # not started
-            table.add_row(t.id, t.label, t.state, f"0/{t.horizon}", "", "", "")
+            table.add_row(t.id, t.label, t.state, f"0/{t.horizon_steps}", "", "", "")
             continue
         reason = t.status.reason.splitlines()[0] if t.status.reason else ""
         table.add_row(
             t.id,
             t.label,
             t.state,
-            f"{t.status.step}/{t.horizon}",
+            f"{t.status.step}/{t.horizon_steps}",
             _age(t.status.updated),
             t.holder if t.state == "running" else "",
             reason,
