@@ -118,9 +118,12 @@ def make_run_jobs(
 
         initialize(runner.distributed)
     size = pack if pack is not None else runner.pack
-    trials = unique_trials(plans)
     return make_jobs(
-        trials, pack=size, pack_size=pack_size_from_memory, checkpoint=policy, force=force
+        unique_trials(plans),
+        pack=size,
+        pack_size=pack_size_from_memory,
+        checkpoint=policy,
+        force=force,
     )
 
 
