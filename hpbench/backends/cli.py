@@ -24,7 +24,7 @@ from hpbench.results.records import (
     STATES,
     Damaged,
     Status,
-    has_results,
+    read_planned_trial,
     read_trial,
     trial_directories,
 )
@@ -124,10 +124,11 @@ def read_plan_states(trials: tuple[Trial, ...], results_dir: Path) -> list[Trial
     for trial in {t.id: t for t in trials}.values():
         directory = results_dir / trial.id
         holder = read_holder(directory / "lock")
-        if not has_results(directory):
+        result = read_planned_trial(results_dir, trial)
+        if result is None:
             states.append(TrialState(trial.id, _label(trial), None, trial.horizon_steps, None))
             continue
-        states.append(_state(directory, trial, read_trial(directory, planned=trial), holder))
+        states.append(_state(directory, trial, result, holder))
     return states
 
 
