@@ -235,6 +235,17 @@ def test_cpu_packs_one_member_per_device_unless_the_model_vmaps_well(
     assert memory.pack_size_from_memory(trial) == expected
 
 
+def test_a_checkpoint_is_due_past_a_step_multiple_or_after_its_seconds():
+    by_steps = CheckpointPolicy(every_steps=40, every_seconds=None)
+    assert not by_steps.due(39, 0, 1e9)  # no time rule
+    assert by_steps.due(40, 0, 0.0)
+    assert by_steps.due(48, 32, 0.0)  # chunks of 16 step over 40: saved at 48
+    assert not by_steps.due(79, 48, 0.0)
+    by_time = CheckpointPolicy(every_steps=None, every_seconds=30.0)
+    assert not by_time.due(10**6, 0, 29.9) and by_time.due(1, 0, 30.0)
+    assert not CheckpointPolicy.parse("0").due(10**6, 0, 1e9)  # only at the end
+
+
 def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
     """A chunk of one step runs without ``lax.scan`` (the convolutional path on CPU); it
     gives the records of 16-step fused chunks, within float32 reassociation."""
