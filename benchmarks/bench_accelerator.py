@@ -454,8 +454,8 @@ def pack_measure(name: str, k: int, min_seconds: float) -> dict[str, Any]:
 def default_pack(name: str) -> dict[str, Any]:
     """The pack size ``hpbench run`` picks by itself for mini ``name``, and how many
     members its memory estimate would fit without the cap."""
-    from hpbench.train.job import DEFAULT_MAX_PACK
     from hpbench.train.memory import (
+        DEFAULT_MAX_PACK,
         MEMORY_SHARE,
         device_memory_bytes,
         member_bytes,

@@ -22,7 +22,7 @@ from benchmarks.bench_accelerator import make_trial
 from hpbench.plan import Trial
 from hpbench.results.records import read_trial
 from hpbench.train import CheckpointPolicy, Job, run_job
-from hpbench.train.run import chunk_length
+from hpbench.train.trainer import chunk_length
 
 NO_CHECKPOINTS = CheckpointPolicy(every_steps=None, every_seconds=None)
 

@@ -109,6 +109,7 @@ def make_run_jobs(
     :func:`checkpoint_policy`. A multi-host ``local`` profile joins its processes first
     (before anything starts JAX's backends: choosing the pack size from memory does)."""
     from hpbench.train.job import make_jobs
+    from hpbench.train.memory import pack_size_from_memory
 
     plans = _plans(plans)
     policy = checkpoint_policy(plans, checkpoint)
@@ -119,7 +120,13 @@ def make_run_jobs(
 
         initialize(runner.distributed)
     size = pack if pack is not None else runner.pack
-    return make_jobs(unique_trials(plans), pack=size, checkpoint=policy, force=force)
+    return make_jobs(
+        unique_trials(plans),
+        pack=size,
+        pack_size=pack_size_from_memory,
+        checkpoint=policy,
+        force=force,
+    )
 
 
 def run(

@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("hpbench.spec.commands", "show which trials a change from OLD to NEW would rerun"),
     "schema": ("hpbench.spec.commands", "print the JSON Schema of specs or runner profiles"),
     "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
-    "run": ("hpbench.train.cli", "train the trials of a spec"),
+    "run": ("hpbench.commands.run", "train the trials of a spec"),
     "status": (
         "hpbench.backends.cli",
         "show what is running, done and failed in a results dir (default: results) or a spec",

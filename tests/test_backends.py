@@ -242,7 +242,7 @@ def test_progress_of_other_processes_is_read_back_from_the_results(reference):
     job = make_jobs(load_plan(spec).trials, pack=1)[0]
     last = read_trial(results / job.lead.id).evals[-1]
     update = job_update(job, results)
-    assert (update.step, update.horizon, update.pack) == (200, 200, 1)
+    assert (update.step, update.horizon_steps, update.pack) == (200, 200, 1)
     assert update.best == last.metrics["error_rate"]
     assert update.train_seconds == last.train_seconds
     assert job_update(job, results.parent / "nowhere") is None  # not started: no update

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-from hpbench.spec import SpecError
 
 from hpbench.backends import BACKENDS, run_jobs
 from hpbench.backends.profile import DistributedOptions, RunnerProfile, load_profile
@@ -21,6 +20,7 @@ from hpbench.backends.registry import (
     runs_in_lockstep,
 )
 from hpbench.cli import main
+from hpbench.spec import SpecError
 from hpbench.spec.compile import load_plan
 from hpbench.train.job import make_jobs
 

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from report_helpers import write_results, write_specs
 
+from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report import svg, tables
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)

@@ -123,12 +123,10 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 def trial_state(results: Path, trial: Trial) -> str:
     """The trial's state in ``results`` (``hpbench.results``; "corrupt" when its files fail
     their checks), "new" when it has none there."""
-    from hpbench.results.records import read_planned_trial
+    from hpbench.results.records import read_started_trial
 
-    result = read_planned_trial(results, trial)
-    if result is None or not (result.damaged or (results / trial.id / "status.json").exists()):
-        return "new"
-    return result.status.state
+    result = read_started_trial(results, trial)
+    return "new" if result is None else result.status.state
 
 
 def trial_columns(trial: Trial) -> dict[str, Any]:
