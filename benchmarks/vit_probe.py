@@ -165,8 +165,8 @@ def run(
     import optax
 
     from hpbench.algorithms.build import build_optimizer
+    from hpbench.data.order import batch_indices
     from hpbench.schedules import relative_schedule
-    from hpbench.workloads.base import batch_indices
     from hpbench.workloads.imagenet import normalize
 
     model = make_model()

@@ -13,45 +13,39 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 
-import attrs
-
 from hpbench import __version__
-
-
-@attrs.frozen
-class Command:
-    """A command (or a subcommand, which also carries its ``help`` line): ``add_arguments``
-    fills its parser, ``main`` runs it and returns the exit code."""
-
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
-    help: str = ""
-
+from hpbench.commands import Command
 
 #: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:
 #: ``hpbench --help`` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("hpbench.spec.commands", "check spec files and report every problem"),
-    "plan": ("hpbench.spec.commands", "show a spec's trials, their results and their cost"),
-    "diff": ("hpbench.spec.commands", "show which trials a change from OLD to NEW would rerun"),
-    "schema": ("hpbench.spec.commands", "print the JSON Schema of specs or runner profiles"),
-    "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
+    "validate": ("hpbench.commands.spec", "check spec files and report every problem"),
+    "plan": ("hpbench.commands.spec", "show a spec's trials, their results and their cost"),
+    "diff": ("hpbench.commands.spec", "show which trials a change from OLD to NEW would rerun"),
+    "schema": ("hpbench.commands.spec", "print the JSON Schema of specs or runner profiles"),
+    "list": ("hpbench.commands.spec", "list the registered algorithms or workloads"),
     "run": ("hpbench.commands.run", "train the trials of a spec"),
     "status": (
-        "hpbench.backends.cli",
+        "hpbench.commands.status",
         "show what is running, done and failed in a results dir (default: results) or a spec",
     ),
-    "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
-    "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
-    "nightly": ("hpbench.nightly.cli", "run the nightly specs and re-render the reports"),
-    "targets": ("hpbench.search.cli", "set workload targets from a tuned NAdamW search"),
-    "data": ("hpbench.workloads.cli", "import user data (NumPy arrays) for full workloads"),
-    "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),
-    "build-list": ("hpbench.search.cli", "build a greedy hyperparameter list from a search"),
-    "results": ("hpbench.results.cli", "export specs' finished trials to a .tar.xz, or import one"),
+    "report": ("hpbench.commands.report", "render a spec's results as Markdown and HTML"),
+    "score": ("hpbench.commands.report", "print the benchmark scores of specs"),
+    "nightly": ("hpbench.commands.nightly", "run the nightly specs and re-render the reports"),
+    "targets": ("hpbench.commands.search", "set workload targets from a tuned NAdamW search"),
+    "data": ("hpbench.commands.data", "import user data (NumPy arrays) for full workloads"),
+    "calibrate": (
+        "hpbench.commands.search",
+        "calibrate an algorithm's hyperparameters by a search",
+    ),
+    "build-list": ("hpbench.commands.search", "build a greedy hyperparameter list from a search"),
+    "results": (
+        "hpbench.commands.results",
+        "export specs' finished trials to a .tar.xz, or import one",
+    ),
 }
 
 

@@ -311,7 +311,7 @@ def test_vit_batches_mix_each_row_with_the_previous_one_across_hosts(dataset):
 
 
 def _numbers(reader, seed, step):
-    from hpbench.workloads.base import batch_indices
+    from hpbench.data.order import batch_indices
 
     return [int(n) for n in batch_indices(seed, step, len(reader.train), reader.batch_size)]
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from hpbench.data import librispeech_npy, tfrecord, wmt_tfds
+from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
 from hpbench.data.stream import ONE_HOST, HostShard, StepStream
 from hpbench.workloads import metrics
-from hpbench.workloads.base import batch_indices
 from hpbench.workloads.registry import load_workload
 
 pytest.importorskip("sentencepiece")

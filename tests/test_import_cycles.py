@@ -1,6 +1,6 @@
 """Import cycles in hpbench (issue 21): none between modules at import time, none among the
-engine's modules even through lazy imports, and between subpackages none but those still
-listed in :data:`KNOWN` (each with the helper or issue that removes it).
+engine's modules and none between subpackages, even through lazy imports (commands sit in
+:mod:`hpbench.commands`, above everything they call).
 
 The graph is read from the source (AST), not by importing: an edge is an ``import`` in a
 module's body or class bodies (``import time``), or also in a function body (``lazy``);
@@ -14,20 +14,6 @@ import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-#: Subpackage cycles through lazy imports that remain, each a set of nodes (a subpackage, or
-#: a top-level module such as hpbench.api): a cycle found must lie within one of them.
-KNOWN = [
-    # data.formats / wmt_tfds import workloads' base types; workloads import their readers
-    frozenset({"hpbench.data", "hpbench.workloads"}),
-    # command modules inside packages the API uses (report/cli, search/cli, spec/commands),
-    # nightly in report/, spec <-> search ([search] parsed in spec/), spec <-> backends
-    # (runner profiles): the config-toolkit and registries work of issue 21. The engine
-    # (hpbench.train) left this cycle when ``hpbench run`` moved to hpbench.commands.
-    frozenset(
-        {"hpbench.api", "hpbench.backends", "hpbench.report", "hpbench.search", "hpbench.spec"}
-    ),
-]
 
 
 def _modules() -> dict[str, Path]:
@@ -151,6 +137,5 @@ def test_the_engine_has_no_cycle_even_through_lazy_imports():
     assert cycles(train) == []
 
 
-def test_subpackage_cycles_are_only_the_known_ones():
-    for cycle in cycles(by_subpackage(import_graph(lazy=True))):
-        assert any(cycle <= known for known in KNOWN), f"a new import cycle: {sorted(cycle)}"
+def test_no_subpackage_cycle_even_through_lazy_imports():
+    assert cycles(by_subpackage(import_graph(lazy=True))) == []

@@ -12,10 +12,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hpbench.report.synthetic import make_result, write_result
 from report_helpers import write_results, write_specs
 
 from hpbench import cli
-from hpbench.report.synthetic import make_result, write_result
 from hpbench.results import archive
 from hpbench.results.archive import ArchiveError, export_results, import_results, read_archive
 from hpbench.spec import load_plan

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpbench.search.emit import toml_value
-from hpbench.search.points import search_points
-from hpbench.search.sequences import halton, uniform_random
-from hpbench.search.settings import Search
-from hpbench.search.spaces import Dimension, Space
+from hpbench.config.write import toml_value
 from hpbench.spec import SpecError, load_plan, load_spec
+from hpbench.spec.points import search_points
+from hpbench.spec.sequences import halton, uniform_random
+from hpbench.spec.settings import Search
+from hpbench.spec.spaces import Dimension, Space
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "specs" / "suites" / "toy.toml"

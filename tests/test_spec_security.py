@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from hpbench.cli import main
+from hpbench.commands.report import _default_out
 from hpbench.config import source as config_source
 from hpbench.config.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
 from hpbench.config.confine import is_plain_name, repository_root, under
-from hpbench.report.cli import _default_out
 from hpbench.spec import SpecError, load_plan, load_spec
 from hpbench.spec.confine import is_data_path
 

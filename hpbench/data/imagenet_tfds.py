@@ -193,7 +193,7 @@ class ImageNetReader:
         return image_ops.preprocess_train(data, rng, randaugment=self.vit), label
 
     def __call__(self, seed: int, step: int) -> Batch:
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         numbers = batch_indices(seed, step, len(self.train), self.batch_size)
         first, count = self.shard.rows(self.batch_size)

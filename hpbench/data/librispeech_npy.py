@@ -145,7 +145,7 @@ class LibriSpeechReader:
         return cls(train, valid, SentencePieceTokenizer.open(root / TOKENIZER), batch_size, shard)
 
     def __call__(self, seed: int, step: int) -> Batch:
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         first, count = self.shard.rows(self.batch_size)
         rows = batch_indices(seed, step, len(self.train), self.batch_size)

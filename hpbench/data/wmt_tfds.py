@@ -183,7 +183,7 @@ class WMTReader:
         (number + 1) M)`` of the epoch permutations (``M = rows * examples_per_row``),
         packed in order into ``rows`` rows; the pair that would open one more row, and the
         pairs after it, are not read."""
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         rows = self.block_rows
         indices = batch_indices(seed, number, len(self.train), rows * self.examples_per_row)

@@ -18,9 +18,9 @@ import attrs
 
 from hpbench.plan import Scalar, Trial
 from hpbench.search.runs import point_table, point_trials, train
-from hpbench.search.settings import Search, Select
 from hpbench.spec import Spec
 from hpbench.spec.search import require
+from hpbench.spec.settings import Search, Select
 
 
 @attrs.frozen

@@ -17,9 +17,9 @@ import attrs
 
 from hpbench.scoring.lists import HeldOut
 from hpbench.search.runs import PointTable, point_table, point_trials, train
-from hpbench.search.settings import ListSettings, Search
 from hpbench.spec import Spec
 from hpbench.spec.search import require
+from hpbench.spec.settings import ListSettings, Search
 
 #: The exhaustive best subset is skipped above this many subsets (C(200, 5) is 2.5e9).
 MAX_SUBSETS = 2_000_000

@@ -7,7 +7,9 @@ The TOML toolkit (positions, errors, size limits, confinement, value checks) is
 :mod:`hpbench.config`. Modules here: ``source`` (``extends`` chains and the spec's merge),
 ``confine`` (where ``data`` paths may lead), ``bounds`` (the trial limit), ``values``
 (hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
-``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``commands`` (the CLI commands).
+``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``spaces``, ``sequences``,
+``settings`` and ``points`` (a ``[search]``'s space, unit sequences, settings and points);
+the commands are :mod:`hpbench.commands.spec`.
 The reserved tables (``[search]``, ``[select]``, ``[list]``) are read once, at load, into
 ``Spec.search``, ``Spec.select`` and ``Spec.listing``.
 """

@@ -26,7 +26,7 @@ from hpbench.config.fields import (
 from hpbench.config.values import POSITIVE
 from hpbench.plan import Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
-from hpbench.search.settings import ListSettings, Search, Select
+from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.spec.source import SpecDocument
 
 #: The top-level tables of a spec, in the order the docs present them.

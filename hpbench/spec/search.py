@@ -24,9 +24,9 @@ from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
 from hpbench.plan import Scalar
 from hpbench.schedules import HORIZON, WARMUP
-from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
-from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
+from hpbench.spec.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.spec.source import load_document
+from hpbench.spec.spaces import ONE_MINUS, SCALES, Dimension, Space
 from hpbench.spec.values import SpecReporter, interval_of
 
 SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
@@ -83,7 +83,7 @@ def point_count(search: Search) -> int:
 
 def draw_points(search: Search, info: AlgorithmInfo) -> tuple[dict[str, Scalar], ...]:
     """The points of ``search`` for the algorithm ``info``."""
-    from hpbench.search.points import search_points  # imports scipy: only for searches
+    from hpbench.spec.points import search_points  # imports scipy: only for searches
 
     return tuple(search_points(search, info.learning_rate_free))
 

@@ -22,14 +22,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
@@ -445,7 +445,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Imag
         from hpbench.data.imagenet_tfds import ImageNetReader
 
         vit = info.name == "imagenet_vit"
-        from hpbench.workloads.data import cache_dir
+        from hpbench.data.cache import cache_dir
 
         index = cache_dir() / "imagenet-record-index"
         reader = ImageNetReader.open(root, info.batch_size[size], vit=vit, cache=index)

@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import (

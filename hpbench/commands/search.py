@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.cli import Command
+from hpbench.commands import Command
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
