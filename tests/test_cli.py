@@ -169,7 +169,7 @@ def test_the_schema_rejects_what_the_checker_rejects():
 
 def test_a_command_is_a_command_in_its_modules_commands(monkeypatch, tmp_path, capsys):
     (tmp_path / "one_command.py").write_text(
-        "from hpbench.commands import Command\n"
+        "from hpbench.cli import Command\n"
         "def add_arguments(parser):\n    parser.add_argument('x')\n"
         "def main(args):\n    print('one', args.x)\n    return 3\n"
         "COMMANDS = {'one': Command(add_arguments, main)}\n"
@@ -178,7 +178,7 @@ def test_a_command_is_a_command_in_its_modules_commands(monkeypatch, tmp_path, c
     monkeypatch.setitem(cli.COMMANDS, "one", ("one_command", "a single-command module"))
     assert cli.main(["one", "hello"]) == 3
     assert capsys.readouterr().out == "one hello\n"
-    assert cli.load_command("list").main.__name__ == "_list"  # hpbench.commands.spec.COMMANDS
+    assert cli.load_command("list").main.__name__ == "_list"  # hpbench.cli.spec.COMMANDS
 
 
 def test_every_command_is_defined_one_way():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hpbench import cli
-from hpbench.commands.data import full_workloads
+from hpbench.cli.data import full_workloads
 from hpbench.data.cache import read_arrays
 from hpbench.workloads.importer import full_layout_of, import_arrays
 from hpbench.workloads.registry import load_workload

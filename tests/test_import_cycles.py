@@ -1,6 +1,6 @@
 """Import cycles in hpbench (issue 21): none between modules at import time, none among the
 engine's modules and none between subpackages, even through lazy imports (commands sit in
-:mod:`hpbench.commands`, above everything they call).
+:mod:`hpbench.cli`, above everything they call).
 
 The graph is read from the source (AST), not by importing: an edge is an ``import`` in a
 module's body or class bodies (``import time``), or also in a function body (``lazy``);

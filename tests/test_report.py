@@ -266,8 +266,8 @@ def test_provenance_names_versions_devices_and_hashes(tmp_path):
 
 def test_reports_do_not_import_jax():
     code = (
-        "import sys, hpbench.commands.report, hpbench.report.data, hpbench.report.render, "
-        "hpbench.nightly.run, hpbench.commands.nightly; assert 'jax' not in sys.modules, 'jax'"
+        "import sys, hpbench.cli.report, hpbench.report.data, hpbench.report.render, "
+        "hpbench.nightly.run, hpbench.cli.nightly; assert 'jax' not in sys.modules, 'jax'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

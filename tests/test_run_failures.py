@@ -22,8 +22,8 @@ from trial_helpers import hold_claim, toy_trial
 
 from hpbench.backends import run_jobs
 from hpbench.cli import main
-from hpbench.commands.run import EXIT_FULL, EXIT_READ_ONLY
-from hpbench.commands.status import read_states
+from hpbench.cli.run import EXIT_FULL, EXIT_READ_ONLY
+from hpbench.cli.status import read_states
 from hpbench.results.records import read_trial
 from hpbench.results.store import TrialDir, claim
 from hpbench.train import CheckpointPolicy, Job

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from hpbench.cli import main
-from hpbench.commands.report import _default_out
+from hpbench.cli.report import _default_out
 from hpbench.config import source as config_source
 from hpbench.config.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
 from hpbench.config.confine import is_plain_name, repository_root, under

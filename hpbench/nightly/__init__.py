@@ -5,7 +5,7 @@ flags score regressions against the previous night.
 Modules: ``file`` (the nightly file, checked with :mod:`hpbench.config`; what ``hpbench
 validate`` imports), ``history`` (scores per night, regressions), ``site`` (the index
 linking every report), ``run`` (the night), ``pr`` (the pull-request comment); the command
-is :mod:`hpbench.commands.nightly`. Importing this
+is :mod:`hpbench.cli.nightly`. Importing this
 package loads only ``file``; training code is imported when a night trains.
 """
 

@@ -9,7 +9,7 @@ The TOML toolkit (positions, errors, size limits, confinement, value checks) is
 (hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
 ``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``spaces``, ``sequences``,
 ``settings`` and ``points`` (a ``[search]``'s space, unit sequences, settings and points);
-the commands are :mod:`hpbench.commands.spec`.
+the commands are :mod:`hpbench.cli.spec`.
 The reserved tables (``[search]``, ``[select]``, ``[list]``) are read once, at load, into
 ``Spec.search``, ``Spec.select`` and ``Spec.listing``.
 """

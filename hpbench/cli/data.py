@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 
 if TYPE_CHECKING:
     from hpbench.workloads.importer import WrittenArray

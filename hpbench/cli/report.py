@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 
 if TYPE_CHECKING:
     from hpbench.report.data import Report

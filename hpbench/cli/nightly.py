@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.commands import Command
-from hpbench.commands.report import DEFAULT_REPORTS, DEFAULT_RESULTS
+from hpbench.cli import Command
+from hpbench.cli.report import DEFAULT_REPORTS, DEFAULT_RESULTS
 
 
 def _error(text: str) -> None:

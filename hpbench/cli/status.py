@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 from hpbench.plan import Trial
 from hpbench.results.records import (
     CORRUPT,

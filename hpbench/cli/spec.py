@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 from hpbench.config.errors import ConfigError
 from hpbench.nightly.file import check_nightly, is_nightly_file
 from hpbench.plan import Plan, Trial

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

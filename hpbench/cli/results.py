@@ -12,11 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = parser.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="export or import"
+    )
     export = sub.add_parser(
         "export", help="write the finished trials of specs to a .tar.xz (no checkpoints)"
     )

@@ -21,7 +21,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from hpbench.commands import Command
+from hpbench.cli import Command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,11 +1,13 @@
 """The ``hpbench`` command: a dispatcher that imports only the module of the command run.
 
-Each command lives with its owner: a :class:`Command` in the ``COMMANDS`` dict of the module
-listed for it in :data:`COMMANDS` here (with its help line, so ``hpbench --help`` imports
-nothing). Modules must not import JAX at module level, so ``hpbench --help`` and
-``hpbench validate`` stay instant. A config problem (:class:`hpbench.config.ConfigError`), or
-a runner profile naming a backend whose extra is not installed, is printed without a
-traceback and exits with 2.
+Each command is a :class:`Command` in the ``COMMANDS`` dict of a module of this package (one
+per group: ``spec``, ``run``, ``status``, ``report``, ``search``, ``data``, ``results``,
+``nightly``), listed for it in :data:`COMMANDS` here with its help line, so ``hpbench
+--help`` imports nothing. The package sits above the API and everything it calls, none of
+which imports it, so no import cycle goes through the CLI. Modules must not import JAX at
+module level, so ``hpbench --help`` and ``hpbench validate`` stay instant. A config problem
+(:class:`hpbench.config.ConfigError`), or a runner profile naming a backend whose extra is
+not installed, is printed without a traceback and exits with 2.
 """
 
 from __future__ import annotations
@@ -13,37 +15,49 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
+import attrs
+
 from hpbench import __version__
-from hpbench.commands import Command
+
+
+@attrs.frozen
+class Command:
+    """A command (or a subcommand, which also carries its ``help`` line): ``add_arguments``
+    fills its parser, ``main`` runs it and returns the exit code."""
+
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+    help: str = ""
+
 
 #: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:
 #: ``hpbench --help`` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("hpbench.commands.spec", "check spec files and report every problem"),
-    "plan": ("hpbench.commands.spec", "show a spec's trials, their results and their cost"),
-    "diff": ("hpbench.commands.spec", "show which trials a change from OLD to NEW would rerun"),
-    "schema": ("hpbench.commands.spec", "print the JSON Schema of specs or runner profiles"),
-    "list": ("hpbench.commands.spec", "list the registered algorithms or workloads"),
-    "run": ("hpbench.commands.run", "train the trials of a spec"),
+    "validate": ("hpbench.cli.spec", "check spec files and report every problem"),
+    "plan": ("hpbench.cli.spec", "show a spec's trials, their results and their cost"),
+    "diff": ("hpbench.cli.spec", "show which trials a change from OLD to NEW would rerun"),
+    "schema": ("hpbench.cli.spec", "print the JSON Schema of specs or runner profiles"),
+    "list": ("hpbench.cli.spec", "list the registered algorithms or workloads"),
+    "run": ("hpbench.cli.run", "train the trials of a spec"),
     "status": (
-        "hpbench.commands.status",
+        "hpbench.cli.status",
         "show what is running, done and failed in a results dir (default: results) or a spec",
     ),
-    "report": ("hpbench.commands.report", "render a spec's results as Markdown and HTML"),
-    "score": ("hpbench.commands.report", "print the benchmark scores of specs"),
-    "nightly": ("hpbench.commands.nightly", "run the nightly specs and re-render the reports"),
-    "targets": ("hpbench.commands.search", "set workload targets from a tuned NAdamW search"),
-    "data": ("hpbench.commands.data", "import user data (NumPy arrays) for full workloads"),
+    "report": ("hpbench.cli.report", "render a spec's results as Markdown and HTML"),
+    "score": ("hpbench.cli.report", "print the benchmark scores of specs"),
+    "nightly": ("hpbench.cli.nightly", "run the nightly specs and re-render the reports"),
+    "targets": ("hpbench.cli.search", "set workload targets from a tuned NAdamW search"),
+    "data": ("hpbench.cli.data", "import user data (NumPy arrays) for full workloads"),
     "calibrate": (
-        "hpbench.commands.search",
+        "hpbench.cli.search",
         "calibrate an algorithm's hyperparameters by a search",
     ),
-    "build-list": ("hpbench.commands.search", "build a greedy hyperparameter list from a search"),
+    "build-list": ("hpbench.cli.search", "build a greedy hyperparameter list from a search"),
     "results": (
-        "hpbench.commands.results",
+        "hpbench.cli.results",
         "export specs' finished trials to a .tar.xz, or import one",
     ),
 }
@@ -145,6 +159,3 @@ def _print_error(text: str) -> None:
     """Plain text on stderr: one problem per line, never re-wrapped, easy to grep."""
     print(text, file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
