@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from hpbench.report.synthetic import make_result, write_result
+from benchmarks.synthetic_results import make_result, write_result
 from report_helpers import write_results, write_specs
 
 from hpbench import cli
