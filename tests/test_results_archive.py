@@ -12,9 +12,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from benchmarks.synthetic_results import make_result, write_result
 from report_helpers import write_results, write_specs
 
+from benchmarks.synthetic_results import make_result, write_result
 from hpbench import cli
 from hpbench.results import archive
 from hpbench.results.archive import ArchiveError, export_results, import_results, read_archive
