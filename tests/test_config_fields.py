@@ -17,11 +17,13 @@ from hpbench.backends.profile import (
     profile_docs_table,
 )
 from hpbench.config.errors import ConfigError
-from hpbench.config.fields import docs_table
+from hpbench.config.fields import docs_rows, docs_table
 from hpbench.nightly.file import Nightly
 from hpbench.spec import load_spec
 from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.spec.schema import spec_schema
+from hpbench.spec.settings import ListSettings, Search, Select
+from hpbench.spec.spaces import Space
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TOY = '[workloads.toy_mlp]\ntarget = { value = 0.5 }\n[algorithm]\nname = "adamw"\n'
@@ -118,3 +120,32 @@ def test_an_invalid_nightly_cannot_be_constructed():
         Nightly(file="n.toml", reports=(), noise=1.0)
     with pytest.raises(ValueError, match=r'Nightly.time: expected "steps", "seconds" or "algo'):
         Nightly(file="n.toml", reports=(), time="hours")
+
+
+@pytest.mark.parametrize("model", [Search, Select, ListSettings])
+def test_search_tables_docs_are_generated_from_the_declarations(model):
+    rows = "\n".join(docs_rows(model))
+    assert rows in (DOCS / "search.md").read_text(), (
+        f"docs/search.md: the {model.__name__} rows are out of date; replace them with:\n{rows}"
+    )
+
+
+def test_invalid_search_settings_cannot_be_constructed():
+    with pytest.raises(ValueError, match=r"Search.points: expected an integer in \[1, 100000\]"):
+        Search(Space(()), points=100_001)
+    with pytest.raises(ValueError, match="Select.seeds: expected a non-empty list of seeds"):
+        Select(seeds=())
+    with pytest.raises(ValueError, match=r"ListSettings.tau: expected a number in \(0, inf\)"):
+        ListSettings(tau=0.0)
+    assert Select(horizons=[0.5]).horizons == (0.5,)  # a Python list is stored as a tuple
+
+
+def test_search_tables_schema_comes_from_the_declarations():
+    schema = spec_schema()["properties"]
+    assert schema["list"]["properties"]["size"] == {
+        "type": "integer",
+        "minimum": 1,
+        "description": "the list's length K",
+    }
+    assert schema["search"]["properties"]["points"]["maximum"] == 100_000
+    assert schema["select"]["additionalProperties"] is False

@@ -158,4 +158,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_error(text: str) -> None:
     """Plain text on stderr: one problem per line, never re-wrapped, easy to grep."""
     print(text, file=sys.stderr)
-

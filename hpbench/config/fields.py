@@ -75,26 +75,41 @@ class Number(Kind):
 
 @attrs.frozen
 class Integer(Kind):
-    """An integer of at least ``low``."""
+    """An integer of at least ``low`` (and, with ``high``, at most ``high``)."""
 
     low: int = 1
+    high: int | None = None
 
     @property
     def expected(self) -> str:
-        return f"an integer >= {self.low}"
+        return f"an integer >= {self.low}" if self.high is None else self._within
+
+    @property
+    def _within(self) -> str:
+        return f"an integer in [{self.low}, {self.high}]"
 
     @property
     def type_text(self) -> str:
-        return f"integer >= {self.low}"
+        return self.expected.removeprefix("an ")
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> int | None:
-        return reporter.integer(path, value, self.low)
+        number = reporter.integer(path, value, self.low)
+        if number is not None and self.high is not None and number > self.high:
+            reporter.fail(path, self._within, value)
+            return None
+        return number
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= self.low
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= self.low
+            and (self.high is None or value <= self.high)
+        )
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "integer", "minimum": self.low}
+        most = {} if self.high is None else {"maximum": self.high}
+        return {"type": "integer", "minimum": self.low, **most}
 
 
 @attrs.frozen

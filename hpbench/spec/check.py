@@ -143,6 +143,8 @@ class _Checker(SpecReporter):
         if total <= self.max_trials:
             return trials
         where, _, _ = max(factors, key=lambda f: f[2])
+        if calibration > trials:  # the [select] re-runs make the excess: point at them
+            where = ("select",)
         product = " x ".join(f"{n} {name}" for _, name, n in factors)
         found = f"{total:,} ({product}" + (", calibrated" if calibration > trials else "") + ")"
         self.fail(

@@ -15,7 +15,8 @@ from typing import Any
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
 from hpbench.config.fields import Number, settings_schema
 from hpbench.schedules import HORIZON, WARMUP
-from hpbench.spec.model import RESERVED, RUN_KEYS, Benchmark, Schedule, Spec
+from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
+from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 _FRACTION = Number(WARMUP).schema()
@@ -56,10 +57,23 @@ def spec_schema() -> dict[str, Any]:
             },
             "run": _closed(settings_schema(Spec, RUN_KEYS), "How trials run."),
             "grid": _grid(),
-            **{
-                name: {"type": "object", "description": f"[{name}]: see docs/search.md."}
-                for name in RESERVED
-            },
+            "search": _closed(
+                {
+                    **settings_schema(Search),
+                    "space": {
+                        "description": "the space: a file of specs/search/, or "
+                        "[search.space.NAME] tables (docs/search.md)",
+                        "anyOf": [{"type": "string"}, {"type": "object"}],
+                    },
+                },
+                "A search over the algorithm's hyperparameters (docs/search.md).",
+            ),
+            "select": _closed(
+                settings_schema(Select), "The lr-free paper's calibration (docs/search.md)."
+            ),
+            "list": _closed(
+                settings_schema(ListSettings), "A greedy hyperparameter list (docs/search.md)."
+            ),
         },
     }
 

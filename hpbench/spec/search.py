@@ -20,21 +20,21 @@ import attrs
 from hpbench.algorithms.registry import AlgorithmInfo
 from hpbench.config.confine import reference_problem
 from hpbench.config.errors import ConfigError, show
+from hpbench.config.fields import read_values, settings
 from hpbench.config.locate import Path_
-from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
+from hpbench.config.values import MISSING, REAL, Found, one_of
 from hpbench.plan import Scalar
-from hpbench.schedules import HORIZON, WARMUP
-from hpbench.spec.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
+from hpbench.schedules import WARMUP
+from hpbench.spec.settings import MAX_POINTS, ListSettings, Search, Select
 from hpbench.spec.source import load_document
 from hpbench.spec.spaces import ONE_MINUS, SCALES, Dimension, Space
 from hpbench.spec.values import SpecReporter, interval_of
 
-SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
-#: The most points a search may have (each is a trial per workload and seed).
-MAX_POINTS = 100_000
+SEARCH_SETTINGS = settings(Search)
+SEARCH_KEYS = (*SEARCH_SETTINGS, "space")
 DIMENSION_KEYS = ("scale", "low", "high", "values", "baselines_only")
-SELECT_KEYS = ("horizons", "top_k", "seeds", "tau")
-LIST_KEYS = ("size", "tau", "exhaustive")
+SELECT_SETTINGS = settings(Select)
+LIST_SETTINGS = settings(ListSettings)
 
 
 class Tables(NamedTuple):
@@ -98,25 +98,9 @@ def read_search(
     reporter.unknown_keys(
         path, table, SEARCH_KEYS, "a key of [search] (" + ", ".join(SEARCH_KEYS) + ")"
     )
-    default = Search(Space(()))
-    method = reporter.string((*path, "method"), table.get("method", default.method), METHODS)
-    points = reporter.integer((*path, "points"), table.get("points", default.points))
-    if points is not None and points > MAX_POINTS:
-        reporter.fail((*path, "points"), f"an integer in [1, {MAX_POINTS}]", points)
-        points = None
-    seed = reporter.integer((*path, "seed"), table.get("seed", default.seed), low=0)
-    resolution = reporter.integer(
-        (*path, "resolution"), table.get("resolution", default.resolution)
-    )
+    values = read_values(reporter, path, table, SEARCH_SETTINGS)
     space, space_file = _space(reporter, info, table.get("space", MISSING))
-    return Search(
-        space=space,
-        method=method or default.method,
-        points=points or default.points,
-        seed=default.seed if seed is None else seed,
-        resolution=resolution or default.resolution,
-        space_file=space_file,
-    )
+    return Search(space=space, space_file=space_file, **values)
 
 
 def _space(
@@ -339,16 +323,18 @@ def _count_within(
 
 def read_select(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> Select:
     path: Path_ = ("select",)
-    reporter.unknown_keys(
-        path, table, SELECT_KEYS, "a key of [select] (" + ", ".join(SELECT_KEYS) + ")"
-    )
+    keys = ", ".join(SELECT_SETTINGS)
+    reporter.unknown_keys(path, table, SELECT_SETTINGS, f"a key of [select] ({keys})")
     _requires_search(reporter, "select", search)
-    schedule = reporter.doc.data.get("schedule", {})
-    horizon = schedule.get("horizon", 1.0) if isinstance(schedule, dict) else 1.0
-    horizons = _list(reporter, (*path, "horizons"), table.get("horizons", [horizon]), "horizon")
-    seeds = _list(reporter, (*path, "seeds"), table.get("seeds", [1, 2, 3]), "seed")
+    values = read_values(reporter, path, table, SELECT_SETTINGS)
+    if "horizons" not in table:  # the spec's own horizon
+        schedule = reporter.doc.data.get("schedule", {})
+        horizon = schedule.get("horizon", 1.0) if isinstance(schedule, dict) else 1.0
+        if SELECT_SETTINGS["horizons"].setting.kind.accepts((horizon,)):
+            values["horizons"] = (float(horizon),)
     run = reporter.doc.data.get("run", {})
     search_seeds = run.get("seeds", [0]) if isinstance(run, dict) else [0]
+    seeds = values.get("seeds", Select().seeds)
     reused = sorted(set(seeds) & set(search_seeds if isinstance(search_seeds, list) else []))
     if reused:
         reporter.fail(
@@ -356,35 +342,18 @@ def read_select(reporter: SpecReporter, table: dict[str, Any], search: Search | 
             "fresh seeds, none of the search's [run].seeds",
             Found(f"{show(reused)} in both"),
         )
-    top_k = reporter.integer((*path, "top_k"), table.get("top_k", 3))
-    _count_within(reporter, (*path, "top_k"), top_k, search)
-    tau = reporter.number((*path, "tau"), table.get("tau", DEFAULT_TAU), POSITIVE)
-    return Select(tuple(horizons), top_k or 3, tuple(seeds), tau or DEFAULT_TAU)
+    _count_within(reporter, (*path, "top_k"), values.get("top_k"), search)
+    return Select(**values)
 
 
 def read_list(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> ListSettings:
     path: Path_ = ("list",)
-    reporter.unknown_keys(path, table, LIST_KEYS, "a key of [list] (" + ", ".join(LIST_KEYS) + ")")
+    keys = ", ".join(LIST_SETTINGS)
+    reporter.unknown_keys(path, table, LIST_SETTINGS, f"a key of [list] ({keys})")
     _requires_search(reporter, "list", search)
-    default = ListSettings()
-    size = reporter.integer((*path, "size"), table.get("size", default.size))
-    _count_within(reporter, (*path, "size"), size, search)
-    tau = reporter.number((*path, "tau"), table.get("tau", default.tau), POSITIVE)
-    exhaustive = reporter.boolean(
-        (*path, "exhaustive"), table.get("exhaustive", default.exhaustive)
-    )
-    return ListSettings(size or default.size, tau or default.tau, bool(exhaustive))
-
-
-def _list(reporter: SpecReporter, path: Path_, values: Any, kind: str) -> list[Any]:
-    if not isinstance(values, list) or not values:
-        reporter.fail(path, f"a non-empty list of {kind}s", values)
-        return []
-    if kind == "horizon":
-        checked = [reporter.number((*path, i), v, HORIZON) for i, v in enumerate(values)]
-    else:
-        checked = [reporter.integer((*path, i), v, low=0) for i, v in enumerate(values)]
-    return [v for v in checked if v is not None]
+    values = read_values(reporter, path, table, LIST_SETTINGS)
+    _count_within(reporter, (*path, "size"), values.get("size"), search)
+    return ListSettings(**values)
 
 
 # --- for the commands --------------------------------------------------------------------
