@@ -81,5 +81,6 @@ class ListSettings:
     exhaustive: bool = setting(
         False,
         Flag(),
-        "also find the best K-subset by exhaustive search (comparison only; skipped above 2,000,000 subsets)",
+        "also find the best K-subset by exhaustive search (comparison only; skipped above "
+        "2,000,000 subsets)",
     )
