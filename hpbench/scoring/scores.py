@@ -177,14 +177,16 @@ def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, st
 
 def _workload_keys(trials: Mapping[str, Trial]) -> dict[str, tuple[str, str]]:
     """Trial id -> (workload key, base key); the size is named only when a pool mixes sizes."""
+    kinds = {trial_id: (t.workload, t.size, t.variant) for trial_id, t in trials.items()}
     sizes: dict[str, set[str]] = defaultdict(set)
-    for t in trials.values():
-        sizes[t.workload].add(t.size)
+    for workload, size, _ in set(kinds.values()):
+        sizes[workload].add(size)
     keys = {}
-    for trial_id, t in trials.items():
-        base = t.workload if len(sizes[t.workload]) == 1 else f"{t.workload}@{t.size}"
-        keys[trial_id] = (base if t.variant == "base" else f"{base}/{t.variant}", base)
-    return keys
+    for kind in set(kinds.values()):  # a few kinds: each key built once, not per trial
+        workload, size, variant = kind
+        base = workload if len(sizes[workload]) == 1 else f"{workload}@{size}"
+        keys[kind] = (base if variant == "base" else f"{base}/{variant}", base)
+    return {trial_id: keys[kind] for trial_id, kind in kinds.items()}
 
 
 def _label_order(labels: Labels, assigned: Mapping[str, str]) -> tuple[str, ...]:
