@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -232,7 +232,13 @@ def _row(
     ]
     medians = [median_over_seeds(times) for times in zip(*fastest, strict=True)]
     best_op = min if direction == "min" else max
-    counts = Counter(s.outcome for s in scores)
+    bests = [
+        study[0].best_metric
+        if len(study) == 1
+        else _best_of(best_op, [s.best_metric for s in study])
+        for study in studies
+    ]
+    outcomes = [s.outcome for s in scores]
     return dict(
         label=label,
         workload=workload,
@@ -244,11 +250,9 @@ def _row(
         horizon_steps=max(t.horizon_steps for t in trials),
         seeds=len(studies),
         trials=len(results),
-        **{o: counts[o] for o in OUTCOMES},
+        **{o: outcomes.count(o) for o in OUTCOMES},
         **dict(zip(_TIMES, medians, strict=True)),
-        best_metric=median_best_metric(
-            _best_of(best_op, (s.best_metric for s in study)) for study in studies
-        ),
+        best_metric=median_best_metric(bests),
         trial_ids=tuple(s.trial_id for s in scores),
     )
 
