@@ -39,7 +39,7 @@ def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scal
     return tuple(sorted((value or {}).items())) if isinstance(value, Mapping | None) else value
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # a dict key of every served trial's reaches, several times
 class Target:
     """The validation target of a workload: ``metric`` reaches ``value`` in ``direction``."""
 
