@@ -110,7 +110,7 @@ def bench(trials: int, warm_only: bool = False) -> None:
         phases = ("cold (no index)", "warm (index fresh)")
     for phase in phases:
         t = score_and_report(make_plans(trials), results)
-        print(f"  {phase:19s} wall {_line(t, 0)}")
+        print(f"  {phase:19s} wall {_line(t, 0)}  (load {os.getloadavg()[0]:.1f} after)")
         print(f"  {'':19s} CPU  {_line(t, 1)}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import io
 import json
 import math
@@ -19,7 +20,7 @@ from rich.console import Console
 
 import hpbench.results.index as index_module
 from benchmarks.synthetic_results import make_result, make_trial, write_result
-from hpbench.plan import TRIAL_FORMAT, Plan, Target, Trial, canonical_json_value
+from hpbench.plan import ID_NAMES, TRIAL_FORMAT, Plan, Target, Trial, canonical_json_value
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.plots import _nan_to_num
 from hpbench.report.provenance import collect
@@ -326,6 +327,87 @@ def test_canonical_form_and_ids_unchanged():
             _reference_canonical(trial), sort_keys=True
         )
     assert base.id == Trial.from_json({"id": base.id, **base.canonical()}).id
+
+
+def _generic_id(trial: Trial) -> str:
+    """The id as hashed before the JSON was written field by field: ``json.dumps`` of the
+    canonical form (the target only when training stops there, ``ID_NAMES`` applied)."""
+    identity = trial.canonical()
+    identity["algorithm"] = ID_NAMES.get(trial.algorithm, trial.algorithm)
+    if not trial.stop_at_target:
+        del identity["target"]
+    blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def test_ids_hash_the_same_json_as_json_dumps():
+    base = make_trial("criteo", hyperparameters={"learning_rate": 1e-3, "nesterov": True})
+    odd = {"nan": math.nan, "zero": -0.0, "inf": math.inf, "ninf": -math.inf, "big": 10**30}
+    trials = [
+        base,
+        attrs.evolve(base, options={"base": "adam", "k": 2}, data="data/ü", stop_at_target=True),
+        attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3, horizon=1),
+        attrs.evolve(base, workload_revision=2, algorithm="nadamw_algoperf"),
+        attrs.evolve(base, hyperparameters={**odd, "name": 'a"b\\c\n\u00e9', "tiny": 5e-324}),
+        attrs.evolve(base, target=Target("ssim", math.inf, "max"), stop_at_target=True),
+        attrs.evolve(base, hyperparameters={"learning_rate": np.float64(0.1)}),  # generic route
+    ]
+    for trial in trials:
+        assert trial.id == _generic_id(trial)
+    assert len({t.id for t in trials}) == len(trials)
+
+
+def test_served_equal_to_files_for_every_outcome(tmp_path, monkeypatch):
+    """Reached, missed, diverged, failed, interrupted, a "running" trial whose run is gone,
+    and a corrupt one: the score table, report, problems and outcomes read through a fresh
+    index equal those read from the files (corrupt: never stored, read each time)."""
+    monkeypatch.setattr(index_module, "RACY_SECONDS", 0.05)
+    kinds = [
+        {"reach": 0.3},
+        {"reach": 1.2},
+        {"reach": 1.2, "state": "diverged", "stop_step": 400, "reason": "NaN loss"},
+        {"reach": 0.6, "state": "failed", "stop_step": 100, "reason": "OOM"},
+        {"reach": 0.5, "state": "interrupted", "stop_step": 160},
+        {"reach": 0.4, "state": "running", "stop_step": 260},
+    ]
+    plans, results = [], tmp_path / "results"
+    for name, rate in (("a", 1e-3), ("b", 3e-3)):
+        trials = [
+            make_trial(w, hyperparameters={"learning_rate": rate}, seed=seed)
+            for w in ("criteo", "ogbg")
+            for seed in range(3)
+        ]
+        plans.append(Plan(name=name, trials=tuple(trials)))
+        for k, trial in enumerate(trials):
+            result = make_result(trial, **kinds[(k + len(name) + int(rate * 1e3)) % len(kinds)])
+            if result.status.state == "diverged":  # rows end before the diverged step
+                kept = tuple(e for e in result.evals if e.step < result.status.step)
+                result = attrs.evolve(result, evals=kept)
+            write_result(result, results)
+    (results / plans[1].trials[2].id / "status.json").write_text("{torn")
+    time.sleep(0.1)
+
+    def everything(index):
+        runs = [attrs.evolve(SpecRun.load(p, results, None, index), is_list=True) for p in plans]
+        report = build_report(runs, provenance=collect([], [], now=datetime.datetime(2026, 1, 1)))
+        return (
+            _score_text(plans, results, index),
+            [e.outcomes for e in report.entries],
+            report.problems,
+            report.warnings,
+            repr(report.spread.rows),
+        )
+
+    plain = ResultsIndex(results)
+    plain.enabled = False
+    from_files = everything(plain)
+    assert everything(None) == from_files  # builds the index
+    assert _rows(results) == 11  # 12 trials, the corrupt one not stored
+    warm = ResultsIndex(results)
+    assert everything(warm) == from_files
+    outcomes = [o for e in from_files[1] for o, n in e.items() if n]
+    expected = {"reached", "missed", "diverged", "failed", "interrupted", "corrupt"}
+    assert expected <= set(outcomes), outcomes
 
 
 def test_medians_are_numpys():

@@ -344,3 +344,35 @@ def test_empty_pool_scores_nothing():
     scores = score_results([])
     assert (scores.labels, scores.workloads, scores.benchmark) == ((), (), {})
     assert scores.profile.rho.shape == (0, 100)
+
+
+def test_row_times_are_numpys_median_of_each_seeds_fastest_trial():
+    """A row's times and best metric on pools where seeds repeat (a seed's trials are one
+    study: its fastest counts) and some miss, against ``np.median`` computed here."""
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        results = [
+            reaching_at(
+                int(rng.choice([3, 5, 8, 9])) if rng.random() < 0.7 else None,
+                seed=int(rng.integers(0, 3)),
+                hyperparameters={"learning_rate": float(k)},
+            )
+            for k in range(int(rng.integers(1, 9)))
+        ]
+        row = score_results(results, lambda t: "a").row("a", "criteo")
+        studies: dict[int, list[float]] = {}
+        best: dict[int, list[float]] = {}
+        for r in results:
+            reached = [e.step for e in r.evals if e.metrics["error_rate"] <= 0.5]
+            studies.setdefault(r.trial.seed, []).append(reached[0] if reached else math.inf)
+            best.setdefault(r.trial.seed, []).append(min(e.metrics["error_rate"] for e in r.evals))
+        fastest = [min(times) for times in studies.values()]
+        assert row.steps == float(np.median(fastest))
+        assert row.seconds == float(np.median([0.5 * t for t in fastest]))
+        assert row.step_fraction == float(np.median([t / 100 for t in fastest]))
+        assert row.best_metric == float(np.median([min(b) for b in best.values()]))
+        assert (row.seeds, row.trials) == (len(studies), len(results))
+        assert row.reached + row.missed == len(results)
+        assert row.reached == sum(
+            1 for r in results if min(e.metrics["error_rate"] for e in r.evals) <= 0.5
+        )

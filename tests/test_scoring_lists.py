@@ -12,6 +12,7 @@ from hpbench.scoring import (
     greedy_list,
     leave_one_workload_out,
     list_cost,
+    prefix_costs,
     score_results,
     speedup,
     top_points,
@@ -145,3 +146,19 @@ def test_top_points_rank_single_point_costs():
     # single-point costs: p0 = p1 = 1.0 (tie: lower index first), p2 = 0.8
     assert top_points(HAND, 3) == [2, 0, 1]
     assert top_points(HAND, 1, tau=1.2) == [0]  # sqrt(0.5 * 1.2) = 0.77 < 0.8
+
+
+def test_prefix_costs_equal_list_cost_of_every_prefix():
+    """The list table's C_tau of all prefixes at once, bit for bit the per-prefix cost (and
+    the per-workload best), on random fractions with misses (inf) and points not run (NaN)."""
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        points, workloads = int(rng.integers(1, 30)), int(rng.integers(1, 12))
+        choices = np.array([0.1, 0.33, 0.5, 0.9, 1.0, 2.5, INF, np.nan])
+        fractions = rng.choice(choices, size=(points, workloads))
+        fractions = fractions * rng.uniform(0.5, 1.5, size=fractions.shape)
+        best, costs = prefix_costs(fractions, tau=2.0)
+        for k in range(1, points + 1):
+            assert costs[k - 1] == list_cost(fractions, range(k), tau=2.0)
+            chosen = fractions[:k]
+            assert np.array_equal(best[k - 1], np.where(np.isnan(chosen), INF, chosen).min(0))

@@ -11,11 +11,9 @@ are scored each under its own label too, for the list tables and the learning cu
 
 from __future__ import annotations
 
-import functools
-import gc
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ import numpy as np
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
-from hpbench.results.index import ResultsIndex
+from hpbench.results.index import ResultsIndex, gc_paused
 from hpbench.results.records import TrialResult
 from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results
@@ -54,24 +52,6 @@ SUMMARY_OUTCOMES = (
 UNFINISHED = ("running", "interrupted", "pending", "corrupt", "not run")
 
 
-def _gc_paused(function: Callable) -> Callable:
-    """``function`` with Python's cyclic garbage collector paused: reading and scoring a
-    large store allocates millions of objects that live on, and the collector's repeated
-    full passes over them took about a fifth of the time (100,000 trials)."""
-
-    @functools.wraps(function)
-    def paused(*args, **kwargs):
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            if enabled:
-                gc.enable()
-
-    return paused
-
-
 @attrs.frozen
 class SpecRun:
     """A compiled spec with the results of those of its trials that exist."""
@@ -93,7 +73,7 @@ class SpecRun:
         return self.plan.name
 
     @classmethod
-    @_gc_paused
+    @gc_paused
     def load(
         cls,
         plan: Plan,
@@ -264,6 +244,7 @@ def compile_specs(specs: Sequence[Path]) -> list[tuple[Spec, Plan]]:
     return compiled
 
 
+@gc_paused
 def load_runs(specs: Sequence[Path], results_dir: Path) -> list[SpecRun]:
     """Compile every spec (see :func:`compile_specs`) and read its results (through the
     results index, see :mod:`hpbench.results.index`)."""
@@ -385,7 +366,7 @@ def _columns(
     return tuple(order), warnings
 
 
-@_gc_paused
+@gc_paused
 def build_report(
     runs: Sequence[SpecRun],
     *,

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from hpbench.report import mermaid, plots, tables
 from hpbench.report.data import Entry, Report
+from hpbench.results.index import gc_paused
 
 
 @attrs.frozen
@@ -152,6 +153,7 @@ def context(report: Report) -> dict:
     }
 
 
+@gc_paused
 def render(report: Report) -> Rendered:
     """Render ``report`` as Markdown and HTML from the same tables and figures."""
     shown = figures(report)
@@ -166,6 +168,7 @@ def render(report: Report) -> Rendered:
     return Rendered(markdown=markdown, html=html, figures=shown)
 
 
+@gc_paused
 def render_github(report: Report) -> str:
     """``report`` as one Markdown document that renders fully in a GitHub comment: the
     same tables, plots as Mermaid charts with a legend table, no files beside it."""

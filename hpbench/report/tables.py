@@ -12,7 +12,6 @@ import math
 from collections.abc import Sequence
 
 import attrs
-import numpy as np
 
 from hpbench.report.data import (
     SUMMARY_OUTCOMES,
@@ -22,7 +21,7 @@ from hpbench.report.data import (
     Report,
     unfinished_text,
 )
-from hpbench.scoring import ScoreRow, list_cost
+from hpbench.scoring import ScoreRow, prefix_costs
 
 MISSED = "∞"
 NOT_RUN_TEXT = "n/a"
@@ -268,17 +267,15 @@ def list_table(report: Report, entry: Entry) -> Table:
     first, *rest = _workload_header(report.columns, "List", with_metric=False)
     units = ("", *("t / T (horizon)" for _ in report.columns), "")  # which fraction
     header = ((*first, f"C_tau (tau={report.tau:g})"), *((*r, "") for r in rest), units)
-    fractions = report.fractions(entry)
-    rows = []
-    for k in range(1, len(entry.points) + 1):
-        best = np.where(np.isnan(fractions[:k]), np.inf, fractions[:k]).min(axis=0)
-        rows.append(
-            (
-                Cell(f"first {k} point{'s' if k > 1 else ''}"),
-                *(Cell(fmt_number(float(f))) for f in best),
-                Cell(fmt_number(list_cost(fractions, range(k), report.tau))),
-            )
+    best, costs = prefix_costs(report.fractions(entry), report.tau)
+    rows = [
+        (
+            Cell(f"first {k} point{'s' if k > 1 else ''}"),
+            *(Cell(fmt_number(f)) for f in best[k - 1].tolist()),
+            Cell(fmt_number(cost)),
         )
+        for k, cost in enumerate(costs.tolist(), start=1)
+    ]
     note = (
         "Step fraction: the first step reaching the target over the horizon T (median over "
         f"seeds), minimum over the list's first k points; {MISSED}: missed. C_tau: geometric "

@@ -9,6 +9,7 @@ from hpbench.scoring.lists import (
     greedy_list,
     leave_one_workload_out,
     list_cost,
+    prefix_costs,
     speedup,
     top_points,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "list_cost",
     "median_over_seeds",
     "performance_profile",
+    "prefix_costs",
     "runtime_budget",
     "score_results",
     "score_trial",

@@ -40,6 +40,15 @@ def list_cost(
     return float(_geometric_mean(np.minimum(best, tau)))
 
 
+def prefix_costs(fractions: np.ndarray, tau: float = DEFAULT_TAU) -> tuple[np.ndarray, np.ndarray]:
+    """Per k, the per-workload best of the first k rows (missed: inf) and the list cost
+    C_tau of those rows (each equal to :func:`list_cost` of ``range(k)``), all at once: a
+    list table of 500 points called ``list_cost`` per prefix, quadratic in the points."""
+    fractions = np.asarray(fractions, dtype=float)
+    best = np.minimum.accumulate(_missed_if_nan(fractions), axis=0)
+    return best, _geometric_mean(np.minimum(best, tau))
+
+
 def _costs_when_added(best: np.ndarray, fractions: np.ndarray, tau: float) -> np.ndarray:
     """C_tau(L + [p]) for every row p, given the current per-workload best ``best``."""
     candidate = np.minimum(best[None, :], _missed_if_nan(fractions))

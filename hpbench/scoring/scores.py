@@ -9,8 +9,10 @@ A row's times are the median over seeds (a missed seed counts as ``inf``).
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -175,14 +177,16 @@ def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, st
 
 def _workload_keys(trials: Mapping[str, Trial]) -> dict[str, tuple[str, str]]:
     """Trial id -> (workload key, base key); the size is named only when a pool mixes sizes."""
+    kinds = {trial_id: (t.workload, t.size, t.variant) for trial_id, t in trials.items()}
     sizes: dict[str, set[str]] = defaultdict(set)
-    for t in trials.values():
-        sizes[t.workload].add(t.size)
+    for workload, size, _ in set(kinds.values()):
+        sizes[workload].add(size)
     keys = {}
-    for trial_id, t in trials.items():
-        base = t.workload if len(sizes[t.workload]) == 1 else f"{t.workload}@{t.size}"
-        keys[trial_id] = (base if t.variant == "base" else f"{base}/{t.variant}", base)
-    return keys
+    for kind in set(kinds.values()):  # a few kinds: each key built once, not per trial
+        workload, size, variant = kind
+        base = workload if len(sizes[workload]) == 1 else f"{workload}@{size}"
+        keys[kind] = (base if variant == "base" else f"{base}/{variant}", base)
+    return {trial_id: keys[kind] for trial_id, kind in kinds.items()}
 
 
 def _label_order(labels: Labels, assigned: Mapping[str, str]) -> tuple[str, ...]:
@@ -193,16 +197,22 @@ def _label_order(labels: Labels, assigned: Mapping[str, str]) -> tuple[str, ...]
     return tuple(sorted(present))
 
 
+#: The TrialScore times a row takes the median (over seeds) of each seed's fastest.
+_TIMES = ("steps", "seconds", "algoperf", "step_fraction")
+_times = operator.attrgetter(*_TIMES)
+
+
 def _row(
     label: str,
     workload: str,
     base: str,
     results: list[TrialResult],
     scores: list[TrialScore],
-) -> ScoreRow:
-    targets = {
-        (r.trial.target.metric, r.trial.target.value, r.trial.target.direction) for r in results
-    }
+) -> dict[str, Any]:
+    """The fields of the row of ``results`` (with their ``scores``) but ``normalized_time``:
+    rows are built once the profile is known (a 100,000-trial pool has 20,000 rows)."""
+    trials = [r.trial for r in results]
+    targets = {(t.target.metric, t.target.value, t.target.direction) for t in trials}
     if len(targets) > 1:
         raise ValueError(
             f"{label!r} on {workload!r}: trials have different targets {sorted(targets)}; "
@@ -210,43 +220,46 @@ def _row(
         )
     ((metric, value, direction),) = targets
     by_seed: dict[int, list[TrialScore]] = defaultdict(list)
-    for r, score in zip(results, scores, strict=True):
-        by_seed[r.trial.seed].append(score)
+    for t, score in zip(trials, scores, strict=True):
+        by_seed[t.seed].append(score)
     studies = list(by_seed.values())
-
-    def median_fastest(field: str) -> float:
-        return median_over_seeds(_fastest([getattr(s, field) for s in study]) for study in studies)
-
+    # each study's fastest time per field, then the median over seeds per field
+    fastest = [
+        _times(study[0])
+        if len(study) == 1
+        else [_fastest(t) for t in zip(*map(_times, study), strict=True)]
+        for study in studies
+    ]
+    medians = [median_over_seeds(times) for times in zip(*fastest, strict=True)]
     best_op = min if direction == "min" else max
+    bests = [
+        study[0].best_metric
+        if len(study) == 1
+        else _best_of(best_op, [s.best_metric for s in study])
+        for study in studies
+    ]
     outcomes = [s.outcome for s in scores]
-    counts = {o: outcomes.count(o) for o in OUTCOMES}
-    return ScoreRow(
+    return dict(
         label=label,
         workload=workload,
         base=base,
-        variant=results[0].trial.variant,
+        variant=trials[0].variant,
         metric=metric,
         target=value,
         direction=direction,
-        horizon_steps=max(r.trial.horizon_steps for r in results),
+        horizon_steps=max(t.horizon_steps for t in trials),
         seeds=len(studies),
         trials=len(results),
-        **counts,
-        steps=median_fastest("steps"),
-        seconds=median_fastest("seconds"),
-        algoperf=median_fastest("algoperf"),
-        step_fraction=median_fastest("step_fraction"),
-        best_metric=median_best_metric(
-            _best_of(best_op, (s.best_metric for s in study)) for study in studies
-        ),
-        normalized_time=math.nan,
+        **{o: outcomes.count(o) for o in OUTCOMES},
+        **dict(zip(_TIMES, medians, strict=True)),
+        best_metric=median_best_metric(bests),
         trial_ids=tuple(s.trial_id for s in scores),
     )
 
 
-def _fastest(times: list[float]) -> float:
+def _fastest(times: Sequence[float]) -> float:
     """A study's time: its fastest trial's; NaN (a time unavailable) if any is NaN."""
-    return math.nan if any(math.isnan(t) for t in times) else min(times)
+    return math.nan if any(map(math.isnan, times)) else min(times)
 
 
 def _best_of(op: Callable, values: Iterable[float]) -> float:
@@ -351,7 +364,7 @@ def score_results(
     base_columns = [w for w in columns if base_of_key[w] == w]
     times = np.array(
         [
-            [getattr(rows[(a, w)], time) if (a, w) in rows else np.nan for w in columns]
+            [rows[(a, w)][time] if (a, w) in rows else np.nan for w in columns]
             for a in ordered_labels
         ]
     ).reshape(len(ordered_labels), len(columns))
@@ -366,18 +379,20 @@ def score_results(
         [None if w in base_columns else columns.index(base_of_key[w]) for w in columns],
         **options,
     )
-    for i, label in enumerate(ordered_labels):
-        for j, workload in enumerate(base_columns):
-            if (label, workload) in rows:
-                rows[(label, workload)] = attrs.evolve(
-                    rows[(label, workload)], normalized_time=float(profile.ratios[i, j])
-                )
+    normalized = {
+        (label, workload): float(profile.ratios[i, j])
+        for i, label in enumerate(ordered_labels)
+        for j, workload in enumerate(base_columns)
+    }
     return Scores(
         labels=ordered_labels,
         workloads=workloads,
         base_workloads=tuple(base_columns),
         rows=tuple(
-            rows[(label, w)] for label in ordered_labels for w in workloads if (label, w) in rows
+            ScoreRow(**rows[(label, w)], normalized_time=normalized.get((label, w), math.nan))
+            for label in ordered_labels
+            for w in workloads
+            if (label, w) in rows
         ),
         trials=trial_scores,
         label_of=label_of,

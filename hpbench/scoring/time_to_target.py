@@ -99,7 +99,7 @@ def score_trial(
 def median_over_seeds(times: Iterable[float]) -> float:
     """Median of per-seed times, a missed seed counting as ``inf`` (AlgoPerf's ``np.median``
     over studies: with an even count, one ``inf`` in the middle pair makes the median ``inf``)."""
-    values = [float(t) for t in times]
+    values = list(map(float, times))
     return _median(values) if values else math.inf
 
 
@@ -112,7 +112,7 @@ def median_best_metric(values: Iterable[float]) -> float:
 def _median(values: list[float]) -> float:
     """``np.median`` of a non-empty list, in Python: a row has a few seeds, and numpy's
     call overhead dominated scoring a 100,000-trial pool. NaN anywhere gives NaN."""
-    if any(math.isnan(v) for v in values):
+    if any(map(math.isnan, values)):
         return math.nan
     values.sort()
     middle = len(values) // 2
