@@ -21,7 +21,7 @@ import attrs
 import numpy as np
 
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
-from hpbench.data.stream import ONE_HOST, Batch, HostShard
+from hpbench.data.stream import ONE_HOST, Batch, HostShard, batch_array
 
 #: AlgoPerf's split names (workload.py ``_build_input_queue``) -> LibriSpeech subsets.
 SPLITS = {
@@ -82,13 +82,13 @@ def load_arrays(root: Path, example_id: str) -> tuple[np.ndarray, np.ndarray]:
 
 def read_batch(root: Path, example_ids: list[str]) -> Batch:
     """Padded examples stacked, each exactly as AlgoPerf's ``LibriSpeechDataset.__getitem__``
-    gives it (written in place: no per-example padded copies)."""
+    gives it (written in place, in a worker's shared memory: no per-example padded copies)."""
     n = len(example_ids)
     out = {
-        "audio": np.zeros((n, AUDIO_LENGTH), np.float32),
-        "audio_paddings": np.ones((n, AUDIO_LENGTH), np.float32),
-        "labels": np.zeros((n, TARGET_LENGTH), np.int32),
-        "label_paddings": np.ones((n, TARGET_LENGTH), np.float32),
+        "audio": batch_array((n, AUDIO_LENGTH), np.float32),
+        "audio_paddings": batch_array((n, AUDIO_LENGTH), np.float32, 1.0),
+        "labels": batch_array((n, TARGET_LENGTH), np.int32),
+        "label_paddings": batch_array((n, TARGET_LENGTH), np.float32, 1.0),
     }
     for row, example_id in enumerate(example_ids):
         audio, targets = load_arrays(root, example_id)
