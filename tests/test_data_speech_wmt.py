@@ -422,6 +422,32 @@ def test_wmt_detokenize_cuts_at_the_first_eos_as_algoperf(wmt):
     assert reader.detokenize(ids[:-1]) == first  # no EOS: np.argmax is 0, one token kept
 
 
+def test_wmt_training_offsets_are_walked_once_per_shard_file(wmt, tmp_path, monkeypatch):
+    from hpbench.data import imagenet_tfds
+
+    _, root, train, _ = wmt
+    index = tmp_path / "index"
+    first = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
+    assert len(list(index.glob("*.npy"))) == 5  # one per shard (3 train, 2 validation)
+
+    def no_walk(path):
+        raise AssertionError(f"{path}: headers walked again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(imagenet_tfds, "record_offsets", no_walk)
+        again = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
+        assert [again.train.text(i) for i in range(len(train))] == [
+            (de.encode(), en.encode()) for de, en in train
+        ]
+        np.testing.assert_array_equal(again.train.offsets, first.train.offsets)
+    copy = tmp_path / "wmt"  # a rewritten shard (other size and mtime) is walked anew
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train[:5]}, num_shards=1)
+    assert len(wmt_tfds.TextPairs.open(copy, "train", index)) == 5
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train[:7]}, num_shards=1)
+    assert len(wmt_tfds.TextPairs.open(copy, "train", index)) == 7
+    assert len(list(index.glob("*.npy"))) == 7
+
+
 def test_wmt_corrupt_shards_are_refused(wmt, tmp_path):
     _, root, train, _ = wmt
     copy = tmp_path / "wmt"

@@ -594,9 +594,11 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
             from hpbench.data.ogbg_tfds import TfdsError
             from hpbench.data.sentencepiece_tokenizer import TokenizerError
             from hpbench.data.wmt_tfds import WMTReader
+            from hpbench.workloads.data import cache_dir
 
+            index = cache_dir() / "wmt-record-index"
             try:
-                arrays, reader = {}, WMTReader.open(root, info.batch_size[size])
+                arrays, reader = {}, WMTReader.open(root, info.batch_size[size], cache=index)
             except (TfdsError, TokenizerError) as error:
                 raise DataError(f"wmt (size full): {error}") from error
         else:
