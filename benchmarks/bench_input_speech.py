@@ -61,9 +61,10 @@ def _in_process(reader, steps: int, batch: int) -> tuple[float, float, float]:
 
 
 def _streamed(reader, steps: int, batch: int, workers: int) -> tuple[float, float, float]:
-    from hpbench.data.stream import stream
+    from hpbench.data.stream import stages, stream
 
-    batches = stream(reader, 0, 0, worker_count=workers, prefetch=2)
+    load, expand = stages(reader)
+    batches = stream(load, 0, 0, worker_count=workers, prefetch=2, expand=expand)
     for _ in range(2 * workers):  # every worker has started and filled its buffer
         next(batches)
     return _measure(lambda: next(batches), steps, batch)

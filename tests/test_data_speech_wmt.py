@@ -14,7 +14,7 @@ import pytest
 from hpbench.data import librispeech_npy, ogbg_tfds, wmt_tfds
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
-from hpbench.data.stream import ONE_HOST, HostShard, StepStream, stream
+from hpbench.data.stream import ONE_HOST, HostShard, StepStream, stages, stream
 from hpbench.workloads import metrics
 from hpbench.workloads.base import batch_indices
 from hpbench.workloads.registry import load_workload
@@ -185,7 +185,9 @@ def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead
     _, root, _ = speech
     reader = librispeech_npy.LibriSpeechReader.open(root, batch_size=4)
     log = tmp_path / "steps"
-    batches = stream(Logged(reader, log), 3, 2, worker_count=2, prefetch=1)
+    load, expand = stages(reader)  # the workers send compact int16 utterances; padded here
+    assert load == reader.compact and expand(load(3, 2))["audio"].dtype == np.float32
+    batches = stream(Logged(load, log), 3, 2, worker_count=2, prefetch=1, expand=expand)
     try:
         for step in (2, 3, 4):
             got = next(batches)
@@ -199,6 +201,21 @@ def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead
     # to put, grain's interleave buffer in this process); grain's default would read 500
     # steps ahead on 16 threads per worker (41 GB of full-size LibriSpeech batches)
     assert read[:3] == [2, 3, 4] and len(read) <= 3 + 2 * 5, read
+
+
+def test_librispeech_compact_utterances_pad_to_algoperfs_examples(speech, tmp_path):
+    _, root, truth = speech
+    ids = [i for i in truth if i.startswith("dev-")]
+    compact = librispeech_npy.read_compact(root, ids)
+    assert compact["audio"].dtype == np.int16  # 16-bit samples: 2 bytes each, not 4 + 4
+    assert_rows(librispeech_npy.pad_compact(compact), truth, ids)
+    loud = {"loud": (np.array([40_000, -(2**15), 7]), [5, 2])}  # not 16-bit: kept exact
+    librispeech_npy.write_split(tmp_path, "dev-clean", loud)
+    compact = librispeech_npy.read_compact(tmp_path, ["dev-clean/loud"])
+    assert compact["audio"].dtype == np.float32
+    padded = librispeech_npy.pad_compact(compact)
+    np.testing.assert_array_equal(padded["audio"][0, :4], [40_000.0, -32_768.0, 7.0, 0.0])
+    np.testing.assert_array_equal(padded["labels"][0, :3], [5, 2, 0])
 
 
 def test_librispeech_bad_files_are_named(speech, tmp_path):
