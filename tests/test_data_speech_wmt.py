@@ -14,7 +14,14 @@ import pytest
 from hpbench.data import librispeech_npy, ogbg_tfds, wmt_tfds
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
-from hpbench.data.stream import ONE_HOST, HostShard, StepStream, stages, stream
+from hpbench.data.stream import (
+    ONE_HOST,
+    HostShard,
+    StepStream,
+    stages,
+    stream,
+    valid_batches,
+)
 from hpbench.workloads import metrics
 from hpbench.workloads.base import batch_indices
 from hpbench.workloads.registry import load_workload
@@ -181,7 +188,9 @@ class Logged:
 
 
 @pytest.mark.slow  # two grain worker processes start: ~5 s on an idle machine
-def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead(speech, tmp_path):
+def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead(
+    speech, tmp_path, monkeypatch
+):
     _, root, _ = speech
     reader = librispeech_npy.LibriSpeechReader.open(root, batch_size=4)
     log = tmp_path / "steps"
@@ -201,6 +210,11 @@ def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead
     # to put, grain's interleave buffer in this process); grain's default would read 500
     # steps ahead on 16 threads per worker (41 GB of full-size LibriSpeech batches)
     assert read[:3] == [2, 3, 4] and len(read) <= 3 + 2 * 5, read
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "2")  # validation: compact through workers too
+    total = len(reader.valid)
+    for start, got in zip(range(0, total, 3), valid_batches(reader, total, 3), strict=True):
+        for key, value in reader.valid_batch(slice(start, min(start + 3, total))).items():
+            np.testing.assert_array_equal(got[key], value, err_msg=f"rows {start}+ {key}")
 
 
 def test_librispeech_compact_utterances_pad_to_algoperfs_examples(speech, tmp_path):
