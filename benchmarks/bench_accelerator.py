@@ -263,9 +263,15 @@ def memory_bytes(compiled: Any) -> int | None:
 
 
 def make_trial(
-    workload: str, size: str, steps: int, learning_rate: float = 1e-3, eval_every: int = 0
+    workload: str,
+    size: str,
+    steps: int,
+    learning_rate: float = 1e-3,
+    eval_every: int = 0,
+    batch_size: int | None = None,
 ):
-    """An AdamW trial of ``steps`` steps at the workload's own batch size for ``size``."""
+    """An AdamW trial of ``steps`` steps at ``batch_size`` (default: the workload's own for
+    ``size``), with a target it never reaches."""
     from hpbench.plan import Target, Trial
     from hpbench.workloads.registry import get_workload
 
@@ -280,7 +286,7 @@ def make_trial(
         warmup=0.05,
         horizon=1.0,
         max_steps=steps,
-        batch_size=info.batch_size[size],
+        batch_size=batch_size or info.batch_size[size],
         seed=0,
         eval_every=eval_every or steps,  # one evaluation, at the end
         target=Target(info.metric, 0.0 if info.direction == "min" else 1e9, info.direction),
@@ -448,8 +454,8 @@ def pack_measure(name: str, k: int, min_seconds: float) -> dict[str, Any]:
 def default_pack(name: str) -> dict[str, Any]:
     """The pack size ``hpbench run`` picks by itself for mini ``name``, and how many
     members its memory estimate would fit without the cap."""
-    from hpbench.train.job import DEFAULT_MAX_PACK
     from hpbench.train.memory import (
+        DEFAULT_MAX_PACK,
         MEMORY_SHARE,
         device_memory_bytes,
         member_bytes,

@@ -18,30 +18,18 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from hpbench.plan import Target, Trial
+from benchmarks.bench_accelerator import make_trial
+from hpbench.plan import Trial
 from hpbench.results.records import read_trial
 from hpbench.train import CheckpointPolicy, Job, run_job
-from hpbench.train.run import chunk_length
+from hpbench.train.trainer import chunk_length
 
 NO_CHECKPOINTS = CheckpointPolicy(every_steps=None, every_seconds=None)
 
 
 def trial(workload: str, steps: int, learning_rate: float = 1e-3, batch_size: int = 64) -> Trial:
-    return Trial(
-        workload=workload,
-        size="mini",
-        variant="base",
-        algorithm="adamw",
-        hyperparameters={"learning_rate": learning_rate},
-        schedule="warmup_cosine",
-        warmup=0.05,
-        horizon=1.0,
-        max_steps=steps,
-        batch_size=batch_size,
-        seed=0,
-        eval_every=steps,  # one evaluation, at the end
-        target=Target("loss", 0.0, "min"),
-    )
+    """A mini AdamW trial of ``steps`` steps at ``batch_size``, evaluated once at the end."""
+    return make_trial(workload, "mini", steps, learning_rate, batch_size=batch_size)
 
 
 def engine_seconds(trials: list[Trial], checkpoint: CheckpointPolicy = NO_CHECKPOINTS) -> float:

@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hpbench.spec.bounds import MAX_ARRAY, MAX_FILE_BYTES
+from hpbench.config.bounds import MAX_ARRAY, MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "specs" / "suites" / "toy.toml"

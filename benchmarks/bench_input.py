@@ -38,6 +38,21 @@ def _stream_rate(reader, steps: int, batch: int, workers: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
+def reader_rows(name: str, what: str, reader, batch: int, steps: int, stream_steps: int):
+    """(name, how, examples/s) of ``reader`` in one process (``what`` it does per example:
+    the per-core rate) and through ``stream`` with 2 grain workers."""
+    return [
+        (f"{name} ({what})", "1 process", _rate(lambda s: reader(0, s), steps, batch)),
+        (name, "2 grain workers", _stream_rate(reader, stream_steps, batch, 2)),
+    ]
+
+
+def print_rows(rows) -> None:
+    width = max(len(name) for name, _, _ in rows)
+    for name, how, rate in rows:
+        print(f"{name:{width}s} {how:16s} {rate:10,.0f} examples/s")
+
+
 def main() -> None:
     from hpbench.data.criteo_tsv import CriteoReader
     from hpbench.data.fastmri_h5 import FastMRIReader
@@ -54,15 +69,12 @@ def main() -> None:
         criteo = CriteoReader.open(criteo_dir, CRITEO_BATCH, root / "index")
         scan = size / (time.perf_counter() - start) / 2**20
         rows = [
-            ("fastmri (h5 slice -> mask, iFFT, crop, normalise)", "1 process",
-             _rate(lambda s: fastmri(0, s), 12, FASTMRI_BATCH)),
-            ("fastmri", "2 grain workers", _stream_rate(fastmri, 40, FASTMRI_BATCH, 2)),
-            ("criteo (TSV line -> log, FarmHash buckets)", "1 process",
-             _rate(lambda s: criteo(0, s), 12, CRITEO_BATCH)),
-            ("criteo", "2 grain workers", _stream_rate(criteo, 40, CRITEO_BATCH, 2)),
+            *reader_rows("fastmri", "h5 slice -> mask, iFFT, crop, normalise", fastmri,
+                         FASTMRI_BATCH, 12, 40),
+            *reader_rows("criteo", "TSV line -> log, FarmHash buckets", criteo,
+                         CRITEO_BATCH, 12, 40),
         ]  # fmt: skip
-    for name, how, rate in rows:
-        print(f"{name:52s} {how:16s} {rate:10,.0f} examples/s")
+    print_rows(rows)
     print(f"criteo line-index scan: {scan:,.0f} MiB/s ({size / 2**20:.0f} MiB file)")
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import attrs
 
 from benchmarks import MINI_SUITE
+from benchmarks.synthetic_results import make_result, make_trial, write_result
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial, write_result
 
 WORKLOADS = MINI_SUITE
 SPECS, POINTS, SEEDS = 5, 50, 5

@@ -77,7 +77,7 @@ def main() -> None:
                 f"min {min(times):.3f} s, median {statistics.median(times):.3f} s (no jax)"
             )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    for module in ("numpy", "hpbench.spec.commands"):
+    for module in ("numpy", "hpbench.cli.spec"):
         times = fresh_import(module, env)
         label = f"import {module}"
         print(f"{label:52s} min {min(times):.3f} s, median {statistics.median(times):.3f} s")

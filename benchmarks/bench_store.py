@@ -1,7 +1,7 @@
 """``score`` + ``report`` over a generated store of N trials, cold (no index) and warm.
 
 Five specs (algorithm labels) of ``N / 200`` points x 8 mini workloads x 5 seeds, 20
-evaluations per trial, written in the real store format (``hpbench.report.synthetic``)
+evaluations per trial, written in the real store format (``benchmarks.synthetic_results``)
 under ``benchmarks/.out/store-<N>/`` and kept there, so a rerun times reading, not
 generation (generation is timed on its own). ``score`` is reading + scoring + the score
 table; ``report`` the same reading + scoring + rendering Markdown and HTML.
@@ -24,10 +24,10 @@ import attrs
 from rich.console import Console
 
 from benchmarks import MINI_SUITE, bench_report
+from benchmarks.synthetic_results import make_result, write_result
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, write_result
 from hpbench.results.index import INDEX_NAME, ResultsIndex
 from hpbench.scoring import scores_table
 

@@ -37,8 +37,8 @@ def synthetic_lengths(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray
 
 def data_lengths(root: str, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Token counts of the first ``count`` pairs of the reader's epoch-0 order, filtered."""
+    from hpbench.data.order import batch_indices
     from hpbench.data.wmt_tfds import WMTReader, fits
-    from hpbench.workloads.base import batch_indices
 
     reader = WMTReader.open(root, batch_size=128)
     indices = batch_indices(0, 0, len(reader.train), min(count, len(reader.train)))

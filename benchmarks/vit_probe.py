@@ -39,15 +39,7 @@ def grey_shapes(rng, labels, size, noise, levels):
     from hpbench.workloads import imagenet
 
     n = len(labels)
-    coords = (np.arange(size) + 0.5) / size * 2 - 1
-    yy, xx = np.meshgrid(coords, coords, indexing="ij")
-    cx, cy = (rng.uniform(-0.3, 0.3, (2, n))[..., None, None]).astype(np.float32)
-    scale = rng.uniform(0.55, 0.85, n)[:, None, None]
-    angle = rng.uniform(-0.5, 0.5, n)[:, None, None]
-    freq = rng.uniform(5.0, 7.0, n)[:, None, None]
-    u = ((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)) / scale
-    v = (-(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)) / scale
-    mask = imagenet._shape_masks(u, v, freq)[labels, np.arange(n)][..., None]
+    mask = imagenet.placed_masks(rng, labels, size)
     if levels == "fixed":
         background, foreground = 0.2, 0.8
     elif levels in ("brighter", "colour_brighter"):  # the shape brighter than its background
@@ -173,8 +165,8 @@ def run(
     import optax
 
     from hpbench.algorithms.build import build_optimizer
+    from hpbench.data.order import batch_indices
     from hpbench.schedules import relative_schedule
-    from hpbench.workloads.base import batch_indices
     from hpbench.workloads.imagenet import normalize
 
     model = make_model()

@@ -44,7 +44,7 @@ _SUBMODULES = ("plan", "report")
 
 class _Shared:
     """An API function that shares its name with a submodule: calling it calls the function,
-    its other attributes are the submodule's (``import hpbench.report.nightly as n`` and
+    its other attributes are the submodule's (``import hpbench.report.render as r`` and
     ``hpbench.plan.Trial`` keep working)."""
 
     def __init__(self, function: Any, name: str) -> None:

@@ -109,15 +109,24 @@ def make_run_jobs(
     :func:`checkpoint_policy`. A multi-host ``local`` profile joins its processes first
     (before anything starts JAX's backends: choosing the pack size from memory does)."""
     from hpbench.train.job import make_jobs
+    from hpbench.train.memory import pack_size_from_memory
 
     plans = _plans(plans)
     policy = checkpoint_policy(plans, checkpoint)
-    if runner.backend == "local" and runner.distributed.processes > 1:
+    from hpbench.backends.registry import runs_in_lockstep
+
+    if runs_in_lockstep(runner):
         from hpbench.backends.multihost import initialize
 
         initialize(runner.distributed)
     size = pack if pack is not None else runner.pack
-    return make_jobs(unique_trials(plans), pack=size, checkpoint=policy, force=force)
+    return make_jobs(
+        unique_trials(plans),
+        pack=size,
+        pack_size=pack_size_from_memory,
+        checkpoint=policy,
+        force=force,
+    )
 
 
 def run(

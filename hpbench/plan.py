@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -48,10 +48,18 @@ class Target:
     direction: str = attrs.field(validator=attrs.validators.in_(("min", "max")))
 
     def reached(self, measured: float) -> bool:
-        """True when ``measured`` is at or beyond the target; NaN never counts."""
+        """True when ``measured`` is at or beyond the target; NaN never counts. The one
+        definition of reaching a target: training (stop at target) and scoring use it."""
         if math.isnan(measured):
             return False
         return measured <= self.value if self.direction == "min" else measured >= self.value
+
+    def best(self, values: Iterable[float]) -> float:
+        """The best of ``values`` in the target's direction; NaN when none is a number."""
+        kept = [v for v in values if not math.isnan(v)]
+        if not kept:
+            return math.nan
+        return min(kept) if self.direction == "min" else max(kept)
 
 
 @attrs.frozen

@@ -14,8 +14,15 @@ import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hpbench.config.values import Interval
+
 if TYPE_CHECKING:
     import numpy as np
+
+#: The warmup, a fraction of the horizon, and the horizon f (``T = f * max_steps``): the one
+#: statement of their ranges, which the spec checker, its schema and the models read.
+WARMUP = Interval(0.0, 1.0, high_open=True)
+HORIZON = Interval(0.0, 1.0, low_open=True)
 
 #: Known shapes and what each does after the warmup (all ramp linearly from 0 before it).
 SCHEDULES: dict[str, str] = {
@@ -30,8 +37,8 @@ def check_schedule(shape: str, warmup: float) -> None:
     """Raise ValueError saying what is wrong with ``shape`` or a concrete ``warmup``."""
     if shape not in SCHEDULES:
         raise ValueError(f"unknown schedule {shape!r}; known: {', '.join(SCHEDULES)}")
-    if isinstance(warmup, int | float) and not 0.0 <= warmup < 1.0:
-        raise ValueError(f"schedule warmup must be a fraction in [0, 1), found {warmup}")
+    if isinstance(warmup, int | float) and not WARMUP.contains(warmup):
+        raise ValueError(f"schedule warmup must be a fraction in {WARMUP}, found {warmup}")
 
 
 def _shape(xp: Any, shape: str, warmup: Any, u: Any) -> Any:

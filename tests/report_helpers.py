@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hpbench.report.synthetic import make_result, write_result
+from benchmarks.synthetic_results import make_result, write_result
 from hpbench.spec import load_plan
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from benchmarks.synthetic_results import fixed_schedule_trial
 from hpbench.plan import Target
-from hpbench.report.synthetic import fixed_schedule_trial
 from hpbench.results.records import EvalRecord, Status, TrialResult
 
 

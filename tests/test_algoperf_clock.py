@@ -16,6 +16,7 @@ from report_helpers import write_results, write_specs
 from scoring_helpers import make_result
 
 from hpbench.cli import main as hpbench
+from hpbench.nightly.file import load_nightly
 from hpbench.plan import Target
 from hpbench.results import index as index_module
 from hpbench.results.index import ResultsIndex
@@ -23,7 +24,6 @@ from hpbench.results.records import EvalRecord, Status, read_trial
 from hpbench.results.store import TrialDir
 from hpbench.scoring import runtime_budget, score_results, score_trial
 from hpbench.spec import SpecError
-from hpbench.spec.nightly import load_nightly
 
 TARGET = Target("error_rate", 0.5, "min")
 ERRORS = (0.9, 0.7, 0.45, 0.3)  # evaluations at steps 10, 20, 30, 40: the target at step 30

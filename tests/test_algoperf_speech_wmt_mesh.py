@@ -6,25 +6,17 @@ split over the mesh's data axis. Reduced model widths, same readers and model co
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from trial_helpers import full_trial, run_on_8_devices
+
+from hpbench.plan import Target
 
 pytest.importorskip("grain")
 pytest.importorskip("sentencepiece")
 
-CHILD = """
-import json, sys
-import attrs, jax
-from hpbench.results.records import read_trial
-from hpbench.train import Job, run_job
-from hpbench.train.program import DATA_AXIS, program_for
+SETUP = """
 from hpbench.workloads import librispeech, wmt
-job = Job.from_json(json.loads(sys.argv[1]))
 models = librispeech.MODELS
 models["conformer", "full"] = attrs.evolve(
     models["conformer", "full"], encoder_dim=16, num_heads=2, num_layers=1, ff_expansion=2,
@@ -36,17 +28,6 @@ models["deepspeech", "full"] = attrs.evolve(
 full = wmt.ModelConfig
 small = dict(emb_dim=16, num_heads=2, num_layers=1, mlp_dim=32, eval_batch_size=8)
 wmt.ModelConfig = lambda **kw: full(**{**kw, **small, "vocab_size": int(sys.argv[3])})
-trial = job.trials[0]
-run_job(job, sys.argv[2], devices=jax.devices())
-record = read_trial(f"{sys.argv[2]}/{trial.id}")
-program = program_for(trial, 1, jax.devices())
-print(json.dumps({
-    "devices": len(jax.devices()),
-    "mesh": record.status.provenance["device"],
-    "data_axis": program.mesh.shape[DATA_AXIS],
-    "batch_specs": [str(s.spec) for s in jax.tree.leaves(program.batch_shardings)],
-    "evals": [[r.step, r.metrics, r.train_loss] for r in record.evals],
-}))
 """
 
 ENGLISH = [
@@ -96,45 +77,13 @@ def _wmt(root) -> int:
 
 
 def _run(tmp_path, workload: str) -> dict:
-    from hpbench.plan import Target, Trial
-    from hpbench.train import Job
-
     if workload == "wmt":
         data, vocab = tmp_path / "wmt", _wmt(tmp_path / "wmt")
         target = Target("bleu", 100.0, "max")
     else:
         data, vocab = tmp_path / "librispeech", _librispeech(tmp_path / "librispeech")
         target = Target("wer", 0.0, "min")
-    trial = Trial(
-        workload=workload, size="full", variant="base", algorithm="adamw",
-        hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4},
-        schedule="warmup_cosine", warmup=0.0, horizon=1.0, max_steps=1, batch_size=8,
-        seed=0, eval_every=1, target=target, data=str(data),
-    )  # fmt: skip
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    env |= {"HPBENCH_DATA_WORKERS": "0", "HPBENCH_DATA_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            Job(trials=(trial,)).dumps(),
-            str(tmp_path / "r"),
-            str(vocab),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["devices"] == 8 and out["mesh"] == "8 x cpu" and out["data_axis"] == 8
-    assert all("data" in spec for spec in out["batch_specs"]), out["batch_specs"]
-    [(step, metrics, train_loss)] = out["evals"]
-    assert step == 1 and np.isfinite(train_loss) and train_loss > 0
-    return metrics
+    return run_on_8_devices(tmp_path, full_trial(workload, str(data), target), SETUP, str(vocab))
 
 
 @pytest.mark.slow  # compiling a train step and the decoding on 8 CPU devices: minutes

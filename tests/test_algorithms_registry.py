@@ -6,7 +6,13 @@ import sys
 
 import pytest
 
-from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter, get_algorithm
+from hpbench.algorithms.registry import (
+    ALGORITHMS,
+    AlgorithmInfo,
+    Hyperparameter,
+    get_algorithm,
+    register,
+)
 
 EXPECTED = {
     "adamw",
@@ -142,6 +148,78 @@ def test_unknown_algorithm_error_lists_known_names():
 
 
 def test_metadata_import_does_not_load_jax():
-    code = "import sys, hpbench.algorithms.registry; print('jax' in sys.modules)"
+    code = (
+        "import sys, hpbench.algorithms.registry as r\n"
+        "assert len(r.ALGORITHMS) == 13 and all(callable(i.build) for i in r.ALGORITHMS.values())\n"
+        "print('jax' in sys.modules, 'optax' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_packability_is_the_entrys(name):
+    """Packing asks the registry entry alone: dropout (a Python value in the workload's
+    model) and the flags split packs, label smoothing and learning rate do not."""
+    from hpbench.train.job import is_packable
+
+    info = get_algorithm(name)
+    assert not is_packable(name, "dropout", 0.1)
+    assert is_packable(name, "label_smoothing", 0.1)
+    assert is_packable(name, "learning_rate", 0.5)
+    for h in info.hyperparameters:
+        if h.kind == "float" and h.default is not None:
+            assert is_packable(name, h.name, float(h.default)) == h.packable, h.name
+
+
+@pytest.fixture
+def registered_sign_descent():
+    """A new algorithm (sign descent), added the one way an algorithm is added."""
+
+    def build(hp, schedule):
+        import optax
+
+        return optax.chain(optax.scale_by_sign(), optax.scale(-hp["learning_rate"]))
+
+    info = register(
+        AlgorithmInfo(
+            "sign_descent_test",
+            "Sign descent: x <- x - lr * sign(g) (a test entry).",
+            (
+                Hyperparameter("learning_rate", "float", 0.1, "Step size.", low=0.0),
+                Hyperparameter("dropout", "float", 0.0, "Dropout.", packable=False),
+            ),
+            build,
+        )
+    )
+    yield info
+    del ALGORITHMS[info.name]
+
+
+def test_one_entry_is_all_an_algorithm_needs(registered_sign_descent, tmp_path):
+    """Registered once, the algorithm builds, packs and plans from a spec."""
+    jnp = pytest.importorskip("jax.numpy")
+    from hpbench.algorithms.build import build_optimizer
+    from hpbench.spec.compile import load_plan
+    from hpbench.train.job import is_packable
+
+    tx = build_optimizer("sign_descent_test", {"learning_rate": 0.25}, lambda step: 1.0)
+    params = jnp.array([1.0, -2.0, 3.0])
+    grads = jnp.array([0.5, -4.0, 0.0])
+    updates, _ = tx.update(grads, tx.init(params), params)
+    assert updates.tolist() == [-0.25, 0.25, 0.0]  # -lr * sign(g), sign(0) = 0
+    assert is_packable("sign_descent_test", "learning_rate", 0.5)
+    assert not is_packable("sign_descent_test", "dropout", 0.1)
+    spec = tmp_path / "sign.toml"
+    spec.write_text(
+        '[algorithm]\nname = "sign_descent_test"\nlearning_rate = 0.5\n'
+        '[workloads.toy_mlp]\ntarget = { metric = "error_rate", value = 0.1 }\n'
+    )
+    (trial,) = load_plan(spec).trials
+    assert trial.algorithm == "sign_descent_test"
+    assert trial.params == {"learning_rate": 0.5, "dropout": 0.0}
+
+
+def test_a_name_registered_twice_is_an_error():
+    with pytest.raises(ValueError, match="'adamw' is registered twice"):
+        register(ALGORITHMS["adamw"])

@@ -128,7 +128,7 @@ def test_results_score_and_report_read_the_cli_run(cli_run, tmp_path):
 
 
 def test_nightly_trains_in_process_through_the_api(cli_run, tmp_path):
-    from hpbench.report.nightly import run_spec
+    from hpbench.nightly.run import run_spec
 
     spec, cli_results = cli_run
     results = tmp_path / "results"

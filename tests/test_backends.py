@@ -242,7 +242,7 @@ def test_progress_of_other_processes_is_read_back_from_the_results(reference):
     job = make_jobs(load_plan(spec).trials, pack=1)[0]
     last = read_trial(results / job.lead.id).evals[-1]
     update = job_update(job, results)
-    assert (update.step, update.horizon, update.pack) == (200, 200, 1)
+    assert (update.step, update.horizon_steps, update.pack) == (200, 200, 1)
     assert update.best == last.metrics["error_rate"]
     assert update.train_seconds == last.train_seconds
     assert job_update(job, results.parent / "nowhere") is None  # not started: no update
@@ -257,9 +257,9 @@ def test_progress_of_other_processes_is_read_back_from_the_results(reference):
 
 
 def test_a_gpu_pool_without_gpus_is_a_clear_error(monkeypatch, tmp_path):
-    from hpbench.spec.errors import SpecError
+    from hpbench.config.errors import ConfigError
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi: no GPUs
     profile = RunnerProfile(backend="pool", file="gpus.toml", pool=PoolOptions(device="gpu"))
-    with pytest.raises(SpecError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
+    with pytest.raises(ConfigError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
         pool.device_groups(profile)

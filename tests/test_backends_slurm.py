@@ -113,9 +113,9 @@ def test_the_sbatch_script_carries_the_profile(tmp_path, monkeypatch):
 
 
 def test_no_slurm_here_is_a_clear_error(tmp_path, monkeypatch):
-    from hpbench.spec.errors import SpecError
+    from hpbench.config.errors import ConfigError
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no srun
     profile = load_profile(ROOT / "runners" / "slurm.toml")
-    with pytest.raises(SpecError, match="slurm.executor: expected a machine with Slurm"):
+    with pytest.raises(ConfigError, match="slurm.executor: expected a machine with Slurm"):
         slurm.executor(profile)

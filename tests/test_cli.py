@@ -145,7 +145,7 @@ def test_schema_command_prints_the_runner_profile_schema(capsys):
 
 @pytest.mark.parametrize("path", SPECS, ids=[str(p.relative_to(ROOT)) for p in SPECS])
 def test_every_shipped_spec_validates_against_the_schema(path):
-    from hpbench.spec._toml import tomllib
+    from hpbench.config._toml import tomllib
 
     validator = jsonschema.Draft7Validator(spec_schema())
     errors = [e.message for e in validator.iter_errors(tomllib.loads(path.read_text()))]
@@ -167,13 +167,21 @@ def test_the_schema_rejects_what_the_checker_rejects():
         assert not validator.is_valid(data), data
 
 
-def test_a_module_may_serve_one_command_or_several(monkeypatch, tmp_path, capsys):
+def test_a_command_is_a_command_in_its_modules_commands(monkeypatch, tmp_path, capsys):
     (tmp_path / "one_command.py").write_text(
+        "from hpbench.cli import Command\n"
         "def add_arguments(parser):\n    parser.add_argument('x')\n"
         "def main(args):\n    print('one', args.x)\n    return 3\n"
+        "COMMANDS = {'one': Command(add_arguments, main)}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setitem(cli.COMMANDS, "one", ("one_command", "a single-command module"))
     assert cli.main(["one", "hello"]) == 3
     assert capsys.readouterr().out == "one hello\n"
-    assert cli.load_command("list").main.__name__ == "_list"  # hpbench.spec.commands.COMMANDS
+    assert cli.load_command("list").main.__name__ == "_list"  # hpbench.cli.spec.COMMANDS
+
+
+def test_every_command_is_defined_one_way():
+    """Each listed command is a :class:`cli.Command` in its module's ``COMMANDS``."""
+    for name in cli.COMMANDS:
+        assert isinstance(cli.load_command(name), cli.Command), name

@@ -145,7 +145,7 @@ def test_fastmri_reader_reads_the_h5_volumes_in_a_seeded_order(tmp_path):
     root = write_fastmri(tmp_path / "fastmri", train=(3, 2), valid=(2, 1))
     reader = fastmri_h5.FastMRIReader.open(root, 2)
     assert reader.train.num_slices == 5 and reader.valid.num_slices == 3
-    from hpbench.workloads.base import batch_indices
+    from hpbench.data.order import batch_indices
 
     slices = batch_indices(4, 3, 5, 2)  # step 3 crosses into the second epoch
     volumes = sorted((root / "knee_singlecoil_train").glob("*.h5"))

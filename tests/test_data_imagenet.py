@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 
 import attrs
 import numpy as np
@@ -21,10 +18,12 @@ PIL = pytest.importorskip("PIL")
 pytest.importorskip("simplejpeg")
 
 from PIL import Image, ImageOps  # noqa: E402
+from trial_helpers import full_trial, run_on_8_devices  # noqa: E402
 
 from hpbench.data import image_ops, imagenet_tfds, randaugment  # noqa: E402
-from hpbench.data.ogbg_tfds import TfdsError  # noqa: E402
 from hpbench.data.stream import HostShard, StepStream  # noqa: E402
+from hpbench.data.tfrecord import TfdsError  # noqa: E402
+from hpbench.plan import Target  # noqa: E402
 
 SIZES = [(48, 64), (64, 40), (50, 50), (36, 90), (60, 80), (40, 40)]
 
@@ -312,7 +311,7 @@ def test_vit_batches_mix_each_row_with_the_previous_one_across_hosts(dataset):
 
 
 def _numbers(reader, seed, step):
-    from hpbench.workloads.base import batch_indices
+    from hpbench.data.order import batch_indices
 
     return [int(n) for n in batch_indices(seed, step, len(reader.train), reader.batch_size)]
 
@@ -372,68 +371,19 @@ def test_vit_learns_mixed_targets(dataset, monkeypatch):
 
 # --- a reduced trial on 8 simulated devices ----------------------------------------------------
 
-CHILD = """
-import json, sys
-import jax
-from hpbench.results.records import read_trial
-from hpbench.train import Job, run_job
-from hpbench.train.program import DATA_AXIS, program_for
+MESH_SETUP = """
 from hpbench.workloads import imagenet
 if sys.argv[3] == "reduced":  # same data path (224x224 crops from TFDS shards), small nets
     imagenet.resnet_model = lambda size, n, variant: imagenet.ResNet(
         n, (1,), 4, bottleneck=True, imagenet_stem=True
     )
     imagenet.vit_model = lambda size, n, variant, dropout: imagenet.ViT(n, 16, 16, 1, 32, 2)
-job = Job.from_json(json.loads(sys.argv[1]))
-trial = job.trials[0]
-run_job(job, sys.argv[2], devices=jax.devices())
-record = read_trial(f"{sys.argv[2]}/{trial.id}")
-program = program_for(trial, 1, jax.devices())
-print(json.dumps({
-    "mesh": record.status.provenance["device"],
-    "data_axis": program.mesh.shape[DATA_AXIS],
-    "batch_specs": [str(s.spec) for s in jax.tree.leaves(program.batch_shardings)],
-    "evals": [[r.step, r.metrics, r.train_loss] for r in record.evals],
-}))
 """
 
 
 def _mesh_run(tmp_path, root, workload: str, model: str = "reduced") -> dict:
-    from hpbench.plan import Target, Trial
-    from hpbench.train import Job
-
-    trial = Trial(
-        workload=workload,
-        size="full",
-        variant="base",
-        algorithm="adamw",
-        hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4},
-        schedule="warmup_cosine",
-        warmup=0.0,
-        horizon=1.0,
-        max_steps=1,
-        batch_size=8,
-        seed=0,
-        eval_every=1,
-        target=Target("error_rate", 0.0, "min"),
-        data=str(root),
-    )
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)
-    env |= {"HPBENCH_DATA_WORKERS": "0", "HPBENCH_DATA_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "r"), model],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1200,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["mesh"] == "8 x cpu" and out["data_axis"] == 8
-    assert all("data" in spec for spec in out["batch_specs"]), out["batch_specs"]
-    [(step, metrics, train_loss)] = out["evals"]
-    assert step == 1 and train_loss > 0
+    trial = full_trial(workload, str(root), Target("error_rate", 0.0, "min"))
+    metrics = run_on_8_devices(tmp_path, trial, MESH_SETUP, model)
     assert 0.0 <= metrics["error_rate"] <= 1.0 and metrics["loss"] > 0
     return metrics
 

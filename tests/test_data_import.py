@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from hpbench import cli
-from hpbench.workloads.cli import full_workloads
-from hpbench.workloads.data import read_arrays
+from hpbench.cli.data import full_workloads
+from hpbench.data.cache import read_arrays
 from hpbench.workloads.importer import full_layout_of, import_arrays
 from hpbench.workloads.registry import load_workload
 from hpbench.workloads.userdata import ArrayLayout

@@ -11,7 +11,8 @@ import attrs
 import numpy as np
 import pytest
 
-from hpbench.data import librispeech_npy, ogbg_tfds, wmt_tfds
+from hpbench.data import librispeech_npy, tfrecord, wmt_tfds
+from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
 from hpbench.data.stream import (
@@ -23,7 +24,6 @@ from hpbench.data.stream import (
     valid_batches,
 )
 from hpbench.workloads import metrics
-from hpbench.workloads.base import batch_indices
 from hpbench.workloads.registry import load_workload
 
 pytest.importorskip("sentencepiece")
@@ -271,8 +271,8 @@ def test_text_examples_are_tf_train_example_on_the_wire():
     # Example{features{feature{key: "de" value{bytes_list{value: "Hallo"}}}}}, by hand
     wire = bytes([0x0A, 0x11, 0x0A, 0x0F, 0x0A, 0x02]) + b"de" + bytes([0x12, 0x09, 0x0A, 0x07])
     wire += bytes([0x0A, 0x05]) + b"Hallo"
-    assert ogbg_tfds.encode_example({"de": "Hallo"}) == wire
-    assert ogbg_tfds.parse_example(wire)["de"].tolist() == [b"Hallo"]
+    assert tfrecord.encode_example({"de": "Hallo"}) == wire
+    assert tfrecord.parse_example(wire)["de"].tolist() == [b"Hallo"]
 
 
 def test_wmt_splits_read_back_in_order_with_algoperf_keys(wmt):
@@ -488,10 +488,10 @@ def test_wmt_corrupt_shards_are_refused(wmt, tmp_path):
     data[20] ^= 0xFF
     shard.write_bytes(bytes(data))
     pairs = wmt_tfds.TextPairs.open(copy, "train")
-    with pytest.raises(ogbg_tfds.TfdsError, match="CRC mismatch"):
+    with pytest.raises(tfrecord.TfdsError, match="CRC mismatch"):
         pairs.text(0)
     shard.write_bytes(bytes(data[:-3]))
-    with pytest.raises(ogbg_tfds.TfdsError, match="truncated"):
+    with pytest.raises(tfrecord.TfdsError, match="truncated"):
         wmt_tfds.TextPairs.open(copy, "train")
 
 

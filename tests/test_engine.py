@@ -198,7 +198,10 @@ def test_pack_size_follows_device_memory(monkeypatch):
     room_for = lambda n: lambda: int((n + 0.5) * per_member / memory.MEMORY_SHARE)  # noqa: E731
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(3))
     assert memory.pack_size_from_memory(GOOD) == 3
-    assert [len(j.trials) for j in make_jobs([GOOD, SLOW, STOPS, DIVERGES])] == [3, 1]
+    assert [
+        len(j.trials)
+        for j in make_jobs([GOOD, SLOW, STOPS, DIVERGES], pack_size=memory.pack_size_from_memory)
+    ] == [3, 1]
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(0))
     assert memory.pack_size_from_memory(GOOD) == 1
     monkeypatch.setattr(memory, "device_memory_bytes", room_for(1000))
@@ -232,6 +235,17 @@ def test_cpu_packs_one_member_per_device_unless_the_model_vmaps_well(
     assert memory.pack_size_from_memory(trial) == expected
 
 
+def test_a_checkpoint_is_due_past_a_step_multiple_or_after_its_seconds():
+    by_steps = CheckpointPolicy(every_steps=40, every_seconds=None)
+    assert not by_steps.due(39, 0, 1e9)  # no time rule
+    assert by_steps.due(40, 0, 0.0)
+    assert by_steps.due(48, 32, 0.0)  # chunks of 16 step over 40: saved at 48
+    assert not by_steps.due(79, 48, 0.0)
+    by_time = CheckpointPolicy(every_steps=None, every_seconds=30.0)
+    assert not by_time.due(10**6, 0, 29.9) and by_time.due(1, 0, 30.0)
+    assert not CheckpointPolicy.parse("0").due(10**6, 0, 1e9)  # only at the end
+
+
 def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
     """A chunk of one step runs without ``lax.scan`` (the convolutional path on CPU); it
     gives the records of 16-step fused chunks, within float32 reassociation."""
@@ -245,7 +259,7 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("steps_per_dispatch", "eval_every", "horizon", "chunk"),
+    ("steps_per_dispatch", "eval_every", "horizon_steps", "chunk"),
     [
         (16, 16, 800, 16),  # whole budget: evaluation intervals tile it
         (16, 16, 200, 8),  # wmt mini at horizon 0.25: 200 = 12 x 16 + 8, one program of 8
@@ -256,10 +270,10 @@ def test_one_step_per_dispatch_trains_as_the_fused_chunks_do(tmp_path):
         (16, 5, 100, 5),  # evaluation every 5 steps: never longer than an interval
     ],
 )
-def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon, chunk):
-    from hpbench.train.run import chunk_length
+def test_chunks_tile_evaluations_and_horizon(steps_per_dispatch, eval_every, horizon_steps, chunk):
+    from hpbench.train.trainer import chunk_length
 
-    assert chunk_length(steps_per_dispatch, eval_every, horizon) == chunk
+    assert chunk_length(steps_per_dispatch, eval_every, horizon_steps) == chunk
 
 
 def test_a_chunk_length_compiles_once_in_the_background(monkeypatch):

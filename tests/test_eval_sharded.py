@@ -6,12 +6,8 @@ a subprocess (the device count is fixed when JAX starts) with reduced models."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
+from trial_helpers import eight_device_child
 
 pytest.importorskip("grain")
 pytest.importorskip("sentencepiece")
@@ -116,19 +112,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def evaluations(tmp_path_factory) -> dict:
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    env["HPBENCH_DATA_WORKERS"] = "0"
     root = tmp_path_factory.mktemp("data")
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(root), ",".join(CASES)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = eight_device_child(CHILD, str(root), ",".join(CASES), env={"HPBENCH_DATA_WORKERS": "0"})
     assert out["devices"] == 8
     return out
 

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from hpbench import cli
+from hpbench.config._toml import tomllib
 from hpbench.spec import load_spec
-from hpbench.spec._toml import tomllib
 from hpbench.spec.schema import spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,7 +240,7 @@ def test_the_nightly_and_the_api_confine_data_paths_too(tmp_path, monkeypatch):
     """The nightly trains specs from pull requests through ``hpbench.run`` in process: its
     plans come from ``checked_plan``, which refuses the same data path before training."""
     from hpbench.api import checked_plan
-    from hpbench.report.nightly import run_spec
+    from hpbench.nightly.run import run_spec
     from hpbench.spec import SpecError
 
     monkeypatch.delenv("HPBENCH_DATA_DIR", raising=False)

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import workload_checks as checks
 
+from hpbench.data.cache import write_arrays
 from hpbench.workloads import librispeech, metrics, speech_frontend
-from hpbench.workloads.data import write_arrays
 from hpbench.workloads.registry import load_workload
 from hpbench.workloads.spec_augment import SpecAugmentConfig, block_mask, spec_augment
 

@@ -11,7 +11,8 @@ import pytest
 from report_helpers import write_results, write_specs
 
 from hpbench.cli import main as hpbench
-from hpbench.report.nightly import load_nightly, run_nightly
+from hpbench.nightly.file import load_nightly
+from hpbench.nightly.run import run_nightly
 
 
 def nightly_file(directory: Path, specs: list[Path], noise: float = 0.02) -> Path:

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 
-from hpbench.data import ogbg_tfds
+from hpbench.data import ogbg_tfds, tfrecord
 from hpbench.workloads import ogbg
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import load_workload
@@ -55,24 +52,24 @@ def dataset(tmp_path_factory):
 
 
 def test_crc32c_matches_the_standard_check_value():
-    assert ogbg_tfds.crc32c(b"123456789") == 0xE3069283  # RFC 3720's CRC32C check value
-    assert ogbg_tfds._crc32c_python(b"") == 0
+    assert tfrecord.crc32c(b"123456789") == 0xE3069283  # RFC 3720's CRC32C check value
+    assert tfrecord._crc32c_python(b"") == 0
 
 
 def test_tfrecords_round_trip_and_corruption_is_refused(tmp_path):
     path = tmp_path / "x.tfrecord"
     records = [b"", b"abc", bytes(range(256)) * 3]
-    ogbg_tfds.write_records(path, records)
-    assert list(ogbg_tfds.read_records(path)) == records
+    tfrecord.write_records(path, records)
+    assert list(tfrecord.read_records(path)) == records
     good = path.read_bytes()
     raw = bytearray(good)
     raw[30] ^= 1  # inside the second record's payload
     path.write_bytes(bytes(raw))
-    with pytest.raises(ogbg_tfds.TfdsError, match="CRC mismatch"):
-        list(ogbg_tfds.read_records(path))
+    with pytest.raises(tfrecord.TfdsError, match="CRC mismatch"):
+        list(tfrecord.read_records(path))
     path.write_bytes(good[:-2])
-    with pytest.raises(ogbg_tfds.TfdsError, match="truncated"):
-        list(ogbg_tfds.read_records(path))
+    with pytest.raises(tfrecord.TfdsError, match="truncated"):
+        list(tfrecord.read_records(path))
 
 
 def example_class():
@@ -118,7 +115,7 @@ def test_examples_agree_with_protobuf_both_ways():
     graph = molecule(np.random.default_rng(1))
     graph["edge_index"][0, 0] = -3  # negative int64s: ten-byte varints
     Example = example_class()
-    ours = Example.FromString(ogbg_tfds.encode_example(graph))
+    ours = Example.FromString(tfrecord.encode_example(graph))
     for name, value in graph.items():
         kind = ours.features.feature[name].WhichOneof("kind")
         got = getattr(ours.features.feature[name], kind).value
@@ -129,7 +126,7 @@ def test_examples_agree_with_protobuf_both_ways():
             theirs.features.feature[name].float_list.value.extend(value.reshape(-1).tolist())
         else:
             theirs.features.feature[name].int64_list.value.extend(value.reshape(-1).tolist())
-    parsed = ogbg_tfds.parse_example(theirs.SerializeToString())
+    parsed = tfrecord.parse_example(theirs.SerializeToString())
     for name, value in graph.items():
         np.testing.assert_array_equal(parsed[name], value.reshape(-1))
 
@@ -147,7 +144,7 @@ def test_the_tfds_directory_reads_back_in_order(dataset):
 
 
 def test_inconsistent_directories_are_refused(dataset, tmp_path):
-    with pytest.raises(ogbg_tfds.TfdsError, match="dataset_info.json"):
+    with pytest.raises(tfrecord.TfdsError, match="dataset_info.json"):
         ogbg_tfds.dataset_dir(tmp_path)
     with pytest.raises(DataError, match="Or AlgoPerf's TFDS directory"):
         load_workload("ogbg", "full", data=str(tmp_path))
@@ -261,7 +258,7 @@ print(json.dumps({
 
 
 def run_full_trial(tmp_path, data, batch_size: int) -> dict:
-    from trial_helpers import toy_trial
+    from trial_helpers import eight_device_child, toy_trial
 
     from hpbench.plan import Target
     from hpbench.train import Job
@@ -275,17 +272,8 @@ def run_full_trial(tmp_path, data, batch_size: int) -> dict:
         eval_every=1,
         target=Target("map", 0.28098, "max"),
     )
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, Job(trials=(trial,)).dumps(), str(tmp_path / "results")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    job = Job(trials=(trial,)).dumps()
+    return eight_device_child(CHILD, job, str(tmp_path / "results"), timeout=600)
 
 
 def check_full_trial(out: dict) -> None:

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from report_helpers import write_results, write_specs
 
+from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report import svg, tables
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = (0, 1, 2)
@@ -266,8 +266,8 @@ def test_provenance_names_versions_devices_and_hashes(tmp_path):
 
 def test_reports_do_not_import_jax():
     code = (
-        "import sys, hpbench.report.cli, hpbench.report.data, hpbench.report.render, "
-        "hpbench.report.nightly, hpbench.report.site; assert 'jax' not in sys.modules, 'jax'"
+        "import sys, hpbench.cli.report, hpbench.report.data, hpbench.report.render, "
+        "hpbench.nightly.run, hpbench.cli.nightly; assert 'jax' not in sys.modules, 'jax'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

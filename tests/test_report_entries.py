@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic_results import make_result, write_result
 from hpbench.report import tables
 from hpbench.report.data import build_report, load_runs
 from hpbench.report.render import render
 from hpbench.report.resolved import is_list, targets_version
-from hpbench.report.synthetic import make_result, write_result
 from hpbench.spec import load_plan, load_spec
 from hpbench.spec.model import Spec
 

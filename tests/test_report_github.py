@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 from report_helpers import write_results, write_specs
 
+from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.cli import main as hpbench
+from hpbench.nightly.pr import main as pr_main
+from hpbench.nightly.pr import score_change_table
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.mermaid import mermaid_text, resample
-from hpbench.report.pr import main as pr_main
-from hpbench.report.pr import score_change_table
 from hpbench.report.render import fenced, markdown_escape, render, render_github
-from hpbench.report.synthetic import make_result, make_trial
 
 HOSTILE = (
     "evil | cell\n# Heading\n[link](https://example.com) ![img](x.png) <script>alert(1)</script>"

@@ -18,12 +18,12 @@ import pytest
 from rich.console import Console
 
 import hpbench.results.index as index_module
+from benchmarks.synthetic_results import make_result, make_trial, write_result
 from hpbench.plan import TRIAL_FORMAT, Plan, Target, Trial, canonical_json_value
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.plots import _nan_to_num
 from hpbench.report.provenance import collect
 from hpbench.report.render import render
-from hpbench.report.synthetic import make_result, make_trial, write_result
 from hpbench.results.curves import Reach, reach
 from hpbench.results.index import INDEX_NAME, ResultsIndex
 from hpbench.results.records import EvalRecord, read_trial

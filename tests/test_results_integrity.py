@@ -16,7 +16,7 @@ import attrs
 import pytest
 from trial_helpers import records, toy_trial
 
-from hpbench.backends.cli import read_states
+from hpbench.cli.status import read_states
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.results.records import Status, read_trial

@@ -21,12 +21,12 @@ import pytest
 from trial_helpers import hold_claim, toy_trial
 
 from hpbench.backends import run_jobs
-from hpbench.backends.cli import read_states
 from hpbench.cli import main
+from hpbench.cli.run import EXIT_FULL, EXIT_READ_ONLY
+from hpbench.cli.status import read_states
 from hpbench.results.records import read_trial
 from hpbench.results.store import TrialDir, claim
 from hpbench.train import CheckpointPolicy, Job
-from hpbench.train.cli import EXIT_FULL, EXIT_READ_ONLY
 
 SUITE = Path(__file__).resolve().parent.parent / "specs" / "suites" / "toy.toml"
 SPEC = f"""

@@ -15,8 +15,8 @@ from hpbench.backends.profile import (
     resolve_profile,
 )
 from hpbench.cli import main
-from hpbench.spec._toml import tomllib
-from hpbench.spec.errors import SpecError
+from hpbench.config._toml import tomllib
+from hpbench.config.errors import ConfigError
 
 RUNNERS = Path(__file__).resolve().parent.parent / "runners"
 SHIPPED = sorted(RUNNERS.glob("*.toml"))
@@ -50,14 +50,14 @@ def test_schema_rejects_what_the_loader_rejects(tmp_path):
             jsonschema.validate(tomllib.loads(text), schema)
         path = tmp_path / "p.toml"
         path.write_text(text)
-        with pytest.raises(SpecError):
+        with pytest.raises(ConfigError):
             load_profile(path)
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(SpecError) as error:
+    with pytest.raises(ConfigError) as error:
         load_profile(path)
     return error.value.render().replace(str(path), "bad.toml").splitlines()
 
@@ -119,7 +119,7 @@ def test_runner_names_resolve_to_local_then_shipped_files(tmp_path, monkeypatch)
     (tmp_path / "runners" / "pool.toml").write_text('[runner]\nbackend = "pool"\npack = 3\n')
     assert resolve_profile("pool").pack == 3  # ./runners/ first
     assert resolve_profile(str(RUNNERS / "ray.toml")).backend == "ray"
-    with pytest.raises(SpecError, match="expected an existing runner profile file"):
+    with pytest.raises(ConfigError, match="expected an existing runner profile file"):
         resolve_profile("nope")
 
 

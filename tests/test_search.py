@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpbench.search.emit import toml_value
-from hpbench.search.points import search_points
-from hpbench.search.sequences import halton, uniform_random
-from hpbench.search.settings import Search
-from hpbench.search.spaces import Dimension, Space
+from hpbench.config.write import toml_value
 from hpbench.spec import SpecError, load_plan, load_spec
+from hpbench.spec.points import search_points
+from hpbench.spec.sequences import halton, uniform_random
+from hpbench.spec.settings import Search
+from hpbench.spec.spaces import Dimension, Space
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "specs" / "suites" / "toy.toml"
@@ -109,25 +109,21 @@ def test_the_shipped_spaces_are_the_papers(tmp_path):
         "dropout",
         "label_smoothing",
     }
-    from hpbench.spec.search import spec_tables
-
-    space = spec_tables(lr_free)[0].space
+    space = lr_free.search.space
     by_name = {d.name: d for d in space.dimensions}
     assert (by_name["learning_rate"].low, by_name["learning_rate"].high) == (1e-4, 5e-2)
     assert by_name["learning_rate"].baselines_only
     assert (by_name["weight_decay"].low, by_name["weight_decay"].high) == (1e-5, 0.5)
     assert (by_name["one_minus_beta1"].low, by_name["one_minus_beta1"].high) == (1e-3, 1.0)
     assert by_name["label_smoothing"].values == (0.0, 0.2)
-    broad = spec_tables(
-        load_spec(
-            write_spec(
-                tmp_path,
-                '[search]\nspace = "%s"\n' % (SPACES / "nadamw_broad.toml"),
-                "b.toml",
-                "nadamw",
-            )
+    broad = load_spec(
+        write_spec(
+            tmp_path,
+            '[search]\nspace = "%s"\n' % (SPACES / "nadamw_broad.toml"),
+            "b.toml",
+            "nadamw",
         )
-    )[0].space
+    ).search.space
     by_name = {d.name: d for d in broad.dimensions}
     assert (by_name["learning_rate"].low, by_name["learning_rate"].high) == (1e-4, 1e-2)
     assert (by_name["one_minus_beta2"].low, by_name["one_minus_beta2"].high) == (1e-3, 0.2)

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hpbench.cli import main
-from hpbench.spec.bounds import MAX_ARRAY, MAX_DEPTH
+from hpbench.config.bounds import MAX_ARRAY, MAX_DEPTH
 from hpbench.spec.schema import spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hpbench.spec._toml import tomllib
-from hpbench.spec.locate import locate
+from hpbench.config._toml import tomllib
+from hpbench.config.locate import locate
 
 DOC = """\
 # a comment [not.a.table]

@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import pytest
 
 from hpbench.cli import main
-from hpbench.report.cli import _default_out
+from hpbench.cli.report import _default_out
+from hpbench.config import source as config_source
+from hpbench.config.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
+from hpbench.config.confine import is_plain_name, repository_root, under
 from hpbench.spec import SpecError, load_plan, load_spec
-from hpbench.spec import source as spec_source
-from hpbench.spec.bounds import MAX_ARRAY, MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, MAX_STRING
-from hpbench.spec.confine import is_data_path, is_plain_name, repository_root, under
+from hpbench.spec.confine import is_data_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "specs" / "suites" / "toy.toml"
@@ -39,13 +40,13 @@ def repo(tmp_path, monkeypatch):
 def opened(monkeypatch):
     """The files spec loading reads, in order."""
     seen: list[Path] = []
-    read = spec_source._read
+    read = config_source._read
 
     def spy(path, shown):
         seen.append(Path(path).resolve())
         return read(path, shown)
 
-    monkeypatch.setattr(spec_source, "_read", spy)
+    monkeypatch.setattr(config_source, "_read", spy)
     return seen
 
 

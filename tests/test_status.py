@@ -11,8 +11,8 @@ from pathlib import Path
 import attrs
 import pytest
 
+from benchmarks.synthetic_results import make_result, write_result
 from hpbench.cli import main
-from hpbench.report.synthetic import make_result, write_result
 from hpbench.spec import load_spec
 from hpbench.spec.compile import compile_plan
 

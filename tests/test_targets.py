@@ -10,11 +10,11 @@ import pytest
 from search_helpers import WORKLOADS
 
 from hpbench.cli import main
+from hpbench.config._toml import tomllib
 from hpbench.results.records import EvalRecord, Status
 from hpbench.results.store import TrialDir
 from hpbench.search.targets import BEGIN_MARK, END_MARK, round_toward_easy
 from hpbench.spec import load_plan
-from hpbench.spec._toml import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

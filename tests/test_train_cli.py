@@ -82,7 +82,7 @@ def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
     from rich.console import Console
     from trial_helpers import toy_trial
 
-    from hpbench.train.cli import _run
+    from hpbench.cli.run import _run
     from hpbench.train.job import make_jobs
 
     jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)

@@ -300,17 +300,8 @@ print(json.dumps({"devices": len(jax.devices()), "spec": str(seqs.sharding.spec)
 def test_beam_search_runs_with_the_batch_sharded_over_8_devices():
     """Evaluation and decoding on 8 simulated CPU devices, inputs split over the data axis:
     the same translations and loss as on one device, the output still split by example."""
-    import json
-    import os
-    import subprocess
-    import sys
+    from trial_helpers import eight_device_child
 
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)
-    done = subprocess.run(
-        [sys.executable, "-c", SHARDED], capture_output=True, text=True, env=env, timeout=900
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = eight_device_child(SHARDED, timeout=900)
     assert out["devices"] == 8 and out["same"] and "data" in out["spec"]
     assert out["loss"][0] == pytest.approx(out["loss"][1], rel=1e-5)

@@ -8,8 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+from hpbench.data.cache import materialize, write_arrays
 from hpbench.workloads import imagenet
-from hpbench.workloads.data import materialize, write_arrays
 from hpbench.workloads.registry import get_workload, load_workload
 from hpbench.workloads.userdata import DataError
 

@@ -9,8 +9,8 @@ import optax
 import pytest
 from sklearn.metrics import average_precision_score
 
+from hpbench.data.cache import materialize
 from hpbench.workloads import ogbg
-from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import average_precision, mean_average_precision
 from hpbench.workloads.registry import get_workload, load_workload
 from hpbench.workloads.userdata import DataError

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from hpbench.workloads.data import read_arrays, write_arrays
+from hpbench.data.cache import read_arrays, write_arrays
 from hpbench.workloads.userdata import DataError
 
 

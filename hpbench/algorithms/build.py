@@ -1,12 +1,9 @@
 """Optax transformations from a trial's hyperparameters and its relative schedule.
 
-``build_optimizer`` places the schedule where each algorithm needs it (REFERENCE.md
-section 2): as the peak-learning-rate multiplier of AdamW/NAdamW/SGD, and *inside* the
-learning-rate-free methods as their learning rate (``learning_rate * s(t / T)``).
-Packable hyperparameters may be traced JAX scalars (the engine builds the optimizer inside
-a ``jax.vmap``-ed function), so no builder branches on them in Python; the others
-(``base``, ``num_betas``, ``safeguard_warmup``, ...) are static. Every transformation
-accepts ``update(grads, state, params, value=loss)``. See docs/algorithms.md.
+``build_optimizer`` resolves the hyperparameters against the algorithm's registry entry and
+calls the entry's builder (:mod:`hpbench.algorithms.catalog`); the JAX pieces the builders
+share live here. Every transformation accepts ``update(grads, state, params, value=loss)``.
+See docs/algorithms.md.
 """
 
 from __future__ import annotations
@@ -17,14 +14,10 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from optax import contrib
 
-from hpbench.algorithms.mechanic import mechanize
-from hpbench.algorithms.nadamw import nadam, nadamw_algoperf
 from hpbench.algorithms.registry import AlgorithmInfo, get_algorithm
 
 Schedule = Callable[[Any], Any]
-Builder = Callable[[dict[str, Any], Schedule], optax.GradientTransformation]
 
 
 def resolve_hyperparameters(
@@ -92,7 +85,7 @@ def learning_rate_per_step(
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def _bias_correction_removed(hp: dict[str, Any]) -> Callable[[Any], Any] | None:
+def bias_correction_removed(hp: dict[str, Any]) -> Callable[[Any], Any] | None:
     """Divides out the Adam bias correction Optax's Prodigy/D-Adapt always multiply in
     (``sqrt(1 - beta2^k) / (1 - beta1^k)`` at their step k), for ``bias_correction=False``."""
     if hp["bias_correction"]:
@@ -103,75 +96,6 @@ def _bias_correction_removed(hp: dict[str, Any]) -> Callable[[Any], Any] | None:
         return (1 - hp["beta1"] ** k) / jnp.sqrt(1 - hp["beta2"] ** k)
 
     return correction
-
-
-def _scaled(hp: dict[str, Any], schedule: Schedule) -> Schedule:
-    """``learning_rate * s(step)``: the algorithm's learning rate at each step."""
-    peak = hp["learning_rate"]
-    return lambda step: peak * schedule(step)
-
-
-def _adamw(hp, schedule):
-    return optax.adamw(
-        _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
-    )
-
-
-def _nadamw(hp, schedule):
-    return optax.nadamw(
-        _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
-    )
-
-
-def _nadamw_algoperf(hp, schedule):
-    return nadamw_algoperf(
-        _scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"], weight_decay=hp["weight_decay"]
-    )
-
-
-def _sgd(hp, schedule):
-    return optax.chain(
-        optax.add_decayed_weights(hp["weight_decay"]),
-        optax.sgd(_scaled(hp, schedule), momentum=hp["momentum"], nesterov=hp["nesterov"]),
-    )
-
-
-def _cocob(hp, schedule):
-    return contrib.cocob(
-        _scaled(hp, schedule), alpha=hp["alpha"], eps=hp["eps"], weight_decay=hp["weight_decay"]
-    )
-
-
-def _dadapt_adamw(hp, schedule):
-    def make(lr):
-        return contrib.dadapt_adamw(
-            lr, (hp["beta1"], hp["beta2"]), hp["eps"], hp["d0"], hp["weight_decay"]
-        )
-
-    return learning_rate_per_step(make, _scaled(hp, schedule), _bias_correction_removed(hp))
-
-
-def _dog(hp, schedule):
-    return contrib.dog(
-        _scaled(hp, schedule),
-        init_step=("heuristic", hp["reps_rel"]),
-        eps=hp["eps"],
-        weight_decay=hp["weight_decay"],
-    )
-
-
-def _dowg(hp, schedule):
-    return contrib.dowg(_scaled(hp, schedule), eps=hp["eps"], weight_decay=hp["weight_decay"])
-
-
-def _mechanic(hp, schedule):
-    base = {"adam": optax.adam, "nadam": nadam}[hp["base"]]
-    return mechanize(
-        base(_scaled(hp, schedule), hp["beta1"], hp["beta2"], hp["eps"]),
-        weight_decay=hp["weight_decay"],
-        s_init=hp["s_init"],
-        num_betas=hp["num_betas"],
-    )
 
 
 def divided_weight_decay(
@@ -197,88 +121,6 @@ def divided_weight_decay(
     return optax.GradientTransformationExtraArgs(tx.init, update)
 
 
-def _momo(hp, schedule):
-    learning_rate = _scaled(hp, schedule)
-    momo = contrib.momo(
-        learning_rate,
-        beta=hp["beta1"],
-        lower_bound=hp["lower_bound"],
-        weight_decay=hp["weight_decay"],
-        adapt_lower_bound=hp["adapt_lower_bound"],
-    )
-    return divided_weight_decay(momo, learning_rate, hp["weight_decay"])
-
-
-def _momo_adam(hp, schedule):
-    learning_rate = _scaled(hp, schedule)
-    momo_adam = contrib.momo_adam(
-        learning_rate,
-        hp["beta1"],
-        hp["beta2"],
-        hp["eps"],
-        lower_bound=hp["lower_bound"],
-        weight_decay=hp["weight_decay"],
-        adapt_lower_bound=hp["adapt_lower_bound"],
-    )
-    return divided_weight_decay(momo_adam, learning_rate, hp["weight_decay"])
-
-
-def _prodigy(hp, schedule):
-    beta3 = hp["beta3"] if hp["beta3"] is not None else hp["beta2"] ** 0.5
-
-    def make(lr):
-        return contrib.prodigy(
-            lr,
-            (hp["beta1"], hp["beta2"]),
-            beta3,
-            hp["eps"],
-            estim_lr0=hp["d0"],
-            estim_lr_coef=hp["d_coef"],
-            weight_decay=hp["weight_decay"],
-            safeguard_warmup=hp["safeguard_warmup"],
-        )
-
-    return learning_rate_per_step(make, _scaled(hp, schedule), _bias_correction_removed(hp))
-
-
-def _schedule_free_adamw(hp, schedule):
-    """optax.contrib.schedule_free_adamw with the averaging weights and the step at one lr.
-
-    Optax's ``schedule_free`` evaluates the schedule for the weights at its step count,
-    which starts at 1, while the base step uses a count that starts at 0: one step apart
-    during warmup or decay. The authors' AdamWScheduleFree uses the same ``lr_t`` for both.
-    """
-    learning_rate = _scaled(hp, schedule)
-    base = optax.chain(
-        optax.scale_by_rms(hp["beta2"], hp["eps"], eps_in_sqrt=False, bias_correction=True),
-        optax.add_decayed_weights(hp["weight_decay"]),
-        optax.scale_by_learning_rate(learning_rate),
-    )
-    return contrib.schedule_free(
-        base,
-        lambda count: learning_rate(count - 1),
-        b1=hp["beta1"],
-        weight_lr_power=hp["weight_lr_power"],
-    )
-
-
-BUILDERS: dict[str, Builder] = {
-    "adamw": _adamw,
-    "nadamw": _nadamw,
-    "nadamw_algoperf": _nadamw_algoperf,
-    "sgd": _sgd,
-    "cocob": _cocob,
-    "dadapt_adamw": _dadapt_adamw,
-    "dog": _dog,
-    "dowg": _dowg,
-    "mechanic": _mechanic,
-    "momo": _momo,
-    "momo_adam": _momo_adam,
-    "prodigy": _prodigy,
-    "schedule_free_adamw": _schedule_free_adamw,
-}
-
-
 def build_optimizer(
     algorithm: str,
     hyperparameters: Mapping[str, Any],
@@ -291,25 +133,13 @@ def build_optimizer(
     merged over the registry's defaults; ``dropout`` and ``label_smoothing`` are accepted
     and left to the workload. Call ``update(grads, state, params, value=loss)``.
     """
-    values = resolve_hyperparameters(get_algorithm(algorithm), hyperparameters, options)
-    return optax.with_extra_args_support(BUILDERS[algorithm](values, schedule))
-
-
-def _schedule_free_state(opt_state: Any) -> contrib.ScheduleFreeState:
-    found = [
-        s
-        for s in jax.tree.leaves(
-            opt_state, is_leaf=lambda x: isinstance(x, contrib.ScheduleFreeState)
-        )
-        if isinstance(s, contrib.ScheduleFreeState)
-    ]
-    if len(found) != 1:
-        raise ValueError("expected one ScheduleFreeState in a schedule_free_adamw optimizer state")
-    return found[0]
+    info = get_algorithm(algorithm)
+    values = resolve_hyperparameters(info, hyperparameters, options)
+    return optax.with_extra_args_support(info.build(values, schedule))
 
 
 def eval_params(algorithm: str, params: optax.Params, opt_state: Any) -> optax.Params:
-    """The parameters to evaluate: Schedule-Free's averaged iterate x, otherwise ``params``."""
-    if algorithm == "schedule_free_adamw":
-        return contrib.schedule_free_eval_params(_schedule_free_state(opt_state), params)
-    return params
+    """The parameters to evaluate: the entry's ``eval_params`` (Schedule-Free's averaged
+    iterate x), otherwise ``params``."""
+    read = get_algorithm(algorithm).eval_params
+    return params if read is None else read(params, opt_state)

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from hpbench.backends.host_memory import reuse_freed_memory
-from hpbench.results.records import Status
+from hpbench.results.records import Status, read_started_trial
 from hpbench.results.store import TrialDir, claim
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, JobUpdate, Progress, TrialOutcome, run_job
@@ -83,40 +83,27 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
 def job_update(job: Job, results_dir: Path, finished: bool = False) -> JobUpdate | None:
     """The job's progress as its trials' files record it (None before it has started)."""
     lead = job.lead
-    steps, values, seconds = [], [], []
+    steps, seconds = [], []
     members: list[tuple[str, float | None]] = []
     for trial in job.trials:
-        trial_dir = TrialDir(Path(results_dir), trial)
-        result = trial_dir.read()
-        if result is None or result.damaged or not trial_dir.status_path.exists():
+        result = read_started_trial(Path(results_dir), trial)
+        if result is None or result.damaged:
             members.append((trial.id, None))
             continue
         steps.append(result.status.step)
         evals = result.evals
-        value = evals[-1].metrics.get(lead.target.metric) if evals else None
-        members.append((trial.id, value))
+        members.append((trial.id, evals[-1].metrics.get(lead.target.metric) if evals else None))
         if evals:
             seconds.append(evals[-1].train_seconds)
-            if value is not None:
-                values.append(value)
     if not steps:
         return None
-    best = None
-    if values:
-        best = min(values) if lead.target.direction == "min" else max(values)
-    return JobUpdate(
-        job_id=job.id,
-        workload=f"{lead.workload}/{lead.size}"
-        + ("" if lead.variant == "base" else f"/{lead.variant}"),
-        pack=len(job.trials),
+    return JobUpdate.of(
+        job.id,
+        lead,
+        members,
         step=max(steps),
-        horizon=lead.horizon_steps,
         train_seconds=max(seconds, default=0.0),
-        metric=lead.target.metric,
-        best=best,
-        target=lead.target.value,
         finished=finished,
-        members=tuple(members),
     )
 
 

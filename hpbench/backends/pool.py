@@ -25,7 +25,7 @@ from pathlib import Path
 from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json
 from hpbench.backends.cpus import cpu_device_environment, usable_cores
 from hpbench.backends.profile import RunnerProfile
-from hpbench.spec.errors import Problem, SpecError
+from hpbench.config.errors import ConfigError, Problem
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, Progress, TrialOutcome
 
@@ -49,7 +49,7 @@ def device_groups(profile: RunnerProfile) -> list[dict[str, str]]:
             where = profile.file or "the runner profile"
             message = f"expected at least {size} GPU(s) for a worker, found {len(gpus)}"
             hint = 'set [pool] device = "cpu", or run where nvidia-smi lists the GPUs'
-            raise SpecError([Problem(where, 1, 1, "pool.device", message, hint)])
+            raise ConfigError([Problem(where, 1, 1, "pool.device", message, hint)])
     return groups[: profile.concurrency] if profile.concurrency else groups
 
 

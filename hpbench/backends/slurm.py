@@ -19,7 +19,7 @@ import submitit
 
 from hpbench.backends.common import ResultsWatcher, give_up, outcomes_from_json, train_job
 from hpbench.backends.profile import RunnerProfile
-from hpbench.spec.errors import Problem, SpecError
+from hpbench.config.errors import ConfigError, Problem
 from hpbench.train.job import Job
 from hpbench.train.run import Interrupted, Progress, TrialOutcome
 
@@ -50,7 +50,7 @@ def executor(profile: RunnerProfile) -> submitit.AutoExecutor:
         where = profile.file or "the runner profile"
         message = f"expected a machine with Slurm (srun on PATH), found none ({e})"
         hint = 'submit from a Slurm login node, or set executor = "local" to run here'
-        raise SpecError([Problem(where, 1, 1, "slurm.executor", message, hint)]) from None
+        raise ConfigError([Problem(where, 1, 1, "slurm.executor", message, hint)]) from None
     processes = profile.distributed.processes
     parameters = {
         "name": "hpbench",

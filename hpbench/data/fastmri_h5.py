@@ -155,7 +155,7 @@ class FastMRIReader:
         return cls(train, valid, batch_size, shard)
 
     def __call__(self, seed: int, step: int) -> Batch:
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         first, count = self.shard.rows(self.batch_size)
         slices = batch_indices(seed, step, self.train.num_slices, self.batch_size)

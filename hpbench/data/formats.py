@@ -17,7 +17,7 @@ def data_root(data: str | None, algoperf_name: str) -> Path | None:
     exists (None: no directory to read)."""
     if data is not None:
         return Path(data).expanduser()
-    from hpbench.workloads.data import cache_dir
+    from hpbench.data.cache import cache_dir
 
     default = cache_dir() / algoperf_name
     return default if default.is_dir() else None

@@ -24,17 +24,18 @@ import attrs
 import numpy as np
 
 from hpbench.data import image_ops
-from hpbench.data.ogbg_tfds import (
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
+from hpbench.data.tfrecord import (
     TfdsError,
-    _delimited,
-    _encode_varint,
-    _fields,
-    _varint,
+    delimited,
+    encode_varint,
+    fields,
     read_record_at,
     record_offsets,
+    split_offsets,
+    varint,
     write_split,
 )
-from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 NAME, VERSION = "imagenet2012", "5.1.0"
 TRAIN, VALID = "train", "validation"
@@ -76,15 +77,15 @@ def is_imagenet_dir(path: Path) -> bool:
 def parse_image_example(data: bytes, where: str) -> tuple[bytes, int]:
     """(JPEG bytes, label) of one serialized ``tf.train.Example``."""
     image = label = None
-    for number, _, features in _fields(data):
+    for number, _, features in fields(data):
         if number != 1:
             continue
-        for _, _, entry in _fields(features):
-            fields = {n: v for n, _, v in _fields(entry)}
-            name = bytes(fields.get(1, b"")).decode()
-            for kind, _, values in _fields(fields.get(2, b"")):
+        for _, _, entry in fields(features):
+            parts = {n: v for n, _, v in fields(entry)}
+            name = bytes(parts.get(1, b"")).decode()
+            for kind, _, values in fields(parts.get(2, b"")):
                 if name == "image" and kind == 1:  # bytes_list
-                    image = next((bytes(v) for n, _, v in _fields(values) if n == 1), None)
+                    image = next((bytes(v) for n, _, v in fields(values) if n == 1), None)
                 elif name == "label" and kind == 3:  # int64_list, packed or not
                     label = _first_int(values)
     if image is None or label is None:
@@ -95,8 +96,8 @@ def parse_image_example(data: bytes, where: str) -> tuple[bytes, int]:
 
 
 def _first_int(values: bytes) -> int:
-    for _, wire, value in _fields(values):
-        return value if wire == 0 else _varint(value, 0)[0]
+    for _, wire, value in fields(values):
+        return value if wire == 0 else varint(value, 0)[0]
     raise TfdsError("an empty int64_list")
 
 
@@ -104,15 +105,15 @@ def encode_image_example(image: bytes, label: int, file_name: str) -> bytes:
     """A ``tf.train.Example`` as TFDS's imagenet2012 builder writes one."""
 
     def entry(name: str, kind: int, values: bytes) -> bytes:  # kind 1: bytes, 3: int64
-        feature = _delimited(kind, values)
-        return _delimited(1, _delimited(1, name.encode()) + _delimited(2, feature))
+        feature = delimited(kind, values)
+        return delimited(1, delimited(1, name.encode()) + delimited(2, feature))
 
     entries = (
-        entry("file_name", 1, _delimited(1, file_name.encode()))
-        + entry("image", 1, _delimited(1, image))
-        + entry("label", 3, _delimited(1, _encode_varint(label)))
+        entry("file_name", 1, delimited(1, file_name.encode()))
+        + entry("image", 1, delimited(1, image))
+        + entry("label", 3, delimited(1, encode_varint(label)))
     )
-    return _delimited(1, entries)
+    return delimited(1, entries)
 
 
 # --- shards and random access ---------------------------------------------------------------
@@ -147,26 +148,9 @@ class ImageSplit:
     @classmethod
     def open(cls, root: Path, split: str, cache: Path | None = None) -> ImageSplit:
         """Every shard of ``split``, its record count checked against dataset_info.json."""
-        shards = sorted(root.glob(f"{NAME}-{split}.tfrecord-*-of-*"))
-        if not shards:
-            raise TfdsError(f"{root}: no {NAME}-{split}.tfrecord-* shards")
-        info = json.loads((root / "dataset_info.json").read_text())
-        lengths = next(
-            (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == split),
-            None,
-        )
-        if lengths is not None and len(lengths) != len(shards):
-            raise TfdsError(
-                f"{root}: {len(shards)} {split} shards, dataset_info.json says {len(lengths)}"
-            )
-        offsets = tuple(cached_offsets(shard, cache) for shard in shards)
-        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
-            if lengths is not None and len(found) != int(lengths[number]):
-                raise TfdsError(
-                    f"{shard}: {len(found)} records, dataset_info.json says {lengths[number]}"
-                )
+        shards, offsets = split_offsets(root, NAME, split, lambda s: cached_offsets(s, cache))
         starts = np.cumsum([0] + [len(found) for found in offsets])
-        return cls(tuple(str(s) for s in shards), offsets, starts)
+        return cls(tuple(map(str, shards)), tuple(offsets), starts)
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -212,7 +196,7 @@ class ImageNetReader:
         return image_ops.preprocess_train(data, rng, randaugment=self.vit), label
 
     def __call__(self, seed: int, step: int) -> Batch:
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         numbers = batch_indices(seed, step, len(self.train), self.batch_size)
         first, count = self.shard.rows(self.batch_size)

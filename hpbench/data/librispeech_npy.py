@@ -166,7 +166,7 @@ class LibriSpeechReader:
     def compact(self, seed: int, step: int) -> Batch:
         """This host's rows of batch ``step`` unpadded: what a worker sends (the stream pads
         them in the training process with :meth:`expand`)."""
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         first, count = self.shard.rows(self.batch_size)
         rows = batch_indices(seed, step, len(self.train), self.batch_size)

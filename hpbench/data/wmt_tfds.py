@@ -14,6 +14,7 @@ validation rows are zero-padded to 256.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator
@@ -23,16 +24,17 @@ import attrs
 import numpy as np
 
 from hpbench.data.imagenet_tfds import cached_offsets
-from hpbench.data.ogbg_tfds import (
+from hpbench.data.packing import pack_rows
+from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
+from hpbench.data.tfrecord import (
     TfdsError,
     encode_example,
     parse_example,
     read_record_at,
+    split_offsets,
     write_split,
 )
-from hpbench.data.packing import pack_rows
-from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
-from hpbench.data.stream import ONE_HOST, Batch, HostShard
 
 CONFIG, VERSION = "de-en", "1.0.0"
 #: AlgoPerf's split -> (TFDS dataset, TFDS split) (input_pipeline.get_wmt_dataset).
@@ -84,21 +86,8 @@ class TextPairs:
         if not info_path.is_file():
             raise TfdsError(f"{info_path}: missing (AlgoPerf's dataset_setup.py --wmt writes it)")
         info = json.loads(info_path.read_text())
-        shards = sorted(directory.glob(f"{name}-{tfds_split}.tfrecord-*-of-*"))
-        if not shards:
-            raise TfdsError(f"{directory}: no {name}-{tfds_split}.tfrecord-* shards")
-        lengths = next(
-            (s.get("shardLengths") for s in info.get("splits", []) if s.get("name") == tfds_split),
-            None,
-        )
-        if lengths is not None and len(lengths) != len(shards):
-            raise TfdsError(f"{directory}: {len(shards)} shards, dataset_info says {len(lengths)}")
-        offsets = [cached_offsets(shard, cache) for shard in shards]
-        for number, (shard, found) in enumerate(zip(shards, offsets, strict=True)):
-            if lengths is not None and len(found) != int(lengths[number]):
-                raise TfdsError(
-                    f"{shard}: {len(found)} records, dataset_info says {lengths[number]}"
-                )
+        walk = functools.partial(cached_offsets, cache=cache)
+        shards, offsets = split_offsets(directory, name, tfds_split, walk)
         starts = np.cumsum([0] + [len(o) for o in offsets])
         return cls(
             tuple(map(str, shards)),
@@ -201,7 +190,7 @@ class WMTReader:
         (number + 1) M)`` of the epoch permutations (``M = rows * examples_per_row``),
         packed in order into ``rows`` rows; the pair that would open one more row, and the
         pairs after it, are not read."""
-        from hpbench.workloads.base import batch_indices
+        from hpbench.data.order import batch_indices
 
         rows = self.block_rows
         indices = batch_indices(seed, number, len(self.train), rows * self.examples_per_row)

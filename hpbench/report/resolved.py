@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hpbench.search.emit import toml_value
+from hpbench.config.write import toml_value
 from hpbench.spec.model import Spec
 
 #: Tables of a spec that make points: gone from the resolved spec of one point.

@@ -37,21 +37,17 @@ def reach(evals: Sequence[EvalRecord], target: Target) -> Reach:
     never the best. :class:`LazyEvals` answer from their stored reaches when they have it."""
     if isinstance(evals, LazyEvals) and target in evals.reached:
         return evals.reached[target]
-    metric, value = target.metric, target.value
-    minimize = target.direction == "min"
+    metric, reached = target.metric, target.reached
     first = None
-    best = math.nan
+    measured = []
     clocked = True
     for record in evals:
         clocked = clocked and record.algoperf_seconds is not None
-        measured = record.metrics.get(metric, math.nan)
-        if math.isnan(measured):
-            continue
-        if first is None and (measured <= value if minimize else measured >= value):
+        value = record.metrics.get(metric, math.nan)
+        if first is None and reached(value):
             first = record
-        if math.isnan(best) or (measured < best if minimize else measured > best):
-            best = measured
-    return Reach(first, float(best), clocked)
+        measured.append(value)
+    return Reach(first, float(target.best(measured)), clocked)
 
 
 class LazyEvals(Sequence[EvalRecord]):

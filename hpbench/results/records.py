@@ -294,8 +294,8 @@ def _check_steps(path: Path, trial: Trial, status: Status, steps: list[int]) -> 
     ``eval_every`` steps and at the horizon (a diverged trial: those before divergence)."""
     if status.state in ("failed", "pending"):
         return
-    every, horizon = trial.eval_every, trial.horizon_steps
-    grid = [*range(every, horizon, every), horizon]
+    every, last = trial.eval_every, trial.horizon_steps
+    grid = [*range(every, last, every), last]
     if status.state == "diverged":
         expected = [s for s in grid if s < status.step]
     else:
@@ -400,6 +400,16 @@ def read_planned_trial(results_dir: Path, trial: Trial) -> TrialResult | None:
     if not has_results(directory):
         return None
     return read_trial(directory, planned=trial)
+
+
+def read_started_trial(results_dir: Path, trial: Trial) -> TrialResult | None:
+    """As :func:`read_planned_trial`, but None also while the trial has no ``status.json``
+    (only its ``trial.json``, written when it was claimed): the one test of whether a trial
+    has a recorded status. Damage reads as state ``"corrupt"``."""
+    result = read_planned_trial(results_dir, trial)
+    if result is None or result.damaged:
+        return result
+    return result if (Path(results_dir) / trial.id / "status.json").exists() else None
 
 
 def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:

@@ -30,10 +30,10 @@ from hpbench.results.records import (
     EvalRecord,
     Status,
     TrialResult,
-    has_results,
     metrics_digest,
     parse_metrics,
-    read_trial,
+    read_planned_trial,
+    read_started_trial,
     write_json_atomic,
 )
 
@@ -130,17 +130,13 @@ class TrialDir:
     def read(self) -> TrialResult | None:
         """The trial's checked result (see :func:`~hpbench.results.records.read_trial`;
         damage reads as state ``"corrupt"``), or None when it has none yet."""
-        if not has_results(self.path):
-            return None
-        return read_trial(self.path, planned=self.trial)
+        return read_planned_trial(self.path.parent, self.trial)
 
     def read_status(self) -> Status | None:
         """The recorded status once the trial's files pass their checks (state ``"corrupt"``
         when they do not), or None when there is none."""
-        result = self.read()
-        if result is None or (not result.damaged and not self.status_path.exists()):
-            return None
-        return result.status
+        result = read_started_trial(self.path.parent, self.trial)
+        return None if result is None else result.status
 
     def finished(self) -> bool:
         """True when the trial has a final result (done or diverged) that reads back whole."""

@@ -18,9 +18,9 @@ import attrs
 
 from hpbench.plan import Scalar, Trial
 from hpbench.search.runs import point_table, point_trials, train
-from hpbench.search.settings import Search, Select
 from hpbench.spec import Spec
-from hpbench.spec.search import require, spec_tables
+from hpbench.spec.search import require
+from hpbench.spec.settings import Search, Select
 
 
 @attrs.frozen
@@ -76,7 +76,7 @@ def calibrate(
     per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
     for spec in specs:
         require(spec, "select", "calibrate")
-        search, select, _ = spec_tables(spec)
+        search, select = spec.search, spec.select
         candidates = []
         for horizon in select.horizons:
             points = [{**p, "horizon": horizon} for p in spec.points]

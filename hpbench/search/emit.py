@@ -9,7 +9,6 @@ an emitted spec reuses the results of the calibration's re-runs or of the list's
 from __future__ import annotations
 
 import datetime
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import hpbench
+from hpbench.config.write import toml_value
 from hpbench.search.calibrate import Calibration, SpecCalibration
 from hpbench.search.lists import BuiltList
 from hpbench.spec import Spec
@@ -32,21 +32,6 @@ POINT_COLUMNS = (
     "label_smoothing",
 )
 SCHEDULE_KEYS = ("warmup", "horizon")
-
-
-def toml_value(value: Any) -> str:
-    """``value`` written as TOML (floats with every digit, so ids survive the round trip)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return str(value)
 
 
 def _number(value: float, digits: int = 4) -> str:

@@ -17,9 +17,9 @@ import attrs
 
 from hpbench.scoring.lists import HeldOut
 from hpbench.search.runs import PointTable, point_table, point_trials, train
-from hpbench.search.settings import ListSettings, Search
 from hpbench.spec import Spec
-from hpbench.spec.search import require, spec_tables
+from hpbench.spec.search import require
+from hpbench.spec.settings import ListSettings, Search
 
 #: The exhaustive best subset is skipped above this many subsets (C(200, 5) is 2.5e9).
 MAX_SUBSETS = 2_000_000
@@ -53,7 +53,7 @@ def build_list(
 ) -> BuiltList:
     """Run ``spec``'s search (finished trials reused) and build its list."""
     require(spec, "list", "build-list")
-    search, _, settings = spec_tables(spec)
+    search, settings = spec.search, spec.listing
     groups = [point_trials(spec, p) for p in spec.points]
     train([t for g in groups for t in g], results_dir, pack, progress, runner)
     return list_from_table(spec, search, settings, point_table(groups, results_dir))

@@ -18,8 +18,8 @@ from typing import Any
 
 import attrs
 
+from hpbench.config.locate import locate
 from hpbench.plan import Plan, Scalar, Trial, point_key
-from hpbench.spec.locate import locate
 
 #: Lines between these markers in a suite file are rewritten by ``write_targets``.
 BEGIN_MARK = "# --- targets: written by `hpbench targets`; edit by rerunning it ---"

@@ -3,17 +3,23 @@
 ``load_plan(path)`` is the entry point; it raises :class:`SpecError` whose ``render()``
 lists every problem as ``file:line:col: key: expected X, found Y``. No JAX import here.
 
-Modules: ``locate`` (TOML positions), ``source`` (files, ``extends``, merge), ``confine``
-(where untrusted values may lead on disk), ``bounds`` (size limits), ``values`` (typed
-checks that report), ``check`` (the sections), ``model`` (the checked Spec), ``compile``
-(Spec -> Plan), ``schema`` (JSON Schema), ``commands`` (the CLI commands).
-The reserved tables (``[search]``, ``[select]``, ``[list]``) arrive raw in
-``Spec.reserved``; their builders check them with ``values.Reporter(spec.document)``.
+The TOML toolkit (positions, errors, size limits, confinement, value checks) is
+:mod:`hpbench.config`. Modules here: ``source`` (``extends`` chains and the spec's merge),
+``confine`` (where ``data`` paths may lead), ``bounds`` (the trial limit), ``values``
+(hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
+``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``spaces``, ``sequences``,
+``settings`` and ``points`` (a ``[search]``'s space, unit sequences, settings and points);
+the commands are :mod:`hpbench.cli.spec`.
+The reserved tables (``[search]``, ``[select]``, ``[list]``) are read once, at load, into
+``Spec.search``, ``Spec.select`` and ``Spec.listing``.
 """
 
+from hpbench.config.errors import ConfigError, Problem
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
-from hpbench.spec.errors import Problem, SpecError
 from hpbench.spec.model import Schedule, Spec, WorkloadRun
+
+#: A spec's problems: the config toolkit's error, by the name spec callers know.
+SpecError = ConfigError
 
 __all__ = [
     "Problem",

@@ -1,9 +1,9 @@
 """Checking a merged spec document against the language and the registries.
 
-Each check records a :class:`~hpbench.spec.errors.Problem` and carries on, so one run
-reports every problem of a file; :func:`check` raises :class:`SpecError` at the end if
-there were any. Numbers are coerced to each hyperparameter's declared kind here, which is
-what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
+Each check records a :class:`~hpbench.config.errors.Problem` and carries on, so one run
+reports every problem of a file; :func:`check` raises :class:`~hpbench.config.ConfigError`
+at the end if there were any. Numbers are coerced to each hyperparameter's declared kind
+here, which is what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
 """
 
 from __future__ import annotations
@@ -12,20 +12,31 @@ import math
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.config.errors import ConfigError, did_you_mean, show
+from hpbench.config.fields import read_settings, settings
+from hpbench.config.locate import Path_
+from hpbench.config.values import MISSING, REAL, Found, one_of
 from hpbench.plan import Scalar, Target
+from hpbench.schedules import HORIZON, WARMUP
 from hpbench.spec.bounds import default_max_trials
-from hpbench.spec.confine import PLAIN_NAME_TEXT, is_data_path, is_plain_name
-from hpbench.spec.errors import SpecError, did_you_mean, show
-from hpbench.spec.locate import Path_
-from hpbench.spec.model import RESERVED, SECTIONS, Schedule, Spec, WorkloadRun
+from hpbench.spec.confine import is_data_path
+from hpbench.spec.model import (
+    RESERVED,
+    RUN_KEYS,
+    SECTIONS,
+    Benchmark,
+    Schedule,
+    Spec,
+    WorkloadRun,
+)
 from hpbench.spec.search import check_reserved, draw_points, point_count
-from hpbench.spec.source import Document
-from hpbench.spec.values import HORIZON, MISSING, POSITIVE, REAL, WARMUP, Found, Reporter, one_of
+from hpbench.spec.source import SpecDocument
+from hpbench.spec.values import SpecReporter
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
-BENCHMARK_KEYS = ("name", "description", "owner", "extends")
-SCHEDULE_KEYS = ("shape", "warmup", "horizon")
 WORKLOAD_KEYS = (
     "size",
     "variant",
@@ -39,34 +50,26 @@ WORKLOAD_KEYS = (
 )
 VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
 TARGET_KEYS = ("metric", "value", "direction")
-RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
 #: Grid axes besides the algorithm's hyperparameters.
 GRID_AXES = ("warmup", "horizon", "seed")
 #: Default evaluation cadence: a fraction of the workload's max_steps.
 EVAL_EVERY = 0.02
 
 
-def schedule_shapes() -> tuple[str, ...]:
-    """The registered relative-schedule shapes (``hpbench.schedules``, importable without JAX)."""
-    from hpbench.schedules import SCHEDULES
-
-    return tuple(SCHEDULES)
-
-
-def check(doc: Document, max_trials: int | None = None) -> Spec:
-    """The validated :class:`Spec` of ``doc``; SpecError listing every problem otherwise
+def check(doc: SpecDocument, max_trials: int | None = None) -> Spec:
+    """The validated :class:`Spec` of ``doc``; ConfigError listing every problem otherwise
     (one is more than ``max_trials`` trials, default :func:`default_max_trials`)."""
     checker = _Checker(doc, default_max_trials() if max_trials is None else max_trials)
     spec = checker.spec()
     if checker.problems:
-        raise SpecError(checker.problems)
+        raise ConfigError(checker.problems)
     return spec
 
 
-class _Checker(Reporter):
+class _Checker(SpecReporter):
     """The sections of the spec language, each checked and turned into model values."""
 
-    def __init__(self, doc: Document, max_trials: int):
+    def __init__(self, doc: SpecDocument, max_trials: int):
         super().__init__(doc)
         self.max_trials = max_trials
 
@@ -84,30 +87,33 @@ class _Checker(Reporter):
         info, fixed, points = self.algorithm()
         schedule = self.schedule()
         workloads = self.workloads()
-        seeds, stop, checkpoint = self.run()
+        run = self.run()
+        seeds = run.get("seeds", attrs.fields(Spec).seeds.default)
         grid = self.grid(info)
         reserved = {n: data[n] for n in RESERVED if isinstance(data.get(n), dict)}
-        search = check_reserved(self, info, reserved)  # a [search] draws the points
+        tables = check_reserved(self, info, reserved)
+        search = tables.search  # a valid [search] draws the points
         count = point_count(search) if search is not None else len(points)
         trials = self.count_trials(len(workloads), count, grid, seeds)
         if trials <= self.max_trials and search is not None:
             points = draw_points(search, info)
         return Spec(
-            name=benchmark.get("name") or Path(self.doc.file).stem,
+            name=benchmark.name or Path(self.doc.file).stem,
             file=self.doc.file,
-            description=benchmark.get("description", ""),
-            owner=benchmark.get("owner", ""),
+            description=benchmark.description,
+            owner=benchmark.owner,
             algorithm=info.name if info else None,
             hyperparameters=fixed,
             points=points,
             schedule=schedule,
             workloads=workloads,
-            seeds=seeds,
-            stop_at_target=stop,
-            checkpoint_seconds=checkpoint,
+            **run,
             grid=grid,
             counted_trials=trials,
             reserved=reserved,
+            search=search,
+            select=tables.select,
+            listing=tables.listing,
             document=self.doc,
         )
 
@@ -160,26 +166,11 @@ class _Checker(Reporter):
             return 0
         return len(horizons) * (trials + max(top_k, 0) * len(seeds) * workloads)
 
-    def benchmark(self) -> dict[str, str]:
+    def benchmark(self) -> Benchmark:
         table = self.doc.own.get("benchmark", {})
         if not isinstance(table, dict):
-            return {}
-        self.unknown_keys(
-            ("benchmark",),
-            table,
-            BENCHMARK_KEYS,
-            "a key of [benchmark] (" + ", ".join(BENCHMARK_KEYS) + ")",
-        )
-        out = {}
-        if "name" in table:  # it names the report directory: reports/<name>/
-            if is_plain_name(table["name"]):
-                out["name"] = table["name"]
-            else:
-                self.fail(("benchmark", "name"), PLAIN_NAME_TEXT, table["name"])
-        for key in ("description", "owner"):
-            if key in table and self.string(("benchmark", key), table[key]) is not None:
-                out[key] = table[key]
-        return out
+            return Benchmark()
+        return Benchmark(**read_settings(self, ("benchmark",), table, settings(Benchmark)))
 
     def algorithm(
         self,
@@ -253,25 +244,7 @@ class _Checker(Reporter):
         table = self.doc.data.get("schedule", {})
         if not isinstance(table, dict):
             return Schedule()
-        self.unknown_keys(
-            ("schedule",),
-            table,
-            SCHEDULE_KEYS,
-            "a key of [schedule] (" + ", ".join(SCHEDULE_KEYS) + ")",
-        )
-        default = Schedule()
-        shape = self.string(
-            ("schedule", "shape"), table.get("shape", default.shape), schedule_shapes()
-        )
-        warmup = self.number(("schedule", "warmup"), table.get("warmup", default.warmup), WARMUP)
-        horizon = self.number(
-            ("schedule", "horizon"), table.get("horizon", default.horizon), HORIZON
-        )
-        return Schedule(
-            shape or default.shape,
-            default.warmup if warmup is None else warmup,
-            horizon or default.horizon,
-        )
+        return Schedule(**read_settings(self, ("schedule",), table, settings(Schedule)))
 
     def workloads(self) -> tuple[WorkloadRun, ...]:
         table = self.doc.data.get("workloads", {})
@@ -463,31 +436,12 @@ class _Checker(Reporter):
             return None
         return Target(metric, number, direction)
 
-    def run(self) -> tuple[tuple[int, ...], bool, float | None]:
+    def run(self) -> dict[str, Any]:
+        """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""
         table = self.doc.data.get("run", {})
-        default = Spec(name="", file="")
         if not isinstance(table, dict):
-            return default.seeds, default.stop_at_target, default.checkpoint_seconds
-        self.unknown_keys(("run",), table, RUN_KEYS, "a key of [run] (" + ", ".join(RUN_KEYS) + ")")
-        seeds = table.get("seeds", list(default.seeds))
-        if not isinstance(seeds, list) or not seeds:
-            self.fail(("run", "seeds"), "a non-empty list of integer seeds", seeds)
-            seeds = default.seeds
-        else:
-            seeds = tuple(
-                s
-                for i, s in enumerate(seeds)
-                if self.integer(("run", "seeds", i), s, low=0) is not None
-            )
-        stop = self.boolean(
-            ("run", "stop_at_target"), table.get("stop_at_target", default.stop_at_target)
-        )
-        checkpoint = None
-        if "checkpoint_seconds" in table:
-            checkpoint = self.number(
-                ("run", "checkpoint_seconds"), table["checkpoint_seconds"], POSITIVE
-            )
-        return seeds, bool(stop), checkpoint
+            return {}
+        return read_settings(self, ("run",), table, settings(Spec, RUN_KEYS))
 
     def grid(self, info: AlgorithmInfo | None) -> tuple[tuple[str, tuple[Scalar, ...]], ...]:
         table = self.doc.data.get("grid", {})

@@ -19,13 +19,13 @@ from hpbench.workloads.registry import get_workload
 
 
 def load_spec(path: Path | str, max_trials: int | None = None) -> Spec:
-    """Read, merge and check the spec at ``path``; raises SpecError listing every problem
+    """Read, merge and check the spec at ``path``; raises ConfigError listing every problem
     (more than ``max_trials`` trials is one: ``hpbench.spec.bounds``)."""
     return check(load_document(path), max_trials)
 
 
 def load_plan(path: Path | str, max_trials: int | None = None) -> Plan:
-    """The plan of the spec at ``path``; raises SpecError listing every problem."""
+    """The plan of the spec at ``path``; raises ConfigError listing every problem."""
     return compile_plan(load_spec(path, max_trials))
 
 

@@ -1,7 +1,9 @@
-"""The checked spec: plain frozen values, every default filled in and every number coerced.
+"""The checked spec: frozen values, every default filled in and every number coerced.
 
 :func:`hpbench.spec.check.check` builds a :class:`Spec` from a merged TOML document;
-:func:`hpbench.spec.compile.compile_plan` expands it into trials.
+:func:`hpbench.spec.compile.compile_plan` expands it into trials. The keys of ``[benchmark]``,
+``[schedule]`` and ``[run]`` are declared once here (:func:`hpbench.config.fields.setting`): their
+validators, the checker, the JSON Schema and the tables of docs/spec.md all read them.
 """
 
 from __future__ import annotations
@@ -10,8 +12,22 @@ from typing import Any
 
 import attrs
 
+from hpbench.config.fields import (
+    Choice,
+    Flag,
+    Integer,
+    Items,
+    Number,
+    PlainName,
+    Text,
+    of_kind,
+    setting,
+)
+from hpbench.config.values import POSITIVE
 from hpbench.plan import Scalar, Target
-from hpbench.spec.source import Document
+from hpbench.schedules import HORIZON, WARMUP
+from hpbench.spec.settings import ListSettings, Search, Select
+from hpbench.spec.source import SpecDocument
 
 #: The top-level tables of a spec, in the order the docs present them.
 SECTIONS = (
@@ -25,17 +41,58 @@ SECTIONS = (
     "select",
     "list",
 )
-#: The search tables (docs/search.md), checked by :func:`hpbench.spec.search.check_reserved`.
+#: The keys of ``[run]``: settings of :class:`Spec`.
+RUN_KEYS = ("seeds", "stop_at_target", "checkpoint_seconds")
+#: The search tables (docs/search.md), read by :func:`hpbench.spec.search.check_reserved`.
 RESERVED = ("search", "select", "list")
 
 
 @attrs.frozen
-class Schedule:
-    """The relative schedule: its shape, warmup fraction and horizon fraction f."""
+class Benchmark:
+    """``[benchmark]``: what the benchmark is. Not inherited: each file describes itself."""
 
-    shape: str = "warmup_cosine"
-    warmup: float = 0.05
-    horizon: float = 1.0
+    name: str | None = setting(
+        None,
+        PlainName(),
+        "the plan's name, used by reports (and as the directory `reports/<name>/`): letters, "
+        "digits, `_ . -`, not starting with a dot, at most 100 characters",
+        default_text="the file name without `.toml`",
+    )
+    description: str = setting("", Text(), "one line for reports")
+    owner: str = setting("", Text(), "who to ask")
+    extends: str | None = setting(
+        None,
+        Text(r"[\s\S]*\.toml", "a path to a .toml file"),
+        "a `.toml` spec file to start from, relative to this file, inside the repository or "
+        "hpbench's shipped `specs/` ([security.md](security.md))",
+        default_text="none",
+    )
+
+
+def schedule_shapes() -> tuple[str, ...]:
+    """The registered relative-schedule shapes (``hpbench.schedules``, importable without JAX)."""
+    from hpbench.schedules import SCHEDULES
+
+    return tuple(SCHEDULES)
+
+
+@attrs.frozen
+class Schedule:
+    """``[schedule]``, the relative schedule: its shape, warmup fraction and horizon fraction f."""
+
+    shape: str = setting(
+        "warmup_cosine",
+        Choice(schedule_shapes),
+        "`warmup_cosine` (linear warmup, cosine to exactly 0 at the horizon), `constant`, "
+        "`linear_decay`, `none` (1 at every step: the naive baseline; warmup ignored)",
+    )
+    warmup: float = setting(0.05, Number(WARMUP), "warmup length as a fraction of the horizon")
+    horizon: float = setting(
+        1.0,
+        Number(HORIZON),
+        "the fraction `f` of each workload's budget: `T = round(f * max_steps)`; "
+        "training stops at `T`",
+    )
 
 
 @attrs.frozen
@@ -46,9 +103,9 @@ class WorkloadRun:
     variant: str
     size: str
     target: Target
-    max_steps: int
-    batch_size: int
-    eval_every: int  # steps
+    max_steps: int = attrs.field(validator=of_kind(Integer()))
+    batch_size: int = attrs.field(validator=of_kind(Integer()))
+    eval_every: int = attrs.field(validator=of_kind(Integer()))  # steps
     data: str | None = None
 
 
@@ -64,15 +121,34 @@ class Spec:
     algorithm: str | None = None
     hyperparameters: dict[str, Scalar] = attrs.Factory(dict)  # as written, coerced
     points: tuple[dict[str, Scalar], ...] = ({},)
-    schedule: Schedule = Schedule()
+    schedule: Schedule = attrs.field(
+        default=Schedule(), validator=attrs.validators.instance_of(Schedule)
+    )
     workloads: tuple[WorkloadRun, ...] = ()
-    seeds: tuple[int, ...] = (0,)
-    stop_at_target: bool = False
-    checkpoint_seconds: float | None = None  # None: the engine's default
+    seeds: tuple[int, ...] = setting(
+        (0,),
+        Items(Integer(0), "a non-empty list of integer seeds", "list of integers >= 0"),
+        "one trial per seed (data order, initialisation, dropout)",
+    )
+    stop_at_target: bool = setting(
+        False,
+        Flag(),
+        "stop a trial at the first evaluation that reaches the target (time-to-target only; "
+        "best-metric tables want the full run)",
+    )
+    checkpoint_seconds: float | None = setting(
+        None,
+        Number(POSITIVE),
+        "how often a running trial is checkpointed (`hpbench run --checkpoint-every` overrides it)",
+        default_text="the engine's (`hpbench run --help`)",
+    )
     grid: tuple[tuple[str, tuple[Scalar, ...]], ...] = ()
     #: The trials it expands to at most (equal points merge), counted before expanding.
     counted_trials: int = 0
-    reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [search], [select], [list]
-    #: The merged TOML with positions: the builders of the reserved tables check them with
-    #: ``hpbench.spec.values.Reporter(spec.document)``, in the same error style.
-    document: Document | None = attrs.field(default=None, eq=False, repr=False)
+    #: [search], [select], [list] as written (for the resolved spec); checked below.
+    reserved: dict[str, dict[str, Any]] = attrs.Factory(dict)
+    search: Search | None = None
+    select: Select | None = None
+    listing: ListSettings | None = None
+    #: The merged TOML with positions, for problems found after loading (data paths).
+    document: SpecDocument | None = attrs.field(default=None, eq=False, repr=False)

@@ -3,7 +3,9 @@
 Editors (VS Code's Even Better TOML, taplo) validate a spec against it while it is typed.
 It describes one file, so nothing is required (a value may come from ``extends``); the
 checks that need the whole merged spec (a missing target, ``extends`` itself) stay in
-:mod:`hpbench.spec.check`.
+:mod:`hpbench.spec.check`. ``[benchmark]``, ``[schedule]`` and ``[run]`` are their models'
+declarations (:func:`hpbench.config.fields.settings_schema`); the fractions are
+:mod:`hpbench.schedules`'.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
-from hpbench.spec.check import BENCHMARK_KEYS, schedule_shapes
-from hpbench.spec.confine import PLAIN_NAME
-from hpbench.spec.model import RESERVED
+from hpbench.config.fields import Number, settings_schema
+from hpbench.schedules import HORIZON, WARMUP
+from hpbench.spec.model import RESERVED, RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
-_FRACTION = {"type": "number", "minimum": 0, "exclusiveMaximum": 1}
-_HORIZON = {"type": "number", "exclusiveMinimum": 0, "maximum": 1}
+_FRACTION = Number(WARMUP).schema()
+_HORIZON = Number(HORIZON).schema()
 _POSITIVE_INT = {"type": "integer", "minimum": 1}
 
 
@@ -31,22 +33,11 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "benchmark": _closed(
-                {
-                    **{key: {"type": "string"} for key in BENCHMARK_KEYS},
-                    "name": {"type": "string", "pattern": f"^{PLAIN_NAME.pattern}$"},
-                    "extends": {"type": "string", "pattern": r"\.toml$"},
-                },
+                settings_schema(Benchmark),
                 "What this benchmark is; `extends` is a spec file path relative to this one.",
             ),
             "algorithm": _algorithm(),
-            "schedule": _closed(
-                {
-                    "shape": {"enum": list(schedule_shapes())},
-                    "warmup": {**_FRACTION, "description": "Warmup fraction of the horizon."},
-                    "horizon": {**_HORIZON, "description": "f in T = f * max_steps."},
-                },
-                "The relative schedule.",
-            ),
+            "schedule": _closed(settings_schema(Schedule), "The relative schedule."),
             "workloads": {
                 "anyOf": [
                     {
@@ -63,18 +54,7 @@ def spec_schema() -> dict[str, Any]:
                     },
                 ]
             },
-            "run": _closed(
-                {
-                    "seeds": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"type": "integer", "minimum": 0},
-                    },
-                    "stop_at_target": {"type": "boolean"},
-                    "checkpoint_seconds": {"type": "number", "exclusiveMinimum": 0},
-                },
-                "How trials run.",
-            ),
+            "run": _closed(settings_schema(Spec, RUN_KEYS), "How trials run."),
             "grid": _grid(),
             **{
                 name: {"type": "object", "description": f"[{name}]: see docs/search.md."}

@@ -1,5 +1,6 @@
 """Checking the ``[search]``, ``[select]`` and ``[list]`` tables of a spec.
 
+Each is read once, at load, into its type (:class:`Tables`, kept on the ``Spec``).
 ``[search]`` draws the algorithm's points from a space (``hpbench.search``): a spec with a
 search compiles to one trial per (workload, search point, seed), like a spec that lists
 its points. ``[select]`` (calibration) and ``[list]`` (greedy lists) only configure the
@@ -12,29 +13,21 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
-from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
+from hpbench.algorithms.registry import AlgorithmInfo
+from hpbench.config.confine import reference_problem
+from hpbench.config.errors import ConfigError, show
+from hpbench.config.locate import Path_
+from hpbench.config.values import MISSING, POSITIVE, REAL, Found, one_of
 from hpbench.plan import Scalar
-from hpbench.search.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
-from hpbench.search.spaces import ONE_MINUS, SCALES, Dimension, Space
-from hpbench.spec.confine import reference_problem
-from hpbench.spec.errors import SpecError, show
-from hpbench.spec.locate import Path_
+from hpbench.schedules import HORIZON, WARMUP
+from hpbench.spec.settings import DEFAULT_TAU, METHODS, ListSettings, Search, Select
 from hpbench.spec.source import load_document
-from hpbench.spec.values import (
-    HORIZON,
-    MISSING,
-    POSITIVE,
-    REAL,
-    WARMUP,
-    Found,
-    Interval,
-    Reporter,
-    one_of,
-)
+from hpbench.spec.spaces import ONE_MINUS, SCALES, Dimension, Space
+from hpbench.spec.values import SpecReporter, interval_of
 
 SEARCH_KEYS = ("method", "points", "seed", "resolution", "space")
 #: The most points a search may have (each is a trial per workload and seed).
@@ -44,18 +37,27 @@ SELECT_KEYS = ("horizons", "top_k", "seeds", "tau")
 LIST_KEYS = ("size", "tau", "exhaustive")
 
 
+class Tables(NamedTuple):
+    """The ``[search]``, ``[select]`` and ``[list]`` settings of a spec (None where absent)."""
+
+    search: Search | None
+    select: Select | None
+    listing: ListSettings | None
+
+
 def check_reserved(
-    reporter: Reporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
-) -> Search | None:
-    """Check the reserved tables; the valid ``[search]`` that draws the spec's points in
-    place of its own (an algorithm's fixed values still apply under each point), or None."""
+    reporter: SpecReporter, info: AlgorithmInfo | None, reserved: dict[str, dict[str, Any]]
+) -> Tables:
+    """The reserved tables, checked once into their types. ``search`` is the valid
+    ``[search]`` that draws the spec's points in place of its own (an algorithm's fixed
+    values still apply under each point), None when it has problems or there is no
+    algorithm."""
     before = len(reporter.problems)
     search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
-    for name, read in (("select", read_select), ("list", read_list)):
-        if name in reserved:
-            read(reporter, reserved[name], search)
+    select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
+    listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
     if search is None or info is None:
-        return None
+        return Tables(None, select, listing)
     if "points" in reporter.doc.data.get("algorithm", {}):
         reporter.fail(
             ("algorithm", "points"),
@@ -67,7 +69,7 @@ def check_reserved(
         reporter.fail(
             ("search", "resolution"), f"a grid of at most {MAX_POINTS} points", Found(f"{count}")
         )
-    return search if len(reporter.problems) == before else None
+    return Tables(search if len(reporter.problems) == before else None, select, listing)
 
 
 def point_count(search: Search) -> int:
@@ -81,7 +83,7 @@ def point_count(search: Search) -> int:
 
 def draw_points(search: Search, info: AlgorithmInfo) -> tuple[dict[str, Scalar], ...]:
     """The points of ``search`` for the algorithm ``info``."""
-    from hpbench.search.points import search_points  # imports scipy: only for searches
+    from hpbench.spec.points import search_points  # imports scipy: only for searches
 
     return tuple(search_points(search, info.learning_rate_free))
 
@@ -89,7 +91,9 @@ def draw_points(search: Search, info: AlgorithmInfo) -> tuple[dict[str, Scalar],
 # --- [search] --------------------------------------------------------------------------
 
 
-def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]) -> Search:
+def read_search(
+    reporter: SpecReporter, info: AlgorithmInfo | None, table: dict[str, Any]
+) -> Search:
     path: Path_ = ("search",)
     reporter.unknown_keys(
         path, table, SEARCH_KEYS, "a key of [search] (" + ", ".join(SEARCH_KEYS) + ")"
@@ -115,7 +119,9 @@ def read_search(reporter: Reporter, info: AlgorithmInfo | None, table: dict[str,
     )
 
 
-def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[Space, str | None]:
+def _space(
+    reporter: SpecReporter, info: AlgorithmInfo | None, value: Any
+) -> tuple[Space, str | None]:
     """The dimensions written inline (``[search.space.NAME]``) or in the file ``space``
     names (a spec fragment holding ``[search.space.NAME]`` tables)."""
     path: Path_ = ("search", "space")
@@ -131,7 +137,7 @@ def _space(reporter: Reporter, info: AlgorithmInfo | None, value: Any) -> tuple[
     return Space(tuple(_dimensions(reporter, info, value))), None
 
 
-def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Space:
+def _space_file(reporter: SpecReporter, info: AlgorithmInfo | None, name: str) -> Space:
     where = reporter.doc.where.get(("search", "space"))
     base = Path(where.file if where else reporter.doc.file).parent
     outside = reference_problem(name, base, reporter.doc.roots)
@@ -140,7 +146,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
         return Space(())
     try:
         doc = load_document(base / name, reporter.doc.roots)
-    except SpecError as error:
+    except ConfigError as error:
         reporter.problems.extend(error.problems)
         return Space(())
     table = (
@@ -148,7 +154,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
         if isinstance(doc.data.get("search"), dict)
         else None
     )
-    included = Reporter(doc)
+    included = SpecReporter(doc)
     if not isinstance(table, dict) or not table:
         included.fail(
             ("search", "space"), "[search.space.NAME] tables in a space file", Found("none")
@@ -161,7 +167,7 @@ def _space_file(reporter: Reporter, info: AlgorithmInfo | None, name: str) -> Sp
 
 
 def _dimensions(
-    reporter: Reporter, info: AlgorithmInfo | None, table: dict[str, Any]
+    reporter: SpecReporter, info: AlgorithmInfo | None, table: dict[str, Any]
 ) -> list[Dimension]:
     out = []
     for name, entry in table.items():
@@ -172,7 +178,7 @@ def _dimensions(
 
 
 def _dimension(
-    reporter: Reporter, info: AlgorithmInfo | None, name: str, entry: Any
+    reporter: SpecReporter, info: AlgorithmInfo | None, name: str, entry: Any
 ) -> Dimension | None:
     path: Path_ = ("search", "space", name)
     entry = reporter.table(path, entry)
@@ -217,7 +223,9 @@ def _real(value: Any) -> Any:
     return float(value) if is_number else value
 
 
-def _choices(reporter: Reporter, path: Path_, name: str, entry: dict[str, Any]) -> Dimension | None:
+def _choices(
+    reporter: SpecReporter, path: Path_, name: str, entry: dict[str, Any]
+) -> Dimension | None:
     values = entry["values"]
     for key in ("scale", "low", "high"):
         if key in entry:
@@ -235,7 +243,7 @@ def _choices(reporter: Reporter, path: Path_, name: str, entry: dict[str, Any]) 
 
 
 def _range(
-    reporter: Reporter, path: Path_, name: str, entry: dict[str, Any], h: Any
+    reporter: SpecReporter, path: Path_, name: str, entry: dict[str, Any], h: Any
 ) -> Dimension | None:
     scale = reporter.string(
         (*path, "scale"),
@@ -265,7 +273,7 @@ def _range(
 
 
 def _valid_value(
-    reporter: Reporter, path: Path_, dimension: Dimension, h: Any, value: Scalar
+    reporter: SpecReporter, path: Path_, dimension: Dimension, h: Any, value: Scalar
 ) -> bool:
     """Whether a value the dimension produces is valid for its target; reports if not."""
     if dimension.target == "warmup":
@@ -282,7 +290,7 @@ def _valid_value(
         reporter.hyperparameter(path, h, value)
         return len(reporter.problems) == before
     else:
-        interval = Interval.of(h)
+        interval = interval_of(h)
         ok = interval.contains(float(value))
     if ok:
         return True
@@ -296,7 +304,7 @@ def _valid_value(
     return False
 
 
-def _raw(reporter: Reporter, path: Path_) -> Any:
+def _raw(reporter: SpecReporter, path: Path_) -> Any:
     """The value written at ``path`` in the reporter's document (for messages)."""
     node: Any = reporter.doc.data
     for part in path:
@@ -310,7 +318,7 @@ def _raw(reporter: Reporter, path: Path_) -> Any:
 # --- [select] and [list] ---------------------------------------------------------------
 
 
-def _requires_search(reporter: Reporter, name: str, search: Search | None) -> None:
+def _requires_search(reporter: SpecReporter, name: str, search: Search | None) -> None:
     if search is None:
         reporter.fail(
             (name,), f"a [search] table for [{name}] to choose from", Found("none"), at_key=True
@@ -318,7 +326,7 @@ def _requires_search(reporter: Reporter, name: str, search: Search | None) -> No
 
 
 def _count_within(
-    reporter: Reporter, path: Path_, count: int | None, search: Search | None
+    reporter: SpecReporter, path: Path_, count: int | None, search: Search | None
 ) -> None:
     if (
         count is not None
@@ -329,7 +337,7 @@ def _count_within(
         reporter.fail(path, f"at most the {search.points} points of [search]", count)
 
 
-def read_select(reporter: Reporter, table: dict[str, Any], search: Search | None) -> Select:
+def read_select(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> Select:
     path: Path_ = ("select",)
     reporter.unknown_keys(
         path, table, SELECT_KEYS, "a key of [select] (" + ", ".join(SELECT_KEYS) + ")"
@@ -354,7 +362,7 @@ def read_select(reporter: Reporter, table: dict[str, Any], search: Search | None
     return Select(tuple(horizons), top_k or 3, tuple(seeds), tau or DEFAULT_TAU)
 
 
-def read_list(reporter: Reporter, table: dict[str, Any], search: Search | None) -> ListSettings:
+def read_list(reporter: SpecReporter, table: dict[str, Any], search: Search | None) -> ListSettings:
     path: Path_ = ("list",)
     reporter.unknown_keys(path, table, LIST_KEYS, "a key of [list] (" + ", ".join(LIST_KEYS) + ")")
     _requires_search(reporter, "list", search)
@@ -368,7 +376,7 @@ def read_list(reporter: Reporter, table: dict[str, Any], search: Search | None) 
     return ListSettings(size or default.size, tau or default.tau, bool(exhaustive))
 
 
-def _list(reporter: Reporter, path: Path_, values: Any, kind: str) -> list[Any]:
+def _list(reporter: SpecReporter, path: Path_, values: Any, kind: str) -> list[Any]:
     if not isinstance(values, list) or not values:
         reporter.fail(path, f"a non-empty list of {kind}s", values)
         return []
@@ -382,21 +390,8 @@ def _list(reporter: Reporter, path: Path_, values: Any, kind: str) -> list[Any]:
 # --- for the commands --------------------------------------------------------------------
 
 
-def spec_tables(spec: Any) -> tuple[Search | None, Select | None, ListSettings | None]:
-    """The search, select and list settings of a checked Spec (None where absent)."""
-    reporter = Reporter(spec.document)
-    info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
-    reserved = spec.reserved
-    search = read_search(reporter, info, reserved["search"]) if "search" in reserved else None
-    select = read_select(reporter, reserved["select"], search) if "select" in reserved else None
-    listing = read_list(reporter, reserved["list"], search) if "list" in reserved else None
-    if reporter.problems:
-        raise SpecError(reporter.problems)
-    return search, select, listing
-
-
 def require(spec: Any, table: str, command: str) -> None:
-    """SpecError unless ``spec`` has an algorithm and the tables ``command`` needs."""
+    """ConfigError unless ``spec`` has an algorithm and the tables ``command`` needs."""
     missing = [n for n in ("search", table) if n not in spec.reserved]
     problems = []
     if spec.algorithm is None:
@@ -412,4 +407,4 @@ def require(spec: Any, table: str, command: str) -> None:
             )
         )
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)

@@ -1,10 +1,5 @@
-"""Typed value checks that report problems instead of raising.
-
-:class:`Reporter` checks one TOML value at a time (a string among choices, an integer, a
-number in an interval, a hyperparameter against its registry metadata) and records a
-:class:`~hpbench.spec.errors.Problem` at the value's position when it is wrong; the
-section checks in :mod:`hpbench.spec.check` build on it.
-"""
+"""The spec's value checks: hyperparameters against their registry metadata (the generic
+checks are :mod:`hpbench.config.values`)."""
 
 from __future__ import annotations
 
@@ -13,34 +8,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS, Hyperparameter
+from hpbench.config.errors import did_you_mean, show
+from hpbench.config.locate import Path_
+from hpbench.config.values import Found, Interval, Reporter, one_of
 from hpbench.plan import Scalar
-from hpbench.spec.errors import Problem, did_you_mean, show
-from hpbench.spec.locate import Path_
-from hpbench.spec.source import Document
 
 
-class Reporter:
-    """Checks values of ``doc`` and collects the problems in ``problems``."""
+def interval_of(h: Hyperparameter) -> Interval:
+    """The interval a real or integer hyperparameter's values lie in."""
+    low = -math.inf if h.low is None else h.low
+    high = math.inf if h.high is None else h.high
+    return Interval(low, high, h.low_open or h.low is None, h.high_open or h.high is None)
 
-    def __init__(self, doc: Document):
-        self.doc = doc
-        self.problems: list[Problem] = []
 
-    # --- reporting -------------------------------------------------------------------
-
-    def fail(
-        self,
-        path: Path_,
-        expected: str,
-        found: Any,
-        hint: str | None = None,
-        *,
-        at_key: bool = False,
-    ) -> None:
-        found_text = found if isinstance(found, Found) else show(found)
-        self.problems.append(
-            self.doc.problem(path, f"expected {expected}, found {found_text}", hint, at_key=at_key)
-        )
+class SpecReporter(Reporter):
+    """A :class:`Reporter` that knows the algorithms' hyperparameters."""
 
     def unknown_keys(
         self,
@@ -65,70 +47,14 @@ class Reporter:
                     at_key=True,
                 )
             elif key not in known:
-                self.fail(
-                    (*path, key),
-                    what,
-                    Found(f"unknown key {show(key)}"),
-                    did_you_mean(key, known),
-                    at_key=True,
-                )
-
-    def table(self, path: Path_, value: Any) -> dict[str, Any] | None:
-        if isinstance(value, dict):
-            return value
-        self.fail(path, "a table", value)
-        return None
-
-    # --- scalars ---------------------------------------------------------------------
-
-    def string(
-        self, path: Path_, value: Any, choices: Iterable[str] | None = None, what: str = "a string"
-    ) -> str | None:
-        if not isinstance(value, str) or isinstance(value, Found):
-            self.fail(path, what, value)
-            return None
-        if choices is not None:
-            choices = tuple(choices)
-            if value not in choices:
-                self.fail(path, f"one of {one_of(choices)}", value, did_you_mean(value, choices))
-                return None
-        return value
-
-    def integer(self, path: Path_, value: Any, low: int = 1) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"an integer >= {low}", value)
-            return None
-        if value < low:
-            self.fail(path, f"an integer >= {low}", value)
-            return None
-        return value
-
-    def number(self, path: Path_, value: Any, interval: Interval) -> float | None:
-        expected = "a number" if interval.unbounded else f"a number in {interval}"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(path, expected, value)
-            return None
-        try:
-            number = float(value)
-        except OverflowError:  # an integer beyond the float range
-            number = math.inf if value > 0 else -math.inf
-        if not interval.contains(number):
-            self.fail(path, expected, value)
-            return None
-        return number
-
-    def boolean(self, path: Path_, value: Any) -> bool | None:
-        if not isinstance(value, bool):
-            self.fail(path, "true or false", value)
-            return None
-        return value
+                self.unknown_key(path, key, known, what)
 
     def hyperparameter(self, path: Path_, h: Hyperparameter, value: Any) -> Scalar | None:
         """``value`` checked against ``h``'s kind, range and choices, coerced to its kind."""
         if h.kind == "float":
-            coerced = self.number(path, value, Interval.of(h))
+            coerced = self.number(path, value, interval_of(h))
         elif h.kind == "int":
-            interval = Interval.of(h)
+            interval = interval_of(h)
             coerced = value if isinstance(value, int) and not isinstance(value, bool) else None
             if coerced is None or not interval.contains(coerced):
                 self.fail(path, f"an integer in {interval}", value)
@@ -146,52 +72,3 @@ class Reporter:
             )
             return None
         return coerced
-
-
-class Found(str):
-    """A 'found ...' text used as is (not shown as a TOML value)."""
-
-
-MISSING: Any = Found("none")
-
-
-class Interval:
-    """A real interval with open or closed ends, printed as ``[0, 1)``."""
-
-    def __init__(self, low: float, high: float, low_open: bool = False, high_open: bool = False):
-        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
-
-    @classmethod
-    def of(cls, h: Hyperparameter) -> Interval:
-        low = -math.inf if h.low is None else h.low
-        high = math.inf if h.high is None else h.high
-        return cls(low, high, h.low_open or h.low is None, h.high_open or h.high is None)
-
-    @property
-    def unbounded(self) -> bool:
-        return self.low == -math.inf and self.high == math.inf
-
-    def contains(self, x: float) -> bool:
-        if math.isnan(x):
-            return False
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below
-
-    def __str__(self) -> str:
-        def end(x: float) -> str:
-            return "inf" if x == math.inf else "-inf" if x == -math.inf else f"{x:g}"
-
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open else "]"
-        return f"{left}{end(self.low)}, {end(self.high)}{right}"
-
-
-WARMUP = Interval(0.0, 1.0, high_open=True)
-HORIZON = Interval(0.0, 1.0, low_open=True)
-POSITIVE = Interval(0.0, math.inf, True, True)
-REAL = Interval(-math.inf, math.inf, True, True)
-
-
-def one_of(choices: Iterable[Scalar]) -> str:
-    return ", ".join(show(c) for c in choices)

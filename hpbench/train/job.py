@@ -16,15 +16,8 @@ from typing import Any
 
 import attrs
 
-from hpbench.algorithms.registry import ALGORITHMS
+from hpbench.algorithms.registry import get_algorithm
 from hpbench.plan import Plan, Scalar, Trial
-
-#: Hyperparameters the workload consumes as Python values (they shape its program).
-STATIC_HYPERPARAMETERS = frozenset({"dropout"})
-
-#: The largest pack chosen automatically (``--pack`` may go higher). On 2 CPU cores packs
-#: beyond 8 stop paying; on accelerators memory is usually the limit first.
-DEFAULT_MAX_PACK = 8
 
 
 @attrs.frozen
@@ -57,6 +50,13 @@ class CheckpointPolicy:
                 "hours (e.g. 30s, 10m, 1h), or 0 for only at the end"
             ) from None
         return cls(every_steps=steps or None, every_seconds=None, keep=keep)
+
+    def due(self, step: int, last_step: int, seconds_since: float) -> bool:
+        """Whether to save at ``step``, the last save having been at ``last_step``,
+        ``seconds_since`` seconds of wall time ago."""
+        if self.every_steps and step // self.every_steps > last_step // self.every_steps:
+            return True
+        return bool(self.every_seconds) and seconds_since >= self.every_seconds
 
 
 @attrs.frozen
@@ -108,14 +108,9 @@ class Job:
 
 
 def is_packable(algorithm: str, name: str, value: Scalar) -> bool:
-    """Whether hyperparameter ``name`` may differ between members of one pack."""
-    if name in STATIC_HYPERPARAMETERS or isinstance(value, bool | str):
-        return False
-    info = ALGORITHMS.get(algorithm)
-    hyperparameter = info.hyperparameter(name) if info is not None else None
-    if hyperparameter is None:
-        return isinstance(value, float)
-    return hyperparameter.packable
+    """Whether hyperparameter ``name`` may differ between members of one pack (the
+    algorithm's registry entry says)."""
+    return get_algorithm(algorithm).packable(name, value)
 
 
 def packed_values(trial: Trial) -> dict[str, float | int]:
@@ -158,20 +153,21 @@ def make_jobs(
     **job_options: Any,
 ) -> list[Job]:
     """Group the plan's trials by pack key (first-seen order) into jobs of at most ``pack``
-    members; without ``pack``, each group's size comes from ``pack_size(trial)`` (default:
-    :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX). Without a
-    ``checkpoint`` option, a plan's ``checkpoint_seconds`` sets the cadence."""
+    members; without ``pack``, each group's size comes from ``pack_size(trial)`` (``hpbench
+    run`` passes :func:`hpbench.train.memory.pack_size_from_memory`, which imports JAX; this
+    module does not). Without a ``checkpoint`` option, a plan's ``checkpoint_seconds`` sets
+    the cadence."""
     trials = plan.trials if isinstance(plan, Plan) else tuple(plan)
     seconds = getattr(plan, "checkpoint_seconds", None)
     if "checkpoint" not in job_options and seconds is not None:
         job_options["checkpoint"] = CheckpointPolicy(every_seconds=float(seconds))
     if pack is not None and pack < 1:
         raise ValueError(f"--pack must be at least 1, got {pack}")
+    if pack is None and pack_size is None:
+        raise TypeError("make_jobs: give a pack size (pack) or a rule for it (pack_size)")
     groups: dict[tuple, list[Trial]] = {}
     for trial in dict.fromkeys(trials):  # drop duplicates, keep order
         groups.setdefault(pack_key(trial), []).append(trial)
-    if pack is None and pack_size is None:
-        from hpbench.train.memory import pack_size_from_memory as pack_size
     jobs = []
     for members in groups.values():
         size = pack if pack is not None else max(1, pack_size(members[0]))

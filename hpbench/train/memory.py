@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 from hpbench.plan import Trial
-from hpbench.train.job import DEFAULT_MAX_PACK
 
 #: State copies alive during a step: state, gradients, updates, the new state.
 STATE_COPIES = 4
@@ -22,6 +21,9 @@ STATE_COPIES = 4
 ACTIVATION_FACTOR = 64
 #: The share of device memory packs may take.
 MEMORY_SHARE = 0.5
+#: The largest pack chosen automatically (``--pack`` may go higher). On 2 CPU cores packs
+#: beyond 8 stop paying; on accelerators memory is usually the limit first.
+DEFAULT_MAX_PACK = 8
 
 
 def device_memory_bytes() -> int:

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hpbench.train.run import JobUpdate, TrialOutcome
+from hpbench.train.outcome import JobUpdate, TrialOutcome
 
 
 def _value(value: float | None) -> str:
@@ -87,7 +87,7 @@ class LiveProgress:
             fields = {"label": label, "rate": rate_text, "metric": metric}
             task = self._tasks.get(trial)
             if task is None:
-                task = self._progress.add_task("", total=update.horizon, **fields)
+                task = self._progress.add_task("", total=update.horizon_steps, **fields)
                 self._tasks[trial] = task
             self._progress.update(task, completed=update.step, **fields)
 
@@ -111,7 +111,7 @@ class PlainProgress:
     def __call__(self, update: JobUpdate) -> None:
         rate = self._rate(update)
         now = time.monotonic()
-        done = update.step >= update.horizon or update.finished
+        done = update.step >= update.horizon_steps or update.finished
         if update.job_id in self._ended:  # the job's last line is printed once
             return
         if not done and now - self._last.get(update.job_id, -1e9) < self.interval:
@@ -121,12 +121,12 @@ class PlainProgress:
             self._ended.add(update.job_id)
         eta = ""
         if rate and not done:
-            eta = f" eta {(update.horizon - update.step) / rate:.0f}s"
+            eta = f" eta {(update.horizon_steps - update.step) / rate:.0f}s"
         speed = f" {rate:.0f} steps/s" if rate else ""
         pack = f" x{update.pack}" if update.pack > 1 else ""
         print(
             f"[{_subject(update)}] {update.workload}{pack} step {update.step}/"
-            f"{update.horizon}{speed} {_metric_text(update)}{eta}",
+            f"{update.horizon_steps}{speed} {_metric_text(update)}{eta}",
             file=self.stream,
             flush=True,
         )

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar, Protocol
 
@@ -140,24 +139,3 @@ def _place(batch: Batch, rows: slice, sharding: Any, replicated: bool = False) -
         return jax.make_array_from_callback(part.shape, sharding, lambda index: part[index])
 
     return {key: put(leaf) for key, leaf in batch.items()}
-
-
-@functools.lru_cache(maxsize=8)
-def _epoch_permutation(seed: int, epoch: int, num_examples: int) -> np.ndarray:
-    return np.random.default_rng([seed, epoch]).permutation(num_examples)
-
-
-def batch_indices(seed: int, step: int, num_examples: int, batch_size: int) -> np.ndarray:
-    """Example indices of training batch ``step``: epochs of fresh permutations of the data.
-
-    A pure function of its arguments (the permutation of epoch e is seeded by (seed, e)),
-    so data order never depends on how a run was interrupted.
-    """
-    start = step * batch_size
-    positions = np.arange(start, start + batch_size)
-    epochs, offsets = np.divmod(positions, num_examples)
-    out = np.empty(batch_size, dtype=np.int64)
-    for epoch in np.unique(epochs):
-        mask = epochs == epoch
-        out[mask] = _epoch_permutation(seed, int(epoch), num_examples)[offsets[mask]]
-    return out

@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
 
@@ -264,8 +264,8 @@ def _summed_loss(model: DLRMSmall, params, batch: Batch):
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> CriteoWorkload:
     """``full`` reads AlgoPerf's day_* TSV files (streamed) or zarr arrays, by what ``data``
     (or ``$HPBENCH_DATA_DIR/criteo1tb``) holds (hpbench.data.formats); smaller sizes generate."""
+    from hpbench.data.cache import cache_dir
     from hpbench.data.formats import data_root, detect, require_extra
-    from hpbench.workloads.data import cache_dir
 
     config = CONFIGS[size]
     reader = None

@@ -19,15 +19,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads import metrics
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 

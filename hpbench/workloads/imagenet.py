@@ -22,14 +22,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
 
@@ -92,14 +92,9 @@ def _shape_masks(u: np.ndarray, v: np.ndarray, freq: np.ndarray) -> np.ndarray:
     )
 
 
-def render_images(
-    rng: np.random.Generator,
-    labels: np.ndarray,
-    size: int,
-    noise: float,
-    shape_brighter: bool = False,
-) -> np.ndarray:
-    """Images of the classes ``labels`` (< 10) as uint8 (n, size, size, 3), random otherwise."""
+def placed_masks(rng: np.random.Generator, labels: np.ndarray, size: int) -> np.ndarray:
+    """(n, size, size, 1) masks of the shapes of classes ``labels``, each shifted, scaled,
+    rotated and textured by its own draws from ``rng`` (drawn before any colour)."""
     n = len(labels)
     coords = (np.arange(size) + 0.5) / size * 2 - 1
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
@@ -109,7 +104,19 @@ def render_images(
     freq = rng.uniform(5.0, 7.0, n)[:, None, None]
     u = ((xx - cx) * np.cos(angle) + (yy - cy) * np.sin(angle)) / scale
     v = (-(xx - cx) * np.sin(angle) + (yy - cy) * np.cos(angle)) / scale
-    mask = _shape_masks(u, v, freq)[labels, np.arange(n)][..., None]
+    return _shape_masks(u, v, freq)[labels, np.arange(n)][..., None]
+
+
+def render_images(
+    rng: np.random.Generator,
+    labels: np.ndarray,
+    size: int,
+    noise: float,
+    shape_brighter: bool = False,
+) -> np.ndarray:
+    """Images of the classes ``labels`` (< 10) as uint8 (n, size, size, 3), random otherwise."""
+    n = len(labels)
+    mask = placed_masks(rng, labels, size)
     if shape_brighter:
         background = rng.uniform(0, 0.4, (n, 1, 1, 3))
         foreground = background + rng.uniform(0.35, 0.6, (n, 1, 1, 3))
@@ -438,7 +445,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Imag
         from hpbench.data.imagenet_tfds import ImageNetReader
 
         vit = info.name == "imagenet_vit"
-        from hpbench.workloads.data import cache_dir
+        from hpbench.data.cache import cache_dir
 
         index = cache_dir() / "imagenet-record-index"
         reader = ImageNetReader.open(root, info.batch_size[size], vit=vit, cache=index)

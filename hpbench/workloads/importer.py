@@ -25,7 +25,7 @@ from typing import IO
 import attrs
 import numpy as np
 
-from hpbench.workloads.data import write_arrays
+from hpbench.data.cache import write_arrays
 from hpbench.workloads.registry import get_workload
 from hpbench.workloads.userdata import ArrayLayout, DataError, open_user_arrays
 

@@ -24,15 +24,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads import metrics, speech_frontend
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.spec_augment import SpecAugmentConfig, spec_augment

@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import (
@@ -550,12 +550,13 @@ class OgbgTfdsWorkload(OgbgWorkload):
 def is_tfds_dir(data: str | None) -> bool:
     """Whether ``data`` holds AlgoPerf's TFDS ogbg_molpcba (else: zarr arrays)."""
     from hpbench.data import ogbg_tfds
+    from hpbench.data.tfrecord import TfdsError
 
     if not data:
         return False
     try:
         ogbg_tfds.dataset_dir(data)
-    except ogbg_tfds.TfdsError:
+    except TfdsError:
         return False
     return True
 
@@ -564,11 +565,12 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Ogbg
     config = CONFIGS[size]
     if size == "full" and is_tfds_dir(data):
         from hpbench.data import ogbg_tfds
+        from hpbench.data.tfrecord import TfdsError
 
         try:
             graphs = {"train": ogbg_tfds.read_split(data, "train")}
             graphs["valid"] = ogbg_tfds.read_split(data, "validation")
-        except ogbg_tfds.TfdsError as error:
+        except TfdsError as error:
             raise DataError(f"ogbg (size full): {error}") from error
         return OgbgTfdsWorkload(info=info, size=size, variant=variant, data=graphs, config=config)
     if size == "full":

@@ -13,8 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.workloads.base import Batch, WorkloadBase, batch_indices, eval_batches
-from hpbench.workloads.data import materialize
+from hpbench.data.cache import materialize
+from hpbench.data.order import batch_indices
+from hpbench.workloads.base import Batch, WorkloadBase, eval_batches
 from hpbench.workloads.registry import WorkloadInfo
 
 NUM_CLASSES = 4

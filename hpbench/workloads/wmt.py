@@ -31,16 +31,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from hpbench.data.cache import cache_dir, materialize
+from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.workloads import metrics, translate
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
-    batch_indices,
     eval_batches,
     row_slices,
 )
-from hpbench.workloads.data import materialize
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import (
@@ -591,10 +591,9 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
     if size == "full":
         if detect(root := data_root(data, "wmt")) == "wmt_tfds":
             require_extra(("grain", "sentencepiece"))
-            from hpbench.data.ogbg_tfds import TfdsError
             from hpbench.data.sentencepiece_tokenizer import TokenizerError
+            from hpbench.data.tfrecord import TfdsError
             from hpbench.data.wmt_tfds import WMTReader
-            from hpbench.workloads.data import cache_dir
 
             index = cache_dir() / "wmt-record-index"
             try:

@@ -1,8 +1,8 @@
 """The nightly file (``specs/nightly.toml``): which reports the nightly run renders, from
 which specs, and how large a score drop counts as a regression.
 
-Parsed here, with the specs, so that ``hpbench validate`` checks it without importing the
-report code; :mod:`hpbench.report.nightly` runs it.
+Checked with :mod:`hpbench.config` alone, so ``hpbench validate`` checks it without
+importing the report code; :mod:`hpbench.nightly.run` runs it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,16 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
-from hpbench.spec.errors import Problem, SpecError, did_you_mean, display_path, show
-from hpbench.spec.source import Document, load_document
+from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
+from hpbench.config.errors import ConfigError, Problem, did_you_mean, display_path, show
+from hpbench.config.fields import Choice, Number, read_values, setting, settings
+from hpbench.config.source import Document, read_document
+from hpbench.config.values import Interval, Reporter
 
 DEFAULT_NOISE = 0.02
-_KEYS = {"nightly": ("noise", "time"), "report": ("name", "title", "specs")}
+#: The tables of a nightly file, and the keys of a ``[[report]]``.
+_TABLES = ("nightly", "report")
+_REPORT_KEYS = ("name", "title", "specs")
 #: The clocks a report can compare (hpbench.scoring.scores.TIME_UNITS, without importing it).
 TIMES = ("steps", "seconds", "algoperf")
 
@@ -32,12 +36,20 @@ class ReportSpec:
 
 @attrs.frozen
 class Nightly:
-    """A checked nightly file."""
+    """A checked nightly file; ``noise`` and ``time`` are the keys of ``[nightly]``."""
 
     file: str
     reports: tuple[ReportSpec, ...]
-    noise: float = DEFAULT_NOISE
-    time: str = "steps"
+    noise: float = setting(
+        DEFAULT_NOISE,
+        Number(Interval(0.0, 1.0, high_open=True), "a score difference"),
+        "a score that drops by more than this since the previous night is a regression",
+    )
+    time: str = setting(
+        "steps",
+        Choice(TIMES, '"steps", "seconds" or "algoperf"'),
+        "the clock the reports compare: steps, engine seconds or AlgoPerf's clock",
+    )
 
     @property
     def specs(self) -> list[Path]:
@@ -46,62 +58,46 @@ class Nightly:
 
 
 def load_nightly(path: Path | str) -> Nightly:
-    """Read and check a nightly file; raises SpecError listing every problem."""
-    return check_nightly(load_document(path), Path(path).parent)
+    """Read and check a nightly file; raises ConfigError listing every problem."""
+    return check_nightly(read_document(path), Path(path).parent)
 
 
 def check_nightly(doc: Document, directory: Path) -> Nightly:
     """Check a parsed nightly file whose spec paths are relative to ``directory``; raises
-    SpecError listing every problem."""
+    ConfigError listing every problem."""
     problems: list[Problem] = []
     for key in doc.data:
-        if key not in _KEYS:
+        if key not in _TABLES:
             problems.append(
                 doc.problem(
                     (key,),
                     f"unknown table {show(key)}; expected [nightly] or [[report]]",
-                    did_you_mean(key, _KEYS),
+                    did_you_mean(key, _TABLES),
                     at_key=True,
                 )
             )
-    settings = doc.data.get("nightly", {})
-    noise, time = DEFAULT_NOISE, "steps"
-    if not isinstance(settings, dict):
-        problems.append(doc.problem(("nightly",), f"expected a table, found {show(settings)}"))
-        settings = {}
-    for key in settings:
-        if key not in _KEYS["nightly"]:
+    table = doc.data.get("nightly", {})
+    if not isinstance(table, dict):
+        problems.append(doc.problem(("nightly",), f"expected a table, found {show(table)}"))
+        table = {}
+    declared = settings(Nightly)
+    for key in table:
+        if key not in declared:
             problems.append(
                 doc.problem(
                     ("nightly", key),
                     f"unknown key {show(key)}",
-                    did_you_mean(key, _KEYS["nightly"]),
+                    did_you_mean(key, declared),
                     at_key=True,
                 )
             )
-    if "noise" in settings:
-        noise = settings["noise"]
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not 0 <= noise < 1:
-            problems.append(
-                doc.problem(
-                    ("nightly", "noise"),
-                    f"expected a score difference in [0, 1), found {show(noise)}",
-                )
-            )
-    if "time" in settings:
-        time = settings["time"]
-        if time not in TIMES:
-            problems.append(
-                doc.problem(
-                    ("nightly", "time"),
-                    f'expected "steps", "seconds" or "algoperf", found {show(time)}',
-                    did_you_mean(time, TIMES),
-                )
-            )
+    reporter = Reporter(doc)
+    values = read_values(reporter, ("nightly",), table, declared)
+    problems.extend(reporter.problems)
     reports = _reports(doc, directory, problems)
     if problems:
-        raise SpecError(problems)
-    return Nightly(file=doc.file, reports=tuple(reports), noise=float(noise), time=time)
+        raise ConfigError(problems)
+    return Nightly(file=doc.file, reports=tuple(reports), **values)
 
 
 def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[ReportSpec]:
@@ -118,12 +114,12 @@ def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[Re
             problems.append(doc.problem(at, f"expected a [[report]] table, found {show(table)}"))
             continue
         for key in table:
-            if key not in _KEYS["report"]:
+            if key not in _REPORT_KEYS:
                 problems.append(
                     doc.problem(
                         (*at, key),
                         f"unknown key {show(key)}",
-                        did_you_mean(key, _KEYS["report"]),
+                        did_you_mean(key, _REPORT_KEYS),
                         at_key=True,
                     )
                 )

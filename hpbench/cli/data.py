@@ -3,7 +3,8 @@
 ``hpbench data import WORKLOAD SOURCE... --out DIR`` turns NumPy arrays (``.npy`` files
 named by array, ``.npz`` files keyed by array) into the directory of zarr arrays that
 ``size = "full"`` reads (docs/data.md), checking them against the workload's layout first.
-Each subcommand is a :class:`Subcommand` in :data:`SUBCOMMANDS`, so more can join it.
+Each subcommand is a :class:`~hpbench.cli.Command` in :data:`SUBCOMMANDS`, so more can
+join it.
 Exit codes: 0 done; 2 bad arguments or data (one message, nothing written). No JAX import
 at module level: ``hpbench data --help`` stays instant.
 """
@@ -13,25 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
+from hpbench.cli import Command
 
 if TYPE_CHECKING:
     from hpbench.workloads.importer import WrittenArray
 
 SIZES = ("full",)
-
-
-@attrs.frozen
-class Subcommand:
-    """One ``hpbench data`` subcommand: its help line, arguments and entry point."""
-
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
 
 
 def _error(text: str) -> None:
@@ -117,11 +109,11 @@ def import_main(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: dict[str, Subcommand] = {
-    "import": Subcommand(
-        "check NumPy arrays against a workload's full layout and write them as zarr",
+SUBCOMMANDS: dict[str, Command] = {
+    "import": Command(
         add_import_arguments,
         import_main,
+        help="check NumPy arrays against a workload's full layout and write them as zarr",
     ),
 }
 
@@ -140,3 +132,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     return SUBCOMMANDS[args.data_command].main(args)
+
+
+COMMANDS = {"data": Command(add_arguments, main)}

@@ -8,8 +8,8 @@ its first 100 trials (and their results) with the shorter one.
 from __future__ import annotations
 
 from hpbench.plan import Scalar
-from hpbench.search.sequences import grid_indices, halton, uniform_random
-from hpbench.search.settings import Search
+from hpbench.spec.sequences import grid_indices, halton, uniform_random
+from hpbench.spec.settings import Search
 
 
 def search_points(search: Search, learning_rate_free: bool = False) -> list[dict[str, Scalar]]:

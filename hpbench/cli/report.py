@@ -1,32 +1,23 @@
-"""The ``report``, ``score`` and ``nightly`` commands (no JAX import: they read results).
+"""The ``report`` and ``score`` commands (no JAX import: they read results).
 
-Exit codes: 0 done; 1 nothing to report, a failed run step or (nightly) a regression;
-2 a spec or nightly file with problems (every problem printed, nothing run or written).
+Exit codes: 0 done; 1 nothing to report; 2 a spec with problems (every problem printed,
+nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import attrs
+from hpbench.cli import Command
 
 if TYPE_CHECKING:
     from hpbench.report.data import Report
 
 DEFAULT_RESULTS = Path("results")
 DEFAULT_REPORTS = Path("reports")
-
-
-@attrs.frozen
-class Command:
-    """What the dispatcher (hpbench/cli.py) needs of a command."""
-
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
 
 
 def _error(text: str) -> None:
@@ -185,7 +176,7 @@ def report_main(args: argparse.Namespace) -> int:
 def _default_out(report: Report) -> Path:
     """``reports/<spec names>``, checked to be one plain directory under reports/ (the
     names come from specs); ValueError otherwise."""
-    from hpbench.spec.confine import PLAIN_NAME_TEXT, is_plain_name, under
+    from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, under
 
     specs = dict.fromkeys(entry.spec for entry in report.entries)  # a grid: one name
     name = "-".join(specs)
@@ -225,60 +216,7 @@ def score_main(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- hpbench nightly ---
-
-
-def add_nightly_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "nightly", type=Path, metavar="NIGHTLY", help="the nightly file, e.g. specs/nightly.toml"
-    )
-    _add_results_option(parser)
-    parser.add_argument(
-        "--reports",
-        type=Path,
-        default=DEFAULT_REPORTS,
-        metavar="DIR",
-        help="reports directory (default: reports)",
-    )
-    parser.add_argument(
-        "--no-run", action="store_true", help="render from the existing results, train nothing"
-    )
-    parser.add_argument(
-        "--noise", type=float, help="override the nightly file's regression threshold"
-    )
-
-
-def nightly_main(args: argparse.Namespace) -> int:
-    from hpbench.report.nightly import run_nightly
-    from hpbench.spec import SpecError
-
-    if args.noise is not None and not 0 <= args.noise < 1:
-        _error(f"--noise {args.noise}: expected a score difference in [0, 1)")
-        return 2
-    try:
-        outcome = run_nightly(
-            args.nightly,
-            results=args.results,
-            reports=args.reports,
-            train=not args.no_run,
-            noise=args.noise,
-        )
-    except SpecError as e:
-        _error(e.render())
-        return 2
-    except ValueError as e:
-        _error(str(e))
-        return 2
-    for regression in outcome.regressions:
-        _error(f"regression: {regression.describe()}")
-    for spec in outcome.failed_runs:
-        _error(f"run failed: hpbench run {spec}")
-    print(f"wrote {args.reports / 'index.md'} and {args.reports / 'index.html'}")
-    return 1 if outcome.regressions or outcome.failed_runs else 0
-
-
 COMMANDS = {
     "report": Command(add_report_arguments, report_main),
     "score": Command(add_score_arguments, score_main),
-    "nightly": Command(add_nightly_arguments, nightly_main),
 }

@@ -13,7 +13,7 @@ import bisect
 
 import attrs
 
-from hpbench.spec._toml import tomllib
+from hpbench.config._toml import tomllib
 
 Path_ = tuple[str | int, ...]
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import attrs
 
+from hpbench.cli import Command
 from hpbench.plan import Trial
 from hpbench.results.records import (
     CORRUPT,
     STATES,
     Damaged,
     Status,
-    has_results,
+    read_planned_trial,
     read_trial,
     trial_directories,
 )
@@ -43,7 +44,7 @@ class TrialState:
     id: str
     label: str  # workload/size algorithm, for people
     status: Status | None  # None: not started (a spec's trial without results)
-    horizon: int
+    horizon_steps: int
     holder: str | None  # "pid host" of the process that last claimed it
     verified: bool = True  # False: finished before checksums (checked, not verified)
 
@@ -124,10 +125,11 @@ def read_plan_states(trials: tuple[Trial, ...], results_dir: Path) -> list[Trial
     for trial in {t.id: t for t in trials}.values():
         directory = results_dir / trial.id
         holder = read_holder(directory / "lock")
-        if not has_results(directory):
+        result = read_planned_trial(results_dir, trial)
+        if result is None:
             states.append(TrialState(trial.id, _label(trial), None, trial.horizon_steps, None))
             continue
-        states.append(_state(directory, trial, read_trial(directory, planned=trial), holder))
+        states.append(_state(directory, trial, result, holder))
     return states
 
 
@@ -189,14 +191,14 @@ def render(trials: list[TrialState], where: str, show_all: bool = False) -> None
     }
     for t in sorted(shown, key=lambda t: (order.get(t.state, 9), t.id)):
         if t.status is None:  # not started
-            table.add_row(t.id, t.label, t.state, f"0/{t.horizon}", "", "", "")
+            table.add_row(t.id, t.label, t.state, f"0/{t.horizon_steps}", "", "", "")
             continue
         reason = t.status.reason.splitlines()[0] if t.status.reason else ""
         table.add_row(
             t.id,
             t.label,
             t.state,
-            f"{t.status.step}/{t.horizon}",
+            f"{t.status.step}/{t.horizon_steps}",
             _age(t.status.updated),
             t.holder if t.state == "running" else "",
             reason,
@@ -219,3 +221,6 @@ def _age(updated: str | None) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m ago"
     return f"{seconds / 3600:.1f}h ago"
+
+
+COMMANDS = {"status": Command(add_arguments, main)}

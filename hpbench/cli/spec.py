@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
+from hpbench.cli import Command
+from hpbench.config.errors import ConfigError
+from hpbench.nightly.file import check_nightly, is_nightly_file
 from hpbench.plan import Plan, Trial
 from hpbench.spec.bounds import MAX_TRIALS, MAX_TRIALS_VARIABLE
 from hpbench.spec.check import check
 from hpbench.spec.compile import compile_plan, load_plan, load_spec
-from hpbench.spec.errors import SpecError
 from hpbench.spec.model import Spec
-from hpbench.spec.nightly import check_nightly, is_nightly_file
 from hpbench.spec.source import load_document
 
 if TYPE_CHECKING:
@@ -35,12 +34,6 @@ def console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
-
-
-@attrs.frozen
-class Command:
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    main: Callable[[argparse.Namespace], int]
 
 
 # --- validate ---------------------------------------------------------------------------
@@ -75,7 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.specs:
         try:
             summary = _check(path, args.max_trials)
-        except SpecError as e:
+        except ConfigError as e:
             print(e.render(), file=sys.stderr)
             failed += 1
             continue
@@ -93,10 +86,10 @@ def _check(path: Path, max_trials: int | None = None) -> str:
     for listed in nightly.specs:
         try:
             load_spec(listed, max_trials)
-        except SpecError as e:
+        except ConfigError as e:
             problems.extend(e.problems)
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
     reports, specs = len(nightly.reports), len(nightly.specs)
     return f"a nightly file: {reports} report(s) of {specs} spec(s), every spec valid"
 
@@ -130,12 +123,10 @@ def _plan_arguments(parser: argparse.ArgumentParser) -> None:
 def trial_state(results: Path, trial: Trial) -> str:
     """The trial's state in ``results`` (``hpbench.results``; "corrupt" when its files fail
     their checks), "new" when it has none there."""
-    from hpbench.results.records import read_planned_trial
+    from hpbench.results.records import read_started_trial
 
-    result = read_planned_trial(results, trial)
-    if result is None or not (result.damaged or (results / trial.id / "status.json").exists()):
-        return "new"
-    return result.status.state
+    result = read_started_trial(results, trial)
+    return "new" if result is None else result.status.state
 
 
 def trial_columns(trial: Trial) -> dict[str, Any]:
@@ -243,10 +234,10 @@ def _diff(args: argparse.Namespace) -> int:
     for path in (args.old, args.new):
         try:
             plans.append(load_plan(path, args.max_trials))
-        except SpecError as e:
+        except ConfigError as e:
             problems.extend(e.problems)
     if problems:
-        raise SpecError(problems)
+        raise ConfigError(problems)
     diff = plan_diff(*plans)
     if args.json:
         json.dump({k: [t.id for t in v] for k, v in diff.items()}, sys.stdout, indent=1)
@@ -333,17 +324,17 @@ def _list_algorithms() -> None:
 
 
 def _text(value: Any) -> str:
-    from hpbench.spec.errors import show
+    from hpbench.config.errors import show
 
     return "unset" if value is None else show(value)
 
 
 def _range(h: Hyperparameter) -> str:
-    from hpbench.spec.values import Interval
+    from hpbench.spec.values import interval_of
 
     if h.choices is not None:
         return ", ".join(_text(c) for c in h.choices)
-    return "" if h.low is None and h.high is None else str(Interval.of(h))
+    return "" if h.low is None and h.high is None else str(interval_of(h))
 
 
 def _list_workloads() -> None:

@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hpbench.cli import Command
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -220,4 +222,7 @@ class Targets:
         return 0
 
 
-COMMANDS = {"calibrate": Calibrate, "build-list": BuildList, "targets": Targets}
+COMMANDS = {
+    name: Command(command.add_arguments, command.main)
+    for name, command in (("calibrate", Calibrate), ("build-list", BuildList), ("targets", Targets))
+}

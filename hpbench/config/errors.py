@@ -1,7 +1,8 @@
-"""Spec problems in the user's terms: ``file:line:col: dotted.key: expected X, found Y``.
+"""Config problems in the user's terms: ``file:line:col: dotted.key: expected X, found Y``.
 
 Every check appends a :class:`Problem` instead of raising, so a user sees all the problems
-of a file at once; :class:`SpecError` carries them to the command line.
+of a file at once; :class:`ConfigError` carries them to the command line (exit 2). Specs,
+runner profiles and nightly files all report this way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ SHOWN, SHOWN_ITEMS = 80, 20
 
 @attrs.frozen
 class Problem:
-    """One thing wrong with a spec, with where it is and what would fix it."""
+    """One thing wrong with a config file, with where it is and what would fix it."""
 
     file: str
     line: int
@@ -36,8 +37,9 @@ class Problem:
         return f"{where}:{key} {self.message}{hint}"
 
 
-class SpecError(Exception):
-    """A spec could not be loaded; ``render()`` is the message for the user."""
+class ConfigError(Exception):
+    """A config file (spec, runner profile, nightly file) could not be loaded; ``render()``
+    is the message for the user. ``hpbench.spec`` exports it as ``SpecError``."""
 
     def __init__(self, problems: Sequence[Problem]):
         self.problems = tuple(sorted(set(problems), key=lambda p: (p.file, p.line, p.col, p.key)))

@@ -21,6 +21,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from hpbench.cli import Command
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to run")
@@ -226,3 +228,6 @@ def _finished_trials(results: Path) -> int:
         except Damaged:
             continue
     return finished
+
+
+COMMANDS = {"run": Command(add_arguments, main)}

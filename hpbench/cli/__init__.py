@@ -1,11 +1,13 @@
 """The ``hpbench`` command: a dispatcher that imports only the module of the command run.
 
-Each command lives with its owner, in a module listed in :data:`COMMANDS`. A module that
-serves one command exposes ``add_arguments(parser)`` and ``main(args) -> int``; a module
-that serves several exposes ``COMMANDS = {name: obj}`` with those two attributes on each
-``obj``. Modules must not import JAX at module level, so ``hpbench --help`` and
-``hpbench validate`` stay instant. A spec problem (:class:`SpecError`) is printed without a
-traceback and exits with 2.
+Each command is a :class:`Command` in the ``COMMANDS`` dict of a module of this package (one
+per group: ``spec``, ``run``, ``status``, ``report``, ``search``, ``data``, ``results``,
+``nightly``), listed for it in :data:`COMMANDS` here with its help line, so ``hpbench
+--help`` imports nothing. The package sits above the API and everything it calls, none of
+which imports it, so no import cycle goes through the CLI. Modules must not import JAX at
+module level, so ``hpbench --help`` and ``hpbench validate`` stay instant. A config problem
+(:class:`hpbench.config.ConfigError`), or a runner profile naming a backend whose extra is
+not installed, is printed without a traceback and exits with 2.
 """
 
 from __future__ import annotations
@@ -13,31 +15,51 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+
+import attrs
 
 from hpbench import __version__
 
-#: command -> (module, one-line help). Keep the help here: ``hpbench --help`` imports nothing.
+
+@attrs.frozen
+class Command:
+    """A command (or a subcommand, which also carries its ``help`` line): ``add_arguments``
+    fills its parser, ``main`` runs it and returns the exit code."""
+
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    main: Callable[[argparse.Namespace], int]
+    help: str = ""
+
+
+#: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:
+#: ``hpbench --help`` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("hpbench.spec.commands", "check spec files and report every problem"),
-    "plan": ("hpbench.spec.commands", "show a spec's trials, their results and their cost"),
-    "diff": ("hpbench.spec.commands", "show which trials a change from OLD to NEW would rerun"),
-    "schema": ("hpbench.spec.commands", "print the JSON Schema of specs or runner profiles"),
-    "list": ("hpbench.spec.commands", "list the registered algorithms or workloads"),
-    "run": ("hpbench.train.cli", "train the trials of a spec"),
+    "validate": ("hpbench.cli.spec", "check spec files and report every problem"),
+    "plan": ("hpbench.cli.spec", "show a spec's trials, their results and their cost"),
+    "diff": ("hpbench.cli.spec", "show which trials a change from OLD to NEW would rerun"),
+    "schema": ("hpbench.cli.spec", "print the JSON Schema of specs or runner profiles"),
+    "list": ("hpbench.cli.spec", "list the registered algorithms or workloads"),
+    "run": ("hpbench.cli.run", "train the trials of a spec"),
     "status": (
-        "hpbench.backends.cli",
+        "hpbench.cli.status",
         "show what is running, done and failed in a results dir (default: results) or a spec",
     ),
-    "report": ("hpbench.report.cli", "render a spec's results as Markdown and HTML"),
-    "score": ("hpbench.report.cli", "print the benchmark scores of specs"),
-    "nightly": ("hpbench.report.cli", "run the nightly specs and re-render the reports"),
-    "targets": ("hpbench.search.cli", "set workload targets from a tuned NAdamW search"),
-    "data": ("hpbench.workloads.cli", "import user data (NumPy arrays) for full workloads"),
-    "calibrate": ("hpbench.search.cli", "calibrate an algorithm's hyperparameters by a search"),
-    "build-list": ("hpbench.search.cli", "build a greedy hyperparameter list from a search"),
+    "report": ("hpbench.cli.report", "render a spec's results as Markdown and HTML"),
+    "score": ("hpbench.cli.report", "print the benchmark scores of specs"),
+    "nightly": ("hpbench.cli.nightly", "run the nightly specs and re-render the reports"),
+    "targets": ("hpbench.cli.search", "set workload targets from a tuned NAdamW search"),
+    "data": ("hpbench.cli.data", "import user data (NumPy arrays) for full workloads"),
+    "calibrate": (
+        "hpbench.cli.search",
+        "calibrate an algorithm's hyperparameters by a search",
+    ),
+    "build-list": ("hpbench.cli.search", "build a greedy hyperparameter list from a search"),
+    "results": (
+        "hpbench.cli.results",
+        "export specs' finished trials to a .tar.xz, or import one",
+    ),
 }
 
 
@@ -57,6 +79,7 @@ EXAMPLES: dict[str, str] = {
     "data": "hpbench data import criteo train.npz valid.npz --out /data/criteo_full",
     "calibrate": "hpbench calibrate specs/calibrate_toy.toml --report reports/calibration.md",
     "build-list": "hpbench build-list specs/list_toy.toml --emit specs/my_list.toml",
+    "results": "hpbench results export specs/naive_adam.toml --out reports/results.tar.xz",
 }
 
 
@@ -64,8 +87,8 @@ class NotBuilt(Exception):
     """The module of a command does not exist yet."""
 
 
-def load_command(name: str) -> Any:
-    """The object with ``add_arguments`` and ``main`` for command ``name``."""
+def load_command(name: str) -> Command:
+    """The :class:`Command` ``name``, from its module's ``COMMANDS``."""
     module_name = COMMANDS[name][0]
     try:
         module: ModuleType = importlib.import_module(module_name)
@@ -73,8 +96,7 @@ def load_command(name: str) -> Any:
         if e.name and (module_name == e.name or module_name.startswith(e.name + ".")):
             raise NotBuilt(f"hpbench {name}: not built yet ({module_name} is missing)") from None
         raise
-    commands = getattr(module, "COMMANDS", None)
-    return commands[name] if commands is not None else module
+    return module.COMMANDS[name]
 
 
 def build_parser(chosen: str | None) -> argparse.ArgumentParser:
@@ -118,10 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(str(e))
         return 1
     except Exception as e:
-        from hpbench.spec.errors import SpecError
+        from hpbench.backends.registry import BackendUnavailable
+        from hpbench.config.errors import ConfigError
 
-        if isinstance(e, SpecError):
+        if isinstance(e, ConfigError):
             _print_error(e.render())
+            return 2
+        if isinstance(e, BackendUnavailable):  # the profile's backend lacks its extra
+            _print_error(f"hpbench: {e}")
             return 2
         raise
     except KeyboardInterrupt:
@@ -133,6 +159,3 @@ def _print_error(text: str) -> None:
     """Plain text on stderr: one problem per line, never re-wrapped, easy to grep."""
     print(text, file=sys.stderr)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

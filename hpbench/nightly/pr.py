@@ -3,8 +3,8 @@ the logs of ``validate``, ``plan`` and ``diff`` (fenced: a spec string cannot le
 block), the score change of the mini suite's pool from the base branch's specs to the
 pull request's, and the pull request's report in GitHub Markdown.
 
-    python -m hpbench.report.pr --pool specs/nightly.toml:mini_suite --changed changed.txt
-    python -m hpbench.report.pr --log validate=validate.txt --base BASE_SPEC... \\
+    python -m hpbench.nightly.pr --pool specs/nightly.toml:mini_suite --changed changed.txt
+    python -m hpbench.nightly.pr --log validate=validate.txt --base BASE_SPEC... \\
         --head HEAD_SPEC... --results results --out comment.md
 
 The first prints the pool to score: the nightly report's specs, and the changed specs whose
@@ -84,8 +84,8 @@ def comment(logs: Sequence[tuple[str, str]], base: Report | None, head: Report |
 def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
     """The specs of the nightly file's report ``name``, then each changed spec (that
     compiles, has trials and trains only mini sizes) not among them."""
+    from hpbench.nightly.file import load_nightly
     from hpbench.spec import SpecError, load_plan
-    from hpbench.spec.nightly import load_nightly
 
     (report,) = [r for r in load_nightly(nightly).reports if r.name == name]
     pool = list(report.specs)
@@ -108,7 +108,7 @@ def _report(specs: Sequence[Path], results: Path) -> Report | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hpbench.report.pr", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m hpbench.nightly.pr", description=__doc__)
     parser.add_argument("--log", action="append", default=[], metavar="TITLE=FILE")
     parser.add_argument("--base", nargs="*", type=Path, default=[], metavar="SPEC")
     parser.add_argument("--head", nargs="*", type=Path, default=[], metavar="SPEC")

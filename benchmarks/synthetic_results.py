@@ -1,4 +1,5 @@
-"""Synthetic results with known times to target, for report tests, benchmarks and demos.
+"""Synthetic results with known times to target, for the report and scoring tests and the
+benchmarks (test fixtures, kept out of the package).
 
 A synthetic learning curve crosses its target exactly at ``reach * T`` (T = the trial's
 horizon in steps), so the first evaluation at or after that step is the time to target,

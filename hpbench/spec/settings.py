@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import attrs
 
-from hpbench.search.spaces import Space
+from hpbench.spec.spaces import Space
 
-#: How a search draws its points (``hpbench.search.sequences``).
+#: How a search draws its points (``hpbench.spec.sequences``).
 METHODS = ("halton", "random", "grid")
 #: The penalty of a missed workload in C_tau (both papers).
 DEFAULT_TAU = 2.0

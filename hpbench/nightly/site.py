@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 from markupsafe import Markup
 
-from hpbench.report.nightly import Regression
+from hpbench.nightly.history import Regression
 from hpbench.report.render import environment
 from hpbench.report.svg import Series, color, line_chart
 from hpbench.report.tables import Cell, Table, fmt_number

@@ -1,0 +1,7 @@
+"""``python -m hpbench.cli``: the ``hpbench`` command."""
+
+import sys
+
+from hpbench.cli import main
+
+sys.exit(main())
