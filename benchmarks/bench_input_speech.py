@@ -5,23 +5,69 @@ utterances of 3-20 s (int64, 16 kHz; LibriSpeech's mean is ~12 s) with SentenceP
 targets, and a WMT TFDS directory of sentence pairs of 10-40 words; each with a
 SentencePiece model trained on the generated text (LibriSpeech 256 pieces, WMT 4,000
 pieces: AlgoPerf's are 1,024 and 32,000). Then times each reader in one process (read,
-decode, tokenize, pad: the per-core rate) and through ``stream`` with 2 grain workers.
-WMT's rate counts packed 256-token rows (~2.9 of these long synthetic pairs per row).
-Needs the algoperf-data extra.
+decode, tokenize, pad) and through ``stream`` in a thread (0 workers) and with 2 grain
+worker processes. Each row gives examples per wall-clock second and per CPU-second of the
+whole process tree (the training process and its workers: the per-core rate, which a
+loaded machine does not skew), and the training process's own CPU per batch (what feeding
+costs the process that drives the accelerator). WMT's rate counts packed 256-token rows
+(~2.9 of these long synthetic pairs per row). Needs the algoperf-data extra.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_input import print_rows, reader_rows
-
 SPEECH_BATCH = 32
 WMT_BATCH = 128
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """(CPU seconds of this process, of it and its live child processes), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = sum(os.times()[:2])
+    children = 0.0
+    for entry in os.listdir("/proc"):
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # not a process, or one that just ended
+        if int(fields[1]) == os.getpid():  # field 4, ppid (fields[0] is field 3)
+            children += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return own, own + children
+
+
+def _measure(next_batch, steps: int, batch: int) -> tuple[float, float, float]:
+    """(examples per wall second, per CPU-second of the process tree, this process's CPU
+    seconds per batch) over ``steps`` calls of ``next_batch`` after two warm-up calls."""
+    next_batch()
+    next_batch()
+    own, tree = _cpu_seconds()
+    start = time.perf_counter()
+    for _ in range(steps):
+        next_batch()
+    wall = time.perf_counter() - start
+    own_end, tree_end = _cpu_seconds()
+    return steps * batch / wall, steps * batch / (tree_end - tree), (own_end - own) / steps
+
+
+def _in_process(reader, steps: int, batch: int) -> tuple[float, float, float]:
+    step = iter(range(10**9))
+    return _measure(lambda: reader(0, next(step)), steps, batch)
+
+
+def _streamed(reader, steps: int, batch: int, workers: int) -> tuple[float, float, float]:
+    from hpbench.data.stream import stages, stream
+
+    load, expand = stages(reader)
+    batches = stream(load, 0, 0, worker_count=workers, prefetch=2, expand=expand)
+    for _ in range(2 * workers):  # every worker has started and filled its buffer
+        next(batches)
+    return _measure(lambda: next(batches), steps, batch)
 
 
 def _text(rng: np.random.Generator, lexicon: list[str], low: int, high: int) -> str:
@@ -73,18 +119,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         speech = LibriSpeechReader.open(write_librispeech(root / "librispeech", 256), SPEECH_BATCH)
+        speech_bytes = sum(a.nbytes for a in speech(0, 0).values())
         wmt_dir = write_wmt(root / "wmt", 4_000)
         start = time.perf_counter()
         wmt = WMTReader.open(wmt_dir, WMT_BATCH)
         opened = time.perf_counter() - start
         rows = [
-            *reader_rows("librispeech", "npy -> float32, pad to 320000", speech,
-                         SPEECH_BATCH, 6, 16),
-            *reader_rows("wmt packed rows", "TFRecord Example -> SentencePiece ids, packed to 256",
-                         wmt, WMT_BATCH, 12, 40),
+            ("librispeech (npy -> float32, pad to 320000)", "1 process",
+             _in_process(speech, 6, SPEECH_BATCH)),
+            ("librispeech", "stream, 0 workers", _streamed(speech, 8, SPEECH_BATCH, 0)),
+            ("librispeech", "2 grain workers", _streamed(speech, 16, SPEECH_BATCH, 2)),
+            ("wmt packed rows (TFRecord Example -> SentencePiece ids, packed to 256)", "1 process",
+             _in_process(wmt, 12, WMT_BATCH)),
+            ("wmt", "stream, 0 workers", _streamed(wmt, 12, WMT_BATCH, 0)),
+            ("wmt", "2 grain workers", _streamed(wmt, 40, WMT_BATCH, 2)),
         ]  # fmt: skip
-    print_rows(rows)
+    print(f"{'':56s} {'':18s} {'examples/s':>10s} {'per CPU-s':>10s} {'own CPU/batch':>14s}")
+    for name, how, (wall, per_cpu, own) in rows:
+        print(f"{name:56s} {how:18s} {wall:10,.0f} {per_cpu:10,.0f} {own * 1e3:11,.0f} ms")
+    print(f"librispeech batch of {SPEECH_BATCH}: {speech_bytes / 2**20:.0f} MiB")
     print(f"wmt open (offset index of 4,000 records, validation tokenized): {opened:.2f} s")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

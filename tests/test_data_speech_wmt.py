@@ -4,6 +4,10 @@ TFRecord shards; SentencePiece models trained here), read back through the workl
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import attrs
 import numpy as np
 import pytest
 
@@ -11,7 +15,14 @@ from hpbench.data import librispeech_npy, tfrecord, wmt_tfds
 from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer, TokenizerError, train_model
-from hpbench.data.stream import ONE_HOST, HostShard, StepStream
+from hpbench.data.stream import (
+    ONE_HOST,
+    HostShard,
+    StepStream,
+    stages,
+    stream,
+    valid_batches,
+)
 from hpbench.workloads import metrics
 from hpbench.workloads.registry import load_workload
 
@@ -161,6 +172,64 @@ def test_librispeech_training_batches_are_pure_resumable_and_split_by_host(speec
     ]
     for key in librispeech_npy.KEYS:
         np.testing.assert_array_equal(np.concatenate([h[key] for h in halves]), batches[1][key])
+
+
+@attrs.frozen
+class Logged:
+    """A reader that appends each step it reads to ``log`` (picklable for grain's workers)."""
+
+    reader: object
+    log: Path
+
+    def __call__(self, seed: int, step: int):
+        with open(self.log, "a") as file:
+            file.write(f"{step}\n")
+        return self.reader(seed, step)
+
+
+@pytest.mark.slow  # two grain worker processes start: ~5 s on an idle machine
+def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead(
+    speech, tmp_path, monkeypatch
+):
+    _, root, _ = speech
+    reader = librispeech_npy.LibriSpeechReader.open(root, batch_size=4)
+    log = tmp_path / "steps"
+    load, expand = stages(reader)  # the workers send compact int16 utterances; padded here
+    assert load == reader.compact and expand(load(3, 2))["audio"].dtype == np.float32
+    batches = stream(Logged(load, log), 3, 2, worker_count=2, prefetch=1, expand=expand)
+    try:
+        for step in (2, 3, 4):
+            got = next(batches)
+            for key, value in reader(3, step).items():
+                np.testing.assert_array_equal(got[key], value, err_msg=f"step {step} {key}")
+        time.sleep(1.0)  # the workers fill their buffers
+        read = sorted(map(int, log.read_text().split()))
+    finally:
+        batches.close()
+    # each worker reads one step at a time, a few ahead (its buffer of one, the one it waits
+    # to put, grain's interleave buffer in this process); grain's default would read 500
+    # steps ahead on 16 threads per worker (41 GB of full-size LibriSpeech batches)
+    assert read[:3] == [2, 3, 4] and len(read) <= 3 + 2 * 5, read
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "2")  # validation: compact through workers too
+    total = len(reader.valid)
+    for start, got in zip(range(0, total, 3), valid_batches(reader, total, 3), strict=True):
+        for key, value in reader.valid_batch(slice(start, min(start + 3, total))).items():
+            np.testing.assert_array_equal(got[key], value, err_msg=f"rows {start}+ {key}")
+
+
+def test_librispeech_compact_utterances_pad_to_algoperfs_examples(speech, tmp_path):
+    _, root, truth = speech
+    ids = [i for i in truth if i.startswith("dev-")]
+    compact = librispeech_npy.read_compact(root, ids)
+    assert compact["audio"].dtype == np.int16  # 16-bit samples: 2 bytes each, not 4 + 4
+    assert_rows(librispeech_npy.pad_compact(compact), truth, ids)
+    loud = {"loud": (np.array([40_000, -(2**15), 7]), [5, 2])}  # not 16-bit: kept exact
+    librispeech_npy.write_split(tmp_path, "dev-clean", loud)
+    compact = librispeech_npy.read_compact(tmp_path, ["dev-clean/loud"])
+    assert compact["audio"].dtype == np.float32
+    padded = librispeech_npy.pad_compact(compact)
+    np.testing.assert_array_equal(padded["audio"][0, :4], [40_000.0, -32_768.0, 7.0, 0.0])
+    np.testing.assert_array_equal(padded["labels"][0, :3], [5, 2, 0])
 
 
 def test_librispeech_bad_files_are_named(speech, tmp_path):
@@ -382,6 +451,32 @@ def test_wmt_detokenize_cuts_at_the_first_eos_as_algoperf(wmt):
     junk = reader.tokenizer.tokenize("der hund")[:-1]
     assert reader.detokenize(np.r_[ids, junk, 0, 0]) == "offene software ist großartig"
     assert reader.detokenize(ids[:-1]) == first  # no EOS: np.argmax is 0, one token kept
+
+
+def test_wmt_training_offsets_are_walked_once_per_shard_file(wmt, tmp_path, monkeypatch):
+    from hpbench.data import imagenet_tfds
+
+    _, root, train, _ = wmt
+    index = tmp_path / "index"
+    first = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
+    assert len(list(index.glob("*.npy"))) == 5  # one per shard (3 train, 2 validation)
+
+    def no_walk(path):
+        raise AssertionError(f"{path}: headers walked again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(imagenet_tfds, "record_offsets", no_walk)
+        again = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
+        assert [again.train.text(i) for i in range(len(train))] == [
+            (de.encode(), en.encode()) for de, en in train
+        ]
+        np.testing.assert_array_equal(again.train.offsets, first.train.offsets)
+    copy = tmp_path / "wmt"  # a rewritten shard (other size and mtime) is walked anew
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train[:5]}, num_shards=1)
+    assert len(wmt_tfds.TextPairs.open(copy, "train", index)) == 5
+    wmt_tfds.write_dataset(copy, "wmt17_translate", {"train": train[:7]}, num_shards=1)
+    assert len(wmt_tfds.TextPairs.open(copy, "train", index)) == 7
+    assert len(list(index.glob("*.npy"))) == 7
 
 
 def test_wmt_corrupt_shards_are_refused(wmt, tmp_path):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -130,7 +131,9 @@ def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
         return np.load(cached)
     offsets = record_offsets(path)
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(cached, offsets)
+    partial = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npy")
+    np.save(partial, offsets)
+    partial.replace(cached)  # whole or absent for hosts sharing the cache
     return offsets
 
 

@@ -9,7 +9,8 @@ of a column ``id``: a header ``,id``, then ``<row>,<utterance id>``),
 transcript of at most 256 characters) and the tokenizer ``spm_model.vocab`` (a
 SentencePiece model despite its name). An example is the audio as float32 zero-padded to
 320,000 samples with ``audio_paddings`` (1.0 on padding), and the targets zero-padded to
-256 with ``label_paddings``.
+256 with ``label_paddings``. Worker processes send the utterances unpadded (int16), and the
+training process pads them: shared memory costs more per byte than padding.
 """
 
 from __future__ import annotations
@@ -80,22 +81,36 @@ def load_arrays(root: Path, example_id: str) -> tuple[np.ndarray, np.ndarray]:
     return audio, targets
 
 
-def read_batch(root: Path, example_ids: list[str]) -> Batch:
-    """Padded examples stacked, each exactly as AlgoPerf's ``LibriSpeechDataset.__getitem__``
-    gives it (written in place: no per-example padded copies)."""
-    n = len(example_ids)
+def read_compact(root: Path, example_ids: list[str]) -> Batch:
+    """The utterances as stored, end to end, with their lengths: ``audio`` as int16 when
+    every sample fits (LibriSpeech's FLAC is 16-bit; else float32, exact to 2**24), and
+    ``labels``; a seventh of the padded batch's bytes, for a worker to send."""
+    arrays = [load_arrays(root, example_id) for example_id in example_ids]
+    audio = [a for a, _ in arrays] or [np.zeros(0, np.int64)]
+    fits = all(a.size == 0 or (a.min() >= -(2**15) and a.max() < 2**15) for a in audio)
+    return {  # cast while concatenating: no int64 copy of the batch
+        "audio": np.concatenate(audio, dtype=np.int16 if fits else np.float32, casting="unsafe"),
+        "audio_lengths": np.array([len(a) for a, _ in arrays], np.int64),
+        "labels": np.concatenate([t for _, t in arrays] or [np.zeros(0)]).astype(np.int32),
+        "label_lengths": np.array([len(t) for _, t in arrays], np.int64),
+    }
+
+
+def pad_compact(compact: Batch) -> Batch:
+    """The padded batch of :func:`read_compact`'s arrays, each example exactly as AlgoPerf's
+    ``LibriSpeechDataset.__getitem__`` gives it (written in place: no per-example copies)."""
+    n = len(compact["audio_lengths"])
     out = {
         "audio": np.zeros((n, AUDIO_LENGTH), np.float32),
         "audio_paddings": np.ones((n, AUDIO_LENGTH), np.float32),
         "labels": np.zeros((n, TARGET_LENGTH), np.int32),
         "label_paddings": np.ones((n, TARGET_LENGTH), np.float32),
     }
-    for row, example_id in enumerate(example_ids):
-        audio, targets = load_arrays(root, example_id)
-        out["audio"][row, : len(audio)] = audio
-        out["audio_paddings"][row, : len(audio)] = 0.0
-        out["labels"][row, : len(targets)] = targets
-        out["label_paddings"][row, : len(targets)] = 0.0
+    for key, prefix in (("audio", "audio"), ("labels", "label")):
+        lengths = compact[f"{prefix}_lengths"]
+        for row, (end, length) in enumerate(zip(np.cumsum(lengths), lengths, strict=True)):
+            out[key][row, :length] = compact[key][end - length : end]
+            out[f"{prefix}_paddings"][row, :length] = 0.0
     return out
 
 
@@ -117,7 +132,8 @@ class LibriSpeechSplit:
         return len(self.ids)
 
     def read(self, rows) -> Batch:
-        return read_batch(self.root, [self.ids[int(i)] for i in rows])
+        """The compact examples at ``rows`` (:func:`read_compact`)."""
+        return read_compact(self.root, [self.ids[int(i)] for i in rows])
 
 
 @attrs.frozen
@@ -145,6 +161,11 @@ class LibriSpeechReader:
         return cls(train, valid, SentencePieceTokenizer.open(root / TOKENIZER), batch_size, shard)
 
     def __call__(self, seed: int, step: int) -> Batch:
+        return pad_compact(self.compact(seed, step))
+
+    def compact(self, seed: int, step: int) -> Batch:
+        """This host's rows of batch ``step`` unpadded: what a worker sends (the stream pads
+        them in the training process with :meth:`expand`)."""
         from hpbench.data.order import batch_indices
 
         first, count = self.shard.rows(self.batch_size)
@@ -152,7 +173,14 @@ class LibriSpeechReader:
         return self.train.read(rows[first : first + count])
 
     def valid_batch(self, rows: slice) -> Batch:
+        return pad_compact(self.valid_compact(rows))
+
+    def valid_compact(self, rows: slice) -> Batch:
         return self.valid.read(range(rows.start, rows.stop))
+
+    @staticmethod
+    def expand(compact: Batch) -> Batch:
+        return pad_compact(compact)
 
 
 def write_split(root: Path, subset: str, examples: dict[str, tuple[np.ndarray, np.ndarray]]):

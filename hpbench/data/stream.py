@@ -4,6 +4,8 @@ A reader is a picklable callable ``reader(seed, step) -> Batch`` that reads and 
 host's rows of global batch ``step``. ``StepStream`` runs it on grain: a ``MapDataset`` over
 step numbers, ``worker_count`` processes (0: in this process) and a prefetch buffer, started
 at any step, so a resumed trial reads exactly the batches an uninterrupted one would.
+A worker reads one step at a time; a reader may split its work (:func:`stages`) so that
+workers send compact arrays and the training process expands them.
 """
 
 from __future__ import annotations
@@ -70,18 +72,40 @@ def stream(
     worker_count: int = 0,
     prefetch: int = 2,
     stop: int = MAX_STEPS,
+    expand: Callable[[Batch], Batch] | None = None,
 ) -> Iterator[Batch]:
     """Batches ``start, start + 1, ... stop - 1`` of ``reader`` under ``seed``, decoded by
-    ``worker_count`` grain worker processes (0: a reader thread) ``prefetch`` ahead."""
+    ``worker_count`` grain worker processes (0: a reader thread) ``prefetch`` ahead; with
+    ``expand``, each is ``expand(reader(seed, step))``, expanded in a thread of this process."""
     import grain
 
     dataset = grain.MapDataset.range(start, stop).map(_Load(reader, seed))
     if worker_count == 0:
         threaded = grain.ReadOptions(num_threads=1, prefetch_buffer_size=prefetch)
-        return iter(dataset.to_iter_dataset(threaded))
+        return iter((dataset.map(expand) if expand else dataset).to_iter_dataset(threaded))
     _parse_absl_flags()
+    # grain's default ReadOptions would read 500 steps ahead on 16 threads in each worker
+    # (500 LibriSpeech batches are 41 GB): each worker reads the next of its steps only
+    # when its ``prefetch`` buffer has room
+    one_by_one = dataset.to_iter_dataset(grain.ReadOptions(num_threads=0))
     workers = grain.MultiprocessingOptions(worker_count, per_worker_buffer_size=prefetch)
-    return iter(dataset.to_iter_dataset().mp_prefetch(workers))
+    sent = one_by_one.mp_prefetch(workers)
+    if expand is None:
+        return iter(sent)
+    expanded = sent.map(expand)  # padded here, in a thread, while the workers read on
+    return iter(
+        grain.experimental.ThreadPrefetchIterDataset(expanded, prefetch_buffer_size=prefetch)
+    )
+
+
+def stages(reader: Any) -> tuple[Callable[[int, int], Batch], Callable[[Batch], Batch] | None]:
+    """(what the workers run, what the training process runs on their output) for
+    :func:`stream`: ``reader.compact`` and ``reader.expand`` for a reader that has them
+    (``reader(s, k) == reader.expand(reader.compact(s, k))``: its workers send fewer bytes,
+    since grain's shared memory costs more per byte than padding does), else ``reader``."""
+    if hasattr(reader, "expand"):
+        return reader.compact, reader.expand
+    return reader, None
 
 
 def _parse_absl_flags() -> None:
@@ -111,12 +135,14 @@ class StepStream:
             if self._last is not None and self._last[0] == (seed, step):
                 return self._last[1]
             if self._iterator is None or self._next != (seed, step):
+                load, expand = stages(self.reader)
                 self._iterator = stream(
-                    self.reader,
+                    load,
                     seed,
                     step,
                     worker_count=self.worker_count,
                     prefetch=self.prefetch,
+                    expand=expand,
                 )
             out = next(self._iterator)
             self._next = (seed, step + 1)
@@ -146,21 +172,28 @@ def train_stream(streams: dict, reader: Any, batch_size: int) -> StepStream:
 
 @attrs.frozen
 class _ValidLoad:
-    """Validation batch ``step``: rows ``[step B, (step + 1) B)`` of the reader's split."""
+    """Validation batch ``step``: rows ``[step B, (step + 1) B)`` of the reader's split
+    (``valid_compact`` of them when ``compact``: see :func:`stages`)."""
 
     reader: Any
     total: int
     batch_size: int
+    compact: bool = False
 
     def __call__(self, seed: int, step: int) -> Batch:
         del seed  # validation is fixed
         start = step * self.batch_size
-        return self.reader.valid_batch(slice(start, min(start + self.batch_size, self.total)))
+        rows = slice(start, min(start + self.batch_size, self.total))
+        if self.compact:
+            return self.reader.valid_compact(rows)
+        return self.reader.valid_batch(rows)
 
 
 def valid_batches(reader: Any, total: int, batch_size: int) -> Iterator[Batch]:
     """The whole validation split of ``reader`` (``total`` examples) in order, in batches of
     at most ``batch_size``, decoded by the workers like training batches."""
     count = -(-total // batch_size)
-    load = _ValidLoad(reader, total, batch_size)
-    return stream(load, 0, 0, worker_count=min(data_workers(), count), stop=count)
+    _, expand = stages(reader)
+    load = _ValidLoad(reader, total, batch_size, compact=expand is not None)
+    workers = min(data_workers(), count)
+    return stream(load, 0, 0, worker_count=workers, stop=count, expand=expand)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.data.cache import materialize
+from hpbench.data.cache import cache_dir, materialize
 from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.workloads import metrics, translate
@@ -595,8 +595,9 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
             from hpbench.data.tfrecord import TfdsError
             from hpbench.data.wmt_tfds import WMTReader
 
+            index = cache_dir() / "wmt-record-index"
             try:
-                arrays, reader = {}, WMTReader.open(root, info.batch_size[size])
+                arrays, reader = {}, WMTReader.open(root, info.batch_size[size], cache=index)
             except (TfdsError, TokenizerError) as error:
                 raise DataError(f"wmt (size full): {error}") from error
         else:
