@@ -11,9 +11,15 @@ from search_helpers import WORKLOADS
 
 from hpbench.cli import main
 from hpbench.config._toml import tomllib
-from hpbench.results.records import EvalRecord, Status
+from hpbench.results.records import EvalRecord, Status, read_planned
 from hpbench.results.store import TrialDir
-from hpbench.search.targets import BEGIN_MARK, END_MARK, round_toward_easy
+from hpbench.search.targets import (
+    BEGIN_MARK,
+    END_MARK,
+    Rerun,
+    find_rerun_targets,
+    round_toward_easy,
+)
 from hpbench.spec import load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,10 +118,86 @@ def test_targets_are_the_best_points_median_and_go_into_the_suite(search, capsys
     assert 'Targets version "v-test"' in text
     assert "#   criteo: cross_entropy 0.41 (median 0.41; seeds 0.41, 0.4, 0.43;" in text
     table = report.read_text()
-    assert "| wmt | bleu (max) | 24 | 20 | 24 | 25.5, 24, 10 | 2 | " in table
+    assert "| wmt | bleu (max) | 24 | 20 | 24 | 25.5, 24, 10 |  | 2 | " in table
     # A rerun replaces the block and finds the same values: the file is a fixed point.
     assert main([*argv, "--write", str(suite)]) == 0
     assert suite.read_text() == text
+
+
+def write_curve(results: Path, trial, curve) -> None:
+    """A finished trial whose evaluations of its target metric are ``curve``."""
+    directory = TrialDir(results, trial)
+    directory.write_trial()
+    for i, value in enumerate(curve):
+        step = (i + 1) * trial.eval_every
+        directory.append_eval(EvalRecord(step, step * 0.01, 1.0, {trial.target.metric: value}))
+    directory.write_status(Status(state="done", step=len(curve) * trial.eval_every))
+
+
+#: (workload, learning rate) -> seed 0's curve in the one-seed search over the full budget.
+SEARCH = {
+    ("criteo", 1e-3): (0.5, 0.41),
+    ("criteo", 1e-2): (0.39, 0.45),  # the winner: best 0.39
+    ("ogbg", 1e-3): (0.2, 0.25),  # the winner (max): best 0.25
+    ("ogbg", 1e-2): (0.1, 0.2),
+    ("wmt", 1e-3): (math.nan,),  # diverged: never the winner
+    ("wmt", 1e-2): (5.0, 9.0),
+}
+#: (workload, seed) -> the winner's curve retrained over half the budget.
+RERUN = {
+    ("criteo", 0): (0.47, 0.44),  # medians: criteo of (0.44, 0.40, worst) = 0.44
+    ("criteo", 1): (0.40, 0.42),
+    ("criteo", 2): (math.nan,),
+    ("ogbg", 0): (0.21, 0.22),  # ogbg of (0.22, 0.24, 0.23) = 0.23
+    ("ogbg", 1): (0.24, 0.2),
+    ("ogbg", 2): (0.23, 0.23),
+    ("wmt", 0): (7.0, 8.0),  # wmt of (8, 6, 7) = 7
+    ("wmt", 1): (6.0, 6.0),
+    ("wmt", 2): (7.0, 1.0),
+}
+
+
+def test_rerun_targets_are_the_median_of_the_best_points_reruns(tmp_path, capsys):
+    suite = write_suite(tmp_path)
+    spec = write_search(tmp_path, suite)
+    spec.write_text(spec.read_text().replace("seeds = [0, 1, 2]", "seeds = [0]"))
+    results = tmp_path / "results"
+    plan = load_plan(spec)
+    for trial in plan.trials:
+        write_curve(results, trial, SEARCH[trial.workload, trial.params["learning_rate"]])
+    rerun = Rerun([0, 1, 2], horizon=0.5)
+    with pytest.raises(ValueError, match="criteo .base.: the rerun of its best point"):
+        find_rerun_targets(plan, read_planned(results, plan.trials), rerun)  # not retrained
+    winners = {
+        t.workload: t
+        for t in plan.trials
+        if (t.workload, t.params["learning_rate"])
+        in {("criteo", 1e-2), ("ogbg", 1e-3), ("wmt", 1e-2)}
+    }
+    for workload, winner in winners.items():
+        for trial in rerun.trials(winner):
+            assert (trial.horizon, trial.horizon_steps) == (0.5, 50)
+            write_curve(results, trial, RERUN[workload, trial.seed])
+    argv = ["targets", str(spec), "--results", str(results), "--quiet", "--write", str(suite)]
+    report = tmp_path / "targets.md"
+    assert (
+        main([*argv, "--rerun-seeds", "0,1,2", "--rerun-horizon", "0.5", "--report", str(report)])
+        == 0
+    )
+    text = suite.read_text()
+    targets = {name: w["target"]["value"] for name, w in tomllib.loads(text)["workloads"].items()}
+    assert targets == {"criteo": 0.44, "ogbg": 0.23, "wmt": 7.0}
+    prose = " ".join(line.lstrip("# ") for line in text.splitlines())
+    assert "retrained with seeds 0, 1, 2 over horizon 0.5 of max_steps" in prose
+    assert "#   criteo: cross_entropy 0.44 (median 0.44; seeds 0.44, 0.4, nan; search 0.39;" in text
+    assert (
+        "| ogbg | map (max) | 0.23 | 0.3 | 0.23 | 0.22, 0.24, 0.23 | 0.25 | 2 | "
+        in report.read_text()
+    )
+    assert main([*argv, "--rerun-horizon", "0.5"]) == 2
+    assert "--rerun-horizon needs --rerun-seeds" in capsys.readouterr().err
+    assert main([*argv, "--rerun-seeds", "0,0"]) == 2
+    assert "expected distinct seeds >= 0" in capsys.readouterr().err
 
 
 def test_targets_refuses_a_suite_without_the_written_target(search, capsys):

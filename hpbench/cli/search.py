@@ -59,6 +59,16 @@ def _bad_pack(args: argparse.Namespace, name: str) -> bool:
     return False
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    """``0,1,2`` as seeds (argparse reports the ValueError as a bad value)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected seeds separated by commas, e.g. 0,1,2,3,4"
+        ) from None
+
+
 def _checked(spec):
     """``spec`` once its data paths lie in the repository or $HPBENCH_DATA_DIR (the search
     commands take no runner profile, so no other data directory)."""
@@ -174,6 +184,21 @@ class Targets:
             help="the targets' version label recorded in the suite (default: SPEC's name "
             "and today's date)",
         )
+        parser.add_argument(
+            "--rerun-seeds",
+            type=_seed_list,
+            metavar="S,S,...",
+            help="AlgoPerf's last step: train each workload's best point again with these "
+            "seeds; the target is the median of their best metrics (default: the search's "
+            "best median is the target)",
+        )
+        parser.add_argument(
+            "--rerun-horizon",
+            type=float,
+            metavar="F",
+            help="with --rerun-seeds: the target-setting budget, a fraction of max_steps "
+            "(default: the search's horizon)",
+        )
         _common(parser)
 
     @staticmethod
@@ -184,6 +209,18 @@ class Targets:
         from hpbench.spec import compile_plan, load_spec
 
         if _bad_pack(args, "targets"):
+            return 2
+        from hpbench.search.targets import Rerun
+
+        rerun = None
+        if args.rerun_seeds is not None:
+            try:
+                rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
+            except ValueError as e:
+                print(f"hpbench targets: --rerun-seeds/--rerun-horizon: {e}", file=sys.stderr)
+                return 2
+        elif args.rerun_horizon is not None:
+            print("hpbench targets: --rerun-horizon needs --rerun-seeds", file=sys.stderr)
             return 2
         plan = compile_plan(_checked(load_spec(args.specs[0])))
         if args.write is not None and not args.write.is_file():
@@ -205,7 +242,7 @@ class Targets:
             if problems:
                 return 2
         try:
-            setting = set_targets(plan, args.results, args.pack, _progress(args))
+            setting = set_targets(plan, args.results, args.pack, _progress(args), rerun=rerun)
         except ValueError as e:
             print(f"hpbench targets: {e}", file=sys.stderr)
             return 1

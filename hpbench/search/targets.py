@@ -2,16 +2,19 @@
 
 Per workload (and held-out variant), each point of the search (its trials less the seed)
 gets the median over seeds of the best validation metric it reached within its horizon; the
-target is the best of those medians. It is rounded at 4 significant digits toward the easy
-side, so the winning point still reaches it at its median. ``write_targets`` puts the values
-into a suite file in place, keeping its comments and layout, with the provenance in a
-comment block.
+winning point is the best of those medians. Without a ``Rerun`` the target is that median;
+with one (AlgoPerf's procedure) the winning point is trained again with the rerun's seeds
+over the target-setting horizon, and the target is the median of their best metrics. It is
+rounded at 4 significant digits toward the easy side, so the winning point still reaches it
+at its median. ``write_targets`` puts the values into a suite file in place, keeping its
+comments and layout, with the provenance in a comment block.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ class WorkloadTarget:
     seed_values: tuple[float, ...]  # the winning point's best metric per seed
     previous: float  # the target the search ran with
     points: int  # points compared
+    selected_by: float = math.nan  # with a rerun: the winning point's median in the search
 
     @property
     def key(self) -> str:
@@ -59,8 +63,39 @@ class TargetSetting:
 
     spec: str  # the spec's name
     source: str  # the spec file
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...]  # the seeds the targets' medians are over
     targets: tuple[WorkloadTarget, ...]
+    rerun: Rerun | None = None
+    search_seeds: tuple[int, ...] = ()  # with a rerun: the seeds that chose the points
+
+
+def _seeds(value: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(s) for s in value)
+
+
+@attrs.frozen
+class Rerun:
+    """AlgoPerf's last step of target setting: each workload's best point of the search is
+    trained again with ``seeds`` over ``horizon`` (the target-setting budget, a fraction of
+    max_steps; None keeps the search's), and the target is the median of their best metrics."""
+
+    seeds: tuple[int, ...] = attrs.field(converter=_seeds)
+    horizon: float | None = attrs.field(default=None)
+
+    @seeds.validator
+    def _check_seeds(self, _, seeds: tuple[int, ...]) -> None:
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"rerun seeds {list(seeds)}: expected distinct seeds >= 0")
+
+    @horizon.validator
+    def _check_horizon(self, _, horizon: float | None) -> None:
+        if horizon is not None and not 0 < horizon <= 1:
+            raise ValueError(f"rerun horizon {horizon}: expected a fraction of max_steps in (0, 1]")
+
+    def trials(self, winner: Trial) -> tuple[Trial, ...]:
+        """``winner``'s point with each rerun seed, over the rerun horizon."""
+        horizon = winner.horizon if self.horizon is None else self.horizon
+        return tuple(attrs.evolve(winner, seed=seed, horizon=horizon) for seed in self.seeds)
 
 
 def round_toward_easy(value: float, direction: str, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -95,51 +130,108 @@ def _better(a: float, b: float, direction: str) -> bool:
     return math.isnan(b) or (a < b if direction == "min" else a > b)
 
 
-def find_targets(plan: Plan, results: Mapping[str, Any]) -> TargetSetting:
-    """The targets of ``plan``'s workloads from the ``results`` of its trials (by id).
+@attrs.frozen
+class _Winner:
+    """A workload's best point: its median, its trials and their best metrics."""
+
+    median: float
+    trials: list[Trial]
+    values: tuple[float, ...]
+    points: int
+
+
+def _best_metrics(trials: Sequence[Trial], results: Mapping[str, Any]) -> tuple[float, ...]:
+    from hpbench.scoring.time_to_target import score_trial
+
+    return tuple(
+        score_trial(results[t.id]).best_metric if t.id in results else math.nan for t in trials
+    )
+
+
+def best_points(plan: Plan, results: Mapping[str, Any]) -> dict[tuple[str, str], _Winner]:
+    """Per (workload, variant) of ``plan``: the point with the best median over seeds of the
+    best metric, from the ``results`` of its trials (by id).
 
     A seed without a result or a finite best metric counts as the worst value (``_median``).
     A workload with no finite median anywhere raises ``ValueError``.
     """
-    from hpbench.scoring.time_to_target import score_trial
-
     by_workload: dict[tuple[str, str], dict[tuple[Any, ...], list[Trial]]] = {}
     for trial in plan.trials:
         points = by_workload.setdefault((trial.workload, trial.variant), {})
         points.setdefault(point_key(trial), []).append(trial)
-    found = []
+    winners = {}
     for (workload, variant), points in by_workload.items():
-        best: tuple[float, list[Trial], tuple[float, ...]] | None = None
+        best: _Winner | None = None
         for trials in points.values():
-            values = tuple(
-                score_trial(results[t.id]).best_metric if t.id in results else math.nan
-                for t in trials
-            )
-            direction = trials[0].target.direction
-            median = _median(values, direction)
-            if best is None or _better(median, best[0], direction):
-                best = (median, trials, values)
+            values = _best_metrics(trials, results)
+            median = _median(values, trials[0].target.direction)
+            if best is None or _better(median, best.median, trials[0].target.direction):
+                best = _Winner(median, trials, values, len(points))
         assert best is not None
-        measured, trials, values = best
-        lead = trials[0]
-        if math.isnan(measured):
+        if math.isnan(best.median):
             raise ValueError(f"{workload} ({variant}): no point has a finite best metric")
-        found.append(
-            WorkloadTarget(
-                workload=workload,
-                variant=variant,
-                metric=lead.target.metric,
-                direction=lead.target.direction,
-                value=round_toward_easy(measured, lead.target.direction),
-                measured=measured,
-                point=_point(lead),
-                seed_values=values,
-                previous=lead.target.value,
-                points=len(points),
+        winners[workload, variant] = best
+    return winners
+
+
+def _target(winner: _Winner, selected_by: float = math.nan) -> WorkloadTarget:
+    lead = winner.trials[0]
+    return WorkloadTarget(
+        workload=lead.workload,
+        variant=lead.variant,
+        metric=lead.target.metric,
+        direction=lead.target.direction,
+        value=round_toward_easy(winner.median, lead.target.direction),
+        measured=winner.median,
+        point=_point(lead),
+        seed_values=winner.values,
+        previous=lead.target.value,
+        points=winner.points,
+        selected_by=selected_by,
+    )
+
+
+def _seeds_of(trials: Sequence[Trial]) -> tuple[int, ...]:
+    return tuple(sorted({t.seed for t in trials}))
+
+
+def find_targets(plan: Plan, results: Mapping[str, Any]) -> TargetSetting:
+    """The targets of ``plan``'s workloads from the ``results`` of its trials (by id): each
+    workload's best median over seeds (``best_points``)."""
+    found = tuple(_target(w) for w in best_points(plan, results).values())
+    return TargetSetting(plan.name, plan.source, _seeds_of(plan.trials), found)
+
+
+def rerun_trials(plan: Plan, results: Mapping[str, Any], rerun: Rerun) -> tuple[Trial, ...]:
+    """The trials of ``rerun``: each workload's best point of the search ``plan``."""
+    winners = best_points(plan, results).values()
+    return tuple(t for w in winners for t in rerun.trials(w.trials[0]))
+
+
+def find_rerun_targets(plan: Plan, results: Mapping[str, Any], rerun: Rerun) -> TargetSetting:
+    """AlgoPerf's targets: per workload, the median of the best metrics of the best point of
+    the search ``plan`` retrained by ``rerun`` (``results`` holds both, by id). A rerun seed
+    without a finite best metric counts as the worst value."""
+    found = []
+    for winner in best_points(plan, results).values():
+        trials = list(rerun.trials(winner.trials[0]))
+        values = _best_metrics(trials, results)
+        median = _median(values, trials[0].target.direction)
+        if math.isnan(median):
+            raise ValueError(
+                f"{trials[0].workload} ({trials[0].variant}): the rerun of its best point has "
+                "no finite median; train its trials (`hpbench targets` does)"
             )
-        )
-    seeds = tuple(sorted({t.seed for t in plan.trials}))
-    return TargetSetting(plan.name, plan.source, seeds, tuple(found))
+        rerun_winner = _Winner(median, trials, values, winner.points)
+        found.append(_target(rerun_winner, selected_by=winner.median))
+    return TargetSetting(
+        plan.name,
+        plan.source,
+        rerun.seeds,
+        tuple(found),
+        rerun=rerun,
+        search_seeds=_seeds_of(plan.trials),
+    )
 
 
 def set_targets(
@@ -148,13 +240,21 @@ def set_targets(
     pack: int | None = None,
     progress: Callable[[Any], None] | None = None,
     runner: Any = None,
+    rerun: Rerun | None = None,
 ) -> TargetSetting:
-    """Train ``plan``'s trials (finished ones are reused) and find their targets."""
+    """Train ``plan``'s trials (finished ones are reused) and find their targets; with a
+    ``rerun``, then train each workload's best point again with its seeds."""
     from hpbench.results import read_planned
     from hpbench.search.runs import train
 
     train(plan.trials, results_dir, pack, progress, runner)
-    return find_targets(plan, read_planned(results_dir, plan.trials))
+    results = read_planned(results_dir, plan.trials)
+    if rerun is None:
+        return find_targets(plan, results)
+    reruns = rerun_trials(plan, results, rerun)
+    train(reruns, results_dir, pack, progress, runner)
+    results = {**results, **read_planned(results_dir, reruns)}
+    return find_rerun_targets(plan, results, rerun)
 
 
 def _value_span(line: str, col: int) -> tuple[int, int]:
@@ -198,21 +298,44 @@ def _describe(point: Mapping[str, Scalar], separator: str) -> str:
     )
 
 
+def procedure(setting: TargetSetting) -> str:
+    """How ``setting``'s targets were found, in one sentence (without the final period)."""
+    if setting.rerun is None:
+        return (
+            "per workload the best over its points of the median over seeds "
+            f"{_seed_list(setting.seeds)} of the best validation metric within the horizon"
+        )
+    horizon = setting.rerun.horizon
+    budget = "the search's horizon" if horizon is None else f"horizon {horizon:g} of max_steps"
+    return (
+        "per workload the best of its points (median over seeds "
+        f"{_seed_list(setting.search_seeds)} of the best validation metric within the "
+        f"search's horizon), retrained with seeds {_seed_list(setting.seeds)} over {budget}; "
+        "the target is the median of their best validation metrics"
+    )
+
+
+def _seed_list(seeds: Sequence[int]) -> str:
+    return ", ".join(map(str, seeds))
+
+
 def provenance_lines(setting: TargetSetting, version: str, hpbench_version: str) -> list[str]:
     """The comment block recording where the targets come from."""
     today = datetime.date.today().isoformat()
+    words = f"{procedure(setting)}, rounded at {SIGNIFICANT_DIGITS} significant digits toward "
+    words += "the easy side."
     lines = [
         BEGIN_MARK,
         f'# Targets version "{version}", set on {today} with hpbench {hpbench_version} from',
-        f"# {setting.source} ({setting.spec}): per workload the best over its points of the",
-        "# median over seeds of the best validation metric within the horizon, rounded at",
-        f"# {SIGNIFICANT_DIGITS} significant digits toward the easy side.",
-        f"# Seeds: {', '.join(map(str, setting.seeds))}.",
+        f"# {setting.source} ({setting.spec}):",
+        *(f"# {line}" for line in textwrap.wrap(words, 88)),
     ]
     for t in setting.targets:
+        searched = "" if math.isnan(t.selected_by) else f"search {t.selected_by:.6g}; "
         lines.append(
             f"#   {t.key}: {t.metric} {t.value:.{SIGNIFICANT_DIGITS}g} (median {t.measured:.6g}; "
-            f"seeds {t.per_seed}; best of {t.points} points: {_describe(t.point, '=')})"
+            f"seeds {t.per_seed}; {searched}best of {t.points} points: "
+            f"{_describe(t.point, '=')})"
         )
     lines.append(END_MARK)
     return lines
@@ -249,17 +372,17 @@ def targets_report(setting: TargetSetting, version: str) -> str:
     rows = [
         f"# Targets `{version}` from {setting.source}",
         "",
-        f"Seeds {', '.join(map(str, setting.seeds))}; per workload the best point's median "
-        "over seeds of its best validation metric within the horizon.",
+        f"{procedure(setting)[0].upper()}{procedure(setting)[1:]}.",
         "",
-        "| workload | metric | target | previous | median (unrounded) | per seed | points "
-        "| best point |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | metric | target | previous | median (unrounded) | per seed | search "
+        "| points | best point |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in setting.targets:
+        searched = "" if math.isnan(t.selected_by) else f"{t.selected_by:.6g}"
         rows.append(
             f"| {t.key} | {t.metric} ({t.direction}) | {t.value:.{SIGNIFICANT_DIGITS}g} | "
-            f"{t.previous:g} | {t.measured:.6g} | {t.per_seed} | {t.points} "
+            f"{t.previous:g} | {t.measured:.6g} | {t.per_seed} | {searched} | {t.points} "
             f"| {_describe(t.point, ' ')} |"
         )
     return "\n".join(rows) + "\n"
