@@ -79,12 +79,6 @@ class AbsolutePath(Kind):
     expected = "an absolute path"
     type_text = "absolute path"
 
-    def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
-        if self.accepts(value):
-            return value
-        reporter.fail(path, self.expected, value)
-        return None
-
     def accepts(self, value: Any) -> bool:
         return (
             isinstance(value, str)

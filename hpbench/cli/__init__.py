@@ -16,6 +16,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import ModuleType
 
 import attrs
@@ -31,6 +32,21 @@ class Command:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     main: Callable[[argparse.Namespace], int]
     help: str = ""
+
+
+#: Where trials are written and read unless ``--results`` says otherwise.
+DEFAULT_RESULTS = Path("results")
+
+
+def add_results_option(parser: argparse.ArgumentParser) -> None:
+    """``--results DIR``, the same for every command that reads or writes trials."""
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=DEFAULT_RESULTS,
+        metavar="DIR",
+        help="results directory (default: results)",
+    )
 
 
 #: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.cli import Command
-from hpbench.cli.report import DEFAULT_REPORTS, DEFAULT_RESULTS
+from hpbench.cli import Command, add_results_option
+from hpbench.cli.report import DEFAULT_REPORTS
 
 
 def _error(text: str) -> None:
@@ -23,13 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "nightly", type=Path, metavar="NIGHTLY", help="the nightly file, e.g. specs/nightly.toml"
     )
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help="results directory (default: results)",
-    )
+    add_results_option(parser)
     parser.add_argument(
         "--reports",
         type=Path,

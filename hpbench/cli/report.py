@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hpbench.cli import Command
+from hpbench.cli import Command, add_results_option
 
 if TYPE_CHECKING:
     from hpbench.report.data import Report
 
-DEFAULT_RESULTS = Path("results")
 DEFAULT_REPORTS = Path("reports")
 
 
@@ -24,21 +23,11 @@ def _error(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _add_results_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=DEFAULT_RESULTS,
-        metavar="DIR",
-        help="results directory (default: results)",
-    )
-
-
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "specs", nargs="+", type=Path, metavar="SPEC", help="spec files, one algorithm each"
     )
-    _add_results_option(parser)
+    add_results_option(parser)
     parser.add_argument(
         "--time",
         choices=("steps", "seconds", "algoperf"),

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.cli import Command
+from hpbench.cli import Command, add_results_option
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,13 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     restore = sub.add_parser("import", help="restore an exported .tar.xz into the results dir")
     restore.add_argument("archive", type=Path, metavar="FILE", help="a .tar.xz from export")
     for command in (export, restore):
-        command.add_argument(
-            "--results",
-            type=Path,
-            default=Path("results"),
-            metavar="DIR",
-            help="results directory (default: results)",
-        )
+        add_results_option(command)
 
 
 def main(args: argparse.Namespace) -> int:

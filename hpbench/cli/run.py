@@ -21,17 +21,12 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from hpbench.cli import Command
+from hpbench.cli import Command, add_results_option
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to run")
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        help="results directory (default: results/)",
-    )
+    add_results_option(parser)
     parser.add_argument("--force", action="store_true", help="retrain trials that already finished")
     parser.add_argument(
         "--pack", type=int, metavar="K", help="trials per compiled program (default: from memory)"

@@ -12,16 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.cli import Command
+from hpbench.cli import Command, add_results_option
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=Path("results"),
-        help="results directory (default: results/)",
-    )
+    add_results_option(parser)
     parser.add_argument(
         "--pack", type=int, metavar="K", help="trials per compiled program (default: from memory)"
     )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpbench.cli import Command
+from hpbench.cli import Command, add_results_option
 from hpbench.config.errors import ConfigError
 from hpbench.nightly.file import check_nightly, is_nightly_file
 from hpbench.plan import Plan, Trial
@@ -113,9 +113,7 @@ def _summary(spec: Spec) -> str:
 
 def _plan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, metavar="SPEC", help="the spec file to plan")
-    parser.add_argument(
-        "--results", type=Path, default=Path("results"), help="results directory (default: results)"
-    )
+    add_results_option(parser)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     _add_max_trials(parser)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.cli import Command
+from hpbench.cli import DEFAULT_RESULTS, Command
 from hpbench.plan import Trial
 from hpbench.results.records import (
     CORRUPT,
@@ -32,7 +32,6 @@ from hpbench.results.records import (
 from hpbench.results.store import live_status, read_holder
 
 #: The results directory ``hpbench run`` writes by default.
-DEFAULT_RESULTS = Path("results")
 #: The state shown for a spec's trial that has no results.
 NOT_STARTED = "not started"
 

@@ -33,8 +33,12 @@ class Kind:
     type_text: str
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> Any | None:
-        """``value`` checked and coerced, or None with a problem reported."""
-        raise NotImplementedError
+        """``value`` checked and coerced, or None with a problem reported (by default: as
+        it is if :meth:`accepts` takes it)."""
+        if self.accepts(value):
+            return value
+        reporter.fail(path, self.expected, value)
+        return None
 
     def accepts(self, value: Any) -> bool:
         raise NotImplementedError
@@ -180,12 +184,6 @@ class PlainName(Kind):
 
     expected = PLAIN_NAME_TEXT
     type_text = "plain file name"
-
-    def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
-        if self.accepts(value):
-            return value
-        reporter.fail(path, self.expected, value)
-        return None
 
     def accepts(self, value: Any) -> bool:
         return is_plain_name(value)
