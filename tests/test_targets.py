@@ -72,15 +72,8 @@ def search(tmp_path) -> tuple[Path, Path, Path]:
     results = tmp_path / "results"
     for trial in load_plan(spec).trials:
         curve = CURVES.get(trial.workload, {}).get((trial.params["learning_rate"], trial.seed))
-        if curve is None:
-            continue
-        directory = TrialDir(results, trial)
-        directory.write_trial()
-        for i, value in enumerate(curve):
-            step = (i + 1) * trial.eval_every
-            directory.append_eval(EvalRecord(step, step * 0.01, 1.0, {trial.target.metric: value}))
-        # done at its last evaluation: the rows are then the trial's whole record
-        directory.write_status(Status(state="done", step=len(curve) * trial.eval_every))
+        if curve is not None:
+            write_curve(results, trial, curve)
     return suite, spec, results
 
 
@@ -125,7 +118,8 @@ def test_targets_are_the_best_points_median_and_go_into_the_suite(search, capsys
 
 
 def write_curve(results: Path, trial, curve) -> None:
-    """A finished trial whose evaluations of its target metric are ``curve``."""
+    """A finished trial whose evaluations of its target metric are ``curve`` (done at its
+    last evaluation: the rows are then the trial's whole record)."""
     directory = TrialDir(results, trial)
     directory.write_trial()
     for i, value in enumerate(curve):
