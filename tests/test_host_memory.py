@@ -28,19 +28,21 @@ PROGRAM = textwrap.dedent(
     program = jax.jit(lambda a, b: jnp.tanh(a @ b) @ b.T)
     a, b = jnp.ones((4096, 64)), jnp.ones((64, 8192))
     faults = []
-    for _ in range(10):
+    for _ in range(EXECUTIONS):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         program(a, b).block_until_ready()
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     print(json.dumps({"tuned": tuned, "faults": faults}))
     """
 )
+EXECUTIONS = 16
 PAGES = 4096 * 8192 * 4 // 4096  # the intermediate's pages
 
 
 def executions(mode: str) -> dict:
+    program = PROGRAM.replace("EXECUTIONS", str(EXECUTIONS))
     done = subprocess.run(
-        [sys.executable, "-c", PROGRAM, mode], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", program, mode], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
@@ -57,9 +59,13 @@ def huge_pages_always() -> bool:
 def test_an_xla_program_reuses_its_freed_buffers():
     tuned = executions("tuned")
     assert tuned["tuned"] is True
-    # After the first two executions, the later ones find their buffers in freed memory
-    # (most of them: now and then one faults its pages in again).
-    assert sum(tuned["faults"][2:]) < len(tuned["faults"][2:]) * PAGES // 2, tuned
+    # After the first two executions, later ones find their buffers in freed memory. Not
+    # every one: on a busy machine XLA's threads now and then free a buffer after the next
+    # execution allocated, which faults fresh pages in (4 of 8 once in CI). Without the
+    # tuning none reuses, so a quarter is a clear line between the two.
+    later = tuned["faults"][2:]
+    reused = [count for count in later if count < PAGES // 10]
+    assert len(reused) >= len(later) // 4, tuned
     if not huge_pages_always():  # with 2 MiB pages the kernel faults 512x less anyway
         default = executions("default")
         assert all(count > PAGES * 0.9 for count in default["faults"][2:]), default
