@@ -77,184 +77,173 @@ def _checked(spec):
     return spec
 
 
-class Calibrate:
-    """``hpbench calibrate``."""
+def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "specs", nargs="+", type=Path, metavar="SPEC", help="specs with [search] and [select]"
+    )
+    parser.add_argument(
+        "--emit",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="write the calibrated spec of each SPEC here (once per SPEC, in order)",
+    )
+    _common(parser)
 
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "specs", nargs="+", type=Path, metavar="SPEC", help="specs with [search] and [select]"
+
+def calibrate_main(args: argparse.Namespace) -> int:
+    from hpbench.spec import load_spec
+
+    emits = args.emit or []
+    if emits and len(emits) != len(args.specs):
+        print(
+            f"hpbench calibrate: {len(emits)} --emit for {len(args.specs)} specs; "
+            "give one --emit per SPEC, in the same order",
+            file=sys.stderr,
         )
-        parser.add_argument(
-            "--emit",
-            type=Path,
-            action="append",
-            metavar="PATH",
-            help="write the calibrated spec of each SPEC here (once per SPEC, in order)",
+        return 2
+    if _bad_pack(args, "calibrate"):
+        return 2
+    specs = [_checked(load_spec(path)) for path in args.specs]  # SpecError: exit 2
+    names = [spec.name for spec in specs]
+    if len(set(names)) < len(names):
+        print(
+            f"hpbench calibrate: specs with the same [benchmark].name ({', '.join(names)}); "
+            "candidates are labelled by it: give each spec its own name",
+            file=sys.stderr,
         )
-        _common(parser)
+        return 2
 
-    @staticmethod
-    def main(args: argparse.Namespace) -> int:
-        from hpbench.spec import load_spec
+    from hpbench.search.calibrate import calibrate
+    from hpbench.search.emit import calibrated_spec, calibration_report
 
-        emits = args.emit or []
-        if emits and len(emits) != len(args.specs):
-            print(
-                f"hpbench calibrate: {len(emits)} --emit for {len(args.specs)} specs; "
-                "give one --emit per SPEC, in the same order",
-                file=sys.stderr,
-            )
-            return 2
-        if _bad_pack(args, "calibrate"):
-            return 2
-        specs = [_checked(load_spec(path)) for path in args.specs]  # SpecError: exit 2
-        names = [spec.name for spec in specs]
-        if len(set(names)) < len(names):
-            print(
-                f"hpbench calibrate: specs with the same [benchmark].name ({', '.join(names)}); "
-                "candidates are labelled by it: give each spec its own name",
-                file=sys.stderr,
-            )
-            return 2
-
-        from hpbench.search.calibrate import calibrate
-        from hpbench.search.emit import calibrated_spec, calibration_report
-
-        outcome = calibrate(specs, args.results, args.pack, _progress(args))
-        pool = sum(len(sc.candidates) for sc in outcome.specs)
-        for cal, path in zip(outcome.specs, emits, strict=False):
-            _write(path, calibrated_spec(cal, pool, path, _command("calibrate", args)))
-        _write(args.report, calibration_report(outcome, _command("calibrate", args)))
-        return 0
+    outcome = calibrate(specs, args.results, args.pack, _progress(args))
+    pool = sum(len(sc.candidates) for sc in outcome.specs)
+    for cal, path in zip(outcome.specs, emits, strict=False):
+        _write(path, calibrated_spec(cal, pool, path, _command("calibrate", args)))
+    _write(args.report, calibration_report(outcome, _command("calibrate", args)))
+    return 0
 
 
-class BuildList:
-    """``hpbench build-list``."""
-
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "specs", nargs=1, type=Path, metavar="SPEC", help="a spec with [search] and [list]"
-        )
-        parser.add_argument("--emit", type=Path, metavar="PATH", help="write the list spec here")
-        _common(parser)
-
-    @staticmethod
-    def main(args: argparse.Namespace) -> int:
-        from hpbench.spec import load_spec
-
-        if _bad_pack(args, "build-list"):
-            return 2
-        spec = _checked(load_spec(args.specs[0]))
-
-        from hpbench.search.emit import list_report, list_spec
-        from hpbench.search.lists import build_list
-
-        built = build_list(spec, args.results, args.pack, _progress(args))
-        if args.emit is not None:
-            _write(args.emit, list_spec(built, args.emit, _command("build-list", args)))
-        _write(args.report, list_report(built, _command("build-list", args)))
-        return 0
+def add_build_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "specs", nargs=1, type=Path, metavar="SPEC", help="a spec with [search] and [list]"
+    )
+    parser.add_argument("--emit", type=Path, metavar="PATH", help="write the list spec here")
+    _common(parser)
 
 
-class Targets:
-    """``hpbench targets``."""
+def build_list_main(args: argparse.Namespace) -> int:
+    from hpbench.spec import load_spec
 
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "specs", nargs=1, type=Path, metavar="SPEC", help="a target-setting search spec"
-        )
-        parser.add_argument(
-            "--write",
-            type=Path,
-            metavar="SUITE",
-            help="put the targets into this suite file (in place, comments kept)",
-        )
-        parser.add_argument(
-            "--version",
-            default=None,
-            metavar="NAME",
-            help="the targets' version label recorded in the suite (default: SPEC's name "
-            "and today's date)",
-        )
-        parser.add_argument(
-            "--rerun-seeds",
-            type=_seed_list,
-            metavar="S,S,...",
-            help="AlgoPerf's last step: train each workload's best point again with these "
-            "seeds; the target is the median of their best metrics (default: the search's "
-            "best median is the target)",
-        )
-        parser.add_argument(
-            "--rerun-horizon",
-            type=float,
-            metavar="F",
-            help="with --rerun-seeds: the target-setting budget, a fraction of max_steps "
-            "(default: the search's horizon)",
-        )
-        _common(parser)
+    if _bad_pack(args, "build-list"):
+        return 2
+    spec = _checked(load_spec(args.specs[0]))
 
-    @staticmethod
-    def main(args: argparse.Namespace) -> int:
-        import datetime
+    from hpbench.search.emit import list_report, list_spec
+    from hpbench.search.lists import build_list
 
-        from hpbench import __version__
-        from hpbench.spec import compile_plan, load_spec
+    built = build_list(spec, args.results, args.pack, _progress(args))
+    if args.emit is not None:
+        _write(args.emit, list_spec(built, args.emit, _command("build-list", args)))
+    _write(args.report, list_report(built, _command("build-list", args)))
+    return 0
 
-        if _bad_pack(args, "targets"):
-            return 2
-        from hpbench.search.targets import Rerun
 
-        rerun = None
-        if args.rerun_seeds is not None:
-            try:
-                rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
-            except ValueError as e:
-                print(f"hpbench targets: --rerun-seeds/--rerun-horizon: {e}", file=sys.stderr)
-                return 2
-        elif args.rerun_horizon is not None:
-            print("hpbench targets: --rerun-horizon needs --rerun-seeds", file=sys.stderr)
-            return 2
-        plan = compile_plan(_checked(load_spec(args.specs[0])))
-        if args.write is not None and not args.write.is_file():
-            print(f"hpbench targets: --write {args.write}: no such suite file", file=sys.stderr)
-            return 2
+def add_targets_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "specs", nargs=1, type=Path, metavar="SPEC", help="a target-setting search spec"
+    )
+    parser.add_argument(
+        "--write",
+        type=Path,
+        metavar="SUITE",
+        help="put the targets into this suite file (in place, comments kept)",
+    )
+    parser.add_argument(
+        "--version",
+        default=None,
+        metavar="NAME",
+        help="the targets' version label recorded in the suite (default: SPEC's name "
+        "and today's date)",
+    )
+    parser.add_argument(
+        "--rerun-seeds",
+        type=_seed_list,
+        metavar="S,S,...",
+        help="AlgoPerf's last step: train each workload's best point again with these "
+        "seeds; the target is the median of their best metrics (default: the search's "
+        "best median is the target)",
+    )
+    parser.add_argument(
+        "--rerun-horizon",
+        type=float,
+        metavar="F",
+        help="with --rerun-seeds: the target-setting budget, a fraction of max_steps "
+        "(default: the search's horizon)",
+    )
+    _common(parser)
 
-        from hpbench.search.targets import (
-            check_writable,
-            provenance_lines,
-            set_targets,
-            targets_report,
-            write_targets,
-        )
 
-        if args.write is not None:
-            problems = check_writable(args.write.read_text(), plan)
-            for problem in problems:
-                print(f"hpbench targets: {args.write}: {problem}", file=sys.stderr)
-            if problems:
-                return 2
+def targets_main(args: argparse.Namespace) -> int:
+    import datetime
+
+    from hpbench import __version__
+    from hpbench.spec import compile_plan, load_spec
+
+    if _bad_pack(args, "targets"):
+        return 2
+    from hpbench.search.targets import Rerun
+
+    rerun = None
+    if args.rerun_seeds is not None:
         try:
-            setting = set_targets(plan, args.results, args.pack, _progress(args), rerun=rerun)
+            rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
         except ValueError as e:
-            print(f"hpbench targets: {e}", file=sys.stderr)
-            return 1
-        version = args.version or f"{plan.name}-{datetime.date.today().isoformat()}"
-        if args.write is not None:
-            header = provenance_lines(setting, version, __version__)
-            try:
-                text = write_targets(args.write.read_text(), setting, header)
-            except ValueError as e:
-                print(f"hpbench targets: {args.write}: {e}", file=sys.stderr)
-                return 2
-            _write(args.write, text)
-        _write(args.report, targets_report(setting, version))
-        return 0
+            print(f"hpbench targets: --rerun-seeds/--rerun-horizon: {e}", file=sys.stderr)
+            return 2
+    elif args.rerun_horizon is not None:
+        print("hpbench targets: --rerun-horizon needs --rerun-seeds", file=sys.stderr)
+        return 2
+    plan = compile_plan(_checked(load_spec(args.specs[0])))
+    if args.write is not None and not args.write.is_file():
+        print(f"hpbench targets: --write {args.write}: no such suite file", file=sys.stderr)
+        return 2
+
+    from hpbench.search.targets import (
+        check_writable,
+        provenance_lines,
+        set_targets,
+        targets_report,
+        write_targets,
+    )
+
+    if args.write is not None:
+        problems = check_writable(args.write.read_text(), plan)
+        for problem in problems:
+            print(f"hpbench targets: {args.write}: {problem}", file=sys.stderr)
+        if problems:
+            return 2
+    try:
+        setting = set_targets(plan, args.results, args.pack, _progress(args), rerun=rerun)
+    except ValueError as e:
+        print(f"hpbench targets: {e}", file=sys.stderr)
+        return 1
+    version = args.version or f"{plan.name}-{datetime.date.today().isoformat()}"
+    if args.write is not None:
+        header = provenance_lines(setting, version, __version__)
+        try:
+            text = write_targets(args.write.read_text(), setting, header)
+        except ValueError as e:
+            print(f"hpbench targets: {args.write}: {e}", file=sys.stderr)
+            return 2
+        _write(args.write, text)
+    _write(args.report, targets_report(setting, version))
+    return 0
 
 
 COMMANDS = {
-    name: Command(command.add_arguments, command.main)
-    for name, command in (("calibrate", Calibrate), ("build-list", BuildList), ("targets", Targets))
+    "calibrate": Command(add_calibrate_arguments, calibrate_main),
+    "build-list": Command(add_build_list_arguments, build_list_main),
+    "targets": Command(add_targets_arguments, targets_main),
 }
