@@ -18,12 +18,15 @@ from hpbench.backends.profile import (
 )
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_rows, docs_table
+from hpbench.config.write import toml_value
 from hpbench.nightly.file import Nightly
 from hpbench.spec import load_spec
+from hpbench.spec.algorithm_table import AlgorithmTable, GridAxes
 from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.spec.schema import spec_schema
 from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.spec.spaces import Space
+from hpbench.spec.workload_table import WorkloadTable
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TOY = '[workloads.toy_mlp]\ntarget = { value = 0.5 }\n[algorithm]\nname = "adamw"\n'
@@ -51,9 +54,18 @@ def test_an_invalid_schedule_cannot_be_constructed(tmp_path):
         attrs.evolve(run, max_steps=0)
 
 
-@pytest.mark.parametrize("section", ["benchmark", "schedule", "run"])
+@pytest.mark.parametrize(
+    "section", ["benchmark", "algorithm", "schedule", "workloads", "run", "grid"]
+)
 def test_docs_tables_are_generated_from_the_declarations(section):
-    models = {"benchmark": (Benchmark, None), "schedule": (Schedule, None), "run": (Spec, RUN_KEYS)}
+    models = {
+        "benchmark": (Benchmark, None),
+        "algorithm": (AlgorithmTable, None),
+        "schedule": (Schedule, None),
+        "workloads": (WorkloadTable, None),
+        "run": (Spec, RUN_KEYS),
+        "grid": (GridAxes, None),
+    }
     table = docs_table(*models[section])
     text = (DOCS / "spec.md").read_text()
     assert table in text, (
@@ -149,3 +161,84 @@ def test_search_tables_schema_comes_from_the_declarations():
     }
     assert schema["search"]["properties"]["points"]["maximum"] == 100_000
     assert schema["select"]["additionalProperties"] is False
+
+
+def _checked_and_schema_valid(tmp_path, tables: dict) -> tuple[bool, bool]:
+    """Whether the checker takes the spec of ``tables`` (toy_mlp, adamw), and the schema."""
+    spec: dict = {"algorithm": {"name": "adamw"}}
+    for section, table in tables.items():
+        spec.setdefault(section, {}).update(table)
+    spec.setdefault("workloads", {}).setdefault("toy_mlp", {}).setdefault("target", {"value": 0.5})
+    lines = []
+    for section, table in spec.items():
+        for name, value in table.items():
+            lines.append(f"{section}.{name} = {toml_value(value)}")
+    path = tmp_path / "s.toml"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        load_spec(path)
+        checked = True
+    except ConfigError as error:
+        assert ": expected" in error.render()
+        checked = False
+    return checked, jsonschema.Draft7Validator(spec_schema()).is_valid(spec)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "valid"),
+    [
+        ("size", "mini", True),
+        ("size", "full", False),  # toy_mlp registers only mini
+        ("variant", "tanh", True),
+        ("variant", ["base", "tanh"], True),
+        ("variant", ["base", "relu"], False),
+        ("variant", [], False),
+        ("target", {"metric": "loss", "value": 1}, True),
+        ("target", {"metric": "error", "value": 0.5}, False),
+        ("target", {"metric": "loss"}, False),
+        ("target", {"value": 0.5, "direction": "max"}, True),  # the schema's one gap
+        ("target", {"value": 0.5, "horizon": 1}, False),
+        ("max_steps", 0, False),
+        ("batch_size", 32, True),
+        ("eval_every", 10, True),
+        ("eval_every", 0.5, True),
+        ("eval_every", 1.5, False),
+        ("eval_every", 0, False),
+        ("skip", "yes", False),
+        ("variants", {"tanh": {"max_steps": 10}}, True),
+        ("variants", {"tanh": {"size": "mini"}}, False),
+        ("variants", {"gelu": {"max_steps": 10}}, False),
+    ],
+)
+def test_checker_and_schema_agree_on_workload_values(tmp_path, key, value, valid):
+    """The [workloads.NAME] declaration, bound to toy_mlp, gives the checker and the schema
+    (a direction against the metric's needs the metric: only the checker sees it)."""
+    workload = {key: value} if key == "target" else {"target": {"value": 0.5}, key: value}
+    checked, schema = _checked_and_schema_valid(tmp_path, {"workloads": {"toy_mlp": workload}})
+    assert checked == (valid and value != {"value": 0.5, "direction": "max"})
+    assert schema == valid
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "valid"),
+    [
+        ("grid", "learning_rate", [1e-3, 3e-3], True),
+        ("grid", "learning_rate", [1e-3, -1.0], False),
+        ("grid", "warmup", [0.1, 1.0], False),
+        ("grid", "horizon", [], False),
+        ("grid", "seed", [0, 1], True),
+        ("grid", "seed", [0, -1], False),
+        ("algorithm", "points", [{"learning_rate": 0.1, "warmup": 0.1}], True),
+        ("algorithm", "points", [{"warmup": 1.0}], False),
+        ("algorithm", "points", [{"d_coef": 1.0}], False),
+        ("algorithm", "points", [], False),
+        ("algorithm", "name", "adamw", True),
+        ("algorithm", "name", "adam", False),
+    ],
+)
+def test_checker_and_schema_agree_on_algorithm_and_grid_values(
+    tmp_path, section, key, value, valid
+):
+    """[algorithm]'s own keys and [grid]'s axes come from their declarations, bound to the
+    algorithm's registry entry."""
+    assert _checked_and_schema_valid(tmp_path, {section: {key: value}}) == (valid, valid)

@@ -46,6 +46,27 @@ class Kind:
     def schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def bind(self, entry: Any) -> Kind:
+        """This kind for the registry ``entry`` a table's values depend on (a workload's
+        sizes, an algorithm's hyperparameters); most kinds depend on none."""
+        return self
+
+
+@attrs.frozen
+class Depends(Kind):
+    """A kind that depends on a registry entry: ``make(entry)`` is the kind of its values
+    (``Depends(lambda w: Choice(w.sizes), "string")``); only the bound kind reads values."""
+
+    make: Callable[[Any], Kind]
+    type_text: str
+    expected: str = "a value"
+
+    def bind(self, entry: Any) -> Kind:
+        return self.make(entry)
+
+    def accepts(self, value: Any) -> bool:
+        raise TypeError("a Depends kind checks values once bound to its registry entry")
+
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -119,10 +140,12 @@ class Integer(Kind):
 @attrs.frozen
 class Choice(Kind):
     """One of the strings ``choices`` (or that it gives: a registry filled in late);
-    ``described`` words the choices in messages instead of the default "one of ..."."""
+    ``described`` words the choices in messages instead of the default "one of ...", and
+    ``what`` a value that is no string at all."""
 
     choices: Sequence[str] | Callable[[], Sequence[str]]
     described: str | None = None
+    what: str = "a string"
 
     def names(self) -> tuple[str, ...]:
         return tuple(self.choices() if callable(self.choices) else self.choices)
@@ -135,7 +158,7 @@ class Choice(Kind):
 
     def read(self, reporter: Reporter, path: Path_, value: Any) -> str | None:
         if self.described is None:
-            return reporter.string(path, value, self.names())
+            return reporter.string(path, value, self.names(), self.what)
         if value in self.names():
             return value
         reporter.fail(path, self.described, value, did_you_mean(value, self.names()))
@@ -366,22 +389,33 @@ def read_settings(
 
 
 def read_values(
-    reporter: Reporter, path: Path_, table: dict[str, Any], declared: dict[str, Declared]
+    reporter: Reporter,
+    path: Path_,
+    table: dict[str, Any],
+    declared: dict[str, Declared],
+    entry: Any = None,
+    at: Callable[[str], Path_] | None = None,
 ) -> dict[str, Any]:
-    """:func:`read_settings` without the unknown-key check (for a caller that words it)."""
+    """:func:`read_settings` without the unknown-key check (for a caller that words it);
+    kinds bound to the registry ``entry`` (:meth:`Kind.bind`), each key reported at
+    ``at(key)`` (default: under ``path``)."""
     out = {}
     for key, d in declared.items():
         if key in table:
-            value = d.setting.kind.read(reporter, (*path, key), table[key])
+            where = (*path, key) if at is None else at(key)
+            value = d.setting.kind.bind(entry).read(reporter, where, table[key])
             if value is not None:
                 out[d.attribute] = value
     return out
 
 
-def settings_schema(cls: type, names: Iterable[str] | None = None) -> dict[str, Any]:
-    """The JSON Schema properties of the declared keys (each with its doc)."""
+def settings_schema(
+    cls: type, names: Iterable[str] | None = None, entry: Any = None
+) -> dict[str, Any]:
+    """The JSON Schema properties of the declared keys (each with its doc), their kinds
+    bound to the registry ``entry``."""
     return {
-        key: {**d.setting.kind.schema(), "description": d.setting.doc}
+        key: {**d.setting.kind.bind(entry).schema(), "description": d.setting.doc}
         for key, d in settings(cls, names).items()
     }
 

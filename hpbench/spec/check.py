@@ -4,6 +4,10 @@ Each check records a :class:`~hpbench.config.errors.Problem` and carries on, so 
 reports every problem of a file; :func:`check` raises :class:`~hpbench.config.ConfigError`
 at the end if there were any. Numbers are coerced to each hyperparameter's declared kind
 here, which is what makes ``learning_rate = 1`` and ``learning_rate = 1.0`` the same trial.
+Every key is read through its declaration (:mod:`hpbench.spec.model`,
+:mod:`hpbench.spec.algorithm_table`, :mod:`hpbench.spec.workload_table`); what stays here is
+what joins them: a variant's table over its workload's, a size's registered defaults, a
+required target, the trial count.
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import attrs
 
 from hpbench.algorithms.registry import ALGORITHMS, AlgorithmInfo
 from hpbench.config.errors import ConfigError, did_you_mean, show
-from hpbench.config.fields import read_settings, settings
+from hpbench.config.fields import read_settings, read_values, settings
 from hpbench.config.locate import Path_
-from hpbench.config.values import MISSING, REAL, Found, one_of
-from hpbench.plan import Scalar, Target
-from hpbench.schedules import HORIZON, WARMUP
+from hpbench.config.values import MISSING, Found, one_of
+from hpbench.plan import Scalar
+from hpbench.spec.algorithm_table import (
+    AlgorithmTable,
+    GridAxes,
+    hyperparameter_axis,
+    hyperparameters,
+)
 from hpbench.spec.bounds import default_max_trials
-from hpbench.spec.confine import is_data_path
 from hpbench.spec.model import (
     RESERVED,
     RUN_KEYS,
@@ -35,25 +43,8 @@ from hpbench.spec.model import (
 from hpbench.spec.search import check_reserved, draw_points, point_count
 from hpbench.spec.source import SpecDocument
 from hpbench.spec.values import SpecReporter
-from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
-
-WORKLOAD_KEYS = (
-    "size",
-    "variant",
-    "target",
-    "max_steps",
-    "batch_size",
-    "eval_every",
-    "data",
-    "skip",
-    "variants",
-)
-VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
-TARGET_KEYS = ("metric", "value", "direction")
-#: Grid axes besides the algorithm's hyperparameters.
-GRID_AXES = ("warmup", "horizon", "seed")
-#: Default evaluation cadence: a fraction of the workload's max_steps.
-EVAL_EVERY = 0.02
+from hpbench.spec.workload_table import WorkloadTable, variant_settings, workload_settings
+from hpbench.workloads.registry import WORKLOADS, WorkloadInfo
 
 
 def check(doc: SpecDocument, max_trials: int | None = None) -> Spec:
@@ -180,67 +171,22 @@ class _Checker(SpecReporter):
         table = self.doc.data.get("algorithm")
         if not isinstance(table, dict):
             return None, {}, ({},)
-        name = self.string(
-            ("algorithm", "name"),
-            table.get("name", MISSING),
-            ALGORITHMS,
-            what="a registered algorithm name",
-        )
+        own = settings(AlgorithmTable)
+        path = ("algorithm", "name")
+        name = own["name"].setting.kind.read(self, path, table.get("name", MISSING))
         if name is None:
             return None, {}, ({},)
         info = ALGORITHMS[name]
-        allowed = ("name", "points", *info.names)
         self.unknown_keys(
             ("algorithm",),
             table,
-            allowed,
+            (*own, *info.names),
             f"a hyperparameter of {name} ({', '.join(info.names)})",
             hyperparameters=True,
         )
-        fixed = self.hyperparameters(
-            ("algorithm",), info, {k: v for k, v in table.items() if k not in ("name", "points")}
-        )
-        points: tuple[dict[str, Scalar], ...] = ({},)
-        if "points" in table:
-            raw = table["points"]
-            if not isinstance(raw, list) or not raw or not all(isinstance(p, dict) for p in raw):
-                self.fail(
-                    ("algorithm", "points"),
-                    "a non-empty array of tables ([[algorithm.points]])",
-                    raw,
-                )
-            else:
-                points = tuple(
-                    self.point(("algorithm", "points", i), info, p) for i, p in enumerate(raw)
-                )
-        return info, fixed, points
-
-    def hyperparameters(
-        self, path: Path_, info: AlgorithmInfo, table: dict[str, Any]
-    ) -> dict[str, Scalar]:
-        out = {}
-        for key, value in table.items():
-            h = info.hyperparameter(key)
-            if h is not None:
-                coerced = self.hyperparameter((*path, key), h, value)
-                if coerced is not None:
-                    out[key] = coerced
-        return out
-
-    def point(self, path: Path_, info: AlgorithmInfo, table: dict[str, Any]) -> dict[str, Scalar]:
-        self.unknown_keys(
-            path,
-            table,
-            (*info.names, "warmup"),
-            f"a hyperparameter of {info.name} or warmup",
-            hyperparameters=True,
-        )
-        out = self.hyperparameters(path, info, table)
-        if "warmup" in table:
-            warmup = self.number((*path, "warmup"), table["warmup"], WARMUP)
-            if warmup is not None:
-                out["warmup"] = warmup
-        return out
+        fixed = hyperparameters(self, ("algorithm",), info, table)
+        values = read_values(self, ("algorithm",), table, {"points": own["points"]}, info)
+        return info, fixed, values.get("points", ({},))
 
     def schedule(self) -> Schedule:
         table = self.doc.data.get("schedule", {})
@@ -273,7 +219,9 @@ class _Checker(SpecReporter):
                 )
                 continue
             entry = self.table(path, entry)
-            if entry is not None and (selected is not None or not entry.get("skip", False)):
+            # a skip that is not true or false is reported with the workload's settings
+            skipped = entry is not None and entry.get("skip", False) is True
+            if entry is not None and (selected is not None or not skipped):
                 runs.extend(self.workload(path, WORKLOADS[name], entry))
         return tuple(runs)
 
@@ -298,57 +246,33 @@ class _Checker(SpecReporter):
         return set(raw)
 
     def workload(self, path: Path_, info: WorkloadInfo, entry: dict[str, Any]) -> list[WorkloadRun]:
-        self.unknown_keys(
-            path, entry, WORKLOAD_KEYS, "a key of a workload (" + ", ".join(WORKLOAD_KEYS) + ")"
-        )
-        self.boolean((*path, "skip"), entry.get("skip", False))
-        size = self.string((*path, "size"), entry.get("size", "mini"), info.sizes)
-        variants_known = ("base", *info.variants)
-        selected = entry.get("variant", "base")
-        selected = [selected] if isinstance(selected, str) else selected
-        if not isinstance(selected, list) or not selected:
-            self.fail((*path, "variant"), "a variant name or a non-empty list of them", selected)
+        """The runs of the variants ``entry`` selects; the settings of every variant it
+        writes are checked, selected or not."""
+        declared = settings(WorkloadTable)
+        self.unknown_keys(path, entry, declared, f"a key of a workload ({', '.join(declared)})")
+        # size is checked even when left out: a workload without the default size names one
+        own = workload_settings()
+        values = read_values(self, path, {"size": own["size"].default, **entry}, own, info)
+        size = values.get("size")
+        if "variant" in entry and "variant" not in values:
             return []
-        overrides = entry.get("variants", {})
-        if self.table((*path, "variants"), overrides) is None:
-            overrides = {}
-        for name, table in overrides.items():
-            vpath = (*path, "variants", name)
-            if name not in variants_known:
-                self.fail(
-                    vpath,
-                    f"a variant of {info.name} ({one_of(variants_known)})",
-                    Found(f"unknown variant {show(name)}"),
-                    did_you_mean(name, variants_known),
-                    at_key=True,
-                )
-            elif self.table(vpath, table) is not None:
-                self.unknown_keys(
-                    vpath,
-                    table,
-                    VARIANT_KEYS,
-                    "a per-variant key (" + ", ".join(VARIANT_KEYS) + ")",
-                )
+        selected = values.get("variant", own["variant"].default)
+        overrides = values.get("variants", {})
         runs = []
-        for i, variant in enumerate(selected):
-            one = isinstance(entry.get("variant"), str | None)
-            checked = self.string(
-                (*path, "variant") if one else (*path, "variant", i), variant, variants_known
-            )
-            over = overrides.get(checked, {})
+        for variant in selected:
             # Check the settings even when the variant or size is wrong: report everything.
             run = self.workload_run(
                 path,
                 info,
-                checked or "base",
+                variant or "base",
                 size or info.sizes[0],
                 entry,
-                over if isinstance(over, dict) else {},
+                overrides.get(variant, {}),
             )
-            if run is not None and checked is not None and size is not None:
+            if run is not None and variant is not None and size is not None:
                 runs.append(run)
         for variant, over in overrides.items():  # settings of variants not selected to run
-            if variant in variants_known and variant not in selected and isinstance(over, dict):
+            if variant not in selected:
                 self.workload_run(path, info, variant, size or info.sizes[0], entry, over)
         return runs
 
@@ -362,81 +286,43 @@ class _Checker(SpecReporter):
         over: dict[str, Any],
     ) -> WorkloadRun | None:
         """One variant's settings: the workload's, with its ``variants.VARIANT`` table on top."""
-        settings = {**entry, **over}
+        written = {**entry, **over}
 
         def at(key: str) -> Path_:
             return (*path, "variants", variant, key) if key in over else (*path, key)
 
-        def sized(key: str, defaults: dict[str, int]) -> int | None:
-            if key in settings:
-                return self.integer(at(key), settings[key])
+        declared = variant_settings()
+        values = read_values(self, path, written, declared, info, at)
+
+        def sized(key: str) -> int | None:
+            if key in written:
+                return values.get(key)
+            defaults = getattr(info, key)
             if size not in defaults:
                 expected = f"{key} (workload {info.name} has no default at size {size})"
                 self.fail((*path, key), expected, MISSING)
             return defaults.get(size)
 
-        max_steps = sized("max_steps", info.max_steps)
-        batch_size = sized("batch_size", info.batch_size)
-        target = self.target(info, variant, settings.get("target", MISSING), at("target"))
-        data = settings.get("data")
-        if data is not None:
-            data = self.string(at("data"), data, what="a path to the workload's data")
-            if data is not None and not is_data_path(data):
-                what = "a data path: absolute, or relative without .., no control characters"
-                self.fail(at("data"), what, data)
-        eval_every = self.eval_every(
-            at("eval_every"), settings.get("eval_every", EVAL_EVERY), max_steps
-        )
-        if None in (max_steps, batch_size, target, eval_every):
-            return None
-        return WorkloadRun(
-            info.name, variant, size, target, max_steps, batch_size, eval_every, data
-        )
-
-    def eval_every(self, path: Path_, value: Any, max_steps: int | None) -> int | None:
-        """Steps (an integer) or a fraction of max_steps (a float in (0, 1])."""
-        if isinstance(value, float):
-            fraction = self.number(path, value, HORIZON)
-            return (
-                None
-                if fraction is None or max_steps is None
-                else max(1, round(fraction * max_steps))
-            )
-        return self.integer(path, value)
-
-    def target(self, info: WorkloadInfo, variant: str, value: Any, path: Path_) -> Target | None:
-        if value is MISSING:
+        max_steps, batch_size = sized("max_steps"), sized("batch_size")
+        target = values.get("target")
+        if "target" not in written:
             label = info.name if variant == "base" else f"{info.name} ({variant})"
             self.fail(
-                path,
+                at("target"),
                 f"a target for {label}, e.g. "
                 f"target = {{ metric = {show(info.metric)}, value = ... }}",
                 Found("none"),
             )
-            return None
-        table = self.table(path, value)
-        if table is None:
-            return None
-        self.unknown_keys(path, table, TARGET_KEYS, "a key of target (metric, value, direction)")
-        metric = self.string(
-            (*path, "metric"), table.get("metric", info.metric), info.metrics, what="a metric name"
+        every = (
+            values.get("eval_every") if "eval_every" in written else declared["eval_every"].default
         )
-        number = table.get("value", MISSING)
-        if number is MISSING:
-            self.fail((*path, "value"), "the target value", Found("none"))
+        if isinstance(every, float):  # a fraction of max_steps
+            every = None if max_steps is None else max(1, round(every * max_steps))
+        if None in (max_steps, batch_size, target, every):
             return None
-        number = self.number((*path, "value"), number, REAL)
-        if metric is None or number is None:
-            return None
-        direction = METRIC_DIRECTIONS[metric]
-        given = table.get("direction", direction)
-        if (
-            self.string((*path, "direction"), given, ("min", "max")) is not None
-            and given != direction
-        ):
-            self.fail((*path, "direction"), f"{show(direction)} for metric {metric}", given)
-            return None
-        return Target(metric, number, direction)
+        return WorkloadRun(
+            info.name, variant, size, target, max_steps, batch_size, every, values.get("data")
+        )
 
     def run(self) -> dict[str, Any]:
         """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""
@@ -449,7 +335,8 @@ class _Checker(SpecReporter):
         table = self.doc.data.get("grid", {})
         if not isinstance(table, dict):
             return ()
-        names = (*(info.names if info else ()), *GRID_AXES)
+        fixed = settings(GridAxes)
+        names = (*(info.names if info else ()), *fixed)
         if info is not None or "algorithm" not in self.doc.data:
             self.unknown_keys(
                 ("grid",),
@@ -457,30 +344,19 @@ class _Checker(SpecReporter):
                 names,
                 "a hyperparameter"
                 + (f" of {info.name}" if info else "")
-                + ", warmup, horizon or seed",
+                + f", {', '.join(list(fixed)[:-1])} or {list(fixed)[-1]}",
                 hyperparameters=True,
             )
         # else: the algorithm's name was already reported; its axes cannot be checked
         axes = []
         for key, values in table.items():
-            path = ("grid", key)
-            if key not in names:
+            if key in fixed:
+                kind = fixed[key].setting.kind
+            elif info is not None and key in info.names:
+                kind = hyperparameter_axis(info.hyperparameter(key))
+            else:
                 continue
-            if not isinstance(values, list) or not values:
-                self.fail(path, "a non-empty list of values", values)
-                continue
-            checked = [self.axis_value((*path, i), key, info, v) for i, v in enumerate(values)]
-            if None not in checked:
-                axes.append((key, tuple(checked)))
+            read = kind.read(self, ("grid", key), values)
+            if read is not None and len(read) == len(values):  # else a value is reported
+                axes.append((key, read))
         return tuple(axes)
-
-    def axis_value(
-        self, path: Path_, key: str, info: AlgorithmInfo | None, value: Any
-    ) -> Scalar | None:
-        if key == "warmup":
-            return self.number(path, value, WARMUP)
-        if key == "horizon":
-            return self.number(path, value, HORIZON)
-        if key == "seed":
-            return self.integer(path, value, low=0)
-        return self.hyperparameter(path, info.hyperparameter(key), value)
