@@ -19,7 +19,7 @@ from hpbench.backends.profile import (
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_rows, docs_table
 from hpbench.config.write import toml_value
-from hpbench.nightly.file import Nightly
+from hpbench.nightly.file import Nightly, ReportSpec, load_nightly, nightly_docs_table
 from hpbench.spec import load_spec
 from hpbench.spec.algorithm_table import AlgorithmTable, GridAxes
 from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
@@ -132,6 +132,19 @@ def test_an_invalid_nightly_cannot_be_constructed():
         Nightly(file="n.toml", reports=(), noise=1.0)
     with pytest.raises(ValueError, match=r'Nightly.time: expected "steps", "seconds" or "algo'):
         Nightly(file="n.toml", reports=(), time="hours")
+    with pytest.raises(ValueError, match=r"ReportSpec.name: expected a plain file name"):
+        ReportSpec(name="../x", specs=(Path("a.toml"),))
+    with pytest.raises(ValueError, match="ReportSpec.specs: expected a non-empty list of spec"):
+        ReportSpec(name="x", specs=())
+    with pytest.raises(TypeError):  # name and specs are required
+        ReportSpec(name="x")  # type: ignore[call-arg]
+
+
+def test_the_nightly_table_is_generated_from_the_declarations():
+    table = nightly_docs_table()
+    assert table in (DOCS / "reports.md").read_text(), (
+        f"docs/reports.md: the nightly file table is out of date; replace it with:\n{table}"
+    )
 
 
 @pytest.mark.parametrize("model", [Search, Select, ListSettings])
@@ -242,3 +255,23 @@ def test_checker_and_schema_agree_on_algorithm_and_grid_values(
     """[algorithm]'s own keys and [grid]'s axes come from their declarations, bound to the
     algorithm's registry entry."""
     assert _checked_and_schema_valid(tmp_path, {section: {key: value}}) == (valid, valid)
+
+
+def test_the_nightly_checker_reads_the_report_declaration(tmp_path):
+    (tmp_path / "a.toml").write_text(TOY)
+    path = tmp_path / "nightly.toml"
+    path.write_text(
+        '[nightly]\n[[report]]\ntitle = 3\n[[report]]\nname = "r"\nspecs = ["a.toml"]\n'
+        '[[report]]\nname = "r"\nspecs = ["a.toml", "b.toml"]\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_nightly(path)
+    lines = raised.value.render().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "report[0].name: expected a plain file name (letters, digits, _ . -, not starting "
+        "with a dot, <= 100), found none",
+        "report[0].specs: expected a non-empty list of spec file paths, found none",
+        "report[0].title: expected a string, found 3",
+        'report[2].name: expected a name no other report has, found "r" again',
+        f"report[2].specs[1]: expected an existing spec file, found no file {tmp_path}/b.toml",
+    ]

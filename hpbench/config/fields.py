@@ -19,7 +19,7 @@ import attrs
 from hpbench.config.confine import PLAIN_NAME, PLAIN_NAME_TEXT, is_plain_name
 from hpbench.config.errors import did_you_mean, show
 from hpbench.config.locate import Path_
-from hpbench.config.values import Interval, Reporter, one_of
+from hpbench.config.values import MISSING, Interval, Reporter, one_of
 
 #: The attrs metadata key of a :class:`Setting`.
 METADATA = "hpbench.config"
@@ -398,14 +398,16 @@ def read_values(
 ) -> dict[str, Any]:
     """:func:`read_settings` without the unknown-key check (for a caller that words it);
     kinds bound to the registry ``entry`` (:meth:`Kind.bind`), each key reported at
-    ``at(key)`` (default: under ``path``)."""
+    ``at(key)`` (default: under ``path``). A key without a default is required."""
     out = {}
     for key, d in declared.items():
+        where = (*path, key) if at is None else at(key)
         if key in table:
-            where = (*path, key) if at is None else at(key)
             value = d.setting.kind.bind(entry).read(reporter, where, table[key])
             if value is not None:
                 out[d.attribute] = value
+        elif d.default is attrs.NOTHING:
+            reporter.fail(where, d.setting.kind.expected, MISSING)
     return out
 
 

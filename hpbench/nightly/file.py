@@ -8,30 +8,88 @@ importing the report code; :mod:`hpbench.nightly.run` runs it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from hpbench.config.confine import PLAIN_NAME_TEXT, is_plain_name, reference_problem
-from hpbench.config.errors import ConfigError, Problem, did_you_mean, display_path, show
-from hpbench.config.fields import Choice, Number, read_values, setting, settings
+from hpbench.config.confine import reference_problem
+from hpbench.config.errors import ConfigError, did_you_mean, display_path, show
+from hpbench.config.fields import (
+    DOCS_HEADER,
+    Choice,
+    Declared,
+    Kind,
+    Number,
+    PlainName,
+    Text,
+    docs_rows,
+    read_values,
+    setting,
+    settings,
+)
+from hpbench.config.locate import Path_
 from hpbench.config.source import Document, read_document
-from hpbench.config.values import Interval, Reporter
+from hpbench.config.values import Found, Interval, Reporter
 
 DEFAULT_NOISE = 0.02
-#: The tables of a nightly file, and the keys of a ``[[report]]``.
+#: The tables of a nightly file.
 _TABLES = ("nightly", "report")
-_REPORT_KEYS = ("name", "title", "specs")
 #: The clocks a report can compare (hpbench.scoring.scores.TIME_UNITS, without importing it).
 TIMES = ("steps", "seconds", "algoperf")
 
 
 @attrs.frozen
-class ReportSpec:
-    """One report of the nightly: its name (directory under reports/), title and specs."""
+class SpecFiles(Kind):
+    """A non-empty list of spec files relative to ``directory`` (the nightly file's), each
+    inside ``roots``; read as their paths (:meth:`bind` gives the directory and roots)."""
 
-    name: str
-    specs: tuple[Path, ...]
-    title: str | None = None
+    directory: Path | None = None
+    roots: tuple[Path, ...] = ()
+    expected = "a non-empty list of spec file paths"
+    type_text = "list of paths"
+
+    def bind(self, entry: tuple[Path, tuple[Path, ...]]) -> SpecFiles:
+        return SpecFiles(*entry)
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> tuple[Path, ...] | None:
+        if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
+            reporter.fail(path, self.expected, value)
+            return None
+        assert self.directory is not None, "read by the kind bound to the nightly file"
+        for i, spec in enumerate(value):
+            file = self.directory / spec
+            outside = reference_problem(spec, self.directory, self.roots)
+            if outside is None and not file.is_file():
+                outside = f"expected an existing spec file, found no file {display_path(file)}"
+            if outside is not None:
+                reporter.problems.append(reporter.doc.problem((*path, i), outside))
+        return tuple(self.directory / spec for spec in value)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, tuple) and bool(value) and all(isinstance(p, Path) for p in value)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "array", "minItems": 1, "items": {"type": "string"}}
+
+
+@attrs.frozen
+class ReportSpec:
+    """``[[report]]``: one report of the nightly, its name (directory under reports/),
+    specs and title."""
+
+    name: str = setting(
+        attrs.NOTHING,
+        PlainName(),
+        "the report's directory, `reports/<name>/` (docs/security.md)",
+        default_text="required",
+    )
+    specs: tuple[Path, ...] = setting(
+        attrs.NOTHING,
+        SpecFiles(),
+        "the specs it compares, relative to the nightly file, inside the repository",
+        default_text="required",
+    )
+    title: str | None = setting(None, Text(), "its heading", default_text="its name")
 
 
 @attrs.frozen
@@ -65,10 +123,10 @@ def load_nightly(path: Path | str) -> Nightly:
 def check_nightly(doc: Document, directory: Path) -> Nightly:
     """Check a parsed nightly file whose spec paths are relative to ``directory``; raises
     ConfigError listing every problem."""
-    problems: list[Problem] = []
+    reporter = Reporter(doc)
     for key in doc.data:
         if key not in _TABLES:
-            problems.append(
+            reporter.problems.append(
                 doc.problem(
                     (key,),
                     f"unknown table {show(key)}; expected [nightly] or [[report]]",
@@ -78,93 +136,78 @@ def check_nightly(doc: Document, directory: Path) -> Nightly:
             )
     table = doc.data.get("nightly", {})
     if not isinstance(table, dict):
-        problems.append(doc.problem(("nightly",), f"expected a table, found {show(table)}"))
+        reporter.problems.append(
+            doc.problem(("nightly",), f"expected a table, found {show(table)}")
+        )
         table = {}
-    declared = settings(Nightly)
+    values = _read(reporter, ("nightly",), table, settings(Nightly))
+    reports = _reports(reporter, (directory, doc.roots))
+    if reporter.problems:
+        raise ConfigError(reporter.problems)
+    return Nightly(file=doc.file, reports=tuple(reports), **values)
+
+
+def _read(
+    reporter: Reporter,
+    path: Path_,
+    table: dict[str, Any],
+    declared: dict[str, Declared],
+    entry: Any = None,
+) -> dict[str, Any]:
+    """The valid values of ``table``'s declared keys by attribute; an unknown key is
+    reported as such, with a 'did you mean' hint."""
     for key in table:
         if key not in declared:
-            problems.append(
-                doc.problem(
-                    ("nightly", key),
+            reporter.problems.append(
+                reporter.doc.problem(
+                    (*path, key),
                     f"unknown key {show(key)}",
                     did_you_mean(key, declared),
                     at_key=True,
                 )
             )
-    reporter = Reporter(doc)
-    values = read_values(reporter, ("nightly",), table, declared)
-    problems.extend(reporter.problems)
-    reports = _reports(doc, directory, problems)
-    if problems:
-        raise ConfigError(problems)
-    return Nightly(file=doc.file, reports=tuple(reports), **values)
+    return read_values(reporter, path, table, declared, entry)
 
 
-def _reports(doc: Document, directory: Path, problems: list[Problem]) -> list[ReportSpec]:
+def _reports(reporter: Reporter, where: tuple[Path, tuple[Path, ...]]) -> list[ReportSpec]:
+    """The ``[[report]]`` tables, their spec paths relative to ``where`` (the nightly
+    file's directory and the roots paths may lead into)."""
+    doc = reporter.doc
     tables = doc.data.get("report")
     if not isinstance(tables, list) or not tables:
-        problems.append(
+        reporter.problems.append(
             doc.problem(("report",), "expected at least one [[report]] table with a name and specs")
         )
         return []
+    declared = settings(ReportSpec)
     reports, names = [], set()
     for index, table in enumerate(tables):
         at = ("report", index)
         if not isinstance(table, dict):
-            problems.append(doc.problem(at, f"expected a [[report]] table, found {show(table)}"))
+            reporter.problems.append(
+                doc.problem(at, f"expected a [[report]] table, found {show(table)}")
+            )
             continue
-        for key in table:
-            if key not in _REPORT_KEYS:
-                problems.append(
-                    doc.problem(
-                        (*at, key),
-                        f"unknown key {show(key)}",
-                        did_you_mean(key, _REPORT_KEYS),
-                        at_key=True,
-                    )
-                )
-        name = table.get("name")
-        if not is_plain_name(name):
-            problems.append(
-                doc.problem((*at, "name"), f"expected {PLAIN_NAME_TEXT}, found {show(name)}")
-            )
-        elif name in names:
-            problems.append(
-                doc.problem(
-                    (*at, "name"), f"expected a name no other report has, found {show(name)} again"
-                )
-            )
+        values = _read(reporter, at, table, declared, where)
+        name = values.get("name")
+        if name is not None and name in names:
+            expected = "a name no other report has"
+            reporter.fail((*at, "name"), expected, Found(f"{show(name)} again"))
         names.add(name)
-        title = table.get("title")
-        if title is not None and not isinstance(title, str):
-            problems.append(doc.problem((*at, "title"), f"expected a string, found {show(title)}"))
-        specs = table.get("specs")
-        if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
-            problems.append(
-                doc.problem(
-                    (*at, "specs"),
-                    f"expected a non-empty list of spec file paths, found {show(specs)}",
-                )
-            )
-            continue
-        paths = []
-        for i, spec in enumerate(specs):
-            file = directory / spec
-            outside = reference_problem(spec, directory, doc.roots)
-            if outside is not None:
-                problems.append(doc.problem((*at, "specs", i), outside))
-            elif not file.is_file():
-                problems.append(
-                    doc.problem(
-                        (*at, "specs", i),
-                        f"expected an existing spec file, found no file {display_path(file)}",
-                    )
-                )
-            paths.append(file)
-        reports.append(ReportSpec(name=str(name), specs=tuple(paths), title=title))
+        if "name" in values and "specs" in values:
+            reports.append(ReportSpec(**values))
     return reports
 
 
 def is_nightly_file(doc: Document) -> bool:
     """Whether a parsed file is a nightly file (it has a ``[nightly]`` table), not a spec."""
     return "nightly" in doc.data
+
+
+def nightly_docs_table() -> str:
+    """The table of every nightly file key in docs/reports.md, from the declarations."""
+    rows = [
+        *docs_rows(Nightly, section="nightly"),
+        *docs_rows(ReportSpec, section="[report]"),
+    ]
+    return "\n".join([*DOCS_HEADER, *rows])
