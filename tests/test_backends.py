@@ -23,7 +23,8 @@ from backend_helpers import (
 )
 
 from hpbench.backends import pool
-from hpbench.backends.profile import PoolOptions, RunnerProfile
+from hpbench.backends.options import PoolOptions
+from hpbench.backends.profile import RunnerProfile
 from hpbench.cli import main
 from hpbench.results.records import read_trial
 from hpbench.results.store import TrialDir
@@ -32,7 +33,7 @@ from hpbench.train import make_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "specs" / "suites" / "toy.toml"
-POOL = RunnerProfile(backend="pool", pool=PoolOptions(workers=2), retries=2)
+POOL = RunnerProfile(backend="pool", options={"pool": PoolOptions(workers=2)}, retries=2)
 SLOW_WORKER_CODE = "import sys, backend_helpers; sys.exit(backend_helpers.worker_main())"
 SLOW_WORKER = (sys.executable, "-c", SLOW_WORKER_CODE)
 
@@ -122,14 +123,16 @@ def test_a_job_whose_worker_always_dies_ends_failed_after_its_retries(tmp_path):
 
 def test_device_groups_split_gpus_by_devices_per_job():
     gpus = RunnerProfile(
-        backend="pool", devices_per_job=2, pool=PoolOptions(device="gpu", gpus=(0, 1, 2, 3, 4))
+        backend="pool",
+        devices_per_job=2,
+        options={"pool": PoolOptions(device="gpu", gpus=(0, 1, 2, 3, 4))},
     )
     assert pool.device_groups(gpus) == [
         {"CUDA_VISIBLE_DEVICES": "0,1"},
         {"CUDA_VISIBLE_DEVICES": "2,3"},
     ]
     assert pool.device_groups(POOL) == [{"JAX_PLATFORMS": "cpu"}] * 2
-    capped = RunnerProfile(backend="pool", concurrency=1, pool=PoolOptions(workers=4))
+    capped = RunnerProfile(backend="pool", concurrency=1, options={"pool": PoolOptions(workers=4)})
     assert len(pool.device_groups(capped)) == 1
 
 
@@ -260,6 +263,8 @@ def test_a_gpu_pool_without_gpus_is_a_clear_error(monkeypatch, tmp_path):
     from hpbench.config.errors import ConfigError
 
     monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi: no GPUs
-    profile = RunnerProfile(backend="pool", file="gpus.toml", pool=PoolOptions(device="gpu"))
+    profile = RunnerProfile(
+        backend="pool", file="gpus.toml", options={"pool": PoolOptions(device="gpu")}
+    )
     with pytest.raises(ConfigError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
         pool.device_groups(profile)

@@ -8,10 +8,17 @@ import inspect
 import subprocess
 import sys
 
+import attrs
 import pytest
 
 from hpbench.backends import BACKENDS, run_jobs
-from hpbench.backends.profile import DistributedOptions, RunnerProfile, load_profile
+from hpbench.backends.options import PoolOptions, RayOptions, SlurmOptions
+from hpbench.backends.profile import (
+    DistributedOptions,
+    RunnerProfile,
+    load_profile,
+    profile_schema,
+)
 from hpbench.backends.registry import (
     BackendEntry,
     BackendUnavailable,
@@ -20,6 +27,7 @@ from hpbench.backends.registry import (
     runs_in_lockstep,
 )
 from hpbench.cli import main
+from hpbench.config.fields import Integer, setting
 from hpbench.spec import SpecError
 from hpbench.spec.compile import load_plan
 from hpbench.train.job import make_jobs
@@ -49,14 +57,15 @@ def test_loading_the_registry_imports_no_backend_and_no_jax():
         " 'jax' in sys.modules, 'ray' in sys.modules, 'submitit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    listed = "['hpbench.backends.profile', 'hpbench.backends.registry'] False False False"
+    listed = (
+        "['hpbench.backends.options', 'hpbench.backends.profile', 'hpbench.backends.registry']"
+        " False False False"
+    )
     assert out.stdout.strip() == listed
 
 
 def test_a_backend_without_its_extra_says_what_to_install(monkeypatch):
-    missing = BackendEntry(
-        "ray", "hpbench.backends.ray", extra="ray", requires="hpbench_no_such_package"
-    )
+    missing = attrs.evolve(BACKENDS["ray"], requires="hpbench_no_such_package")
     monkeypatch.setitem(BACKENDS, "ray", missing)
     with pytest.raises(BackendUnavailable, match=r"pip install 'hpbench\[ray\]'"):
         get_backend("ray")
@@ -65,9 +74,7 @@ def test_a_backend_without_its_extra_says_what_to_install(monkeypatch):
 def test_hpbench_run_on_a_backend_without_its_extra_exits_2_saying_what_to_install(
     monkeypatch, tmp_path, capsys
 ):
-    missing = BackendEntry(
-        "ray", "hpbench.backends.ray", extra="ray", requires="hpbench_no_such_package"
-    )
+    missing = attrs.evolve(BACKENDS["ray"], requires="hpbench_no_such_package")
     monkeypatch.setitem(BACKENDS, "ray", missing)
     spec = _write_spec(tmp_path)
     code = main(
@@ -132,3 +139,32 @@ def _write_spec(directory):
         '[workloads.toy_mlp]\ntarget = { metric = "error_rate", value = 0.1 }\n'
     )
     return spec
+
+
+def test_each_backend_registers_the_options_its_profile_table_holds(monkeypatch, tmp_path):
+    """A backend's profile table is the options type of its registry entry: a backend
+    registered with one gets its table in the checker, the schema and the profile."""
+    assert {n: e.options for n, e in BACKENDS.items()} == {
+        "local": None,
+        "pool": PoolOptions,
+        "ray": RayOptions,
+        "slurm": SlurmOptions,
+    }
+
+    @attrs.frozen
+    class MpiOptions:
+        ranks: int = setting(4, Integer(), "MPI ranks per job")
+
+    monkeypatch.setitem(BACKENDS, "mpi", BackendEntry("mpi", "no_such_module", options=MpiOptions))
+    assert profile_schema()["properties"]["mpi"]["properties"]["ranks"]["minimum"] == 1
+    path = tmp_path / "mpi.toml"
+    path.write_text("[mpi]\nranks = 8\n")
+    assert load_profile(path).options["mpi"] == MpiOptions(ranks=8)
+    path.write_text("[mpi]\nranks = 0\n")
+    with pytest.raises(SpecError, match=r"mpi.ranks: expected an integer >= 1, found 0"):
+        load_profile(path)
+    assert RunnerProfile().options["mpi"] == MpiOptions()  # defaults where not given
+    with pytest.raises(ValueError, match=r"options\['pool'\]: expected PoolOptions, found"):
+        RunnerProfile(options={"pool": RayOptions()})
+    with pytest.raises(ValueError, match="no registered backend takes options named 'pol'"):
+        RunnerProfile(options={"pol": PoolOptions()})

@@ -26,7 +26,8 @@ from backend_helpers import (
 )
 
 from hpbench.backends import slurm
-from hpbench.backends.profile import RunnerProfile, SlurmOptions, load_profile
+from hpbench.backends.options import SlurmOptions
+from hpbench.backends.profile import RunnerProfile, load_profile
 from hpbench.cli import main
 from hpbench.results.records import read_trial
 
@@ -36,7 +37,7 @@ SUITE = ROOT / "specs" / "suites" / "toy.toml"
 
 def local_array(tmp: Path) -> RunnerProfile:
     options = SlurmOptions(executor="local", folder=str(tmp / "slurm" / "%j"), time_minutes=60)
-    return RunnerProfile(backend="slurm", slurm=options, retries=1)
+    return RunnerProfile(backend="slurm", options={"slurm": options}, retries=1)
 
 
 @pytest.fixture(scope="module")

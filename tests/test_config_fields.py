@@ -9,13 +9,8 @@ import attrs
 import jsonschema
 import pytest
 
-from hpbench.backends.profile import (
-    PoolOptions,
-    RunnerProfile,
-    SlurmOptions,
-    load_profile,
-    profile_docs_table,
-)
+from hpbench.backends.options import PoolOptions, SlurmOptions
+from hpbench.backends.profile import RunnerProfile, load_profile, profile_docs_table
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_rows, docs_table
 from hpbench.config.write import toml_value
@@ -90,7 +85,7 @@ def test_an_invalid_runner_profile_cannot_be_constructed(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[slurm]\ntime = "01:30:00"\n[pool]\ngpus = [1, 0]\n')
     profile = load_profile(path)  # the TOML key "time" fills the attribute time_minutes
-    assert (profile.slurm.time_minutes, profile.pool.gpus) == (90, (1, 0))
+    assert (profile.options["slurm"].time_minutes, profile.options["pool"].gpus) == (90, (1, 0))
 
 
 @pytest.mark.parametrize(

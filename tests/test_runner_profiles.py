@@ -32,7 +32,7 @@ def test_every_shipped_profile_is_there_and_loads():
         "slurm": "slurm",
         "tpu_pod": "local",
     }
-    slurm = load_profile(RUNNERS / "slurm.toml").slurm
+    slurm = load_profile(RUNNERS / "slurm.toml").options["slurm"]
     assert (slurm.partition, slurm.time_minutes, slurm.gpus_per_node) == ("gpu", 240, 1)
     assert load_profile(RUNNERS / "tpu_pod.toml").distributed.processes == 4
 
@@ -108,7 +108,7 @@ def test_slurm_time_in_minutes(tmp_path):
     for text, minutes in (("90", 90), ('"1-02:30:00"', 1590), ('"00:10"', 10), ('"0:00:30"', 1)):
         path = tmp_path / "p.toml"
         path.write_text(f"[slurm]\ntime = {text}\n")
-        assert load_profile(path).slurm.time_minutes == minutes
+        assert load_profile(path).options["slurm"].time_minutes == minutes
 
 
 def test_runner_names_resolve_to_local_then_shipped_files(tmp_path, monkeypatch):

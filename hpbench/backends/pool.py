@@ -34,7 +34,7 @@ WORKER = (sys.executable, "-m", "hpbench.backends.worker")
 
 def device_groups(profile: RunnerProfile) -> list[dict[str, str]]:
     """The environment of each worker: one entry per device group."""
-    pool = profile.pool
+    pool = profile.options["pool"]
     if pool.device == "cpu":
         share = cpu_device_environment(max(1, usable_cores() // pool.workers))
         groups = [{"JAX_PLATFORMS": "cpu", **share} for _ in range(pool.workers)]

@@ -1,8 +1,10 @@
 """Runner profiles (``runners/*.toml``): where and how jobs run, validated like specs.
 
-A profile names a backend and its options, each key declared once on the models below
-(:func:`hpbench.config.fields.setting`): their validators, the checker, the JSON Schema
-(``hpbench schema runner``) and the table in docs/running.md derive from the declarations.
+A profile names a backend and its options, each key declared once
+(:func:`hpbench.config.fields.setting`): the profile's own keys and ``[distributed]`` on the
+models below, each backend's table on the options type its registry entry names
+(:mod:`hpbench.backends.options`). Their validators, the checker, the JSON Schema (``hpbench
+schema runner``) and the table in docs/running.md derive from the declarations.
 Problems are reported like a spec's
 (``file:line:col: key: expected X, found Y``) through :mod:`hpbench.config`, all problems of
 a file at once, as a :class:`~hpbench.config.ConfigError`. No JAX import.
@@ -10,7 +12,6 @@ a file at once, as a :class:`~hpbench.config.ConfigError`. No JAX import.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,6 @@ from hpbench.config.fields import (
     Integer,
     Items,
     Kind,
-    Named,
-    Number,
     Text,
     docs_rows,
     read_settings,
@@ -33,43 +32,12 @@ from hpbench.config.fields import (
     settings,
     settings_schema,
 )
-from hpbench.config.locate import Path_
 from hpbench.config.source import Document, read_document
-from hpbench.config.values import Interval, Reporter
+from hpbench.config.values import Reporter
 
 BACKEND_NAMES = tuple(BACKENDS)
 #: The profiles shipped with hpbench (in a source checkout).
 SHIPPED = Path(__file__).resolve().parents[2] / "runners"
-_TIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d{2})(?::(\d{2}))?$")
-#: A resource request or memory size: any number >= 0.
-_AMOUNT = Number(Interval(0.0, float("inf"), high_open=True))
-
-
-@attrs.frozen
-class SlurmTime(Kind):
-    """Slurm's time limit, held as minutes: an integer, or ``"[D-]HH:MM[:SS]"``."""
-
-    expected = 'minutes (e.g. 240) or "[D-]HH:MM[:SS]" (e.g. "04:00:00")'
-    type_text = 'minutes, or `"[D-]HH:MM[:SS]"`'
-
-    def read(self, reporter: Reporter, path: Path_, value: Any) -> int | None:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return value
-        match = _TIME.match(value) if isinstance(value, str) else None
-        if match:
-            days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            total = days * 1440 + hours * 60 + minutes + (1 if seconds else 0)
-            if total >= 1:
-                return total
-        reporter.fail(path, self.expected, value)
-        return None
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-    def schema(self) -> dict[str, Any]:
-        minutes = {"type": "integer", "minimum": 1}
-        return {"anyOf": [minutes, {"type": "string", "pattern": _TIME.pattern}]}
 
 
 @attrs.frozen
@@ -92,76 +60,6 @@ class AbsolutePath(Kind):
 
 
 @attrs.frozen
-class PoolOptions:
-    """``[pool]``: ``workers`` processes on this machine (``device = "cpu"``), or one per
-    group of ``devices_per_job`` GPUs from ``gpus`` (``device = "gpu"``)."""
-
-    workers: int = setting(2, Integer(), "CPU worker processes")
-    device: str = setting(
-        "cpu",
-        Choice(("cpu", "gpu")),
-        "`cpu`: `workers` processes; `gpu`: one worker per GPU group",
-    )
-    gpus: tuple[int, ...] | None = setting(
-        None,
-        Items(
-            Integer(0),
-            "a non-empty list of GPU indices (e.g. [0, 1])",
-            "list of integers >= 0",
-            each=False,
-        ),
-        "GPU indices to use (default: what `nvidia-smi -L` lists)",
-        default_text="all",
-    )
-
-
-@attrs.frozen
-class RayOptions:
-    """``[ray]``: the cluster (``address``; empty: start a local one) and each job's
-    resource request."""
-
-    address: str | None = setting(
-        None,
-        Text(),
-        '`""`: start a local cluster; `"auto"`; `"ray://head:10001"`',
-        default_text='`""`',
-    )
-    num_cpus: float = setting(1.0, _AMOUNT, "CPUs each job requests")
-    num_gpus: float = setting(0.0, _AMOUNT, "GPUs each job requests")
-    resources: dict[str, float] = setting(
-        attrs.Factory(dict),
-        Named(_AMOUNT, "table of numbers >= 0"),
-        "custom resources each job requests, e.g. `{ TPU = 4 }`",
-        default_text="`{}`",
-    )
-    local_cpus: int | None = setting(
-        None, Integer(), "CPUs of a local cluster started by hpbench", default_text="all"
-    )
-
-
-@attrs.frozen
-class SlurmOptions:
-    """``[slurm]``: a submitit job array (``executor = "local"`` runs it on this machine)."""
-
-    executor: str = setting(
-        "slurm",
-        Choice(("slurm", "local")),
-        '`"local"` runs the array as processes here (submitit)',
-    )
-    folder: str = setting("slurm_logs/%j", Text(), "submitit's logs and pickles")
-    partition: str | None = setting(None, Text(), "as in `sbatch`", default_text="unset")
-    time_minutes: int = setting(60, SlurmTime(), "per task", key="time")
-    nodes: int = setting(1, Integer(), "nodes per task")
-    gpus_per_node: int = setting(0, Integer(0), "GPUs per node")
-    cpus_per_task: int = setting(1, Integer(), "CPUs per task")
-    mem_gb: float | None = setting(None, _AMOUNT, "memory per node, GB", default_text="unset")
-    array_parallelism: int = setting(64, Integer(), "array tasks running at once")
-    account: str | None = setting(None, Text(), "as in `sbatch`", default_text="unset")
-    qos: str | None = setting(None, Text(), "as in `sbatch`", default_text="unset")
-    constraint: str | None = setting(None, Text(), "as in `sbatch`", default_text="unset")
-
-
-@attrs.frozen
 class DistributedOptions:
     """``[distributed]``: one job spans ``processes`` JAX processes (hosts), joined by
     ``jax.distributed.initialize`` (the coordinator is auto-detected on TPU VMs and Slurm)."""
@@ -175,6 +73,30 @@ class DistributedOptions:
         "auto-detected on TPU VMs and Slurm",
         default_text="auto",
     )
+
+
+def backend_options(given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The options of every registered backend that takes some: ``given``'s, else the
+    defaults of its registered type; ValueError for a name or a type not registered."""
+    given = dict(given or {})
+    out = {}
+    for name, entry in BACKENDS.items():
+        if entry.options is None:
+            continue
+        value = given.pop(name, None)
+        if value is not None and not isinstance(value, entry.options):
+            raise ValueError(
+                f"RunnerProfile.options[{name!r}]: expected {entry.options.__name__}, "
+                f"found {type(value).__name__}"
+            )
+        out[name] = entry.options() if value is None else value
+    if given:
+        known = ", ".join(n for n, e in BACKENDS.items() if e.options is not None)
+        raise ValueError(
+            f"RunnerProfile.options: no registered backend takes options named "
+            f"{', '.join(map(repr, given))} (known: {known})"
+        )
+    return out
 
 
 @attrs.frozen
@@ -216,20 +138,17 @@ class RunnerProfile:
         "absolute directories a spec's `data` paths may lead into besides the spec's "
         'repository (and `$HPBENCH_DATA_DIR`): `data_dirs = ["/data/algoperf"]`',
     )
-    pool: PoolOptions = PoolOptions()
-    ray: RayOptions = RayOptions()
-    slurm: SlurmOptions = SlurmOptions()
+    #: Each backend's options by its name (its table), defaults where not given: the type
+    #: its registry entry names (:attr:`hpbench.backends.registry.BackendEntry.options`).
+    options: dict[str, Any] = attrs.field(factory=dict, converter=backend_options)
     distributed: DistributedOptions = DistributedOptions()
 
 
-#: The tables of a profile: the model each fills (``[runner]``: the profile's own keys).
-SECTIONS: dict[str, type] = {
-    "runner": RunnerProfile,
-    "pool": PoolOptions,
-    "ray": RayOptions,
-    "slurm": SlurmOptions,
-    "distributed": DistributedOptions,
-}
+def sections() -> dict[str, type]:
+    """The tables of a profile and the model each fills: ``[runner]`` the profile's own
+    keys, then each registered backend's options, then ``[distributed]``."""
+    backends = {name: e.options for name, e in BACKENDS.items() if e.options is not None}
+    return {"runner": RunnerProfile, **backends, "distributed": DistributedOptions}
 
 
 LOCAL = RunnerProfile()
@@ -260,17 +179,14 @@ def resolve_profile(name: str | None) -> RunnerProfile:
 def check_profile(doc: Document) -> RunnerProfile:
     """The :class:`RunnerProfile` of ``doc``; ConfigError listing every problem otherwise."""
     r = Reporter(doc)
-    r.unknown_keys((), doc.data, SECTIONS, "a runner profile section")
-    values = {name: _section(r, doc.data, name) for name in SECTIONS}
-    ray = values["ray"]
-    if "address" in ray:
-        ray["address"] = ray["address"] or None  # "": start a local cluster
+    tables = sections()
+    r.unknown_keys((), doc.data, tables, "a runner profile section")
+    values = {name: _section(r, doc.data, name, model) for name, model in tables.items()}
+    own = ("runner", "distributed")
     profile = RunnerProfile(
         file=doc.file,
         **values["runner"],
-        pool=PoolOptions(**values["pool"]),
-        ray=RayOptions(**ray),
-        slurm=SlurmOptions(**values["slurm"]),
+        options={name: model(**values[name]) for name, model in tables.items() if name not in own},
         distributed=DistributedOptions(**values["distributed"]),
     )
     _check_together(r, profile)
@@ -280,11 +196,13 @@ def check_profile(doc: Document) -> RunnerProfile:
 
 
 def _check_together(r: Reporter, profile: RunnerProfile) -> None:
-    """Settings that are valid alone but not with each other."""
-    gpus = profile.pool.gpus
-    if gpus is not None and len(gpus) < profile.devices_per_job:
-        expected = f"at least devices_per_job = {profile.devices_per_job} GPUs"
-        r.fail(("pool", "gpus"), expected, list(gpus))
+    """Settings that are valid alone but not with each other (a backend's options check
+    theirs against the profile: ``check_with``)."""
+    for name, options in profile.options.items():
+        check = getattr(options, "check_with", None)
+        if check is not None:
+            for key, expected, found in check(profile):
+                r.fail((name, key), expected, found)
     if profile.distributed.processes > 1 and BACKENDS[profile.backend].multi_host is None:
         single = " and ".join(n for n, b in BACKENDS.items() if b.multi_host is None)
         multi = " or ".join(n for n, b in BACKENDS.items() if b.multi_host is not None)
@@ -292,15 +210,15 @@ def _check_together(r: Reporter, profile: RunnerProfile) -> None:
         r.fail(("distributed", "processes"), expected, profile.distributed.processes)
 
 
-def _section(r: Reporter, data: dict[str, Any], name: str) -> dict[str, Any]:
-    """The valid values of the table ``[name]`` by attribute (empty when absent), its
-    problems reported."""
+def _section(r: Reporter, data: dict[str, Any], name: str, model: type) -> dict[str, Any]:
+    """The valid values of the table ``[name]`` (of ``model``) by attribute (empty when
+    absent), its problems reported."""
     if name not in data:
         return {}
     table = r.table((name,), data[name])
     if table is None:
         return {}
-    return read_settings(r, (name,), table, settings(SECTIONS[name]), f"a key of [{name}]")
+    return read_settings(r, (name,), table, settings(model), f"a key of [{name}]")
 
 
 def profile_schema() -> dict[str, Any]:
@@ -318,12 +236,12 @@ def profile_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": settings_schema(model),
             }
-            for name, model in SECTIONS.items()
+            for name, model in sections().items()
         },
     }
 
 
 def profile_docs_table() -> str:
     """The table of every profile key in docs/running.md, from the models' declarations."""
-    rows = [row for name, model in SECTIONS.items() for row in docs_rows(model, section=name)]
+    rows = [row for name, model in sections().items() for row in docs_rows(model, section=name)]
     return "\n".join([*DOCS_HEADER, *rows])

@@ -24,7 +24,7 @@ def connect(profile: RunnerProfile) -> None:
 
     if ray.is_initialized():
         return
-    options = profile.ray
+    options = profile.options["ray"]
     if options.address:
         ray.init(address=options.address, include_dashboard=False)
     else:
@@ -33,7 +33,7 @@ def connect(profile: RunnerProfile) -> None:
 
 def task_options(profile: RunnerProfile) -> dict[str, Any]:
     """The resource request and retry policy of every job's task."""
-    options = profile.ray
+    options = profile.options["ray"]
     return {
         "num_cpus": options.num_cpus,
         "num_gpus": options.num_gpus,

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 import attrs
 
+from hpbench.backends.options import PoolOptions, RayOptions, SlurmOptions
+
 if TYPE_CHECKING:
     from hpbench.backends.profile import RunnerProfile
     from hpbench.train.job import Job
@@ -48,14 +50,17 @@ class BackendUnavailable(RuntimeError):
 @attrs.frozen
 class BackendEntry:
     """A backend's name, the module that implements :class:`Backend`, how it runs jobs
-    larger than one host (None: it does not), and the extra (``pip install
-    'hpbench[extra]'``) that brings the package it needs (``requires``)."""
+    larger than one host (None: it does not), the extra (``pip install 'hpbench[extra]'``)
+    that brings the package it needs (``requires``), and ``options``: the model of its
+    runner profile table ``[name]`` (:mod:`hpbench.backends.options`; None: it takes none),
+    which the profile reads by name."""
 
     name: str
     module: str
     multi_host: MultiHost | None = None
     extra: str | None = None
     requires: str | None = None
+    options: type | None = None
 
     def load(self) -> Backend:
         """The backend, imported now; :class:`BackendUnavailable` when its extra is missing."""
@@ -94,10 +99,17 @@ def get_backend(name: str) -> Backend:
 
 
 register(BackendEntry("local", "hpbench.backends.local", multi_host="lockstep"))
-register(BackendEntry("pool", "hpbench.backends.pool"))
-register(BackendEntry("ray", "hpbench.backends.ray", extra="ray", requires="ray"))
+register(BackendEntry("pool", "hpbench.backends.pool", options=PoolOptions))
+register(
+    BackendEntry("ray", "hpbench.backends.ray", extra="ray", requires="ray", options=RayOptions)
+)
 register(
     BackendEntry(
-        "slurm", "hpbench.backends.slurm", multi_host="tasks", extra="slurm", requires="submitit"
+        "slurm",
+        "hpbench.backends.slurm",
+        multi_host="tasks",
+        extra="slurm",
+        requires="submitit",
+        options=SlurmOptions,
     )
 )

@@ -43,7 +43,7 @@ class TrainJob(submitit.helpers.Checkpointable):
 def executor(profile: RunnerProfile) -> submitit.AutoExecutor:
     """A submitit executor configured from ``[slurm]`` (``slurm_*`` keys are ignored by the
     local executor)."""
-    options = profile.slurm
+    options = profile.options["slurm"]
     try:
         made = submitit.AutoExecutor(folder=options.folder, cluster=options.executor)
     except RuntimeError as e:  # no srun: not on a Slurm machine
