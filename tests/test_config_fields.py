@@ -3,6 +3,7 @@ checker refuses, the JSON Schema agrees with both, and the docs tables are gener
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import attrs
@@ -11,10 +12,18 @@ import pytest
 
 from hpbench.backends.options import PoolOptions, SlurmOptions
 from hpbench.backends.profile import RunnerProfile, load_profile, profile_docs_table
+from hpbench.cli import main
+from hpbench.config._toml import tomllib
 from hpbench.config.errors import ConfigError
 from hpbench.config.fields import docs_rows, docs_table
 from hpbench.config.write import toml_value
-from hpbench.nightly.file import Nightly, ReportSpec, load_nightly, nightly_docs_table
+from hpbench.nightly.file import (
+    Nightly,
+    ReportSpec,
+    load_nightly,
+    nightly_docs_table,
+    nightly_schema,
+)
 from hpbench.spec import load_spec
 from hpbench.spec.algorithm_table import AlgorithmTable, GridAxes
 from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
@@ -270,3 +279,42 @@ def test_the_nightly_checker_reads_the_report_declaration(tmp_path):
         'report[2].name: expected a name no other report has, found "r" again',
         f"report[2].specs[1]: expected an existing spec file, found no file {tmp_path}/b.toml",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ('[nightly]\n[[report]]\nname = "r"\nspecs = ["a.toml"]\n', True),
+        (
+            '[nightly]\nnoise = 0.5\ntime = "algoperf"\n'
+            '[[report]]\nname = "r"\nspecs = ["a.toml"]\n',
+            True,
+        ),
+        ('[nightly]\nnoise = 1.0\n[[report]]\nname = "r"\nspecs = ["a.toml"]\n', False),
+        ('[nightly]\ntime = "hours"\n[[report]]\nname = "r"\nspecs = ["a.toml"]\n', False),
+        ('[nightly]\n[[report]]\nname = "../r"\nspecs = ["a.toml"]\n', False),
+        ('[nightly]\n[[report]]\nname = "r"\nspecs = []\n', False),
+        ('[nightly]\n[[report]]\nspecs = ["a.toml"]\n', False),
+        ('[nightly]\n[[report]]\nname = "r"\nspecs = ["a.toml"]\ntitel = "R"\n', False),
+        ("[nightly]\n", False),
+    ],
+)
+def test_the_nightly_checker_and_schema_agree(tmp_path, text, valid):
+    (tmp_path / "a.toml").write_text(TOY)
+    path = tmp_path / "nightly.toml"
+    path.write_text(text)
+    try:
+        load_nightly(path)
+        checked = True
+    except ConfigError:
+        checked = False
+    data = tomllib.loads(text)
+    assert (checked, jsonschema.Draft7Validator(nightly_schema()).is_valid(data)) == (valid, valid)
+
+
+def test_hpbench_schema_nightly_prints_the_schema_the_shipped_file_meets(capsys):
+    assert main(["schema", "nightly"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema == nightly_schema()
+    shipped = tomllib.loads((DOCS.parent / "specs" / "nightly.toml").read_text())
+    jsonschema.validate(shipped, schema)

@@ -55,7 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("hpbench.cli.spec", "check spec files and report every problem"),
     "plan": ("hpbench.cli.spec", "show a spec's trials, their results and their cost"),
     "diff": ("hpbench.cli.spec", "show which trials a change from OLD to NEW would rerun"),
-    "schema": ("hpbench.cli.spec", "print the JSON Schema of specs or runner profiles"),
+    "schema": (
+        "hpbench.cli.spec",
+        "print the JSON Schema of specs, runner profiles or nightly files",
+    ),
     "list": ("hpbench.cli.spec", "list the registered algorithms or workloads"),
     "run": ("hpbench.cli.run", "train the trials of a spec"),
     "status": (

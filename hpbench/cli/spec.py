@@ -260,20 +260,19 @@ def _schema_arguments(parser: argparse.ArgumentParser) -> None:
         "what",
         nargs="?",
         default="spec",
-        choices=("spec", "runner"),
-        help="spec files (default) or runner profiles (runners/*.toml)",
+        choices=("spec", "runner", "nightly"),
+        help="spec files (default), runner profiles (runners/*.toml) or nightly files",
     )
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
 
 
 def _schema(args: argparse.Namespace) -> int:
-    """Print the JSON Schema of spec files or of runner profiles (for editors and taplo)."""
+    """Print the JSON Schema of spec files, runner profiles or nightly files (for editors
+    and taplo)."""
     if args.what == "runner":
-        try:
-            from hpbench.backends.profile import profile_schema as make_schema
-        except ModuleNotFoundError:
-            print("hpbench schema runner: runner profiles are not built yet", file=sys.stderr)
-            return 1
+        from hpbench.backends.profile import profile_schema as make_schema
+    elif args.what == "nightly":
+        from hpbench.nightly.file import nightly_schema as make_schema
     else:
         from hpbench.spec.schema import spec_schema as make_schema
 

@@ -397,13 +397,13 @@ def read_values(
     at: Callable[[str], Path_] | None = None,
 ) -> dict[str, Any]:
     """:func:`read_settings` without the unknown-key check (for a caller that words it);
-    kinds bound to the registry ``entry`` (:meth:`Kind.bind`), each key reported at
+    kinds bound to the registry ``entry`` when given (:meth:`Kind.bind`), each key reported at
     ``at(key)`` (default: under ``path``). A key without a default is required."""
     out = {}
     for key, d in declared.items():
         where = (*path, key) if at is None else at(key)
         if key in table:
-            value = d.setting.kind.bind(entry).read(reporter, where, table[key])
+            value = _bound(d.setting.kind, entry).read(reporter, where, table[key])
             if value is not None:
                 out[d.attribute] = value
         elif d.default is attrs.NOTHING:
@@ -415,11 +415,16 @@ def settings_schema(
     cls: type, names: Iterable[str] | None = None, entry: Any = None
 ) -> dict[str, Any]:
     """The JSON Schema properties of the declared keys (each with its doc), their kinds
-    bound to the registry ``entry``."""
+    bound to the registry ``entry`` when given."""
     return {
-        key: {**d.setting.kind.bind(entry).schema(), "description": d.setting.doc}
+        key: {**_bound(d.setting.kind, entry).schema(), "description": d.setting.doc}
         for key, d in settings(cls, names).items()
     }
+
+
+def _bound(kind: Kind, entry: Any) -> Kind:
+    """``kind`` bound to ``entry``; as declared without one."""
+    return kind if entry is None else kind.bind(entry)
 
 
 #: The header of a docs table of keys.

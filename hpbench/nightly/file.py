@@ -26,6 +26,7 @@ from hpbench.config.fields import (
     read_values,
     setting,
     settings,
+    settings_schema,
 )
 from hpbench.config.locate import Path_
 from hpbench.config.source import Document, read_document
@@ -211,3 +212,32 @@ def nightly_docs_table() -> str:
         *docs_rows(ReportSpec, section="[report]"),
     ]
     return "\n".join([*DOCS_HEADER, *rows])
+
+
+def nightly_schema() -> dict[str, Any]:
+    """A draft-07 JSON Schema of nightly files (for editors and taplo), from the
+    declarations."""
+
+    def table(model: type, description: str) -> dict[str, Any]:
+        properties = settings_schema(model)
+        return {
+            "type": "object",
+            "description": description,
+            "additionalProperties": False,
+            "properties": properties,
+        }
+
+    report = table(ReportSpec, "One report, rendered under reports/<name>/.")
+    required = [key for key, d in settings(ReportSpec).items() if d.default is attrs.NOTHING]
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "hpbench nightly file",
+        "description": "The nightly run's reports (docs/reports.md).",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["nightly", "report"],
+        "properties": {
+            "nightly": table(Nightly, "How a score drop counts as a regression."),
+            "report": {"type": "array", "minItems": 1, "items": {**report, "required": required}},
+        },
+    }
