@@ -11,7 +11,13 @@ import jsonschema
 import pytest
 
 from hpbench.backends.options import PoolOptions, SlurmOptions
-from hpbench.backends.profile import RunnerProfile, load_profile, profile_docs_table
+from hpbench.backends.profile import (
+    RunnerProfile,
+    load_profile,
+    profile_docs_table,
+    profile_schema,
+    sections,
+)
 from hpbench.cli import main
 from hpbench.config._toml import tomllib
 from hpbench.config.errors import ConfigError
@@ -26,7 +32,7 @@ from hpbench.nightly.file import (
 )
 from hpbench.spec import load_spec
 from hpbench.spec.algorithm_table import AlgorithmTable, GridAxes
-from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
+from hpbench.spec.model import RUN_KEYS, SECTIONS, Benchmark, Schedule, Spec
 from hpbench.spec.schema import spec_schema
 from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.spec.spaces import Space
@@ -318,3 +324,9 @@ def test_hpbench_schema_nightly_prints_the_schema_the_shipped_file_meets(capsys)
     assert schema == nightly_schema()
     shipped = tomllib.loads((DOCS.parent / "specs" / "nightly.toml").read_text())
     jsonschema.validate(shipped, schema)
+
+
+def test_the_schemas_have_exactly_the_checked_sections():
+    assert tuple(spec_schema()["properties"]) == SECTIONS
+    assert tuple(profile_schema()["properties"]) == tuple(sections())
+    assert tuple(sections()) == ("runner", "pool", "ray", "slurm", "distributed")

@@ -31,6 +31,7 @@ from hpbench.config.fields import (
     setting,
     settings,
     settings_schema,
+    table_schema,
 )
 from hpbench.config.source import Document, read_document
 from hpbench.config.values import Reporter
@@ -231,12 +232,7 @@ def profile_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            name: {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": settings_schema(model),
-            }
-            for name, model in sections().items()
+            name: table_schema(settings_schema(model)) for name, model in sections().items()
         },
     }
 

@@ -422,6 +422,17 @@ def settings_schema(
     }
 
 
+def table_schema(properties: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of a table with exactly the keys ``properties`` describes."""
+    described = {} if description is None else {"description": description}
+    return {
+        "type": "object",
+        **described,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
 def _bound(kind: Kind, entry: Any) -> Kind:
     """``kind`` bound to ``entry``; as declared without one."""
     return kind if entry is None else kind.bind(entry)

@@ -27,6 +27,7 @@ from hpbench.config.fields import (
     setting,
     settings,
     settings_schema,
+    table_schema,
 )
 from hpbench.config.locate import Path_
 from hpbench.config.source import Document, read_document
@@ -217,17 +218,9 @@ def nightly_docs_table() -> str:
 def nightly_schema() -> dict[str, Any]:
     """A draft-07 JSON Schema of nightly files (for editors and taplo), from the
     declarations."""
-
-    def table(model: type, description: str) -> dict[str, Any]:
-        properties = settings_schema(model)
-        return {
-            "type": "object",
-            "description": description,
-            "additionalProperties": False,
-            "properties": properties,
-        }
-
-    report = table(ReportSpec, "One report, rendered under reports/<name>/.")
+    report = table_schema(
+        settings_schema(ReportSpec), "One report, rendered under reports/<name>/."
+    )
     required = [key for key, d in settings(ReportSpec).items() if d.default is attrs.NOTHING]
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
@@ -237,7 +230,9 @@ def nightly_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["nightly", "report"],
         "properties": {
-            "nightly": table(Nightly, "How a score drop counts as a regression."),
+            "nightly": table_schema(
+                settings_schema(Nightly), "How a score drop counts as a regression."
+            ),
             "report": {"type": "array", "minItems": 1, "items": {**report, "required": required}},
         },
     }

@@ -25,6 +25,7 @@ from hpbench.config.fields import (
     bound_text,
     setting,
     settings,
+    table_schema,
 )
 from hpbench.config.locate import Path_
 from hpbench.plan import Scalar
@@ -100,12 +101,7 @@ class Points(Kind):
         schedule = {
             k: d.setting.kind.schema() for k, d in settings(Schedule, POINT_SCHEDULE_KEYS).items()
         }
-        point = {
-            "type": "object",
-            "description": "One point of a hyperparameter list.",
-            "additionalProperties": False,
-            "properties": {**values, **schedule},
-        }
+        point = table_schema({**values, **schedule}, "One point of a hyperparameter list.")
         return {"type": "array", "minItems": 1, "items": point}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpbench.algorithms.registry import ALGORITHMS
-from hpbench.config.fields import settings_schema
+from hpbench.config.fields import settings_schema, table_schema
 from hpbench.spec.algorithm_table import (
     AlgorithmTable,
     GridAxes,
@@ -25,7 +25,7 @@ from hpbench.spec.algorithm_table import (
 )
 from hpbench.spec.model import RUN_KEYS, Benchmark, Schedule, Spec
 from hpbench.spec.settings import ListSettings, Search, Select
-from hpbench.spec.workload_table import closed, workload_schema
+from hpbench.spec.workload_table import workload_schema
 from hpbench.workloads.registry import WORKLOADS
 
 
@@ -38,12 +38,12 @@ def spec_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "benchmark": closed(
+            "benchmark": table_schema(
                 settings_schema(Benchmark),
                 "What this benchmark is; `extends` is a spec file path relative to this one.",
             ),
             "algorithm": _algorithm(),
-            "schedule": closed(settings_schema(Schedule), "The relative schedule."),
+            "schedule": table_schema(settings_schema(Schedule), "The relative schedule."),
             "workloads": {
                 "anyOf": [
                     {
@@ -62,9 +62,9 @@ def spec_schema() -> dict[str, Any]:
                     },
                 ]
             },
-            "run": closed(settings_schema(Spec, RUN_KEYS), "How trials run."),
+            "run": table_schema(settings_schema(Spec, RUN_KEYS), "How trials run."),
             "grid": _grid(),
-            "search": closed(
+            "search": table_schema(
                 {
                     **settings_schema(Search),
                     "space": {
@@ -75,10 +75,10 @@ def spec_schema() -> dict[str, Any]:
                 },
                 "A search over the algorithm's hyperparameters (docs/search.md).",
             ),
-            "select": closed(
+            "select": table_schema(
                 settings_schema(Select), "The lr-free paper's calibration (docs/search.md)."
             ),
-            "list": closed(
+            "list": table_schema(
                 settings_schema(ListSettings), "A greedy hyperparameter list (docs/search.md)."
             ),
         },
@@ -112,7 +112,7 @@ def _grid() -> dict[str, Any]:
     for info in ALGORITHMS.values():
         for h in info.hyperparameters:
             axes[h.name] = hyperparameter_axis(h).schema()
-    return closed(
+    return table_schema(
         {**axes, **settings_schema(GridAxes)},
         "Lists that expand as a Cartesian product of trials.",
     )

@@ -17,6 +17,7 @@ import attrs
 from hpbench.config.errors import did_you_mean, show
 from hpbench.config.fields import (
     Choice,
+    Declared,
     Depends,
     Flag,
     Integer,
@@ -25,6 +26,7 @@ from hpbench.config.fields import (
     setting,
     settings,
     settings_schema,
+    table_schema,
 )
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, REAL, Found, Reporter, one_of
@@ -37,16 +39,6 @@ from hpbench.workloads.registry import METRIC_DIRECTIONS, WorkloadInfo
 VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
 #: The keys of a target table.
 TARGET_KEYS = ("metric", "value", "direction")
-
-
-def closed(properties: dict[str, Any], description: str) -> dict[str, Any]:
-    """The JSON Schema of a table with exactly these keys."""
-    return {
-        "type": "object",
-        "description": description,
-        "additionalProperties": False,
-        "properties": properties,
-    }
 
 
 @attrs.frozen
@@ -122,7 +114,7 @@ class TargetOf(Kind):
             "value": {"type": "number"},
             "direction": {"enum": sorted(set(METRIC_DIRECTIONS.values()))},
         }
-        return {**closed(keys, "The validation target."), "required": ["value"]}
+        return {**table_schema(keys, "The validation target."), "required": ["value"]}
 
 
 @attrs.frozen
@@ -209,7 +201,9 @@ class VariantTables(Kind):
 
     def schema(self) -> dict[str, Any]:
         keys = settings_schema(WorkloadTable, VARIANT_KEYS, self.info)
-        return closed({v: closed(keys, f"Settings of variant {v}.") for v in self.names}, "")
+        return table_schema(
+            {v: table_schema(keys, f"Settings of variant {v}.") for v in self.names}, ""
+        )
 
 
 @attrs.frozen
@@ -278,16 +272,16 @@ class WorkloadTable:
     )
 
 
-def variant_settings():
+def variant_settings() -> dict[str, Declared]:
     """The declared keys a variant's table may set (:data:`VARIANT_KEYS`)."""
     return settings(WorkloadTable, VARIANT_KEYS)
 
 
-def workload_settings():
+def workload_settings() -> dict[str, Declared]:
     """The declared keys that belong to the workload alone (not per variant)."""
     return {k: d for k, d in settings(WorkloadTable).items() if k not in VARIANT_KEYS}
 
 
 def workload_schema(info: WorkloadInfo) -> dict[str, Any]:
     """The JSON Schema of ``[workloads.NAME]`` for the registered workload ``info``."""
-    return closed(settings_schema(WorkloadTable, entry=info), info.description)
+    return table_schema(settings_schema(WorkloadTable, entry=info), info.description)
