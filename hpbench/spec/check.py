@@ -41,6 +41,7 @@ from hpbench.spec.model import (
     WorkloadRun,
 )
 from hpbench.spec.search import check_reserved, draw_points, point_count
+from hpbench.spec.settings import Select
 from hpbench.spec.source import SpecDocument
 from hpbench.spec.values import SpecReporter
 from hpbench.spec.workload_table import WorkloadTable, variant_settings, workload_settings
@@ -85,7 +86,7 @@ class _Checker(SpecReporter):
         tables = check_reserved(self, info, reserved)
         search = tables.search  # a valid [search] draws the points
         count = point_count(search) if search is not None else len(points)
-        trials = self.count_trials(len(workloads), count, grid, seeds)
+        trials = self.count_trials(len(workloads), count, grid, seeds, tables.select)
         if trials <= self.max_trials and search is not None:
             points = draw_points(search, info)
         return Spec(
@@ -114,6 +115,7 @@ class _Checker(SpecReporter):
         points: int,
         grid: tuple[tuple[str, tuple[Scalar, ...]], ...],
         seeds: tuple[int, ...],
+        select: Select | None,
     ) -> int:
         """How many trials the spec expands to at most (or a calibration trains: the search
         at each horizon, then its top points rerun), counted from the sizes alone; reported
@@ -129,7 +131,7 @@ class _Checker(SpecReporter):
             else (("run", "seeds"), "seeds", len(seeds)),
         ]
         trials = math.prod(n for _, _, n in factors)
-        calibration = self.calibration_trials(trials, workloads)
+        calibration = self.calibration_trials(trials, workloads, select)
         total = max(trials, calibration)
         if total <= self.max_trials:
             return trials
@@ -145,19 +147,13 @@ class _Checker(SpecReporter):
         )
         return trials
 
-    def calibration_trials(self, trials: int, workloads: int) -> int:
+    @staticmethod
+    def calibration_trials(trials: int, workloads: int, select: Select | None) -> int:
         """A ``[select]``'s trials: at each horizon the search's and top_k x seeds per
-        workload (0 without a valid [select])."""
-        table = self.doc.data.get("select")
-        if not isinstance(table, dict):
+        workload (0 without a [select])."""
+        if select is None:
             return 0
-        horizons, seeds = table.get("horizons", [1.0]), table.get("seeds", [1, 2, 3])
-        top_k = table.get("top_k", 3)
-        if not (isinstance(horizons, list) and isinstance(seeds, list)):
-            return 0
-        if isinstance(top_k, bool) or not isinstance(top_k, int):
-            return 0
-        return len(horizons) * (trials + max(top_k, 0) * len(seeds) * workloads)
+        return len(select.horizons) * (trials + select.top_k * len(select.seeds) * workloads)
 
     def benchmark(self) -> Benchmark:
         table = self.doc.own.get("benchmark", {})
