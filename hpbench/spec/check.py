@@ -180,7 +180,8 @@ class _Checker(SpecReporter):
             f"a hyperparameter of {name} ({', '.join(info.names)})",
             hyperparameters=True,
         )
-        fixed = hyperparameters(self, ("algorithm",), info, table)
+        written = {k: v for k, v in table.items() if k not in own}
+        fixed = hyperparameters(self, ("algorithm",), info, written)
         values = read_values(self, ("algorithm",), table, {"points": own["points"]}, info)
         return info, fixed, values.get("points", ({},))
 
