@@ -104,7 +104,11 @@ def backend_options(given: dict[str, Any] | None = None) -> dict[str, Any]:
 class RunnerProfile:
     """A validated runner profile."""
 
-    backend: str = setting("local", Choice(BACKEND_NAMES), "`local`, `pool`, `ray` or `slurm`")
+    backend: str = setting(
+        "local",
+        Choice(BACKEND_NAMES),
+        ", ".join(f"`{n}`" for n in BACKEND_NAMES[:-1]) + f" or `{BACKEND_NAMES[-1]}`",
+    )
     file: str | None = None
     description: str = setting("", Text(), "free text")
     pack: int | None = setting(
