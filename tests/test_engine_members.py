@@ -56,6 +56,7 @@ def test_spread_members_train_as_they_do_alone(size, tmp_path):
     pack_equals_alone(trials, tmp_path, rtol=1e-4)
 
 
+@pytest.mark.slow  # 8 ResNet runs (4 alone, 4 packed): ~45 s quiet, over 2 min on loaded CI
 def test_convolutional_members_train_as_they_do_alone(tmp_path):
     """Two ResNet members per device: each runs plain steps, no grouped convolution."""
     trials = [
