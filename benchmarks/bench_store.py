@@ -8,7 +8,8 @@ commands, not generation (generation is timed on its own). Each command runs as 
 runs it, in a fresh interpreter: ``hpbench score SPEC... --results R`` and ``hpbench
 report SPEC... --results R --out DIR`` (wall and CPU user+sys of the child). Then the
 same work in process, by phase: compile the specs into Trials, read the results
-(through the index), score, the score table, rendering Markdown and HTML.
+(through the index), score, the score table; for the report the points' scores and the
+seeds' spread (computed only for it), rendering Markdown and HTML.
 
     python -m benchmarks.bench_store 1000 10000 100000
     python -m benchmarks.bench_store 100000 --warm   # keep the index: two warm runs
@@ -113,7 +114,8 @@ def command(*argv: str) -> tuple[float, float]:
 
 def phases(specs: list[Path], results: Path) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of each phase of the commands, in this process: compiling the
-    specs, reading (through the index, saved), scoring, the score table, rendering."""
+    specs, reading (through the index, saved), scoring, the score table (``score``), the
+    points' scores and the seeds' spread, rendering (``report``)."""
     times = {}
     clock = (time.perf_counter(), time.process_time())
 
@@ -131,14 +133,16 @@ def phases(specs: list[Path], results: Path) -> dict[str, tuple[float, float]]:
     lap("score")
     Console(file=io.StringIO(), width=200).print(scores_table(report.scores))
     lap("table")
+    assert report.point_scores and report.spread  # computed on first use: report only
+    lap("points")
     render(report)
     lap("render")
     return times
 
 
 def bench(trials: int, warm_only: bool = False) -> None:
-    """Cold (index deleted) then warm; ``warm_only``: keep the index, two warm runs. A
-    run is both commands, then their phases in process."""
+    """Cold (the index deleted before each command) then warm; ``warm_only``: keep the
+    index, two warm runs. A run is both commands, then their phases in process."""
     specs, results, generated = ensure_store(trials)
     n = sum(1 for _ in os.scandir(results)) - (results / INDEX_NAME).exists()
     print(f"{n} trials in {results}, load average {os.getloadavg()[0]:.1f}")
@@ -148,13 +152,17 @@ def bench(trials: int, warm_only: bool = False) -> None:
     print(f"  interpreter + `hpbench --version`: wall {start[0]:.2f} s, CPU {start[1]:.2f} s")
     runs = ("warm (index fresh)", "warm, again")
     if not warm_only:
-        (results / INDEX_NAME).unlink(missing_ok=True)
         runs = ("cold (no index)", "warm (index fresh)")
     paths = [str(s) for s in specs]
     with tempfile.TemporaryDirectory() as out:
         for run in runs:
             load = os.getloadavg()[0]
+            cold = run.startswith("cold")
+            if cold:
+                (results / INDEX_NAME).unlink(missing_ok=True)
             score = command("score", *paths, "--results", str(results))
+            if cold:
+                (results / INDEX_NAME).unlink(missing_ok=True)
             report = command("report", *paths, "--results", str(results), "--out", out)
             print(
                 f"  {run:19s} hpbench score: wall {score[0]:6.2f} s, CPU {score[1]:6.2f} s; "
@@ -166,7 +174,8 @@ def bench(trials: int, warm_only: bool = False) -> None:
                 print(
                     f"  {'in process':19s} {kind:4s} compile {t['compile'][k]:5.2f}  read "
                     f"{t['compile+read'][k] - t['compile'][k]:5.2f}  score {t['score'][k]:5.2f}  "
-                    f"table {t['table'][k]:5.2f}  render {t['render'][k]:5.2f}"
+                    f"table {t['table'][k]:5.2f}  points+spread {t['points'][k]:5.2f}  "
+                    f"render {t['render'][k]:5.2f}"
                 )
 
 
