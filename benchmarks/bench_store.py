@@ -34,7 +34,7 @@ from benchmarks import MINI_SUITE
 from benchmarks.synthetic_results import TARGETS, make_result, write_result
 from hpbench.report.data import build_report, compile_specs, load_runs
 from hpbench.report.render import render
-from hpbench.results.index import INDEX_NAME
+from hpbench.results.index import INDEX_NAME, gc_paused
 from hpbench.scoring import scores_table
 from hpbench.workloads.registry import get_workload
 
@@ -112,6 +112,7 @@ def command(*argv: str) -> tuple[float, float]:
     return wall, cpu
 
 
+@gc_paused  # as the commands run
 def phases(specs: list[Path], results: Path) -> dict[str, tuple[float, float]]:
     """(wall, CPU) seconds of each phase of the commands, in this process: compiling the
     specs, reading (through the index, saved), scoring, the score table (``score``), the
