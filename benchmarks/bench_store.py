@@ -1,7 +1,7 @@
 """``hpbench score`` and ``hpbench report`` end to end over a generated store of N trials.
 
 Five spec files (published lists, one algorithm label each) of ``N / 200`` points x 8 mini
-workloads x 5 seeds, 20 evaluations per trial on average, and their results in the real
+workloads x 5 seeds, 12-40 evaluations per trial (every 50 steps), and their results in the real
 store format (``benchmarks.synthetic_results``), written under
 ``benchmarks/.out/specs-<N>/{specs,results}/`` and kept there, so a rerun times the
 commands, not generation (generation is timed on its own). Each command runs as a user
