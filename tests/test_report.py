@@ -18,6 +18,7 @@ from report_helpers import write_results, write_specs
 from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
+from hpbench.report import data as data_module
 from hpbench.report import svg, tables
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
@@ -117,6 +118,24 @@ def test_seed_spread_and_bootstrap_intervals_by_hand(report):
     # a fixed RNG seed: the same pool gives the same intervals
     again = build_report(hand_worked_runs(), integral="exact")
     assert again.spread.score == spread.score
+
+
+def test_point_scores_and_spread_are_computed_on_first_use(monkeypatch):
+    # `hpbench score` shows neither: building the report scores the entries only; the
+    # points (C's two, A's and B's one each) are scored once, when first read
+    calls = []
+    scored = data_module.score_results
+    monkeypatch.setattr(
+        data_module, "score_results", lambda *a, **k: calls.append(a[1]) or scored(*a, **k)
+    )
+    report = build_report(hand_worked_runs(), integral="exact", bootstrap=0)
+    assert len(calls) == 1 and set(calls[0].values()) == {"A", "B", "C"}
+    assert report.spread is None
+    points = report.point_scores
+    assert report.point_scores is points and len(calls) == 2
+    assert points.labels == ("A #1", "B #1", "C #1", "C #2")
+    assert points.row("C #2", "criteo").steps == 650 and points.row("C #1", "ogbg").steps == 150
+    assert points.profile_options["integral"] == "exact"
 
 
 def test_list_table_step_fractions_and_cost_by_hand(report):

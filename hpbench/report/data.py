@@ -11,6 +11,7 @@ are scored each under its own label too, for the list tables and the learning cu
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results
 from hpbench.scoring.lists import DEFAULT_TAU
 from hpbench.scoring.spread import Spread, seed_spread
-from hpbench.scoring.time_to_target import score_trial
+from hpbench.scoring.time_to_target import TrialScore, score_trial
 from hpbench.spec import SpecError
 from hpbench.spec.compile import compile_plan, load_spec
 from hpbench.spec.model import Spec
@@ -189,16 +190,37 @@ class Report:
     entries: tuple[Entry, ...]  # spec order
     columns: tuple[Column, ...]  # base workloads, each followed by its variants
     scores: Scores  # one label per spec: the benchmark scores
-    point_scores: Scores  # one label per point: list tables and learning curves
     results: Mapping[str, TrialResult]  # every result, by trial id
     problems: tuple[Problem, ...]
     warnings: tuple[str, ...]
     provenance: Provenance
     integral: str = "trapezoid"
     tau: float = DEFAULT_TAU
-    spread: Spread | None = None  # seeds' min-max and bootstrap intervals of ``scores``
     #: (spec label, column key) -> unfinished trials by outcome (see :func:`unfinished_text`).
     progress: Mapping[tuple[str, str], Mapping[str, int]] = attrs.Factory(dict)
+    #: What :attr:`point_scores` and :attr:`spread` are computed from on first use (the
+    #: score table shows neither): trial id -> its point's label, ``score_results``'
+    #: options and trial scores, and the number of bootstrap resamples (0: no intervals).
+    point_labels: Mapping[str, str] = attrs.Factory(dict)
+    scoring: Mapping[str, Any] = attrs.Factory(dict)
+    trial_scores: Mapping[str, TrialScore] | None = None
+    bootstrap: int = 0
+
+    @functools.cached_property
+    @gc_paused
+    def point_scores(self) -> Scores:
+        """One label per point: the list tables and learning curves."""
+        return score_results(
+            self.results, self.point_labels, trial_scores=self.trial_scores, **self.scoring
+        )
+
+    @functools.cached_property
+    @gc_paused
+    def spread(self) -> Spread | None:
+        """The seeds' min-max and bootstrap intervals of ``scores`` (None: no resamples)."""
+        if not self.bootstrap:
+            return None
+        return seed_spread(self.scores, self.results, resamples=self.bootstrap)
 
     def score(self, entry: Entry) -> float:
         """The spec's benchmark score; NaN when none of its trials has results."""
@@ -442,7 +464,6 @@ def build_report(
     trial_scores = {i: score_trial(r, i, budget_scale) for i, r in results.items()}
     options = {"time": time, "integral": integral, "budget_scale": budget_scale}
     scores = score_results(results, entry_label, trial_scores=trial_scores, **options)
-    point_scores = score_results(results, point_label, trial_scores=trial_scores, **options)
     columns, target_warnings = _columns(scores, results, runs)
     progress = _progress(runs, scores, owner)
     run_of = {run.label: run for run in runs}
@@ -457,7 +478,6 @@ def build_report(
         entries=tuple(entries),
         columns=columns,
         scores=scores,
-        point_scores=point_scores,
         results=results,
         problems=tuple(_problems(scores, results, index_of)),
         warnings=tuple(
@@ -467,7 +487,10 @@ def build_report(
         provenance=provenance,
         integral=integral,
         tau=tau,
-        spread=seed_spread(scores, results, resamples=bootstrap) if bootstrap else None,
+        point_labels=point_label,
+        scoring=options,
+        trial_scores=trial_scores,
+        bootstrap=bootstrap,
     )
 
 

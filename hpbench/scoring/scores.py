@@ -212,13 +212,14 @@ def _row(
     """The fields of the row of ``results`` (with their ``scores``) but ``normalized_time``:
     rows are built once the profile is known (a 100,000-trial pool has 20,000 rows)."""
     trials = [r.trial for r in results]
-    targets = {(t.target.metric, t.target.value, t.target.direction) for t in trials}
+    targets = {t.target for t in trials}  # Targets are equal when their fields are
     if len(targets) > 1:
+        found = sorted((t.metric, t.value, t.direction) for t in targets)
         raise ValueError(
-            f"{label!r} on {workload!r}: trials have different targets {sorted(targets)}; "
+            f"{label!r} on {workload!r}: trials have different targets {found}; "
             "score results of one target version at a time (pass the spec's trial ids)"
         )
-    ((metric, value, direction),) = targets
+    ((metric, value, direction),) = [(t.metric, t.value, t.direction) for t in targets]
     by_seed: dict[int, list[TrialScore]] = defaultdict(list)
     for t, score in zip(trials, scores, strict=True):
         by_seed[t.seed].append(score)

@@ -13,6 +13,7 @@ missed median, stays exact). The RNG is seeded: the same pool gives the same int
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -59,14 +60,24 @@ class Spread:
 
 
 def per_seed(
-    row: ScoreRow, scores: Scores, results: Mapping[str, TrialResult], field: str
-) -> np.ndarray:
-    """``field`` of each seed of ``row``: the smallest over the seed's trials (its study)."""
-    by_seed: dict[int, float] = defaultdict(lambda: math.inf)
+    row: ScoreRow, scores: Scores, results: Mapping[str, TrialResult], *fields: str
+) -> list[np.ndarray]:
+    """Each of ``fields`` of each seed of ``row`` (seeds in order): the smallest over the
+    seed's trials (its study), a NaN never taken. One pass for all the fields: a list's
+    row has a trial per point and seed, thousands in a large pool."""
+    by_seed: dict[int, list[float]] = {}
+    get = operator.attrgetter(*fields) if len(fields) > 1 else lambda s: (getattr(s, fields[0]),)
+    trial_scores = scores.trials
     for trial_id in row.trial_ids:
+        values = get(trial_scores[trial_id])
         seed = results[trial_id].trial.seed
-        by_seed[seed] = min(by_seed[seed], getattr(scores.trials[trial_id], field))
-    return np.array([by_seed[s] for s in sorted(by_seed)], dtype=float)
+        smallest = by_seed.get(seed)
+        if smallest is None:
+            by_seed[seed] = [min(math.inf, v) for v in values]
+        else:
+            by_seed[seed] = [min(a, v) for a, v in zip(smallest, values, strict=True)]
+    seeds = sorted(by_seed)
+    return [np.array([by_seed[s][k] for s in seeds], dtype=float) for k in range(len(fields))]
 
 
 def percentile_interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
@@ -144,10 +155,8 @@ def seed_spread(
     times = np.full((resamples, len(scores.labels), len(columns)), np.nan)
     by_count: dict[int, list[tuple[ScoreRow, np.ndarray, np.ndarray]]] = defaultdict(list)
     for row in scores.rows:
-        fractions = per_seed(row, scores, results, "step_fraction")
-        by_count[len(fractions)].append(
-            (row, fractions, per_seed(row, scores, results, scores.time))
-        )
+        fractions, clock = per_seed(row, scores, results, "step_fraction", scores.time)
+        by_count[len(fractions)].append((row, fractions, clock))
     rows = {}
     for count in sorted(by_count):  # a fixed order: the same pool draws the same resamples
         group = by_count[count]

@@ -39,26 +39,26 @@ def compile_plan(spec: Spec) -> Plan:
     points = [_split(spec, point, strings) for point in _points(spec)]
     for run in spec.workloads:
         for point in points:
-            for seed in point.seeds:
-                trial = Trial(
-                    workload=run.name,
-                    size=run.size,
-                    variant=run.variant,
-                    algorithm=spec.algorithm,
-                    hyperparameters=point.hyperparameters,
-                    schedule=spec.schedule.shape,
-                    warmup=point.warmup,
-                    horizon=point.horizon,
-                    max_steps=run.max_steps,
-                    batch_size=run.batch_size,
-                    seed=seed,
-                    eval_every=run.eval_every,
-                    target=run.target,
-                    stop_at_target=spec.stop_at_target,
-                    options=point.options,
-                    data=run.data,
-                    workload_revision=get_workload(run.name).revision.get(run.size, 0),
-                )
+            first = Trial(
+                workload=run.name,
+                size=run.size,
+                variant=run.variant,
+                algorithm=spec.algorithm,
+                hyperparameters=point.hyperparameters,
+                schedule=spec.schedule.shape,
+                warmup=point.warmup,
+                horizon=point.horizon,
+                max_steps=run.max_steps,
+                batch_size=run.batch_size,
+                seed=point.seeds[0],
+                eval_every=run.eval_every,
+                target=run.target,
+                stop_at_target=spec.stop_at_target,
+                options=point.options,
+                data=run.data,
+                workload_revision=get_workload(run.name).revision.get(run.size, 0),
+            )
+            for trial in first.with_seeds(point.seeds):
                 trials.setdefault(trial.id, trial)  # equal points give one trial
     return Plan(
         name=spec.name,
