@@ -161,7 +161,14 @@ def report(
 ) -> Report:
     """The report of ``specs`` (scored together) over ``results``; written as Markdown and
     HTML under ``out`` when given. ``options``: :func:`hpbench.report.data.build_report`'s
-    (``time``, ``integral``, ``bootstrap``...)."""
+    (``time``, ``integral``, ``bootstrap``...). Python's cyclic collector is paused
+    meanwhile, as in ``hpbench report`` (its passes cost seconds at 100,000 trials)."""
+    from hpbench.results.index import gc_paused
+
+    return gc_paused(_report)(specs, results, out=out, title=title, **options)
+
+
+def _report(specs, results, *, out, title, **options) -> Report:
     from hpbench.report.data import build_report, load_runs
 
     paths = [Path(specs)] if isinstance(specs, str | os.PathLike) else [Path(s) for s in specs]
