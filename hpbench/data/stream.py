@@ -248,9 +248,9 @@ def valid_batches(
     for start in range(0, total, batch_size):
         count = min(batch_size, total - start)
         split, local = split_rows(count, sharding)
-        piece = {"rest": (start + split, start + count)} if split < count else {}
-        if local.stop > local.start:
-            piece["local"] = (start + local.start, start + local.stop)
+        piece = {"local": (start + local.start, start + local.stop)} if split else {}
+        if split < count:
+            piece["rest"] = (start + split, start + count)
         plans.append((count, split))
         pieces.append(piece)
     _, expand = stages(reader)
