@@ -13,7 +13,10 @@ packing or checkpoints:
   function of (seed, step), so a resumed run sees exactly the batches it would have seen.
 - ``evaluate(params, model_state) -> dict[str, float]``: every metric of
   ``info.metrics`` over the whole validation split, from per-batch sums and counts over
-  :func:`eval_batches` (which splits each batch over the engine's devices).
+  :func:`eval_batches` (which splits each batch over the engine's devices). A metric
+  computed on the host counts only this process's rows (:func:`host_rows`) and sums the
+  counts over the processes (:func:`process_sum`): arrays of a multi-host evaluation are
+  not whole on any one process.
 
 ``row_sharded`` names parameters the engine splits by rows over the mesh's data axis (with
 their optimizer state), e.g. DLRM's embedding table; the others are replicated.
