@@ -234,3 +234,41 @@ def test_algoperf_files_without_the_extra_say_what_to_install(tmp_path, monkeypa
     data = write_criteo(tmp_path / "criteo1tb")
     with pytest.raises(ImportError, match=r"pip install 'hpbench\[algoperf-data\]'"):
         load_workload("criteo", "full", data=str(data))
+
+
+def test_validation_reads_the_rows_of_this_process_devices_and_the_replicated_rest(
+    tmp_path, monkeypatch
+):
+    """With an evaluation sharding, each validation batch is read as this process's rows
+    of its prefix that splits over the devices, plus the replicated rest; eval_batches
+    assembles them into the batch one host reads whole (one process here: it holds both
+    devices; tests/test_multihost_eval.py has two processes)."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    from hpbench.data.stream import split_rows, valid_batches
+    from hpbench.workloads.base import batch_rows, eval_batches, evaluating_on
+
+    monkeypatch.setenv("HPBENCH_DATA_WORKERS", "0")
+    reader = criteo_tsv.CriteoReader.open(write_criteo(tmp_path, (4,), 10), 4, tmp_path / "ix")
+    asked = []
+    read = criteo_tsv.CriteoReader.valid_batch
+    monkeypatch.setattr(
+        criteo_tsv.CriteoReader,
+        "valid_batch",
+        lambda self, rows: asked.append((rows.start, rows.stop)) or read(self, rows),
+    )
+    sharding = NamedSharding(Mesh(np.array(jax.devices()[:2]), ("data",)), P("data"))
+    assert split_rows(3, sharding) == (2, slice(0, 2)) and split_rows(1, sharding)[0] == 0
+    batches = list(valid_batches(reader, 10, 3, sharding))  # rows 0-2, 3-5, 6-8, 9
+    assert asked == [(0, 2), (2, 3), (3, 5), (5, 6), (6, 8), (8, 9), (9, 10)]
+    assert [(b.count, b.split) for b in batches] == [(3, 2), (3, 2), (3, 2), (1, 0)]
+    assert sum(batch_rows(b) for b in batches) == 10
+    with evaluating_on(sharding):
+        placed = list(eval_batches(batches))
+    whole = reader.valid_batch(slice(0, 10))
+    for key, value in whole.items():
+        np.testing.assert_array_equal(np.concatenate([p[key] for p in placed]), value)
+    specs = [str(p["labels"].sharding.spec) for p in placed]
+    assert specs == ["P('data',)", "P()"] * 3 + ["P()"]

@@ -339,7 +339,7 @@ def test_full_workloads_stream_training_and_validation_from_the_tfds_directory(
     for key in ("images", "labels"):
         np.testing.assert_array_equal(batch[key], want[key])
     total, batches = resnet._valid_batches()
-    labels = np.concatenate([labels for _, labels in batches])
+    labels = np.concatenate([b.rest["labels"] for b in batches])  # one host: all rows
     assert total == 5 and labels.tolist() == [label for _, label in valid]
     assert load_workload("imagenet_vit", "full", data=str(root)).reader.vit
 

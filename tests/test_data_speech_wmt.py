@@ -214,7 +214,7 @@ def test_librispeech_through_two_workers_is_the_readers_batches_read_a_few_ahead
     total = len(reader.valid)
     for start, got in zip(range(0, total, 3), valid_batches(reader, total, 3), strict=True):
         for key, value in reader.valid_batch(slice(start, min(start + 3, total))).items():
-            np.testing.assert_array_equal(got[key], value, err_msg=f"rows {start}+ {key}")
+            np.testing.assert_array_equal(got.rest[key], value, err_msg=f"rows {start}+ {key}")
 
 
 def test_librispeech_compact_utterances_pad_to_algoperfs_examples(speech, tmp_path):
@@ -257,7 +257,7 @@ def test_librispeech_full_reads_algoperf_dir_from_the_data_cache(speech, monkeyp
     assert_rows(batch, truth, [workload.reader.train.ids[r] for r in rows])
     total, batches = workload.valid_batches()
     assert total == sum(i.startswith("dev-") for i in truth)
-    assert sum(len(b["labels"]) for b in batches) == total
+    assert sum(len(b.rest["labels"]) for b in batches) == total  # one host reads all
     example_id = workload.reader.train.ids[rows[0]]
     label = batch["labels"][0][batch["label_paddings"][0] == 0]
     # the WER reads AlgoPerf's transcript of the detokenised text (its str() quirk)
@@ -504,9 +504,9 @@ def test_wmt_full_reads_algoperf_dir_from_the_data_cache(wmt, monkeypatch):
     reader = __import__("attrs").evolve(workload.reader, batch_size=4)
     np.testing.assert_array_equal(workload.batch(0, 0)["inputs"], reader(0, 0)["inputs"])
     total, batches = workload.valid_batches()
-    assert total == len(valid) - 1 == sum(len(b["inputs"]) for b in batches)
+    assert total == len(valid) - 1 == sum(len(b.rest["inputs"]) for b in batches)
     first = next(workload.valid_batches()[1])
-    assert workload.word_splitter()(first["targets"][0]) == valid[0][1].split()
+    assert workload.word_splitter()(first.rest["targets"][0]) == valid[0][1].split()
 
 
 @pytest.mark.slow

@@ -61,6 +61,35 @@ def test_wer_hand_worked():
         metrics.word_error_rate([[]], [[1]])
 
 
+@pytest.mark.parametrize("cut", [0, 1, 3, 5])
+def test_bleu_from_statistics_summed_over_parts_is_sacrebleus_corpus_bleu(cut):
+    """Multi-host evaluation: each process counts BLEU's statistics on its rows and the
+    sums give the corpus BLEU of all rows (sacrebleu on the whole corpus; a part may be
+    empty)."""
+    sacrebleu = pytest.importorskip("sacrebleu")
+    hyps, refs = [h for h, _ in SENTENCES], [r for _, r in SENTENCES]
+    parts = [
+        metrics.text_bleu_statistics(hyps[:cut], refs[:cut]),
+        metrics.text_bleu_statistics(hyps[cut:], refs[cut:]),
+    ]
+    expected = sacrebleu.corpus_bleu(hyps, [refs]).score
+    assert metrics.bleu_from_statistics(parts[0] + parts[1]) == pytest.approx(expected, abs=1e-9)
+    assert 0 < expected < 100  # partial matches at every n-gram order, not a trivial score
+
+
+@pytest.mark.parametrize("cut", [0, 2, 5])
+def test_word_errors_summed_over_parts_are_jiwers_corpus_wer(cut):
+    jiwer = pytest.importorskip("jiwer")
+    hyps, refs = [h for h, _ in SENTENCES], [r for _, r in SENTENCES]
+    words = [[r.split() for r in refs], [h.split() for h in hyps]]
+    counts = metrics.word_errors(words[0][:cut], words[1][:cut])
+    counts += metrics.word_errors(words[0][cut:], words[1][cut:])
+    assert counts[0] / counts[1] == pytest.approx(jiwer.wer(refs, hyps), abs=1e-12)
+    text = metrics.transcript_word_errors(refs[:cut], hyps[:cut])
+    text += metrics.transcript_word_errors(refs[cut:], hyps[cut:])
+    assert text.tolist() == counts.tolist()  # no empty reference: the same counts
+
+
 def test_ssim_matches_scikit_image():
     skm = pytest.importorskip("skimage.metrics")
     rng = np.random.default_rng(1)

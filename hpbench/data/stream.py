@@ -171,29 +171,92 @@ def train_stream(streams: dict, reader: Any, batch_size: int) -> StepStream:
 
 
 @attrs.frozen
+class HostRows:
+    """One evaluation batch of ``count`` rows as this process reads it (:func:`valid_batches`):
+    ``local``, its own rows of the first ``split`` rows (split by rows over the evaluation
+    devices), and ``rest``, rows ``[split, count)`` that every process reads whole (they are
+    evaluated replicated); ``None`` where there are no such rows."""
+
+    count: int
+    split: int
+    local: Batch | None
+    rest: Batch | None
+
+
+def split_rows(count: int, sharding: Any) -> tuple[int, slice]:
+    """(split, this process's rows of ``[0, split)``) of an evaluation batch of ``count``
+    rows over ``sharding`` (None: one device): the first ``count - count % n`` rows split
+    over its ``n`` devices along its first axis, the rest replicated (AlgoPerf pads the
+    last batch instead; summed metrics are the same)."""
+    import jax
+
+    size = 1 if sharding is None else sharding.mesh.shape[sharding.spec[0]]
+    split = count - count % size if size > 1 else 0
+    if not split:
+        return 0, slice(0, 0)
+    here = {
+        index[0].indices(split)[:2]
+        for device, index in sharding.devices_indices_map((split,)).items()
+        if device.process_index == jax.process_index()
+    }
+    if not here:
+        raise RuntimeError(f"process {jax.process_index()} has no device in the evaluation mesh")
+    first, stop = min(a for a, _ in here), max(b for _, b in here)
+    if sum(b - a for a, b in here) != stop - first:
+        raise RuntimeError(
+            f"process {jax.process_index()}: its evaluation devices hold rows {sorted(here)}"
+            " of a batch, not one contiguous block; order the mesh's devices by process"
+        )
+    return split, slice(first, stop)
+
+
+@attrs.frozen
 class _ValidLoad:
-    """Validation batch ``step``: rows ``[step B, (step + 1) B)`` of the reader's split
-    (``valid_compact`` of them when ``compact``: see :func:`stages`)."""
+    """This process's pieces of validation batch ``step`` (``pieces[step]``: name ->
+    (first, stop) rows of the split), ``valid_compact`` of them when ``compact`` (see
+    :func:`stages`)."""
 
     reader: Any
-    total: int
-    batch_size: int
+    pieces: tuple[dict[str, tuple[int, int]], ...]
     compact: bool = False
 
-    def __call__(self, seed: int, step: int) -> Batch:
+    def __call__(self, seed: int, step: int) -> dict[str, Batch]:
         del seed  # validation is fixed
-        start = step * self.batch_size
-        rows = slice(start, min(start + self.batch_size, self.total))
-        if self.compact:
-            return self.reader.valid_compact(rows)
-        return self.reader.valid_batch(rows)
+        read = self.reader.valid_compact if self.compact else self.reader.valid_batch
+        return {name: read(slice(*rows)) for name, rows in self.pieces[step].items()}
 
 
-def valid_batches(reader: Any, total: int, batch_size: int) -> Iterator[Batch]:
-    """The whole validation split of ``reader`` (``total`` examples) in order, in batches of
-    at most ``batch_size``, decoded by the workers like training batches."""
-    count = -(-total // batch_size)
+@attrs.frozen
+class _ExpandPieces:
+    """The reader's ``expand`` applied to each piece of a :class:`_ValidLoad` output."""
+
+    expand: Callable[[Batch], Batch]
+
+    def __call__(self, pieces: dict[str, Batch]) -> dict[str, Batch]:
+        return {name: self.expand(batch) for name, batch in pieces.items()}
+
+
+def valid_batches(
+    reader: Any, total: int, batch_size: int, sharding: Any = None
+) -> Iterator[HostRows]:
+    """The validation split of ``reader`` (``total`` examples) in order, in batches of at
+    most ``batch_size``, decoded by the workers like training batches: of each, only the
+    rows this process evaluates on its devices of ``sharding`` (:func:`split_rows`, the
+    evaluation placement ``hpbench.workloads.base.eval_batches`` uses) and the replicated
+    rest."""
+    plans, pieces = [], []
+    for start in range(0, total, batch_size):
+        count = min(batch_size, total - start)
+        split, local = split_rows(count, sharding)
+        piece = {"local": (start + local.start, start + local.stop)} if split else {}
+        if split < count:
+            piece["rest"] = (start + split, start + count)
+        plans.append((count, split))
+        pieces.append(piece)
     _, expand = stages(reader)
-    load = _ValidLoad(reader, total, batch_size, compact=expand is not None)
-    workers = min(data_workers(), count)
-    return stream(load, 0, 0, worker_count=workers, stop=count, expand=expand)
+    load = _ValidLoad(reader, tuple(pieces), compact=expand is not None)
+    workers = min(data_workers(), len(plans))
+    expand_pieces = _ExpandPieces(expand) if expand is not None else None
+    read = stream(load, 0, 0, worker_count=workers, stop=len(plans), expand=expand_pieces)
+    for (count, split), batch in zip(plans, read, strict=True):
+        yield HostRows(count, split, batch.get("local"), batch.get("rest"))

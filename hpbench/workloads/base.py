@@ -13,7 +13,10 @@ packing or checkpoints:
   function of (seed, step), so a resumed run sees exactly the batches it would have seen.
 - ``evaluate(params, model_state) -> dict[str, float]``: every metric of
   ``info.metrics`` over the whole validation split, from per-batch sums and counts over
-  :func:`eval_batches` (which splits each batch over the engine's devices).
+  :func:`eval_batches` (which splits each batch over the engine's devices). A metric
+  computed on the host counts only this process's rows (:func:`host_rows`) and sums the
+  counts over the processes (:func:`process_sum`): arrays of a multi-host evaluation are
+  not whole on any one process.
 
 ``row_sharded`` names parameters the engine splits by rows over the mesh's data axis (with
 their optimizer state), e.g. DLRM's embedding table; the others are replicated.
@@ -29,6 +32,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import numpy as np
 
+from hpbench.data.stream import HostRows
 from hpbench.workloads.registry import WorkloadInfo
 
 Batch = dict[str, np.ndarray]
@@ -104,15 +108,30 @@ def evaluating_on(sharding: Any) -> Iterator[None]:
         _EVAL_SHARDING.reset(token)
 
 
-def eval_batches(batches: Iterable[Batch]) -> Iterator[Batch]:
+def eval_sharding() -> Any:
+    """The sharding :func:`eval_batches` places evaluation batches with (None: outside the
+    engine's evaluation), for readers that read only this process's rows
+    (``hpbench.data.stream.valid_batches``)."""
+    return _EVAL_SHARDING.get()
+
+
+def eval_batches(batches: Iterable[Batch | HostRows]) -> Iterator[Batch]:
     """Evaluation batches for data-parallel evaluation: each batch's rows split over the
     engine's evaluation devices (the largest prefix that divides evenly; the rest of the
     rows follow as a batch replicated on those devices). A workload sums its per-batch sums
     and counts over what this yields. Batches pass unchanged outside the engine, on one
-    device, or when their leaves do not share a row count (they are evaluated replicated)."""
+    device, or when their leaves do not share a row count (they are evaluated replicated).
+    A :class:`~hpbench.data.stream.HostRows` holds only this process's rows of its split
+    prefix: the global batch is assembled from every process's rows."""
     sharding = _EVAL_SHARDING.get()
     size = 1 if sharding is None else sharding.mesh.shape[sharding.spec[0]]
     for batch in batches:
+        if isinstance(batch, HostRows):
+            if batch.split:
+                yield _place_local(batch.local, batch.split, sharding)
+            if batch.rest is not None:
+                yield batch.rest if size == 1 else _place(batch.rest, slice(None), sharding, True)
+            continue
         rows = {np.shape(x)[0] if np.ndim(x) else -1 for x in batch.values()}
         if size == 1 or len(rows) != 1 or -1 in rows:
             yield batch
@@ -123,6 +142,17 @@ def eval_batches(batches: Iterable[Batch]) -> Iterator[Batch]:
             yield _place(batch, slice(0, split), sharding)
         if split < count:
             yield _place(batch, slice(split, count), sharding, replicated=True)
+
+
+def _place_local(local: Batch, rows: int, sharding: Any) -> Batch:
+    """Global arrays of ``rows`` rows split with ``sharding``, of which ``local`` holds this
+    process's rows (``jax.make_array_from_process_local_data``, as training batches)."""
+    import jax
+
+    return {
+        key: jax.make_array_from_process_local_data(sharding, leaf, (rows, *np.shape(leaf)[1:]))
+        for key, leaf in local.items()
+    }
 
 
 def _place(batch: Batch, rows: slice, sharding: Any, replicated: bool = False) -> Batch:
@@ -139,3 +169,60 @@ def _place(batch: Batch, rows: slice, sharding: Any, replicated: bool = False) -
         return jax.make_array_from_callback(part.shape, sharding, lambda index: part[index])
 
     return {key: put(leaf) for key, leaf in batch.items()}
+
+
+def batch_rows(batch: Batch | HostRows) -> int:
+    """The number of examples of an evaluation batch (all processes' rows of a ``HostRows``)."""
+    if isinstance(batch, HostRows):
+        return batch.count
+    return len(next(iter(batch.values())))
+
+
+def host_rows(array: Any) -> np.ndarray:
+    """The rows of an evaluation array (inputs or outputs) this process counts in host-side
+    metrics: the rows its devices hold, each row counted by the lowest process holding it,
+    so that per-process counts summed by :func:`process_sum` count every row once. A host
+    array is counted whole (one process)."""
+    import jax
+
+    if not isinstance(array, jax.Array):
+        return np.asarray(array)
+    total = array.shape[0]
+    owner: dict[tuple[int, int], int] = {}
+    for device, index in array.sharding.devices_indices_map(array.shape).items():
+        span = index[0].indices(total)[:2]
+        owner[span] = min(owner.get(span, device.process_index), device.process_index)
+    here = {s.index[0].indices(total)[:2]: s.data for s in array.addressable_shards}
+    mine = sorted(span for span, process in owner.items() if process == jax.process_index())
+    if not mine:
+        return np.zeros((0, *array.shape[1:]), array.dtype)
+    return np.concatenate([np.asarray(here[span]) for span in mine])
+
+
+def process_sum(counts: Any) -> np.ndarray:
+    """Integer counts summed over the processes of a multi-host job (every process gets the
+    same sums): how host-side metrics (BLEU's n-gram statistics, word errors) combine the
+    rows each process counted (:func:`host_rows`)."""
+    import jax
+
+    counts = np.asarray(counts, np.int64)
+    if jax.process_count() == 1:
+        return counts
+    from jax.experimental import multihost_utils
+
+    if counts.size and np.abs(counts).max() >= 2**31:  # gathered as int32 without jax x64
+        raise OverflowError(f"counts {counts} do not fit int32 for the gather across processes")
+    gathered = multihost_utils.process_allgather(counts.astype(np.int32))
+    return np.asarray(gathered, np.int64).sum(0)
+
+
+def gathered(array: Any) -> np.ndarray:
+    """The whole of an evaluation array on every process (``process_allgather``), for a
+    metric that needs every row at once (OGBG's mean average precision)."""
+    import jax
+
+    if not isinstance(array, jax.Array) or array.is_fully_addressable:
+        return np.asarray(array)
+    from jax.experimental import multihost_utils
+
+    return np.asarray(multihost_utils.process_allgather(array, tiled=True))

@@ -25,6 +25,7 @@ from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
+    eval_sharding,
     row_slices,
 )
 from hpbench.workloads.registry import WorkloadInfo
@@ -244,7 +245,7 @@ class CriteoWorkload(WorkloadBase):
             from hpbench.data.stream import valid_batches
 
             total = self.reader.num_valid
-            batches = valid_batches(self.reader, total, self.eval_batch_size)
+            batches = valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
         else:
             total = num_rows(self.data["valid_labels"])
             rows = row_slices(total, self.eval_batch_size)

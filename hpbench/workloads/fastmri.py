@@ -26,6 +26,7 @@ from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
+    eval_sharding,
     row_slices,
 )
 from hpbench.workloads.registry import WorkloadInfo
@@ -263,7 +264,10 @@ class FastMRIWorkload(WorkloadBase):
             from hpbench.data.stream import valid_batches
 
             total = self.reader.valid.num_slices
-            return total, valid_batches(self.reader, total, self.config.eval_batch_size)
+            batches = valid_batches(
+                self.reader, total, self.config.eval_batch_size, eval_sharding()
+            )
+            return total, batches
         total = num_rows(self.data["valid_inputs"])
         rows = row_slices(total, self.config.eval_batch_size)
         return total, ({k: take(self.data[f"valid_{k}"], r) for k in EVAL_KEYS} for r in rows)

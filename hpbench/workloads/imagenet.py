@@ -28,10 +28,11 @@ from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
+    eval_sharding,
     row_slices,
 )
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
 
 DATA_VERSION = 2
 NUM_SHAPES = 10  # procedural classes: the drawing functions of ``_shape_masks``
@@ -395,23 +396,22 @@ class ImageWorkload(WorkloadBase):
         return take_split(self.data, "train", ("images", "labels"), idx)
 
     def _valid_batches(self) -> tuple[int, Any]:
-        """The validation size and its (images, labels) batches, in order."""
+        """The validation size and its batches (``images``, ``labels``), in order."""
         if self.reader is not None:
             from hpbench.data.stream import valid_batches
 
             total = len(self.reader.valid)
-            batches = valid_batches(self.reader, total, self.eval_batch_size)
-            return total, ((b["images"], b["labels"]) for b in batches)
+            batches = valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
+            return total, batches
         total = num_rows(self.data["valid_labels"])
         rows = row_slices(total, self.eval_batch_size)
-        data = self.data
-        return total, ((take(data["valid_images"], r), take(data["valid_labels"], r)) for r in rows)
+        return total, (take_split(self.data, "valid", ("images", "labels"), r) for r in rows)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()
         total, batches = self._valid_batches()
         loss_sum = errors = 0.0
-        for batch in eval_batches({"images": x, "labels": y} for x, y in batches):
+        for batch in eval_batches(batches):
             batch_loss, batch_errors = _evaluate_batch(
                 model, params, model_state, batch["images"], batch["labels"]
             )

@@ -30,7 +30,11 @@ from hpbench.workloads import metrics, speech_frontend
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    batch_rows,
     eval_batches,
+    eval_sharding,
+    host_rows,
+    process_sum,
     row_slices,
 )
 from hpbench.workloads.layers import sinusoidal_positions
@@ -544,7 +548,7 @@ class SpeechWorkload(WorkloadBase):
             from hpbench.data.stream import valid_batches
 
             total = len(self.reader.valid)
-            return total, valid_batches(self.reader, total, self.eval_batch_size)
+            return total, valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
         total = num_rows(self.data["valid_labels"])
         rows = row_slices(total, self.eval_batch_size)
         return total, (take_split(self.data, "valid", self.arrays, r) for r in rows)
@@ -558,32 +562,37 @@ class SpeechWorkload(WorkloadBase):
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         """WER of greedy CTC decoding, and the CTC loss: at full size AlgoPerf's (summed over
-        the split per label token), otherwise the mean over utterances of batch means."""
+        the split per label token), otherwise the mean over utterances of batch means. Each
+        process decodes and counts word errors on its own rows (``host_rows``); the counts
+        are summed over the processes."""
         total, batches = self.valid_batches()
         mean_sum = summed = tokens = 0.0
-        references, hypotheses = [], []
+        errors = np.zeros(2, np.int64)  # word errors, reference words
         for batch in batches:
             batch_sum = batch_tokens = 0.0
-            for part in eval_batches([{k: batch[k] for k in self.arrays}]):  # split by rows
-                part_sum, logits, paddings = _evaluate_batch(
+            for part in eval_batches([batch]):  # split by rows
+                part_sum, part_tokens, best, paddings = _evaluate_batch(
                     self.model(), params, model_state, *(part[k] for k in self.arrays)
                 )
                 batch_sum += float(part_sum)
-                labels, label_paddings = (np.asarray(part[k]) for k in self.arrays[2:])
-                batch_tokens += float(np.sum(1 - label_paddings))
-                decoded = metrics.ctc_greedy_decode(np.asarray(logits), np.asarray(paddings), BLANK)
-                for hypothesis, label, pad in zip(decoded, labels, label_paddings, strict=True):
-                    references.append(self.words(label[pad == 0]))
-                    hypotheses.append(self.words(hypothesis))
-            mean_sum += batch_sum / max(batch_tokens, 1.0) * len(batch[self.arrays[2]])
+                batch_tokens += float(part_tokens)
+                labels, label_paddings = (host_rows(part[k]) for k in self.arrays[2:])
+                decoded = metrics.ctc_collapse(host_rows(best), host_rows(paddings), BLANK)
+                pairs = zip(labels, label_paddings, strict=True)
+                references = [self.words(label[pad == 0]) for label, pad in pairs]
+                hypotheses = [self.words(hypothesis) for hypothesis in decoded]
+                if self.tokenizer is not None:
+                    errors += metrics.transcript_word_errors(references, hypotheses)
+                else:
+                    errors += metrics.word_errors(references, hypotheses)
+            mean_sum += batch_sum / max(batch_tokens, 1.0) * batch_rows(batch)
             summed += batch_sum
             tokens += batch_tokens
-        if self.tokenizer is not None:
-            wer = metrics.transcript_word_error_rate(references, hypotheses)
-        else:
-            wer = metrics.word_error_rate(references, hypotheses)
+        word_errors, words = process_sum(errors)
+        if words == 0:
+            raise ValueError(f"{self.info.name}: no reference words in the validation split")
         loss = summed / max(tokens, 1.0) if self.size == "full" else mean_sum / total
-        return {"wer": wer, "loss": loss}
+        return {"wer": word_errors / words, "loss": loss}
 
 
 def _ctc_loss(logits, logit_paddings, labels, label_paddings):
@@ -594,10 +603,12 @@ def _ctc_loss(logits, logit_paddings, labels, label_paddings):
 
 @jax.jit(static_argnums=0)
 def _evaluate_batch(model, params, model_state, inputs, input_paddings, labels, label_paddings):
-    """The batch's summed CTC loss, and its logits and their paddings."""
+    """The batch's summed CTC loss and label tokens, and its best paths (frame-wise argmax
+    ids: a fraction of the logits' bytes) and their paddings."""
     logits, paddings = model.apply({"params": params, **model_state}, inputs, input_paddings)
     per_sequence = optax.ctc_loss(logits, paddings, labels, label_paddings, blank_id=BLANK)
-    return jnp.sum(per_sequence), logits, paddings
+    tokens = jnp.sum(1 - label_paddings)
+    return jnp.sum(per_sequence), tokens, jnp.argmax(logits, -1), paddings
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:

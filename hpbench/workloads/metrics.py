@@ -30,19 +30,34 @@ def corpus_bleu(
     summed over the corpus, brevity penalty on total lengths, ``exp`` smoothing of zero
     n-gram matches); sentences are taken as already tokenised.
     """
+    return bleu_from_statistics(bleu_statistics(hypotheses, references, max_order))
+
+
+def bleu_statistics(
+    hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_order: int = 4
+) -> np.ndarray:
+    """The counts corpus BLEU is computed from, ``[hypothesis length, reference length,
+    matches of order 1..max_order, totals of order 1..max_order]``: sums over sentences, so
+    the statistics of parts of a corpus add up to the corpus's (multi-host evaluation)."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    matches = [0] * max_order
-    totals = [0] * max_order
-    hyp_len = ref_len = 0
+    stats = np.zeros(2 + 2 * max_order, np.int64)
     for hyp, ref in zip(hypotheses, references, strict=True):
-        hyp_len += len(hyp)
-        ref_len += len(ref)
+        stats[0] += len(hyp)
+        stats[1] += len(ref)
         for n in range(1, max_order + 1):
             hyp_counts = _ngram_counts(hyp, n)
             ref_counts = _ngram_counts(ref, n)
-            matches[n - 1] += sum(min(c, ref_counts[g]) for g, c in hyp_counts.items())
-            totals[n - 1] += max(0, len(hyp) - n + 1)
+            stats[1 + n] += sum(min(c, ref_counts[g]) for g, c in hyp_counts.items())
+            stats[1 + max_order + n] += max(0, len(hyp) - n + 1)
+    return stats
+
+
+def bleu_from_statistics(stats: np.ndarray) -> float:
+    """Corpus BLEU (0-100) from :func:`bleu_statistics` (sacrebleu's ``compute_bleu``)."""
+    max_order = (len(stats) - 2) // 2
+    hyp_len, ref_len = int(stats[0]), int(stats[1])
+    matches, totals = stats[2 : 2 + max_order], stats[2 + max_order :]
     log_precisions = []
     smooth = 1.0
     for match, total in zip(matches, totals, strict=True):
@@ -77,7 +92,12 @@ def tokenize_13a(line: str) -> str:
 def text_bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """Corpus BLEU (0-100) of detokenised sentences, one reference each: AlgoPerf's WMT
     metric (``bleu.corpus_bleu``, sacrebleu 1.3.1's defaults: 13a, ``exp`` smoothing)."""
-    return corpus_bleu(
+    return bleu_from_statistics(text_bleu_statistics(hypotheses, references))
+
+
+def text_bleu_statistics(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
+    """:func:`bleu_statistics` of detokenised sentences, tokenised as :func:`text_bleu` does."""
+    return bleu_statistics(
         [tokenize_13a(h.rstrip()).split() for h in hypotheses],
         [tokenize_13a(r.rstrip()).split() for r in references],
     )
@@ -98,12 +118,19 @@ def edit_distance(reference: Tokens, hypothesis: Tokens) -> int:
 
 def word_error_rate(references: Sequence[Tokens], hypotheses: Sequence[Tokens]) -> float:
     """Corpus WER: total word edit distance over total reference words (jiwer's ``wer``)."""
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    words = sum(len(ref) for ref in references)
+    errors, words = word_errors(references, hypotheses)
     if words == 0:
         raise ValueError("word error rate is undefined with no reference words")
-    return sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True)) / words
+    return errors / words
+
+
+def word_errors(references: Sequence[Tokens], hypotheses: Sequence[Tokens]) -> np.ndarray:
+    """``[word edit distance, reference words]`` summed over the sentences: the counts of
+    :func:`word_error_rate`, which parts of a corpus add up (multi-host evaluation)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    errors = sum(edit_distance(r, h) for r, h in zip(references, hypotheses, strict=True))
+    return np.array([errors, sum(len(ref) for ref in references)], np.int64)
 
 
 def transcript_word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> float:
@@ -111,16 +138,22 @@ def transcript_word_error_rate(references: Sequence[str], hypotheses: Sequence[s
     word edit distance of whitespace-split transcripts summed over utterances, over the
     summed reference word counts, an empty reference counting one word as there (jiwer's
     ``wer`` on non-empty references)."""
+    errors, words = transcript_word_errors(references, hypotheses)
+    if words == 0:
+        raise ValueError("word error rate is undefined with no transcripts")
+    return errors / words
+
+
+def transcript_word_errors(references: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    """``[word errors, reference words]`` of :func:`transcript_word_error_rate`, summed over
+    the utterances (parts of a corpus add up)."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
-    if not references:
-        raise ValueError("word error rate is undefined with no transcripts")
-    errors = words = 0
+    counts = np.zeros(2, np.int64)
     for reference, hypothesis in zip(references, hypotheses, strict=True):
         reference_words = reference.split()
-        errors += edit_distance(reference_words, hypothesis.split())
-        words += max(len(reference_words), 1)
-    return errors / words
+        counts += (edit_distance(reference_words, hypothesis.split()), max(len(reference_words), 1))
+    return counts
 
 
 def algoperf_transcript(text: str) -> str:
@@ -163,9 +196,13 @@ def ssim(images, targets, data_range, win_size: int = 7, k1: float = 0.01, k2: f
 
 def ctc_greedy_decode(logits: np.ndarray, paddings: np.ndarray, blank: int = 0) -> list[list[int]]:
     """Best-path CTC decoding: frame-wise argmax, merge repeats, drop blanks and padding."""
-    best = np.asarray(logits).argmax(-1)
+    return ctc_collapse(np.asarray(logits).argmax(-1), paddings, blank)
+
+
+def ctc_collapse(best: np.ndarray, paddings: np.ndarray, blank: int = 0) -> list[list[int]]:
+    """Best paths (frame-wise argmax ids) decoded: repeats merged, blanks and padding dropped."""
     out = []
-    for path, pad in zip(best, np.asarray(paddings), strict=True):
+    for path, pad in zip(np.asarray(best), np.asarray(paddings), strict=True):
         path = path[pad == 0]
         keep = np.ones_like(path, dtype=bool)
         keep[1:] = path[1:] != path[:-1]

@@ -25,6 +25,7 @@ from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
+    gathered,
     row_slices,
 )
 from hpbench.workloads.metrics import mean_average_precision
@@ -345,7 +346,7 @@ class OgbgWorkload(WorkloadBase):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 model, self.flatten, params, batch
             )
-            logits.append(np.asarray(batch_logits))
+            logits.append(gathered(batch_logits))  # mAP needs every row at once
             loss_sum += float(batch_loss)
             count += float(batch_count)
         labels = take(self.data["valid_labels"], slice(None))
@@ -531,12 +532,12 @@ class OgbgTfdsWorkload(OgbgWorkload):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 self.model(), flatten_packed, params, batch
             )
-            batch = {key: np.asarray(value) for key, value in batch.items()}  # host bookkeeping
+            batch = {key: gathered(value) for key, value in batch.items()}  # host bookkeeping
             real = np.zeros(batch["labels"].shape[:2], bool)  # the slots holding a graph
             for shard, graph_ids in enumerate(batch["node_graph"]):
                 real[shard, np.unique(graph_ids[batch["node_mask"][shard]])] = True
             real = real.reshape(-1)
-            logits.append(np.asarray(batch_logits)[real])
+            logits.append(gathered(batch_logits)[real])
             labels.append(batch["labels"].reshape(-1, 128)[real])
             masks.append(batch["label_mask"].reshape(-1, 128)[real])
             loss_sum += float(batch_loss)

@@ -39,6 +39,9 @@ from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
+    eval_sharding,
+    host_rows,
+    process_sum,
     row_slices,
 )
 from hpbench.workloads.layers import sinusoidal_positions
@@ -469,7 +472,7 @@ class WMTWorkload(WorkloadBase):
             from hpbench.data.stream import valid_batches
 
             total = len(self.reader.valid_inputs)
-            return total, valid_batches(self.reader, total, size)
+            return total, valid_batches(self.reader, total, size, eval_sharding())
         total = num_rows(self.data["valid_inputs"])
         rows = row_slices(total, size)
         return total, (take_split(self.data, "valid", ("inputs", "targets"), r) for r in rows)
@@ -489,38 +492,48 @@ class WMTWorkload(WorkloadBase):
         return lambda ids: words(ids, word_start)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
+        """BLEU of the decodes and the teacher-forced loss per target token. Each process
+        counts BLEU's statistics on its own rows (``host_rows``) and the counts are summed
+        over the processes (exact: corpus BLEU is a function of summed counts)."""
         if self.decoding is not None:
             return self._evaluate_as_algoperf(params)
         _, batches = self.valid_batches()
         split = self.word_splitter()
-        loss_sum = tokens = 0.0
-        references, hypotheses = [], []
+        loss_sum, counts = 0.0, np.zeros(_COUNTS, np.int64)
         for batch in eval_batches(batches):
-            inputs, targets = batch["inputs"], np.asarray(batch["targets"])
-            batch_loss, decoded = _evaluate_batch(self.model(), params, inputs, targets)
+            batch_loss, decoded = _evaluate_batch(
+                self.model(), params, batch["inputs"], batch["targets"]
+            )
             loss_sum += float(batch_loss)
-            tokens += float(np.sum(targets > 0))
-            for hyp, ref in zip(np.asarray(decoded), targets, strict=True):
-                references.append(split(ref))
-                hypotheses.append(split(hyp))
-        return {"bleu": metrics.corpus_bleu(hypotheses, references), "loss": loss_sum / tokens}
+            targets = host_rows(batch["targets"])
+            hypotheses = [split(hyp) for hyp in host_rows(decoded)]
+            bleu = metrics.bleu_statistics(hypotheses, [split(ref) for ref in targets])
+            counts += np.r_[np.sum(targets > 0), bleu]
+        tokens, *bleu = process_sum(counts)
+        return {"bleu": metrics.bleu_from_statistics(np.asarray(bleu)), "loss": loss_sum / tokens}
 
     def _evaluate_as_algoperf(self, params) -> dict[str, float]:
         decoding = self.decoding
-        loss_sum = tokens = 0.0
-        references, hypotheses = [], []
+        loss_sum, counts = 0.0, np.zeros(_COUNTS, np.int64)
         for batch in eval_batches(self.valid_batches()[1]):  # beams decoded split by rows
-            inputs, targets = batch["inputs"], np.asarray(batch["targets"])
             batch_loss, predicted = _evaluate_beam(
-                self.model(), params, inputs, targets, decoding.beam_size, decoding.alpha,
-                decoding.max_decode_len,
+                self.model(), params, batch["inputs"], batch["targets"], decoding.beam_size,
+                decoding.alpha, decoding.max_decode_len,
             )  # fmt: skip
             loss_sum += float(batch_loss)
-            tokens += float(np.sum(targets > 0))
-            for hyp, ref in zip(np.asarray(predicted), targets, strict=True):
+            targets = host_rows(batch["targets"])
+            references, hypotheses = [], []
+            for ref, hyp in zip(targets, host_rows(predicted), strict=True):
                 references.append(decoding.detokenize(translate.until_eos(ref)))
                 hypotheses.append(decoding.detokenize(translate.until_eos(hyp)))
-        return {"bleu": metrics.text_bleu(hypotheses, references), "loss": loss_sum / tokens}
+            bleu = metrics.text_bleu_statistics(hypotheses, references)
+            counts += np.r_[np.sum(targets > 0), bleu]
+        tokens, *bleu = process_sum(counts)
+        return {"bleu": metrics.bleu_from_statistics(np.asarray(bleu)), "loss": loss_sum / tokens}
+
+
+#: What an evaluation counts on each process: target tokens, then ``metrics.bleu_statistics``.
+_COUNTS = 1 + 2 + 2 * 4
 
 
 def word_text(word_start: np.ndarray) -> Callable[[np.ndarray], str]:
