@@ -79,6 +79,7 @@ def test_render_names_what_was_not_run(collected):
     assert "| naive Prodigy | naive | 1 | 0 (0-0) | none | 0.000 |" in text
     assert "Naive Adam (Optax defaults" in text and "It does." in text  # 2 of 8 <= 50%
     assert text.count("**not run this session**") == 4  # two baseline, two list findings
+    assert "naive's best metric is better on" in text  # the calibration finding's why
     assert "nice -n 5 hpbench run specs/findings/nadamw_list5.toml" in text
 
 
@@ -106,3 +107,15 @@ def test_list_verdict():
     assert list_verdict(7, targets_mean=False).level == PARTLY
     assert list_verdict(4, targets_mean=True).level == PARTLY
     assert list_verdict(2, targets_mean=True).level == NOT
+
+
+def test_better_best_follows_each_metric_direction():
+    def arm(best):
+        return findings.ArmResult(ARMS[0], 2, 2, (0,), (), best, 1.0, 1.0, 0.0, {})
+
+    targets = {"criteo": ("cross_entropy", "min", 0.4), "ogbg": ("map", "max", 0.75)}
+    low = arm({"criteo": 0.39, "ogbg": 0.70})
+    high = arm({"criteo": 0.41, "ogbg": 0.80})
+    assert findings.better_best(low, high, targets) == 1  # criteo only (lower is better)
+    assert findings.better_best(high, low, targets) == 1  # ogbg only (higher is better)
+    assert findings.better_best(low, low, targets) == 0  # a tie is not better
