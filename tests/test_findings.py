@@ -51,13 +51,16 @@ def test_targets_per_seed_and_medians(collected):
     assert by_label["naive Prodigy"].reached_per_seed == (0, 0, 0)
     prodigy = by_label["calibrated Prodigy"]
     assert prodigy.reached_per_seed == (2, 2, 3)  # seeds 2, 3, 4: ogbg on seed 4 only
-    assert prodigy.reached_text() == "2 (2-3)"
+    assert prodigy.reached_text(8) == "2/8 (seeds 2-3)"
     # ogbg's median over seeds is a miss (2 of 3 seeds miss), so it is not reached
     assert prodigy.workloads_reached == ("criteo", "fastmri")
     # calibrated Mechanic is the fastest wherever it reaches (0.4 of the half budget beats
     # 0.6 of it and 0.5 or 0.8 of the whole budget): ratio 1 on 4 of 8 workloads, nothing
     # elsewhere, so its profile is 0.5 at every tau and its score 0.5
     assert by_label["calibrated Mechanic"].score == pytest.approx(0.5)
+    # calibrated Prodigy takes 0.6 / 0.4 = 1.5x Mechanic's steps on criteo and fastmri: its
+    # profile is 0 below tau 1.5 and 2/8 from there to 4, area (4 - 1.5) / 3 * 2/8
+    assert by_label["calibrated Prodigy"].score == pytest.approx(2.5 / 3 * 2 / 8, abs=2e-3)
     assert by_label["naive Prodigy"].score == 0.0
 
 
@@ -69,6 +72,7 @@ def test_verdicts_worked_by_hand(collected):
     assert "together 1 workload(s) (criteo)" in number
     # calibrated: Mechanic 4 targets, Prodigy a median of 2 (< 3, not "several")
     assert found["calibrated_train"][1].level == PARTLY
+    assert "calibrated Prodigy 2/8 (seeds 2-3), score 0.208" in found["calibrated_train"][0]
     # calibration: 4 > 1 for Mechanic, 2 > 0 for Prodigy
     assert found["calibration_helps"][1].level == REPRODUCED
     assert "published_list" not in found  # its arm was not run
@@ -76,7 +80,7 @@ def test_verdicts_worked_by_hand(collected):
 
 def test_render_names_what_was_not_run(collected):
     text = render(collected)
-    assert "| naive Prodigy | naive | 1 | 0 (0-0) | none | 0.000 |" in text
+    assert "| naive Prodigy | naive | 1 | 0/8 (seeds 0-0) | none | 0.000 |" in text
     assert "Naive Adam (Optax defaults" in text and "It does." in text  # 2 of 8 <= 50%
     assert text.count("**not run this session**") == 4  # two baseline, two list findings
     assert "naive's best metric is better on" in text  # the calibration finding's why
@@ -92,6 +96,7 @@ def test_naive_verdict_levels():
 def test_calibrated_verdict_needs_meaningful_targets():
     assert calibrated_verdict({"m": 4, "p": 5}, targets_mean=True).level == REPRODUCED
     assert calibrated_verdict({"m": 8, "p": 8}, targets_mean=False).level == PARTLY
+    assert calibrated_verdict({"m": 8, "p": 8}, targets_mean=None).level == PARTLY  # unchecked
     assert calibrated_verdict({"m": 2, "p": 1}, targets_mean=True).level == NOT
 
 
@@ -105,6 +110,7 @@ def test_calibration_verdict_ties_go_to_the_score():
 def test_list_verdict():
     assert list_verdict(7, targets_mean=True).level == REPRODUCED
     assert list_verdict(7, targets_mean=False).level == PARTLY
+    assert list_verdict(7, targets_mean=None).level == PARTLY
     assert list_verdict(4, targets_mean=True).level == PARTLY
     assert list_verdict(2, targets_mean=True).level == NOT
 
