@@ -579,7 +579,8 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
         "",
         "Score: the AlgoPerf benchmark score in the arm's pool (single configurations "
         "together; the list alone). Minutes per suite run: one seed over the 8 workloads on "
-        "AlgoPerf's clock (training with compilation), median over seeds.",
+        "AlgoPerf's clock (training with compilation; evaluation, data set-up and checkpoints "
+        'add to the wall clock: benchmarks/LOG.md, "findings"), median over seeds.',
     ]
     singles = [a.arm.label for a in collected.arms if a.arm.kind != "list"]
     if singles:
