@@ -1,0 +1,141 @@
+"""The two papers' findings and numbers that ``reports/findings.md`` sets hpbench's beside.
+
+The one place in code for them; each cites where it stands in the paper (the text is in
+``../shared/seeds/``, the numbers restored in ``../shared/REFERENCE.md``, sections 5 and 8).
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+LR_FREE = "How far away are truly hyperparameter-free learning algorithms? (lr-free paper)"
+NADAMW_LIST = "Training neural networks faster with minimal tuning using pre-computed lists of hyperparameters for NAdamW (NAdamW-list paper)"  # noqa: E501
+
+
+@attrs.frozen
+class Finding:
+    """One finding as its paper states it, with the paper's number and where both stand."""
+
+    key: str
+    paper: str
+    source: str  # section / table of the paper
+    statement: str  # the finding in the paper's words (quoted or closely paraphrased)
+    number: str  # the paper's number, in words
+
+
+NAIVE_LR_FREE = Finding(
+    key="naive_lr_free",
+    paper=LR_FREE,
+    source="Section 4.1, Table 4",
+    statement=(
+        "All of the naive learning-rate-free algorithms (Optax/authors' defaults, no weight "
+        "decay, no schedule) performed poorly; only one algorithm reached any of the "
+        "AlgoPerf targets, which it did for just a single workload."
+    ),
+    number="1 target of 8, on 1 workload, by 1 of 11 naive methods",
+)
+
+CALIBRATED_TRAIN = Finding(
+    key="calibrated_train",
+    paper=LR_FREE,
+    source="Section 5.1, Table 6",
+    statement=(
+        "AlgoPerf-calibrated versions of Mechanic and Prodigy can train workloads "
+        "successfully at multiple training horizons."
+    ),
+    number=(
+        "horizon 50%: Mechanic (Adam) 4/8 targets (score 0.434), Prodigy 4/8 (0.455); "
+        "the most of any calibrated candidate 5/8 (Prodigy 66%)"
+    ),
+)
+
+CALIBRATION_HELPS = Finding(
+    key="calibration_helps",
+    paper=LR_FREE,
+    source="Sections 4.1 and 5.1 (Tables 4 and 6)",
+    statement=(
+        "Our calibration procedure greatly improved validation metrics: calibrated Mechanic "
+        "and Prodigy reach targets their naive (default) versions do not."
+    ),
+    number=(
+        "naive Mechanic and Prodigy: at most 1 target between all naive methods; "
+        "calibrated: 4/8 each"
+    ),
+)
+
+NOT_BETTER_THAN_BASELINES = Finding(
+    key="not_better_than_baselines",
+    paper=LR_FREE,
+    source="Section 5.1, Table 6",
+    statement=(
+        "Prodigy and Mechanic are not demonstrably better than AdamW and NAdamW at identical "
+        "offline tuning budgets (same search points and horizons)."
+    ),
+    number=(
+        "benchmark scores: AdamW 33% 0.498, NAdamW 66% 0.480, Prodigy 66% 0.477, Mechanic 33% 0.469"
+    ),
+)
+
+BEST_METRICS_LR_FREE = Finding(
+    key="best_metrics_lr_free",
+    paper=LR_FREE,
+    source="Section 5.1, Table 5",
+    statement=(
+        "The best validation metrics on ImageNet and LibriSpeech DeepSpeech come from "
+        "learning-rate-free methods (calibrated)."
+    ),
+    number=(
+        "ResNet 0.223 error (Prodigy 50%/66%), ViT 0.208 (Prodigy 66%), "
+        "DeepSpeech 0.103 WER (Prodigy 66%)"
+    ),
+)
+
+LIST_LOO = Finding(
+    key="list_leave_one_out",
+    paper=NADAMW_LIST,
+    source="Section 5, Table 5",
+    statement=(
+        "A greedy 5-point NAdamW list built leave-one-workload-out trains most held-out "
+        "workloads, and beats 5 random broad-space points and a learning-rate sweep."
+    ),
+    number="held-out step fractions 0.739, 0.130, 0.940, 0.930, 0.83, 0.79, 0.54, inf: 7/8",
+)
+
+PUBLISHED_LIST = Finding(
+    key="published_list",
+    paper=NADAMW_LIST,
+    source="Tables 9 and 10",
+    statement="The published 5-point list (Table 10) trains the base workloads.",
+    number="step fractions 0.759, inf, 0.950, 0.810, 0.82, 0.79, 0.58, 0.660: 7/8 (U-Net missed)",
+)
+
+#: Every finding, in the order reports/findings.md gives them.
+FINDINGS = (
+    NAIVE_LR_FREE,
+    CALIBRATED_TRAIN,
+    CALIBRATION_HELPS,
+    NOT_BETTER_THAN_BASELINES,
+    BEST_METRICS_LR_FREE,
+    LIST_LOO,
+    PUBLISHED_LIST,
+)
+
+#: The lr-free paper, Section 4.1: targets reached by all naive lr-free methods together.
+NAIVE_TARGETS_ALL_METHODS = 1
+#: The lr-free paper, Table 6: targets reached by the calibrated candidates at horizon 50%
+#: (the horizon the mini calibration used), and the most any calibrated candidate reached.
+CALIBRATED_TARGETS_50 = {"mechanic": 4, "prodigy": 4}
+CALIBRATED_TARGETS_MAX = 5
+#: The NAdamW-list paper, Table 9: the published list's step fractions on the base workloads.
+TABLE_9 = {
+    "criteo": 0.75886,
+    "fastmri": math.inf,
+    "imagenet_resnet": 0.949664,
+    "imagenet_vit": 0.809714,
+    "librispeech_conformer": 0.82,
+    "librispeech_deepspeech": 0.79,
+    "ogbg": 0.58,
+    "wmt": 0.659837,
+}

@@ -1,0 +1,127 @@
+"""reports/findings.md's renderer on a tiny synthetic store: targets per seed, the pool's
+score and each verdict, worked by hand from curves that cross their targets at known steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.synthetic_results import make_result, write_result
+from hpbench.api import plan
+from hpbench.report import findings
+from hpbench.report.findings import (
+    ARMS,
+    NOT,
+    PARTLY,
+    REPRODUCED,
+    calibrated_verdict,
+    calibration_verdict,
+    collect,
+    list_verdict,
+    naive_verdict,
+    render,
+    verdicts,
+)
+
+NEVER = 2.0  # a synthetic curve with reach > 1 never crosses its target
+ARM = {a.label: a for a in ARMS}
+#: arm -> (workload, seed) -> fraction of the horizon at which the curve crosses the target
+REACH = {
+    "naive Mechanic": lambda w, s: 0.5 if w == "criteo" else NEVER,
+    "naive Prodigy": lambda w, s: NEVER,
+    "calibrated Mechanic": lambda w, s: 0.4 if w in ("criteo", "fastmri", "ogbg", "wmt") else NEVER,
+    "calibrated Prodigy": lambda w, s: (
+        0.6 if w in ("criteo", "fastmri") or (w == "ogbg" and s == 4) else NEVER
+    ),
+    "naive Adam": lambda w, s: 0.8 if w in ("criteo", "fastmri") else NEVER,
+}
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    results = tmp_path_factory.mktemp("results")
+    for label, reach in REACH.items():
+        for trial in plan(findings.ROOT / ARM[label].spec).trials:
+            write_result(make_result(trial, reach(trial.workload, trial.seed)), results)
+    return collect(results, [ARM[label] for label in REACH])
+
+
+def test_targets_per_seed_and_medians(collected):
+    by_label = {a.arm.label: a for a in collected.arms}
+    assert by_label["naive Mechanic"].reached_per_seed == (1, 1, 1)
+    assert by_label["naive Prodigy"].reached_per_seed == (0, 0, 0)
+    prodigy = by_label["calibrated Prodigy"]
+    assert prodigy.reached_per_seed == (2, 2, 3)  # seeds 2, 3, 4: ogbg on seed 4 only
+    assert prodigy.reached_text(8) == "2/8 (seeds 2-3)"
+    # ogbg's median over seeds is a miss (2 of 3 seeds miss), so it is not reached
+    assert prodigy.workloads_reached == ("criteo", "fastmri")
+    # calibrated Mechanic is the fastest wherever it reaches (0.4 of the half budget beats
+    # 0.6 of it and 0.5 or 0.8 of the whole budget): ratio 1 on 4 of 8 workloads, nothing
+    # elsewhere, so its profile is 0.5 at every tau and its score 0.5
+    assert by_label["calibrated Mechanic"].score == pytest.approx(0.5)
+    # calibrated Prodigy takes 0.6 / 0.4 = 1.5x Mechanic's steps on criteo and fastmri: its
+    # profile is 0 below tau 1.5 and 2/8 from there to 4, area (4 - 1.5) / 3 * 2/8
+    assert by_label["calibrated Prodigy"].score == pytest.approx(2.5 / 3 * 2 / 8, abs=2e-3)
+    assert by_label["naive Prodigy"].score == 0.0
+
+
+def test_verdicts_worked_by_hand(collected):
+    found = verdicts(collected)
+    # naive: Mechanic reaches criteo, Prodigy nothing: together 1 workload (paper: 1)
+    number, verdict = found["naive_lr_free"]
+    assert verdict.level == REPRODUCED
+    assert "together 1 workload(s) (criteo)" in number
+    # calibrated: Mechanic 4 targets, Prodigy a median of 2 (< 3, not "several")
+    assert found["calibrated_train"][1].level == PARTLY
+    assert "calibrated Prodigy 2/8 (seeds 2-3), score 0.208" in found["calibrated_train"][0]
+    # calibration: 4 > 1 for Mechanic, 2 > 0 for Prodigy
+    assert found["calibration_helps"][1].level == REPRODUCED
+    assert "published_list" not in found  # its arm was not run
+
+
+def test_render_names_what_was_not_run(collected):
+    text = render(collected)
+    assert "| naive Prodigy | naive | 1 | 0/8 (seeds 0-0) | none | 0.000 |" in text
+    assert "Naive Adam (Optax defaults" in text and "It does." in text  # 2 of 8 <= 50%
+    assert text.count("**not run this session**") == 4  # two baseline, two list findings
+    assert "naive's best metric is better on" in text  # the calibration finding's why
+    assert "nice -n 5 hpbench run specs/findings/nadamw_list5.toml" in text
+
+
+def test_naive_verdict_levels():
+    assert naive_verdict({"a": 0, "b": 1}, union=2).level == REPRODUCED
+    assert naive_verdict({"a": 0, "b": 1, "c": 7}, union=7).level == PARTLY  # typical: 1
+    assert naive_verdict({"a": 5, "b": 7}, union=8).level == NOT
+
+
+def test_calibrated_verdict_needs_meaningful_targets():
+    assert calibrated_verdict({"m": 4, "p": 5}, targets_mean=True).level == REPRODUCED
+    assert calibrated_verdict({"m": 8, "p": 8}, targets_mean=False).level == PARTLY
+    assert calibrated_verdict({"m": 8, "p": 8}, targets_mean=None).level == PARTLY  # unchecked
+    assert calibrated_verdict({"m": 2, "p": 1}, targets_mean=True).level == NOT
+
+
+def test_calibration_verdict_ties_go_to_the_score():
+    # equal targets: calibration helps only where it scores higher (reaches them faster)
+    assert calibration_verdict({"m": (8, 0.6, 8, 0.5)}).level == REPRODUCED
+    assert calibration_verdict({"m": (8, 0.4, 8, 0.5), "p": (5, 0.1, 4, 0.9)}).level == PARTLY
+    assert calibration_verdict({"m": (7, 0.9, 8, 0.1)}).level == NOT
+
+
+def test_list_verdict():
+    assert list_verdict(7, targets_mean=True).level == REPRODUCED
+    assert list_verdict(7, targets_mean=False).level == PARTLY
+    assert list_verdict(7, targets_mean=None).level == PARTLY
+    assert list_verdict(4, targets_mean=True).level == PARTLY
+    assert list_verdict(2, targets_mean=True).level == NOT
+
+
+def test_better_best_follows_each_metric_direction():
+    def arm(best):
+        return findings.ArmResult(ARMS[0], 2, 2, (0,), (), best, 1.0, 1.0, 0.0, {})
+
+    targets = {"criteo": ("cross_entropy", "min", 0.4), "ogbg": ("map", "max", 0.75)}
+    low = arm({"criteo": 0.39, "ogbg": 0.70})
+    high = arm({"criteo": 0.41, "ogbg": 0.80})
+    assert findings.better_best(low, high, targets) == 1  # criteo only (lower is better)
+    assert findings.better_best(high, low, targets) == 1  # ogbg only (higher is better)
+    assert findings.better_best(low, low, targets) == 0  # a tie is not better
