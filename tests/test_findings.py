@@ -51,7 +51,7 @@ def test_targets_per_seed_and_medians(collected):
     assert by_label["naive Prodigy"].reached_per_seed == (0, 0, 0)
     prodigy = by_label["calibrated Prodigy"]
     assert prodigy.reached_per_seed == (2, 2, 3)  # seeds 2, 3, 4: ogbg on seed 4 only
-    assert prodigy.reached_text(8) == "2/8 (seeds 2-3)"
+    assert prodigy.reached_text(8) == "2/8 (per seed 2-3)"
     # ogbg's median over seeds is a miss (2 of 3 seeds miss), so it is not reached
     assert prodigy.workloads_reached == ("criteo", "fastmri")
     # calibrated Mechanic is the fastest wherever it reaches (0.4 of the half budget beats
@@ -72,7 +72,7 @@ def test_verdicts_worked_by_hand(collected):
     assert "together 1 workload(s) (criteo)" in number
     # calibrated: Mechanic 4 targets, Prodigy a median of 2 (< 3, not "several")
     assert found["calibrated_train"][1].level == PARTLY
-    assert "calibrated Prodigy 2/8 (seeds 2-3), score 0.208" in found["calibrated_train"][0]
+    assert "calibrated Prodigy 2/8 (per seed 2-3), score 0.208" in found["calibrated_train"][0]
     # calibration: 4 > 1 for Mechanic, 2 > 0 for Prodigy
     assert found["calibration_helps"][1].level == REPRODUCED
     assert "published_list" not in found  # its arm was not run
@@ -80,7 +80,7 @@ def test_verdicts_worked_by_hand(collected):
 
 def test_render_names_what_was_not_run(collected):
     text = render(collected)
-    assert "| naive Prodigy | naive | 1 | 0/8 (seeds 0-0) | none | 0.000 |" in text
+    assert "| naive Prodigy | naive | 1 | 0/8 (per seed 0-0) | none | 0.000 |" in text
     assert "Naive Adam (Optax defaults" in text and "It does." in text  # 2 of 8 <= 50%
     assert text.count("**not run this session**") == 4  # two baseline, two list findings
     assert "naive's best metric is better on" in text  # the calibration finding's why

@@ -109,9 +109,9 @@ class ArmResult:
         return statistics.median(self.reached_per_seed)
 
     def reached_text(self, workloads: int) -> str:
-        """``median/workloads (seeds min-max)`` of the targets reached per seed."""
+        """``median/workloads (per seed min-max)`` of the targets reached per seed."""
         low, high = min(self.reached_per_seed), max(self.reached_per_seed)
-        return f"{self.median_reached:g}/{workloads} (seeds {low}-{high})"
+        return f"{self.median_reached:g}/{workloads} (per seed {low}-{high})"
 
 
 @attrs.frozen
