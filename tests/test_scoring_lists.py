@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scoring_helpers import reaching_at
 
+from hpbench.report.papers import TABLE_9  # the NAdamW-list paper's step fractions
 from hpbench.scoring import (
     best_subset,
     greedy_list,
@@ -20,17 +21,6 @@ from hpbench.scoring import (
 
 INF = math.inf
 
-# NAdamW-list paper, Table 9: step fractions of the final 5-point list on the base workloads.
-TABLE_9 = {
-    "criteo": 0.75886,
-    "fastmri": INF,
-    "imagenet_resnet": 0.949664,
-    "imagenet_vit": 0.809714,
-    "librispeech_conformer": 0.82,
-    "librispeech_deepspeech": 0.79,
-    "ogbg": 0.58,
-    "wmt": 0.659837,
-}
 # prod(0.75886, 2, 0.949664, 0.809714, 0.82, 0.79, 0.58, 0.659837) = 0.289334, ** (1/8):
 TABLE_9_COST = 0.856396
 
