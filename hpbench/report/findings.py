@@ -17,11 +17,11 @@ from pathlib import Path
 
 import attrs
 
-from hpbench.api import plan as plan_spec
 from hpbench.report import papers
 from hpbench.results import read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, score_results
+from hpbench.spec.compile import compile_plan, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 ENDED = ("done", "diverged", "failed")  # a trial still running or interrupted is not counted
@@ -170,7 +170,7 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
     targets: dict[str, tuple[str, str, float]] = {}
     max_steps: dict[str, int] = {}
     for arm in arms:
-        trials = plan_spec(root / arm.spec).trials
+        trials = compile_plan(load_spec(root / arm.spec)).trials
         for trial in trials:
             targets[trial.workload] = (
                 trial.target.metric,
