@@ -19,22 +19,12 @@ import statistics
 from pathlib import Path
 
 import hpbench
+from hpbench.report.papers import TABLE_4_REACHING
 from hpbench.scoring import score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"  # its provenance block: seed values
 ENDED = ("done", "diverged", "failed")  # trials still running or interrupted are not counted
-#: NAdamW-list paper, Table 4: of its 200 broad-space points, how many reach each target.
-TABLE_4 = {
-    "criteo": 24,
-    "fastmri": 8,
-    "imagenet_resnet": 2,
-    "imagenet_vit": 17,
-    "librispeech_conformer": 6,
-    "librispeech_deepspeech": 23,
-    "ogbg": 9,
-    "wmt": 7,
-}
 
 
 def hardness(spec: Path, results: Path) -> list[dict]:
@@ -53,7 +43,7 @@ def hardness(spec: Path, results: Path) -> list[dict]:
                 "trained": len(done),
                 "reached": len(reached),
                 "learning_rates": sorted(dict(t.hyperparameters)["learning_rate"] for t in reached),
-                "table_4": TABLE_4.get(workload),
+                "table_4": TABLE_4_REACHING.get(workload),
             }
         )
     return rows
