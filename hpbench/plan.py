@@ -13,10 +13,13 @@ import functools
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+
+from hpbench.config.errors import type_name
+from hpbench.config.values import as_integer
 
 #: Bumped when the meaning of a trial's fields changes, so old results are not reused.
 TRIAL_FORMAT = 1
@@ -39,6 +42,22 @@ def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scal
     if type(value) is tuple:  # normalised already (the common case: no ABC check)
         return value
     return tuple(sorted((value or {}).items())) if isinstance(value, Mapping | None) else value
+
+
+def _integer(name: str) -> Callable[[Any], int]:
+    """The converter of the integer field ``name``: an integer of any type (numpy's) becomes
+    the plain int, so the trial's id is the plain int's; a bool or a float is refused."""
+
+    def convert(value: Any) -> int:
+        if type(value) is int:  # the common case, first: 100,000-trial plans build each
+            return value
+        number = as_integer(value)
+        if type(number) is not int:
+            found = f"{value} ({type_name(value)})"
+            raise TypeError(f"Trial.{name}: expected an integer, found {found}")
+        return number
+
+    return convert
 
 
 @attrs.frozen(cache_hash=True)  # a dict key of every served trial's reaches, several times
@@ -76,10 +95,10 @@ class Trial:
     schedule: str  # shape name, see hpbench.schedules
     warmup: float  # fraction of the horizon
     horizon: float  # f in T = f * max_steps
-    max_steps: int
-    batch_size: int
-    seed: int
-    eval_every: int  # steps
+    max_steps: int = attrs.field(converter=_integer("max_steps"))
+    batch_size: int = attrs.field(converter=_integer("batch_size"))
+    seed: int = attrs.field(converter=_integer("seed"))
+    eval_every: int = attrs.field(converter=_integer("eval_every"))  # steps
     target: Target
     stop_at_target: bool = False
     options: tuple[tuple[str, Scalar], ...] = attrs.field(
@@ -88,7 +107,7 @@ class Trial:
     data: str | None = None  # path of user-supplied data (size "full")
     #: The workload definition's revision at this size (``WorkloadInfo.revision``): part of
     #: the id only when non-zero, so changing a workload reruns its trials and no other's.
-    workload_revision: int = 0
+    workload_revision: int = attrs.field(default=0, converter=_integer("workload_revision"))
 
     @property
     def horizon_steps(self) -> int:
@@ -145,8 +164,8 @@ class Trial:
         for seed in seeds:
             fields["seed"] = seed
             trial = Trial(**fields)  # attrs.evolve, without its per-call field lookups
-            text = _json_scalar(seed) if type(seed) is int else None
-            if parts is not None and text is not None:  # else Trial.id hashes it on use
+            if parts is not None:  # else Trial.id hashes it on use
+                text = int.__repr__(trial.seed)  # a plain int: converted
                 object.__setattr__(trial, "id", _hash(f"{parts[0]}{text}{parts[2]}"))
             trials.append(trial)
         return trials

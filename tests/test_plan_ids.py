@@ -253,3 +253,117 @@ def test_revised_workloads_are_the_redesigned_ones():
 
     revised = {name: info.revision for name, info in WORKLOADS.items() if info.revision}
     assert revised == {"wmt": {"mini": 1, "small": 1}, "imagenet_vit": {"mini": 1, "small": 1}}
+
+
+def _toy_spec(tmp_path, extra: str = ""):
+    from hpbench.spec import load_spec
+
+    path = tmp_path / "spec.toml"
+    path.write_text(
+        '[algorithm]\nname = "adamw"\n[workloads.toy_mlp]\ntarget = { value = 0.06 }\n' + extra
+    )
+    return load_spec(path)
+
+
+def _ids(spec, **changes) -> list[str]:
+    import attrs
+
+    from hpbench.spec import compile_plan
+
+    return [t.id for t in compile_plan(attrs.evolve(spec, **changes)).trials]
+
+
+def test_numpy_integers_give_the_plain_ints_ids(tmp_path):
+    """Seeds from ``np.arange``, a grid made with numpy, numpy step counts: each trial has
+    the id (and the plain int fields) of the spec written with Python ints."""
+    import attrs
+    import numpy as np
+
+    from hpbench.spec.settings import Select
+    from tests.trial_helpers import toy_trial
+
+    plain = toy_trial(seed=3)
+    for seed in (np.int64(3), np.int32(3), np.uint8(3)):
+        trial = toy_trial(seed=seed)
+        assert type(trial.seed) is int and trial.id == plain.id
+        assert toy_trial(seed=0).with_seeds([seed])[0].id == plain.id
+    numpy_steps = toy_trial(
+        max_steps=np.int64(400), batch_size=np.int16(64), eval_every=np.int64(20)
+    )
+    assert numpy_steps.id == toy_trial().id
+    assert (
+        attrs.evolve(plain, workload_revision=np.int64(2)).id
+        == attrs.evolve(plain, workload_revision=2).id
+    )
+
+    spec = _toy_spec(tmp_path)
+    ints = _ids(spec, seeds=(0, 1, 2))
+    assert len(set(ints)) == 3
+    assert _ids(spec, seeds=np.arange(3)) == _ids(spec, seeds=list(np.arange(3))) == ints
+    assert _ids(spec, grid=(("seed", tuple(np.arange(3))),)) == ints
+    run = spec.workloads[0]
+    numpy_run = attrs.evolve(run, max_steps=np.int64(run.max_steps), eval_every=np.int32(5))
+    assert _ids(spec, workloads=(numpy_run,)) == _ids(
+        spec, workloads=(attrs.evolve(run, eval_every=5),)
+    )
+    selected = Select(top_k=np.int64(2), seeds=np.arange(5, 7))
+    assert selected == Select(top_k=2, seeds=(5, 6)) and type(selected.seeds[0]) is int
+
+
+def test_numpy_hyperparameter_values_give_the_toml_specs_ids(tmp_path):
+    """A point or grid of numpy numbers compiles to the values a TOML spec's checker gives:
+    a float hyperparameter's as a float (``np.int64(1)`` is ``learning_rate = 1``, 1.0)."""
+    import numpy as np
+
+    spec = _toy_spec(tmp_path)
+    written = _toy_spec(tmp_path, "[grid]\nlearning_rate = [1, 0.01]\n")
+    numpy_grid = (("learning_rate", (np.int64(1), np.float64(0.01))),)
+    assert _ids(spec, grid=numpy_grid) == _ids(written)
+    assert _ids(spec, points=({"learning_rate": np.int64(1)},)) == _ids(written)[:1]
+    assert len(set(_ids(spec, grid=(("learning_rate", tuple(np.float32([1e-3, 1e-2]))),)))) == 2
+
+
+def test_bool_and_float_seeds_and_steps_are_refused(tmp_path):
+    """An integer field given a bool or a float (even a whole one) is an error naming the
+    field and the value's type, wherever the trial is built: never a truncated seed."""
+    import attrs
+    import numpy as np
+    import pytest
+
+    from hpbench.search.targets import Rerun
+    from tests.trial_helpers import toy_trial
+
+    for seed, shown in [
+        (True, r"True \(bool\)"),
+        (1.0, r"1.0 \(float\)"),
+        (np.True_, r"True \(numpy.bool\)"),
+    ]:
+        with pytest.raises(TypeError, match="Trial.seed: expected an integer, found .*" + shown):
+            toy_trial(seed=seed)
+    with pytest.raises(TypeError, match=r"Trial.seed: expected an integer, found 0.5 \(float\)"):
+        toy_trial().with_seeds([0.5])
+    with pytest.raises(
+        TypeError, match=r"Trial.max_steps: expected an integer, found 400.0 \(numpy.float64\)"
+    ):
+        toy_trial(max_steps=np.float64(400))
+
+    spec = _toy_spec(tmp_path)
+    with pytest.raises(
+        ValueError, match=r"Spec.seeds: expected a non-empty list .* found \[0, 1.5\]"
+    ):
+        attrs.evolve(spec, seeds=(0, 1.5))
+    with pytest.raises(ValueError, match=r"found \[0.0, 1.0\] \(numpy.float64\)"):
+        attrs.evolve(spec, seeds=np.arange(2.0))
+    with pytest.raises(ValueError, match=r"found \[true\]"):
+        attrs.evolve(spec, seeds=[True])
+    with pytest.raises(TypeError, match=r"Trial.seed: expected an integer, found 0.5 \(float\)"):
+        _ids(spec, grid=(("seed", (0.5,)),))  # was int(0.5): seed 0
+    with pytest.raises(TypeError, match=r"Trial.seed: expected an integer, found True \(bool\)"):
+        _ids(spec, grid=(("seed", (True,)),))
+    with pytest.raises(
+        ValueError, match=r"WorkloadRun.max_steps: expected an integer >= 1, found 10.0 \(numpy"
+    ):
+        attrs.evolve(spec.workloads[0], max_steps=np.float64(10))
+    with pytest.raises(ValueError, match="expected distinct integer seeds >= 0"):
+        Rerun([0, 1.5])  # was int(1.5): seed 1
+    assert Rerun(np.arange(2)).seeds == (0, 1)

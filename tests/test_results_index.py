@@ -355,7 +355,7 @@ def test_ids_hash_the_same_json_as_json_dumps():
     for trial in trials:
         assert trial.id == _generic_id(trial)
         # a plan's trials by seed: ids from this trial's JSON with the seed rewritten
-        seeds = [0, 7, 12345678901234567890, True]  # True: not an int, hashed on use
+        seeds = [0, 7, 12345678901234567890, np.int64(5)]  # numpy's: converted to an int
         seeded = trial.with_seeds(seeds)
         assert seeded == [attrs.evolve(trial, seed=s) for s in seeds]
         assert [t.id for t in seeded] == [_generic_id(attrs.evolve(t)) for t in seeded]

@@ -191,7 +191,7 @@ def test_rerun_targets_are_the_median_of_the_best_points_reruns(tmp_path, capsys
     assert main([*argv, "--rerun-horizon", "0.5"]) == 2
     assert "--rerun-horizon needs --rerun-seeds" in capsys.readouterr().err
     assert main([*argv, "--rerun-seeds", "0,0"]) == 2
-    assert "expected distinct seeds >= 0" in capsys.readouterr().err
+    assert "expected distinct integer seeds >= 0" in capsys.readouterr().err
 
 
 def test_targets_refuses_a_suite_without_the_written_target(search, capsys):

@@ -77,6 +77,16 @@ def show(value: object) -> str:
     return str(value)
 
 
+def type_name(value: object) -> str:
+    """The name of ``value``'s type for messages: ``float``, ``numpy.float32``."""
+    kind = type(value)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
 def display_path(path: Path | str) -> str:
     """``path`` relative to the current directory when it lies below it, else absolute."""
     path = Path(os.path.normpath(Path(path).absolute()))

@@ -17,9 +17,9 @@ from typing import Any
 import attrs
 
 from hpbench.config.confine import PLAIN_NAME, PLAIN_NAME_TEXT, is_plain_name
-from hpbench.config.errors import did_you_mean, show
+from hpbench.config.errors import did_you_mean, show, type_name
 from hpbench.config.locate import Path_
-from hpbench.config.values import MISSING, Interval, Reporter, one_of
+from hpbench.config.values import MISSING, Interval, Reporter, as_integer, one_of
 
 #: The attrs metadata key of a :class:`Setting`.
 METADATA = "hpbench.config"
@@ -131,6 +131,9 @@ class Integer(Kind):
             and value >= self.low
             and (self.high is None or value <= self.high)
         )
+
+    #: An integer given in Python as another type (numpy's) is stored as the int it is.
+    convert = staticmethod(as_integer)
 
     def schema(self) -> dict[str, Any]:
         most = {} if self.high is None else {"maximum": self.high}
@@ -267,10 +270,13 @@ class Items(Kind):
             and all(map(self.item.accepts, value))
         )
 
-    @staticmethod
-    def convert(value: Any) -> Any:
-        """A list given in Python is stored as the tuple a frozen model needs."""
-        return tuple(value) if isinstance(value, list) else value
+    def convert(self, value: Any) -> Any:
+        """A list (or a 1-D numpy array) given in Python is stored as the tuple a frozen model
+        needs, each item converted as its kind converts it."""
+        if not isinstance(value, list | tuple) and getattr(value, "ndim", None) != 1:
+            return value
+        item = getattr(self.item, "convert", None)
+        return tuple(value) if item is None else tuple(map(item, value))
 
     def schema(self) -> dict[str, Any]:
         least = {"minItems": self.min_items} if self.min_items else {}
@@ -347,7 +353,7 @@ def _refuse(instance: Any, attribute: attrs.Attribute, value: Any, kind: Kind) -
     if value is None and attribute.default is None:
         return
     if not kind.accepts(value):
-        found = show(_toml(value))
+        found = show(_toml(value)) + _foreign_type(value)
         owner = type(instance).__name__
         raise ValueError(f"{owner}.{attribute.name}: expected {kind.expected}, found {found}")
 
@@ -456,6 +462,15 @@ def docs_rows(cls: type, names: Iterable[str] | None = None, section: str = "") 
 def docs_table(cls: type, names: Iterable[str] | None = None) -> str:
     """The Markdown table of the declared keys: key, type, default, meaning."""
     return "\n".join([*DOCS_HEADER, *docs_rows(cls, names)])
+
+
+def _foreign_type(value: Any) -> str:
+    """`` (numpy.float32)`` when ``value``, or an item of it, is of no type TOML holds: it
+    shows as the number it is, so the message names why it is refused."""
+    for item in value if isinstance(value, tuple | list) else (value,):
+        if type(item) not in (str, int, float, bool, list, tuple, dict, type(None)):
+            return f" ({type_name(item)})"
+    return ""
 
 
 def _toml(value: Any) -> Any:

@@ -9,12 +9,25 @@ build on it.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from typing import Any
 
 from hpbench.config.errors import Problem, did_you_mean, show
 from hpbench.config.locate import Path_
 from hpbench.config.source import Document
+
+
+def as_integer(value: Any) -> Any:
+    """``value`` as a plain ``int`` when it is an integer of another type (numpy's, from
+    ``np.arange``), so it hashes and serialises as the int does; a bool, a float or anything
+    else as it is, for the caller's check to refuse."""
+    if type(value) is int or isinstance(value, bool):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        return value
 
 
 class Reporter:

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from hpbench.config.locate import locate
+from hpbench.config.values import as_integer
 from hpbench.plan import Plan, Scalar, Trial, point_key
 
 #: Lines between these markers in a suite file are rewritten by ``write_targets``.
@@ -70,7 +71,7 @@ class TargetSetting:
 
 
 def _seeds(value: Sequence[int]) -> tuple[int, ...]:
-    return tuple(int(s) for s in value)
+    return tuple(map(as_integer, value))  # numpy's integers as ints; floats left to refuse
 
 
 @attrs.frozen
@@ -84,8 +85,9 @@ class Rerun:
 
     @seeds.validator
     def _check_seeds(self, _, seeds: tuple[int, ...]) -> None:
-        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-            raise ValueError(f"rerun seeds {list(seeds)}: expected distinct seeds >= 0")
+        integers = all(type(s) is int for s in seeds)
+        if not seeds or not integers or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"rerun seeds {list(seeds)}: expected distinct integer seeds >= 0")
 
     @horizon.validator
     def _check_horizon(self, _, horizon: float | None) -> None:

@@ -7,10 +7,12 @@ value written explicitly and the same value left to its default give the same tr
 from __future__ import annotations
 
 import itertools
+import numbers
 from pathlib import Path
 from typing import NamedTuple
 
 from hpbench.algorithms.registry import ALGORITHMS
+from hpbench.config.values import as_integer
 from hpbench.plan import Plan, Scalar, Trial
 from hpbench.spec.check import check
 from hpbench.spec.model import Spec
@@ -33,10 +35,8 @@ def compile_plan(spec: Spec) -> Plan:
     """Expand ``spec`` into its trials: workloads x points x grid x seeds, in that order."""
     trials: dict[str, Trial] = {}
     info = ALGORITHMS.get(spec.algorithm) if spec.algorithm else None
-    strings = (
-        frozenset(h.name for h in info.hyperparameters if h.kind == "str") if info else frozenset()
-    )
-    points = [_split(spec, point, strings) for point in _points(spec)]
+    kinds = {h.name: h.kind for h in info.hyperparameters} if info else {}
+    points = [_split(spec, point, kinds) for point in _points(spec)]
     for run in spec.workloads:
         for point in points:
             first = Trial(
@@ -93,14 +93,26 @@ def _points(spec: Spec) -> list[dict[str, Scalar]]:
     ]
 
 
-def _split(spec: Spec, point: dict[str, Scalar], strings: frozenset[str]) -> _Point:
-    """Schedule and seed axes out of ``point``; string choices (``strings``) to options."""
+def _split(spec: Spec, point: dict[str, Scalar], kinds: dict[str, str]) -> _Point:
+    """Schedule and seed axes out of ``point`` (a seed stays as given: the Trial refuses a
+    float or bool one); string choices (``kinds`` "str") to options; numbers to their kind."""
     values = dict(point)
     warmup = float(values.pop("warmup", spec.schedule.warmup))
     if spec.schedule.shape == "none":  # the shape ignores warmup: keep ids equal
         warmup = 0.0
     horizon = float(values.pop("horizon", spec.schedule.horizon))
-    seeds = (int(values.pop("seed")),) if "seed" in values else spec.seeds
-    options = {k: v for k, v in values.items() if k in strings}
-    hyperparameters = {k: v for k, v in values.items() if k not in options}
+    seeds = (values.pop("seed"),) if "seed" in values else spec.seeds
+    options = {k: v for k, v in values.items() if kinds.get(k) == "str"}
+    hyperparameters = {k: _as_kind(v, kinds.get(k)) for k, v in values.items() if k not in options}
     return _Point(hyperparameters, options, warmup, horizon, seeds)
+
+
+def _as_kind(value: Scalar, kind: str | None) -> Scalar:
+    """A number as a checked TOML spec holds it, whatever built the point (numpy values of
+    a grid made in Python): a float hyperparameter's as a float, an integer as a plain int,
+    so the trial's id is the TOML spec's."""
+    if isinstance(value, bool | str):
+        return value
+    if kind == "float" and isinstance(value, numbers.Real):
+        return float(value)
+    return as_integer(value)

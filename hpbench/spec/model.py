@@ -103,9 +103,11 @@ class WorkloadRun:
     variant: str
     size: str
     target: Target
-    max_steps: int = attrs.field(validator=of_kind(Integer()))
-    batch_size: int = attrs.field(validator=of_kind(Integer()))
-    eval_every: int = attrs.field(validator=of_kind(Integer()))  # steps
+    max_steps: int = attrs.field(converter=Integer.convert, validator=of_kind(Integer()))
+    batch_size: int = attrs.field(converter=Integer.convert, validator=of_kind(Integer()))
+    eval_every: int = attrs.field(  # steps
+        converter=Integer.convert, validator=of_kind(Integer())
+    )
     data: str | None = None
 
 
