@@ -117,6 +117,9 @@ register(
 
 # --- AlgoPerf's eight workloads at mini size (numbers are set by the workload modules'
 # --- authors: step budgets and batch sizes that train in seconds on 2 CPU cores).
+# --- max_steps: full is the papers' budget, 3 step hints of AlgoPerf 0.5 (REFERENCE.md
+# --- section 7: imagenet 3 x 186,666 = 559,998), not of its current code's step hints (since
+# --- commit d3f788d9, 2025-02: imagenet_resnet 195,999, imagenet_vit 167,999, fastmri 18,094).
 # --- max_runtime: full is AlgoPerf's max_allowed_runtime_sec (external tuning); mini is 5x the
 # --- idle 2-core machine's time for max_steps / 3 NAdamW steps plus the engine's cold
 # --- compilation there (benchmarks/workloads.md; the rule is in docs/scoring.md).
