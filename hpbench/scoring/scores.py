@@ -219,7 +219,8 @@ def _row(
             f"{label!r} on {workload!r}: trials have different targets {found}; "
             "score results of one target version at a time (pass the spec's trial ids)"
         )
-    ((metric, value, direction),) = [(t.metric, t.value, t.direction) for t in targets]
+    (target,) = targets
+    metric, value, direction = target.metric, target.value, target.direction
     by_seed: dict[int, list[TrialScore]] = defaultdict(list)
     for t, score in zip(trials, scores, strict=True):
         by_seed[t.seed].append(score)
@@ -232,11 +233,8 @@ def _row(
         for study in studies
     ]
     medians = [median_over_seeds(times) for times in zip(*fastest, strict=True)]
-    best_op = min if direction == "min" else max
     bests = [
-        study[0].best_metric
-        if len(study) == 1
-        else _best_of(best_op, [s.best_metric for s in study])
+        study[0].best_metric if len(study) == 1 else target.best(s.best_metric for s in study)
         for study in studies
     ]
     outcomes = [s.outcome for s in scores]
@@ -261,11 +259,6 @@ def _row(
 def _fastest(times: Sequence[float]) -> float:
     """A study's time: its fastest trial's; NaN (a time unavailable) if any is NaN."""
     return math.nan if any(map(math.isnan, times)) else min(times)
-
-
-def _best_of(op: Callable, values: Iterable[float]) -> float:
-    finite = [v for v in values if not math.isnan(v)]
-    return op(finite) if finite else math.nan
 
 
 def _workload_order(keys: Iterable[tuple[str, str]]) -> tuple[str, ...]:

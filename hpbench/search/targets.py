@@ -125,13 +125,6 @@ def _median(values: Sequence[float], direction: str) -> float:
     return median if math.isfinite(median) else math.nan
 
 
-def _better(a: float, b: float, direction: str) -> bool:
-    """``a`` strictly better than ``b`` (NaN is never better)."""
-    if math.isnan(a):
-        return False
-    return math.isnan(b) or (a < b if direction == "min" else a > b)
-
-
 @attrs.frozen
 class _Winner:
     """A workload's best point: its median, its trials and their best metrics."""
@@ -163,16 +156,17 @@ def best_points(plan: Plan, results: Mapping[str, Any]) -> dict[tuple[str, str],
         points.setdefault(point_key(trial), []).append(trial)
     winners = {}
     for (workload, variant), points in by_workload.items():
-        best: _Winner | None = None
+        target = next(iter(points.values()))[0].target
+        candidates = []
         for trials in points.values():
             values = _best_metrics(trials, results)
-            median = _median(values, trials[0].target.direction)
-            if best is None or _better(median, best.median, trials[0].target.direction):
-                best = _Winner(median, trials, values, len(points))
-        assert best is not None
-        if math.isnan(best.median):
+            candidates.append(
+                _Winner(_median(values, target.direction), trials, values, len(points))
+            )
+        best = target.best(c.median for c in candidates)
+        if math.isnan(best):
             raise ValueError(f"{workload} ({variant}): no point has a finite best metric")
-        winners[workload, variant] = best
+        winners[workload, variant] = next(c for c in candidates if c.median == best)  # the first
     return winners
 
 
