@@ -36,28 +36,23 @@ def make_trial(
     algorithm: str = "nadamw",
     hyperparameters: Mapping[str, Any] | None = None,
     *,
-    variant: str = "base",
-    seed: int = 0,
-    horizon: float = 1.0,
-    eval_every: int = 50,
     size: str = "mini",
     max_steps: int | None = None,
+    **fields: Any,
 ) -> Trial:
     """A trial on a registered workload with a synthetic target for its default metric
-    (``max_steps`` defaults to the workload's budget at ``size``)."""
+    (``max_steps`` defaults to the workload's budget at ``size``); ``fields`` are
+    :func:`fixed_schedule_trial`'s (variant, seed, horizon, eval_every)."""
     info = get_workload(workload)
     return fixed_schedule_trial(
         workload,
         Target(info.metric, TARGETS[info.metric], info.direction),
         algorithm,
         hyperparameters,
-        variant=variant,
-        seed=seed,
-        horizon=horizon,
-        eval_every=eval_every,
         size=size,
         max_steps=max_steps or info.max_steps.get(size, 1000),
         batch_size=info.batch_size.get(size, 64),
+        **fields,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from benchmarks.synthetic_results import fixed_schedule_trial
 from hpbench.plan import Target
@@ -12,35 +13,19 @@ from hpbench.results.records import EvalRecord, Status, TrialResult
 def make_result(
     values: Sequence[float],
     *,
-    algorithm: str = "nadamw",
-    workload: str = "criteo",
-    variant: str = "base",
-    size: str = "mini",
-    seed: int = 0,
-    hyperparameters: Mapping[str, float] | None = None,
     target: Target | None = None,
-    eval_every: int = 10,
     seconds_per_step: float = 0.5,
-    horizon: float = 1.0,
-    max_steps: int = 100,
     state: str = "done",
     reason: str | None = None,
+    **fields: Any,
 ) -> TrialResult:
-    """A trial whose evaluation ``k`` (at step ``eval_every * (k + 1)``) measured ``values[k]``."""
+    """A trial whose evaluation ``k`` (at step ``eval_every * (k + 1)``) measured ``values[k]``;
+    ``fields`` are :func:`fixed_schedule_trial`'s (by default criteo, 100 steps of batch 8
+    evaluated every 10, an error rate target of 0.5)."""
     target = target or Target("error_rate", 0.5, "min")
-    trial = fixed_schedule_trial(
-        workload,
-        target,
-        algorithm,
-        hyperparameters,
-        variant=variant,
-        seed=seed,
-        horizon=horizon,
-        eval_every=eval_every,
-        size=size,
-        max_steps=max_steps,
-        batch_size=8,
-    )
+    defaults = {"workload": "criteo", "eval_every": 10, "max_steps": 100, "batch_size": 8}
+    trial = fixed_schedule_trial(target=target, **{**defaults, **fields})
+    eval_every = trial.eval_every
     evals = tuple(
         EvalRecord(
             step=eval_every * (k + 1),
