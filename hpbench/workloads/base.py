@@ -32,8 +32,10 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import numpy as np
 
-from hpbench.data.stream import HostRows
+from hpbench.data.order import batch_indices
+from hpbench.data.stream import HostRows, train_stream
 from hpbench.workloads.registry import WorkloadInfo
+from hpbench.workloads.userdata import num_rows, take_split
 
 Batch = dict[str, np.ndarray]
 
@@ -84,6 +86,19 @@ class WorkloadBase:
     @property
     def max_steps(self) -> int:
         return self.info.max_steps[self.size]
+
+
+def train_batch(workload: Any, seed: int, step: int, arrays: tuple[str, ...]) -> Batch:
+    """The training batch of (``seed``, ``step``) of a workload that reads its streamed
+    ``reader`` (full size) or else holds arrays ``train_<name>`` for ``arrays`` in ``data``,
+    drawn from as many rows as ``train_labels`` has (else the first array)."""
+    if workload.reader is not None:
+        return train_stream(workload.streams, workload.reader, workload.batch_size).batch(
+            seed, step
+        )
+    rows = num_rows(workload.data[f"train_{'labels' if 'labels' in arrays else arrays[0]}"])
+    idx = batch_indices(seed, step, rows, workload.batch_size)
+    return take_split(workload.data, "train", arrays, idx)
 
 
 def row_slices(total: int, batch_size: int) -> Iterator[slice]:

@@ -20,13 +20,13 @@ import numpy as np
 import optax
 
 from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
     eval_sharding,
     row_slices,
+    train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
@@ -231,12 +231,7 @@ class CriteoWorkload(WorkloadBase):
         return sigmoid_cross_entropy(logits, batch["labels"], label_smoothing).mean(), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        if self.reader is not None:
-            from hpbench.data.stream import train_stream
-
-            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
-        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return take_split(self.data, "train", ("dense", "categorical", "labels"), idx)
+        return train_batch(self, seed, step, ("dense", "categorical", "labels"))
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()

@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
 from hpbench.workloads import metrics
 from hpbench.workloads.base import (
     Batch,
@@ -28,9 +27,10 @@ from hpbench.workloads.base import (
     eval_batches,
     eval_sharding,
     row_slices,
+    train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take, take_split
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
 
 DATA_VERSION = 1
 EVAL_KEYS = ("inputs", "targets", "mean", "std", "volume_max")
@@ -251,12 +251,7 @@ class FastMRIWorkload(WorkloadBase):
         return jnp.mean(jnp.abs(outputs - batch["targets"])), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        if self.reader is not None:
-            from hpbench.data.stream import train_stream
-
-            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
-        idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
-        return take_split(self.data, "train", ("inputs", "targets"), idx)
+        return train_batch(self, seed, step, ("inputs", "targets"))
 
     def _valid_batches(self) -> tuple[int, Any]:
         """The validation size and its batches (dicts of ``EVAL_KEYS``), in order."""

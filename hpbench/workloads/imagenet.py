@@ -23,13 +23,13 @@ import numpy as np
 import optax
 
 from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
     eval_batches,
     eval_sharding,
     row_slices,
+    train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
@@ -388,12 +388,7 @@ class ImageWorkload(WorkloadBase):
         return optax.softmax_cross_entropy(logits, labels).mean(), {**model_state, **new_state}
 
     def batch(self, seed: int, step: int) -> Batch:
-        if self.reader is not None:
-            from hpbench.data.stream import train_stream
-
-            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
-        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return take_split(self.data, "train", ("images", "labels"), idx)
+        return train_batch(self, seed, step, ("images", "labels"))
 
     def _valid_batches(self) -> tuple[int, Any]:
         """The validation size and its batches (``images``, ``labels``), in order."""

@@ -25,7 +25,6 @@ import numpy as np
 import optax
 
 from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
 from hpbench.workloads import metrics, speech_frontend
 from hpbench.workloads.base import (
     Batch,
@@ -36,6 +35,7 @@ from hpbench.workloads.base import (
     host_rows,
     process_sum,
     row_slices,
+    train_batch,
 )
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
@@ -535,12 +535,7 @@ class SpeechWorkload(WorkloadBase):
         return _ctc_loss(logits, paddings, labels, label_paddings), new_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        if self.reader is not None:
-            from hpbench.data.stream import train_stream
-
-            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
-        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
-        return take_split(self.data, "train", self.arrays, idx)
+        return train_batch(self, seed, step, self.arrays)
 
     def valid_batches(self) -> tuple[int, Any]:
         """The validation size and its batches (dicts of ``arrays``), in order."""

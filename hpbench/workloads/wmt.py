@@ -32,7 +32,6 @@ import numpy as np
 import optax
 
 from hpbench.data.cache import cache_dir, materialize
-from hpbench.data.order import batch_indices
 from hpbench.data.packing import PACKING_KEYS
 from hpbench.workloads import metrics, translate
 from hpbench.workloads.base import (
@@ -43,6 +42,7 @@ from hpbench.workloads.base import (
     host_rows,
     process_sum,
     row_slices,
+    train_batch,
 )
 from hpbench.workloads.layers import sinusoidal_positions
 from hpbench.workloads.registry import WorkloadInfo
@@ -458,12 +458,7 @@ class WMTWorkload(WorkloadBase):
         return _cross_entropy(logits, batch["targets"], label_smoothing), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        if self.reader is not None:
-            from hpbench.data.stream import train_stream
-
-            return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
-        idx = batch_indices(seed, step, num_rows(self.data["train_inputs"]), self.batch_size)
-        return take_split(self.data, "train", ("inputs", "targets"), idx)
+        return train_batch(self, seed, step, ("inputs", "targets"))
 
     def valid_batches(self) -> tuple[int, Iterator[Batch]]:
         """The validation split's size and its batches (``inputs``, ``targets``) in order."""
