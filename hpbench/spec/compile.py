@@ -109,10 +109,11 @@ def _split(spec: Spec, point: dict[str, Scalar], kinds: dict[str, str]) -> _Poin
 
 def _as_kind(value: Scalar, kind: str | None) -> Scalar:
     """A number as a checked TOML spec holds it, whatever built the point (numpy values of
-    a grid made in Python): a float hyperparameter's as a float, an integer as a plain int,
-    so the trial's id is the TOML spec's."""
+    a grid made in Python): a float hyperparameter's, or any non-integer, as a float, an
+    integer as a plain int, so the trial's id is the TOML spec's."""
     if isinstance(value, bool | str):
         return value
-    if kind == "float" and isinstance(value, numbers.Real):
-        return float(value)
-    return as_integer(value)
+    number = as_integer(value)
+    if kind == "float" or (type(number) is not int and isinstance(number, numbers.Real)):
+        return float(number)
+    return number
