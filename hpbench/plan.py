@@ -90,9 +90,9 @@ class Trial:
     #: the id only when non-zero, so changing a workload reruns its trials and no other's.
     workload_revision: int = 0
 
-    @property
+    @functools.cached_property
     def horizon_steps(self) -> int:
-        """T = round(f * max_steps), at least 1."""
+        """T = round(f * max_steps), at least 1 (read several times per trial in scoring)."""
         return max(1, round(self.horizon * self.max_steps))
 
     @property
@@ -138,16 +138,19 @@ class Trial:
     def with_seeds(self, seeds: Iterable[int]) -> list[Trial]:
         """This trial with each of ``seeds`` in turn, their ids hashed from this trial's id
         JSON with only the seed rewritten (a plan's trials differ mostly in their seed:
-        writing each one's JSON whole was most of the time to compile 100,000 trials)."""
+        writing each one's JSON whole was most of the time to compile 100,000 trials); the
+        text before the seed is hashed once, each id continues a copy of that hash."""
         parts = _id_parts(self)
+        before = None if parts is None else hashlib.sha256(parts[0].encode())
         fields = {name: getattr(self, name) for name in _INIT_FIELDS}
         trials = []
         for seed in seeds:
             fields["seed"] = seed
             trial = Trial(**fields)  # attrs.evolve, without its per-call field lookups
-            text = int.__repr__(seed) if type(seed) is int else None
-            if parts is not None and text is not None:  # else Trial.id hashes it on use
-                object.__setattr__(trial, "id", _hash(f"{parts[0]}{text}{parts[2]}"))
+            if before is not None and type(seed) is int:  # else Trial.id hashes it on use
+                digest = before.copy()
+                digest.update(f"{int.__repr__(seed)}{parts[2]}".encode())
+                object.__setattr__(trial, "id", digest.hexdigest()[:16])
             trials.append(trial)
         return trials
 
@@ -240,7 +243,7 @@ def _id_parts(trial: Trial) -> tuple[str, str, str] | None:
     before, found, after = _id_json(identity).partition(_SEED_JSON)
     if not found or _SEED_JSON in after:
         return None
-    return before, _id_json(seed), after
+    return before, int.__repr__(seed) if type(seed) is int else _id_json(seed), after
 
 
 def point_key(trial: Trial) -> tuple:
