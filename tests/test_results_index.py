@@ -215,6 +215,8 @@ def test_an_index_of_another_version_is_rebuilt(store):
     [
         "UPDATE trials SET status = '{\"evals\": 3}'",
         "UPDATE trials SET reaches = '[[\"loss\"]]'",
+        "UPDATE trials SET provenance = '[3]'",
+        "UPDATE trials SET status = '[\"done\"]'",
         "UPDATE curves SET evals = '{\"step\": 3}'",
         "DELETE FROM curves",
     ],
