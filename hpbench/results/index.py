@@ -244,6 +244,8 @@ class ResultsIndex:
         self._dir_fd = _open_directory(self.results_dir) if self.enabled else None
         if self._dir_fd is not None:
             weakref.finalize(self, os.close, self._dir_fd)
+        #: what a trial's directory is stated as: its id under the descriptor, else its path
+        self._stat_prefix = "" if self._dir_fd is not None else f"{self._root}/"
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
@@ -297,21 +299,22 @@ class ResultsIndex:
         """The checked result of the planned ``trial`` (None: no results), from the index
         when its files are as they were indexed, else from the files (see the module).
         Its curve's reach of the trial's target is known (stored when first computed)."""
-        directory = f"{self._root}/{trial.id}"
-        key = self._stat_key(trial.id) if self.enabled else ""
+        stated = f"{self._stat_prefix}{trial.id}"
+        key = _stat_key(stated, self._dir_fd) if self.enabled else ""
         row = self._rows.get(trial.id)
         if row is not None and row[1] == key:
             try:
                 return self._served(trial, *row[1:])
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # a damaged row: read the files
+        directory = f"{self._root}/{trial.id}"
         if not has_results(Path(directory)):
             return None
         result = read_trial(Path(directory), planned=trial)
         if (
             self.enabled
             and not result.damaged
-            and key == self._stat_key(trial.id)
+            and key == _stat_key(stated, self._dir_fd)
             and _newest_ctime(key) < self._started - int(RACY_SECONDS * 1e9)
         ):
             reaches = {trial.target: reach(result.evals, trial.target)}
@@ -321,11 +324,6 @@ class ResultsIndex:
                 _encode_evals(result.evals),
             )
         return result
-
-    def _stat_key(self, trial_id: str) -> str:
-        if self._dir_fd is None:
-            return _stat_key(f"{self._root}/{trial_id}")
-        return _stat_key(trial_id, self._dir_fd)
 
     def _served(
         self, trial: Trial, key: str, status: str, provenance: str, verified: int, reaches: str
