@@ -32,9 +32,10 @@ from rich.console import Console
 
 from benchmarks import MINI_SUITE
 from benchmarks.synthetic_results import TARGETS, make_result, write_result
+from hpbench.collector import gc_paused
 from hpbench.report.data import build_report, compile_specs, load_runs
 from hpbench.report.render import render
-from hpbench.results.index import INDEX_NAME, gc_paused
+from hpbench.results.index import INDEX_NAME
 from hpbench.scoring import scores_table
 from hpbench.workloads.registry import get_workload
 

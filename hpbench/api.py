@@ -163,7 +163,7 @@ def report(
     HTML under ``out`` when given. ``options``: :func:`hpbench.report.data.build_report`'s
     (``time``, ``integral``, ``bootstrap``...). Python's cyclic collector is paused
     meanwhile, as in ``hpbench report`` (its passes cost seconds at 100,000 trials)."""
-    from hpbench.results.index import gc_paused
+    from hpbench.collector import gc_paused
 
     return gc_paused(_report)(specs, results, out=out, title=title, **options)
 

@@ -109,9 +109,9 @@ class Trial:
     #: the id only when non-zero, so changing a workload reruns its trials and no other's.
     workload_revision: int = attrs.field(default=0, converter=_integer("workload_revision"))
 
-    @property
+    @functools.cached_property
     def horizon_steps(self) -> int:
-        """T = round(f * max_steps), at least 1."""
+        """T = round(f * max_steps), at least 1 (read several times per trial in scoring)."""
         return max(1, round(self.horizon * self.max_steps))
 
     @property
@@ -157,16 +157,19 @@ class Trial:
     def with_seeds(self, seeds: Iterable[int]) -> list[Trial]:
         """This trial with each of ``seeds`` in turn, their ids hashed from this trial's id
         JSON with only the seed rewritten (a plan's trials differ mostly in their seed:
-        writing each one's JSON whole was most of the time to compile 100,000 trials)."""
+        writing each one's JSON whole was most of the time to compile 100,000 trials); the
+        text before the seed is hashed once, each id continues a copy of that hash."""
         parts = _id_parts(self)
+        before = None if parts is None else hashlib.sha256(parts[0].encode())
         fields = {name: getattr(self, name) for name in _INIT_FIELDS}
         trials = []
         for seed in seeds:
             fields["seed"] = seed
             trial = Trial(**fields)  # attrs.evolve, without its per-call field lookups
-            if parts is not None:  # else Trial.id hashes it on use
-                text = int.__repr__(trial.seed)  # a plain int: converted
-                object.__setattr__(trial, "id", _hash(f"{parts[0]}{text}{parts[2]}"))
+            if before is not None:  # else Trial.id hashes it on use
+                digest = before.copy()  # the seed is a plain int here: Trial converted it
+                digest.update(f"{int.__repr__(trial.seed)}{parts[2]}".encode())
+                object.__setattr__(trial, "id", digest.hexdigest()[:16])
             trials.append(trial)
         return trials
 
@@ -195,9 +198,6 @@ _PLAIN_FIELDS = tuple(
 )
 
 
-#: The keys of the JSON a trial's id hashes, sorted as ``json.dumps(sort_keys=True)`` sorts.
-_ID_KEYS = tuple(sorted((*_PLAIN_FIELDS, "format", "hyperparameters", "options", "target")))
-
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -209,75 +209,60 @@ def _plain_mapping(pairs: tuple[tuple[str, Scalar], ...]) -> dict[str, Any]:
     return {str(k): _plain(v) for k, v in sorted(pairs)}
 
 
-_encode_str = json.encoder.encode_basestring_ascii
-
-
-def _json_scalar(value: Any) -> str | None:
-    """``json.dumps(value)`` of a plain scalar (None for anything else, numpy's too)."""
-    kind = type(value)
-    if kind is str:
-        return _encode_str(value)
-    if kind is float:
-        if math.isfinite(value):
-            return float.__repr__(value)
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if kind is bool:
-        return "true" if value else "false"
-    if kind is int:
-        return int.__repr__(value)
-    return "null" if value is None else None
-
-
-def _json_pairs(pairs: tuple[tuple[str, Scalar], ...]) -> str | None:
-    """The JSON object of sorted ``pairs`` of string keys and scalars (None otherwise)."""
-    items = []
-    for key, value in pairs:
-        text = _json_scalar(value)
-        if type(key) is not str or text is None:
-            return None
-        items.append((key, text))
-    items.sort()
-    if len({key for key, _ in items}) != len(items):
-        return None
-    return "{" + ",".join(f"{_encode_str(k)}:{v}" for k, v in items) + "}"
-
-
 def _hash(blob: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: ``json.dumps(value, sort_keys=True, separators=(",", ":"))``, the JSON ids hash, without
+#: its per-call setup (the encoder is C).
+_id_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+#: What stands for the seed in the id's JSON, to be cut out (found once, or no parts).
+_SEED_MARK = "\x00seed"
+_SEED_JSON = _id_json(_SEED_MARK)
+
+
+def _plain_dict(pairs: tuple[tuple[str, Scalar], ...]) -> dict[str, Scalar] | None:
+    """``pairs`` as a dict, when its keys are distinct strings and its values plain scalars."""
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        return None
+    for key, value in data.items():
+        if type(key) is not str or type(value) not in _SCALARS:
+            return None
+    return data
+
+
 def _id_parts(trial: Trial) -> tuple[str, str, str] | None:
     """The JSON that :attr:`Trial.id` hashes (``json.dumps`` of the identity, keys sorted,
-    compact), written field by field, as the text before the seed's value, that value and
-    the text after it: the generic route (a dict, then ``json.dumps``) was most of the
-    time to hash a 100,000-trial plan. None when a value is no plain scalar."""
-    parts = []
-    for name in _ID_KEYS:
-        if name == "format":
-            text = _json_scalar(TRIAL_FORMAT)
-        elif name == "algorithm":
-            text = _json_scalar(ID_NAMES.get(trial.algorithm, trial.algorithm))
-        elif name in ("hyperparameters", "options"):
-            text = _json_pairs(getattr(trial, name))
-        elif name == "target":
-            if not trial.stop_at_target:
-                continue
-            target = trial.target
-            pairs = (("direction", target.direction), ("metric", target.metric))
-            text = _json_pairs((*pairs, ("value", target.value)))
-        elif name == "workload_revision" and not trial.workload_revision:
-            continue
-        else:
-            text = _json_scalar(getattr(trial, name))
-        if text is None:
+    compact) as the text before the seed's value, that value and the text after it, so a
+    plan's seeds share one encoding (most of the time to hash a 100,000-trial plan). None
+    when a value is no plain scalar (the generic route then: :meth:`Trial.canonical`)."""
+    identity: dict[str, Any] = {}
+    for name in _PLAIN_FIELDS:
+        value = getattr(trial, name)
+        if type(value) not in _SCALARS:
             return None
-        parts.append(f'"{name}":{text}')
-    seed = _ID_KEYS.index("seed")  # never skipped: every key before it is always written
-    return (
-        "{" + ",".join(parts[:seed]) + ',"seed":',
-        parts[seed].removeprefix('"seed":'),
-        "," + ",".join(parts[seed + 1 :]) + "}",
-    )
+        identity[name] = value
+    identity["format"] = TRIAL_FORMAT
+    identity["algorithm"] = ID_NAMES.get(trial.algorithm, trial.algorithm)
+    for name in ("hyperparameters", "options"):
+        identity[name] = _plain_dict(getattr(trial, name))
+        if identity[name] is None:
+            return None
+    if trial.stop_at_target:
+        target = trial.target
+        pairs = (("direction", target.direction), ("metric", target.metric))
+        identity["target"] = _plain_dict((*pairs, ("value", target.value)))
+        if identity["target"] is None:
+            return None
+    if not trial.workload_revision:
+        del identity["workload_revision"]  # ids from before revisions existed stay valid
+    seed = identity["seed"]
+    identity["seed"] = _SEED_MARK
+    before, found, after = _id_json(identity).partition(_SEED_JSON)
+    if not found or _SEED_JSON in after:
+        return None
+    return before, int.__repr__(seed) if type(seed) is int else _id_json(seed), after
 
 
 def point_key(trial: Trial) -> tuple:

@@ -261,6 +261,10 @@ def test_bootstrap_option(tmp_path, capsys):
     assert "95% CI" not in text and "## Seeds and spread" not in text
     assert hpbench([*args, "github", "--bootstrap", "-1"]) == 2
     assert "--bootstrap -1: expected a number of resamples >= 0" in capsys.readouterr().err
+    score = ["score", *map(str, specs), "--results", str(tmp_path / "results")]
+    with pytest.raises(SystemExit) as exit_:  # score shows no intervals: no such option
+        hpbench([*score, "--bootstrap", "10"])
+    assert exit_.value.code == 2 and "--bootstrap" in capsys.readouterr().err
 
 
 def test_curves_are_sampled_as_the_last_evaluation_at_or_before_each_step():

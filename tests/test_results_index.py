@@ -124,6 +124,55 @@ def test_damage_after_indexing_reads_as_corrupt_and_is_never_stored(store, file)
     assert ResultsIndex(results).read(trial).damaged
 
 
+@pytest.mark.parametrize("relative", [True, False], ids=["dir_fd", "paths"])
+@pytest.mark.parametrize(
+    "change",
+    ["append a row", "replace status.json", "add a file", "remove metrics.jsonl"],
+)
+def test_a_changed_added_or_removed_file_is_seen(store, monkeypatch, relative, change):
+    """The stat key sees every change of a trial's files, whether they are stated relative
+    to the results directory (one descriptor, the usual route) or by path (no ``dir_fd``):
+    the changed trial is read from its files again, the others are served."""
+    if not relative:
+        monkeypatch.setattr(index_module, "_open_directory", lambda path: None)
+    plans, results = store
+    trial = plans[0].trials[1]
+    directory = results / trial.id
+    if change == "add a file":  # indexed failed before its first evaluation: no rows file
+        kept = (directory / "metrics.jsonl").read_bytes()
+        (directory / "metrics.jsonl").unlink()
+        status = json.loads((directory / "status.json").read_text())
+        status.update(state="failed", step=0, reason="OOM", metrics=None)
+        (directory / "status.json").write_text(json.dumps(status))
+        time.sleep(0.1)  # past the racy window, so it is stored
+    _built(results, plans)
+    assert ResultsIndex(results)._rows.keys() == {t.id for t in _trials(plans)}
+    time.sleep(0.02)
+    if change == "append a row":
+        with (directory / "metrics.jsonl").open("a") as f:
+            f.write('{"step": 9999, "train_seconds": 1.0, "train_loss": 0.1, "metrics": {}}\n')
+    elif change == "replace status.json":  # the same bytes under a new inode
+        content = (directory / "status.json").read_bytes()
+        (directory / "new").write_bytes(content)
+        (directory / "new").replace(directory / "status.json")
+    elif change == "add a file":
+        (directory / "metrics.jsonl").write_bytes(kept)
+    else:
+        (directory / "metrics.jsonl").unlink()
+    reads = []
+    monkeypatch.setattr(
+        index_module,
+        "read_trial",
+        lambda d, planned: reads.append(planned.id) or read_trial(d, planned),
+    )
+    index = ResultsIndex(results)
+    assert (index._dir_fd is not None) == relative
+    assert [index.read(t) for t in _trials(plans)] == [
+        _from_files(results, t) for t in _trials(plans)
+    ]
+    assert reads == [trial.id]
+
+
 def test_a_trial_changed_during_the_racy_window_is_not_stored(store, monkeypatch):
     plans, results = store
     monkeypatch.setattr(index_module, "RACY_SECONDS", 3600.0)
@@ -166,6 +215,8 @@ def test_an_index_of_another_version_is_rebuilt(store):
     [
         "UPDATE trials SET status = '{\"evals\": 3}'",
         "UPDATE trials SET reaches = '[[\"loss\"]]'",
+        "UPDATE trials SET provenance = '[3]'",
+        "UPDATE trials SET status = '[\"done\"]'",
         "UPDATE curves SET evals = '{\"step\": 3}'",
         "DELETE FROM curves",
     ],
@@ -450,10 +501,11 @@ def test_rows_round_trip_non_finite_values_and_uneven_metrics():
     assert math.isnan(back[0].train_loss) and back[1].train_loss == 0.7
     targets = [Target("cross_entropy", 0.5, "min"), Target("loss", 2.0, "max")]
     reaches = {t: reach(evals, t) for t in targets}
-    assert reaches[targets[0]].first.step == 100 and reaches[targets[0]].best == -math.inf
-    assert reaches[targets[1]] == Reach(None, 1.0, clocked=False)  # no AlgoPerf clock
+    # the first row at or below 0.5 is step 100's (-inf), which is also the best
+    assert reaches[targets[0]] == Reach(100, 1.0, None, -math.inf, clocked=False)
+    assert reaches[targets[1]] == Reach(None, None, None, 1.0, clocked=False)  # no clock
     clocked = tuple(attrs.evolve(r, algoperf_seconds=r.train_seconds + 2.0) for r in evals)
-    assert reach(clocked, targets[0]).clocked and reach(clocked, targets[0]).first.step == 100
+    assert reach(clocked, targets[0]) == Reach(100, 1.0, 3.0, -math.inf, clocked=True)
     reaches[Target("cross_entropy", 0.4, "min")] = reach(clocked, targets[0])
     encoded = index_module._encode_reaches(reaches)
     assert index_module._decode_reaches(encoded, targets[1]) == reaches

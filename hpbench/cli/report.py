@@ -49,14 +49,6 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         default="trapezoid",
         help="benchmark score: AlgoPerf's trapezoid rule on 100 points, or the exact area",
     )
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=1000,
-        metavar="N",
-        help="resamples of the seeds for the score's and step fractions' intervals "
-        "(default: 1000; 0: none)",
-    )
 
 
 def _nothing_to_report(runs, results: Path) -> str | None:
@@ -90,6 +82,14 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--title", help="the report's title (default: the spec names)")
     parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="resamples of the seeds for the score's and step fractions' intervals "
+        "(default: 1000; 0: none)",
+    )
+    parser.add_argument(
         "--format",
         choices=("files", "github"),
         default="files",
@@ -98,14 +98,17 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_report(args: argparse.Namespace, title: str | None = None) -> Report | int:
+def _load_report(
+    args: argparse.Namespace, title: str | None = None, bootstrap: int = 0
+) -> Report | int:
     """The report of ``args.specs`` over ``args.results``, or the exit code once the
-    reason there is none (a spec problem, no results, bad results) is printed."""
+    reason there is none (a spec problem, no results, bad results) is printed;
+    ``bootstrap``: the resamples of the seeds' intervals (``score`` shows none)."""
     from hpbench.report.data import build_report, load_runs
     from hpbench.spec import SpecError
 
-    if args.bootstrap < 0:
-        _error(f"--bootstrap {args.bootstrap}: expected a number of resamples >= 0")
+    if bootstrap < 0:
+        _error(f"--bootstrap {bootstrap}: expected a number of resamples >= 0")
         return 2
     if not args.budget_scale > 0:
         _error(f"--budget-scale {args.budget_scale}: expected a factor > 0 (inf: no budget)")
@@ -125,7 +128,7 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
             title=title,
             time=args.time,
             integral=args.integral,
-            bootstrap=args.bootstrap,
+            bootstrap=bootstrap,
             budget_scale=args.budget_scale,
         )
     except ValueError as e:
@@ -134,7 +137,7 @@ def _load_report(args: argparse.Namespace, title: str | None = None) -> Report |
 
 
 def report_main(args: argparse.Namespace) -> int:
-    from hpbench.results.index import gc_paused
+    from hpbench.collector import gc_paused
 
     return gc_paused(_report)(args)
 
@@ -144,7 +147,7 @@ def _report(args: argparse.Namespace) -> int:
     paused phase walks every object that phase made (millions at 100,000 trials)."""
     from hpbench.report.render import render, render_github
 
-    report = _load_report(args, title=args.title)
+    report = _load_report(args, title=args.title, bootstrap=args.bootstrap)
     if isinstance(report, int):
         return report
     if args.format == "github":
@@ -192,7 +195,7 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def score_main(args: argparse.Namespace) -> int:
-    from hpbench.results.index import gc_paused
+    from hpbench.collector import gc_paused
 
     return gc_paused(_score)(args)
 

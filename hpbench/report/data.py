@@ -21,10 +21,11 @@ from typing import Any
 import attrs
 import numpy as np
 
+from hpbench.collector import gc_paused
 from hpbench.plan import Plan, Trial, point_key
 from hpbench.report.provenance import Provenance, collect, spec_provenance
 from hpbench.report.resolved import is_list, resolved, targets_version, toml_text
-from hpbench.results.index import ResultsIndex, gc_paused
+from hpbench.results.index import ResultsIndex
 from hpbench.results.records import TrialResult
 from hpbench.results.store import live_status
 from hpbench.scoring import ScoreRow, Scores, score_results

@@ -16,9 +16,9 @@ import attrs
 import jinja2
 from markupsafe import Markup
 
+from hpbench.collector import gc_paused
 from hpbench.report import mermaid, plots, tables
 from hpbench.report.data import Entry, Report
-from hpbench.results.index import gc_paused
 
 
 @attrs.frozen

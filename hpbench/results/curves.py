@@ -1,7 +1,7 @@
 """What scoring needs of a trial's evaluations, and evaluations loaded only when used.
 
-Scoring a trial against a target reads its whole curve for two numbers: the first
-evaluation at or beyond the target and the best value of the target's metric (a
+Scoring a trial against a target reads its whole curve for a few numbers: the times of
+the first evaluation at or beyond the target and the best value of the target's metric (a
 :class:`Reach`). The results index stores each scored target's reach beside the trial, and
 serves the curve itself as :class:`LazyEvals`: a report of 100,000 trials draws a few
 hundred curves, and builds no other trial's evaluation records.
@@ -21,11 +21,15 @@ from hpbench.results.records import EvalRecord
 
 @attrs.frozen
 class Reach:
-    """A trial's curve against one target: its first evaluation at or beyond the target
-    (None: none is) and the best value of the target's metric in its direction (NaN: no
-    evaluation measured it)."""
+    """A trial's curve against one target: the step, training seconds and AlgoPerf clock of
+    its first evaluation at or beyond the target (``step`` None: none is; ``algoperf``
+    None: that row has no clock) and the best value of the target's metric in its direction
+    (NaN: no evaluation measured it). Numbers only: the index stores and serves them as
+    columns, without building the evaluation's record."""
 
-    first: EvalRecord | None
+    step: int | None
+    seconds: float | None
+    algoperf: float | None
     best: float
     #: whether every evaluation carries AlgoPerf's clock (results written before hpbench
     #: kept it do not), so scoring on that clock needs no curve
@@ -47,7 +51,10 @@ def reach(evals: Sequence[EvalRecord], target: Target) -> Reach:
         if first is None and reached(value):
             first = record
         measured.append(value)
-    return Reach(first, float(target.best(measured)), clocked)
+    best = float(target.best(measured))
+    if first is None:
+        return Reach(None, None, None, best, clocked)
+    return Reach(first.step, first.train_seconds, first.algoperf_seconds, best, clocked)
 
 
 class LazyEvals(Sequence[EvalRecord]):

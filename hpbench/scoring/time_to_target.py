@@ -60,16 +60,15 @@ def runtime_budget(trial: Trial) -> float:
 
 
 def _algoperf_time(result: TrialResult, found: Reach, budget_scale: float) -> float:
-    """The AlgoPerf clock at ``found.first`` (the evaluation that reached the target): ``inf``
+    """The AlgoPerf clock at the evaluation that reached the target (``found``): ``inf``
     when none did or at or past the budget (AlgoPerf evaluates only while the submission
     time is below it); NaN when a row has no clock (written before hpbench kept it)."""
-    first = found.first
     if not found.clocked:
         return math.nan
-    if first is None:
+    if found.step is None:
         return math.inf
     budget = runtime_budget(result.trial) * budget_scale
-    return first.algoperf_seconds if first.algoperf_seconds < budget else math.inf
+    return found.algoperf if found.algoperf < budget else math.inf
 
 
 def score_trial(
@@ -82,16 +81,16 @@ def score_trial(
     ``budget_scale`` multiplies the runtime budget (``inf``: none)."""
     trial = result.trial
     found = reach(result.evals, trial.target)
-    first, best = found.first, found.best
-    steps = math.inf if first is None else float(first.step)
+    missed = found.step is None
+    steps = math.inf if missed else float(found.step)
     return TrialScore(
         trial_id=trial.id if trial_id is None else trial_id,
         steps=steps,
-        seconds=math.inf if first is None else float(first.train_seconds),
+        seconds=math.inf if missed else float(found.seconds),
         algoperf=_algoperf_time(result, found, budget_scale),
         step_fraction=steps / trial.horizon_steps,
-        best_metric=float(best),
-        outcome=_outcome(result, first is not None),
+        best_metric=float(found.best),
+        outcome=_outcome(result, not missed),
         reason=result.status.reason,
     )
 
