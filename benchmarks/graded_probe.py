@@ -7,7 +7,7 @@ best point, see ``bench_criteria``) at the target-setting horizon (a quarter of
 ``max_steps``) with several seeds, whose median best metric is the would-be target; naive
 Adam (constant 1e-3) over the full budget, which reaches that target or not; tuned NAdamW
 over the full budget (the late gain). ``--lrs`` adds a learning-rate sweep of the tuned point
-at the quarter horizon (seed 0) to see whether the best point moves.
+at the quarter horizon (``--lr-seeds`` seeds from 0) to see whether the best point moves.
 
 ``nice -n 5 python -m benchmarks.graded_probe imagenet_resnet --variants 0:0 0.2:4096``;
 the table goes into benchmarks/workloads.md ("Probe: what makes a mini target hard").
@@ -44,7 +44,9 @@ def variant(workload, noise: float, num_train: int, seed: int = 0):
     return attrs.evolve(workload, data=data)
 
 
-def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float]) -> dict:
+def probe(
+    name: str, noise: float, num_train: int, seeds: int, lrs: list[float], lr_seeds: int = 1
+) -> dict:
     """The would-be target of one data variant and whether naive Adam reaches it."""
     from hpbench.workloads.registry import load_workload
 
@@ -58,7 +60,10 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     sweep = {}
     for lr in lrs:
         hp = {**point, "learning_rate": lr}
-        sweep[lr] = better(curve(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, 0)[1])
+        sweep[lr] = [
+            better(curve(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, s)[1])
+            for s in range(lr_seeds)
+        ]
     quarter_bests = [
         better(curve(workload, "nadamw", point, "warmup_cosine", warmup, quarter, s)[1])
         for s in range(seeds)
@@ -87,16 +92,19 @@ def render(rows: list[dict]) -> str:
     """The probe's rows as a Markdown table."""
     lines = [
         "| variant | epochs | target (quarter, median) : spread | tuned NAdamW full | naive Adam "
-        "best (final) | naive reaches target at | lr sweep at the quarter (seed 0) | s |",
+        "best (final) | naive reaches target at | lr sweep at the quarter, per seed | s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         reach = "no" if r["naive_reaches"] is None else f"{r['naive_reaches']:.2f} of budget"
-        sweep = ", ".join(f"{lr:.3g}: {v:.4g}" for lr, v in r["sweep"].items()) or "-"
+        sweep = "; ".join(
+            f"{lr:.3g}: " + ", ".join(f"{v:.4g}" for v in values)
+            for lr, values in r["sweep"].items()
+        )
         lines.append(
             f"| {r['variant']} | {r['epochs']:.1f} | {r['metric']} {r['target']:.4g} : "
             f"{r['spread']:.3g} | {r['tuned_full']:.4g} | {r['naive_best']:.4g} "
-            f"({r['naive_final']:.4g}) | {reach} | {sweep} | {r['seconds']:.0f} |"
+            f"({r['naive_final']:.4g}) | {reach} | {sweep or '-'} | {r['seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -109,11 +117,13 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=2, help="seeds of the quarter runs")
     parser.add_argument("--lrs", type=float, nargs="*", default=[], help="quarter lr sweep")
+    parser.add_argument("--lr-seeds", type=int, default=1, help="seeds of each swept lr")
     args = parser.parse_args()
     rows = []
     for spec in args.variants:
         noise, num_train = spec.split(":")
-        rows.append(probe(args.name, float(noise), int(num_train), args.seeds, args.lrs))
+        row = probe(args.name, float(noise), int(num_train), args.seeds, args.lrs, args.lr_seeds)
+        rows.append(row)
         print(render(rows[-1:]).splitlines()[-1], flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(render(rows))
