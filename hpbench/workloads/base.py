@@ -45,6 +45,7 @@ class Workload(Protocol):
     size: str
     variant: str
     batch_size: int
+    batch_rows: int
     max_steps: int
     row_sharded: tuple[str, ...]
 
@@ -82,6 +83,12 @@ class WorkloadBase:
     @property
     def batch_size(self) -> int:
         return self.batch_override or self.info.batch_size[self.size]
+
+    @property
+    def batch_rows(self) -> int:
+        """The rows of a global batch's leading axis, which hosts and devices split: one per
+        example, except where examples are packed (OGBG: one per shard)."""
+        return self.batch_size
 
     @property
     def max_steps(self) -> int:
