@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import pickle
+import threading
 
 import attrs
 import jax
@@ -160,6 +161,14 @@ def test_inconsistent_directories_are_refused(dataset, tmp_path):
         load_workload("ogbg", "full", data=str(tmp_path))
 
 
+def test_the_data_directory_default_is_hpbench_data_dir_ogbg(dataset, tmp_path, monkeypatch):
+    (tmp_path / "ogbg").symlink_to(dataset[0], target_is_directory=True)
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(tmp_path))  # AlgoPerf's --data_dir
+    workload = load_workload("ogbg", "full")
+    assert (len(workload.reader.train), len(workload.reader.valid)) == (96, 40)
+    assert len(list((tmp_path / "ogbg-record-index").glob("*.npy"))) == 6  # offsets, cached
+
+
 # --- AlgoPerf's batching ---------------------------------------------------------------------
 
 
@@ -243,11 +252,13 @@ def test_evaluation_sees_every_validation_graph_once(workload, dataset):
 
 @pytest.fixture
 def reads(monkeypatch) -> list[int]:
-    """The training and validation graph numbers the readers read, in order."""
-    numbers, graph = [], ogbg_tfds.GraphSplit.graph
+    """The graph numbers the readers read in this thread (not a stream's reader thread that
+    an earlier test left prefetching)."""
+    numbers, graph, here = [], ogbg_tfds.GraphSplit.graph, threading.get_ident()
 
     def recorded(split, number):
-        numbers.append(number)
+        if threading.get_ident() == here:
+            numbers.append(number)
         return graph(split, number)
 
     monkeypatch.setattr(ogbg_tfds.GraphSplit, "graph", recorded)
@@ -394,3 +405,86 @@ def check_full_trial(out: dict) -> None:
 def test_full_trial_on_eight_devices_algoperf_batch(tmp_path, dataset):
     """AlgoPerf's batch of 512: 8 shards of 1,665 nodes and 3,584 edges, one per device."""
     check_full_trial(run_full_trial(tmp_path, dataset[0], batch_size=512))
+
+
+HOSTS = """
+import json, sys
+import attrs, jax, numpy as np
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+port, process, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=process)
+from jax.experimental import multihost_utils
+from hpbench.data.stream import ONE_HOST
+from hpbench.plan import Target, Trial
+from hpbench.train.program import Program, make_mesh, member_values
+from hpbench.workloads import ogbg
+from hpbench.workloads.registry import load_workload
+
+ogbg.CONFIGS["full"] = attrs.evolve(ogbg.CONFIGS["full"], latent_dim=8, hidden_dims=(8,),
+                                    message_passing_steps=1)
+trial = Trial(
+    workload="ogbg", size="full", variant="base", algorithm="adamw",
+    hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4}, schedule="warmup_cosine",
+    warmup=0.0, horizon=1.0, max_steps=2, batch_size=16, seed=0, eval_every=2,
+    target=Target("map", 1.0, "max"), data=data,
+)
+workload = load_workload("ogbg", "full", "base", data, batch_size=16)
+program = Program(workload, trial, 1, make_mesh(jax.devices(), 16, 1))
+local = program.batches(1, 1)  # this host's shards of step 1
+whole = attrs.evolve(workload.reader, batch_size=16, shard=ONE_HOST)(0, 1)  # all 4 shards
+gathered = multihost_utils.process_allgather(program.device_batches(1, 1), tiled=True)
+values = program.place(member_values([trial]))
+state = program.train(program.init(values), values, 0, 2)
+loss = multihost_utils.process_allgather(state["loss_sum"], tiled=True)
+print(json.dumps({
+    "shards": workload.num_shards,
+    "local_shards": local["node_features"].shape[1],
+    "mine": bool(np.array_equal(local["node_features"][0], whole["node_features"][2 * process :
+                                                                                2 * process + 2])),
+    "global": bool(all(np.array_equal(gathered[k][0], whole[k]) for k in whole)),
+    "loss": np.asarray(loss).tolist(),
+    "metrics": program.evaluate(state, [0])[0],  # each host its evaluation shards
+    "replicated": workload.evaluate(*program._eval_inputs_jit(state, np.int32(0))),  # whole
+}))
+"""
+
+
+@pytest.mark.slow  # two jax.distributed processes: ~1-2 min of CPU
+def test_two_processes_each_pack_their_shards_train_and_evaluate_alike(tmp_path, dataset):
+    """Two ``jax.distributed`` CPU processes of 2 devices each on the TFDS fixture: a batch
+    of 16 is 4 shards, each process packs its 2, the assembled global batch equals the one
+    a single host packs whole, a step trains on it, and both get the evaluation that every
+    host reading every evaluation shard gets."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
+    env |= {"HPBENCH_DATA_WORKERS": "0"}
+    env.pop("XLA_FLAGS", None)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOSTS, str(port), str(i), str(dataset[0])],
+            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{i}")},  # own offset index
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    answers = [child.communicate(timeout=600) for child in children]
+    for child, (_, err) in zip(children, answers, strict=True):
+        assert child.returncode == 0, err[-3000:]
+    outs = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    for out in outs:
+        assert out["shards"] == 4 and out["local_shards"] == 2 and out["mine"] and out["global"]
+        assert np.isfinite(out["loss"]).all() and out["loss"][0] > 0
+        assert 0.0 < out["metrics"]["map"] <= 1.0 and np.isfinite(out["metrics"]["loss"])
+    assert outs[0]["loss"] == outs[1]["loss"]  # one global step, seen alike by both
+    assert outs[0]["metrics"] == outs[1]["metrics"]
+    for name, value in outs[0]["replicated"].items():
+        assert outs[0]["metrics"][name] == pytest.approx(value, rel=1e-5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -456,7 +457,7 @@ class OgbgTfdsWorkload(OgbgWorkload):
         return {"map": mean_ap, "loss": loss_sum / max(count, 1.0)}
 
 
-def is_tfds_dir(data: str | None) -> bool:
+def is_tfds_dir(data: str | Path | None) -> bool:
     """Whether ``data`` holds AlgoPerf's TFDS ogbg_molpcba (else: zarr arrays)."""
     from hpbench.data import ogbg_tfds
     from hpbench.data.tfrecord import TfdsError
@@ -471,15 +472,21 @@ def is_tfds_dir(data: str | None) -> bool:
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
+    """``full`` streams AlgoPerf's TFDS ogbg_molpcba or reads zarr arrays, by what ``data``
+    (or ``$HPBENCH_DATA_DIR/ogbg``) holds; smaller sizes generate."""
+    from hpbench.data.formats import data_root, require_extra
+
     config = CONFIGS[size]
-    if size == "full" and is_tfds_dir(data):
+    root = data_root(data, "ogbg") if size == "full" else None
+    if is_tfds_dir(root):
+        require_extra(("grain",))
         from hpbench.data import ogbg_tfds
         from hpbench.data.tfrecord import TfdsError
 
         index = cache_dir() / "ogbg-record-index"
         batch_size = info.batch_size[size]
         try:
-            reader = ogbg_tfds.OgbgReader.open(data, batch_size, jax.device_count(), index)
+            reader = ogbg_tfds.OgbgReader.open(root, batch_size, jax.device_count(), index)
         except TfdsError as error:
             raise DataError(f"ogbg (size full): {error}") from error
         return OgbgTfdsWorkload(
@@ -487,7 +494,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Ogbg
         )
     if size == "full":
         try:
-            arrays = open_user_arrays(data, full_layout(), info.name)
+            arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         except DataError as error:
             raise DataError(
                 f"{error}\nOr AlgoPerf's TFDS directory: ogbg_molpcba/0.1.3/dataset_info.json "
