@@ -92,6 +92,35 @@ def test_every_full_workload_loads_the_imported_dataset(tmp_path, capsys, worklo
     }
 
 
+def test_each_host_reads_only_its_rows_of_an_imported_dataset(tmp_path, capsys, monkeypatch):
+    """Two hosts' training batches of zarr arrays: each reads its half of the rows (as the
+    streaming readers split a batch), together the batch one host reads whole."""
+    from hpbench.data import order, stream
+    from hpbench.workloads import userdata
+
+    monkeypatch.setitem(ROWS, "train", 16)
+    np.savez(tmp_path / "data.npz", **example_arrays("criteo"))
+    code, _, stderr = run(
+        capsys, "criteo", str(tmp_path / "data.npz"), "--out", str(tmp_path / "z")
+    )
+    assert (code, stderr) == (0, "")
+    workload = load_workload("criteo", "full", data=str(tmp_path / "z"), batch_size=8)
+    read, take = [], userdata.take
+    monkeypatch.setattr(userdata, "take", lambda a, rows: read.append(rows) or take(a, rows))
+    parts = []
+    for shard in (stream.HostShard(0, 2), stream.HostShard(1, 2), stream.ONE_HOST):
+        monkeypatch.setattr(stream, "host_shard", lambda shard=shard: shard)
+        read.clear()
+        parts.append(workload.batch(3, 5))
+        assert {len(rows) for rows in read} == {8 // shard.count}  # each array: its rows only
+    rows = order.batch_indices(3, 5, 16, 8)
+    np.testing.assert_array_equal(
+        parts[0]["labels"], example_arrays("criteo")["train_labels"][rows[:4]]
+    )
+    for name, whole in parts[2].items():
+        np.testing.assert_array_equal(np.concatenate([parts[0][name], parts[1][name]]), whole)
+
+
 def criteo_sources(tmp_path: Path, **changes: np.ndarray | None) -> list[str]:
     """A criteo dataset as one .npz, with arrays replaced (or dropped, by None)."""
     arrays = {**example_arrays("criteo"), **changes}

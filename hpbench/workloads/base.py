@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import numpy as np
 
-from hpbench.data.order import batch_indices
+from hpbench.data.order import host_batch_indices
 from hpbench.data.stream import HostRows, train_stream
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import num_rows, take_split
@@ -104,7 +104,7 @@ def train_batch(workload: Any, seed: int, step: int, arrays: tuple[str, ...]) ->
             seed, step
         )
     rows = num_rows(workload.data[f"train_{'labels' if 'labels' in arrays else arrays[0]}"])
-    idx = batch_indices(seed, step, rows, workload.batch_size)
+    idx = host_batch_indices(seed, step, rows, workload.batch_size)  # this host's rows
     return take_split(workload.data, "train", arrays, idx)
 
 

@@ -25,7 +25,7 @@ import optax
 
 from hpbench.data.cache import cache_dir, materialize
 from hpbench.data.graph_packing import Budget, pack, stack_shards
-from hpbench.data.order import batch_indices
+from hpbench.data.order import host_batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
@@ -340,7 +340,7 @@ class OgbgWorkload(WorkloadBase):
         return flatten_graphs
 
     def batch(self, seed: int, step: int) -> Batch:
-        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
+        idx = host_batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return self._rows("train", idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
