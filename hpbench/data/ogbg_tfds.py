@@ -152,6 +152,7 @@ class OgbgReader:
 
     @property
     def num_shards(self) -> int:
+        """Shards per batch: one per device, as many as divide the batch."""
         return math.gcd(self.batch_size, self.devices)
 
     def __call__(self, seed: int, step: int) -> Batch:
@@ -170,6 +171,8 @@ class OgbgReader:
         return stack_shards(out)
 
     def valid_budget(self) -> Budget:
+        """One evaluation shard's budget: AlgoPerf's evaluation batch (at most the split)
+        over the shards."""
         graphs = min(self.eval_batch_size, len(self.valid))
         return Budget(max(1, math.ceil(graphs / self.num_shards)))
 

@@ -29,10 +29,10 @@ from hpbench.data.order import host_batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
     eval_sharding,
     gathered,
-    row_slices,
 )
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
@@ -347,7 +347,7 @@ class OgbgWorkload(WorkloadBase):
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         logits, loss_sum, count = [], 0.0, 0.0
-        valid = (self._rows("valid", rows) for rows in row_slices(total, self.eval_batch_size))
+        valid = array_batches(self.data, "valid", GRAPH_ARRAYS, total, self.eval_batch_size)
         for batch in eval_batches(valid):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 model, self.flatten, params, batch
