@@ -45,7 +45,7 @@ class Workload(Protocol):
     size: str
     variant: str
     batch_size: int
-    batch_rows: int
+    global_rows: int
     max_steps: int
     row_sharded: tuple[str, ...]
 
@@ -85,7 +85,7 @@ class WorkloadBase:
         return self.batch_override or self.info.batch_size[self.size]
 
     @property
-    def batch_rows(self) -> int:
+    def global_rows(self) -> int:
         """The rows of a global batch's leading axis, which hosts and devices split: one per
         example, except where examples are packed (OGBG: one per shard)."""
         return self.batch_size

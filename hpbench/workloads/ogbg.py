@@ -412,7 +412,7 @@ class OgbgTfdsWorkload(OgbgWorkload):
         return math.gcd(self.batch_size, self.reader.devices)
 
     @property
-    def batch_rows(self) -> int:
+    def global_rows(self) -> int:
         return self.num_shards
 
     @property
