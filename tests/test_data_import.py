@@ -92,6 +92,62 @@ def test_every_full_workload_loads_the_imported_dataset(tmp_path, capsys, worklo
     }
 
 
+def test_each_host_reads_only_its_rows_of_an_imported_dataset(tmp_path, capsys, monkeypatch):
+    """Two hosts' training batches of zarr arrays: each reads its half of the rows (as the
+    streaming readers split a batch), together the batch one host reads whole."""
+    from hpbench.data import order, stream
+    from hpbench.workloads import userdata
+
+    monkeypatch.setitem(ROWS, "train", 16)
+    np.savez(tmp_path / "data.npz", **example_arrays("criteo"))
+    code, _, stderr = run(
+        capsys, "criteo", str(tmp_path / "data.npz"), "--out", str(tmp_path / "z")
+    )
+    assert (code, stderr) == (0, "")
+    workload = load_workload("criteo", "full", data=str(tmp_path / "z"), batch_size=8)
+    read, take = [], userdata.take
+    monkeypatch.setattr(userdata, "take", lambda a, rows: read.append(rows) or take(a, rows))
+    parts = []
+    for shard in (stream.HostShard(0, 2), stream.HostShard(1, 2), stream.ONE_HOST):
+        monkeypatch.setattr(stream, "host_shard", lambda shard=shard: shard)
+        read.clear()
+        parts.append(workload.batch(3, 5))
+        assert {len(rows) for rows in read} == {8 // shard.count}  # each array: its rows only
+    rows = order.batch_indices(3, 5, 16, 8)
+    np.testing.assert_array_equal(
+        parts[0]["labels"], example_arrays("criteo")["train_labels"][rows[:4]]
+    )
+    for name, whole in parts[2].items():
+        np.testing.assert_array_equal(np.concatenate([parts[0][name], parts[1][name]]), whole)
+
+
+def test_evaluation_batches_of_zarr_arrays_are_read_as_the_stream_reads_them(tmp_path, capsys):
+    """Over 2 evaluation devices: the rows that split evenly as this process's part, an odd
+    row as the replicated rest (``array_batches``; the engine's sharded evaluation of them
+    equals the one-device one: tests/test_engine_scale.py, tests/test_multihost_eval.py)."""
+    import jax
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    from hpbench.workloads.base import array_batches, evaluating_on
+
+    np.savez(tmp_path / "data.npz", **example_arrays("criteo"))
+    code, _, stderr = run(
+        capsys, "criteo", str(tmp_path / "data.npz"), "--out", str(tmp_path / "z")
+    )
+    assert (code, stderr) == (0, "")
+    data = load_workload("criteo", "full", data=str(tmp_path / "z")).data
+    rows = NamedSharding(Mesh(np.asarray(jax.devices()[:2]), ("data",)), PartitionSpec("data"))
+    with evaluating_on(rows):
+        (batch,) = array_batches(data, "valid", ("dense", "labels"), 2, 2)
+        (odd,) = array_batches(data, "valid", ("dense", "labels"), 1, 5)
+    valid = example_arrays("criteo")
+    assert (batch.count, batch.split, batch.rest, odd.split, odd.local) == (2, 2, None, 0, None)
+    np.testing.assert_array_equal(batch.local["dense"], valid["valid_dense"])
+    np.testing.assert_array_equal(odd.rest["labels"], valid["valid_labels"][:1])
+    (whole,) = array_batches(data, "valid", ("dense",), 2, 2)  # outside the engine: all rest
+    assert whole.split == 0 and np.array_equal(whole.rest["dense"], valid["valid_dense"])
+
+
 def criteo_sources(tmp_path: Path, **changes: np.ndarray | None) -> list[str]:
     """A criteo dataset as one .npz, with arrays replaced (or dropped, by None)."""
     arrays = {**example_arrays("criteo"), **changes}

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import functools
 import json
+import pickle
+import threading
 
+import attrs
 import jax
 import numpy as np
 import pytest
 
 from hpbench.data import ogbg_tfds, tfrecord
+from hpbench.data.graph_packing import Budget, fitting_prefix, pack, stack_shards
 from hpbench.workloads import ogbg
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import load_workload
@@ -136,9 +140,10 @@ def test_the_tfds_directory_reads_back_in_order(dataset):
     version_dir = root / "ogbg_molpcba" / "0.1.3"
     assert len(list(version_dir.glob("ogbg_molpcba-train.tfrecord-*-of-00003"))) == 3
     for path in (root, root / "ogbg_molpcba", version_dir):
-        graphs = ogbg_tfds.read_split(path, "validation")
-        assert len(graphs) == 40
-        for got, want in zip(graphs, splits["validation"], strict=True):
+        split = ogbg_tfds.GraphSplit.open(path, "validation")
+        assert len(split) == 40
+        for number in (39, 0, 13, 14, 27):  # random access, across the 3 shards' borders
+            got, want = split.graph(number), splits["validation"][number]
             for name in want:
                 np.testing.assert_array_equal(got[name], want[name])
 
@@ -156,31 +161,38 @@ def test_inconsistent_directories_are_refused(dataset, tmp_path):
         load_workload("ogbg", "full", data=str(tmp_path))
 
 
+def test_the_data_directory_default_is_hpbench_data_dir_ogbg(dataset, tmp_path, monkeypatch):
+    (tmp_path / "ogbg").symlink_to(dataset[0], target_is_directory=True)
+    monkeypatch.setenv("HPBENCH_DATA_DIR", str(tmp_path))  # AlgoPerf's --data_dir
+    workload = load_workload("ogbg", "full")
+    assert (len(workload.reader.train), len(workload.reader.valid)) == (96, 40)
+    assert len(list((tmp_path / "ogbg-record-index").glob("*.npy"))) == 6  # offsets, cached
+
+
 # --- AlgoPerf's batching ---------------------------------------------------------------------
 
 
 def test_budgets_are_algoperfs():
-    budget = ogbg.Budget(512 // 8)  # AlgoPerf's global batch 512 on 8 devices
+    budget = Budget(512 // 8)  # AlgoPerf's global batch 512 on 8 devices
     assert (budget.nodes, budget.edges, budget.slots) == (26 * 64 + 1, 56 * 64, 65)
 
 
-def sized(nodes: int, bonds: int) -> dict:
-    return {"num_nodes": np.array([nodes]), "edge_index": np.zeros((bonds, 2), np.int64)}
-
-
 def test_a_shard_closes_at_the_first_graph_that_overflows():
-    budget = ogbg.Budget(2)  # 52 nodes, 112 directed edges, 2 graphs
-    assert ogbg.fitting_prefix([sized(30, 10), sized(22, 10), sized(1, 0)], budget) == 2
-    assert ogbg.fitting_prefix([sized(30, 10), sized(23, 1), sized(1, 0)], budget) == 1
-    assert ogbg.fitting_prefix([sized(10, 28), sized(10, 28), sized(1, 0)], budget) == 2
-    assert ogbg.fitting_prefix([sized(10, 28), sized(10, 29)], budget) == 1
-    with pytest.raises(DataError, match="exceeds"):
-        ogbg.fitting_prefix([sized(53, 0)], budget)
+    budget = Budget(2)  # 52 nodes, 112 directed edges, 2 graphs; sizes: (nodes, 2 x bonds)
+    assert fitting_prefix([(30, 20), (22, 20), (1, 0)], budget) == 2
+    assert fitting_prefix([(30, 20), (23, 2), (1, 0)], budget) == 1
+    assert fitting_prefix([(10, 56), (10, 56), (1, 0)], budget) == 2
+    assert fitting_prefix([(10, 56), (10, 58)], budget) == 1
+    assert fitting_prefix([(10, 56), (10, 58), (99, 0)], budget) == 1  # closed before 99
+    with pytest.raises(tfrecord.TfdsError, match="exceeds"):
+        fitting_prefix([(53, 0)], budget)
 
 
 @pytest.fixture(scope="module")
 def workload(dataset):
-    return load_workload("ogbg", "full", data=str(dataset[0]), batch_size=16)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HPBENCH_DATA_WORKERS", "0")  # a reader thread; workers: the stream test
+        yield load_workload("ogbg", "full", data=str(dataset[0]), batch_size=16)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -190,7 +202,7 @@ def apply(model, params, batch):
 
 def alone_logits(model, params, graphs: list[dict]) -> np.ndarray:
     """Each graph's logits with the graph alone in its shard (one shard per graph)."""
-    shards = ogbg.stack_shards([ogbg.pack([g], ogbg.Budget(2)) for g in graphs])
+    shards = stack_shards([pack([g], Budget(2)) for g in graphs])
     logits = apply(model, params, shards)
     return np.asarray(logits).reshape(len(graphs), 3, -1)[:, 0]
 
@@ -200,7 +212,7 @@ def test_a_packed_graph_is_predicted_as_if_alone(workload, dataset):
     the graph packed on its own (as AlgoPerf's jraph padding graph guarantees)."""
     params, _ = workload.init(jax.random.key(0))
     model, graphs = workload.model(), dataset[1]["validation"][:5]
-    packed = ogbg.stack_shards([ogbg.pack(graphs, ogbg.Budget(5))])
+    packed = stack_shards([pack(graphs, Budget(5))])
     together = apply(model, params, packed)
     np.testing.assert_allclose(
         together[:5], alone_logits(model, params, graphs), rtol=1e-4, atol=1e-5
@@ -233,6 +245,110 @@ def test_evaluation_sees_every_validation_graph_once(workload, dataset):
     assert metrics["map"] == pytest.approx(expected, abs=1e-4)
     bce = labels * np.logaddexp(0, -logits) + (1 - labels) * np.logaddexp(0, logits)
     assert metrics["loss"] == pytest.approx(np.sum(bce * mask) / np.sum(mask), rel=1e-4)
+
+
+# --- streaming: each host its shards, batches a function of (seed, step) ---------------------
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[int]:
+    """The graph numbers the readers read in this thread (not a stream's reader thread that
+    an earlier test left prefetching)."""
+    numbers, graph, here = [], ogbg_tfds.GraphSplit.graph, threading.get_ident()
+
+    def recorded(split, number):
+        if threading.get_ident() == here:
+            numbers.append(number)
+        return graph(split, number)
+
+    monkeypatch.setattr(ogbg_tfds.GraphSplit, "graph", recorded)
+    return numbers
+
+
+def greedy_prefix(graphs: list[dict], graphs_per_shard: int) -> int:
+    """jraph's rule, by hand: graphs join a shard while 26 b nodes, 56 b directed edges
+    and b graphs (b = graphs_per_shard) hold them all."""
+    nodes = edges = kept = 0
+    for graph in graphs:
+        nodes += int(graph["num_nodes"][0])
+        edges += 2 * len(graph["edge_index"])
+        if nodes > 26 * graphs_per_shard or edges > 56 * graphs_per_shard:
+            break
+        kept += 1
+    return min(kept, graphs_per_shard)
+
+
+def check_shard(shard: dict, graphs: list[dict]) -> None:
+    """A packed shard holds exactly ``graphs``: their nodes and labels, in order."""
+    mask = shard["node_mask"]
+    assert len(np.unique(shard["node_graph"][mask])) == len(graphs)
+    if graphs:
+        nodes = np.concatenate([g["node_feat"] for g in graphs])
+        np.testing.assert_array_equal(shard["node_features"][mask], nodes)
+        labels = np.nan_to_num(np.stack([g["labels"] for g in graphs]))
+        np.testing.assert_array_equal(shard["labels"][: len(graphs)], labels)
+
+
+def test_two_hosts_pack_disjoint_halves_of_the_global_batch(workload, dataset, reads):
+    from hpbench.data.order import batch_indices
+    from hpbench.data.stream import HostShard
+
+    reader = attrs.evolve(workload.reader, batch_size=16, devices=8)  # 8 shards of 2 graphs
+    assert reader.num_shards == 8
+    whole, read_whole = reader(7, 2), set(reads)
+    halves, read_halves = [], []
+    for index in (0, 1):
+        reads.clear()
+        halves.append(attrs.evolve(reader, shard=HostShard(index, 2))(7, 2))
+        read_halves.append(set(reads))
+    numbers = batch_indices(7, 2, 96, 16)
+    assert not read_halves[0] & read_halves[1]
+    assert read_halves[0] | read_halves[1] == read_whole == set(numbers.tolist())
+    assert read_halves[0] == set(numbers[:8].tolist())  # host 0: shards 0 to 3
+    for key, value in whole.items():
+        assert value.shape[0] == 8 and halves[0][key].shape[0] == 4
+        np.testing.assert_array_equal(np.concatenate([h[key] for h in halves]), value)
+    kept = []
+    for index, chunk in enumerate(np.split(numbers, 8)):
+        graphs = [dataset[1]["train"][n] for n in chunk]
+        kept.append(greedy_prefix(graphs, 2))
+        check_shard({key: value[index] for key, value in whole.items()}, graphs[: kept[-1]])
+    assert min(kept) < 2 == max(kept)  # this batch closes a shard early (budget, not slots)
+
+
+def test_a_resumed_stream_reads_the_batches_of_an_uninterrupted_one(workload):
+    from hpbench.data.stream import HostShard, StepStream
+
+    reader = attrs.evolve(workload.reader, batch_size=16, devices=4, shard=HostShard(1, 2))
+    uninterrupted = StepStream(reader)  # grain, reading in a thread (the 8-device trial: workers)
+    first = [uninterrupted.batch(3, step) for step in range(4)]
+    resumed = StepStream(pickle.loads(pickle.dumps(reader)))  # as a new process: from step 2
+    again = [resumed.batch(3, step) for step in (2, 3)]
+    for got, want in zip([*again, reader(3, 1)], [*first[2:], first[1]], strict=True):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key])
+    other_seed = resumed.batch(4, 2)
+    assert not np.array_equal(other_seed["node_features"], first[2]["node_features"])
+
+
+def test_each_host_packs_only_its_evaluation_shards(workload, dataset, reads):
+    reader = attrs.evolve(workload.reader, batch_size=16, devices=4, eval_batch_size=24)
+    assert reader.valid_budget().graphs == 6  # ceil(24 / 4)
+    plan, valid = reader.valid_plan(), dataset[1]["validation"]
+    start, expected = 0, []
+    while start < len(valid):  # every graph once, in order, each shard as full as fits
+        count = greedy_prefix(valid[start:], 6)
+        expected.append((start, start + count))
+        start += count
+    expected += [(40, 40)] * (-len(expected) % 4)  # empty shards fill the last batch
+    assert plan.tolist() == [list(r) for r in expected]
+    whole = reader.valid_batch(slice(4, 8))
+    for key, value in whole.items():  # its second evaluation batch: host 1 packs 2 of 4
+        reads.clear()
+        np.testing.assert_array_equal(reader.valid_batch(slice(6, 8))[key], value[2:])
+        assert set(reads) == set(range(plan[6][0], plan[7][1]))
+    for index, (first, stop) in enumerate(plan[4:8]):
+        check_shard({key: value[index] for key, value in whole.items()}, valid[first:stop])
 
 
 # --- a full trial on 8 simulated devices -------------------------------------------------------
@@ -289,3 +405,86 @@ def check_full_trial(out: dict) -> None:
 def test_full_trial_on_eight_devices_algoperf_batch(tmp_path, dataset):
     """AlgoPerf's batch of 512: 8 shards of 1,665 nodes and 3,584 edges, one per device."""
     check_full_trial(run_full_trial(tmp_path, dataset[0], batch_size=512))
+
+
+HOSTS = """
+import json, sys
+import attrs, jax, numpy as np
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+port, process, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=process)
+from jax.experimental import multihost_utils
+from hpbench.data.stream import ONE_HOST
+from hpbench.plan import Target, Trial
+from hpbench.train.program import Program, make_mesh, member_values
+from hpbench.workloads import ogbg
+from hpbench.workloads.registry import load_workload
+
+ogbg.CONFIGS["full"] = attrs.evolve(ogbg.CONFIGS["full"], latent_dim=8, hidden_dims=(8,),
+                                    message_passing_steps=1)
+trial = Trial(
+    workload="ogbg", size="full", variant="base", algorithm="adamw",
+    hyperparameters={"learning_rate": 1e-3, "weight_decay": 1e-4}, schedule="warmup_cosine",
+    warmup=0.0, horizon=1.0, max_steps=2, batch_size=16, seed=0, eval_every=2,
+    target=Target("map", 1.0, "max"), data=data,
+)
+workload = load_workload("ogbg", "full", "base", data, batch_size=16)
+program = Program(workload, trial, 1, make_mesh(jax.devices(), 16, 1))
+local = program.batches(1, 1)  # this host's shards of step 1
+whole = attrs.evolve(workload.reader, batch_size=16, shard=ONE_HOST)(0, 1)  # all 4 shards
+gathered = multihost_utils.process_allgather(program.device_batches(1, 1), tiled=True)
+values = program.place(member_values([trial]))
+state = program.train(program.init(values), values, 0, 2)
+loss = multihost_utils.process_allgather(state["loss_sum"], tiled=True)
+print(json.dumps({
+    "shards": workload.num_shards,
+    "local_shards": local["node_features"].shape[1],
+    "mine": bool(np.array_equal(local["node_features"][0], whole["node_features"][2 * process :
+                                                                                2 * process + 2])),
+    "global": bool(all(np.array_equal(gathered[k][0], whole[k]) for k in whole)),
+    "loss": np.asarray(loss).tolist(),
+    "metrics": program.evaluate(state, [0])[0],  # each host its evaluation shards
+    "replicated": workload.evaluate(*program._eval_inputs_jit(state, np.int32(0))),  # whole
+}))
+"""
+
+
+@pytest.mark.slow  # two jax.distributed processes: ~1-2 min of CPU
+def test_two_processes_each_pack_their_shards_train_and_evaluate_alike(tmp_path, dataset):
+    """Two ``jax.distributed`` CPU processes of 2 devices each on the TFDS fixture: a batch
+    of 16 is 4 shards, each process packs its 2, the assembled global batch equals the one
+    a single host packs whole, a step trains on it, and both get the evaluation that every
+    host reading every evaluation shard gets."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
+    env |= {"HPBENCH_DATA_WORKERS": "0"}
+    env.pop("XLA_FLAGS", None)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", HOSTS, str(port), str(i), str(dataset[0])],
+            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{i}")},  # own offset index
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    answers = [child.communicate(timeout=600) for child in children]
+    for child, (_, err) in zip(children, answers, strict=True):
+        assert child.returncode == 0, err[-3000:]
+    outs = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    for out in outs:
+        assert out["shards"] == 4 and out["local_shards"] == 2 and out["mine"] and out["global"]
+        assert np.isfinite(out["loss"]).all() and out["loss"][0] > 0
+        assert 0.0 < out["metrics"]["map"] <= 1.0 and np.isfinite(out["metrics"]["loss"])
+    assert outs[0]["loss"] == outs[1]["loss"]  # one global step, seen alike by both
+    assert outs[0]["metrics"] == outs[1]["metrics"]
+    for name, value in outs[0]["replicated"].items():
+        assert outs[0]["metrics"][name] == pytest.approx(value, rel=1e-5)

@@ -2,7 +2,7 @@
 
 ``data`` in the spec names the directory; without it, a workload looks in
 ``$HPBENCH_DATA_DIR/<AlgoPerf's directory name>`` (``fastmri``, ``criteo1tb``,
-``librispeech``, ``wmt``), where
+``librispeech``, ``wmt``, ``ogbg``), where
 AlgoPerf's ``dataset_setup.py --data_dir=$HPBENCH_DATA_DIR`` puts them. The layout is
 detected from the directory's contents: AlgoPerf's own files, else zarr arrays.
 """

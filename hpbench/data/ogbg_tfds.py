@@ -1,28 +1,40 @@
 """ogbg_molpcba as AlgoPerf's ``dataset_setup.py`` leaves it (TFDS ``ogbg_molpcba/0.1.3``),
-read without TensorFlow (hpbench.data.tfrecord). Also writes that layout (test fixtures,
-synthetic data in the real format).
+read without TensorFlow (hpbench.data.tfrecord) by random access, and streamed: a host reads
+and packs only its shards of each batch (:class:`OgbgReader`, run by hpbench.data.stream).
+Also writes that layout (test fixtures, synthetic data in the real format).
 
-Each split is a source of graphs: ``len(source)`` and ``source[i]`` give a dict of the
-TFDS features ``node_feat`` (n, 9) float32, ``edge_feat`` (m, 3) float32, ``edge_index``
-(m, 2) int64 (each bond once), ``labels`` (128,) float32 (NaN: not measured) and
-``num_nodes`` (1,) int64.
+A graph is a dict of the TFDS features ``node_feat`` (n, 9) float32, ``edge_feat`` (m, 3)
+float32, ``edge_index`` (m, 2) int64 (each bond once), ``labels`` (128,) float32 (NaN: not
+measured) and ``num_nodes`` (1,) int64.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
+import attrs
 import numpy as np
 
+from hpbench.data.graph_packing import (
+    Budget,
+    fitting_prefix,
+    graph_size,
+    pack,
+    sequential_shards,
+    stack_shards,
+)
+from hpbench.data.imagenet_tfds import cached_offsets
+from hpbench.data.stream import ONE_HOST, Batch, HostShard
 from hpbench.data.tfrecord import (
     TfdsError,
-    check_count,
     encode_example,
     parse_example,
-    read_records,
-    split_shards,
+    read_record_at,
+    split_offsets,
     write_split,
 )
 
@@ -74,16 +86,110 @@ def _graph(flat: Mapping[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
     return graph
 
 
-def read_split(path: str | Path, split: str) -> list[dict[str, np.ndarray]]:
-    """Every graph of ``split`` in file order; shard counts checked against dataset_info."""
-    root = dataset_dir(path)
-    graphs = []
-    for shard, expected in split_shards(root, NAME, split):
-        count = 0
-        for count, record in enumerate(read_records(shard), 1):
-            graphs.append(_graph(parse_example(record), f"{shard} record {count}"))
-        check_count(shard, count, expected)
-    return graphs
+@attrs.frozen
+class GraphSplit:
+    """The graphs of one split, addressed by a global number (shards in file order) and read
+    by random access: each shard's record offsets are found once by walking its length
+    headers (cached on disk under ``cache`` when given), so a host reads only its graphs."""
+
+    shards: tuple[str, ...]
+    starts: np.ndarray = attrs.field(eq=False, repr=False)  # first number of each shard
+    offsets: np.ndarray = attrs.field(eq=False, repr=False)  # byte offset of each record
+
+    @classmethod
+    def open(cls, path: str | Path, split: str, cache: Path | None = None) -> GraphSplit:
+        """Every shard of ``split``, its record count checked against dataset_info.json."""
+        walk = functools.partial(cached_offsets, cache=cache)
+        shards, offsets = split_offsets(dataset_dir(path), NAME, split, walk)
+        starts = np.cumsum([0] + [len(found) for found in offsets])
+        return cls(tuple(map(str, shards)), starts, np.concatenate(offsets))
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def graph(self, number: int) -> dict[str, np.ndarray]:
+        """Graph ``number``'s features, checked for consistency."""
+        shard = int(np.searchsorted(self.starts, number, side="right")) - 1
+        path = Path(self.shards[shard])
+        record = read_record_at(path, int(self.offsets[number]))
+        return _graph(parse_example(record), f"{path} record {number - self.starts[shard] + 1}")
+
+    def sizes(self) -> np.ndarray:
+        """(nodes, directed edges) of every graph, in order (reads the whole split)."""
+        return np.asarray([graph_size(self.graph(i)) for i in range(len(self))], np.int64)
+
+
+@attrs.frozen
+class OgbgReader:
+    """Batches of AlgoPerf's ogbg_molpcba packed by its node/edge budgets
+    (:mod:`hpbench.data.graph_packing`): a global batch of ``batch_size`` graphs is
+    ``num_shards`` shards, one per device (``gcd(batch_size, devices)``), of which a host
+    packs only its own (``shard``: rows of the shard axis).
+
+    Training batch ``step`` takes positions ``[step B, (step + 1) B)`` of per-epoch
+    permutations seeded by (seed, epoch), one slice of B / S per shard; each shard keeps
+    the longest prefix of its slice that fits (jraph's rule; the rest is skipped). Evaluation
+    packs every validation graph once, in order, into shards of budget
+    ``ceil(min(eval_batch_size, n) / S)`` planned from ``valid_sizes`` (read when opened).
+    """
+
+    train: GraphSplit
+    valid: GraphSplit
+    valid_sizes: np.ndarray = attrs.field(eq=False, repr=False)
+    batch_size: int = 512
+    devices: int = 1
+    eval_batch_size: int = 32768  # AlgoPerf's
+    shard: HostShard = ONE_HOST
+
+    @classmethod
+    def open(cls, path: str | Path, batch_size: int, devices: int, cache: Path | None = None):
+        """The TFDS directory under ``path``; record offsets cached under ``cache``."""
+        train, valid = (
+            GraphSplit.open(path, "train", cache),
+            GraphSplit.open(path, "validation", cache),
+        )
+        return cls(train, valid, valid.sizes(), batch_size, devices)
+
+    @property
+    def num_shards(self) -> int:
+        """Shards per batch: one per device, as many as divide the batch."""
+        return math.gcd(self.batch_size, self.devices)
+
+    def __call__(self, seed: int, step: int) -> Batch:
+        """This host's shards of training batch ``step``, stacked."""
+        from hpbench.data.order import batch_indices
+
+        shards = self.num_shards
+        budget = Budget(self.batch_size // shards)
+        numbers = batch_indices(seed, step, len(self.train), self.batch_size)
+        first, count = self.shard.rows(shards)
+        out = []
+        for chunk in np.split(numbers, shards)[first : first + count]:
+            graphs = [self.train.graph(int(n)) for n in chunk]
+            keep = fitting_prefix([graph_size(g) for g in graphs], budget)
+            out.append(pack(graphs[:keep], budget))
+        return stack_shards(out)
+
+    def valid_budget(self) -> Budget:
+        """One evaluation shard's budget: AlgoPerf's evaluation batch (at most the split)
+        over the shards."""
+        graphs = min(self.eval_batch_size, len(self.valid))
+        return Budget(max(1, math.ceil(graphs / self.num_shards)))
+
+    def valid_plan(self) -> np.ndarray:
+        """(first, stop) validation graphs of every evaluation shard, a multiple of
+        ``num_shards`` of them (``num_shards`` per evaluation batch)."""
+        return sequential_shards(self.valid_sizes, self.valid_budget(), self.num_shards)
+
+    def valid_batch(self, rows: slice) -> Batch:
+        """Evaluation shards ``rows`` of :meth:`valid_plan`, packed and stacked."""
+        budget, plan = self.valid_budget(), self.valid_plan()
+        return stack_shards(
+            [
+                pack([self.valid.graph(n) for n in range(*plan[k])], budget)
+                for k in range(rows.start, rows.stop)
+            ]
+        )
 
 
 def write_dataset(path: str | Path, splits: Mapping[str, list], num_shards: int = 2) -> Path:

@@ -27,3 +27,13 @@ def batch_indices(seed: int, step: int, num_examples: int, batch_size: int) -> n
         mask = epochs == epoch
         out[mask] = _epoch_permutation(seed, int(epoch), num_examples)[offsets[mask]]
     return out
+
+
+def host_batch_indices(seed: int, step: int, num_examples: int, batch_size: int) -> np.ndarray:
+    """This process's part of :func:`batch_indices`: rows ``[p n, (p + 1) n)`` of process
+    ``p`` (``hpbench.data.stream.host_shard``, as the streaming readers split a batch), so
+    that each host reads only its rows of zarr or generated arrays."""
+    from hpbench.data.stream import host_shard
+
+    first, count = host_shard().rows(batch_size)
+    return batch_indices(seed, step, num_examples, batch_size)[first : first + count]

@@ -204,7 +204,7 @@ class Program:
         )
         self.batch_shardings = batch_shardings(mesh, self.abstract_batch)
         if self._processes > 1:
-            check_host_rows(self.batch_shardings, self.abstract_batch, workload.batch_size)
+            check_host_rows(self.batch_shardings, self.abstract_batch, workload.global_rows)
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hpbench-input")
         self._ahead: tuple[int, int, Future] | None = None  # (start, count, batches)
         self._compiled: dict[int, Future] = {}
@@ -370,7 +370,7 @@ class Program:
         return jax.tree.map(put, batches, self.batch_shardings)
 
     def _global_shape(self, leaf: np.ndarray) -> tuple[int, ...]:
-        return global_shape(np.shape(leaf), self.workload.batch_size, self._processes)
+        return global_shape(np.shape(leaf), self.workload.global_rows, self._processes)
 
     def compile(self, count: int) -> Future:
         """Start compiling the fused chunk of ``count`` steps, ahead of time from shapes

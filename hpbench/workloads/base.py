@@ -32,8 +32,8 @@ from typing import Any, ClassVar, Protocol
 import attrs
 import numpy as np
 
-from hpbench.data.order import batch_indices
-from hpbench.data.stream import HostRows, train_stream
+from hpbench.data.order import host_batch_indices
+from hpbench.data.stream import HostRows, split_rows, train_stream
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import num_rows, take_split
 
@@ -45,6 +45,7 @@ class Workload(Protocol):
     size: str
     variant: str
     batch_size: int
+    global_rows: int
     max_steps: int
     row_sharded: tuple[str, ...]
 
@@ -84,6 +85,12 @@ class WorkloadBase:
         return self.batch_override or self.info.batch_size[self.size]
 
     @property
+    def global_rows(self) -> int:
+        """The rows of a global batch's leading axis, which hosts and devices split: one per
+        example, except where examples are packed (OGBG: one per shard)."""
+        return self.batch_size
+
+    @property
     def max_steps(self) -> int:
         return self.info.max_steps[self.size]
 
@@ -97,7 +104,7 @@ def train_batch(workload: Any, seed: int, step: int, arrays: tuple[str, ...]) ->
             seed, step
         )
     rows = num_rows(workload.data[f"train_{'labels' if 'labels' in arrays else arrays[0]}"])
-    idx = batch_indices(seed, step, rows, workload.batch_size)
+    idx = host_batch_indices(seed, step, rows, workload.batch_size)  # this host's rows
     return take_split(workload.data, "train", arrays, idx)
 
 
@@ -105,6 +112,22 @@ def row_slices(total: int, batch_size: int) -> Iterator[slice]:
     """Consecutive row ranges of at most ``batch_size`` covering ``total`` rows (evaluation)."""
     for start in range(0, total, batch_size):
         yield slice(start, min(start + batch_size, total))
+
+
+def array_batches(
+    data: dict, split: str, names: tuple[str, ...], total: int, batch_size: int
+) -> Iterator[HostRows]:
+    """Rows ``[0, total)`` of the arrays ``<split>_<name>`` of ``data`` (zarr or in memory)
+    in evaluation batches of at most ``batch_size``, each read as the streaming readers
+    read one (``hpbench.data.stream.valid_batches``): only this process's rows of the part
+    split over the evaluation devices, and the replicated rest."""
+    for rows in row_slices(total, batch_size):
+        count = rows.stop - rows.start
+        cut, mine = split_rows(count, _EVAL_SHARDING.get())
+        first = rows.start + mine.start
+        local = take_split(data, split, names, slice(first, first + mine.stop - mine.start))
+        rest = take_split(data, split, names, slice(rows.start + cut, rows.stop))
+        yield HostRows(count, cut, local if cut else None, rest if cut < count else None)
 
 
 #: The placement of evaluation batches while the engine evaluates (see ``evaluating_on``).

@@ -23,13 +23,13 @@ from hpbench.data.cache import materialize
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
     eval_sharding,
-    row_slices,
     train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays
 
 DATA_VERSION = 1
 NUM_DENSE = 13
@@ -243,8 +243,7 @@ class CriteoWorkload(WorkloadBase):
             batches = valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
         else:
             total = num_rows(self.data["valid_labels"])
-            rows = row_slices(total, self.eval_batch_size)
-            batches = (take_split(self.data, "valid", names, r) for r in rows)
+            batches = array_batches(self.data, "valid", names, total, self.eval_batch_size)
         loss_sum = 0.0
         for batch in eval_batches(batches):
             loss_sum += float(_summed_loss(model, params, batch))

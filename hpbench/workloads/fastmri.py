@@ -24,13 +24,13 @@ from hpbench.workloads import metrics
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
     eval_sharding,
-    row_slices,
     train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays
 
 DATA_VERSION = 1
 EVAL_KEYS = ("inputs", "targets", "mean", "std", "volume_max")
@@ -264,8 +264,8 @@ class FastMRIWorkload(WorkloadBase):
             )
             return total, batches
         total = num_rows(self.data["valid_inputs"])
-        rows = row_slices(total, self.config.eval_batch_size)
-        return total, ({k: take(self.data[f"valid_{k}"], r) for k in EVAL_KEYS} for r in rows)
+        size = self.config.eval_batch_size
+        return total, array_batches(self.data, "valid", EVAL_KEYS, total, size)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         total, batches = self._valid_batches()

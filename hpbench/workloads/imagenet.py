@@ -26,13 +26,13 @@ from hpbench.data.cache import materialize
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
     eval_sharding,
-    row_slices,
     train_batch,
 )
 from hpbench.workloads.registry import WorkloadInfo
-from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays, take_split
+from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays
 
 DATA_VERSION = 2
 NUM_SHAPES = 10  # procedural classes: the drawing functions of ``_shape_masks``
@@ -399,8 +399,8 @@ class ImageWorkload(WorkloadBase):
             batches = valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
             return total, batches
         total = num_rows(self.data["valid_labels"])
-        rows = row_slices(total, self.eval_batch_size)
-        return total, (take_split(self.data, "valid", ("images", "labels"), r) for r in rows)
+        names = ("images", "labels")
+        return total, array_batches(self.data, "valid", names, total, self.eval_batch_size)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()

@@ -29,12 +29,12 @@ from hpbench.workloads import metrics, speech_frontend
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     batch_rows,
     eval_batches,
     eval_sharding,
     host_rows,
     process_sum,
-    row_slices,
     train_batch,
 )
 from hpbench.workloads.layers import sinusoidal_positions
@@ -46,7 +46,6 @@ from hpbench.workloads.userdata import (
     num_rows,
     open_user_arrays,
     take,
-    take_split,
 )
 
 DATA_VERSION = 1
@@ -545,8 +544,8 @@ class SpeechWorkload(WorkloadBase):
             total = len(self.reader.valid)
             return total, valid_batches(self.reader, total, self.eval_batch_size, eval_sharding())
         total = num_rows(self.data["valid_labels"])
-        rows = row_slices(total, self.eval_batch_size)
-        return total, (take_split(self.data, "valid", self.arrays, r) for r in rows)
+        names = self.arrays
+        return total, array_batches(self.data, "valid", names, total, self.eval_batch_size)
 
     def words(self, tokens) -> Any:
         """A token sequence as the WER reads it: AlgoPerf's transcript with the tokenizer,

@@ -3,14 +3,18 @@
 The mini and small sizes draw random molecule-like graphs (atoms of six types on a random
 tree of valence at most 4, closed into rings by extra bonds, bond types single, double or
 aromatic) whose labels say which substructures occur, with some label noise and some
-missing labels. ``full`` is AlgoPerf's GNN on user-supplied ogbg-molpcba arrays. Graphs are
-stored padded to a fixed node and edge count so that every batch has one shape under jit.
+missing labels. ``full`` is AlgoPerf's GNN on AlgoPerf's TFDS ogbg_molpcba (streamed,
+packed by its node/edge budgets) or on user-supplied ogbg-molpcba arrays. Generated and
+zarr graphs are padded one by one to a fixed node and edge count, so that every batch has
+one shape under jit.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
+from typing import Any
 
 import attrs
 import flax.linen as nn
@@ -19,14 +23,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
+from hpbench.data.cache import cache_dir, materialize
+from hpbench.data.graph_packing import Budget, pack, stack_shards
+from hpbench.data.order import host_batch_indices
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
+    eval_sharding,
     gathered,
-    row_slices,
 )
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
@@ -334,14 +340,14 @@ class OgbgWorkload(WorkloadBase):
         return flatten_graphs
 
     def batch(self, seed: int, step: int) -> Batch:
-        idx = batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
+        idx = host_batch_indices(seed, step, num_rows(self.data["train_labels"]), self.batch_size)
         return self._rows("train", idx)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
         model = self.model()
         total = num_rows(self.data["valid_labels"])
         logits, loss_sum, count = [], 0.0, 0.0
-        valid = (self._rows("valid", rows) for rows in row_slices(total, self.eval_batch_size))
+        valid = array_batches(self.data, "valid", GRAPH_ARRAYS, total, self.eval_batch_size)
         for batch in eval_batches(valid):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 model, self.flatten, params, batch
@@ -370,98 +376,10 @@ def _evaluate_batch(model: GNN, flatten, params, batch: Batch):
 
 # --- full size: AlgoPerf's TFDS data, batched by node and edge budgets --------------------
 
-AVG_NODES_PER_GRAPH, AVG_EDGES_PER_GRAPH = 26, 56  # AlgoPerf's input_pipeline budgets
-
-
-@attrs.frozen
-class Budget:
-    """``jraph.dynamically_batch``'s limits for one shard of ``graphs`` average graphs, as
-    AlgoPerf sets them: room for one padding graph and one padding node."""
-
-    graphs: int
-
-    @property
-    def nodes(self) -> int:
-        return AVG_NODES_PER_GRAPH * self.graphs + 1
-
-    @property
-    def edges(self) -> int:
-        return AVG_EDGES_PER_GRAPH * self.graphs
-
-    @property
-    def slots(self) -> int:
-        return self.graphs + 1
-
-    def fits(self, nodes: int, edges: int, graphs: int) -> bool:
-        """Whether real graphs of these totals fit (jraph keeps a padding node and graph)."""
-        return nodes <= self.nodes - 1 and edges <= self.edges and graphs <= self.slots - 1
-
-
-def graph_size(graph: dict) -> tuple[int, int]:
-    """Nodes and directed edges (each bond both ways) of a TFDS graph."""
-    return int(graph["num_nodes"][0]), 2 * len(graph["edge_index"])
-
-
-def fitting_prefix(graphs: list[dict], budget: Budget) -> int:
-    """How many leading ``graphs`` one shard holds: jraph closes a batch at the first graph
-    that would overflow it. A graph larger than the budget on its own is a DataError."""
-    nodes = edges = 0
-    for count, graph in enumerate(graphs):
-        n, e = graph_size(graph)
-        if not budget.fits(n, e, 1):
-            raise DataError(f"ogbg: a graph of {n} nodes, {e} edges exceeds the batch budget")
-        if not budget.fits(nodes + n, edges + e, count + 1):
-            return count
-        nodes, edges = nodes + n, edges + e
-    return len(graphs)
-
-
-def pack(graphs: list[dict], budget: Budget) -> dict[str, np.ndarray]:
-    """One shard: the graphs merged into one padded graph of the budget's fixed sizes.
-
-    Node and edge indices are local to the shard; padding is masked (the model never
-    lets it reach a real graph); labels not measured (NaN) and padding slots get mask 0.
-    """
-    if fitting_prefix(graphs, budget) < len(graphs):
-        raise DataError(f"ogbg: {len(graphs)} graphs overflow a shard's budget {budget}")
-    n_max, e_max, slots = budget.nodes, budget.edges, budget.slots
-    out = {
-        "node_features": np.zeros((n_max, NODE_FEATURES), np.float32),
-        "edge_features": np.zeros((e_max, EDGE_FEATURES), np.float32),
-        "senders": np.full(e_max, n_max - 1, np.int32),
-        "receivers": np.full(e_max, n_max - 1, np.int32),
-        "node_graph": np.full(n_max, slots - 1, np.int32),
-        "edge_graph": np.full(e_max, slots - 1, np.int32),
-        "node_mask": np.zeros(n_max, bool),
-        "edge_mask": np.zeros(e_max, bool),
-        "labels": np.zeros((slots, 128), np.float32),
-        "label_mask": np.zeros((slots, 128), bool),
-    }
-    node = edge = 0
-    for slot, graph in enumerate(graphs):
-        n, e = graph_size(graph)
-        index = graph["edge_index"].astype(np.int32) + node
-        nodes, edges = slice(node, node + n), slice(edge, edge + e)
-        out["node_features"][nodes] = graph["node_feat"]
-        out["edge_features"][edges] = np.concatenate([graph["edge_feat"]] * 2)
-        out["senders"][edges] = np.r_[index[:, 0], index[:, 1]]
-        out["receivers"][edges] = np.r_[index[:, 1], index[:, 0]]
-        out["node_graph"][nodes], out["edge_graph"][edges] = slot, slot
-        out["node_mask"][nodes], out["edge_mask"][edges] = True, True
-        measured = ~np.isnan(graph["labels"])
-        out["labels"][slot] = np.where(measured, graph["labels"], 0.0)
-        out["label_mask"][slot] = measured
-        node, edge = node + n, edge + e
-    return out
-
-
-def stack_shards(shards: list[dict[str, np.ndarray]]) -> Batch:
-    """Shards along a leading axis: the axis the engine splits over the data mesh."""
-    return {key: np.stack([shard[key] for shard in shards]) for key in shards[0]}
-
 
 def flatten_packed(batch: Batch) -> Graphs:
-    """Merge S packed shards into one graph: shard s's indices offset by s times its size."""
+    """Merge S packed shards (hpbench.data.graph_packing) into one graph: shard s's indices
+    offset by s times its size."""
     s, n, _ = batch["node_features"].shape
     e, g = batch["senders"].shape[1], batch["labels"].shape[1]
     node_offsets, graph_offsets = (jnp.arange(s) * n)[:, None], (jnp.arange(s) * g)[:, None]
@@ -478,33 +396,24 @@ def flatten_packed(batch: Batch) -> Graphs:
     )
 
 
-def sequential_batches(graphs: list[dict], budget: Budget, num_shards: int) -> list[Batch]:
-    """Every graph once, in order, packed as ``jraph.dynamically_batch`` packs a stream;
-    the last batch is filled up with empty shards."""
-    shards, start = [], 0
-    while start < len(graphs):
-        count = fitting_prefix(graphs[start:], budget)
-        shards.append(pack(graphs[start : start + count], budget))
-        start += count
-    shards += [pack([], budget)] * (-len(shards) % num_shards)
-    return [stack_shards(shards[i : i + num_shards]) for i in range(0, len(shards), num_shards)]
-
-
 @attrs.frozen
 class OgbgTfdsWorkload(OgbgWorkload):
-    """``full`` on AlgoPerf's ogbg_molpcba: ``data`` holds the graphs of "train" and "valid".
-
-    Batch ``step`` takes the next ``batch_size`` graphs of the seeded epoch permutations,
-    split into one slice per shard; each shard keeps the longest prefix of its slice that
-    fits AlgoPerf's budget (the rest of the slice is skipped, not carried over).
-    """
+    """``full`` on AlgoPerf's ogbg_molpcba, streamed: ``reader`` (an
+    hpbench.data.ogbg_tfds.OgbgReader) packs each host's shards of a batch in grain's
+    workers; evaluation reads each host's shards of the planned validation batches."""
 
     eval_batch_size: int = 32768  # AlgoPerf's
+    reader: Any = None
+    streams: dict = attrs.field(factory=dict, eq=False, repr=False)
 
     @property
     def num_shards(self) -> int:
         """Sub-batches per batch (AlgoPerf: one per device), each with its own budget."""
-        return math.gcd(self.batch_size, jax.device_count())
+        return math.gcd(self.batch_size, self.reader.devices)
+
+    @property
+    def global_rows(self) -> int:
+        return self.num_shards
 
     @property
     def flatten(self):
@@ -515,20 +424,20 @@ class OgbgTfdsWorkload(OgbgWorkload):
         return self.model().init(rng, flatten_packed(example))["params"], {}
 
     def batch(self, seed: int, step: int) -> Batch:
-        train, shards = self.data["train"], self.num_shards
-        budget = Budget(self.batch_size // shards)
-        idx = batch_indices(seed, step, len(train), budget.graphs * shards)
-        out = []
-        for chunk in np.split(idx, shards):
-            graphs = [train[i] for i in chunk]
-            out.append(pack(graphs[: fitting_prefix(graphs, budget)], budget))
-        return stack_shards(out)
+        from hpbench.data.stream import train_stream
+
+        return train_stream(self.streams, self.reader, self.batch_size).batch(seed, step)
 
     def evaluate(self, params, model_state) -> dict[str, float]:
-        graphs, shards = self.data["valid"], self.num_shards
-        budget = Budget(max(1, math.ceil(min(self.eval_batch_size, len(graphs)) / shards)))
+        from hpbench.data.stream import valid_batches
+
+        reader = attrs.evolve(
+            self.reader, batch_size=self.batch_size, eval_batch_size=self.eval_batch_size
+        )
+        plan = reader.valid_plan()
+        batches = valid_batches(reader, len(plan), reader.num_shards, eval_sharding())
         logits, labels, masks, loss_sum, count = [], [], [], 0.0, 0.0
-        for batch in eval_batches(sequential_batches(graphs, budget, shards)):
+        for batch in eval_batches(batches):
             batch_logits, batch_loss, batch_count = _evaluate_batch(
                 self.model(), flatten_packed, params, batch
             )
@@ -548,7 +457,7 @@ class OgbgTfdsWorkload(OgbgWorkload):
         return {"map": mean_ap, "loss": loss_sum / max(count, 1.0)}
 
 
-def is_tfds_dir(data: str | None) -> bool:
+def is_tfds_dir(data: str | Path | None) -> bool:
     """Whether ``data`` holds AlgoPerf's TFDS ogbg_molpcba (else: zarr arrays)."""
     from hpbench.data import ogbg_tfds
     from hpbench.data.tfrecord import TfdsError
@@ -563,20 +472,29 @@ def is_tfds_dir(data: str | None) -> bool:
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
+    """``full`` streams AlgoPerf's TFDS ogbg_molpcba or reads zarr arrays, by what ``data``
+    (or ``$HPBENCH_DATA_DIR/ogbg``) holds; smaller sizes generate."""
+    from hpbench.data.formats import data_root, require_extra
+
     config = CONFIGS[size]
-    if size == "full" and is_tfds_dir(data):
+    root = data_root(data, "ogbg") if size == "full" else None
+    if is_tfds_dir(root):
+        require_extra(("grain",))
         from hpbench.data import ogbg_tfds
         from hpbench.data.tfrecord import TfdsError
 
+        index = cache_dir() / "ogbg-record-index"
+        batch_size = info.batch_size[size]
         try:
-            graphs = {"train": ogbg_tfds.read_split(data, "train")}
-            graphs["valid"] = ogbg_tfds.read_split(data, "validation")
+            reader = ogbg_tfds.OgbgReader.open(root, batch_size, jax.device_count(), index)
         except TfdsError as error:
             raise DataError(f"ogbg (size full): {error}") from error
-        return OgbgTfdsWorkload(info=info, size=size, variant=variant, data=graphs, config=config)
+        return OgbgTfdsWorkload(
+            info=info, size=size, variant=variant, data={}, config=config, reader=reader
+        )
     if size == "full":
         try:
-            arrays = open_user_arrays(data, full_layout(), info.name)
+            arrays = open_user_arrays(data if root is None else str(root), full_layout(), info.name)
         except DataError as error:
             raise DataError(
                 f"{error}\nOr AlgoPerf's TFDS directory: ogbg_molpcba/0.1.3/dataset_info.json "

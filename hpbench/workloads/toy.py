@@ -14,7 +14,7 @@ import numpy as np
 import optax
 
 from hpbench.data.cache import materialize
-from hpbench.data.order import batch_indices
+from hpbench.data.order import host_batch_indices
 from hpbench.workloads.base import Batch, WorkloadBase, eval_batches
 from hpbench.workloads.registry import WorkloadInfo
 
@@ -72,7 +72,7 @@ class ToyWorkload(WorkloadBase):
         return optax.softmax_cross_entropy(logits, labels).mean(), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        idx = batch_indices(seed, step, NUM_TRAIN, self.batch_size)
+        idx = host_batch_indices(seed, step, NUM_TRAIN, self.batch_size)
         return {"x": self.data["x_train"][idx], "y": self.data["y_train"][idx]}
 
     def evaluate(self, params, model_state) -> dict[str, float]:

@@ -37,11 +37,11 @@ from hpbench.workloads import metrics, translate
 from hpbench.workloads.base import (
     Batch,
     WorkloadBase,
+    array_batches,
     eval_batches,
     eval_sharding,
     host_rows,
     process_sum,
-    row_slices,
     train_batch,
 )
 from hpbench.workloads.layers import sinusoidal_positions
@@ -52,7 +52,6 @@ from hpbench.workloads.userdata import (
     num_rows,
     open_user_arrays,
     take,
-    take_split,
 )
 
 DATA_VERSION = 3
@@ -469,8 +468,7 @@ class WMTWorkload(WorkloadBase):
             total = len(self.reader.valid_inputs)
             return total, valid_batches(self.reader, total, size, eval_sharding())
         total = num_rows(self.data["valid_inputs"])
-        rows = row_slices(total, size)
-        return total, (take_split(self.data, "valid", ("inputs", "targets"), r) for r in rows)
+        return total, array_batches(self.data, "valid", ("inputs", "targets"), total, size)
 
     def detokenize(self, ids) -> str:
         """The text of a decoded row as AlgoPerf's ``_decode_tokens`` (reader data only)."""
