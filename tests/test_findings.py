@@ -3,6 +3,10 @@ score and each verdict, worked by hand from curves that cross their targets at k
 
 from __future__ import annotations
 
+import math
+
+import attrs
+import numpy as np
 import pytest
 
 from benchmarks.synthetic_results import make_result, write_result
@@ -17,10 +21,13 @@ from hpbench.report.findings import (
     calibrated_verdict,
     calibration_verdict,
     collect,
+    folds_of,
     list_verdict,
+    loo_verdict,
     naive_verdict,
     reached_within,
     render,
+    subset_chance,
     verdicts,
 )
 
@@ -163,3 +170,59 @@ def test_better_best_follows_each_metric_direction():
     assert findings.better_best(low, high, targets) == 1  # criteo only (lower is better)
     assert findings.better_best(high, low, targets) == 1  # ogbg only (higher is better)
     assert findings.better_best(low, low, targets) == 0  # a tie is not better
+
+
+def test_folds_worked_by_hand():
+    inf = math.inf
+    # 3 points x 2 workloads, 1-point lists (tau 2): held out w0, the list built on w1 is
+    # point 1 (0.4 < 0.9 < a miss), which misses w0; held out w1, it is point 0 (0.5; point
+    # 2's NaN counts as a miss), which misses w1
+    fractions = np.array([[0.5, inf], [inf, 0.4], [math.nan, 0.9]])
+    fields = folds_of(fractions, ("w0", "w1"), size=1, tau=2.0)
+    assert fields["lists"] == ((1,), (0,)) and fields["held_out"] == (inf, inf)
+    assert fields["first"] == (0.5, inf)  # the first point alone
+    assert fields["reaching"] == (1, 2)  # NaN is not a reach
+    folds = findings.Folds(points=3, seeds=(0,), **fields)
+    assert folds.random_chance == pytest.approx((1 / 3, 2 / 3))
+    assert folds.random_expected == pytest.approx(1.0)
+    assert (folds.held_out_reached, folds.first_reached) == (0, 1)
+
+
+def test_subset_chance():
+    # 4 of 40 points reach: 1 - C(36, 5) / C(40, 5) = 1 - 376,992 / 658,008
+    assert subset_chance(40, 4, 5) == pytest.approx(1 - 376_992 / 658_008)
+    assert subset_chance(40, 0, 5) == 0.0
+    assert subset_chance(40, 36, 5) == 1.0  # any 5 include a reaching point
+
+
+def test_loo_verdict_levels():
+    random5 = {"the search's first 5 points": 1.0, "5 random points": 2.46}
+    assert loo_verdict(6, random5, 8, targets_mean=True).level == REPRODUCED
+    assert loo_verdict(6, random5, 8, targets_mean=None).level == PARTLY  # unchecked
+    assert loo_verdict(6, {**random5, "LR sweep": 6.0}, 8, targets_mean=True).level == PARTLY
+    assert loo_verdict(3, random5, 8, targets_mean=True).level == PARTLY  # not most
+    assert loo_verdict(3, {"LR sweep": 4.0}, 8, targets_mean=True).level == NOT
+
+
+def test_render_table_5(collected):
+    inf = math.inf
+    workloads = tuple(collected.targets)
+    folds = findings.Folds(
+        points=40,
+        seeds=(0,),
+        size=5,
+        workloads=workloads,
+        lists=((34, 24, 16, 0, 1),) * 8,
+        held_out=(inf, 0.42, 0.42, 0.66, 0.6, 0.48, inf, 0.479),
+        first=(0.6,) + (inf,) * 7,
+        reaching=(4, 2, 4, 4, 2, 2, 1, 3),
+    )
+    text = render(attrs.evolve(collected, folds=folds))
+    row = "| leave-one-out lists (seed 0) | inf | 0.42 | 0.42 | 0.66 | 0.6 | 0.48 | inf | 0.479 |"
+    assert row + " 6/8 |" in text
+    assert "| the search's first 5 points | 0.6 | inf |" in text
+    assert "| 5 random of the 40 points: chance to reach | 43% | 24% |" in text
+    assert "| LR sweep (WD 0.5): not run |" in text  # its arm was not run
+    assert "| paper: leave-one-out lists | 0.739 | 0.13 | 0.94 | 0.93 |" in text
+    assert "every list starts with point 35" in text
+    assert text.count("**not run this session**") == 3  # the list finding has its number

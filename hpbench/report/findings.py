@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
+import numpy as np
 
 from hpbench.report import papers
 from hpbench.results import read_planned
 from hpbench.results.records import TrialResult
-from hpbench.scoring import Scores, median_over_seeds, score_results
+from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
 from hpbench.spec.compile import compile_plan, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +85,13 @@ ARMS = (
     Arm("naive Adam", "specs/findings/naive_adam.toml", "reference", "adamw"),
     # a list is scored in a pool of its own, apart from the single configurations
     Arm("published NAdamW list", "specs/findings/nadamw_list5.toml", "list", "nadamw"),
+    Arm("LR sweep (WD 0.5)", "specs/findings/lr_sweep_wd_high.toml", "list", "nadamw"),
+    Arm("LR sweep (WD 1e-4)", "specs/findings/lr_sweep_wd_low.toml", "list", "nadamw"),
 )
+PUBLISHED = "published NAdamW list"
+#: The search the leave-one-workload-out lists are built from (trains nothing: its trials
+#: are the targets_mini5 search's).
+LIST_SEARCH = "specs/findings/list_nadamw_broad.toml"
 
 
 @attrs.frozen
@@ -131,6 +138,86 @@ class Verdict:
 
 
 @attrs.frozen
+class Folds:
+    """The NAdamW-list paper's Table 5 rows that a search gives without training: per
+    workload (in ``workloads`` order) the step fraction of the greedy list built on the
+    other workloads, of the search's first ``size`` points (a quasi-random search of that
+    budget), and the chance that ``size`` points drawn at random from it reach the target."""
+
+    points: int
+    seeds: tuple[int, ...]
+    size: int
+    workloads: tuple[str, ...]
+    lists: tuple[tuple[int, ...], ...]  # per held-out workload, the list built without it
+    held_out: tuple[float, ...]
+    first: tuple[float, ...]
+    reaching: tuple[int, ...]  # per workload, the points that reach its target
+
+    @property
+    def held_out_reached(self) -> int:
+        return sum(map(math.isfinite, self.held_out))
+
+    @property
+    def first_reached(self) -> int:
+        return sum(map(math.isfinite, self.first))
+
+    @property
+    def random_chance(self) -> tuple[float, ...]:
+        return tuple(subset_chance(self.points, h, self.size) for h in self.reaching)
+
+    @property
+    def random_expected(self) -> float:
+        """Expected number of workloads ``size`` points drawn at random reach."""
+        return sum(self.random_chance)
+
+
+def subset_chance(points: int, reaching: int, size: int) -> float:
+    """The chance that ``size`` of ``points`` drawn without replacement include one of the
+    ``reaching`` ones: ``1 - C(points - reaching, size) / C(points, size)``."""
+    return 1 - math.comb(points - reaching, size) / math.comb(points, size)
+
+
+def _missed_if_nan(fractions: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(fractions), math.inf, fractions)
+
+
+def folds_of(fractions: np.ndarray, workloads: Sequence[str], size: int, tau: float) -> dict:
+    """The :class:`Folds` fields of a points x workloads step-fraction table."""
+    held = leave_one_workload_out(fractions, size, tau)
+    return {
+        "size": size,
+        "workloads": tuple(workloads),
+        "lists": tuple(f.points for f in held),
+        "held_out": tuple(f.step_fraction for f in held),
+        "first": tuple(float(v) for v in _missed_if_nan(fractions[:size]).min(axis=0)),
+        "reaching": tuple(int(h) for h in np.isfinite(fractions).sum(axis=0)),
+    }
+
+
+def collect_folds(results_dir: Path, root: Path = ROOT) -> tuple[Folds | None, str]:
+    """The folds of LIST_SEARCH from ``results_dir``, or None and why (trials not ended)."""
+    spec = load_spec(root / LIST_SEARCH)
+    label = {}  # trial id -> its point, as `hpbench build-list` groups them
+    for i, point in enumerate(spec.points):
+        for trial in compile_plan(attrs.evolve(spec, points=(dict(point),))).trials:
+            label[trial.id] = f"p{i:05d}"
+    found = read_planned(results_dir, compile_plan(spec).trials)
+    ended = {i: r for i, r in found.items() if r.status.state in ENDED}
+    if len(ended) < len(label):
+        return None, f"{len(ended)} of {len(label)} search trials ended"
+    scores = score_results(ended, label)
+    workloads = scores.base_workloads
+    fractions = np.array(
+        [
+            [scores.row(f"p{i:05d}", w).step_fraction for w in workloads]
+            for i in range(len(spec.points))
+        ]
+    )
+    fields = folds_of(fractions, workloads, spec.listing.size, spec.listing.tau)
+    return Folds(points=len(spec.points), seeds=spec.seeds, **fields), ""
+
+
+@attrs.frozen
 class Collected:
     """The arms' results, the targets, and the workloads' step budgets."""
 
@@ -138,6 +225,10 @@ class Collected:
     missing: Mapping[str, str]  # arm label -> why it is not in the pool
     targets: Mapping[str, tuple[str, str, float]]  # workload -> (metric, direction, value)
     max_steps: Mapping[str, int]
+    folds: Folds | None = None  # the leave-one-workload-out lists; None: search not ended
+    folds_missing: str = ""  # why there are no folds
+    #: arm label -> what all its trials cost, in suite runs at horizon 1 (arms not in a pool)
+    missing_suites: Mapping[str, float] = attrs.Factory(dict)
 
 
 def _clock(result: TrialResult) -> float:
@@ -189,6 +280,7 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
     """Score every arm whose trials all ended in one pool; say why the others are left out."""
     complete: dict[Arm, dict[str, TrialResult]] = {}
     missing: dict[str, str] = {}
+    suites: dict[str, float] = {}  # arm label -> its trials' cost in suite runs at horizon 1
     targets: dict[str, tuple[str, str, float]] = {}
     max_steps: dict[str, int] = {}
     for arm in arms:
@@ -206,6 +298,7 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
             complete[arm] = ended
         else:
             missing[arm.label] = f"{len(ended)} of {len(trials)} trials ended"
+            suites[arm.label] = sum(t.horizon for t in trials) / len({t.workload for t in trials})
     arms_out = []
     for is_list in (False, True):
         members = {a: found for a, found in complete.items() if (a.kind == "list") == is_list}
@@ -216,7 +309,8 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
             pool, {i: arm.label for arm, found in members.items() for i in found}
         )
         arms_out += [_arm_result(arm, found, scores) for arm, found in members.items()]
-    return Collected(tuple(arms_out), missing, targets, max_steps)
+    folds, folds_missing = collect_folds(results_dir, root)
+    return Collected(tuple(arms_out), missing, targets, max_steps, folds, folds_missing, suites)
 
 
 def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
@@ -300,6 +394,29 @@ def list_verdict(reached: float, targets_mean: bool | None) -> Verdict:
             Verdict(REPRODUCED, f"it reaches {reached:g} of 8"), targets_mean
         )
     return Verdict(PARTLY if reached >= 4 else NOT, f"it reaches {reached:g} of 8 (paper: 7)")
+
+
+def loo_verdict(
+    held_out: int, baselines: Mapping[str, float], workloads: int, targets_mean: bool | None
+) -> Verdict:
+    """The leave-one-out lists train most held-out workloads (more than half; paper: 7/8)
+    and reach more of them than each 5-trial baseline (``baselines``: name -> workloads it
+    reaches, expected or median over seeds)."""
+    most = held_out > workloads / 2
+    beaten = [name for name, reached in baselines.items() if held_out > reached]
+    why = f"the lists reach {held_out} of {workloads} held-out targets"
+    if beaten:
+        why += ", more than " + ", ".join(f"{n} ({baselines[n]:.3g})" for n in beaten)
+    behind = [n for n in baselines if n not in beaten]
+    if behind:
+        why += ", not more than " + ", ".join(f"{n} ({baselines[n]:.3g})" for n in behind)
+    if most and not behind:
+        return _unless_meaningless(Verdict(REPRODUCED, why), targets_mean)
+    return Verdict(PARTLY if most or beaten else NOT, why)
+
+
+def _fraction(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "inf"
 
 
 def budget_reading(quarter: float, whole: float, workloads: int) -> str:
@@ -388,6 +505,28 @@ def reasons(collected: Collected) -> dict[str, str]:
             )
     if parts:
         out[papers.CALIBRATION_HELPS.key] = "; ".join([*parts, CALIBRATION])
+    folds = collected.folds
+    if folds is not None:
+        reaching = ", ".join(
+            f"{w} {h}" for w, h in zip(folds.workloads, folds.reaching, strict=True)
+        )
+        starts = sorted({lst[0] + 1 for lst in folds.lists})
+        out[papers.LIST_LOO.key] = "; ".join(
+            filter(
+                None,
+                [
+                    easy,
+                    f"the lists come from {folds.points} broad-space points at horizon 1/3 on "
+                    f"seed {', '.join(map(str, folds.seeds))} (the paper: 200 points, each "
+                    "held-out fraction the median of 5 seeds), with no reruns on fresh seeds; "
+                    "the same seed-0 search chose the points whose reruns set the mini-5 "
+                    "targets (reports/targets_mini.md)",
+                    f"of the {folds.points} points, these reach each target: {reaching}",
+                    f"every list starts with point {', '.join(map(str, starts))} (1-based, as "
+                    "`hpbench build-list` numbers them)",
+                ],
+            )
+        )
     return out
 
 
@@ -446,7 +585,27 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
                 }
             ),
         )
-    published = next(iter(_by_kind(collected, "list")), None)
+    folds = collected.folds
+    if folds is not None:
+        sweeps = [a for a in _by_kind(collected, "list") if a.arm.label != PUBLISHED]
+        baselines = {
+            f"the search's first {folds.size} points": float(folds.first_reached),
+            f"{folds.size} random points of the {folds.points} (expected)": folds.random_expected,
+            **{a.arm.label: float(len(a.workloads_reached)) for a in sweeps},
+        }
+        held = ", ".join(
+            f"{w} {_fraction(v)}" for w, v in zip(folds.workloads, folds.held_out, strict=True)
+        )
+        not_run = [label for label in left["list"] if label != PUBLISHED]
+        out[papers.LIST_LOO.key] = (
+            f"held-out step fractions {held}: {folds.held_out_reached}/{workloads}; "
+            + "; ".join(f"{name} {reached:.3g}/{workloads}" for name, reached in baselines.items())
+            + (f"; not run: {', '.join(not_run)}" if not_run else ""),
+            _unless_unfinished(
+                loo_verdict(folds.held_out_reached, baselines, workloads, targets_mean), not_run
+            ),
+        )
+    published = next((a for a in collected.arms if a.arm.label == PUBLISHED), None)
     if published is not None:
         fractions = ", ".join(f"{w} {published.step_fractions[w]:.3g}" for w in collected.targets)
         out[papers.PUBLISHED_LIST.key] = (
@@ -499,11 +658,13 @@ PLANS = {
         _CALIBRATE, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
     ),
     papers.LIST_LOO.key: Plan(
-        "hpbench build-list specs/list_nadamw.toml --report reports/nadamw_list.md",
-        200 * 5 / 3,
-        "the paper's size: 200 broad-space points x 5 seeds at horizon 1/3, the greedy list "
-        "leave-one-workload-out; Table 5's other rows (5 random broad-space points, a "
-        "learning-rate sweep) have no spec or table in hpbench yet",
+        "hpbench results import reports/targets_mini5_search40.results.tar.xz; then "
+        f"hpbench run {LIST_SEARCH} (trains nothing once imported)",
+        40 / 3,
+        "the lists come from the 40-point targets_mini5 search (seed 0, horizon 1/3), whose "
+        "trials the archive holds; Table 5's learning-rate sweeps are "
+        "specs/findings/lr_sweep_wd_high.toml and lr_sweep_wd_low.toml (5 suite runs each); "
+        "the paper's size, 200 points x 5 seeds, is specs/list_nadamw.toml (333 suite runs)",
     ),
     papers.PUBLISHED_LIST.key: Plan(
         "nice -n 5 hpbench run specs/findings/nadamw_list5.toml",
@@ -596,8 +757,12 @@ def render(collected: Collected) -> str:
             lines += [f"- hpbench: {number}.", f"- Verdict: **{verdict.level}**: {verdict.why}."]
             if why.get(finding.key):
                 lines.append(f"- Why: {why[finding.key]}.")
+            if finding.key == papers.LIST_LOO.key and collected.folds is not None:
+                lines += _table5_lines(collected, collected.folds)
         else:
             plan = PLANS[finding.key]
+            if finding.key == papers.LIST_LOO.key and collected.folds_missing:
+                lines.append(f"- Its search: {collected.folds_missing} ({LIST_SEARCH}).")
             cost = f"about {plan.suites:.0f} suite runs at horizon 1"
             if math.isfinite(suite):
                 hours = plan.suites * suite / 3600
@@ -610,6 +775,43 @@ def render(collected: Collected) -> str:
     lines += _arm_tables(collected, workloads, suite)
     lines += ["## Deviations from the papers", "", *(f"- {d}" for d in DEVIATIONS), ""]
     return "\n".join(lines)
+
+
+def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
+    """The NAdamW-list paper's Table 5 layout: step fractions per workload, hpbench's rows
+    (the lists and the baselines run) above the paper's."""
+    workloads, n = folds.workloads, len(folds.workloads)
+
+    def row(name: str, values: Sequence[float]) -> list[str]:
+        reached = sum(map(math.isfinite, values))
+        return [name, *map(_fraction, values), f"{reached}/{n}"]
+
+    rows = [
+        row(f"leave-one-out lists (seed {', '.join(map(str, folds.seeds))})", folds.held_out),
+        row(f"the search's first {folds.size} points", folds.first),
+        [
+            f"{folds.size} random of the {folds.points} points: chance to reach",
+            *(f"{c:.0%}" for c in folds.random_chance),
+            f"{folds.random_expected:.2f} expected",
+        ],
+    ]
+    ran = {a.arm.label: a for a in collected.arms}
+    for sweep in (a for a in ARMS if a.kind == "list" and a.label != PUBLISHED):
+        if sweep.label in ran:
+            fractions = [ran[sweep.label].step_fractions.get(w, math.nan) for w in workloads]
+            rows.append(row(f"{sweep.label}, median of seeds 2-4", fractions))
+        else:
+            rows.append([f"{sweep.label}: not run", *["-"] * n, "-"])
+    order = [papers.TABLE_5_WORKLOADS.index(w) for w in workloads]
+    for name, values in papers.TABLE_5.items():
+        rows.append(row(f"paper: {name}", [values[i] for i in order]))
+    return [
+        "",
+        "Table 5's layout (step fractions; inf: missed; the paper's rows at full size, each "
+        "the median of 5 seeds):",
+        "",
+        *_table(["row", *workloads, "reached"], rows, "l" + "r" * (n + 1)),
+    ]
 
 
 def _budget_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
@@ -685,7 +887,12 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
         lines.append("")
     for label, why in collected.missing.items():
         spec = next(a.spec for a in ARMS if a.label == label)
-        lines.append(f"- {label}: not in the pools ({why}); `nice -n 5 hpbench run {spec}`.")
+        cost = f"about {collected.missing_suites[label]:.0f} suite runs at horizon 1"
+        if math.isfinite(suite):
+            cost += f", {collected.missing_suites[label] * suite / 60:.0f} min at the measured pace"
+        lines.append(
+            f"- {label}: not in the pools ({why}); `nice -n 5 hpbench run {spec}`: {cost}."
+        )
     lines += ["", "Best validation metric, median over seeds (bold: the median reaches):", ""]
     header = ["arm", *workloads]
     target_row = [
