@@ -9,7 +9,7 @@ import attrs
 import numpy as np
 import pytest
 
-from benchmarks.synthetic_results import make_result, write_result
+from benchmarks.synthetic_results import first_eval_at_or_after, make_result, write_result
 from hpbench.api import plan
 from hpbench.report import findings
 from hpbench.report.findings import (
@@ -30,6 +30,7 @@ from hpbench.report.findings import (
     subset_chance,
     verdicts,
 )
+from hpbench.spec.compile import compile_plan, load_spec
 
 NEVER = 2.0  # a synthetic curve with reach > 1 never crosses its target
 ARM = {a.label: a for a in ARMS}
@@ -226,3 +227,41 @@ def test_render_table_5(collected):
     assert "| paper: leave-one-out lists | 0.739 | 0.13 | 0.94 | 0.93 |" in text
     assert "every list starts with point 35" in text
     assert text.count("**not run this session**") == 3  # the list finding has its number
+
+
+def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
+    spec = load_spec(findings.ROOT / findings.LIST_SEARCH)
+    workloads = (
+        "criteo",
+        "fastmri",
+        "imagenet_resnet",
+        "imagenet_vit",
+        "librispeech_conformer",
+        "librispeech_deepspeech",
+        "ogbg",
+        "wmt",
+    )
+    lists = [(0, 1)] * len(workloads)  # every fold's list: search points 1 and 2
+    # criteo: point 1 at 0.5 on seed 2, point 2 at 0.7 on seed 3, nothing on seed 4: the
+    # median over seeds of each seed's fastest is point 2's 0.7; elsewhere nothing reaches
+    reach = {(0, 2): 0.5, (1, 3): 0.7}
+    crossings = {}
+    for i in (0, 1):
+        one = attrs.evolve(spec, points=(dict(spec.points[i]),), seeds=findings.FRESH_SEEDS)
+        for trial in compile_plan(one).trials:
+            fraction = reach.get((i, trial.seed), NEVER) if trial.workload == "criteo" else NEVER
+            write_result(make_result(trial, fraction), tmp_path)
+            if trial.workload == "criteo":
+                crossings[(i, trial.seed)] = trial
+    fresh, why = findings._fresh_fractions(spec, lists, workloads, tmp_path)
+    assert why == ""
+    trial = crossings[(1, 3)]
+    assert fresh[0] == first_eval_at_or_after(trial, 0.7) / trial.horizon_steps
+    assert all(f == float("inf") for f in fresh[1:])
+    # fastmri's list now needs search point 3, never trained: 8 folds x 2 points x 3 seeds,
+    # 3 of them missing; the row stays empty and says so
+    lists[1] = (0, 2)
+    assert findings._fresh_fractions(spec, lists, workloads, tmp_path) == (
+        (),
+        "45 of 48 trials ended",
+    )
