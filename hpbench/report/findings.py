@@ -477,7 +477,7 @@ def budget_reading(quarter: float, whole: float, workloads: int) -> str:
             "workloads keep improving under a constant learning rate, so the whole budget "
             "buys untuned methods what a tuned schedule buys within a quarter of it. At full "
             "size max_steps is also 4x the target-setting budget (3 step hints against 0.75 of "
-            "one), and there the naive methods reach almost no targets"
+            "one), and with AlgoPerf's budget the paper's naive methods reach almost no targets"
         )
     return (
         f"they reach most targets ({quarter:g}) within the target-setting budget already: "
@@ -961,7 +961,10 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
         spec = next(a.spec for a in ARMS if a.label == label)
         cost = f"about {collected.missing_suites[label]:.0f} suite runs at horizon 1"
         if math.isfinite(suite):
-            cost += f", {collected.missing_suites[label] * suite / 60:.0f} min at the measured pace"
+            cost += (
+                f", {collected.missing_suites[label] * suite / 60:.0f} min on AlgoPerf's clock "
+                "at the measured pace (wall 1.2-3x: benchmarks/LOG.md, findings)"
+            )
         lines.append(
             f"- {label}: not in the pools ({why}); `nice -n 5 hpbench run {spec}`: {cost}."
         )
