@@ -894,8 +894,11 @@ def _budget_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
     rows = [
         [
             a.arm.label,
+            *(
+                _fraction(median_over_seeds(a.target_steps[w]) / collected.max_steps[w])
+                for w in workloads
+            ),
             f"{len(a.reached_by(TARGET_SETTING, collected.max_steps))}/{len(workloads)}",
-            ", ".join(a.reached_by(TARGET_SETTING, collected.max_steps)) or "none",
             f"{len(a.workloads_reached)}/{len(workloads)}",
         ]
         for a in untuned
@@ -904,18 +907,36 @@ def _budget_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
         len(a.reached_by(TARGET_SETTING, collected.max_steps)) for a in untuned
     )
     whole = statistics.median(len(a.workloads_reached) for a in untuned)
+    reached = sorted(
+        median_over_seeds(a.target_steps[w]) / collected.max_steps[w]
+        for a in untuned
+        for w in a.workloads_reached
+    )
+    spread = (
+        f" Where they reach a target, they do so at {reached[0]:.2g}-{reached[-1]:.2g} of "
+        f"max_steps (median {statistics.median(reached):.2g}): {reached[-1] / TARGET_SETTING:.2g}x "
+        "the target-setting budget at most."
+        if reached
+        else ""
+    )
     return [
         "",
         "The untuned arms have no schedule, so their first quarter of max_steps is itself a run "
-        "with the target-setting budget. Targets each reaches within it and within max_steps, "
-        "read from the same evaluation curves (a workload counts when the median over seeds of "
-        "the first step at the target is within the budget):",
+        "with the target-setting budget. Per workload the first step at the target as a "
+        "fraction of max_steps (median over seeds; inf: missed), and the targets each arm "
+        "reaches within a quarter of max_steps and within all of it, read from the same "
+        "evaluation curves (a workload counts when that median is within the budget):",
         "",
-        *_table(["arm", "within max_steps/4", "which", "within max_steps"], rows, "lrlr"),
+        *_table(
+            ["arm", *workloads, "within max_steps/4", "within max_steps"],
+            rows,
+            "l" + "r" * (len(workloads) + 2),
+        ),
         "",
         f"Typical (median over these arms): {quarter:g} and {whole:g} of {len(workloads)}; "
         + budget_reading(quarter, whole, len(workloads))
-        + ".",
+        + "."
+        + spread,
     ]
 
 
