@@ -267,3 +267,20 @@ def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
         (),
         "45 of 48 trials ended",
     )
+
+
+def test_a_failed_trial_is_retrained_not_scored_as_a_miss(tmp_path):
+    # a failure (an exception, e.g. code changed under a running campaign) says nothing about
+    # the algorithm: the arm stays out of the pools until `hpbench run` retrains it
+    trials = plan(findings.ROOT / ARM["naive Adam"].spec).trials
+    for i, trial in enumerate(trials):
+        failed = i == 0
+        result = make_result(
+            trial, 0.5, state="failed" if failed else "done", stop_step=1 if failed else None
+        )
+        write_result(result, tmp_path)
+    got = collect(tmp_path, [ARM["naive Adam"]])
+    assert got.arms == ()
+    assert got.missing == {
+        "naive Adam": "23 of 24 trials ended, 1 failed (the command retrains them)"
+    }

@@ -26,7 +26,10 @@ from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-ENDED = ("done", "diverged", "failed")  # a trial still running or interrupted is not counted
+#: A trial's final states. A failed one (an exception: e.g. an ImportError when the code
+#: changed under a running campaign) says nothing about the algorithm and is retrained by
+#: the next `hpbench run`; still running or interrupted ones are not counted either.
+ENDED = ("done", "diverged")
 REPRODUCED, PARTLY, NOT, NOT_RUN = "reproduced", "partly", "not reproduced", "not run"
 #: A naive arm reaching at most this share of the targets means the targets separate tuned
 #: from untuned training, as AlgoPerf's do; above it a "reached" does not mean what the
@@ -338,7 +341,10 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
         if len(ended) == len(trials):
             complete[arm] = ended
         else:
-            missing[arm.label] = f"{len(ended)} of {len(trials)} trials ended"
+            failed = sum(r.status.state == "failed" for r in found.values())
+            missing[arm.label] = f"{len(ended)} of {len(trials)} trials ended" + (
+                f", {failed} failed (the command retrains them)" if failed else ""
+            )
             suites[arm.label] = sum(t.horizon for t in trials) / len({t.workload for t in trials})
     arms_out = []
     for is_list in (False, True):
