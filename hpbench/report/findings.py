@@ -516,8 +516,9 @@ def reasons(collected: Collected) -> dict[str, str]:
     calibrated = _by_kind(collected, "calibrated")
     easy = (
         f"naive Adam reaches {reference.reached_text(workloads)} targets too, with the "
-        "whole budget: 4x the steps the targets were set with (horizon 1/4); within those "
-        f"steps it reaches {len(reference.reached_by(TARGET_SETTING, collected.max_steps))}"
+        "whole budget: 4x the steps the targets were set with (horizon 1/4); within the "
+        "target-setting budget (max_steps/4) it reaches "
+        f"{len(reference.reached_by(TARGET_SETTING, collected.max_steps))}"
         if reference is not None and meaningful(reference, workloads) is False
         else ""
     )
