@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import pytest
 
+from benchmarks import MINI_SUITE
 from benchmarks.synthetic_results import first_eval_at_or_after, make_result, write_result
 from hpbench.api import plan
 from hpbench.report import findings
@@ -233,16 +234,7 @@ def test_render_table_5(collected):
 
 def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
     spec = load_spec(findings.ROOT / findings.LIST_SEARCH)
-    workloads = (
-        "criteo",
-        "fastmri",
-        "imagenet_resnet",
-        "imagenet_vit",
-        "librispeech_conformer",
-        "librispeech_deepspeech",
-        "ogbg",
-        "wmt",
-    )
+    workloads = MINI_SUITE
     lists = [(0, 1)] * len(workloads)  # every fold's list: search points 1 and 2
     # criteo: point 1 at 0.5 on seed 2, point 2 at 0.7 on seed 3, nothing on seed 4: the
     # median over seeds of each seed's fastest is point 2's 0.7; elsewhere nothing reaches
