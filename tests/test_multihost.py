@@ -289,3 +289,23 @@ def test_hpbench_run_joins_the_hosts_of_a_local_multihost_profile_first(monkeypa
     assert joined == []
     api.make_run_jobs([], RunnerProfile(backend="local", distributed=two))
     assert joined == [two] and packs == [[], [], [two]]
+
+
+def test_a_replicated_batch_read_in_halves_is_refused():
+    """A batch the mesh's data axis does not split is replicated on every device; with two
+    processes each reading half of its rows, the devices would hold different halves as one
+    array: refused, naming the batch size (an OGBG shard count, e.g. 4 on 8 devices)."""
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    from hpbench.data.stream import HostShard
+    from hpbench.train.program import check_host_rows
+
+    mesh = Mesh(np.array(jax.devices()[:1]), ("data",))
+    batch = {"x": jax.ShapeDtypeStruct((1, 4, 3), np.float32)}
+    replicated = {"x": NamedSharding(mesh, P())}
+    check_host_rows(replicated, batch, 4, HostShard(0, 1))  # one process reads it whole
+    with pytest.raises(RuntimeError, match="batch of 4 rows is replicated.*reads only 2"):
+        check_host_rows(replicated, batch, 4, HostShard(1, 2))

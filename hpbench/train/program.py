@@ -127,15 +127,25 @@ def global_shape(shape: Sequence[int], batch_size: int, processes: int) -> tuple
     return shape
 
 
-def check_host_rows(shardings: Any, batches: Any, batch_size: int) -> None:
+def check_host_rows(shardings: Any, batches: Any, batch_size: int, shard: Any = None) -> None:
     """Raise unless this process's devices hold exactly the rows its readers read
-    (``hpbench.data.stream.host_shard``: rows ``[p n, (p + 1) n)`` of process ``p``)."""
+    (``shard``, by default ``hpbench.data.stream.host_shard()``: rows ``[p n, (p + 1) n)``
+    of process ``p``); a batch replicated on every device must then be read whole."""
     from hpbench.data.stream import host_shard
 
-    first, count = host_shard().rows(batch_size)
+    first, count = (shard or host_shard()).rows(batch_size)
     for sharding, leaf in zip(jax.tree.leaves(shardings), jax.tree.leaves(batches), strict=True):
         shape = leaf.shape
-        if len(shape) < 2 or shape[1] != batch_size or sharding.spec == P():
+        if len(shape) < 2 or shape[1] != batch_size:
+            continue
+        if sharding.spec == P():
+            if count != batch_size:
+                raise RuntimeError(
+                    f"a batch of {batch_size} rows is replicated on every device (it does not"
+                    " split over the mesh's data axis), but each process reads only"
+                    f" {count} of its rows: choose a batch size (OGBG: a shard count) that"
+                    " the mesh's data axis divides"
+                )
             continue
         here = [
             index[1].indices(batch_size)[:2]
