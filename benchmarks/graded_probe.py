@@ -1,21 +1,26 @@
 """What makes a mini target hard for naive Adam? Trains data variants of a mini workload.
 
-For each variant (a training set cut to ``num_train`` rows and/or a fraction ``noise`` of
-the train AND validation labels replaced by uniformly random classes, an irreducible error
-floor), built here without touching the shipped workload's data: tuned NAdamW (the suite's
-best point, see ``bench_criteria``) at the target-setting horizon (a quarter of
-``max_steps``) with several seeds, whose median best metric is the would-be target; naive
-Adam (constant 1e-3) over the full budget, which reaches that target or not; tuned NAdamW
-over the full budget (the late gain). ``--lrs`` adds a learning-rate sweep of the tuned point
-at the quarter horizon (``--lr-seeds`` seeds from 0) to see whether the best point moves.
+For each variant (a training set cut to its first ``num_train`` examples and/or a share
+``noise`` of the train AND validation class labels replaced by uniformly random classes,
+an irreducible error floor), built here without touching the shipped workload's data:
 
-``nice -n 5 python -m benchmarks.graded_probe imagenet_resnet --variants 0:0 0.2:4096``;
-the table goes into benchmarks/workloads.md ("Probe: what makes a mini target hard").
+1. a learning-rate check of the suite's tuned NAdamW point (``bench_criteria``) at the
+   target-setting horizon (a quarter of ``max_steps``), seed 0, at ``--lrs`` (default: the
+   suite's learning rate x 1/3, x 1, x 3);
+2. the best of those learning rates with ``--seeds`` seeds at the quarter: the median of
+   their best metrics is the would-be target, max - min its spread;
+3. that point over the full budget (seed 0): item 1's curve checks (``curve_checks``);
+4. naive Adam (constant 1e-3, no weight decay) over the full budget, seed 0: its best metric
+   and the share of the budget at which it first reaches the would-be target.
+
+``nice -n 5 python -m benchmarks.graded_probe imagenet_resnet --variants 0.2:2048``;
+the table goes into benchmarks/workloads.md ("Graded mini suite").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -24,66 +29,106 @@ import numpy as np
 
 from benchmarks.bench_criteria import NAIVE_ADAM, curve, suite_targets
 
+# Workloads whose ``train_labels`` are classes (ogbg: binary tasks with a label mask).
+CLASS_LABELS = {"criteo", "imagenet_resnet", "imagenet_vit", "ogbg"}
+
+
+def train_size(data: dict) -> int:
+    """Examples in the training split: rows of ``train_labels``, else of any train array."""
+    key = "train_labels" if "train_labels" in data else min(k for k in data if "train_" in k)
+    return len(data[key])
+
 
 def variant(workload, noise: float, num_train: int, seed: int = 0):
-    """``workload`` with its first ``num_train`` training rows (0: all) and a fraction
-    ``noise`` of train and validation labels replaced by random classes (seeded)."""
+    """``workload`` with the first ``num_train`` examples of every ``train_*`` array (0: all;
+    every array holds one example per row) and a share ``noise`` of train and validation
+    labels replaced by random classes (ogbg: random bits, among the present entries only)."""
     import attrs
 
+    name = workload.info.name
+    if noise and name not in CLASS_LABELS:
+        raise ValueError(f"{name}: label noise needs class labels; use noise 0 (rows only)")
     data = {k: np.asarray(v) for k, v in workload.data.items()}
+    if num_train > train_size(data):
+        raise ValueError(f"{name}: {num_train} rows asked, the training split has fewer")
     if num_train:
         for key in [k for k in data if k.startswith("train_")]:
             data[key] = data[key][:num_train]
     rng = np.random.default_rng([seed, round(noise * 1e6), num_train])
-    classes = getattr(workload.config, "num_classes", 2)  # criteo's clicks are binary
-    for key in ("train_labels", "valid_labels") if noise else ():
-        labels = data[key].copy()
-        flip = rng.random(len(labels)) < noise
+    classes = getattr(workload.config, "num_classes", 2)  # criteo, ogbg: binary
+    for split in ("train", "valid") if noise else ():
+        labels = data[f"{split}_labels"].copy()
+        flip = rng.random(labels.shape) < noise
+        if f"{split}_label_mask" in data:
+            flip &= data[f"{split}_label_mask"]
         labels[flip] = rng.integers(0, classes, int(flip.sum()))
-        data[key] = labels
+        data[f"{split}_labels"] = labels
     return attrs.evolve(workload, data=data)
 
 
-def probe(
-    name: str, noise: float, num_train: int, seeds: int, lrs: list[float], lr_seeds: int = 1
-) -> dict:
-    """The would-be target of one data variant and whether naive Adam reaches it."""
+def curve_checks(steps: list[int], values: list[float], quarter: int, better) -> dict:
+    """Item 1's checks on one full-budget curve (as ``bench_criteria``): plateau = share of
+    the budget before the metric moves 10% of the way from its start to its best; jump =
+    largest change between evaluations over that range; late gain = (best - best within
+    the first quarter) over that range."""
+    best = better(values)
+    span = (best - values[0]) or float("nan")
+    progress = [(v - values[0]) / span for v in values]
+    plateau = next(s for s, p in zip(steps, progress, strict=True) if p >= 0.1) / steps[-1]
+    early = better(v for s, v in zip(steps, values, strict=True) if s <= quarter)
+    return {
+        "start": values[0],
+        "plateau": plateau,
+        "jump": max(abs(b - a) for a, b in zip(progress, progress[1:], strict=False)),
+        "late_gain": (best - early) / span,
+    }
+
+
+def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float]) -> dict:
+    """The would-be target of one data variant, its curve checks, and naive Adam against it."""
     from hpbench.workloads.registry import load_workload
 
     base = load_workload(name, "mini")
     workload = variant(base, noise, num_train)
     better = max if workload.info.direction == "max" else min
+    sign = 1.0 if better is max else -1.0
     _, point = suite_targets()[name]
     warmup, point = point.pop("warmup"), {k: v for k, v in point.items() if k != "horizon"}
     full, quarter = workload.max_steps, max(1, round(0.25 * workload.max_steps))
     start = time.perf_counter()
-    sweep = {}
-    for lr in lrs:
+
+    def quarter_best(lr: float, seed: int) -> float:
         hp = {**point, "learning_rate": lr}
-        sweep[lr] = [
-            better(curve(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, s)[1])
-            for s in range(lr_seeds)
-        ]
-    quarter_bests = [
-        better(curve(workload, "nadamw", point, "warmup_cosine", warmup, quarter, s)[1])
-        for s in range(seeds)
-    ]
+        return better(curve(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, seed)[1])
+
+    lrs = lrs or [point["learning_rate"] * f for f in (1 / 3, 1, 3)]
+    sweep = {lr: quarter_best(lr, 0) for lr in lrs}
+    lr = better(sweep, key=sweep.get)
+    quarter_bests = [sweep[lr]] + [quarter_best(lr, s) for s in range(1, seeds)]
     target = statistics.median(quarter_bests)
-    reached = (lambda v: v >= target) if better is max else (lambda v: v <= target)
-    tuned = curve(workload, "nadamw", point, "warmup_cosine", warmup, full, 0)[1]
-    steps, naive = curve(workload, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
-    first = next((s for s, v in zip(steps, naive, strict=True) if reached(v)), None)
+    spread = max(quarter_bests) - min(quarter_bests)
+    hp = {**point, "learning_rate": lr}
+    steps, tuned = curve(workload, "nadamw", hp, "warmup_cosine", warmup, full, 0)
+    _, naive = curve(workload, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
+    first = next((s for s, v in zip(steps, naive, strict=True) if sign * (v - target) >= 0), None)
+    gap = sign * (target - better(naive))  # > 0: naive Adam misses the target
     return {
-        "variant": f"noise {noise:g}, train {num_train or len(base.data['train_labels'])}",
-        "epochs": full * workload.batch_size / len(workload.data["train_labels"]),
+        "workload": name,
+        "variant": f"noise {noise:g}, train {num_train or train_size(base.data)}",
+        "epochs": full * workload.batch_size / train_size(workload.data),
         "metric": workload.info.metric,
+        "sweep": sweep,
+        "lr": lr,
+        "quarter_bests": quarter_bests,
         "target": target,
-        "spread": max(quarter_bests) - min(quarter_bests),
+        "spread": spread,
         "tuned_full": better(tuned),
+        **curve_checks(steps, tuned, quarter, better),
+        "position": (target - tuned[0]) / ((better(tuned) - tuned[0]) or float("nan")),
         "naive_best": better(naive),
         "naive_final": naive[-1],
         "naive_reaches": None if first is None else first / full,
-        "sweep": sweep,
+        "gap_over_spread": gap / spread if spread else float("nan"),
         "seconds": time.perf_counter() - start,
     }
 
@@ -91,20 +136,22 @@ def probe(
 def render(rows: list[dict]) -> str:
     """The probe's rows as a Markdown table."""
     lines = [
-        "| variant | epochs | target (quarter, median) : spread | tuned NAdamW full | naive Adam "
-        "best (final) | naive reaches target at | lr sweep at the quarter, per seed | s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | variant | epochs | lr check at the quarter, seed 0 | target: median of "
+        "seeds (spread) | tuned full: best, plateau, jump, late gain, target position | "
+        "naive Adam best (final) | naive reaches target | gap / spread | s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         reach = "no" if r["naive_reaches"] is None else f"{r['naive_reaches']:.2f} of budget"
-        sweep = "; ".join(
-            f"{lr:.3g}: " + ", ".join(f"{v:.4g}" for v in values)
-            for lr, values in r["sweep"].items()
-        )
+        sweep = "; ".join(f"{lr:.3g}: {v:.4g}" for lr, v in r["sweep"].items())
+        seeds = ", ".join(f"{v:.4g}" for v in r["quarter_bests"])
         lines.append(
-            f"| {r['variant']} | {r['epochs']:.1f} | {r['metric']} {r['target']:.4g} : "
-            f"{r['spread']:.3g} | {r['tuned_full']:.4g} | {r['naive_best']:.4g} "
-            f"({r['naive_final']:.4g}) | {reach} | {sweep or '-'} | {r['seconds']:.0f} |"
+            f"| {r['workload']} | {r['variant']} | {r['epochs']:.1f} | {sweep} (best "
+            f"{r['lr']:.3g}) | {r['metric']} {r['target']:.4g} ({r['spread']:.3g}; {seeds}) "
+            f"| {r['tuned_full']:.4g}, {r['plateau']:.2f}, {r['jump']:.2f}, "
+            f"{r['late_gain']:.2f}, {r['position']:.2f} | {r['naive_best']:.4g} "
+            f"({r['naive_final']:.4g}) | {reach} | {r['gap_over_spread']:.2g} "
+            f"| {r['seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -115,16 +162,20 @@ def main() -> None:
     parser.add_argument(
         "--variants", nargs="+", default=["0:0"], help="NOISE:NUM_TRAIN (0: all rows)"
     )
-    parser.add_argument("--seeds", type=int, default=2, help="seeds of the quarter runs")
-    parser.add_argument("--lrs", type=float, nargs="*", default=[], help="quarter lr sweep")
-    parser.add_argument("--lr-seeds", type=int, default=1, help="seeds of each swept lr")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the best lr's quarter")
+    parser.add_argument("--lrs", type=float, nargs="*", default=[], help="quarter lr check")
+    parser.add_argument("--json", help="append each row as a JSON line to this file")
     args = parser.parse_args()
     rows = []
     for spec in args.variants:
         noise, num_train = spec.split(":")
-        row = probe(args.name, float(noise), int(num_train), args.seeds, args.lrs, args.lr_seeds)
+        row = probe(args.name, float(noise), int(num_train), args.seeds, args.lrs)
+        row["load"] = os.getloadavg()[0]
         rows.append(row)
         print(render(rows[-1:]).splitlines()[-1], flush=True)
+        if args.json:
+            with open(args.json, "a") as out:
+                out.write(json.dumps(row, default=float) + "\n")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(render(rows))
 
