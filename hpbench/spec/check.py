@@ -315,11 +315,57 @@ class _Checker(SpecReporter):
         )
         if isinstance(every, float):  # a fraction of max_steps
             every = None if max_steps is None else max(1, round(every * max_steps))
-        if None in (max_steps, batch_size, target, every):
+        rows, noise = self.data_variant(info, size, written, values, at)
+        if None in (max_steps, batch_size, target, every, noise) or rows is False:
             return None
         return WorkloadRun(
-            info.name, variant, size, target, max_steps, batch_size, every, values.get("data")
+            info.name,
+            variant,
+            size,
+            target,
+            max_steps,
+            batch_size,
+            every,
+            values.get("data"),
+            train_rows=rows,
+            label_noise=noise,
         )
+
+    def data_variant(
+        self,
+        info: WorkloadInfo,
+        size: str,
+        written: dict[str, Any],
+        values: dict[str, Any],
+        at: Any,
+    ) -> tuple[int | None | bool, float | None]:
+        """``train_rows`` (None: all; False: reported) and ``label_noise`` (None: reported)
+        of one variant, checked against the rows the workload generates at ``size``."""
+        rows = values.get("train_rows") if "train_rows" in written else None
+        noise = values.get("label_noise") if "label_noise" in written else 0.0
+        if "train_rows" in written and rows is None:
+            rows = False
+        generated = info.train_rows.get(size)
+        for key, value in (("train_rows", rows), ("label_noise", noise)):
+            if value and generated is None:
+                sizes = ", ".join(info.train_rows) or "none"
+                self.fail(
+                    at(key),
+                    f"a size whose data hpbench generates ({sizes}): size {size} of "
+                    f"{info.name} reads your data; cut or noise it before importing it, "
+                    f"or remove {key}",
+                    written[key],
+                )
+                rows = False if key == "train_rows" else rows
+                noise = None if key == "label_noise" else noise
+        if rows and generated is not None and rows > generated:
+            self.fail(
+                at("train_rows"),
+                f"at most {generated:,} (the training rows of {info.name} at size {size})",
+                written["train_rows"],
+            )
+            rows = False
+        return rows, noise
 
     def run(self) -> dict[str, Any]:
         """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""
