@@ -154,6 +154,14 @@ class Trial:
         return ", ".join(parts)
 
     @property
+    def size_label(self) -> str:
+        """The size with its data variant, as a pool that mixes them keys the workload
+        ("mini (2048 rows, label noise 0.2)"); the size alone without one."""
+        if self.train_rows is None and not self.label_noise:
+            return self.size
+        return f"{self.size} ({self.data_variant})"
+
+    @property
     def params(self) -> dict[str, Scalar]:
         """The algorithm's hyperparameters as a dict."""
         return dict(self.hyperparameters)

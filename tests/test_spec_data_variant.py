@@ -192,3 +192,23 @@ def test_a_regression_variant_trains_through_the_api(tmp_path):
     assert cut["stored"]["train_rows"] == 32 and cut["trial"].id != full["trial"].id
     assert cut["rows"][-1]["step"] == 4
     assert cut["rows"][-1]["metrics"] != full["rows"][-1]["metrics"]  # other batches
+
+
+def test_a_report_keys_and_shows_a_data_variant_apart_from_the_plain_workload(tmp_path):
+    from report_helpers import write_results, write_specs
+
+    from hpbench.report.tables import workloads_table
+
+    plain, _, other = write_specs(tmp_path)
+    text = other.read_text().replace("[run]", "[workloads.toy_mlp]\nlabel_noise = 0.2\n[run]")
+    other.write_text(text)
+    write_results([plain, other], tmp_path / "results", reach=(0.3, 0.5))
+    report = hpbench.report([plain, other], tmp_path / "results")
+    keys = [c.key for c in report.columns]
+    assert keys == ["toy_mlp@mini", "toy_mlp@mini (label noise 0.2)"]
+    table = workloads_table(report)
+    assert table.header[0][:3] == ("Workload", "Size", "Data")
+    assert [row[2].text for row in table.rows] == ["as generated", "label noise 0.2"]
+    alone = hpbench.report([plain], tmp_path / "results")
+    assert [c.key for c in alone.columns] == ["toy_mlp"]
+    assert "Data" not in workloads_table(alone).header[0]  # unchanged without variants
