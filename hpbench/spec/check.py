@@ -315,9 +315,10 @@ class _Checker(SpecReporter):
         )
         if isinstance(every, float):  # a fraction of max_steps
             every = None if max_steps is None else max(1, round(every * max_steps))
-        rows, noise = self.data_variant(info, size, written, values, at)
-        if None in (max_steps, batch_size, target, every, noise) or rows is False:
+        variant_data = self.data_variant(info, size, written, values, at)
+        if None in (max_steps, batch_size, target, every, variant_data):
             return None
+        rows, noise = variant_data
         return WorkloadRun(
             info.name,
             variant,
@@ -338,34 +339,28 @@ class _Checker(SpecReporter):
         written: dict[str, Any],
         values: dict[str, Any],
         at: Any,
-    ) -> tuple[int | None | bool, float | None]:
-        """``train_rows`` (None: all; False: reported) and ``label_noise`` (None: reported)
-        of one variant, checked against the rows the workload generates at ``size``."""
-        rows = values.get("train_rows") if "train_rows" in written else None
-        noise = values.get("label_noise") if "label_noise" in written else 0.0
-        if "train_rows" in written and rows is None:
-            rows = False
+    ) -> tuple[int | None, float] | None:
+        """``train_rows`` (None: all) and ``label_noise`` of one variant, checked against
+        the data the workload generates at ``size``; None when one is reported."""
+        keys = ("train_rows", "label_noise")
+        reported = any(k in written and values.get(k) is None for k in keys)
+        rows, noise = values.get("train_rows"), values.get("label_noise") or 0.0
         generated = info.train_rows.get(size)
-        for key, value in (("train_rows", rows), ("label_noise", noise)):
-            if value and generated is None:
+        for key in keys if generated is None else ():
+            if values.get(key):
                 sizes = ", ".join(info.train_rows) or "none"
-                self.fail(
-                    at(key),
+                expected = (
                     f"a size whose data hpbench generates ({sizes}): size {size} of "
                     f"{info.name} reads your data; cut or noise it before importing it, "
-                    f"or remove {key}",
-                    written[key],
+                    f"or remove {key}"
                 )
-                rows = False if key == "train_rows" else rows
-                noise = None if key == "label_noise" else noise
-        if rows and generated is not None and rows > generated:
-            self.fail(
-                at("train_rows"),
-                f"at most {generated:,} (the training rows of {info.name} at size {size})",
-                written["train_rows"],
-            )
-            rows = False
-        return rows, noise
+                self.fail(at(key), expected, written[key])
+                reported = True
+        if generated is not None and rows is not None and rows > generated:
+            expected = f"at most {generated:,} (the training rows of {info.name} at size {size})"
+            self.fail(at("train_rows"), expected, written["train_rows"])
+            reported = True
+        return None if reported else (rows, noise)
 
     def run(self) -> dict[str, Any]:
         """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""
