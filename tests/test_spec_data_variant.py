@@ -135,7 +135,8 @@ def test_the_trial_keeps_its_variant_through_json_and_the_python_api_checks_it()
         attrs.evolve(run, label_noise=-0.1)
 
 
-def test_plan_shows_the_data_variant_only_where_set(tmp_path, capsys):
+def test_plan_shows_the_data_variant_only_where_set(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich's table width: no wrapped cells
     path = write(tmp_path, "[workloads.ogbg]\ntrain_rows = 1024\nlabel_noise = 0.05\n")
     assert main(["plan", str(path), "--results", str(tmp_path / "results")]) == 0
     out = capsys.readouterr().out
@@ -212,3 +213,18 @@ def test_a_report_keys_and_shows_a_data_variant_apart_from_the_plain_workload(tm
     alone = hpbench.report([plain], tmp_path / "results")
     assert [c.key for c in alone.columns] == ["toy_mlp"]
     assert "Data" not in workloads_table(alone).header[0]  # unchanged without variants
+
+
+def test_list_and_schema_say_where_the_settings_apply(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich's table width: no wrapped cells
+    from hpbench.spec.workload_table import workload_schema
+    from hpbench.workloads.registry import WORKLOADS
+
+    assert main(["list", "workloads"]) == 0
+    out = capsys.readouterr().out
+    assert "train rows" in out and "131,072" in out and "2,048 *" in out  # fastmri: no labels
+    fastmri = workload_schema(WORKLOADS["fastmri"])["properties"]
+    assert fastmri["label_noise"]["const"] == 0
+    imagenet = workload_schema(WORKLOADS["imagenet_resnet"])["properties"]
+    assert imagenet["label_noise"]["exclusiveMaximum"] == 1.0
+    assert imagenet["train_rows"]["minimum"] == 1
