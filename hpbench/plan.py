@@ -13,13 +13,14 @@ import functools
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from hpbench.config.errors import type_name
-from hpbench.config.values import as_integer
+from hpbench.config.values import Interval, as_integer
 
 #: Bumped when the meaning of a trial's fields changes, so old results are not reused.
 TRIAL_FORMAT = 1
@@ -35,6 +36,11 @@ ID_NAMES = {"nadamw_algoperf": "nadamw", "nadamw": "nadamw (optax)"}
 RENAMED = {"nadamw": "nadamw_algoperf"}
 
 Scalar = float | int | bool | str
+
+#: The shares of labels a data variant may replace (``Trial.label_noise``).
+LABEL_NOISE = Interval(0.0, 1.0, high_open=True)
+#: The data-variant fields, part of a trial's id only when set (ids from before stay valid).
+DATA_VARIANT_FIELDS = ("train_rows", "label_noise")
 
 
 def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scalar], ...]:
@@ -58,6 +64,25 @@ def _integer(name: str) -> Callable[[Any], int]:
         return number
 
     return convert
+
+
+def _rows(value: Any) -> int | None:
+    """``Trial.train_rows``: None, or an integer >= 1 as a plain int."""
+    if value is None:
+        return None
+    number = _integer("train_rows")(value)
+    if number < 1:
+        raise ValueError(f"Trial.train_rows: expected an integer >= 1, found {number}")
+    return number
+
+
+def _noise(value: Any) -> float:
+    """``Trial.label_noise``: a share of labels in LABEL_NOISE, as a plain float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Trial.label_noise: expected a number, found {type_name(value)}")
+    if not LABEL_NOISE.contains(float(value)):
+        raise ValueError(f"Trial.label_noise: expected a share in {LABEL_NOISE}, found {value}")
+    return float(value)
 
 
 @attrs.frozen(cache_hash=True)  # a dict key of every served trial's reaches, several times
@@ -108,11 +133,33 @@ class Trial:
     #: The workload definition's revision at this size (``WorkloadInfo.revision``): part of
     #: the id only when non-zero, so changing a workload reruns its trials and no other's.
     workload_revision: int = attrs.field(default=0, converter=_integer("workload_revision"))
+    #: The data variant (hpbench.workloads.data_variant): the first ``train_rows`` training
+    #: rows (None: all), a share ``label_noise`` of train and validation labels replaced.
+    #: Each is part of the id only when set.
+    train_rows: int | None = attrs.field(default=None, converter=_rows)
+    label_noise: float = attrs.field(default=0.0, converter=_noise)
 
     @functools.cached_property
     def horizon_steps(self) -> int:
         """T = round(f * max_steps), at least 1 (read several times per trial in scoring)."""
         return max(1, round(self.horizon * self.max_steps))
+
+    @property
+    def data_variant(self) -> str:
+        """The data variant in words ("2048 rows, label noise 0.2"); "" for the data as
+        generated."""
+        parts = [] if self.train_rows is None else [f"{self.train_rows} rows"]
+        if self.label_noise:
+            parts.append(f"label noise {self.label_noise:g}")
+        return ", ".join(parts)
+
+    @property
+    def size_label(self) -> str:
+        """The size with its data variant, as a pool that mixes them keys the workload
+        ("mini (2048 rows, label noise 0.2)"); the size alone without one."""
+        if self.train_rows is None and not self.label_noise:
+            return self.size
+        return f"{self.size} ({self.data_variant})"
 
     @property
     def params(self) -> dict[str, Scalar]:
@@ -138,6 +185,9 @@ class Trial:
         }
         if not self.workload_revision:
             del data["workload_revision"]  # ids from before revisions existed stay valid
+        for name in DATA_VARIANT_FIELDS:
+            if not data[name]:  # None or 0.0: the generated data as they are
+                del data[name]
         return dict(sorted(data.items()))
 
     @functools.cached_property
@@ -257,6 +307,9 @@ def _id_parts(trial: Trial) -> tuple[str, str, str] | None:
             return None
     if not trial.workload_revision:
         del identity["workload_revision"]  # ids from before revisions existed stay valid
+    for name in DATA_VARIANT_FIELDS:
+        if not identity[name]:
+            del identity[name]
     seed = identity["seed"]
     identity["seed"] = _SEED_MARK
     before, found, after = _id_json(identity).partition(_SEED_JSON)

@@ -248,7 +248,10 @@ def test_search_points_equal_the_sequence_through_the_space():
             'search.method: expected one of "halton", "random", "grid", found "sobol"',
         ),
         ("[search]\npoints = 10\n", "search.space: expected a space"),
-        ('[search]\nspace = "nowhere.toml"\n', "nowhere.toml:1:1: cannot read the spec"),
+        (
+            '[search]\nspace = "nowhere.toml"\n',
+            "search.space: expected an existing space file, found no file",
+        ),
         ("[list]\nsize = 5\n", "list: expected a [search] table for [list] to choose from"),
         (
             "[search]\npoints = 4\nspace.dropout = { values = [0.0] }\n[list]\nsize = 5\n",

@@ -128,11 +128,14 @@ def trial_state(results: Path, trial: Trial) -> str:
 
 
 def trial_columns(trial: Trial) -> dict[str, Any]:
-    """The values a table shows for ``trial``: what identifies it, hyperparameters included."""
+    """The values a table shows for ``trial``: what identifies it, hyperparameters included
+    (its data variant only when it has one)."""
     return {
         "workload": trial.workload,
         "variant": trial.variant,
         "size": trial.size,
+        **({} if trial.train_rows is None else {"train_rows": trial.train_rows}),
+        **({"label_noise": trial.label_noise} if trial.label_noise else {}),
         "algorithm": trial.algorithm,
         **dict(trial.options),
         **trial.params,
@@ -345,9 +348,11 @@ def _list_workloads() -> None:
         table.add_column(column, no_wrap=column in ("workload", "size"))
     table.add_column("max_steps", justify="right", no_wrap=True)
     table.add_column("batch_size", justify="right", no_wrap=True)
+    table.add_column("train rows", justify="right", no_wrap=True)
     for info in WORKLOADS.values():
         for i, size in enumerate(info.sizes):
             steps, batch = info.max_steps.get(size), info.batch_size.get(size)
+            rows = info.train_rows.get(size)
             first = (
                 info.name,
                 f"{info.metric} ({info.direction})",
@@ -359,10 +364,16 @@ def _list_workloads() -> None:
                 size,
                 "spec" if steps is None else f"{steps:,}",
                 "spec" if batch is None else f"{batch:,}",
+                "data" if rows is None else f"{rows:,}" + ("" if info.class_labels else " *"),
             )
     out = console()
     out.print(table)
     out.print("'spec': no default, the spec sets it.", markup=False)
+    out.print(
+        "train rows: what a spec's train_rows may cut ('data': the user's, not cut); "
+        "*: no class labels for label_noise.",
+        markup=False,
+    )
     for info in WORKLOADS.values():
         out.print(f"{info.name}: {info.description}", markup=False)
 

@@ -41,7 +41,7 @@ class TrialState:
     """One trial's line in the status view."""
 
     id: str
-    label: str  # workload/size algorithm, for people
+    label: str  # workload/size (with its data variant) algorithm, for people
     status: Status | None  # None: not started (a spec's trial without results)
     horizon_steps: int
     holder: str | None  # "pid host" of the process that last claimed it
@@ -141,7 +141,7 @@ def _state(directory: Path, trial: Trial, result, holder) -> TrialState:
 
 
 def _label(trial: Trial) -> str:
-    return f"{trial.workload}/{trial.size} {trial.algorithm}"
+    return f"{trial.workload}/{trial.size_label} {trial.algorithm}"
 
 
 def _who(holder) -> str | None:

@@ -133,6 +133,7 @@ class Column:
     max_steps: int
     size: str = "mini"
     batch_size: int = 0
+    data_variant: str = ""  # Trial.data_variant: "" for the data as generated
 
 
 @attrs.frozen
@@ -355,6 +356,7 @@ def _column(key: str, trial: Trial) -> Column:
         trial.max_steps,
         trial.size,
         trial.batch_size,
+        trial.data_variant,
     )
 
 
@@ -368,14 +370,14 @@ def _columns(
         rows = [r for r in scores.rows if r.workload == key]
         trial = results[rows[0].trial_ids[0]].trial
         columns[key] = _column(key, trial)
-        scored.add((trial.workload, trial.variant, trial.size))
+        scored.add((trial.workload, trial.variant, trial.size_label))
         targets = {(r.metric, r.target, r.direction) for r in rows}
         if len(targets) > 1:
             found = ", ".join(f"{r.label}: {r.metric} {r.target:g}" for r in rows)
             warnings.append(
                 f"{key}: the specs use different targets ({found}); times are not comparable"
             )
-    planned = {(t.workload, t.variant, t.size): t for run in runs for t in run.plan.trials}
+    planned = {(t.workload, t.variant, t.size_label): t for run in runs for t in run.plan.trials}
     sizes = Counter(w for w, _ in {(w, s) for w, _, s in planned})
     for (workload, variant, size), trial in planned.items():
         if (workload, variant, size) in scored:
@@ -521,7 +523,7 @@ def _outcomes(run: SpecRun, ids: Sequence[str], scores: Scores) -> dict[str, int
 
 
 def _column_key(trial: Trial, sizes: Mapping[str, int]) -> str:
-    base = trial.workload if sizes[trial.workload] == 1 else f"{trial.workload}@{trial.size}"
+    base = trial.workload if sizes[trial.workload] == 1 else f"{trial.workload}@{trial.size_label}"
     return base if trial.variant == "base" else f"{base}/{trial.variant}"
 
 
@@ -530,7 +532,7 @@ def _progress(
 ) -> dict[tuple[str, str], dict[str, int]]:
     """(spec label, column key) -> how many of its trials there are unfinished, by
     :data:`UNFINISHED` outcome (only the non-zero ones; absent when all are final)."""
-    planned = {(t.workload, t.size) for run in runs for t in run.plan.trials}
+    planned = {(t.workload, t.size_label) for run in runs for t in run.plan.trials}
     sizes = Counter(w for w, _ in planned)
     progress: dict[tuple[str, str], dict[str, int]] = {}
     for run in runs:

@@ -176,8 +176,9 @@ def _resolve_labels(trials: Mapping[str, Trial], labels: Labels) -> dict[str, st
 
 
 def _workload_keys(trials: Mapping[str, Trial]) -> dict[str, tuple[str, str]]:
-    """Trial id -> (workload key, base key); the size is named only when a pool mixes sizes."""
-    kinds = {trial_id: (t.workload, t.size, t.variant) for trial_id, t in trials.items()}
+    """Trial id -> (workload key, base key); the size (with its data variant: a noisy or cut
+    set is another workload) is named only when a pool mixes them."""
+    kinds = {trial_id: (t.workload, t.size_label, t.variant) for trial_id, t in trials.items()}
     sizes: dict[str, set[str]] = defaultdict(set)
     for workload, size, _ in set(kinds.values()):
         sizes[workload].add(size)

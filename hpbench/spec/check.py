@@ -315,11 +315,52 @@ class _Checker(SpecReporter):
         )
         if isinstance(every, float):  # a fraction of max_steps
             every = None if max_steps is None else max(1, round(every * max_steps))
-        if None in (max_steps, batch_size, target, every):
+        variant_data = self.data_variant(info, size, written, values, at)
+        if None in (max_steps, batch_size, target, every, variant_data):
             return None
+        rows, noise = variant_data
         return WorkloadRun(
-            info.name, variant, size, target, max_steps, batch_size, every, values.get("data")
+            info.name,
+            variant,
+            size,
+            target,
+            max_steps,
+            batch_size,
+            every,
+            values.get("data"),
+            train_rows=rows,
+            label_noise=noise,
         )
+
+    def data_variant(
+        self,
+        info: WorkloadInfo,
+        size: str,
+        written: dict[str, Any],
+        values: dict[str, Any],
+        at: Any,
+    ) -> tuple[int | None, float] | None:
+        """``train_rows`` (None: all) and ``label_noise`` of one variant, checked against
+        the data the workload generates at ``size``; None when one is reported."""
+        keys = ("train_rows", "label_noise")
+        reported = any(k in written and values.get(k) is None for k in keys)
+        rows, noise = values.get("train_rows"), values.get("label_noise") or 0.0
+        generated = info.train_rows.get(size)
+        for key in keys if generated is None else ():
+            if values.get(key):
+                sizes = ", ".join(info.train_rows) or "none"
+                expected = (
+                    f"a size whose data hpbench generates ({sizes}): size {size} of "
+                    f"{info.name} reads your data; cut or noise it before importing it, "
+                    f"or remove {key}"
+                )
+                self.fail(at(key), expected, written[key])
+                reported = True
+        if generated is not None and rows is not None and rows > generated:
+            expected = f"at most {generated:,} (the training rows of {info.name} at size {size})"
+            self.fail(at("train_rows"), expected, written["train_rows"])
+            reported = True
+        return None if reported else (rows, noise)
 
     def run(self) -> dict[str, Any]:
         """The valid settings of ``[run]`` (the :class:`Spec`'s defaults fill in the rest)."""

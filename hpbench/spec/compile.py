@@ -38,6 +38,9 @@ def compile_plan(spec: Spec) -> Plan:
     kinds = {h.name: h.kind for h in info.hyperparameters} if info else {}
     points = [_split(spec, point, kinds) for point in _points(spec)]
     for run in spec.workloads:
+        info = get_workload(run.name)
+        # all of the training rows is the generated data as it is: the same trial
+        rows = None if run.train_rows == info.train_rows.get(run.size) else run.train_rows
         for point in points:
             first = Trial(
                 workload=run.name,
@@ -56,7 +59,9 @@ def compile_plan(spec: Spec) -> Plan:
                 stop_at_target=spec.stop_at_target,
                 options=point.options,
                 data=run.data,
-                workload_revision=get_workload(run.name).revision.get(run.size, 0),
+                workload_revision=info.revision.get(run.size, 0),
+                train_rows=rows,
+                label_noise=run.label_noise,
             )
             for trial in first.with_seeds(point.seeds):
                 trials.setdefault(trial.id, trial)  # equal points give one trial

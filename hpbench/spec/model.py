@@ -24,7 +24,7 @@ from hpbench.config.fields import (
     setting,
 )
 from hpbench.config.values import POSITIVE
-from hpbench.plan import Scalar, Target
+from hpbench.plan import LABEL_NOISE, Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
 from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.spec.source import SpecDocument
@@ -109,6 +109,17 @@ class WorkloadRun:
         converter=Integer.convert, validator=of_kind(Integer())
     )
     data: str | None = None
+    #: The first rows of the training split it trains on (None: all of them).
+    train_rows: int | None = attrs.field(
+        default=None,
+        kw_only=True,
+        converter=attrs.converters.optional(Integer.convert),
+        validator=attrs.validators.optional(of_kind(Integer())),
+    )
+    #: The share of train and validation labels replaced by random classes.
+    label_noise: float = attrs.field(
+        default=0.0, kw_only=True, converter=float, validator=of_kind(Number(LABEL_NOISE))
+    )
 
 
 @attrs.frozen

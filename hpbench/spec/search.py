@@ -19,7 +19,7 @@ import attrs
 
 from hpbench.algorithms.registry import AlgorithmInfo
 from hpbench.config.confine import reference_problem
-from hpbench.config.errors import ConfigError, show
+from hpbench.config.errors import ConfigError, display_path, show
 from hpbench.config.fields import read_values, settings
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, REAL, Found, one_of
@@ -127,6 +127,10 @@ def _space_file(reporter: SpecReporter, info: AlgorithmInfo | None, name: str) -
     outside = reference_problem(name, base, reporter.doc.roots)
     if outside is not None:  # refused before it is opened
         reporter.problems.append(reporter.doc.problem(("search", "space"), outside))
+        return Space(())
+    if not (base / name).is_file():  # at the spec's line, as a missing `extends` is
+        missing = f"no file {display_path((base / name).resolve())}"
+        reporter.fail(("search", "space"), "an existing space file", Found(missing))
         return Space(())
     try:
         doc = load_document(base / name, reporter.doc.roots)

@@ -30,13 +30,22 @@ from hpbench.config.fields import (
 )
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, REAL, Found, Reporter, one_of
+from hpbench.plan import LABEL_NOISE as NOISE
 from hpbench.plan import Target
 from hpbench.schedules import HORIZON
 from hpbench.spec.confine import is_data_path
-from hpbench.workloads.registry import METRIC_DIRECTIONS, WorkloadInfo
+from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
 
 #: The keys a ``variants.VARIANT`` table may set (the rest belong to the workload).
-VARIANT_KEYS = ("target", "max_steps", "batch_size", "eval_every", "data")
+VARIANT_KEYS = (
+    "target",
+    "max_steps",
+    "batch_size",
+    "eval_every",
+    "data",
+    "train_rows",
+    "label_noise",
+)
 #: The keys of a target table.
 TARGET_KEYS = ("metric", "value", "direction")
 
@@ -207,6 +216,39 @@ class VariantTables(Kind):
 
 
 @attrs.frozen
+class LabelNoise(Kind):
+    """A share of labels in [0, 1) for workload ``info``: only 0 where it has no class labels."""
+
+    info: WorkloadInfo
+    type_text = f"number in {NOISE}"
+
+    @property
+    def expected(self) -> str:
+        if self.info.class_labels:
+            return f"a share of labels in {NOISE}"
+        labelled = ", ".join(sorted(n for n, w in WORKLOADS.items() if w.class_labels))
+        return (
+            f"0: workload {self.info.name} has no class labels to replace (label_noise "
+            f"applies to {labelled}); remove label_noise"
+        )
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> float | None:
+        number = reporter.number(path, value, NOISE, "a share of labels")
+        if number is not None and number and not self.info.class_labels:
+            reporter.fail(path, self.expected, value)
+            return None
+        return number
+
+    def accepts(self, value: Any) -> bool:
+        return Number(NOISE).accepts(value) and (self.info.class_labels or not value)
+
+    def schema(self) -> dict[str, Any]:
+        if self.info.class_labels:
+            return Number(NOISE).schema()
+        return {"type": "number", "const": 0}
+
+
+@attrs.frozen
 class WorkloadTable:
     """A ``[workloads.NAME]`` table as written (a declaration: the checker resolves each
     variant it selects into a :class:`~hpbench.spec.model.WorkloadRun`)."""
@@ -261,6 +303,23 @@ class WorkloadTable:
         "`data_dirs` or `$HPBENCH_DATA_DIR` (docs/security.md)",
         default_text="none (fastmri, criteo: `$HPBENCH_DATA_DIR/fastmri`, "
         "`$HPBENCH_DATA_DIR/criteo1tb` where present)",
+    )
+    train_rows: int | None = setting(
+        None,
+        Integer(),
+        "train on the first N rows of the training split (a finite set seen many times, as at "
+        'full size; docs/data.md, "Data variants"); at most the rows the workload generates '
+        "at this size (`hpbench list workloads`); sizes whose data hpbench generates only; "
+        "part of the trial id when set; validation is never cut",
+        default_text="all rows",
+    )
+    label_noise: float = setting(
+        0.0,
+        Depends(LabelNoise, f"number in {NOISE}"),
+        "the share of train AND validation labels replaced by uniformly random classes "
+        "(a replaced label may keep its class), drawn from the dataset, not the trial's seed; "
+        "workloads with class labels (imagenet, criteo's clicks, ogbg's present task bits, "
+        "toy_mlp) at sizes whose data hpbench generates; part of the trial id when not 0",
     )
     skip: bool = setting(False, Flag(), "leave out a workload inherited from a suite")
     variants: dict[str, dict] = setting(

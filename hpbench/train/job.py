@@ -132,6 +132,8 @@ def pack_key(trial: Trial) -> tuple:
         trial.size,
         trial.variant,
         trial.data,
+        trial.train_rows,
+        trial.label_noise,
         trial.algorithm,
         trial.options,
         tuple(sorted(static_hyperparameters(trial).items())),

@@ -65,7 +65,13 @@ def member_bytes(trial: Trial) -> int:
     from hpbench.workloads.registry import load_workload
 
     workload = load_workload(
-        trial.workload, trial.size, trial.variant, trial.data, batch_size=trial.batch_size
+        trial.workload,
+        trial.size,
+        trial.variant,
+        trial.data,
+        batch_size=trial.batch_size,
+        train_rows=trial.train_rows,
+        label_noise=trial.label_noise,
     )
     program = Program(workload, trial, 1, make_mesh(job_devices(), workload.batch_size))
     state = state_bytes_per_device(program.abstract_state, program.state_shardings)

@@ -503,7 +503,13 @@ def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Progra
     key = (pack_key(lead), num_members, tuple(d.id for d in devices))
     if key not in _PROGRAMS:
         workload = load_workload(
-            lead.workload, lead.size, lead.variant, lead.data, batch_size=lead.batch_size
+            lead.workload,
+            lead.size,
+            lead.variant,
+            lead.data,
+            batch_size=lead.batch_size,
+            train_rows=lead.train_rows,
+            label_noise=lead.label_noise,
         )
         while len(_PROGRAMS) >= _PROGRAMS_KEPT:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))

@@ -34,6 +34,7 @@ import numpy as np
 
 from hpbench.data.order import host_batch_indices
 from hpbench.data.stream import HostRows, split_rows, train_stream
+from hpbench.workloads.data_variant import Labels
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import num_rows, take_split
 
@@ -93,6 +94,12 @@ class WorkloadBase:
     @property
     def max_steps(self) -> int:
         return self.info.max_steps[self.size]
+
+    @property
+    def class_labels(self) -> Labels | None:
+        """The class labels in ``data`` that label noise replaces
+        (:mod:`hpbench.workloads.data_variant`); None: the workload has none."""
+        return None
 
 
 def train_batch(workload: Any, seed: int, step: int, arrays: tuple[str, ...]) -> Batch:

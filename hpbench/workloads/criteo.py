@@ -28,6 +28,7 @@ from hpbench.workloads.base import (
     eval_sharding,
     train_batch,
 )
+from hpbench.workloads.data_variant import Labels
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays
 
@@ -208,6 +209,11 @@ class CriteoWorkload(WorkloadBase):
     #: The table (4,194,304 x 128 at full size, 2 GiB, plus optimizer state) is split by
     #: rows over the data axis; AlgoPerf replicates it (one copy fits its accelerators).
     row_sharded = ("embedding_table",)
+
+    @property
+    def class_labels(self) -> Labels:
+        """Clicks (0 or 1); the validation split's true click probabilities follow the noise."""
+        return Labels(2, probs="probs")
 
     def model(self, dropout: float = 0.0) -> DLRMSmall:
         c = self.config

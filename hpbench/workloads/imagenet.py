@@ -31,6 +31,7 @@ from hpbench.workloads.base import (
     eval_sharding,
     train_batch,
 )
+from hpbench.workloads.data_variant import Labels
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import ArrayLayout, num_rows, open_user_arrays
 
@@ -355,6 +356,10 @@ class ImageWorkload(WorkloadBase):
     #: hpbench.data.imagenet_tfds.ImageNetReader of AlgoPerf's TFDS shards, streamed
     reader: Any = None
     streams: dict = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def class_labels(self) -> Labels:
+        return Labels(self.config.num_classes)
 
     @property
     def is_resnet(self) -> bool:

@@ -34,6 +34,7 @@ from hpbench.workloads.base import (
     eval_sharding,
     gathered,
 )
+from hpbench.workloads.data_variant import Labels
 from hpbench.workloads.metrics import mean_average_precision
 from hpbench.workloads.registry import WorkloadInfo
 from hpbench.workloads.userdata import (
@@ -311,6 +312,11 @@ class OgbgWorkload(WorkloadBase):
     data: dict
     config: Config
     eval_batch_size: int = 1024
+
+    @property
+    def class_labels(self) -> Labels:
+        """One bit per task; only the labels present (``label_mask``) are replaced."""
+        return Labels(2, mask="label_mask")
 
     def model(self, dropout: float = 0.0) -> GNN:
         c = self.config

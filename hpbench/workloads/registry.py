@@ -47,6 +47,12 @@ class WorkloadInfo:
     #: Bumped (per size) whenever the data or model of that size changes, so that trials
     #: trained on the old definition are not reused (it enters trial ids when non-zero).
     revision: dict[str, int] = attrs.Factory(dict)
+    #: Rows of the training split hpbench generates, per size: the sizes where a spec may
+    #: cut it (``train_rows``) or noise its labels (the others read the user's data).
+    train_rows: dict[str, int] = attrs.Factory(dict)
+    #: Whether its data have class labels (classes, clicks, task bits) that ``label_noise``
+    #: replaces; targets that are images, transcripts or translations have none.
+    class_labels: bool = False
     #: The model's convolutions dominate its step: XLA's CPU backend runs them ~10x slower
     #: inside ``lax.scan`` (2-D ones), so on CPU the engine dispatches one plain step at a time.
     convolutional: bool = False
@@ -88,15 +94,21 @@ def load_workload(
     variant: str = "base",
     data: str | None = None,
     batch_size: int | None = None,
+    train_rows: int | None = None,
+    label_noise: float = 0.0,
 ) -> Workload:
     """Import the workload's family module and build its runtime object (imports JAX);
-    ``batch_size`` (a spec's override) replaces the registered batch size of ``size``."""
+    ``batch_size`` (a spec's override) replaces the registered batch size of ``size``;
+    ``train_rows`` and ``label_noise`` make its data variant
+    (:func:`hpbench.workloads.data_variant.with_data_variant`)."""
+    from hpbench.workloads.data_variant import with_data_variant
+
     info = get_workload(name)
     module = importlib.import_module(f"hpbench.workloads.{info.family}")
     workload = module.build(info, size=size, variant=variant, data=data)
     if batch_size is not None and batch_size != workload.batch_size:
         workload = attrs.evolve(workload, batch_override=batch_size)
-    return workload
+    return with_data_variant(workload, train_rows, label_noise)
 
 
 register(
@@ -111,6 +123,8 @@ register(
         max_steps={"mini": 400},
         batch_size={"mini": 64},
         vmap_on_cpu=True,
+        train_rows={"mini": 2048},
+        class_labels=True,
     )
 )
 
@@ -136,6 +150,8 @@ register(
         max_steps={"mini": 1500, "small": 8000, "full": 31998},
         batch_size={"mini": 256, "small": 2048, "full": 262144},
         max_runtime={"mini": 41, "full": 7703},
+        train_rows={"mini": 131072, "small": 1048576},
+        class_labels=True,
     )
 )
 register(
@@ -150,6 +166,8 @@ register(
         batch_size={"mini": 64, "small": 128, "full": 1024},
         max_runtime={"mini": 112, "full": 66159},
         convolutional=True,
+        train_rows={"mini": 32768, "small": 32768},
+        class_labels=True,
     )
 )
 register(
@@ -164,6 +182,8 @@ register(
         batch_size={"mini": 64, "small": 128, "full": 1024},
         max_runtime={"mini": 83, "full": 69768},
         revision={"mini": 1, "small": 1},  # shapes brighter than their background (issue 17)
+        train_rows={"mini": 32768, "small": 32768},
+        class_labels=True,
     )
 )
 register(
@@ -177,6 +197,8 @@ register(
         max_steps={"mini": 1000, "small": 8000, "full": 240000},
         batch_size={"mini": 64, "small": 256, "full": 512},
         max_runtime={"mini": 79, "full": 12011},
+        train_rows={"mini": 8192, "small": 32768},
+        class_labels=True,
     )
 )
 
@@ -193,6 +215,7 @@ register(
         batch_size={"mini": 16, "small": 32, "full": 32},
         max_runtime={"mini": 181, "full": 4430},
         convolutional=True,
+        train_rows={"mini": 2048, "small": 4096},
     )
 )
 register(
@@ -207,6 +230,7 @@ register(
         batch_size={"mini": 32, "small": 64, "full": 256},
         max_runtime={"mini": 98, "full": 58015},
         convolutional=True,  # its convolution module
+        train_rows={"mini": 4096, "small": 16384},
     )
 )
 register(
@@ -221,6 +245,7 @@ register(
         batch_size={"mini": 32, "small": 64, "full": 256},
         max_runtime={"mini": 108, "full": 44405},
         vmap_on_cpu=True,
+        train_rows={"mini": 4096, "small": 16384},
     )
 )
 register(
@@ -235,5 +260,6 @@ register(
         batch_size={"mini": 32, "small": 64, "full": 128},
         max_runtime={"mini": 56, "full": 43336},
         revision={"mini": 1, "small": 1},  # ambiguous, Zipf-sampled pair (issue 17)
+        train_rows={"mini": 8192, "small": 65536},
     )
 )

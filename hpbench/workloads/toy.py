@@ -16,13 +16,14 @@ import optax
 from hpbench.data.cache import materialize
 from hpbench.data.order import host_batch_indices
 from hpbench.workloads.base import Batch, WorkloadBase, eval_batches
+from hpbench.workloads.data_variant import Labels
 from hpbench.workloads.registry import WorkloadInfo
 
 NUM_CLASSES = 4
 NUM_FEATURES = 8
 NUM_TRAIN = 2048
 NUM_VALID = 512
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: arrays named train_* and valid_*, as the other workloads'
 
 
 def generate(seed: int = 0) -> dict[str, np.ndarray]:
@@ -37,7 +38,12 @@ def generate(seed: int = 0) -> dict[str, np.ndarray]:
 
     x_train, y_train = split(NUM_TRAIN)
     x_valid, y_valid = split(NUM_VALID)
-    return {"x_train": x_train, "y_train": y_train, "x_valid": x_valid, "y_valid": y_valid}
+    return {
+        "train_x": x_train,
+        "train_labels": y_train,
+        "valid_x": x_valid,
+        "valid_labels": y_valid,
+    }
 
 
 class MLP(nn.Module):
@@ -57,6 +63,10 @@ class MLP(nn.Module):
 class ToyWorkload(WorkloadBase):
     data: dict[str, np.ndarray]
 
+    @property
+    def class_labels(self) -> Labels:
+        return Labels(NUM_CLASSES)
+
     def model(self, dropout: float = 0.0) -> MLP:
         return MLP(activation="tanh" if self.variant == "tanh" else "relu", dropout=dropout)
 
@@ -72,11 +82,12 @@ class ToyWorkload(WorkloadBase):
         return optax.softmax_cross_entropy(logits, labels).mean(), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
-        idx = host_batch_indices(seed, step, NUM_TRAIN, self.batch_size)
-        return {"x": self.data["x_train"][idx], "y": self.data["y_train"][idx]}
+        rows = len(self.data["train_labels"])
+        idx = host_batch_indices(seed, step, rows, self.batch_size)
+        return {"x": self.data["train_x"][idx], "y": self.data["train_labels"][idx]}
 
     def evaluate(self, params, model_state) -> dict[str, float]:
-        valid = {"x": self.data["x_valid"], "y": self.data["y_valid"]}
+        valid = {"x": self.data["valid_x"], "y": self.data["valid_labels"]}
         loss = errors = 0.0
         for batch in eval_batches([valid]):
             batch_loss, batch_errors = _evaluate(self.model(), params, batch["x"], batch["y"])
