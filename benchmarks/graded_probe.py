@@ -1,8 +1,8 @@
 """What makes a mini target hard for naive Adam? Trains data variants of a mini workload.
 
-For each variant (a training set cut to its first ``num_train`` examples and/or a share
-``noise`` of the train AND validation class labels replaced by uniformly random classes,
-an irreducible error floor), built here without touching the shipped workload's data:
+For each data variant (``train_rows`` / ``label_noise`` as a spec sets them,
+``hpbench.workloads.data_variant``: the first ``num_train`` training examples, a share
+``noise`` of the train AND validation class labels replaced by random classes):
 
 1. a learning-rate check of the suite's tuned NAdamW point (``bench_criteria``) at the
    target-setting horizon (a quarter of ``max_steps``), seed 0, at ``--lrs`` (default: the
@@ -25,45 +25,13 @@ import os
 import statistics
 import time
 
-import numpy as np
-
 from benchmarks.bench_criteria import NAIVE_ADAM, curve, suite_targets
-
-# Workloads whose ``train_labels`` are classes (ogbg: binary tasks with a label mask).
-CLASS_LABELS = {"criteo", "imagenet_resnet", "imagenet_vit", "ogbg"}
 
 
 def train_size(data: dict) -> int:
     """Examples in the training split: rows of ``train_labels``, else of any train array."""
     key = "train_labels" if "train_labels" in data else min(k for k in data if "train_" in k)
     return len(data[key])
-
-
-def variant(workload, noise: float, num_train: int, seed: int = 0):
-    """``workload`` with the first ``num_train`` examples of every ``train_*`` array (0: all;
-    every array holds one example per row) and a share ``noise`` of train and validation
-    labels replaced by random classes (ogbg: random bits, among the present entries only)."""
-    import attrs
-
-    name = workload.info.name
-    if noise and name not in CLASS_LABELS:
-        raise ValueError(f"{name}: label noise needs class labels; use noise 0 (rows only)")
-    data = {k: np.asarray(v) for k, v in workload.data.items()}
-    if num_train > train_size(data):
-        raise ValueError(f"{name}: {num_train} rows asked, the training split has fewer")
-    if num_train:
-        for key in [k for k in data if k.startswith("train_")]:
-            data[key] = data[key][:num_train]
-    rng = np.random.default_rng([seed, round(noise * 1e6), num_train])
-    classes = getattr(workload.config, "num_classes", 2)  # criteo, ogbg: binary
-    for split in ("train", "valid") if noise else ():
-        labels = data[f"{split}_labels"].copy()
-        flip = rng.random(labels.shape) < noise
-        if f"{split}_label_mask" in data:
-            flip &= data[f"{split}_label_mask"]
-        labels[flip] = rng.integers(0, classes, int(flip.sum()))
-        data[f"{split}_labels"] = labels
-    return attrs.evolve(workload, data=data)
 
 
 def curve_checks(steps: list[int], values: list[float], quarter: int, better) -> dict:
@@ -89,7 +57,7 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     from hpbench.workloads.registry import load_workload
 
     base = load_workload(name, "mini")
-    workload = variant(base, noise, num_train)
+    workload = load_workload(name, "mini", train_rows=num_train or None, label_noise=noise)
     better = max if workload.info.direction == "max" else min
     sign = 1.0 if better is max else -1.0
     _, point = suite_targets()[name]
