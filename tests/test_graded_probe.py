@@ -1,32 +1,36 @@
-"""benchmarks.graded_probe's data variants: the probe's label noise and cut training set."""
+"""benchmarks.graded_probe's own arithmetic: item 1's curve checks and the training-set size.
 
-import attrs
+Its data variants are hpbench's (``train_rows`` / ``label_noise``), tested in
+tests/test_data_variant.py.
+"""
+
 import numpy as np
+import pytest
 
-from benchmarks.graded_probe import variant
-from hpbench.workloads.imagenet import DataConfig, generate
-from hpbench.workloads.registry import load_workload
+from benchmarks.graded_probe import curve_checks, train_size
 
 
-def test_variant_cuts_train_and_replaces_labels_by_seed_leaving_the_workload_alone():
-    data = generate(DataConfig(image_size=8, num_classes=10, num_train=8192, num_valid=2048))
-    workload = attrs.evolve(load_workload("imagenet_resnet", "mini"), data=data)
-    train = np.asarray(workload.data["train_labels"])[:4096]
-    valid = np.asarray(workload.data["valid_labels"])
-    noisy = variant(workload, 0.5, 4096)
-    assert noisy.data["train_images"].shape[0] == len(noisy.data["train_labels"]) == 4096
-    np.testing.assert_array_equal(
-        noisy.data["train_images"], np.asarray(workload.data["train_images"])[:4096]
-    )
-    # a replaced label is a uniform class: it differs with probability 0.5 * 9/10 = 0.45
-    for new, old in ((noisy.data["train_labels"], train), (noisy.data["valid_labels"], valid)):
-        assert abs(np.mean(new != old) - 0.45) < 0.04
-        assert new.min() >= 0 and new.max() < 10
-    again = variant(workload, 0.5, 4096)
-    np.testing.assert_array_equal(again.data["train_labels"], noisy.data["train_labels"])
-    other = variant(workload, 0.5, 4096, seed=1)
-    assert np.mean(other.data["train_labels"] != noisy.data["train_labels"]) > 0.2
-    clean = variant(workload, 0.0, 0)
-    np.testing.assert_array_equal(clean.data["train_labels"], workload.data["train_labels"])
-    np.testing.assert_array_equal(clean.data["valid_labels"], valid)
-    np.testing.assert_array_equal(np.asarray(workload.data["valid_labels"]), valid)
+def test_curve_checks_of_a_hand_worked_error_curve():
+    # error falls from 1.0 to its best 0.5 at step 30, then overfits; the quarter is step 10
+    steps, values = [0, 10, 20, 30, 40], [1.0, 0.9, 0.6, 0.5, 0.55]
+    checks = curve_checks(steps, values, quarter=10, better=min)
+    # progress from the start to the best: 0, 0.2, 0.8, 1.0, 0.9
+    assert checks["start"] == 1.0
+    assert checks["plateau"] == pytest.approx(10 / 40)  # first step with progress >= 0.1
+    assert checks["jump"] == pytest.approx(0.6)  # 0.2 -> 0.8
+    assert checks["late_gain"] == pytest.approx((0.5 - 0.9) / (0.5 - 1.0))  # 0.8
+
+
+def test_curve_checks_of_a_metric_to_maximise_with_a_slow_start():
+    steps, values = [0, 25, 50, 75, 100], [0.0, 0.05, 0.08, 0.6, 1.0]
+    checks = curve_checks(steps, values, quarter=25, better=max)
+    assert checks["plateau"] == pytest.approx(75 / 100)  # 0.05 and 0.08 are under 10%
+    assert checks["jump"] == pytest.approx(0.52)
+    assert checks["late_gain"] == pytest.approx(0.95)
+
+
+def test_train_size_counts_examples_with_or_without_labels():
+    labelled = {"train_labels": np.zeros(7), "train_images": np.zeros((7, 2)), "valid_labels": 0}
+    assert train_size(labelled) == 7
+    fastmri_like = {"train_inputs": np.zeros((5, 3, 3)), "train_targets": np.zeros((5, 3, 3))}
+    assert train_size(fastmri_like) == 5
