@@ -17,16 +17,20 @@ FASTMRI_BATCH = 8
 CRITEO_BATCH = 8192
 
 
-def _rate(load, steps: int, batch: int) -> float:
-    """Examples per second of ``steps`` calls ``load(step)`` after one warm-up call."""
+def rate(load, calls: int, items: int, clock=time.perf_counter) -> float:
+    """Items per second of ``calls`` calls ``load(i)`` (``items`` each) after one warm-up
+    call, by ``clock``: the wall clock, or ``time.process_time`` for this process's CPU
+    seconds (the per-core rate, whatever the machine's load)."""
     load(0)
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        load(step)
-    return steps * batch / (time.perf_counter() - start)
+    start = clock()
+    for i in range(1, calls + 1):
+        load(i)
+    return calls * items / (clock() - start)
 
 
-def _stream_rate(reader, steps: int, batch: int, workers: int) -> float:
+def stream_rate(reader, steps: int, batch: int, workers: int) -> float:
+    """Examples per wall-clock second of ``reader`` through ``stream`` with ``workers``
+    grain worker processes, once every worker has started and filled its buffer."""
     from hpbench.data.stream import stream
 
     batches = stream(reader, 0, 0, worker_count=workers, prefetch=2)
@@ -42,8 +46,8 @@ def reader_rows(name: str, what: str, reader, batch: int, steps: int, stream_ste
     """(name, how, examples/s) of ``reader`` in one process (``what`` it does per example:
     the per-core rate) and through ``stream`` with 2 grain workers."""
     return [
-        (f"{name} ({what})", "1 process", _rate(lambda s: reader(0, s), steps, batch)),
-        (name, "2 grain workers", _stream_rate(reader, stream_steps, batch, 2)),
+        (f"{name} ({what})", "1 process", rate(lambda s: reader(0, s), steps, batch)),
+        (name, "2 grain workers", stream_rate(reader, stream_steps, batch, 2)),
     ]
 
 

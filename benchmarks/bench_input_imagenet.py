@@ -44,29 +44,12 @@ def synthetic_jpeg(rng: np.random.Generator, height: int = 375, width: int = 500
     return out.getvalue()
 
 
-def _rate(load, steps: int) -> float:
-    """Images per CPU-second of this process (the per-core rate, whatever the load)."""
-    load(0)
-    start = time.process_time()
-    for step in range(1, steps + 1):
-        load(step)
-    return steps * BATCH / (time.process_time() - start)
-
-
-def _stream_rate(reader, steps: int, workers: int) -> float:
-    from hpbench.data.stream import stream
-
-    batches = stream(reader, 0, 0, worker_count=workers, prefetch=2)
-    for _ in range(2 * workers):
-        next(batches)
-    start = time.perf_counter()
-    for _ in range(steps):
-        next(batches)
-    return steps * BATCH / (time.perf_counter() - start)
-
-
 def main() -> None:
+    from benchmarks.bench_input import rate, stream_rate
     from hpbench.data.imagenet_tfds import ImageNetReader, write_dataset
+
+    def cpu_rate(load) -> float:  # images per CPU-second of this process
+        return rate(load, 6, BATCH, time.process_time)
 
     rng = np.random.default_rng(0)
     examples = [(synthetic_jpeg(rng), int(rng.integers(0, 1000))) for _ in range(IMAGES)]
@@ -77,15 +60,15 @@ def main() -> None:
         vit = ImageNetReader.open(Path(tmp), BATCH, vit=True)
         rows = [
             ("resnet train (decode, crop, resize, flip)", "1 core (CPU s)",
-             _rate(lambda s: resnet(0, s), 6)),
-            ("vit train (+ RandAugment, mixup)", "1 core (CPU s)", _rate(lambda s: vit(0, s), 6)),
+             cpu_rate(lambda s: resnet(0, s))),
+            ("vit train (+ RandAugment, mixup)", "1 core (CPU s)", cpu_rate(lambda s: vit(0, s))),
             ("eval (decode, centre crop, resize)", "1 core (CPU s)",
-             _rate(lambda s: resnet.valid_batch(slice(0, BATCH)), 6)),
-            ("resnet train", "2 workers (wall)", _stream_rate(resnet, 16, 2)),
+             cpu_rate(lambda s: resnet.valid_batch(slice(0, BATCH)))),
+            ("resnet train", "2 workers (wall)", stream_rate(resnet, 16, BATCH, 2)),
         ]  # fmt: skip
     print(f"synthetic JPEGs: 500 x 375, {mean_kb:.0f} KB on average")
-    for name, how, rate in rows:
-        print(f"{name:44s} {how:16s} {rate:8,.0f} images/s")
+    for name, how, per_second in rows:
+        print(f"{name:44s} {how:16s} {per_second:8,.0f} images/s")
     per_core = rows[0][2]
     for steps in (2, 4, 8):
         print(

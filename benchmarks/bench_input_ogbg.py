@@ -41,33 +41,14 @@ def molecule(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def _cpu_rate(load, calls: int, items: int) -> float:
-    """Items per CPU-second of ``calls`` calls ``load(i)`` after one warm-up call."""
-    load(0)
-    start = time.process_time()
-    for i in range(1, calls + 1):
-        load(i)
-    return calls * items / (time.process_time() - start)
-
-
-def _stream_rate(reader, steps: int, workers: int) -> float:
-    from hpbench.data.stream import stream
-
-    batches = stream(reader, 0, 0, worker_count=workers, prefetch=2)
-    for _ in range(2 * workers):  # every worker has started and filled its buffer
-        next(batches)
-    start = time.perf_counter()
-    for _ in range(steps):
-        next(batches)
-    return steps * BATCH / (time.perf_counter() - start)
-
-
 def main() -> None:
     import attrs
 
+    from benchmarks.bench_input import rate, stream_rate
     from hpbench.data.ogbg_tfds import GraphSplit, OgbgReader, write_dataset
     from hpbench.data.stream import HostShard
 
+    cpu = time.process_time  # graphs per CPU-second of this process: the per-core rate
     rng = np.random.default_rng(0)
     graphs = [molecule(rng) for _ in range(GRAPHS)]
     atoms = np.mean([g["num_nodes"][0] for g in graphs])
@@ -85,19 +66,19 @@ def main() -> None:
         plan = reader.valid_plan()
         rows = [
             ("train, one host: read, decode, pack 8 shards", "1 core (CPU s)",
-             _cpu_rate(lambda s: reader(0, s), 6, BATCH)),
+             rate(lambda s: reader(0, s), 6, BATCH, cpu)),
             ("train, host 0 of 2: its 4 shards", "1 core (CPU s)",
-             _cpu_rate(lambda s: half(0, s), 6, BATCH // 2)),
+             rate(lambda s: half(0, s), 6, BATCH // 2, cpu)),
             ("eval: 8 shards of the validation plan", "1 core (CPU s)",
-             _cpu_rate(lambda s: reader.valid_batch(slice(0, DEVICES)), 2,
-                       int(plan[DEVICES - 1][1] - plan[0][0]))),
-            ("train", "2 workers (wall)", _stream_rate(reader, 24, 2)),
+             rate(lambda s: reader.valid_batch(slice(0, DEVICES)), 2,
+                  int(plan[DEVICES - 1][1] - plan[0][0]), cpu)),
+            ("train", "2 workers (wall)", stream_rate(reader, 24, BATCH, 2)),
         ]  # fmt: skip
     print(f"synthetic molecules: {atoms:.1f} atoms, {bonds:.1f} bonds on average")
     print(f"opening, per CPU s: record offsets {offsets:,.0f} graphs/s, validation sizes"
           f" {sizes:,.0f} graphs/s")  # fmt: skip
-    for name, how, rate in rows:
-        print(f"{name:46s} {how:16s} {rate:8,.0f} graphs/s")
+    for name, how, per_second in rows:
+        print(f"{name:46s} {how:16s} {per_second:8,.0f} graphs/s")
     per_core = rows[0][2]
     for steps in (5, 10, PACE, 40):
         print(

@@ -63,11 +63,13 @@ class _Shared:
 
 
 class _Package(types.ModuleType):
-    """Importing the submodule ``hpbench.plan`` or ``hpbench.report`` would bind its name
-    here over the API's function; the name stays the function (see :class:`_Shared`)."""
+    """A package with a function named as one of its submodules (its ``_SUBMODULES``):
+    importing the submodule would bind it over the function; the name stays the function
+    (here: ``hpbench.plan``, ``hpbench.report``, see :class:`_Shared`; and
+    ``hpbench.report.render``)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SUBMODULES and isinstance(value, types.ModuleType):
+        if name in vars(self).get("_SUBMODULES", ()) and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

@@ -454,8 +454,6 @@ def test_wmt_detokenize_cuts_at_the_first_eos_as_algoperf(wmt):
 
 
 def test_wmt_training_offsets_are_walked_once_per_shard_file(wmt, tmp_path, monkeypatch):
-    from hpbench.data import imagenet_tfds
-
     _, root, train, _ = wmt
     index = tmp_path / "index"
     first = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
@@ -465,7 +463,7 @@ def test_wmt_training_offsets_are_walked_once_per_shard_file(wmt, tmp_path, monk
         raise AssertionError(f"{path}: headers walked again")
 
     with monkeypatch.context() as patched:
-        patched.setattr(imagenet_tfds, "record_offsets", no_walk)
+        patched.setattr(tfrecord, "record_offsets", no_walk)
         again = wmt_tfds.WMTReader.open(root, batch_size=4, cache=index)
         assert [again.train.text(i) for i in range(len(train))] == [
             (de.encode(), en.encode()) for de, en in train
@@ -488,6 +486,8 @@ def test_wmt_corrupt_shards_are_refused(wmt, tmp_path):
     data[20] ^= 0xFF
     shard.write_bytes(bytes(data))
     pairs = wmt_tfds.TextPairs.open(copy, "train")
+    with pytest.raises(tfrecord.TfdsError, match=rf"{shard.name} record 2: no text 'fr'"):
+        attrs.evolve(pairs, keys=("de", "fr")).text(1)
     with pytest.raises(tfrecord.TfdsError, match="CRC mismatch"):
         pairs.text(0)
     shard.write_bytes(bytes(data[:-3]))

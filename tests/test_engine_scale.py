@@ -5,14 +5,11 @@ ahead onto the devices. Runs in a subprocess: the device count is fixed when JAX
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from trial_helpers import eight_device_child
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The 8-device checks share one subprocess compiling two meshes: ~20 s of CPU.
@@ -86,19 +83,9 @@ print(json.dumps(out))
 """
 
 
-def _eight_devices() -> dict:
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.fixture(scope="module")
 def eight() -> dict:
-    return _eight_devices()
+    return eight_device_child(CHILD, timeout=600)
 
 
 @slow
@@ -251,32 +238,21 @@ def test_each_of_two_processes_reads_only_its_rows_and_the_global_batch_is_whole
     """Criteo day files (the real TSV layout) read by two ``jax.distributed`` CPU
     processes: each reads 4 of the 8 rows of a batch (its own), the assembled global batch
     equals the batch one host reads whole, and a step trains on it."""
-    import socket
-
     pytest.importorskip("grain")
+    from process_helpers import run_hosts
+
     from hpbench.data.synthetic import write_criteo
 
     data = write_criteo(tmp_path / "criteo1tb", train_lines=(20, 12), valid_lines=10)
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}
-    env |= {"HPBENCH_DATA_WORKERS": "0"}
-    env.pop("XLA_FLAGS", None)
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", HOSTS, str(port), str(i), str(data)],
-            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{i}")},  # own line index
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    answers = [child.communicate(timeout=600) for child in children]
-    for child, (_, err) in zip(children, answers, strict=True):
-        assert child.returncode == 0, err[-3000:]
-    outs = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    outs = run_hosts(
+        HOSTS,
+        2,
+        str(data),
+        env=lambda process: {
+            "HPBENCH_DATA_WORKERS": "0",
+            "HPBENCH_DATA_DIR": str(tmp_path / f"cache{process}"),  # own line index
+        },
+    )
     for out in outs:
         assert out["local_rows"] == 4 and out["mine"] and out["global"]
         assert np.isfinite(out["loss"]).all() and out["loss"][0] > 0

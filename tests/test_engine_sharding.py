@@ -4,11 +4,6 @@ when JAX starts."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
 CHILD = """
@@ -46,24 +41,14 @@ print(json.dumps(out))
 
 @pytest.mark.slow  # two 8-device compilations: ~20 s of CPU
 def test_eight_device_run_equals_one_device_run(tmp_path):
-    from trial_helpers import toy_trial
+    from trial_helpers import eight_device_child, toy_trial
 
     from hpbench.train import Job
 
     trials = tuple(  # dropout on: the random masks must not depend on the sharding
         toy_trial(hyperparameters={"learning_rate": lr, "dropout": 0.1}) for lr in (1e-2, 3e-3)
     )
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    env.pop("JAX_NUM_CPU_DEVICES", None)  # it would override XLA_FLAGS' count
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, Job(trials=trials).dumps(), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = eight_device_child(CHILD, Job(trials=trials).dumps(), str(tmp_path), timeout=300)
     assert out["devices"] == 8
     for trial in trials:
         result = out[trial.id]

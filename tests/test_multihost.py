@@ -9,14 +9,11 @@ nothing. The slow test trains a toy job with two real ``jax.distributed`` CPU pr
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from process_helpers import host_outputs, start_hosts
 from trial_helpers import records, toy_trial
 
 from hpbench.backends import multihost
@@ -201,7 +198,8 @@ from hpbench.backends.profile import DistributedOptions, RunnerProfile
 from hpbench.results.records import Status
 from hpbench.results.store import TrialDir
 from hpbench.train import Job
-port, results, job_file = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+port, _, results, job_file = sys.argv[1:]  # the backend reads the process id from the env
+results, job_file = Path(results), Path(job_file)
 options = DistributedOptions(processes=2, coordinator_address=f"localhost:{port}")
 profile = RunnerProfile(backend="local", distributed=options)
 job = Job.from_json(json.loads(job_file.read_text()))
@@ -230,27 +228,17 @@ def test_two_real_processes_train_resume_and_only_process_0_writes(tmp_path):
     job = two_trial_job()
     job_file = tmp_path / "job.json"
     job_file.write_text(job.dumps())
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
     results = tmp_path / "results"
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}  # one per host
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", TWO_PROCESSES, str(port), str(results), str(job_file)],
-            env={**env, "HPBENCH_PROCESS_ID": str(i)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    answers = [child.communicate(timeout=600) for child in children]
-    for child, (_, err) in zip(children, answers, strict=True):
-        assert child.returncode == 0, err[-3000:]
+    children = start_hosts(  # one device per host; the backend reads the process id
+        TWO_PROCESSES,
+        2,
+        str(results),
+        str(job_file),
+        env=lambda process: {"HPBENCH_PROCESS_ID": str(process)},
+    )
     rows = {
         tuple(line.split(" ", 2)[:2]): json.loads(line.split(" ", 2)[2])
-        for out, _ in answers
+        for out in host_outputs(children)
         for line in out.splitlines()
         if line.startswith(("first ", "again ", "resumed "))
     }

@@ -8,13 +8,10 @@ plus the replicated rest, and both get the metrics one process computes alone.""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
-import sys
 
 import pytest
+from process_helpers import host_outputs, last_json, start_hosts
 
 pytest.importorskip("grain")
 pytest.importorskip("sentencepiece")
@@ -99,32 +96,23 @@ def _data(root) -> tuple[str, str]:
 
 def _hosts(tmp_path, processes: int) -> list[subprocess.Popen]:
     """``processes`` JAX processes of one device each, joined by jax.distributed."""
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "1"}
-    env |= {"HPBENCH_DATA_WORKERS": "0"}  # the reader runs in this process: the spy sees it
-    env.pop("XLA_FLAGS", None)
     data = _data(tmp_path / f"data{processes}")
-    return [
-        subprocess.Popen(
-            [sys.executable, "-c", HOST, str(port), str(i), str(processes), *data],
-            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{processes}-{i}")},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(processes)
-    ]
+    return start_hosts(
+        HOST,
+        processes,
+        str(processes),
+        *data,
+        env=lambda process: {
+            "HPBENCH_DATA_WORKERS": "0",  # the reader runs in this process: the spy sees it
+            "HPBENCH_DATA_DIR": str(tmp_path / f"cache{processes}-{process}"),
+        },
+    )
 
 
 @pytest.mark.slow  # three JAX processes compile a DLRM, a beam search and a greedy decode: ~3 min
 def test_each_host_evaluates_its_rows_and_every_host_gets_the_one_process_metrics(tmp_path):
     children = _hosts(tmp_path, 2) + _hosts(tmp_path, 1)
-    answers = [child.communicate(timeout=900) for child in children]
-    for child, (_, err) in zip(children, answers, strict=True):
-        assert child.returncode == 0, err[-3000:]
-    first, second, alone = (json.loads(out.strip().splitlines()[-1]) for out, _ in answers)
+    first, second, alone = map(last_json, host_outputs(children, timeout=900))
 
     # 10 rows in batches of 3 over 2 devices: rows [0, 2) split (one each), row 2 replicated, ...
     for p, host in enumerate((first, second)):

@@ -455,31 +455,18 @@ def test_two_processes_each_pack_their_shards_train_and_evaluate_alike(tmp_path,
     of 16 is 4 shards, each process packs its 2, the assembled global batch equals the one
     a single host packs whole, a step trains on it, and both get the evaluation that every
     host reading every evaluation shard gets."""
-    import os
-    import socket
-    import subprocess
-    import sys
+    from process_helpers import run_hosts
 
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_NUM_CPU_DEVICES": "2"}
-    env |= {"HPBENCH_DATA_WORKERS": "0"}
-    env.pop("XLA_FLAGS", None)
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", HOSTS, str(port), str(i), str(dataset[0])],
-            env={**env, "HPBENCH_DATA_DIR": str(tmp_path / f"cache{i}")},  # own offset index
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    answers = [child.communicate(timeout=600) for child in children]
-    for child, (_, err) in zip(children, answers, strict=True):
-        assert child.returncode == 0, err[-3000:]
-    outs = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    outs = run_hosts(
+        HOSTS,
+        2,
+        str(dataset[0]),
+        devices=2,
+        env=lambda process: {
+            "HPBENCH_DATA_WORKERS": "0",
+            "HPBENCH_DATA_DIR": str(tmp_path / f"cache{process}"),  # own offset index
+        },
+    )
     for out in outs:
         assert out["shards"] == 4 and out["local_shards"] == 2 and out["mine"] and out["global"]
         assert np.isfinite(out["loss"]).all() and out["loss"][0] > 0

@@ -323,6 +323,36 @@ def test_numpy_hyperparameter_values_give_the_toml_specs_ids(tmp_path):
     assert len(set(_ids(spec, grid=(("learning_rate", tuple(np.float32([1e-3, 1e-2]))),)))) == 2
 
 
+def test_numpy_floats_in_number_settings_give_the_plain_floats_ids(tmp_path):
+    """A number setting built in Python with numpy's floats (``np.linspace``) or integers
+    is stored as the plain number, so the trial's id is the plain one's; a bool, numpy's
+    too, is refused naming its type."""
+    import attrs
+    import numpy as np
+    import pytest
+
+    spec = _toy_spec(tmp_path)
+    plain = attrs.evolve(spec.schedule, warmup=0.25, horizon=0.5)
+    for warmup, horizon in [(np.float32(0.25), np.float16(0.5)), (np.float64(0.25), 0.5)]:
+        schedule = attrs.evolve(spec.schedule, warmup=warmup, horizon=horizon)
+        assert (type(schedule.warmup), type(schedule.horizon)) == (float, float)
+        assert _ids(spec, schedule=schedule) == _ids(spec, schedule=plain)
+    counted = attrs.evolve(spec.schedule, warmup=np.int64(0))
+    assert type(counted.warmup) is int and counted == attrs.evolve(spec.schedule, warmup=0)
+    assert _ids(spec, schedule=attrs.evolve(spec.schedule, warmup=np.float32(0.1))) != _ids(
+        spec, schedule=attrs.evolve(spec.schedule, warmup=0.1)
+    )  # float32's 0.1 is another number: 0.10000000149011612
+    with pytest.raises(
+        ValueError,
+        match=r"Schedule.warmup: expected a number in \[0, 1\), found True \(numpy.bool\)",
+    ):
+        attrs.evolve(spec.schedule, warmup=np.True_)
+    with pytest.raises(
+        ValueError, match=r"Schedule.horizon: expected a number in \(0, 1\], found 1.5$"
+    ):
+        attrs.evolve(spec.schedule, horizon=np.float32(1.5))
+
+
 def test_bool_and_float_seeds_and_steps_are_refused(tmp_path):
     """An integer field given a bool or a float (even a whole one) is an error naming the
     field and the value's type, wherever the trial is built: never a truncated seed."""

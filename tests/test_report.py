@@ -291,6 +291,26 @@ def test_reports_do_not_import_jax():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_score_never_imports_the_templates_code(tmp_path):
+    """``hpbench score`` prints a table: jinja2 (0.1-0.2 s to import) is the report's."""
+    specs = write_specs(tmp_path)
+    write_results(specs, tmp_path / "results")
+    argv = ["score", *map(str, specs), "--results", str(tmp_path / "results")]
+    code = (
+        "import sys\n"
+        "from hpbench.cli import main\n"
+        f"assert main({argv!r}) == 0\n"
+        "assert 'jinja2' not in sys.modules, 'jinja2 imported'\n"
+        "import hpbench.report\n"
+        "from hpbench.report.render import Rendered, render_github\n"
+        "assert hpbench.report.render.__name__ == 'render', 'the submodule hid the function'\n"
+        "assert hpbench.report.Rendered is Rendered\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "adamw_toy" in result.stdout
+
+
 def test_written_files_are_self_contained(tmp_path, report):
     written = render(report).write(tmp_path)
     assert {p.name for p in written} >= {

@@ -358,6 +358,10 @@ def _reference_canonical(trial: Trial) -> dict:
     fields = attrs.asdict(trial, recurse=True, value_serializer=serialize)
     if not trial.workload_revision:
         del fields["workload_revision"]  # revision 0 is not written (ids from before it)
+    if trial.train_rows is None:
+        del fields["train_rows"]  # a data variant is written only when set (ids from before it)
+    if not trial.label_noise:
+        del fields["label_noise"]
     return canonical_json_value({"format": TRIAL_FORMAT, **fields})
 
 
@@ -370,6 +374,7 @@ def test_canonical_form_and_ids_unchanged():
         attrs.evolve(base, options={"base": "adam", "k": 2}, data="data/x", stop_at_target=True),
         attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3),
         attrs.evolve(base, workload_revision=1),
+        attrs.evolve(base, train_rows=4096, label_noise=0.2),
     ]
     for trial in trials:
         assert trial.canonical() == _reference_canonical(trial)

@@ -19,7 +19,7 @@ import attrs
 from hpbench.config.confine import PLAIN_NAME, PLAIN_NAME_TEXT, is_plain_name
 from hpbench.config.errors import did_you_mean, show, type_name
 from hpbench.config.locate import Path_
-from hpbench.config.values import MISSING, Interval, Reporter, as_integer, one_of
+from hpbench.config.values import MISSING, Interval, Reporter, as_integer, as_real, one_of
 
 #: The attrs metadata key of a :class:`Setting`.
 METADATA = "hpbench.config"
@@ -93,6 +93,9 @@ class Number(Kind):
 
     def accepts(self, value: Any) -> bool:
         return _is_number(value) and self.interval.contains(float(value))
+
+    #: A number given in Python as another type (numpy's) is stored as the float (or int) it is.
+    convert = staticmethod(as_real)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "number", **interval_schema(self.interval)}

@@ -9,6 +9,7 @@ build on it.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,17 @@ def as_integer(value: Any) -> Any:
         return operator.index(value)
     except TypeError:
         return value
+
+
+def as_real(value: Any) -> Any:
+    """``value`` as a plain ``float`` when it is a real number of another type (numpy's
+    float32 or float64, from ``np.linspace``), so it hashes and serialises as the float
+    does; an integer as :func:`as_integer` gives it; a bool (numpy's too) or anything else
+    as it is, for the caller's check to refuse."""
+    number = as_integer(value)
+    if type(number) is int or isinstance(number, bool) or not isinstance(number, numbers.Real):
+        return number
+    return float(number)
 
 
 class Reporter:

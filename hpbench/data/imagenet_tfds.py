@@ -14,9 +14,7 @@ normalises on the device, as for every ImageNet layout).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,13 +24,11 @@ import numpy as np
 from hpbench.data import image_ops
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 from hpbench.data.tfrecord import (
+    SplitRecords,
     TfdsError,
     delimited,
     encode_varint,
     fields,
-    read_record_at,
-    record_offsets,
-    split_offsets,
     varint,
     write_split,
 )
@@ -119,49 +115,18 @@ def encode_image_example(image: bytes, label: int, file_name: str) -> bytes:
 # --- shards and random access ---------------------------------------------------------------
 
 
-def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
-    """``record_offsets``, kept under ``cache`` (when given) by the file's path, size and
-    mtime: the 1,024 training shards' 1.28 million headers are walked once."""
-    if cache is None:
-        return record_offsets(path)
-    stat = path.stat()
-    key = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
-    cached = cache / f"{hashlib.sha256(key).hexdigest()[:32]}.npy"
-    if cached.exists():
-        return np.load(cached)
-    offsets = record_offsets(path)
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npy")
-    np.save(partial, offsets)
-    partial.replace(cached)  # whole or absent for hosts sharing the cache
-    return offsets
-
-
 @attrs.frozen
-class ImageSplit:
+class ImageSplit(SplitRecords):
     """The examples of one split, addressed by a global number (shards in file order)."""
-
-    shards: tuple[str, ...]
-    offsets: tuple[np.ndarray, ...] = attrs.field(eq=False, repr=False)
-    starts: np.ndarray = attrs.field(eq=False, repr=False)
 
     @classmethod
     def open(cls, root: Path, split: str, cache: Path | None = None) -> ImageSplit:
         """Every shard of ``split``, its record count checked against dataset_info.json."""
-        shards, offsets = split_offsets(root, NAME, split, lambda s: cached_offsets(s, cache))
-        starts = np.cumsum([0] + [len(found) for found in offsets])
-        return cls(tuple(map(str, shards)), tuple(offsets), starts)
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
+        return cls.of_split(root, NAME, split, cache)
 
     def example(self, number: int) -> tuple[bytes, int]:
         """(JPEG bytes, label) of example ``number``."""
-        shard = int(np.searchsorted(self.starts, number, side="right")) - 1
-        path = Path(self.shards[shard])
-        index = int(number - self.starts[shard])
-        record = read_record_at(path, int(self.offsets[shard][index]))
-        return parse_image_example(record, f"{path} record {index + 1}")
+        return parse_image_example(*self.record(number))
 
 
 @attrs.frozen

@@ -10,7 +10,6 @@ measured) and ``num_nodes`` (1,) int64.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Mapping
@@ -27,14 +26,12 @@ from hpbench.data.graph_packing import (
     sequential_shards,
     stack_shards,
 )
-from hpbench.data.imagenet_tfds import cached_offsets
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 from hpbench.data.tfrecord import (
+    SplitRecords,
     TfdsError,
     encode_example,
     parse_example,
-    read_record_at,
-    split_offsets,
     write_split,
 )
 
@@ -87,32 +84,19 @@ def _graph(flat: Mapping[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
 
 
 @attrs.frozen
-class GraphSplit:
-    """The graphs of one split, addressed by a global number (shards in file order) and read
-    by random access: each shard's record offsets are found once by walking its length
-    headers (cached on disk under ``cache`` when given), so a host reads only its graphs."""
-
-    shards: tuple[str, ...]
-    starts: np.ndarray = attrs.field(eq=False, repr=False)  # first number of each shard
-    offsets: np.ndarray = attrs.field(eq=False, repr=False)  # byte offset of each record
+class GraphSplit(SplitRecords):
+    """The graphs of one split, addressed by a global number and read by random access
+    (:class:`~hpbench.data.tfrecord.SplitRecords`), so a host reads only its graphs."""
 
     @classmethod
     def open(cls, path: str | Path, split: str, cache: Path | None = None) -> GraphSplit:
         """Every shard of ``split``, its record count checked against dataset_info.json."""
-        walk = functools.partial(cached_offsets, cache=cache)
-        shards, offsets = split_offsets(dataset_dir(path), NAME, split, walk)
-        starts = np.cumsum([0] + [len(found) for found in offsets])
-        return cls(tuple(map(str, shards)), starts, np.concatenate(offsets))
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
+        return cls.of_split(dataset_dir(path), NAME, split, cache)
 
     def graph(self, number: int) -> dict[str, np.ndarray]:
         """Graph ``number``'s features, checked for consistency."""
-        shard = int(np.searchsorted(self.starts, number, side="right")) - 1
-        path = Path(self.shards[shard])
-        record = read_record_at(path, int(self.offsets[number]))
-        return _graph(parse_example(record), f"{path} record {number - self.starts[shard] + 1}")
+        record, where = self.record(number)
+        return _graph(parse_example(record), where)
 
     def sizes(self) -> np.ndarray:
         """(nodes, directed edges) of every graph, in order (reads the whole split)."""

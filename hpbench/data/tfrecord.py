@@ -1,16 +1,21 @@
 """TFRecord files and TFDS split directories, read and written without TensorFlow:
 the record framing with its masked CRC32C checks, ``tf.train.Example`` on the protobuf wire
-format, and a split's shards checked against ``dataset_info.json``. The ogbg, ImageNet and
-WMT readers (``*_tfds.py``) build on it."""
+format, a split's shards checked against ``dataset_info.json``, and random access to its
+records (:class:`SplitRecords`). The ogbg, ImageNet and WMT readers (``*_tfds.py``) build on
+it: each adds its parsing."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import os
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
+import attrs
 import numpy as np
 
 
@@ -288,3 +293,65 @@ def split_offsets(
     for (shard, expected), records in zip(shards, found, strict=True):
         check_count(shard, len(records), expected)
     return tuple(shard for shard, _ in shards), found
+
+
+# --- random access to a split's records -----------------------------------------------------
+
+
+def cached_offsets(path: Path, cache: Path | None) -> np.ndarray:
+    """``record_offsets``, kept under ``cache`` (when given) by the file's path, size and
+    mtime: the 1,024 training shards' 1.28 million headers are walked once."""
+    if cache is None:
+        return record_offsets(path)
+    stat = path.stat()
+    key = json.dumps([str(path.resolve()), stat.st_size, stat.st_mtime_ns]).encode()
+    cached = cache / f"{hashlib.sha256(key).hexdigest()[:32]}.npy"
+    if cached.exists():
+        return np.load(cached)
+    offsets = record_offsets(path)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f"{cached.stem}.{os.getpid()}.partial.npy")
+    np.save(partial, offsets)
+    partial.replace(cached)  # whole or absent for hosts sharing the cache
+    return offsets
+
+
+_Split = TypeVar("_Split", bound="SplitRecords")
+
+
+@attrs.frozen
+class SplitRecords:
+    """The records of one TFDS split, addressed by a global number (shards in file order) and
+    read by random access: each shard's record offsets are found once by walking its length
+    headers (cached on disk under ``cache`` when given), so a reader reads only its records.
+    A format's reader subclasses it with its parsing."""
+
+    shards: tuple[str, ...]
+    starts: np.ndarray = attrs.field(eq=False, repr=False)  # first number of each shard
+    offsets: np.ndarray = attrs.field(eq=False, repr=False)  # byte offset of each record
+
+    @classmethod
+    def of_split(
+        cls: type[_Split],
+        directory: Path,
+        name: str,
+        split: str,
+        cache: Path | None = None,
+        **fields: Any,
+    ) -> _Split:
+        """Every shard of ``split`` in ``directory``, its record count checked against
+        dataset_info.json; ``fields``: a subclass's own."""
+        walk = functools.partial(cached_offsets, cache=cache)
+        shards, offsets = split_offsets(directory, name, split, walk)
+        starts = np.cumsum([0] + [len(found) for found in offsets])
+        return cls(tuple(map(str, shards)), starts, np.concatenate(offsets), **fields)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def record(self, number: int) -> tuple[bytes, str]:
+        """Record ``number``, its CRC checked, and where it is for messages (``<shard>
+        record <k>``, counted from 1)."""
+        shard = int(np.searchsorted(self.starts, number, side="right")) - 1
+        record = read_record_at(Path(self.shards[shard]), int(self.offsets[number]))
+        return record, f"{self.shards[shard]} record {number - self.starts[shard] + 1}"

@@ -14,7 +14,6 @@ validation rows are zero-padded to 256.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Iterator
@@ -23,16 +22,14 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from hpbench.data.imagenet_tfds import cached_offsets
 from hpbench.data.packing import pack_rows
 from hpbench.data.sentencepiece_tokenizer import SentencePieceTokenizer
 from hpbench.data.stream import ONE_HOST, Batch, HostShard
 from hpbench.data.tfrecord import (
+    SplitRecords,
     TfdsError,
     encode_example,
     parse_example,
-    read_record_at,
-    split_offsets,
     write_split,
 )
 
@@ -68,14 +65,12 @@ def supervised_keys(info: dict, where: Path) -> tuple[str, str]:
 
 
 @attrs.frozen
-class TextPairs:
+class TextPairs(SplitRecords):
     """The sentence pairs of one TFDS split, addressable by index (shard order, record
-    order): an index of record offsets is built when it is opened, once per shard file
-    when ``cache`` is given (WMT17's 5.9 M training headers are a pass over ~1.3 GB)."""
+    order) by random access (:class:`~hpbench.data.tfrecord.SplitRecords`): the offsets
+    are walked once per shard file when ``cache`` is given (WMT17's 5.9 M training headers
+    are a pass over ~1.3 GB); ``keys``: the (source, target) features."""
 
-    shards: tuple[str, ...]
-    starts: np.ndarray = attrs.field(eq=False)  # first global index of each shard
-    offsets: np.ndarray = attrs.field(eq=False)  # byte offset of each record
     keys: tuple[str, str]
 
     @classmethod
@@ -85,30 +80,17 @@ class TextPairs:
         info_path = directory / "dataset_info.json"
         if not info_path.is_file():
             raise TfdsError(f"{info_path}: missing (AlgoPerf's dataset_setup.py --wmt writes it)")
-        info = json.loads(info_path.read_text())
-        walk = functools.partial(cached_offsets, cache=cache)
-        shards, offsets = split_offsets(directory, name, tfds_split, walk)
-        starts = np.cumsum([0] + [len(o) for o in offsets])
-        return cls(
-            tuple(map(str, shards)),
-            starts,
-            np.concatenate(offsets),
-            supervised_keys(info, info_path),
-        )
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
+        keys = supervised_keys(json.loads(info_path.read_text()), info_path)
+        return cls.of_split(directory, name, tfds_split, cache, keys=keys)
 
     def text(self, index: int) -> tuple[bytes, bytes]:
         """(source, target) text of pair ``index``."""
-        shard = int(np.searchsorted(self.starts, index, side="right")) - 1
-        example = parse_example(read_record_at(Path(self.shards[shard]), int(self.offsets[index])))
+        record, where = self.record(index)
+        example = parse_example(record)
         try:
             return tuple(bytes(example[key][0]) for key in self.keys)
         except (KeyError, IndexError) as error:
-            raise TfdsError(
-                f"{self.shards[shard]} record {index - self.starts[shard]}: no text {error}"
-            ) from error
+            raise TfdsError(f"{where}: no text {error}") from error
 
 
 def pad_rows(sequences: list[np.ndarray], length: int = MAX_LENGTH) -> np.ndarray:
