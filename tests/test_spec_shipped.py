@@ -107,6 +107,34 @@ def test_mini_suite_has_the_eight_workloads():
     assert {r.size for r in spec.workloads} == {"mini"}
 
 
+# The graded suite's training sets (benchmarks/workloads.md, "Graded mini suite"): epochs in
+# max_steps (max_steps x batch / rows) near full size's, capped near 60; label noise only on
+# the clean procedural image classes.
+GRADED_EPOCHS = {
+    "criteo": 2.9,
+    "fastmri": 60.0,
+    "imagenet_resnet": 62.5,
+    "imagenet_vit": 62.5,
+    "librispeech_conformer": 60.0,
+    "librispeech_deepspeech": 60.0,
+    "ogbg": 62.5,
+    "wmt": 8.7,
+}
+
+
+def test_graded_suite_makes_full_size_like_passes_over_finite_noisy_data():
+    from hpbench.workloads.registry import get_workload
+
+    trials = {t.workload: t for t in load_plan("specs/targets_graded.toml").trials}
+    assert sorted(trials) == MINI
+    for name, trial in trials.items():
+        rows = trial.train_rows or get_workload(name).train_rows["mini"]
+        epochs = trial.max_steps * trial.batch_size / rows
+        assert epochs == pytest.approx(GRADED_EPOCHS[name], abs=0.05), name
+        noisy = name.startswith("imagenet")
+        assert trial.label_noise == (0.2 if noisy else 0.0), name
+
+
 def test_naive_lr_free_has_no_schedule_and_no_weight_decay_on_parameters():
     (trial, *_) = load_plan("specs/naive_lr_free.toml").trials
     assert (trial.algorithm, trial.schedule, trial.horizon) == ("mechanic", "none", 1.0)
