@@ -334,11 +334,9 @@ def loop_measure(trial: Any, steps: int, budget: Budget | None = None) -> dict[s
 
     from hpbench.algorithms.build import build_optimizer
     from hpbench.schedules import relative_schedule
-    from hpbench.workloads.registry import load_workload
+    from hpbench.workloads.registry import trial_workload
 
-    workload = load_workload(
-        trial.workload, trial.size, trial.variant, trial.data, batch_size=trial.batch_size
-    )
+    workload = trial_workload(trial)
     schedule = relative_schedule(trial.schedule, trial.warmup, trial.horizon_steps)
     tx = build_optimizer(trial.algorithm, trial.params, schedule)
     params, model_state = workload.init(jax.random.key(0))

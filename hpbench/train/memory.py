@@ -62,17 +62,9 @@ def member_bytes(trial: Trial) -> int:
     import numpy as np
 
     from hpbench.train.program import DATA_AXIS, Program, make_mesh
-    from hpbench.workloads.registry import load_workload
+    from hpbench.workloads.registry import trial_workload
 
-    workload = load_workload(
-        trial.workload,
-        trial.size,
-        trial.variant,
-        trial.data,
-        batch_size=trial.batch_size,
-        train_rows=trial.train_rows,
-        label_noise=trial.label_noise,
-    )
+    workload = trial_workload(trial)
     program = Program(workload, trial, 1, make_mesh(job_devices(), workload.batch_size))
     state = state_bytes_per_device(program.abstract_state, program.state_shardings)
     batch = sum(

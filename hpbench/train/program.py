@@ -497,20 +497,12 @@ def program_for(lead: Trial, num_members: int, devices: Sequence[Any]) -> Progra
     """The (cached) program of a job led by ``lead`` with ``num_members`` members."""
     from hpbench.train.compile_cache import use_compilation_cache
     from hpbench.train.job import pack_key
-    from hpbench.workloads.registry import load_workload
+    from hpbench.workloads.registry import trial_workload
 
     use_compilation_cache()
     key = (pack_key(lead), num_members, tuple(d.id for d in devices))
     if key not in _PROGRAMS:
-        workload = load_workload(
-            lead.workload,
-            lead.size,
-            lead.variant,
-            lead.data,
-            batch_size=lead.batch_size,
-            train_rows=lead.train_rows,
-            label_noise=lead.label_noise,
-        )
+        workload = trial_workload(lead)
         while len(_PROGRAMS) >= _PROGRAMS_KEPT:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
         _PROGRAMS[key] = Program(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
+    from hpbench.plan import Trial
     from hpbench.workloads.base import Workload
 
 #: Whether a larger or a smaller value of each known metric is better.
@@ -109,6 +110,20 @@ def load_workload(
     if batch_size is not None and batch_size != workload.batch_size:
         workload = attrs.evolve(workload, batch_override=batch_size)
     return with_data_variant(workload, train_rows, label_noise)
+
+
+def trial_workload(trial: Trial) -> Workload:
+    """The workload ``trial`` trains: its name, size, variant, data, batch size and data
+    variant (imports JAX)."""
+    return load_workload(
+        trial.workload,
+        trial.size,
+        trial.variant,
+        trial.data,
+        batch_size=trial.batch_size,
+        train_rows=trial.train_rows,
+        label_noise=trial.label_noise,
+    )
 
 
 register(
