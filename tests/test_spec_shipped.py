@@ -141,7 +141,7 @@ def test_graded_previews_train_the_shipped_calibrated_points(name):
     graded = load_plan(f"specs/graded/{name}.toml").trials
     assert {t.workload for t in graded} == set(MINI)
     for trial in graded:
-        assert trial.seed == 2
+        assert trial.seed in (2, 3, 4)
         assert (trial.algorithm, trial.params, trial.options) == (
             shipped.algorithm,
             shipped.params,
