@@ -39,8 +39,9 @@ Scalar = float | int | bool | str
 
 #: The shares of labels a data variant may replace (``Trial.label_noise``).
 LABEL_NOISE = Interval(0.0, 1.0, high_open=True)
-#: The data-variant fields, part of a trial's id only when set (ids from before stay valid).
-DATA_VARIANT_FIELDS = ("train_rows", "label_noise")
+#: Fields written into a trial's canonical form and id only when set (0 or None: left out),
+#: so that the ids of trials from before each field existed stay valid.
+UNSET_LEFT_OUT = ("workload_revision", "train_rows", "label_noise")
 
 
 def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scalar], ...]:
@@ -157,9 +158,8 @@ class Trial:
     def size_label(self) -> str:
         """The size with its data variant, as a pool that mixes them keys the workload
         ("mini (2048 rows, label noise 0.2)"); the size alone without one."""
-        if self.train_rows is None and not self.label_noise:
-            return self.size
-        return f"{self.size} ({self.data_variant})"
+        variant = self.data_variant
+        return f"{self.size} ({variant})" if variant else self.size
 
     @property
     def params(self) -> dict[str, Scalar]:
@@ -183,10 +183,8 @@ class Trial:
             "metric": _plain(target.metric),
             "value": _plain(target.value),
         }
-        if not self.workload_revision:
-            del data["workload_revision"]  # ids from before revisions existed stay valid
-        for name in DATA_VARIANT_FIELDS:
-            if not data[name]:  # None or 0.0: the generated data as they are
+        for name in UNSET_LEFT_OUT:
+            if not data[name]:
                 del data[name]
         return dict(sorted(data.items()))
 
@@ -305,9 +303,7 @@ def _id_parts(trial: Trial) -> tuple[str, str, str] | None:
         identity["target"] = _plain_dict((*pairs, ("value", target.value)))
         if identity["target"] is None:
             return None
-    if not trial.workload_revision:
-        del identity["workload_revision"]  # ids from before revisions existed stay valid
-    for name in DATA_VARIANT_FIELDS:
+    for name in UNSET_LEFT_OUT:
         if not identity[name]:
             del identity[name]
     seed = identity["seed"]
