@@ -56,7 +56,6 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     """The would-be target of one data variant, its curve checks, and naive Adam against it."""
     from hpbench.workloads.registry import load_workload
 
-    base = load_workload(name, "mini")
     workload = load_workload(name, "mini", train_rows=num_train or None, label_noise=noise)
     better = max if workload.info.direction == "max" else min
     sign = 1.0 if better is max else -1.0
@@ -82,7 +81,7 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     gap = sign * (target - better(naive))  # > 0: naive Adam misses the target
     return {
         "workload": name,
-        "variant": f"noise {noise:g}, train {num_train or train_size(base.data)}",
+        "variant": f"noise {noise:g}, train {num_train or train_size(workload.data)}",
         "epochs": full * workload.batch_size / train_size(workload.data),
         "metric": workload.info.metric,
         "sweep": sweep,
