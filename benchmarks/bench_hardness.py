@@ -8,7 +8,11 @@ first with ``hpbench run``) and prints, per workload, how many points reach the 
 target, which learning rates they have, and Table 4's count of 200
 (``../shared/REFERENCE.md``). Then, from ``specs/naive_adam.toml``'s trials and the per-seed
 best metrics in the suite's targets provenance, naive Adam's best metric against each
-target. ``python -m benchmarks.bench_hardness [SPEC] [--naive SPEC] [--results DIR]``.
+target. Last, each untuned arm given with ``--arms`` (median over its seeds) as a relative
+miss of each target, beside the lr-free paper's naive methods at full size (Table 4 against
+its Table 2 targets): is a mini target as far out of an untuned method's reach?
+``python -m benchmarks.bench_hardness [SPEC] [--suite SUITE] [--naive SPEC] [--arms SPEC ...]
+[--results DIR]``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import statistics
 from pathlib import Path
 
 import hpbench
-from hpbench.report.papers import TABLE_4_REACHING
+from hpbench.report.papers import TABLE_4_REACHING, relative_miss, table_4_naive_miss
 from hpbench.scoring import score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,15 +138,75 @@ def naive_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def arm_misses(spec: Path, results: Path) -> dict[str, tuple[float, int, int]]:
+    """Per workload of ``spec`` (an untuned arm, any seeds): the median over its finished
+    seeds of the relative miss of the target by the best metric (negative: passes it), and
+    how many of those seeds reach the target, of how many finished."""
+    plan = hpbench.plan(spec)
+    finished = hpbench.Results(results).of(plan)
+    per_workload: dict[str, list] = {}
+    for trial in plan.trials:
+        if trial.id in finished and finished[trial.id].status.state in ENDED:
+            score = score_trial(finished[trial.id], trial.id)
+            target = trial.target
+            miss = relative_miss(score.best_metric, target.direction, target.value)
+            per_workload.setdefault(trial.workload, []).append((miss, score.outcome == "reached"))
+    return {
+        w: (statistics.median(m for m, _ in v), sum(r for _, r in v), len(v))
+        for w, v in sorted(per_workload.items())
+    }
+
+
+def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:
+    """The arms' relative misses beside Table 4's naive median, one row each."""
+    paper = table_4_naive_miss()
+    workloads = list(paper)
+    lines = [
+        "| arm | " + " | ".join(workloads) + " |",
+        "|---|" + "---:|" * len(workloads),
+        "| full size: Table 4's 10 naive methods (median) | "
+        + " | ".join(f"{paper[w]:+.1%}" for w in workloads)
+        + " |",
+    ]
+    for label, rows in arms.items():
+        cells = []
+        for w in workloads:
+            if w not in rows:
+                cells.append("-")
+                continue
+            miss, reached, seeds = rows[w]
+            cells.append(f"{miss:+.1%} ({reached}/{seeds})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append(
+        "\nRelative miss: (best metric - target) / target, signed so that a positive share "
+        "falls short of the target and a negative one passes it; the median over seeds, "
+        "(k/n): seeds reaching. Table 4 against the lr-free paper's Table 2 targets."
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "targets_mini5.toml"))
     parser.add_argument("--naive", default=str(ROOT / "specs" / "naive_adam.toml"))
+    parser.add_argument(
+        "--suite",
+        default=str(SUITE),
+        help="the suite file whose targets provenance holds the reruns' per-seed values",
+    )
+    parser.add_argument("--arms", nargs="*", default=[], help="untuned arms' specs")
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
-    print(markdown(hardness(Path(args.spec), Path(args.results))))
+    results = Path(args.results)
+    print(markdown(hardness(Path(args.spec), results)))
     print()
-    print(naive_markdown(naive_check(Path(args.naive), Path(args.results))))
+    print(naive_markdown(naive_check(Path(args.naive), results, Path(args.suite))))
+    if args.arms:
+        print()
+        arms = {
+            f"{Path(a).parent.name}/{Path(a).stem}": arm_misses(Path(a), results) for a in args.arms
+        }
+        print(misses_markdown(arms))
 
 
 if __name__ == "__main__":

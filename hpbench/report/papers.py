@@ -8,6 +8,7 @@ The one place in code for them; each cites where it stands in the paper (the tex
 from __future__ import annotations
 
 import math
+import statistics
 
 import attrs
 
@@ -161,3 +162,48 @@ TABLE_5 = {
 }
 #: The workload order of TABLE_5's rows (and Table 9's).
 TABLE_5_WORKLOADS = tuple(TABLE_9)
+#: The lr-free paper, Table 2: the AlgoPerf validation targets it scored against (metric,
+#: direction, value), in TABLE_5_WORKLOADS order.
+TABLE_2_TARGETS = {
+    "criteo": ("cross_entropy", "min", 0.1236),
+    "fastmri": ("ssim", "max", 0.724),
+    "imagenet_resnet": ("error_rate", "min", 0.226),
+    "imagenet_vit": ("error_rate", "min", 0.227),
+    "librispeech_conformer": ("wer", "min", 0.086),
+    "librispeech_deepspeech": ("wer", "min", 0.120),
+    "ogbg": ("map", "max", 0.281),
+    "wmt": ("bleu", "max", 30.85),
+}
+#: The lr-free paper, Table 4: each naive learning-rate-free method's best validation metric
+#: over the whole budget (defaults, no weight decay, no schedule), in TABLE_5_WORKLOADS order.
+#: Set beside the mini naive arms' best metrics to ask whether a mini target is as far out of
+#: an untuned method's reach as a full-size one (``benchmarks/bench_hardness.py``).
+TABLE_4_NAIVE_BEST = {
+    "COCOB": (0.1238, 0.719, 0.305, 0.274, 0.172, 0.149, 0.234, 26.67),
+    "D-Adapt (w. Adam)": (0.1236, 0.722, 0.314, 0.251, 0.095, 0.135, 0.221, 28.63),
+    "DoG": (0.1334, 0.714, 0.317, 0.275, 0.467, 0.226, 0.231, 26.34),
+    "DoWG": (0.1259, 0.715, 0.389, 0.998, 0.844, 0.839, 0.205, 0.00),
+    "Mechanic (w. Adam)": (0.1240, 0.722, 0.321, 0.249, 0.098, 0.124, 0.235, 1.82),
+    "Mechanic (w. Nadam)": (0.1241, 0.721, 0.318, 0.248, 0.099, 0.123, 0.239, 4.50),
+    "Mechanic": (0.1361, 0.714, 0.301, 0.263, 0.183, 0.209, 0.045, 11.94),
+    "MoMo": (0.1254, 0.716, 0.313, 0.268, 0.116, 0.154, 0.236, 25.78),
+    "MoMo (w. Adam)": (0.1240, 0.723, 0.313, 0.999, 0.368, 0.454, 0.221, 0.99),
+    "Prodigy": (0.1241, 0.723, 0.317, 0.251, 0.098, 0.149, 0.212, 0.57),
+}
+
+
+def relative_miss(value: float, direction: str, target: float) -> float:
+    """How far ``value`` falls short of ``target``, as a share of the target (negative: it
+    passes the target by that share): the scale-free distance set beside Table 4's."""
+    sign = 1.0 if direction == "min" else -1.0
+    return sign * (value - target) / abs(target)
+
+
+def table_4_naive_miss() -> dict[str, float]:
+    """Per workload, the median over Table 4's naive methods of their relative miss of the
+    Table 2 target (the full-size reference for a mini naive arm's miss)."""
+    out = {}
+    for i, (workload, (_, direction, target)) in enumerate(TABLE_2_TARGETS.items()):
+        misses = [relative_miss(r[i], direction, target) for r in TABLE_4_NAIVE_BEST.values()]
+        out[workload] = statistics.median(misses)
+    return out
