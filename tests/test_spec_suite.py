@@ -136,7 +136,7 @@ def test_a_file_that_is_not_a_suite_is_refused_at_the_suite_line(suites, suite_t
 @pytest.mark.parametrize(
     ("suite", "says"),
     [
-        ("suites/missing.toml", "expected an existing spec file, found no file"),
+        ("suites/missing.toml", "expected an existing suite file, found no file"),
         ("../outside.toml", "which leads outside it"),
         ("swapped.toml", "found the cycle"),
         ("suites/other.txt", "not a .toml file"),
