@@ -88,6 +88,14 @@ def test_a_suite_extending_another_is_merged_first(suites):
     assert (trial.target.value, trial.max_steps) == (0.2, 100)  # nested over other
 
 
+def test_own_tables_apply_over_the_suite_and_children_inherit_the_swap(suites):
+    spec = swapped(suites, "[workloads.toy_mlp]\nmax_steps = 50\n")
+    (trial, _) = load_plan(spec).trials
+    assert (trial.max_steps, trial.target.value) == (50, 0.1)  # own table over the suite's
+    child = write(suites, "child.toml", '[benchmark]\nextends = "swapped.toml"\n')
+    assert [t.id for t in load_plan(child).trials] == [t.id for t in load_plan(spec).trials]
+
+
 def test_a_selection_selects_from_the_swapped_suite(suites):
     write(suites, "suites/both.toml", MINE.replace('name = "mine"', 'name = "both"'))
     spec = write(
