@@ -204,3 +204,19 @@ def test_shipped_graded_specs_plan_the_ids_of_hand_written_ones(tmp_path, graded
     assert ids == [t.id for t in by_hand]
     assert {t.seed for t in by_hand} == {2, 3, 4}
     assert {t.workload for t in by_hand} == set(read_document(GRADED).data["workloads"])
+
+
+@pytest.mark.parametrize(
+    "arm",
+    [
+        "naive_adam",
+        "naive_mechanic",
+        "naive_prodigy",
+        "naive_schedule_free_adamw",
+        "mechanic_calibrated",
+        "prodigy_calibrated",
+    ],
+)
+def test_the_graded_findings_arms_reuse_the_graded_previews_trials(arm):
+    preview = [t.id for t in load_plan(ROOT / f"specs/graded/{arm}.toml").trials]
+    assert [t.id for t in load_plan(ROOT / f"specs/findings_graded/{arm}.toml").trials] == preview
