@@ -331,3 +331,18 @@ def test_the_graded_list_search_reuses_the_graded_targets_search():
     search = {t.id for t in load_plan(findings.ROOT / "specs/targets_graded.toml").trials}
     assert {t.id for t in load_plan(findings.ROOT / GRADED.list_search).trials} == search
     assert load_spec(findings.ROOT / GRADED.list_search).listing.size == 5
+
+
+@pytest.mark.parametrize("chosen", [MINI, GRADED])
+def test_the_fresh_specs_hold_the_lists_points_or_say_which_they_lack(chosen):
+    # the mini lists' union (search points 1, 2, 3, 17, 25, 35): the fresh specs' points,
+    # written by hand, are exactly the search's on both suites (the graded one a draft)
+    spec = load_spec(findings.ROOT / chosen.list_search)
+    fresh = findings.ROOT / chosen.list_fresh
+    lists = [(0, 1, 2, 16, 24), (34, 24, 16, 0, 1)] + [(0, 1, 2, 16, 34)] * 6
+    assert findings._uncovered(spec, lists, fresh) == ""
+    lists[3] = (0, 5)
+    assert findings._uncovered(spec, lists, fresh) == (
+        "; list_nadamw_broad_fresh.toml does not hold every list's points: write the search "
+        "points 1, 2, 3, 6, 17, 25, 35 (1-based) into it first"
+    )

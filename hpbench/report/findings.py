@@ -349,9 +349,26 @@ def collect_folds(
     )
     fields = folds_of(fractions, workloads, spec.listing.size, spec.listing.tau)
     fresh, fresh_missing = _fresh_fractions(spec, fields["lists"], workloads, results_dir)
+    if not fresh:
+        fresh_missing += _uncovered(spec, fields["lists"], root / findings.list_fresh)
     return Folds(
         len(spec.points), spec.seeds, **fields, fresh=fresh, fresh_missing=fresh_missing
     ), ""
+
+
+def _uncovered(spec: Spec, lists: Sequence[Sequence[int]], fresh_spec: Path) -> str:
+    """What ``fresh_spec`` lacks to retrain ``lists`` (its points are written by hand from
+    the lists: a search that grows or changes its targets may change them), or ""."""
+    union = sorted({i for points in lists for i in points})
+    one = attrs.evolve(spec, points=tuple(dict(spec.points[i]) for i in union), seeds=FRESH_SEEDS)
+    planned = {t.id for t in compile_plan(load_spec(fresh_spec)).trials}
+    if {t.id for t in compile_plan(one).trials} <= planned:
+        return ""
+    numbers = ", ".join(str(i + 1) for i in union)
+    return (
+        f"; {fresh_spec.name} does not hold every list's points: write the search points "
+        f"{numbers} (1-based) into it first"
+    )
 
 
 def _fresh_fractions(
