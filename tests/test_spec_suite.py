@@ -220,3 +220,20 @@ def test_shipped_graded_specs_plan_the_ids_of_hand_written_ones(tmp_path, graded
 def test_the_graded_findings_arms_reuse_the_graded_previews_trials(arm):
     preview = [t.id for t in load_plan(ROOT / f"specs/graded/{arm}.toml").trials]
     assert [t.id for t in load_plan(ROOT / f"specs/findings_graded/{arm}.toml").trials] == preview
+
+
+def test_a_suite_outside_the_repository_is_refused_before_it_is_opened(suites, monkeypatch):
+    opened = []
+    real = Path.open
+
+    def spy(self, *args, **kwargs):
+        opened.append(self.resolve())
+        return real(self, *args, **kwargs)
+
+    outside = suites.parent / "outside.toml"
+    outside.write_text(OTHER)
+    monkeypatch.setattr(Path, "open", spy)
+    with pytest.raises(SpecError, match="which leads outside it"):
+        load_spec(swapped(suites, suite="../outside.toml"))
+    assert outside.resolve() not in opened
+    assert any(p.name == "swapped.toml" for p in opened)  # the spy sees what is read
