@@ -125,6 +125,26 @@ def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_pat
     assert "| nadamw h=1 point 3 | 0.01 | [1] |" in table
 
 
+def test_an_emitted_spec_keeps_the_suite_its_procedure_spec_swapped_in(specs, tmp_path):
+    # the procedure spec is skipped (its [search] must not be inherited), its suite is not
+    paths, results = specs
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "same.toml").write_text(WORKLOADS)
+    graded = tmp_path / "graded_nadamw.toml"  # outside a repository: its directory is the root
+    graded.write_text(
+        '[benchmark]\nname = "graded_nadamw"\nextends = "calibrate_nadamw.toml"\n'
+        'suite = "suites/same.toml"\n'
+    )
+    emitted = tmp_path / "graded_nadamw_calibrated.toml"
+    argv = ["calibrate", str(graded), "--results", str(results), "--pack", "8", "--quiet"]
+    argv += ["--emit", str(emitted), "--report", str(tmp_path / "report.md")]
+    assert main(argv) == 0
+    assert 'suite = "suites/same.toml"' in emitted.read_text()
+    trials = load_plan(emitted).trials
+    assert {t.workload for t in trials} == {"criteo", "ogbg", "wmt"}
+    assert {t.id for t in trials} <= {r.trial.id for r in read_results(results)}
+
+
 def test_calibrate_argument_errors(specs, capsys):
     paths, results = specs
     assert main(["calibrate", str(paths[0]), str(paths[1]), "--emit", "x.toml"]) == 2

@@ -123,15 +123,16 @@ def _read(path: Path, shown: str) -> str:
 def extended_file(
     doc: Document, key: Path_, me: Path, extends: object, chain: tuple[Path, ...]
 ) -> Path:
-    """The file ``extends`` (at ``key`` in ``doc``) names, relative to ``me``; ConfigError
-    if it lies outside the document's roots (checked before it is opened), is missing or
-    closes a cycle (``chain`` holds the files extending ``me``)."""
+    """The file ``extends`` (at ``key`` in ``doc``: an ``extends`` or a spec's ``suite``)
+    names, relative to ``me``; ConfigError if it lies outside the document's roots (checked
+    before it is opened), is missing or closes a cycle (``chain`` holds the files extending
+    ``me``)."""
     if len(chain) >= MAX_EXTENDS:
         message = f"expected a chain of at most {MAX_EXTENDS} parents, found a longer one"
         raise ConfigError([doc.problem(key, message)])
     problem = reference_problem(extends, me.parent, doc.roots)
     if problem is not None:
-        hint = _relative_hint(extends, me, doc.roots) if "outside" in problem else None
+        hint = _relative_hint(key, extends, me, doc.roots) if "outside" in problem else None
         raise ConfigError([doc.problem(key, problem, hint)])
     parent = (me.parent / extends).resolve()
     if parent in (*chain, me):
@@ -139,17 +140,20 @@ def extended_file(
         message = f"expected a spec that does not extend itself, found the cycle {cycle}"
         raise ConfigError([doc.problem(key, message)])
     if not parent.is_file():
-        message = f"expected an existing spec file, found no file {display_path(parent)}"
-        raise ConfigError([doc.problem(key, message, _relative_hint(extends, me, doc.roots))])
+        kind = "suite" if key[-1] == "suite" else "spec"
+        message = f"expected an existing {kind} file, found no file {display_path(parent)}"
+        hint = _relative_hint(key, extends, me, doc.roots)
+        raise ConfigError([doc.problem(key, message, hint)])
     return parent
 
 
-def _relative_hint(extends: object, me: Path, roots: tuple[Path, ...]) -> str | None:
-    """Relative ``extends`` paths are from the spec file: say so, and name the right path
-    when ``extends`` names a spec relative to the working directory (one inside ``roots``)."""
+def _relative_hint(key: Path_, extends: object, me: Path, roots: tuple[Path, ...]) -> str | None:
+    """Relative ``extends`` (or ``suite``, the last part of ``key``) paths are from the spec
+    file: say so, and name the right path when the value names a file relative to the
+    working directory (one inside ``roots``)."""
     if not isinstance(extends, str) or Path(extends).is_absolute():
         return None
-    hint = f"extends paths are relative to the spec file's directory ({display_path(me.parent)}/)"
+    hint = f"{key[-1]} paths are relative to the spec file's directory ({display_path(me.parent)}/)"
     meant = Path.cwd() / extends
     written = os.path.relpath(meant, me.parent)
     if reference_problem(written, me.parent, roots) is None and meant.is_file():

@@ -1,9 +1,11 @@
 """``reports/findings.md``: the papers' findings beside hpbench's numbers, a verdict each.
 
-Reads the trials of the findings specs (``specs/findings/``: the shipped hyperparameters on
-seeds 2-4, which selected nothing) from a results store, scores the single configurations
-in one pool, and sets each finding of :mod:`hpbench.report.papers` beside hpbench's number.
-``python -m hpbench.report.findings [--results DIR] [--out FILE]``. No JAX import.
+Reads the trials of a set of findings specs (:data:`SETS`: ``specs/findings/`` on the mini
+suite, ``specs/findings_graded/`` on the graded one; the shipped hyperparameters on seeds
+2-4, which selected nothing) from a results store, scores the single configurations in one
+pool, and sets each finding of :mod:`hpbench.report.papers` beside hpbench's number.
+``python -m hpbench.report.findings [--set mini|graded] [--results DIR] [--out FILE]``.
+No JAX import.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import attrs
 import numpy as np
 
 from hpbench.report import papers
+from hpbench.report.resolved import targets_version
 from hpbench.results import read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
@@ -40,7 +43,7 @@ TARGET_SETTING = 0.25
 #: "Several" workloads (the lr-free paper's calibrated candidates reach 4 and 5 of 8).
 SEVERAL = 3
 KINDS = ("naive", "calibrated", "reference", "list")
-#: How these runs differ from the papers' (the setup, not the results).
+#: How the mini set's runs differ from the papers' (the setup, not the results).
 DEVIATIONS = (
     "Mini workloads (the step budgets above, seconds a trial on 2 CPU cores) stand for AlgoPerf's "
     "(31,998-559,998 steps); time is counted in steps, as the papers do, not seconds.",
@@ -79,34 +82,143 @@ class Arm:
     algorithm: str  # pairs a calibrated arm with the naive arm of the same algorithm
 
 
-ARMS = (
-    Arm("calibrated Mechanic", "specs/findings/mechanic_calibrated.toml", "calibrated", "mechanic"),
-    Arm("calibrated Prodigy", "specs/findings/prodigy_calibrated.toml", "calibrated", "prodigy"),
-    Arm("naive Mechanic", "specs/findings/naive_mechanic.toml", "naive", "mechanic"),
-    Arm("naive Prodigy", "specs/findings/naive_prodigy.toml", "naive", "prodigy"),
-    Arm("naive D-Adapt Adam", "specs/findings/naive_dadapt_adamw.toml", "naive", "dadapt_adamw"),
-    Arm("naive DoG", "specs/findings/naive_dog.toml", "naive", "dog"),
-    Arm("naive MoMo-Adam", "specs/findings/naive_momo_adam.toml", "naive", "momo_adam"),
-    Arm(
-        "naive Schedule-Free AdamW",
-        "specs/findings/naive_schedule_free_adamw.toml",
-        "naive",
-        "schedule_free_adamw",
-    ),
-    Arm("naive Adam", "specs/findings/naive_adam.toml", "reference", "adamw"),
+#: Each arm's label, spec file (in a set's directory), kind and algorithm.
+_ARMS = (
+    ("calibrated Mechanic", "mechanic_calibrated", "calibrated", "mechanic"),
+    ("calibrated Prodigy", "prodigy_calibrated", "calibrated", "prodigy"),
+    ("naive Mechanic", "naive_mechanic", "naive", "mechanic"),
+    ("naive Prodigy", "naive_prodigy", "naive", "prodigy"),
+    ("naive D-Adapt Adam", "naive_dadapt_adamw", "naive", "dadapt_adamw"),
+    ("naive DoG", "naive_dog", "naive", "dog"),
+    ("naive MoMo-Adam", "naive_momo_adam", "naive", "momo_adam"),
+    ("naive Schedule-Free AdamW", "naive_schedule_free_adamw", "naive", "schedule_free_adamw"),
+    ("naive Adam", "naive_adam", "reference", "adamw"),
     # a list is scored in a pool of its own, apart from the single configurations
-    Arm("published NAdamW list", "specs/findings/nadamw_list5.toml", "list", "nadamw"),
-    Arm("LR sweep (WD 0.5)", "specs/findings/lr_sweep_wd_high.toml", "list", "nadamw"),
-    Arm("LR sweep (WD 1e-4)", "specs/findings/lr_sweep_wd_low.toml", "list", "nadamw"),
+    ("published NAdamW list", "nadamw_list5", "list", "nadamw"),
+    ("LR sweep (WD 0.5)", "lr_sweep_wd_high", "list", "nadamw"),
+    ("LR sweep (WD 1e-4)", "lr_sweep_wd_low", "list", "nadamw"),
 )
 PUBLISHED = "published NAdamW list"
-#: The search the leave-one-workload-out lists are built from (trains nothing: its trials
-#: are the targets_mini5 search's).
-LIST_SEARCH = "specs/findings/list_nadamw_broad.toml"
-#: The leave-one-out lists' points retrained on seeds that selected nothing (the paper:
-#: the median of 5 seeds per held-out fraction).
-LIST_FRESH = "specs/findings/list_nadamw_broad_fresh.toml"
 FRESH_SEEDS = (2, 3, 4)
+
+
+@attrs.frozen
+class Plan:
+    """How to run a finding not run yet, and its cost in suite runs (one algorithm x one
+    seed over the suite at horizon 1), which the measured suite seconds turn into hours."""
+
+    command: str
+    suites: float
+    what: str
+
+
+@attrs.frozen
+class FindingsSet:
+    """What differs between the findings reports of two suites: the arms' directory, the
+    suite and where its targets come from, the search the leave-one-out lists are built
+    from, the archives that restore the trials, and how the runs deviate from the papers.
+    Texts may name the suite's targets version as ``{version}`` (read from the suite file)."""
+
+    name: str  # --set NAME
+    suite_label: str  # "mini suite": the report's title and table header
+    directory: str  # the arms' specs, from the repository root
+    suite: str  # the suite file the arms run on (its header names the targets version)
+    targets_report: str  # where the targets and how they were set are written
+    out: str  # the report
+    archive: str  # the findings trials' archive
+    search_archive: str  # the list search's trials' archive
+    #: How to run the list search (its cost in suite runs and what it is).
+    list_plan: Plan
+    deviations: tuple[str, ...]
+    calibration: str  # where the calibrated specs come from
+
+    @property
+    def arms(self) -> tuple[Arm, ...]:
+        return tuple(Arm(label, self.spec(f), k, a) for label, f, k, a in _ARMS)
+
+    @property
+    def list_search(self) -> str:
+        """The search the leave-one-workload-out lists are built from (trains nothing
+        once the targets search's trials are there)."""
+        return self.spec("list_nadamw_broad")
+
+    @property
+    def list_fresh(self) -> str:
+        """The leave-one-out lists' points retrained on seeds that selected nothing (the
+        paper: the median of 5 seeds per held-out fraction)."""
+        return self.spec("list_nadamw_broad_fresh")
+
+    def spec(self, name: str) -> str:
+        return f"{self.directory}/{name}.toml"
+
+    def version(self, root: Path = ROOT) -> str:
+        """The suite's targets version, as its header names it."""
+        return targets_version(load_spec(root / self.suite))
+
+    def text(self, template: str, root: Path = ROOT) -> str:
+        return template.replace("{version}", self.version(root))
+
+
+MINI = FindingsSet(
+    name="mini",
+    suite_label="mini suite",
+    directory="specs/findings",
+    suite="specs/suites/algoperf_mini.toml",
+    targets_report="reports/targets_mini.md",
+    out="reports/findings.md",
+    archive="reports/findings.results.tar.xz",
+    search_archive="reports/targets_mini5_search40.results.tar.xz",
+    list_plan=Plan(
+        "hpbench results import reports/targets_mini5_search40.results.tar.xz; then "
+        "hpbench run specs/findings/list_nadamw_broad.toml (trains nothing once imported)",
+        40 / 3,
+        "the lists come from the 40-point targets_mini5 search (seed 0, horizon 1/3), whose "
+        "trials the archive holds; Table 5's learning-rate sweeps are "
+        "specs/findings/lr_sweep_wd_high.toml and lr_sweep_wd_low.toml (5 suite runs each); "
+        "the paper's size, 200 points x 5 seeds, is specs/list_nadamw.toml (333 suite runs)",
+    ),
+    deviations=DEVIATIONS,
+    calibration=CALIBRATION,
+)
+GRADED = FindingsSet(
+    name="graded",
+    suite_label="graded mini suite",
+    directory="specs/findings_graded",
+    suite="specs/suites/algoperf_mini_graded.toml",
+    targets_report="specs/targets_graded.toml",
+    out="reports/findings_graded.md",
+    archive="reports/findings_graded.results.tar.xz",
+    search_archive="reports/targets_graded.results.tar.xz",
+    list_plan=Plan(
+        "nice -n 10 hpbench run specs/targets_graded.toml (the graded targets' search); then "
+        "hpbench run specs/findings_graded/list_nadamw_broad.toml (trains nothing after it)",
+        64 / 3,
+        "the lists come from the 64-point targets_graded search (seed 0, horizon 1/3); "
+        "Table 5's learning-rate sweeps are specs/findings_graded/lr_sweep_wd_high.toml and "
+        "lr_sweep_wd_low.toml (5 suite runs each)",
+    ),
+    deviations=(
+        DEVIATIONS[0].replace("Mini workloads", "Mini workloads on finite, noisy training sets"),
+        "Targets `{version}` (specs/suites/algoperf_mini_graded.toml's header says how they "
+        "were set; AlgoPerf's procedure at mini size is specs/targets_graded.toml: 64 "
+        "broad-space NAdamW points at horizon 1/3, the best rerun with 5 seeds at horizon 1/4, "
+        "whose targets replace the provisional `graded-probe` ones), not AlgoPerf's targets.",
+        DEVIATIONS[2].replace(
+            "against `mini-2`", "against `mini-2` on the mini data (a transfer to the graded data)"
+        ),
+        *DEVIATIONS[3:5],
+        "The leave-one-out lists are built from 64 broad-space points on one seed (seed 0, "
+        "specs/targets_graded.toml, the search that chooses the graded targets' points), the "
+        "paper's from 200 points with 5 seeds each; their held-out fractions are retrained on "
+        "seeds 2-4 (3 seeds, not 5).",
+        DEVIATIONS[6].replace("5 of the 40 search points", "5 of the 64 search points"),
+    ),
+    calibration=CALIBRATION + "; on the graded suite they are a transfer, not calibrated on it",
+)
+#: The findings sets by name (``--set``).
+SETS = {s.name: s for s in (MINI, GRADED)}
+#: The mini set's arms (its names kept for callers of this module).
+ARMS = MINI.arms
 
 
 @attrs.frozen
@@ -213,9 +325,12 @@ def folds_of(fractions: np.ndarray, workloads: Sequence[str], size: int, tau: fl
     }
 
 
-def collect_folds(results_dir: Path, root: Path = ROOT) -> tuple[Folds | None, str]:
-    """The folds of LIST_SEARCH from ``results_dir``, or None and why (trials not ended)."""
-    spec = load_spec(root / LIST_SEARCH)
+def collect_folds(
+    results_dir: Path, root: Path = ROOT, findings: FindingsSet = MINI
+) -> tuple[Folds | None, str]:
+    """The folds of the set's list search from ``results_dir``, or None and why (trials not
+    ended)."""
+    spec = load_spec(root / findings.list_search)
     label = {}  # trial id -> its point, as `hpbench build-list` groups them
     for i, point in enumerate(spec.points):
         for trial in compile_plan(attrs.evolve(spec, points=(dict(point),))).trials:
@@ -234,16 +349,33 @@ def collect_folds(results_dir: Path, root: Path = ROOT) -> tuple[Folds | None, s
     )
     fields = folds_of(fractions, workloads, spec.listing.size, spec.listing.tau)
     fresh, fresh_missing = _fresh_fractions(spec, fields["lists"], workloads, results_dir)
+    if not fresh:
+        fresh_missing += _uncovered(spec, fields["lists"], root / findings.list_fresh)
     return Folds(
         len(spec.points), spec.seeds, **fields, fresh=fresh, fresh_missing=fresh_missing
     ), ""
+
+
+def _uncovered(spec: Spec, lists: Sequence[Sequence[int]], fresh_spec: Path) -> str:
+    """What ``fresh_spec`` lacks to retrain ``lists`` (its points are written by hand from
+    the lists: a search that grows or changes its targets may change them), or ""."""
+    union = sorted({i for points in lists for i in points})
+    one = attrs.evolve(spec, points=tuple(dict(spec.points[i]) for i in union), seeds=FRESH_SEEDS)
+    planned = {t.id for t in compile_plan(load_spec(fresh_spec)).trials}
+    if {t.id for t in compile_plan(one).trials} <= planned:
+        return ""
+    numbers = ", ".join(str(i + 1) for i in union)
+    return (
+        f"; {fresh_spec.name} does not hold every list's points: write the search points "
+        f"{numbers} (1-based) into it first"
+    )
 
 
 def _fresh_fractions(
     spec: Spec, lists: Sequence[Sequence[int]], workloads: Sequence[str], results_dir: Path
 ) -> tuple[tuple[float, ...], str]:
     """Each held-out workload's step fraction with its list retrained on FRESH_SEEDS (the
-    trials of LIST_FRESH), or () and why when they have not all ended."""
+    trials of a set's ``list_fresh``), or () and why when they have not all ended."""
     label = {}  # trial id -> the held-out workload whose list it belongs to
     trials = []
     for workload, points in zip(workloads, lists, strict=True):
@@ -273,6 +405,8 @@ class Collected:
     folds_missing: str = ""  # why there are no folds
     #: arm label -> what all its trials cost, in suite runs at horizon 1 (arms not in a pool)
     missing_suites: Mapping[str, float] = attrs.Factory(dict)
+    findings: FindingsSet = MINI  # the set the arms come from
+    version: str = "not stated"  # its suite's targets version
 
 
 def _clock(result: TrialResult) -> float:
@@ -320,8 +454,15 @@ def _arm_result(arm: Arm, results: Mapping[str, TrialResult], scores: Scores) ->
     )
 
 
-def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) -> Collected:
-    """Score every arm whose trials all ended in one pool; say why the others are left out."""
+def collect(
+    results_dir: Path,
+    arms: Sequence[Arm] | None = None,
+    root: Path = ROOT,
+    findings: FindingsSet = MINI,
+) -> Collected:
+    """Score every arm (default: the set's) whose trials all ended in one pool; say why the
+    others are left out."""
+    arms = findings.arms if arms is None else arms
     complete: dict[Arm, dict[str, TrialResult]] = {}
     missing: dict[str, str] = {}
     suites: dict[str, float] = {}  # arm label -> its trials' cost in suite runs at horizon 1
@@ -356,8 +497,18 @@ def collect(results_dir: Path, arms: Sequence[Arm] = ARMS, root: Path = ROOT) ->
             pool, {i: arm.label for arm, found in members.items() for i in found}
         )
         arms_out += [_arm_result(arm, found, scores) for arm, found in members.items()]
-    folds, folds_missing = collect_folds(results_dir, root)
-    return Collected(tuple(arms_out), missing, targets, max_steps, folds, folds_missing, suites)
+    folds, folds_missing = collect_folds(results_dir, root, findings)
+    return Collected(
+        tuple(arms_out),
+        missing,
+        targets,
+        max_steps,
+        folds,
+        folds_missing,
+        suites,
+        findings,
+        findings.version(root),
+    )
 
 
 def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
@@ -540,7 +691,9 @@ def reasons(collected: Collected) -> dict[str, str]:
             + (", ".join(w for w in collected.targets if w not in c.workloads_reached) or "none")
             for c in calibrated
         ]
-        out[papers.CALIBRATED_TRAIN.key] = "; ".join(filter(None, [easy, *missed, CALIBRATION]))
+        out[papers.CALIBRATED_TRAIN.key] = "; ".join(
+            filter(None, [easy, *missed, collected.findings.calibration])
+        )
     parts = []
     for c in calibrated:
         n = naive.get(c.arm.algorithm)
@@ -553,7 +706,7 @@ def reasons(collected: Collected) -> dict[str, str]:
                 f"{better_best(n, c, collected.targets)} of {workloads} workloads"
             )
     if parts:
-        out[papers.CALIBRATION_HELPS.key] = "; ".join([*parts, CALIBRATION])
+        out[papers.CALIBRATION_HELPS.key] = "; ".join([*parts, collected.findings.calibration])
     folds = collected.folds
     if folds is not None:
         reaching = ", ".join(
@@ -572,11 +725,11 @@ def reasons(collected: Collected) -> dict[str, str]:
                         "their held-out fractions are retrained on seeds that selected nothing"
                         if folds.fresh
                         else f"not yet retrained on fresh seeds ({folds.fresh_missing}: "
-                        f"`nice -n 10 hpbench run {LIST_FRESH}`, 144 trials, about 6 suite "
-                        "runs at horizon 1)"
+                        f"`nice -n 10 hpbench run {collected.findings.list_fresh}`, 144 "
+                        "trials, about 6 suite runs at horizon 1)"
                     )
-                    + "; the same seed-0 search chose the points whose reruns set the mini-5 "
-                    "targets (reports/targets_mini.md)",
+                    + "; the same seed-0 search chose the points whose reruns set the "
+                    f"{collected.version} targets ({collected.findings.targets_report})",
                     f"of the {folds.points} points, these reach each target: {reaching}",
                     f"every list starts with point {', '.join(map(str, starts))} (1-based, as "
                     "`hpbench build-list` numbers them)",
@@ -594,7 +747,8 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
     naive = _by_kind(collected, "naive")
     calibrated = _by_kind(collected, "calibrated")
     union = sorted({w for a in naive for w in a.workloads_reached})
-    unfinished = {a.label: a.kind for a in ARMS if a.label in collected.missing}
+    arms = collected.findings.arms
+    unfinished = {a.label: a.kind for a in arms if a.label in collected.missing}
     left = {kind: [label for label, k in unfinished.items() if k == kind] for kind in KINDS}
     out = {}
     if naive:
@@ -680,63 +834,50 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
     return out
 
 
-@attrs.frozen
-class Plan:
-    """How to run a finding not run yet, and its cost in suite runs (one algorithm x one
-    seed over the suite at horizon 1), which the measured suite seconds turn into hours."""
-
-    command: str
-    suites: float
-    what: str
-
-
-_CALIBRATE = (
-    "hpbench calibrate specs/findings/calibrate_mechanic_2h.toml "
-    "specs/findings/calibrate_prodigy_2h.toml specs/findings/calibrate_adamw_2h.toml "
-    "specs/findings/calibrate_nadamw_2h.toml --emit SPEC (one per spec)"
-)
-_NAIVE = "nice -n 5 hpbench run specs/findings/naive_X.toml (one at a time)"
-_CALIBRATED = (
-    "nice -n 5 hpbench run specs/findings/mechanic_calibrated.toml; "
-    "nice -n 5 hpbench run specs/findings/prodigy_calibrated.toml"
-)
 #: 4 algorithms x (16 points + top 2 re-run) x horizons 0.5 and 1.0, then 4 specs x 3 seeds.
 _CALIBRATE_SUITES = 4 * (16 + 2) * (0.5 + 1.0) + 4 * 3 * 1.0
-PLANS = {
-    papers.NAIVE_LR_FREE.key: Plan(_NAIVE, 6 * 3, "six naive lr-free arms x seeds 2-4"),
-    papers.CALIBRATED_TRAIN.key: Plan(
-        _CALIBRATED, 2 * 3 * 0.5, "two calibrated arms x seeds 2-4 at horizon 0.5"
-    ),
-    papers.CALIBRATION_HELPS.key: Plan(
-        f"{_CALIBRATED}; then {_NAIVE} for Mechanic and Prodigy",
-        2 * 3 * 0.5 + 2 * 3,
-        "the two calibrated arms and their naive arms x seeds 2-4",
-    ),
-    papers.NOT_BETTER_THAN_BASELINES.key: Plan(
-        _CALIBRATE,
-        _CALIBRATE_SUITES,
-        "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of the "
-        "lr-free space at horizons 0.5 and 1.0, the top 2 per horizon re-run with seed 1, "
-        "then each emitted spec run with seeds [2, 3, 4] and scored in one pool",
-    ),
-    papers.BEST_METRICS_LR_FREE.key: Plan(
-        _CALIBRATE, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
-    ),
-    papers.LIST_LOO.key: Plan(
-        "hpbench results import reports/targets_mini5_search40.results.tar.xz; then "
-        f"hpbench run {LIST_SEARCH} (trains nothing once imported)",
-        40 / 3,
-        "the lists come from the 40-point targets_mini5 search (seed 0, horizon 1/3), whose "
-        "trials the archive holds; Table 5's learning-rate sweeps are "
-        "specs/findings/lr_sweep_wd_high.toml and lr_sweep_wd_low.toml (5 suite runs each); "
-        "the paper's size, 200 points x 5 seeds, is specs/list_nadamw.toml (333 suite runs)",
-    ),
-    papers.PUBLISHED_LIST.key: Plan(
-        "nice -n 5 hpbench run specs/findings/nadamw_list5.toml",
-        5 * 3 / 3,
-        "5 points x 8 workloads x seeds 2-4 at horizon 1/3 (120 trials)",
-    ),
-}
+
+
+def plans(findings: FindingsSet) -> dict[str, Plan]:
+    """Finding key -> how to run it with the set's specs, and its cost."""
+    spec = findings.spec
+    calibrate = (
+        f"hpbench calibrate {spec('calibrate_mechanic_2h')} "
+        f"{spec('calibrate_prodigy_2h')} {spec('calibrate_adamw_2h')} "
+        f"{spec('calibrate_nadamw_2h')} --emit SPEC (one per spec)"
+    )
+    naive = f"nice -n 5 hpbench run {spec('naive_X')} (one at a time)"
+    calibrated = (
+        f"nice -n 5 hpbench run {spec('mechanic_calibrated')}; "
+        f"nice -n 5 hpbench run {spec('prodigy_calibrated')}"
+    )
+    return {
+        papers.NAIVE_LR_FREE.key: Plan(naive, 6 * 3, "six naive lr-free arms x seeds 2-4"),
+        papers.CALIBRATED_TRAIN.key: Plan(
+            calibrated, 2 * 3 * 0.5, "two calibrated arms x seeds 2-4 at horizon 0.5"
+        ),
+        papers.CALIBRATION_HELPS.key: Plan(
+            f"{calibrated}; then {naive} for Mechanic and Prodigy",
+            2 * 3 * 0.5 + 2 * 3,
+            "the two calibrated arms and their naive arms x seeds 2-4",
+        ),
+        papers.NOT_BETTER_THAN_BASELINES.key: Plan(
+            calibrate,
+            _CALIBRATE_SUITES,
+            "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
+            "the lr-free space at horizons 0.5 and 1.0, the top 2 per horizon re-run with seed "
+            "1, then each emitted spec run with seeds [2, 3, 4] and scored in one pool",
+        ),
+        papers.BEST_METRICS_LR_FREE.key: Plan(
+            calibrate, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
+        ),
+        papers.LIST_LOO.key: findings.list_plan,
+        papers.PUBLISHED_LIST.key: Plan(
+            f"nice -n 5 hpbench run {spec('nadamw_list5')}",
+            5 * 3 / 3,
+            "5 points x 8 workloads x seeds 2-4 at horizon 1/3 (120 trials)",
+        ),
+    }
 
 
 def full_suite_seconds(collected: Collected) -> float:
@@ -754,29 +895,30 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str = ""
 
 
 def render(collected: Collected) -> str:
-    """The Markdown of reports/findings.md."""
+    """The Markdown of the set's report (reports/findings.md for the mini set)."""
+    findings = collected.findings
     found = verdicts(collected)
     why = reasons(collected)
     suite = full_suite_seconds(collected)
     workloads = list(collected.targets)
     reference = next(iter(_by_kind(collected, "reference")), None)
     lines = [
-        "# The papers' findings on the mini suite, reproduced or refuted",
+        f"# The papers' findings on the {findings.suite_label}, reproduced or refuted",
         "",
-        "Issue 17, item 6. Rendered by `python -m hpbench.report.findings --out "
-        "reports/findings.md` from the trials of `specs/findings/` (the shipped "
+        f"Issue 17, item 6. Rendered by `{render_command(findings)}` from the trials of "
+        f"`{findings.directory}/` (the shipped "
         "hyperparameters, unchanged, on training seeds 2, 3 and 4, which selected nothing: the "
         "calibrated specs were calibrated on seeds 0 and 1). Restore the trials first to "
-        "re-render without training: `hpbench results import reports/findings.results.tar.xz` "
-        "and `hpbench results import reports/targets_mini5_search40.results.tar.xz` (the "
-        f"search, seed 0, that the leave-one-out lists are built from: `{LIST_SEARCH}`). "
+        f"re-render without training: `hpbench results import {findings.archive}` "
+        f"and `hpbench results import {findings.search_archive}` (the "
+        f"search, seed 0, that the leave-one-out lists are built from: `{findings.list_search}`). "
         "The papers' statements and numbers come from `hpbench/report/papers.py` (each cites "
         "its section and table). Single configurations are scored in one pool (AlgoPerf's "
         'benchmark score, steps), lists in another. "Targets" are the median over the three '
         "seeds of the targets each seed reaches, with min-max; a workload counts as reached "
         "by an arm when the median of its seeds' times is finite (2 of 3 seeds reach).",
         "",
-        f"Re-export the trials after more training: `{export_command()}`.",
+        f"Re-export the trials after more training: `{export_command(findings)}`.",
         "",
         "## Does a reached target mean what the paper's means?",
         "",
@@ -794,7 +936,7 @@ def render(collected: Collected) -> str:
             + (
                 "It does not: a target reached says little more than that the method trains, "
                 "since the mini budgets give 4x the target-setting steps (targets set at horizon "
-                "1/4, reports/targets_mini.md), which untuned Adam uses to pass the targets."
+                f"1/4, {findings.targets_report}), which untuned Adam uses to pass the targets."
                 if share > MEANINGFUL_SHARE
                 else "It does."
             )
@@ -816,7 +958,8 @@ def render(collected: Collected) -> str:
         number, verdict = found.get(finding.key, ("not run this session", None))
         level = verdict.level if verdict else NOT_RUN
         rows.append([f"{finding.statement} ({finding.source})", finding.number, number, level])
-    lines += _table(["finding (paper)", "paper's number", "hpbench (mini suite)", "verdict"], rows)
+    header = ["finding (paper)", "paper's number", f"hpbench ({findings.suite_label})", "verdict"]
+    lines += _table(header, rows)
     lines += ["", "## Findings", ""]
     for finding in papers.FINDINGS:
         lines += [f"### {finding.statement}", "", f"*{finding.paper}*, {finding.source}.", ""]
@@ -829,9 +972,9 @@ def render(collected: Collected) -> str:
             if finding.key == papers.LIST_LOO.key and collected.folds is not None:
                 lines += _table5_lines(collected, collected.folds)
         else:
-            plan = PLANS[finding.key]
+            plan = plans(findings)[finding.key]
             if finding.key == papers.LIST_LOO.key and collected.folds_missing:
-                lines.append(f"- Its search: {collected.folds_missing} ({LIST_SEARCH}).")
+                lines.append(f"- Its search: {collected.folds_missing} ({findings.list_search}).")
             cost = f"about {plan.suites:.0f} suite runs at horizon 1"
             if math.isfinite(suite):
                 hours = plan.suites * suite / 3600
@@ -842,14 +985,21 @@ def render(collected: Collected) -> str:
             ]
         lines.append("")
     lines += _arm_tables(collected, workloads, suite)
-    lines += ["## Deviations from the papers", "", *(f"- {d}" for d in DEVIATIONS), ""]
+    deviations = [d.replace("{version}", collected.version) for d in findings.deviations]
+    lines += ["## Deviations from the papers", "", *(f"- {d}" for d in deviations), ""]
     return "\n".join(lines)
 
 
-def export_command() -> str:
+def render_command(findings: FindingsSet) -> str:
+    """The command that renders the set's report (the mini set's is the default)."""
+    chosen = "" if findings == MINI else f" --set {findings.name}"
+    return f"python -m hpbench.report.findings{chosen} --out {findings.out}"
+
+
+def export_command(findings: FindingsSet = MINI) -> str:
     """The command that writes every findings trial (the search's are archived apart)."""
-    specs = " ".join([*(a.spec for a in ARMS), LIST_FRESH])
-    return f"hpbench results export {specs} --out reports/findings.results.tar.xz"
+    specs = " ".join([*(a.spec for a in findings.arms), findings.list_fresh])
+    return f"hpbench results export {specs} --out {findings.archive}"
 
 
 def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
@@ -875,7 +1025,7 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
         ],
     ]
     ran = {a.arm.label: a for a in collected.arms}
-    for sweep in (a for a in ARMS if a.kind == "list" and a.label != PUBLISHED):
+    for sweep in (a for a in collected.findings.arms if a.kind == "list" and a.label != PUBLISHED):
         if sweep.label in ran:
             fractions = [ran[sweep.label].step_fractions.get(w, math.nan) for w in workloads]
             rows.append(row(f"{sweep.label}, median of seeds 2-4", fractions))
@@ -986,7 +1136,7 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
     if collected.missing:
         lines.append("")
     for label, why in collected.missing.items():
-        spec = next(a.spec for a in ARMS if a.label == label)
+        spec = next(a.spec for a in collected.findings.arms if a.label == label)
         cost = f"about {collected.missing_suites[label]:.0f} suite runs at horizon 1"
         if math.isfinite(suite):
             cost += (
@@ -1018,10 +1168,17 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--set",
+        choices=tuple(SETS),
+        default=MINI.name,
+        help="the findings specs and suite: mini (specs/findings/, the default) or graded "
+        "(specs/findings_graded/)",
+    )
     parser.add_argument("--results", default="results", help="results directory")
     parser.add_argument("--out", help="write the Markdown here (default: print it)")
     args = parser.parse_args(argv)
-    text = render(collect(Path(args.results)))
+    text = render(collect(Path(args.results), findings=SETS[args.set]))
     if args.out:
         Path(args.out).write_text(text)
     else:

@@ -32,11 +32,13 @@ def is_list(spec: Spec) -> bool:
 
 
 def resolved(data: Mapping[str, Any], point: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The merged spec data (``[benchmark]`` first, without ``extends``: the parents are
-    merged in). With ``point``: the data of that one point, the point-making tables
-    removed, its hyperparameters and options under ``[algorithm]``, its warmup and horizon
-    under ``[schedule]``."""
-    benchmark = {k: v for k, v in dict(data.get("benchmark", {})).items() if k != "extends"}
+    """The merged spec data (``[benchmark]`` first, without ``extends`` and ``suite``: the
+    parents and the suite's workloads are merged in). With ``point``: the data of that one
+    point, the point-making tables removed, its hyperparameters and options under
+    ``[algorithm]``, its warmup and horizon under ``[schedule]``."""
+    benchmark = {
+        k: v for k, v in dict(data.get("benchmark", {})).items() if k not in ("extends", "suite")
+    }
     out = {"benchmark": benchmark, **{k: v for k, v in data.items() if k != "benchmark"}}
     if point is None:
         return out

@@ -48,24 +48,32 @@ def _comment(lines: Iterable[str]) -> str:
 PROCEDURE_TABLES = ("search", "select", "list")
 
 
-def _extends(spec: Spec, emit_path: Path) -> str | None:
+def _extends(spec: Spec, emit_path: Path) -> tuple[str | None, str | None]:
     """The nearest file up ``spec``'s ``extends`` chain that holds no search, selection or
-    list (normally the suite), as a path relative to ``emit_path``'s directory: a procedure
-    spec may extend another one (``calibrate_mechanic_mini.toml`` extends
-    ``calibrate_mechanic.toml``), whose ``[search]`` the emitted spec must not inherit."""
+    list (normally the suite), and the ``suite`` the nearest skipped file names (None when
+    none does), as paths relative to ``emit_path``'s directory: a procedure spec may extend
+    another one (``calibrate_mechanic_mini.toml`` extends ``calibrate_mechanic.toml``),
+    whose ``[search]`` the emitted spec must not inherit, and may swap its workloads for
+    another suite's (``specs/findings_graded/``), which the emitted spec must keep."""
     from hpbench.spec.source import load_document
 
     own = spec.document.own if spec.document else {}
     path = Path(spec.file)
+    suite = None
     while True:
         benchmark = own.get("benchmark", {})
-        extends = benchmark.get("extends") if isinstance(benchmark, dict) else None
+        benchmark = benchmark if isinstance(benchmark, dict) else {}
+        if suite is None and isinstance(benchmark.get("suite"), str):
+            suite = os.path.relpath(
+                (path.parent / benchmark["suite"]).resolve(), emit_path.resolve().parent
+            )
+        extends = benchmark.get("extends")
         if not isinstance(extends, str):
-            return None
+            return None, suite
         path = (path.parent / extends).resolve()
         own = load_document(path).own
         if not any(table in own for table in PROCEDURE_TABLES):
-            return os.path.relpath(path, emit_path.resolve().parent)
+            return os.path.relpath(path, emit_path.resolve().parent), suite
 
 
 def _sections(
@@ -82,9 +90,11 @@ def _sections(
     out = ["[benchmark]", f"name = {toml_value(name)}", f"description = {toml_value(description)}"]
     if spec.owner:
         out.append(f"owner = {toml_value(spec.owner)}")
-    extends = _extends(spec, emit_path)
+    extends, suite = _extends(spec, emit_path)
     if extends:
         out.append(f"extends = {toml_value(extends)}")
+    if suite:
+        out.append(f"suite = {toml_value(suite)}")
     out += ["", "[algorithm]", f"name = {toml_value(spec.algorithm)}"]
     out += [f"{k} = {toml_value(v)}" for k, v in algorithm.items()]
     for i, point in enumerate(points, 1):

@@ -4,9 +4,9 @@
 lists every problem as ``file:line:col: key: expected X, found Y``. No JAX import here.
 
 The TOML toolkit (positions, errors, size limits, confinement, value checks) is
-:mod:`hpbench.config`. Modules here: ``source`` (``extends`` chains and the spec's merge),
-``confine`` (where ``data`` paths may lead), ``bounds`` (the trial limit), ``values``
-(hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
+:mod:`hpbench.config`. Modules here: ``source`` (``extends`` chains, the ``suite`` swap and
+the spec's merge), ``confine`` (where ``data`` paths may lead), ``bounds`` (the trial limit),
+``values`` (hyperparameter checks), ``check`` (the sections), ``model`` (the checked Spec),
 ``compile`` (Spec -> Plan), ``schema`` (JSON Schema), ``spaces``, ``sequences``,
 ``settings`` and ``points`` (a ``[search]``'s space, unit sequences, settings and points);
 the commands are :mod:`hpbench.cli.spec`.

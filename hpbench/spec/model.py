@@ -67,6 +67,14 @@ class Benchmark:
         "hpbench's shipped `specs/` ([security.md](security.md))",
         default_text="none",
     )
+    suite: str | None = setting(
+        None,
+        Text(r"[\s\S]*\.toml", "a path to a .toml file"),
+        "a suite file (`[workloads]` tables only) whose workloads replace the ones this spec "
+        "inherits, relative to this file and confined as `extends`: the same algorithm on "
+        "another suite",
+        default_text="none",
+    )
 
 
 def schedule_shapes() -> tuple[str, ...]:

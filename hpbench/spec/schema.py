@@ -40,7 +40,8 @@ def spec_schema() -> dict[str, Any]:
         "properties": {
             "benchmark": table_schema(
                 settings_schema(Benchmark),
-                "What this benchmark is; `extends` is a spec file path relative to this one.",
+                "What this benchmark is; `extends` (a spec) and `suite` (a suite whose workloads "
+                "replace the inherited ones) are file paths relative to this one.",
             ),
             "algorithm": _algorithm(),
             "schedule": table_schema(settings_schema(Schedule), "The relative schedule."),

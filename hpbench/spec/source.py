@@ -1,8 +1,10 @@
-"""Reading spec files: the ``extends`` chain and the spec's deep merge, with positions.
+"""Reading spec files: the ``extends`` chain, the ``suite`` swap and the spec's deep merge,
+with positions.
 
 Each file is read by :func:`hpbench.config.source.read_document`; a spec's document is its
 file merged over its parents, with every key's position kept, so a problem in an inherited
-value is reported where that value is written.
+value is reported where that value is written. ``suite`` puts a suite file's ``[workloads]``
+in place of the inherited ones: one algorithm spec, unchanged, on another suite.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ from typing import Any
 import attrs
 
 from hpbench.config.confine import default_roots
+from hpbench.config.errors import ConfigError
 from hpbench.config.source import Document, deep_merge, extended_file, read_document
 
 #: Tables of a child spec that replace the parent's instead of merging into it.
 NOT_INHERITED = ("benchmark",)
 #: Where a spec names the spec it extends.
 EXTENDS = ("benchmark", "extends")
+#: Where a spec names the suite whose workloads replace the inherited ones.
+SUITE = ("benchmark", "suite")
+#: The tables a suite file may hold: a suite is workloads only.
+SUITE_TABLES = ("benchmark", "workloads")
 
 
 @attrs.frozen
@@ -45,11 +52,54 @@ def _load(path: Path, chain: tuple[Path, ...], roots: tuple[Path, ...]) -> SpecD
     file = read_document(path, roots)
     doc = SpecDocument(file.file, file.data, file.where, roots, file.data)
     benchmark = doc.data.get("benchmark")
-    if not isinstance(benchmark, dict) or "extends" not in benchmark:
+    if not isinstance(benchmark, dict) or not ("extends" in benchmark or "suite" in benchmark):
         return doc
     me = path.resolve()
-    parent = extended_file(doc, EXTENDS, me, benchmark["extends"], chain)
-    return merge(_load(parent, (*chain, me), roots), doc)
+    parent = SpecDocument(doc.file, {}, {}, roots)
+    if "extends" in benchmark:
+        extended = extended_file(doc, EXTENDS, me, benchmark["extends"], chain)
+        parent = _load(extended, (*chain, me), roots)
+    if "suite" in benchmark:
+        named = extended_file(doc, SUITE, me, benchmark["suite"], chain)
+        parent = on_suite(parent, _suite(doc, _load(named, (*chain, me), roots)))
+    return merge(parent, doc)
+
+
+def _suite(doc: SpecDocument, suite: SpecDocument) -> SpecDocument:
+    """``suite`` once checked to be a suite (workloads only, some of them); ConfigError at
+    ``doc``'s ``suite`` line otherwise."""
+    extra = [name for name in suite.data if name not in SUITE_TABLES]
+    workloads = suite.data.get("workloads")
+    found = None
+    if extra:
+        tables = ", ".join(f"[{name}]" for name in extra)
+        found = f"{suite.file}, which has {tables}"
+    elif not isinstance(workloads, dict) or not workloads:
+        found = f"{suite.file}, which has no [workloads.NAME] tables"
+    if found is None:
+        return suite
+    message = f"expected a suite file (only [benchmark] and [workloads.NAME] tables), found {found}"
+    hint = "a suite gives workloads only; extend an algorithm spec with `extends` instead"
+    raise ConfigError([doc.problem(SUITE, message, hint)])
+
+
+def on_suite(parent: SpecDocument, suite: SpecDocument) -> SpecDocument:
+    """``parent`` with ``suite``'s workloads (and their positions) in place of its own; a
+    selection ``parent`` inherits selects from the suite's workloads."""
+    tables = suite.data["workloads"]
+
+    def is_table(path: tuple) -> bool:  # a key of [workloads], not of a selection list
+        return path[0] == "workloads" and not (len(path) > 1 and isinstance(path[1], int))
+
+    where = {p: w for p, w in parent.where.items() if not is_table(p)}
+    where.update({p: w for p, w in suite.where.items() if is_table(p)})
+    selected, names = parent.selected, ()
+    if selected is not None:
+        names = tuple(tables)
+        chosen = {n for n in selected if isinstance(n, str)}
+        tables = {k: v for k, v in tables.items() if k in chosen}
+    data = {**parent.data, "workloads": tables}
+    return SpecDocument(parent.file, data, where, parent.roots, parent.own, selected, names)
 
 
 def merge(parent: SpecDocument, child: SpecDocument) -> SpecDocument:
