@@ -231,7 +231,8 @@ def mean_average_precision(labels: np.ndarray, logits: np.ndarray, mask: np.ndar
     Only labelled entries (``mask``) count, and only tasks whose labelled entries hold both
     classes (the OGB evaluator's rule); NaN when no task qualifies.
     """
-    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float32)))
+    with np.errstate(over="ignore"):  # exp overflows to inf for very negative logits: p = 0
+        probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float32)))
     labels, mask = np.asarray(labels), np.asarray(mask, bool)
     precisions = []
     for task in range(labels.shape[1]):
