@@ -185,7 +185,7 @@ GRADED = FindingsSet(
     suite_label="graded mini suite",
     directory="specs/findings_graded",
     suite="specs/suites/algoperf_mini_graded.toml",
-    targets_report="specs/targets_graded.toml",
+    targets_report="reports/targets_graded.md",
     out="reports/findings_graded.md",
     archive="reports/findings_graded.results.tar.xz",
     search_archive="reports/targets_graded.results.tar.xz",
@@ -200,9 +200,9 @@ GRADED = FindingsSet(
     deviations=(
         DEVIATIONS[0].replace("Mini workloads", "Mini workloads on finite, noisy training sets"),
         "Targets `{version}` (specs/suites/algoperf_mini_graded.toml's header says how they "
-        "were set; AlgoPerf's procedure at mini size is specs/targets_graded.toml: 64 "
-        "broad-space NAdamW points at horizon 1/3, the best rerun with 5 seeds at horizon 1/4, "
-        "whose targets replace the provisional `graded-probe` ones), not AlgoPerf's targets.",
+        "were set; `graded-1` is AlgoPerf's procedure at mini size, specs/targets_graded.toml: "
+        "64 broad-space NAdamW points at horizon 1/3, the best rerun with 5 seeds at horizon "
+        "1/4, reports/targets_graded.md), not AlgoPerf's targets.",
         DEVIATIONS[2].replace(
             "against `mini-2`", "against `mini-2` on the mini data (a transfer to the graded data)"
         ),
