@@ -96,7 +96,7 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
     finished = hpbench.Results(results).of(plan)
     seeds = seed_values(suite)
     rows = []
-    for trial in sorted(plan.trials, key=lambda t: t.workload):
+    for trial in sorted(plan.trials, key=lambda t: (t.workload, t.seed)):
         if trial.id not in finished or finished[trial.id].status.state not in ENDED:
             continue
         score = score_trial(finished[trial.id], trial.id)
@@ -108,6 +108,7 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
         rows.append(
             {
                 "workload": trial.workload,
+                "seed": trial.seed,
                 "target": target.value,
                 "seeds": values,
                 "spread": spread,
@@ -121,20 +122,20 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
 
 def naive_markdown(rows: list[dict]) -> str:
     lines = [
-        "| workload | target | tuned point, best per seed (median, spread) | naive Adam best "
-        "| naive Adam reaches | spread / gap |",
-        "|---|---:|---|---:|---|---:|",
+        "| workload | target | tuned point, best per seed (median, spread) | naive Adam seed "
+        "| naive Adam best | naive Adam reaches | spread / gap |",
+        "|---|---:|---|---:|---:|---|---:|",
     ]
     for r in rows:
         median = statistics.median(r["seeds"]) if r["seeds"] else float("nan")
         seeds = ", ".join(f"{v:.4g}" for v in r["seeds"])
         lines.append(
             f"| {r['workload']} | {r['target']:.4g} | {seeds} ({median:.4g}, {r['spread']:.3g}) "
-            f"| {r['naive']:.4g} | {'yes' if r['reached'] else 'no'} "
+            f"| {r['seed']} | {r['naive']:.4g} | {'yes' if r['reached'] else 'no'} "
             f"| {r['spread_over_gap']:.2f} |"
         )
     passed = sum(r["reached"] for r in rows)
-    lines.append(f"\nNaive Adam reaches {passed} of {len(rows)} targets.")
+    lines.append(f"\nNaive Adam reaches {passed} of {len(rows)} (workload, seed) targets.")
     return "\n".join(lines)
 
 
