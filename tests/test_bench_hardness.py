@@ -56,3 +56,27 @@ def test_arm_misses_median_over_seeds(tmp_path):
     assert f"{miss:+.1%} (2/3)" in text
     assert f"{table_4_naive_miss()['criteo']:+.1%}" in text
     assert not math.isnan(miss)
+
+
+def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
+    from benchmarks import graded_ceiling
+    from hpbench.results import read_planned
+
+    spec = ROOT / "specs" / "findings_graded" / "naive_adam.toml"
+    trials = [t for t in plan(spec).trials if t.workload in ("criteo", "wmt")]
+    reach = {2: 0.5, 3: 0.9, 4: NEVER}
+    for trial in trials:
+        write_result(make_result(trial, reach[trial.seed]), tmp_path)
+    metrics = graded_ceiling.best_metrics(trials, read_planned(tmp_path, trials))
+    assert set(metrics) == {"criteo", "wmt"}
+    for workload, values in metrics.items():
+        trial = next(t for t in trials if t.workload == workload)
+        last = trial.horizon_steps - trial.horizon_steps % trial.eval_every
+        assert values == pytest.approx([curve_value(trial, last, reach[s]) for s in (2, 3, 4)])
+        # the median seed is seed 3's curve (reach 0.9): it passes the target by its end
+        miss = graded_ceiling.median_miss(values, trial.target)
+        assert miss == pytest.approx(
+            relative_miss(values[1], trial.target.direction, trial.target.value)
+        )
+        assert miss < 0
+    assert math.isnan(graded_ceiling.median_miss([], trials[0].target))
