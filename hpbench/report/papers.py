@@ -191,6 +191,11 @@ TABLE_4_NAIVE_BEST = {
     "Prodigy": (0.1241, 0.723, 0.317, 0.251, 0.098, 0.149, 0.212, 0.57),
 }
 
+#: The lr-free paper, Table 4: its NAdamW baseline (evidence-based defaults, one configuration
+#: for every workload) over the whole budget, in TABLE_5_WORKLOADS order: how far past its
+#: target a well-configured NAdamW gets with 4x the target-setting budget at full size.
+TABLE_4_NADAMW = (0.1235, 0.723, 0.226, 0.214, 0.079, 0.109, 0.253, 30.07)
+
 
 def relative_miss(value: float, direction: str, target: float) -> float:
     """How far ``value`` falls short of ``target``, as a share of the target (negative: it
