@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import hpbench
+from hpbench.plan import Trial
 from hpbench.report.papers import TABLE_4_REACHING, relative_miss, table_4_naive_miss
+from hpbench.results.records import TrialResult
 from hpbench.scoring import score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,23 +142,33 @@ def naive_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def finished_scores(
+    trials: Iterable[Trial], results: Mapping[str, TrialResult], states: tuple[str, ...] = ENDED
+) -> dict[str, list]:
+    """Per workload (sorted), the score of each of ``trials`` (seed order) whose result in
+    ``results`` (by trial id) ended in one of ``states``."""
+    out: dict[str, list] = {}
+    for trial in sorted(trials, key=lambda t: (t.workload, t.seed)):
+        result = results.get(trial.id)
+        if result is not None and result.status.state in states:
+            out.setdefault(trial.workload, []).append(score_trial(result, trial.id))
+    return out
+
+
 def arm_misses(spec: Path, results: Path) -> dict[str, tuple[float, int, int]]:
     """Per workload of ``spec`` (an untuned arm, any seeds): the median over its finished
     seeds of the relative miss of the target by the best metric (negative: passes it), and
     how many of those seeds reach the target, of how many finished."""
     plan = hpbench.plan(spec)
-    finished = hpbench.Results(results).of(plan)
-    per_workload: dict[str, list] = {}
-    for trial in plan.trials:
-        if trial.id in finished and finished[trial.id].status.state in ENDED:
-            score = score_trial(finished[trial.id], trial.id)
-            target = trial.target
-            miss = relative_miss(score.best_metric, target.direction, target.value)
-            per_workload.setdefault(trial.workload, []).append((miss, score.outcome == "reached"))
-    return {
-        w: (statistics.median(m for m, _ in v), sum(r for _, r in v), len(v))
-        for w, v in sorted(per_workload.items())
-    }
+    target = {t.workload: t.target for t in plan.trials}
+    out = {}
+    for w, scores in finished_scores(plan.trials, hpbench.Results(results).of(plan)).items():
+        misses = [
+            relative_miss(s.best_metric, target[w].direction, target[w].value) for s in scores
+        ]
+        reached = sum(s.outcome == "reached" for s in scores)
+        out[w] = (statistics.median(misses), reached, len(scores))
+    return out
 
 
 def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:

@@ -16,9 +16,9 @@ import statistics
 from pathlib import Path
 
 import hpbench
-from hpbench.report.papers import TABLE_2_TARGETS, TABLE_4_NADAMW, relative_miss
+from benchmarks.bench_hardness import finished_scores
+from hpbench.report.papers import TABLE_4_NADAMW, relative_miss, table_4_misses
 from hpbench.results import read_planned
-from hpbench.scoring import score_trial
 from hpbench.search.runs import train
 from hpbench.search.targets import Rerun, rerun_trials
 
@@ -26,13 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def best_metrics(trials, results) -> dict[str, list[float]]:
-    """Per workload, the best validation metric of each finished trial (seed order)."""
-    out: dict[str, list[float]] = {}
-    for trial in sorted(trials, key=lambda t: (t.workload, t.seed)):
-        result = results.get(trial.id)
-        if result is not None and result.status.state in ("done", "diverged"):
-            out.setdefault(trial.workload, []).append(score_trial(result, trial.id).best_metric)
-    return out
+    """Per workload, the best validation metric of each finished trial (seed order); a
+    failed trial (an exception) says nothing about the point and is left out."""
+    scores = finished_scores(trials, results, ("done", "diverged"))
+    return {w: [s.best_metric for s in found] for w, found in scores.items()}
 
 
 def median_miss(values: list[float], target) -> float:
@@ -75,15 +72,13 @@ def markdown(rows: list[dict]) -> str:
         "| untuned arm, whole budget: per seed | its miss | full size: Table 4's NAdamW |",
         "|---|---:|---|---:|---|---:|---:|",
     ]
-    paper = dict(zip(TABLE_2_TARGETS, TABLE_4_NADAMW, strict=True))
+    full_size = table_4_misses(TABLE_4_NADAMW)
     for r in rows:
-        _, direction, target = TABLE_2_TARGETS[r["workload"]]
-        full_size = relative_miss(paper[r["workload"]], direction, target)
         lines.append(
             f"| {r['workload']} | {r['target']:.4g} | "
             f"{', '.join(f'{v:.4g}' for v in r['tuned_full'])} | {r['tuned_full_miss']:+.1%} | "
             f"{', '.join(f'{v:.4g}' for v in r['naive'])} | {r['naive_miss']:+.1%} "
-            f"| {full_size:+.1%} |"
+            f"| {full_size[r['workload']]:+.1%} |"
         )
     lines.append(
         "\nMiss: (median best metric - target) / target, signed so that a negative share "

@@ -204,11 +204,19 @@ def relative_miss(value: float, direction: str, target: float) -> float:
     return sign * (value - target) / abs(target)
 
 
+def table_4_misses(row: tuple[float, ...]) -> dict[str, float]:
+    """Per workload, the relative miss of the Table 2 target by a Table 4 row (its best
+    metrics in TABLE_5_WORKLOADS order)."""
+    return {
+        workload: relative_miss(value, direction, target)
+        for (workload, (_, direction, target)), value in zip(
+            TABLE_2_TARGETS.items(), row, strict=True
+        )
+    }
+
+
 def table_4_naive_miss() -> dict[str, float]:
     """Per workload, the median over Table 4's naive methods of their relative miss of the
     Table 2 target (the full-size reference for a mini naive arm's miss)."""
-    out = {}
-    for i, (workload, (_, direction, target)) in enumerate(TABLE_2_TARGETS.items()):
-        misses = [relative_miss(r[i], direction, target) for r in TABLE_4_NAIVE_BEST.values()]
-        out[workload] = statistics.median(misses)
-    return out
+    rows = [table_4_misses(row) for row in TABLE_4_NAIVE_BEST.values()]
+    return {w: statistics.median(r[w] for r in rows) for w in TABLE_2_TARGETS}
