@@ -155,9 +155,6 @@ class FindingsSet:
         """The suite's targets version, as its header names it."""
         return targets_version(load_spec(root / self.suite))
 
-    def text(self, template: str, root: Path = ROOT) -> str:
-        return template.replace("{version}", self.version(root))
-
 
 MINI = FindingsSet(
     name="mini",
