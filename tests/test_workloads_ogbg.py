@@ -199,6 +199,21 @@ def test_gelu_variant_dropout_and_label_smoothing(workload, initial):
     assert loss(base_loss, dropout=0.3) != base
 
 
+def test_label_smoothing_is_algoperfs_towards_one_over_the_task_count():
+    """AlgoPerf's OGBG loss smooths with ``optax.smooth_labels`` over the task axis: a label
+    y becomes (1 - s) y + s / num_tasks (not s / 2), worked here by hand in NumPy."""
+    logits = np.array([[2.0, -1.0, 0.5, 0.0], [-3.0, 1.0, 0.0, 4.0]], np.float32)
+    labels = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]], np.float32)
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 1]], bool)
+    s = 0.2
+    target = (1 - s) * labels + s / 4
+    log_p, log_not_p = -np.log1p(np.exp(-logits)), -np.log1p(np.exp(logits))
+    expected = -(target * log_p + (1 - target) * log_not_p)
+    total, count = ogbg.masked_sigmoid_cross_entropy(logits, labels, mask, s)
+    np.testing.assert_allclose(float(total), expected[mask].sum(), rtol=1e-5)
+    assert float(count) == mask.sum()
+
+
 def test_full_size_is_algoperf_gnn():
     model = ogbg.OgbgWorkload(
         info=get_workload("ogbg"),

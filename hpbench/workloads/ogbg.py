@@ -298,8 +298,10 @@ class GNN(nn.Module):
 
 
 def masked_sigmoid_cross_entropy(logits, labels, mask, label_smoothing=0.0):
-    """Mean binary cross-entropy over the labelled entries; smoothing pulls targets to 1/2."""
-    targets = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    """Summed binary cross-entropy over the labelled entries and their count. Smoothing is
+    AlgoPerf's (``optax.smooth_labels`` over the task axis): targets move towards 1/num_tasks,
+    not 1/2."""
+    targets = optax.smooth_labels(labels, label_smoothing)
     losses = optax.sigmoid_binary_cross_entropy(logits, targets)
     return jnp.sum(losses * mask), jnp.sum(mask)
 

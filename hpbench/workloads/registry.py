@@ -165,6 +165,7 @@ register(
         max_steps={"mini": 1500, "small": 8000, "full": 31998},
         batch_size={"mini": 256, "small": 2048, "full": 262144},
         max_runtime={"mini": 41, "full": 7703},
+        revision={"mini": 1, "small": 1, "full": 1},  # label smoothing ignored, as AlgoPerf's
         train_rows={"mini": 131072, "small": 1048576},
         class_labels=True,
     )
@@ -212,6 +213,7 @@ register(
         max_steps={"mini": 1000, "small": 8000, "full": 240000},
         batch_size={"mini": 64, "small": 256, "full": 512},
         max_runtime={"mini": 79, "full": 12011},
+        revision={"mini": 1, "small": 1, "full": 1},  # smoothing to 1/num_tasks, as AlgoPerf's
         train_rows={"mini": 8192, "small": 32768},
         class_labels=True,
     )
