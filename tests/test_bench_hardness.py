@@ -80,3 +80,39 @@ def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
         )
         assert miss < 0
     assert math.isnan(graded_ceiling.median_miss([], trials[0].target))
+
+
+def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
+    from benchmarks import lr_landscape
+
+    sweep = ROOT / "specs" / "findings_graded" / "lr_sweep_wd_low.toml"
+    listed = ROOT / "specs" / "findings_graded" / "nadamw_list5.toml"
+    # criteo (lower is better): the sweep's curves reach further the larger the learning
+    # rate; the list's points all stop short of the sweep's best
+    reach = dict(
+        zip(
+            sorted({t.params["learning_rate"] for t in plan(sweep).trials}),
+            (NEVER, 1.6, 1.2, 0.9, 0.6),
+            strict=True,
+        )
+    )
+    sweep_trials = [t for t in plan(sweep).trials if t.workload == "criteo"]
+    for trial in sweep_trials:
+        write_result(make_result(trial, reach[trial.params["learning_rate"]]), tmp_path)
+    list_trials = [t for t in plan(listed).trials if t.workload == "criteo"]
+    for trial in list_trials:
+        write_result(make_result(trial, 1.2), tmp_path)
+    by_lr = lr_landscape.metrics_by_lr(sweep, tmp_path)["criteo"]
+    assert list(by_lr) == sorted(reach)  # the five learning rates, ascending
+    trial = sweep_trials[0]
+    last = trial.horizon_steps - trial.horizon_steps % trial.eval_every
+    # every seed of one learning rate has the same curve: the median is that curve's end
+    assert by_lr[0.01] == pytest.approx(curve_value(trial, last, 0.6))
+    assert lr_landscape.best(by_lr, "min") == (0.01, by_lr[0.01])
+    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, "min") == (0.2, 1.0)  # nan is worst
+    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, "max") == (0.2, 1.0)
+    text = lr_landscape.landscape_markdown("synthetic", sweep, listed, tmp_path)
+    assert "| criteo |" in text
+    assert "on 0 of 1 workloads" in text  # 1e-2 lies above the published list's range
+    listed_best = curve_value(list_trials[0], last, 1.2)
+    assert f"{relative_miss(listed_best, 'min', by_lr[0.01]):+.1%}" in text

@@ -1,0 +1,144 @@
+"""Where are a suite's good learning rates? Issue 17, item 2: "the published list's learning
+rates should lie in the good region of most mini workloads without shifting the search space".
+
+Reads the finished trials of a learning-rate sweep (the NAdamW-list paper's Table 5 sweep,
+``specs/findings/lr_sweep_wd_low.toml`` on some suite) and of the published 5-point list
+(``specs/findings/nadamw_list5.toml`` on the same suite) and prints, per workload, the sweep's
+best metric at each learning rate (median over its seeds), the best learning rate, and the
+list's best point against the sweep's best (relative miss: negative, the list does better).
+A suite whose best learning rate sits at the sweep's top (1e-2, the broad space's edge) on
+most workloads has the landscape of an under-trained model, not of AlgoPerf's workloads.
+
+With ``--ceiling``, item 1's check: the best learning rate over the target-setting quarter
+against the same learning rate over the whole budget.
+
+``python -m benchmarks.lr_landscape LABEL=SWEEP_SPEC,LIST_SPEC ... [--ceiling QUARTER,WHOLE]
+[--results DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+from pathlib import Path
+
+import hpbench
+from benchmarks.bench_hardness import ENDED
+from hpbench.report.papers import relative_miss
+from hpbench.scoring import score_trial
+
+PUBLISHED_LRS = (5.102e-4, 7.189e-3)  # the published list's smallest and largest (Table 10)
+
+
+def metrics_by_lr(spec: Path, results: Path) -> dict[str, dict[float, float]]:
+    """Per workload, per learning rate of ``spec``: the median best metric over its ended
+    seeds (nan where a trial diverged)."""
+    plan = hpbench.plan(spec)
+    finished = hpbench.Results(results).of(plan)
+    values: dict[str, dict[float, list[float]]] = {}
+    for trial in plan.trials:
+        result = finished.get(trial.id)
+        if result is None or result.status.state not in ENDED:
+            continue
+        lr = trial.params["learning_rate"]
+        metric = score_trial(result, trial.id).best_metric
+        values.setdefault(trial.workload, {}).setdefault(lr, []).append(metric)
+    return {
+        w: {lr: statistics.median(v) for lr, v in sorted(by.items())} for w, by in values.items()
+    }
+
+
+def direction_of(spec: Path) -> dict[str, str]:
+    """Per workload of ``spec``: "min" or "max", its target metric's direction."""
+    return {t.workload: t.target.direction for t in hpbench.plan(spec).trials}
+
+
+def best(by_lr: dict[float, float], direction: str) -> tuple[float, float]:
+    """The (learning rate, metric) with the best metric, nan counting as worst."""
+    worst = math.inf if direction == "min" else -math.inf
+    pick = min if direction == "min" else max
+    return pick(by_lr.items(), key=lambda kv: worst if math.isnan(kv[1]) else kv[1])
+
+
+def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> str:
+    """One Markdown table: the sweep per learning rate, its best, the list's best beside it."""
+    directions = direction_of(sweep)
+    swept = metrics_by_lr(sweep, results)
+    points = metrics_by_lr(listed, results)
+    lrs = sorted({lr for by in swept.values() for lr in by})
+    head = [f"lr {lr:.2g}" for lr in lrs]
+    lines = [
+        f"**{label}** ({sweep}; {listed})",
+        "",
+        "| workload | " + " | ".join(head) + " | best lr | list's best (lr) | list vs sweep |",
+        "|---|" + "---:|" * len(head) + "---:|---|---:|",
+    ]
+    inside = 0
+    for workload in sorted(swept):
+        direction = directions[workload]
+        by_lr = swept[workload]
+        best_lr, best_metric = best(by_lr, direction)
+        inside += PUBLISHED_LRS[0] <= best_lr <= PUBLISHED_LRS[1]
+        cells = [f"{by_lr[lr]:.4g}" if lr in by_lr else "" for lr in lrs]
+        if workload in points:
+            list_lr, list_metric = best(points[workload], direction)
+            miss = relative_miss(list_metric, direction, best_metric)
+            listed_cells = f"{list_metric:.4g} ({list_lr:.2g}) | {miss:+.1%}"
+        else:
+            listed_cells = " | "
+        lines.append(
+            f"| {workload} | " + " | ".join(cells) + f" | {best_lr:.2g} | {listed_cells} |"
+        )
+    lines += [
+        "",
+        f"The sweep's best learning rate lies within the published list's range "
+        f"({PUBLISHED_LRS[0]:.1e}..{PUBLISHED_LRS[1]:.1e}) on {inside} of {len(swept)} workloads.",
+    ]
+    return "\n".join(lines)
+
+
+def ceiling_markdown(quarter: Path, whole: Path, results: Path) -> str:
+    """Item 1's ceiling check: per workload, the best learning rate over the target-setting
+    quarter and that learning rate over the whole budget: how much do 4x the steps buy?"""
+    directions = direction_of(quarter)
+    short, full = metrics_by_lr(quarter, results), metrics_by_lr(whole, results)
+    lines = [
+        f"**Ceiling** ({quarter}; {whole})",
+        "",
+        "| workload | best lr (quarter) | best, quarter | same lr, whole | whole vs quarter |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for workload in sorted(short):
+        lr, metric = best(short[workload], directions[workload])
+        longer = full.get(workload, {}).get(lr, math.nan)
+        gain = relative_miss(longer, directions[workload], metric)
+        lines.append(f"| {workload} | {lr:.2g} | {metric:.4g} | {longer:.4g} | {gain:+.1%} |")
+    lines += [
+        "",
+        "Whole vs quarter: the whole budget's best as a relative miss of the quarter's "
+        "(negative: 4x the steps pass the quarter's best by that share; full size: within "
+        "about 10%, 0.0-0.1% on Criteo, fastMRI and ResNet, reports/graded1/targets_graded.md).",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("arms", nargs="*", metavar="LABEL=SWEEP_SPEC,LIST_SPEC")
+    parser.add_argument("--ceiling", metavar="QUARTER_SPEC,WHOLE_SPEC")
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    args = parser.parse_args(argv)
+    if args.ceiling:
+        quarter, _, whole = args.ceiling.partition(",")
+        print(ceiling_markdown(Path(quarter), Path(whole), args.results))
+        print()
+    for arm in args.arms:
+        label, _, specs = arm.partition("=")
+        sweep, _, listed = specs.partition(",")
+        print(landscape_markdown(label, Path(sweep), Path(listed), args.results))
+        print()
+
+
+if __name__ == "__main__":
+    main()
