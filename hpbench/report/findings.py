@@ -197,7 +197,7 @@ GRADED = FindingsSet(
     deviations=(
         DEVIATIONS[0].replace("Mini workloads", "Mini workloads on finite, noisy training sets"),
         "Targets `{version}` (specs/suites/algoperf_mini_graded.toml's header says how they "
-        "were set; `graded-1` is AlgoPerf's procedure at mini size, specs/targets_graded.toml: "
+        "were set: AlgoPerf's procedure at mini size, specs/targets_graded.toml: "
         "64 broad-space NAdamW points at horizon 1/3, the best rerun with 5 seeds at horizon "
         "1/4, reports/targets_graded.md), not AlgoPerf's targets.",
         DEVIATIONS[2].replace(
