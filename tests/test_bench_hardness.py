@@ -114,5 +114,6 @@ def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
     text = lr_landscape.landscape_markdown("synthetic", sweep, listed, tmp_path)
     assert "| criteo |" in text
     assert "on 0 of 1 workloads" in text  # 1e-2 lies above the published list's range
+    assert "reaches the suite's target on 0 of 1" in text  # reach 1.2: never crosses it
     listed_best = curve_value(list_trials[0], last, 1.2)
     assert f"{relative_miss(listed_best, 'min', by_lr[0.01]):+.1%}" in text
