@@ -940,12 +940,13 @@ def render(collected: Collected) -> str:
         )
     lines += _budget_lines(collected, workloads)
     steps = ", ".join(f"{w} {collected.max_steps[w]:,}" for w in workloads)
+    span = [collected.max_steps[w] for w in workloads]
     lines += [
         "",
         f"Step budgets (max_steps) are {steps}; full-size budgets are 31,998-559,998. "
         "A learning-rate-free estimator starting from d0 = 1e-6 (Prodigy, D-Adapt) or "
-        "s_init = 1e-6 (Mechanic) spends a larger share of a 600-2,000-step run growing its "
-        "step size than of a full-size one.",
+        f"s_init = 1e-6 (Mechanic) spends a larger share of a {min(span):,}-{max(span):,}-step "
+        "run growing its step size than of a full-size one.",
         "",
         "## Summary",
         "",
