@@ -24,54 +24,45 @@ import statistics
 from pathlib import Path
 
 import hpbench
-from benchmarks.bench_hardness import ENDED
-from hpbench.plan import Target
+from benchmarks.bench_hardness import finished_scores
+from hpbench.plan import Plan, Target, Trial
 from hpbench.report.papers import relative_miss
-from hpbench.scoring import score_trial
 
 PUBLISHED_LRS = (5.102e-4, 7.189e-3)  # the published list's smallest and largest (Table 10)
 
 
-def metrics_by_lr(spec: Path, results: Path) -> dict[str, dict[float, float]]:
-    """Per workload, per learning rate of ``spec``: the median best metric over its ended
+def metrics_by_lr(plan: Plan, results: Path) -> dict[str, dict[float, float]]:
+    """Per workload, per learning rate of ``plan``: the median best metric over its ended
     seeds (nan where a trial diverged)."""
-    plan = hpbench.plan(spec)
     finished = hpbench.Results(results).of(plan)
-    values: dict[str, dict[float, list[float]]] = {}
+    by_lr: dict[float, list[Trial]] = {}
     for trial in plan.trials:
-        result = finished.get(trial.id)
-        if result is None or result.status.state not in ENDED:
-            continue
-        lr = trial.params["learning_rate"]
-        metric = score_trial(result, trial.id).best_metric
-        values.setdefault(trial.workload, {}).setdefault(lr, []).append(metric)
-    return {
-        w: {lr: statistics.median(v) for lr, v in sorted(by.items())} for w, by in values.items()
-    }
+        by_lr.setdefault(trial.params["learning_rate"], []).append(trial)
+    out: dict[str, dict[float, float]] = {}
+    for lr, trials in sorted(by_lr.items()):
+        for workload, scores in finished_scores(trials, finished).items():
+            out.setdefault(workload, {})[lr] = statistics.median(s.best_metric for s in scores)
+    return out
 
 
-def targets_of(spec: Path) -> dict[str, Target]:
-    """Per workload of ``spec``: its target (metric, value, direction)."""
-    return {t.workload: t.target for t in hpbench.plan(spec).trials}
+def targets_of(plan: Plan) -> dict[str, Target]:
+    """Per workload of ``plan``: its target (metric, value, direction)."""
+    return {t.workload: t.target for t in plan.trials}
 
 
-def direction_of(spec: Path) -> dict[str, str]:
-    """Per workload of ``spec``: "min" or "max", its target metric's direction."""
-    return {w: target.direction for w, target in targets_of(spec).items()}
-
-
-def best(by_lr: dict[float, float], direction: str) -> tuple[float, float]:
-    """The (learning rate, metric) with the best metric, nan counting as worst."""
-    worst = math.inf if direction == "min" else -math.inf
-    pick = min if direction == "min" else max
-    return pick(by_lr.items(), key=lambda kv: worst if math.isnan(kv[1]) else kv[1])
+def best(by_lr: dict[float, float], target: Target) -> tuple[float, float]:
+    """The (learning rate, metric) with the best metric in ``target``'s direction
+    (``Target.best``: nan counts as worst; the first learning rate when all are nan)."""
+    metric = target.best(by_lr.values())
+    pairs = by_lr.items()
+    return next(((lr, v) for lr, v in pairs if v == metric), next(iter(pairs)))
 
 
 def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> str:
     """One Markdown table: the sweep per learning rate, its best, the list's best beside it."""
-    directions = direction_of(sweep)
-    swept = metrics_by_lr(sweep, results)
-    points = metrics_by_lr(listed, results)
+    sweep_plan, list_plan = hpbench.plan(sweep), hpbench.plan(listed)
+    swept, points = metrics_by_lr(sweep_plan, results), metrics_by_lr(list_plan, results)
+    targets = targets_of(list_plan)
     lrs = sorted({lr for by in swept.values() for lr in by})
     head = [f"lr {lr:.2g}" for lr in lrs]
     lines = [
@@ -80,18 +71,17 @@ def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> 
         "| workload | " + " | ".join(head) + " | best lr | list's best (lr) | list vs sweep |",
         "|---|" + "---:|" * len(head) + "---:|---|---:|",
     ]
-    targets = targets_of(listed)
     inside = reaching = 0
     for workload in sorted(swept):
-        direction = directions[workload]
-        by_lr = swept[workload]
-        best_lr, best_metric = best(by_lr, direction)
+        target, by_lr = targets[workload], swept[workload]
+        direction = target.direction
+        best_lr, best_metric = best(by_lr, target)
         inside += PUBLISHED_LRS[0] <= best_lr <= PUBLISHED_LRS[1]
         cells = [f"{by_lr[lr]:.4g}" if lr in by_lr else "" for lr in lrs]
         if workload in points:
-            list_lr, list_metric = best(points[workload], direction)
+            list_lr, list_metric = best(points[workload], target)
             miss = relative_miss(list_metric, direction, best_metric)
-            reaching += targets[workload].reached(list_metric)
+            reaching += target.reached(list_metric)
             listed_cells = f"{list_metric:.4g} ({list_lr:.2g}) | {miss:+.1%}"
         else:
             listed_cells = " | "
@@ -111,8 +101,9 @@ def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> 
 def ceiling_markdown(quarter: Path, whole: Path, results: Path) -> str:
     """Item 1's ceiling check: per workload, the best learning rate over the target-setting
     quarter and that learning rate over the whole budget: how much do 4x the steps buy?"""
-    directions = direction_of(quarter)
-    short, full = metrics_by_lr(quarter, results), metrics_by_lr(whole, results)
+    quarter_plan = hpbench.plan(quarter)
+    targets = targets_of(quarter_plan)
+    short, full = metrics_by_lr(quarter_plan, results), metrics_by_lr(hpbench.plan(whole), results)
     lines = [
         f"**Ceiling** ({quarter}; {whole})",
         "",
@@ -120,9 +111,9 @@ def ceiling_markdown(quarter: Path, whole: Path, results: Path) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for workload in sorted(short):
-        lr, metric = best(short[workload], directions[workload])
+        lr, metric = best(short[workload], targets[workload])
         longer = full.get(workload, {}).get(lr, math.nan)
-        gain = relative_miss(longer, directions[workload], metric)
+        gain = relative_miss(longer, targets[workload].direction, metric)
         lines.append(f"| {workload} | {lr:.2g} | {metric:.4g} | {longer:.4g} | {gain:+.1%} |")
     lines += [
         "",

@@ -10,6 +10,7 @@ import pytest
 from benchmarks import bench_hardness
 from benchmarks.synthetic_results import curve_value, make_result, write_result
 from hpbench.api import plan
+from hpbench.plan import Target
 from hpbench.report.papers import TABLE_4_NAIVE_BEST, relative_miss, table_4_naive_miss
 
 ROOT = bench_hardness.ROOT
@@ -102,15 +103,16 @@ def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
     list_trials = [t for t in plan(listed).trials if t.workload == "criteo"]
     for trial in list_trials:
         write_result(make_result(trial, 1.2), tmp_path)
-    by_lr = lr_landscape.metrics_by_lr(sweep, tmp_path)["criteo"]
+    by_lr = lr_landscape.metrics_by_lr(plan(sweep), tmp_path)["criteo"]
     assert list(by_lr) == sorted(reach)  # the five learning rates, ascending
     trial = sweep_trials[0]
     last = trial.horizon_steps - trial.horizon_steps % trial.eval_every
     # every seed of one learning rate has the same curve: the median is that curve's end
     assert by_lr[0.01] == pytest.approx(curve_value(trial, last, 0.6))
-    assert lr_landscape.best(by_lr, "min") == (0.01, by_lr[0.01])
-    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, "min") == (0.2, 1.0)  # nan is worst
-    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, "max") == (0.2, 1.0)
+    lower, higher = Target("cross_entropy", 0.4, "min"), Target("map", 0.4, "max")
+    assert lr_landscape.best(by_lr, lower) == (0.01, by_lr[0.01])
+    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, lower) == (0.2, 1.0)  # nan is worst
+    assert lr_landscape.best({0.1: math.nan, 0.2: 1.0}, higher) == (0.2, 1.0)
     text = lr_landscape.landscape_markdown("synthetic", sweep, listed, tmp_path)
     assert "| criteo |" in text
     assert "on 0 of 1 workloads" in text  # 1e-2 lies above the published list's range
