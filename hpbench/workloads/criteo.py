@@ -189,11 +189,6 @@ class DLRMSmall(nn.Module):
         return y[:, 0]
 
 
-def sigmoid_cross_entropy(logits: jax.Array, labels: jax.Array):
-    """Per-example binary cross-entropy on the click labels."""
-    return optax.sigmoid_binary_cross_entropy(logits, labels)
-
-
 # --- the workload ------------------------------------------------------------------------
 
 
@@ -234,7 +229,7 @@ class CriteoWorkload(WorkloadBase):
             train=True,
             rngs={"dropout": rng},
         )
-        return sigmoid_cross_entropy(logits, batch["labels"]).mean(), model_state
+        return optax.sigmoid_binary_cross_entropy(logits, batch["labels"]).mean(), model_state
 
     def batch(self, seed: int, step: int) -> Batch:
         return train_batch(self, seed, step, ("dense", "categorical", "labels"))
@@ -259,7 +254,7 @@ class CriteoWorkload(WorkloadBase):
 @jax.jit(static_argnums=0)
 def _summed_loss(model: DLRMSmall, params, batch: Batch):
     logits = model.apply({"params": params}, batch["dense"], batch["categorical"])
-    return sigmoid_cross_entropy(logits, batch["labels"]).sum()
+    return optax.sigmoid_binary_cross_entropy(logits, batch["labels"]).sum()
 
 
 def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> CriteoWorkload:
