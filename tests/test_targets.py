@@ -18,6 +18,7 @@ from hpbench.search.targets import (
     END_MARK,
     Rerun,
     find_rerun_targets,
+    rerun_trials,
     round_toward_easy,
 )
 from hpbench.spec import load_plan
@@ -192,6 +193,43 @@ def test_rerun_targets_are_the_median_of_the_best_points_reruns(tmp_path, capsys
     assert "--rerun-horizon needs --rerun-seeds" in capsys.readouterr().err
     assert main([*argv, "--rerun-seeds", "0,0"]) == 2
     assert "expected distinct integer seeds >= 0" in capsys.readouterr().err
+
+
+def test_an_export_with_the_reruns_restores_the_rerun_targets(tmp_path, capsys):
+    suite = write_suite(tmp_path)
+    spec = write_search(tmp_path, suite)
+    spec.write_text(spec.read_text().replace("seeds = [0, 1, 2]", "seeds = [0]"))
+    results = tmp_path / "results"
+    plan = load_plan(spec)
+    for trial in plan.trials:
+        write_curve(results, trial, SEARCH[trial.workload, trial.params["learning_rate"]])
+    archive = tmp_path / "search.tar.xz"
+    export = ["results", "export", str(spec), "--out", str(archive), "--results", str(results)]
+    rerun = ["--rerun-seeds", "0,1,2", "--rerun-horizon", "0.5"]
+    assert main([*export, *rerun]) == 0  # reruns planned from the search, none trained yet
+    assert "6 finished trials of 15 planned" in capsys.readouterr().out
+    for trial in rerun_trials(plan, read_planned(results, plan.trials), Rerun([0, 1, 2], 0.5)):
+        write_curve(results, trial, RERUN[trial.workload, trial.seed])
+    assert main([*export, *rerun]) == 0
+    assert "15 finished trials of 15 planned" in capsys.readouterr().out
+    targets = ["targets", str(spec), "--quiet", *rerun, "--report"]
+    assert main([*targets, str(tmp_path / "before.md"), "--results", str(results)]) == 0
+    restored = tmp_path / "restored"
+    assert main(["results", "import", str(archive), "--results", str(restored)]) == 0
+    assert main([*targets, str(tmp_path / "after.md"), "--results", str(restored)]) == 0
+    before, after = ((tmp_path / f"{name}.md").read_text() for name in ("before", "after"))
+    assert "| ogbg | map (max) | 0.23 |" in after
+    assert after.split("\n", 3)[3] == before.split("\n", 3)[3]  # all but the dated header
+    assert (
+        main(
+            ["results", "export", str(write_search(tmp_path, suite)), "--out"]
+            + [str(archive), "--results", str(tmp_path / "empty"), *rerun]
+        )
+        == 2
+    )
+    assert "no reruns to export: criteo (base): no point has a finite best metric" in (
+        capsys.readouterr().err
+    )
 
 
 def test_targets_refuses_a_suite_without_the_written_target(search, capsys):

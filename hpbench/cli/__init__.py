@@ -49,6 +49,44 @@ def add_results_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def seed_list(text: str) -> tuple[int, ...]:
+    """``0,1,2`` as seeds (argparse reports the error as a bad value)."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected seeds separated by commas, e.g. 0,1,2,3,4"
+        ) from None
+
+
+def add_rerun_options(parser: argparse.ArgumentParser, seeds_help: str) -> None:
+    """``--rerun-seeds`` and ``--rerun-horizon``: AlgoPerf's last step of target setting
+    (hpbench.search.targets.Rerun), for ``hpbench targets`` and ``hpbench results export``."""
+    parser.add_argument("--rerun-seeds", type=seed_list, metavar="S,S,...", help=seeds_help)
+    parser.add_argument(
+        "--rerun-horizon",
+        type=float,
+        metavar="F",
+        help="with --rerun-seeds: the target-setting budget, a fraction of max_steps "
+        "(default: the search's horizon)",
+    )
+
+
+def rerun_of(args: argparse.Namespace):
+    """The ``Rerun`` that ``add_rerun_options``' arguments ask for, or None; ``ValueError``
+    with the message to print for bad values or a horizon without seeds."""
+    from hpbench.search.targets import Rerun
+
+    if args.rerun_seeds is None:
+        if args.rerun_horizon is not None:
+            raise ValueError("--rerun-horizon needs --rerun-seeds")
+        return None
+    try:
+        return Rerun(args.rerun_seeds, args.rerun_horizon)
+    except ValueError as e:
+        raise ValueError(f"--rerun-seeds/--rerun-horizon: {e}") from None
+
+
 #: command -> (module whose ``COMMANDS`` holds it, one-line help). Keep the help here:
 #: ``hpbench --help`` imports nothing.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -1,8 +1,10 @@
 """``hpbench results export SPEC... --out FILE.tar.xz`` and ``hpbench results import FILE``:
 the finished trials of specs as one archive to commit, and its restore (hpbench.results.archive).
 
-Exit codes: 0 done; 1 an export with no finished trial, or an import that kept a different
-trial already there; 2 a spec with problems or an archive that is refused (nothing written).
+With ``--rerun-seeds`` (and ``--rerun-horizon``) as given to ``hpbench targets``, ``export``
+adds a target search's reruns. Exit codes: 0 done; 1 an export with no finished trial, or an
+import that kept a different trial already there; 2 a spec with problems, a search without
+results to rerun, or an archive that is refused (nothing written).
 No JAX import.
 """
 
@@ -11,8 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hpbench.cli import Command, add_results_option
+from hpbench.cli import Command, add_rerun_options, add_results_option, rerun_of
+
+if TYPE_CHECKING:
+    from hpbench.plan import Trial
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,19 +30,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     export.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files")
     export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the .tar.xz")
+    add_rerun_options(
+        export,
+        "also export the reruns of `hpbench targets SPEC --rerun-seeds ...` with these seeds "
+        "(each workload's best point of the specs' searches, as found in the results)",
+    )
     restore = sub.add_parser("import", help="restore an exported .tar.xz into the results dir")
     restore.add_argument("archive", type=Path, metavar="FILE", help="a .tar.xz from export")
     for command in (export, restore):
         add_results_option(command)
 
 
+def _planned(args: argparse.Namespace) -> list[Trial]:
+    """The trials to export: the specs' plans, then with ``--rerun-seeds`` the reruns of each
+    spec's best points (hpbench.search.targets.rerun_trials over the results found)."""
+    from hpbench.spec import load_plan
+
+    rerun = rerun_of(args)
+    plans = [load_plan(spec) for spec in args.specs]
+    trials = [trial for plan in plans for trial in plan.trials]
+    if rerun is None:
+        return trials
+    from hpbench.results import read_planned
+    from hpbench.search.targets import rerun_trials
+
+    for spec, plan in zip(args.specs, plans, strict=True):
+        try:
+            trials += rerun_trials(plan, read_planned(args.results, plan.trials), rerun)
+        except ValueError as e:
+            raise ValueError(f"{spec}: no reruns to export: {e}") from None
+    return trials
+
+
 def main(args: argparse.Namespace) -> int:
     from hpbench.results.archive import ArchiveError, export_results, import_results
 
     if args.action == "export":
-        from hpbench.spec import load_plan
-
-        trials = [trial for spec in args.specs for trial in load_plan(spec).trials]
+        try:
+            trials = _planned(args)
+        except ValueError as e:
+            print(f"hpbench results export: {e}", file=sys.stderr)
+            return 2
         exported = export_results(args.results, trials, args.out)
         reasons: dict[str, list[str]] = {}
         for trial_id, why in sorted(exported.left_out.items()):

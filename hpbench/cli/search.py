@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hpbench.cli import Command, add_results_option
+from hpbench.cli import Command, add_rerun_options, add_results_option, rerun_of
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -52,16 +52,6 @@ def _bad_pack(args: argparse.Namespace, name: str) -> bool:
         print(f"hpbench {name}: --pack {args.pack}: expected at least 1", file=sys.stderr)
         return True
     return False
-
-
-def _seed_list(text: str) -> tuple[int, ...]:
-    """``0,1,2`` as seeds (argparse reports the ValueError as a bad value)."""
-    try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected seeds separated by commas, e.g. 0,1,2,3,4"
-        ) from None
 
 
 def _checked(spec):
@@ -167,20 +157,11 @@ def add_targets_arguments(parser: argparse.ArgumentParser) -> None:
         help="the targets' version label recorded in the suite (default: SPEC's name "
         "and today's date)",
     )
-    parser.add_argument(
-        "--rerun-seeds",
-        type=_seed_list,
-        metavar="S,S,...",
-        help="AlgoPerf's last step: train each workload's best point again with these "
-        "seeds; the target is the median of their best metrics (default: the search's "
-        "best median is the target)",
-    )
-    parser.add_argument(
-        "--rerun-horizon",
-        type=float,
-        metavar="F",
-        help="with --rerun-seeds: the target-setting budget, a fraction of max_steps "
-        "(default: the search's horizon)",
+    add_rerun_options(
+        parser,
+        "AlgoPerf's last step: train each workload's best point again with these seeds; the "
+        "target is the median of their best metrics (default: the search's best median is "
+        "the target)",
     )
     _common(parser)
 
@@ -193,17 +174,10 @@ def targets_main(args: argparse.Namespace) -> int:
 
     if _bad_pack(args, "targets"):
         return 2
-    from hpbench.search.targets import Rerun
-
-    rerun = None
-    if args.rerun_seeds is not None:
-        try:
-            rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
-        except ValueError as e:
-            print(f"hpbench targets: --rerun-seeds/--rerun-horizon: {e}", file=sys.stderr)
-            return 2
-    elif args.rerun_horizon is not None:
-        print("hpbench targets: --rerun-horizon needs --rerun-seeds", file=sys.stderr)
+    try:
+        rerun = rerun_of(args)
+    except ValueError as e:
+        print(f"hpbench targets: {e}", file=sys.stderr)
         return 2
     plan = compile_plan(_checked(load_spec(args.specs[0])))
     if args.write is not None and not args.write.is_file():
