@@ -31,7 +31,6 @@ from hpbench.scoring import score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"  # its provenance block: seed values
-ENDED = ("done", "diverged", "failed")  # trials still running or interrupted are not counted
 
 
 def hardness(spec: Path, results: Path) -> list[dict]:
@@ -41,7 +40,7 @@ def hardness(spec: Path, results: Path) -> list[dict]:
     rows = []
     for workload in sorted({t.workload for t in plan.trials}):
         trials = [t for t in plan.trials if t.workload == workload]
-        done = [t for t in trials if t.id in finished and finished[t.id].status.state in ENDED]
+        done = [t for t in trials if t.id in finished and finished[t.id].status.finished]
         reached = [t for t in done if score_trial(finished[t.id], t.id).outcome == "reached"]
         rows.append(
             {
@@ -100,7 +99,7 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
     seeds = seed_values(suite)
     rows = []
     for trial in sorted(plan.trials, key=lambda t: (t.workload, t.seed)):
-        if trial.id not in finished or finished[trial.id].status.state not in ENDED:
+        if trial.id not in finished or not finished[trial.id].status.finished:
             continue
         score = score_trial(finished[trial.id], trial.id)
         target = trial.target
@@ -142,15 +141,14 @@ def naive_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def finished_scores(
-    trials: Iterable[Trial], results: Mapping[str, TrialResult], states: tuple[str, ...] = ENDED
-) -> dict[str, list]:
+def finished_scores(trials: Iterable[Trial], results: Mapping[str, TrialResult]) -> dict[str, list]:
     """Per workload (sorted), the score of each of ``trials`` (seed order) whose result in
-    ``results`` (by trial id) ended in one of ``states``."""
+    ``results`` (by trial id) is finished (done or diverged: a failed trial says nothing about
+    the algorithm and is retrained by the next run)."""
     out: dict[str, list] = {}
     for trial in sorted(trials, key=lambda t: (t.workload, t.seed)):
         result = results.get(trial.id)
-        if result is not None and result.status.state in states:
+        if result is not None and result.status.finished:
             out.setdefault(trial.workload, []).append(score_trial(result, trial.id))
     return out
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def best_metrics(trials, results) -> dict[str, list[float]]:
     """Per workload, the best validation metric of each finished trial (seed order); a
     failed trial (an exception) says nothing about the point and is left out."""
-    scores = finished_scores(trials, results, ("done", "diverged"))
+    scores = finished_scores(trials, results)
     return {w: [s.best_metric for s in found] for w, found in scores.items()}
 
 

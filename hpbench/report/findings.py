@@ -29,10 +29,6 @@ from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
-#: A trial's final states. A failed one (an exception: e.g. an ImportError when the code
-#: changed under a running campaign) says nothing about the algorithm and is retrained by
-#: the next `hpbench run`; still running or interrupted ones are not counted either.
-ENDED = ("done", "diverged")
 REPRODUCED, PARTLY, NOT, NOT_RUN = "reproduced", "partly", "not reproduced", "not run"
 #: A naive arm reaching at most this share of the targets means the targets separate tuned
 #: from untuned training, as AlgoPerf's do; above it a "reached" does not mean what the
@@ -333,7 +329,7 @@ def collect_folds(
         for trial in compile_plan(attrs.evolve(spec, points=(dict(point),))).trials:
             label[trial.id] = f"p{i:05d}"
     found = read_planned(results_dir, compile_plan(spec).trials)
-    ended = {i: r for i, r in found.items() if r.status.state in ENDED}
+    ended = {i: r for i, r in found.items() if r.status.finished}
     if len(ended) < len(label):
         return None, f"{len(ended)} of {len(label)} search trials ended"
     scores = score_results(ended, label)
@@ -383,7 +379,7 @@ def _fresh_fractions(
                     label[trial.id] = workload
                     trials.append(trial)
     found = read_planned(results_dir, trials)
-    ended = {i: r for i, r in found.items() if r.status.state in ENDED}
+    ended = {i: r for i, r in found.items() if r.status.finished}
     if len(ended) < len(trials):
         return (), f"{len(ended)} of {len(trials)} trials ended"
     scores = score_results(ended, label)
@@ -475,7 +471,7 @@ def collect(
             )
             max_steps[trial.workload] = trial.max_steps
         found = read_planned(results_dir, trials)
-        ended = {i: r for i, r in found.items() if r.status.state in ENDED}
+        ended = {i: r for i, r in found.items() if r.status.finished}
         if len(ended) == len(trials):
             complete[arm] = ended
         else:

@@ -43,7 +43,9 @@ from hpbench.plan import Trial
 STATES = ("pending", "running", "done", "diverged", "failed", "interrupted")
 #: The state a reader reports for files that fail their checks (never written).
 CORRUPT = "corrupt"
-#: States with a final result.
+#: States with a final result. A failed trial (an exception, e.g. an ImportError when the code
+#: changed under a running campaign) says nothing about the algorithm and is retrained by the
+#: next run; reports and benchmarks count only these.
 FINISHED_STATES = ("done", "diverged")
 
 
