@@ -6,12 +6,19 @@ target and an untuned arm over the whole budget: if the tuned point gains much f
 steps, the quarter is far from converged and any method given 4x the steps may pass the
 target; at full size the target-setting runs are near their ceiling. Trains only what is
 missing (``hpbench.search.runs.train``). ``python -m benchmarks.graded_ceiling
-[--spec SPEC] [--naive SPEC] [--seeds 0,1,2] [--results DIR]``.
+[--spec SPEC] [--naive SPEC] [--seeds 0,1,2] [--rerun-seeds 0,1,2,3,4] [--results DIR]``.
+
+A second table gives item 1's criteria from the same engine runs (``criteria``; the figures
+of benchmarks/bench_criteria.py, which trains with its own loop and evaluates at step 0):
+the whole-budget curves' plateau, largest jump and target position, the gain of the whole
+budget over the target-setting reruns, and those reruns' spread over naive Adam's gap.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import statistics
 from pathlib import Path
 
@@ -66,6 +73,100 @@ def ceiling(spec: Path, naive: Path, seeds: tuple[int, ...], results_dir: Path) 
     return rows
 
 
+def curve_shape(steps: list[int], values: list[float], target, max_steps: int) -> dict:
+    """Item 1's figures of one curve, from its first evaluation (``start``): ``plateau``, the
+    step where the metric first moves 10% of the way from start to its best, as a share of
+    ``max_steps``; ``jump``, the largest change between two evaluations as a share of that
+    range; ``position``, (target - start) / (best - start)."""
+    start, best = values[0], target.best(values)
+    span = (best - start) or math.nan
+    progress = [(v - start) / span for v in values]
+    moved = next((s for s, p in zip(steps, progress, strict=True) if p >= 0.1), math.nan)
+    return {
+        "start": start,
+        "best": best,
+        "plateau": moved / max_steps,
+        "jump": max(abs(b - a) for a, b in itertools.pairwise(progress)),
+        "position": (target.value - start) / span,
+    }
+
+
+def criteria(
+    spec: Path, naive: Path, seeds: tuple[int, ...], rerun: Rerun, results_dir: Path
+) -> list[dict]:
+    """Per workload, item 1's criteria from finished engine runs: each whole-budget winner's
+    curve (``curve_shape``; medians over ``seeds``, plateau and jump also the worst), the
+    late gain (median whole-budget best - median best of the target-setting ``rerun``) over
+    the curve's range, and the rerun's spread (max - min of its seeds' bests) over the
+    signed gap from the untuned arm's median best to the target (negative: it passes)."""
+    plan = hpbench.plan(spec)
+    found = read_planned(results_dir, plan.trials)
+    whole = rerun_trials(plan, found, Rerun(seeds, 1.0))
+    reruns = rerun_trials(plan, found, rerun)
+    naive_trials = hpbench.plan(naive).trials
+    results = read_planned(results_dir, [*whole, *reruns, *naive_trials])
+    quarter = best_metrics(reruns, results)
+    untuned = best_metrics(naive_trials, results)
+    rows = []
+    for workload in sorted({t.workload for t in whole}):
+        trials = [t for t in whole if t.workload == workload and t.id in results]
+        shapes = []
+        for trial in trials:
+            if results[trial.id].status.finished:
+                evals = results[trial.id].evals
+                steps = [e.step for e in evals]
+                values = [e.metrics[trial.target.metric] for e in evals]
+                shapes.append(curve_shape(steps, values, trial.target, trial.max_steps))
+        if not shapes or workload not in quarter or workload not in untuned:
+            continue
+        target = trials[0].target
+        median = {k: statistics.median(s[k] for s in shapes) for k in shapes[0]}
+        sign = 1.0 if target.direction == "max" else -1.0
+        gap = sign * (target.value - statistics.median(untuned[workload]))
+        rows.append(
+            {
+                "workload": workload,
+                "target": target,
+                "seeds": len(shapes),
+                **median,
+                "worst_plateau": max(s["plateau"] for s in shapes),
+                "worst_jump": max(s["jump"] for s in shapes),
+                "late_gain": (median["best"] - statistics.median(quarter[workload]))
+                / ((median["best"] - median["start"]) or math.nan),
+                "quarter": quarter[workload],
+                "spread_over_gap": (max(quarter[workload]) - min(quarter[workload]))
+                / (gap or math.nan),
+                "naive": statistics.median(untuned[workload]),
+            }
+        )
+    return rows
+
+
+def criteria_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| workload | target | whole-budget seeds | start | best (whole) | plateau (worst) "
+        "| jump (worst) | target position | late gain | reruns at the quarter: median, spread "
+        "| naive: median best | spread / gap |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        q = r["quarter"]
+        lines.append(
+            f"| {r['workload']} | {r['target'].metric} {r['target'].value:.4g} | {r['seeds']} "
+            f"| {r['start']:.4g} | {r['best']:.4g} | {r['plateau']:.2f} ({r['worst_plateau']:.2f}) "
+            f"| {r['jump']:.2f} ({r['worst_jump']:.2f}) | {r['position']:.2f} "
+            f"| {r['late_gain']:.2f} | {statistics.median(q):.4g}, {max(q) - min(q):.3g} "
+            f"| {r['naive']:.4g} | {r['spread_over_gap']:.2f} |"
+        )
+    lines.append(
+        "\nItem 1 wants: plateau < 0.2 of the budget; no jump from chance to ceiling (a "
+        "small largest jump); late gain clearly > 0 but a quarter near its ceiling; target "
+        "position well inside 0..1; spread / gap between 0 and 1/3 (negative: the untuned "
+        "arm passes the target). Start is the first evaluation (2% of the budget), not step 0."
+    )
+    return "\n".join(lines)
+
+
 def markdown(rows: list[dict]) -> str:
     lines = [
         "| workload | target (tuned, 1/4) | tuned winner, whole budget: per seed | its miss "
@@ -96,11 +197,20 @@ def main(argv: list[str] | None = None) -> None:
         "--naive", default=str(ROOT / "specs" / "findings_graded" / "naive_adam.toml")
     )
     parser.add_argument("--seeds", default="0,1,2", help="the winners' seeds, comma-separated")
+    parser.add_argument(
+        "--rerun-seeds", default="0,1,2,3,4", help="the target-setting reruns' seeds"
+    )
+    parser.add_argument(
+        "--rerun-horizon", type=float, default=0.25, help="the target-setting budget"
+    )
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
     seeds = tuple(int(s) for s in args.seeds.split(","))
-    rows = ceiling(Path(args.spec), Path(args.naive), seeds, Path(args.results))
-    print(markdown(rows))
+    rerun = Rerun(tuple(int(s) for s in args.rerun_seeds.split(",")), args.rerun_horizon)
+    spec, naive, results = Path(args.spec), Path(args.naive), Path(args.results)
+    print(markdown(ceiling(spec, naive, seeds, results)))
+    print()
+    print(criteria_markdown(criteria(spec, naive, seeds, rerun, results)))
 
 
 if __name__ == "__main__":

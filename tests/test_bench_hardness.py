@@ -119,3 +119,51 @@ def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
     assert "reaches the suite's target on 0 of 1" in text  # reach 1.2: never crosses it
     listed_best = curve_value(list_trials[0], last, 1.2)
     assert f"{relative_miss(listed_best, 'min', by_lr[0.01]):+.1%}" in text
+
+
+def test_curve_shape_by_hand():
+    from benchmarks.graded_ceiling import curve_shape
+
+    # error 1.0 -> 0.3 over 50 steps, target 0.4: progress 0, 1/14, 2/7, 5/7, 1
+    shape = curve_shape([10, 20, 30, 40, 50], [1.0, 0.95, 0.8, 0.5, 0.3], Target("e", 0.4, "min"), 50)
+    assert (shape["start"], shape["best"]) == (1.0, 0.3)
+    assert shape["plateau"] == pytest.approx(30 / 50)  # the first step 10% of the way
+    assert shape["jump"] == pytest.approx(5 / 7 - 2 / 7)
+    assert shape["position"] == pytest.approx(6 / 7)
+    flat = curve_shape([10, 20], [0.5, 0.5], Target("e", 0.4, "min"), 50)  # never moves
+    assert math.isnan(flat["plateau"]) and math.isnan(flat["position"])
+
+
+def test_graded_criteria_from_the_whole_budget_runs_the_reruns_and_naive_adam(tmp_path):
+    from benchmarks import graded_ceiling
+    from hpbench.search.targets import Rerun, rerun_trials
+
+    search = ROOT / "specs" / "levers" / "ceiling_quarter_steps4.toml"  # 2 lrs, 1/4, seed 0
+    naive = ROOT / "specs" / "findings_graded" / "naive_adam.toml"
+    trials = plan(search).trials
+    reach = {min(t.params["learning_rate"] for t in trials): 0.5}  # the winner: 0.8 elsewhere
+    for trial in trials:
+        write_result(make_result(trial, reach.get(trial.params["learning_rate"], 0.8)), tmp_path)
+    found = {t.id: make_result(t, reach.get(t.params["learning_rate"], 0.8)) for t in trials}
+    rerun = Rerun((0, 1, 2), 0.25)
+    for trial in rerun_trials(plan(search), found, rerun):
+        if trial.seed:  # seed 0 is the search's own trial (reach 0.5)
+            write_result(make_result(trial, {1: 0.6, 2: 0.7}[trial.seed]), tmp_path)
+    for trial in rerun_trials(plan(search), found, Rerun((0,), 1.0)):
+        write_result(make_result(trial, 0.3), tmp_path)
+    naive_trials = [t for t in plan(naive).trials if t.workload == "criteo"]
+    for trial in naive_trials:
+        write_result(make_result(trial, NEVER), tmp_path)
+    rows = graded_ceiling.criteria(search, naive, (0,), rerun, tmp_path)
+    assert [r["workload"] for r in rows] == ["criteo"]  # no naive run elsewhere: left out
+    row = rows[0]
+    quarter = next(t for t in rerun_trials(plan(search), found, rerun) if t.workload == "criteo")
+
+    def best(trial, at):
+        return curve_value(trial, trial.horizon_steps - trial.horizon_steps % trial.eval_every, at)
+
+    assert row["quarter"] == pytest.approx([best(quarter, r) for r in (0.5, 0.6, 0.7)])
+    gap = best(naive_trials[0], NEVER) - quarter.target.value  # cross-entropy: lower is better
+    assert row["spread_over_gap"] == pytest.approx((best(quarter, 0.7) - best(quarter, 0.5)) / gap)
+    assert row["seeds"] == 1 and 0 < row["late_gain"] < 1 and 0 < row["position"] < 1
+    assert "| criteo | cross_entropy" in graded_ceiling.criteria_markdown(rows)
