@@ -125,7 +125,9 @@ def test_curve_shape_by_hand():
     from benchmarks.graded_ceiling import curve_shape
 
     # error 1.0 -> 0.3 over 50 steps, target 0.4: progress 0, 1/14, 2/7, 5/7, 1
-    shape = curve_shape([10, 20, 30, 40, 50], [1.0, 0.95, 0.8, 0.5, 0.3], Target("e", 0.4, "min"), 50)
+    shape = curve_shape(
+        [10, 20, 30, 40, 50], [1.0, 0.95, 0.8, 0.5, 0.3], Target("e", 0.4, "min"), 50
+    )
     assert (shape["start"], shape["best"]) == (1.0, 0.3)
     assert shape["plateau"] == pytest.approx(30 / 50)  # the first step 10% of the way
     assert shape["jump"] == pytest.approx(5 / 7 - 2 / 7)
