@@ -152,14 +152,21 @@ RERUN = {
 }
 
 
-def test_rerun_targets_are_the_median_of_the_best_points_reruns(tmp_path, capsys):
+@pytest.fixture
+def one_seed_search(tmp_path) -> tuple[Path, Path, Path]:
+    """The suite, a one-seed search spec and its results (SEARCH's curves), not yet rerun."""
     suite = write_suite(tmp_path)
     spec = write_search(tmp_path, suite)
     spec.write_text(spec.read_text().replace("seeds = [0, 1, 2]", "seeds = [0]"))
     results = tmp_path / "results"
-    plan = load_plan(spec)
-    for trial in plan.trials:
+    for trial in load_plan(spec).trials:
         write_curve(results, trial, SEARCH[trial.workload, trial.params["learning_rate"]])
+    return suite, spec, results
+
+
+def test_rerun_targets_are_the_median_of_the_best_points_reruns(one_seed_search, tmp_path, capsys):
+    suite, spec, results = one_seed_search
+    plan = load_plan(spec)
     rerun = Rerun([0, 1, 2], horizon=0.5)
     with pytest.raises(ValueError, match="criteo .base.: the rerun of its best point"):
         find_rerun_targets(plan, read_planned(results, plan.trials), rerun)  # not retrained
@@ -195,14 +202,9 @@ def test_rerun_targets_are_the_median_of_the_best_points_reruns(tmp_path, capsys
     assert "expected distinct integer seeds >= 0" in capsys.readouterr().err
 
 
-def test_an_export_with_the_reruns_restores_the_rerun_targets(tmp_path, capsys):
-    suite = write_suite(tmp_path)
-    spec = write_search(tmp_path, suite)
-    spec.write_text(spec.read_text().replace("seeds = [0, 1, 2]", "seeds = [0]"))
-    results = tmp_path / "results"
+def test_an_export_with_the_reruns_restores_the_rerun_targets(one_seed_search, tmp_path, capsys):
+    suite, spec, results = one_seed_search
     plan = load_plan(spec)
-    for trial in plan.trials:
-        write_curve(results, trial, SEARCH[trial.workload, trial.params["learning_rate"]])
     archive = tmp_path / "search.tar.xz"
     export = ["results", "export", str(spec), "--out", str(archive), "--results", str(results)]
     rerun = ["--rerun-seeds", "0,1,2", "--rerun-horizon", "0.5"]
