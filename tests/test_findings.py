@@ -235,6 +235,29 @@ def test_render_table_5(collected):
     assert text.count("**not run this session**") == 3  # the list finding has its number
 
 
+def test_sweeps_stronger_than_at_full_size_are_named(collected):
+    def sweep(label, reached):
+        return findings.ArmResult(
+            arm=ARM[label],
+            planned=24,
+            ended=24,
+            reached_per_seed=(len(reached),) * 3,
+            workloads_reached=reached,
+            best={},
+            suite_seconds=60.0,
+            horizon=1 / 3,
+            score=0.5,
+            step_fractions={},
+        )
+
+    # Table 5: each sweep reaches 2 of 8 at full size; here WD 1e-4 reaches 3, WD 0.5 only 2
+    arms = (sweep("LR sweep (WD 1e-4)", ("criteo", "fastmri", "ogbg")),)
+    arms += (sweep("LR sweep (WD 0.5)", ("criteo", "ogbg")),)
+    text = findings._stronger_sweeps(attrs.evolve(collected, arms=arms))
+    assert text.endswith("than the paper's: LR sweep (WD 1e-4) 3/8 (paper 2/8)")
+    assert findings._stronger_sweeps(collected) == ""  # no sweep ran
+
+
 def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
     spec = load_spec(findings.ROOT / findings.MINI.list_search)
     workloads = MINI_SUITE
