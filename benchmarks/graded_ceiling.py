@@ -20,12 +20,16 @@ import argparse
 import itertools
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import hpbench
 from benchmarks.bench_hardness import finished_scores
+from hpbench.cli import seed_list
+from hpbench.plan import Trial
 from hpbench.report.papers import TABLE_4_NADAMW, relative_miss, table_4_misses
 from hpbench.results import read_planned
+from hpbench.results.records import TrialResult
 from hpbench.search.runs import train
 from hpbench.search.targets import Rerun, rerun_trials
 
@@ -46,16 +50,23 @@ def median_miss(values: list[float], target) -> float:
     return relative_miss(statistics.median(values), target.direction, target.value)
 
 
-def ceiling(spec: Path, naive: Path, seeds: tuple[int, ...], results_dir: Path) -> list[dict]:
-    """Per workload: the target, the winner's best metrics over the whole budget, and the
-    untuned arm's; each as a relative miss of the target (negative: passes it)."""
+def winners_and_reruns(
+    spec: Path, seeds: tuple[int, ...], rerun: Rerun, results_dir: Path
+) -> tuple[tuple[Trial, ...], tuple[Trial, ...]]:
+    """The targets search ``spec``'s winners (each workload's best point) over the whole
+    budget with ``seeds``, and the same winners as the target-setting ``rerun`` trained them."""
     plan = hpbench.plan(spec)
     found = read_planned(results_dir, plan.trials)
-    winners = rerun_trials(plan, found, Rerun(seeds, 1.0))
-    train(winners, results_dir)
-    tuned = best_metrics(winners, read_planned(results_dir, winners))
-    naive_trials = hpbench.plan(naive).trials
-    untuned = best_metrics(naive_trials, read_planned(results_dir, naive_trials))
+    return rerun_trials(plan, found, Rerun(seeds, 1.0)), rerun_trials(plan, found, rerun)
+
+
+def ceiling(
+    winners: Sequence[Trial], naive_trials: Sequence[Trial], results: Mapping[str, TrialResult]
+) -> list[dict]:
+    """Per workload: the target, the winner's best metrics over the whole budget, and the
+    untuned arm's; each as a relative miss of the target (negative: passes it)."""
+    tuned = best_metrics(winners, results)
+    untuned = best_metrics(naive_trials, results)
     rows = []
     for trial in sorted({t.workload: t for t in winners}.values(), key=lambda t: t.workload):
         full = tuned.get(trial.workload, [])
@@ -92,19 +103,16 @@ def curve_shape(steps: list[int], values: list[float], target, max_steps: int) -
 
 
 def criteria(
-    spec: Path, naive: Path, seeds: tuple[int, ...], rerun: Rerun, results_dir: Path
+    whole: Sequence[Trial],
+    reruns: Sequence[Trial],
+    naive_trials: Sequence[Trial],
+    results: Mapping[str, TrialResult],
 ) -> list[dict]:
     """Per workload, item 1's criteria from finished engine runs: each whole-budget winner's
-    curve (``curve_shape``; medians over ``seeds``, plateau and jump also the worst), the
-    late gain (median whole-budget best - median best of the target-setting ``rerun``) over
-    the curve's range, and the rerun's spread (max - min of its seeds' bests) over the
+    curve (``curve_shape``; medians over its seeds, plateau and jump also the worst), the
+    late gain (median whole-budget best - median best of the target-setting ``reruns``) over
+    the curve's range, and the reruns' spread (max - min of their seeds' bests) over the
     signed gap from the untuned arm's median best to the target (negative: it passes)."""
-    plan = hpbench.plan(spec)
-    found = read_planned(results_dir, plan.trials)
-    whole = rerun_trials(plan, found, Rerun(seeds, 1.0))
-    reruns = rerun_trials(plan, found, rerun)
-    naive_trials = hpbench.plan(naive).trials
-    results = read_planned(results_dir, [*whole, *reruns, *naive_trials])
     quarter = best_metrics(reruns, results)
     untuned = best_metrics(naive_trials, results)
     rows = []
@@ -196,21 +204,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--naive", default=str(ROOT / "specs" / "findings_graded" / "naive_adam.toml")
     )
-    parser.add_argument("--seeds", default="0,1,2", help="the winners' seeds, comma-separated")
     parser.add_argument(
-        "--rerun-seeds", default="0,1,2,3,4", help="the target-setting reruns' seeds"
+        "--seeds", type=seed_list, default=(0, 1, 2), help="the winners' seeds, comma-separated"
+    )
+    parser.add_argument(
+        "--rerun-seeds", type=seed_list, default=(0, 1, 2, 3, 4), help="the reruns' seeds"
     )
     parser.add_argument(
         "--rerun-horizon", type=float, default=0.25, help="the target-setting budget"
     )
-    parser.add_argument("--results", default="results")
+    parser.add_argument("--results", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
-    seeds = tuple(int(s) for s in args.seeds.split(","))
-    rerun = Rerun(tuple(int(s) for s in args.rerun_seeds.split(",")), args.rerun_horizon)
-    spec, naive, results = Path(args.spec), Path(args.naive), Path(args.results)
-    print(markdown(ceiling(spec, naive, seeds, results)))
+    rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
+    whole, reruns = winners_and_reruns(Path(args.spec), args.seeds, rerun, args.results)
+    train(whole, args.results)
+    naive_trials = hpbench.plan(args.naive).trials
+    results = read_planned(args.results, [*whole, *reruns, *naive_trials])
+    print(markdown(ceiling(whole, naive_trials, results)))
     print()
-    print(criteria_markdown(criteria(spec, naive, seeds, rerun, results)))
+    print(criteria_markdown(criteria(whole, reruns, naive_trials, results)))
 
 
 if __name__ == "__main__":

@@ -138,6 +138,7 @@ def test_curve_shape_by_hand():
 
 def test_graded_criteria_from_the_whole_budget_runs_the_reruns_and_naive_adam(tmp_path):
     from benchmarks import graded_ceiling
+    from hpbench.results import read_planned
     from hpbench.search.targets import Rerun, rerun_trials
 
     search = ROOT / "specs" / "levers" / "ceiling_quarter_steps4.toml"  # 2 lrs, 1/4, seed 0
@@ -156,7 +157,11 @@ def test_graded_criteria_from_the_whole_budget_runs_the_reruns_and_naive_adam(tm
     naive_trials = [t for t in plan(naive).trials if t.workload == "criteo"]
     for trial in naive_trials:
         write_result(make_result(trial, NEVER), tmp_path)
-    rows = graded_ceiling.criteria(search, naive, (0,), rerun, tmp_path)
+    whole, reruns = graded_ceiling.winners_and_reruns(search, (0,), rerun, tmp_path)
+    assert {(t.horizon, t.seed) for t in whole} == {(1.0, 0)}
+    assert {t.id for t in reruns} == {t.id for t in rerun_trials(plan(search), found, rerun)}
+    results = read_planned(tmp_path, [*whole, *reruns, *naive_trials])
+    rows = graded_ceiling.criteria(whole, reruns, naive_trials, results)
     assert [r["workload"] for r in rows] == ["criteo"]  # no naive run elsewhere: left out
     row = rows[0]
     quarter = next(t for t in rerun_trials(plan(search), found, rerun) if t.workload == "criteo")
