@@ -3,7 +3,7 @@ that reach each target at horizon 1/3, beside the NAdamW-list paper's Table 4; a
 check from below: does naive Adam reach them, and is the tuned point's seed spread small
 beside the gap from naive Adam to the target?
 
-Reads the finished trials of ``specs/targets_mini5.toml`` (the broad-space search; train it
+Reads the finished trials of ``specs/targets_graded.toml`` (the broad-space search; train it
 first with ``hpbench run``) and prints, per workload, how many points reach the suite's
 target, which learning rates they have, and Table 4's count of 200
 (``../shared/REFERENCE.md``). Then, from ``specs/naive_adam.toml``'s trials and the per-seed
@@ -199,7 +199,7 @@ def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "targets_mini5.toml"))
+    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "targets_graded.toml"))
     parser.add_argument("--naive", default=str(ROOT / "specs" / "naive_adam.toml"))
     parser.add_argument(
         "--suite",

@@ -3,13 +3,13 @@ discriminate (tuned NAdamW, the published 5-point list, naive Adam, a poor learn
 
 Reads the results of the specs below from ``results/`` (or ``--results DIR``), as trained by
 ``hpbench run``; prints the Markdown table recorded in ``benchmarks/workloads.md``. Nothing
-is trained here: run the specs first (``specs/targets_mini.toml``, ``specs/nadamw_list5.toml``,
+is trained here: run the specs first (``specs/targets_graded.toml``, ``specs/nadamw_list5.toml``,
 ``specs/naive_adam.toml``).
 
 - s / 1000 steps: training seconds as the engine records them (compilation, evaluation and
   checkpoints excluded) of the naive Adam trial, which trains alone (no packing);
-- tuned NAdamW: the best learning rate of the target search (horizon 0.5), its median seed's
-  first evaluation at the target, in steps and training seconds;
+- tuned NAdamW: the earliest learning rate of the targets' search (horizon 1/3), its median
+  seed's first evaluation at the target, in steps and training seconds;
 - the published list: the earliest of its five points (horizon 1/3), which point, steps and
   seconds; a "poor learning rate" is its slowest point;
 - naive Adam: Optax's Adam defaults at a constant 1e-3 over the whole budget.
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ROOT / "specs" / "targets_mini.toml"
+TARGETS = ROOT / "specs" / "targets_graded.toml"
 LIST = ROOT / "specs" / "nadamw_list5.toml"
 NAIVE = ROOT / "specs" / "naive_adam.toml"
 

@@ -201,9 +201,7 @@ def markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default=str(ROOT / "specs" / "targets_graded.toml"))
-    parser.add_argument(
-        "--naive", default=str(ROOT / "specs" / "findings_graded" / "naive_adam.toml")
-    )
+    parser.add_argument("--naive", default=str(ROOT / "specs" / "findings" / "naive_adam.toml"))
     parser.add_argument(
         "--seeds", type=seed_list, default=(0, 1, 2), help="the winners' seeds, comma-separated"
     )

@@ -38,7 +38,7 @@ def test_table_4_naive_medians_by_hand():
 
 
 def test_arm_misses_median_over_seeds(tmp_path):
-    spec = ROOT / "specs" / "graded" / "naive_adam.toml"
+    spec = ROOT / "specs" / "findings" / "naive_adam.toml"
     trials = plan(spec).trials
     reach = {2: 0.5, 3: 0.5, 4: NEVER}  # criteo: seeds 2 and 3 reach, 4 does not
     for trial in trials:
@@ -53,7 +53,7 @@ def test_arm_misses_median_over_seeds(tmp_path):
     best = curve_value(trial, last, 0.5)  # the curves fall monotonically: best at the end
     assert miss == pytest.approx((best - trial.target.value) / trial.target.value)
     assert miss < 0
-    text = bench_hardness.misses_markdown({"graded/naive_adam": rows})
+    text = bench_hardness.misses_markdown({"findings/naive_adam": rows})
     assert f"{miss:+.1%} (2/3)" in text
     assert f"{table_4_naive_miss()['criteo']:+.1%}" in text
     assert not math.isnan(miss)
@@ -63,7 +63,7 @@ def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
     from benchmarks import graded_ceiling
     from hpbench.results import read_planned
 
-    spec = ROOT / "specs" / "findings_graded" / "naive_adam.toml"
+    spec = ROOT / "specs" / "findings" / "naive_adam.toml"
     trials = [t for t in plan(spec).trials if t.workload in ("criteo", "wmt")]
     reach = {2: 0.5, 3: 0.9, 4: NEVER}
     for trial in trials:
@@ -86,8 +86,8 @@ def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
 def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
     from benchmarks import lr_landscape
 
-    sweep = ROOT / "specs" / "findings_graded" / "lr_sweep_wd_low.toml"
-    listed = ROOT / "specs" / "findings_graded" / "nadamw_list5.toml"
+    sweep = ROOT / "specs" / "findings" / "lr_sweep_wd_low.toml"
+    listed = ROOT / "specs" / "findings" / "nadamw_list5.toml"
     # criteo (lower is better): the sweep's curves reach further the larger the learning
     # rate; the list's points all stop short of the sweep's best
     reach = dict(
@@ -142,7 +142,7 @@ def test_graded_criteria_from_the_whole_budget_runs_the_reruns_and_naive_adam(tm
     from hpbench.search.targets import Rerun, rerun_trials
 
     search = ROOT / "specs" / "levers" / "ceiling_quarter_steps4.toml"  # 2 lrs, 1/4, seed 0
-    naive = ROOT / "specs" / "findings_graded" / "naive_adam.toml"
+    naive = ROOT / "specs" / "findings" / "naive_adam.toml"
     trials = plan(search).trials
     reach = {min(t.params["learning_rate"] for t in trials): 0.5}  # the winner: 0.8 elsewhere
     for trial in trials:

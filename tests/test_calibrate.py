@@ -13,7 +13,7 @@ from search_helpers import WORKLOADS, write_result
 
 from hpbench.cli import main
 from hpbench.results import read_results
-from hpbench.search.calibrate import calibrate
+from hpbench.search.calibrate import calibrate, calibration_trials
 from hpbench.search.runs import point_trials
 from hpbench.spec import load_plan, load_spec
 
@@ -92,6 +92,35 @@ def test_calibration_selects_by_cost_then_by_benchmark_score_in_one_pool(specs):
     assert adamw.candidates[0].score == pytest.approx(6 / 9, abs=0.015)
     assert nadamw.best[1.0].index == 2 and nadamw.best[0.5].index == 0
     assert (nadamw.chosen.horizon, nadamw.chosen.point) == (0.5, {"learning_rate": 1e-4})
+
+
+def test_every_calibration_trial_is_exported_and_restores_without_training(specs, tmp_path):
+    paths, results = specs
+    nadamw = load_spec(paths[0])
+    trials = calibration_trials(nadamw, results)
+    # both horizons' searches (the plan holds the first one only) and the 4 candidates' re-runs
+    (chosen,) = calibrate([nadamw], results, pack=8).specs
+    reruns = [t for c in chosen.candidates for t in c.trials]
+    searched = [
+        t
+        for h in (0.5, 1.0)
+        for r in (1e-4, 1e-3, 1e-2)
+        for t in point_trials(nadamw, {"learning_rate": r, "horizon": h})
+    ]
+    assert [t.id for t in trials] == [
+        t.id for t in searched[:9] + reruns[:6] + searched[9:] + reruns[6:]
+    ]
+    assert {t.id for t in load_plan(paths[0]).trials} <= {t.id for t in trials}
+    archive, restored = tmp_path / "calibration.tar.xz", tmp_path / "restored"
+    assert (
+        main(["results", "export", str(paths[0]), "--results", str(results), "--out", str(archive)])
+        == 0
+    )
+    assert main(["results", "import", str(archive), "--results", str(restored)]) == 0
+    assert {r.trial.id for r in read_results(restored)} == {t.id for t in trials}
+    (again,) = calibrate([nadamw], restored, pack=8).specs
+    assert {r.trial.id for r in read_results(restored)} == {t.id for t in trials}  # no training
+    assert again.chosen.point == chosen.chosen.point
 
 
 def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_path):

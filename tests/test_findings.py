@@ -15,7 +15,6 @@ from hpbench.api import plan
 from hpbench.report import findings
 from hpbench.report.findings import (
     ARMS,
-    GRADED,
     MINI,
     NOT,
     PARTLY,
@@ -304,79 +303,51 @@ def test_a_failed_trial_is_retrained_not_scored_as_a_miss(tmp_path):
     }
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """The graded set's arms on a synthetic store: the same curves as ``collected``'s."""
-    results = tmp_path_factory.mktemp("graded")
-    arm = {a.label: a for a in GRADED.arms}
-    for label, reach in REACH.items():
-        for trial in plan(findings.ROOT / arm[label].spec).trials:
-            write_result(make_result(trial, reach(trial.workload, trial.seed)), results)
-    return collect(results, [arm[label] for label in REACH], findings=GRADED)
-
-
-def test_the_graded_set_renders_its_own_suite_targets_and_specs(graded, collected):
-    suite = {r.name: r.target.value for r in load_spec(findings.ROOT / GRADED.suite).workloads}
-    assert {w: t[2] for w, t in graded.targets.items()} == suite
-    assert graded.targets != collected.targets  # the mini set's are mini-5's
-    version = targets_version(load_spec(findings.ROOT / GRADED.suite))
-    assert graded.version == version != collected.version == "mini-5"
-    # the same curves give the same numbers on either suite (scoring is relative to targets)
-    assert verdicts(graded) == verdicts(collected)
-    text = render(graded)
-    assert text.startswith("# The papers' findings on the graded mini suite, reproduced")
-    assert (
-        "`python -m hpbench.report.findings --set graded --out reports/findings_graded.md`" in text
-    )
-    assert "| finding (paper) | paper's number | hpbench (graded mini suite) | verdict |" in text
-    assert f"- Targets `{version}` (specs/suites/algoperf_mini_graded.toml's header" in text
-    target = graded.targets["criteo"]
+def test_the_report_renders_the_suite_targets_and_shipped_specs(collected):
+    assert collected.findings == MINI and MINI.arms == ARMS
+    suite = {r.name: r.target.value for r in load_spec(findings.ROOT / MINI.suite).workloads}
+    assert {w: t[2] for w, t in collected.targets.items()} == suite
+    version = targets_version(load_spec(findings.ROOT / MINI.suite))
+    assert collected.version == version not in ("not stated", "mini-5")
+    text = render(collected)
+    assert text.startswith("# The papers' findings on the mini suite, reproduced or refuted")
+    assert "`python -m hpbench.report.findings --out reports/findings.md`" in text
+    assert "| finding (paper) | paper's number | hpbench (mini suite) | verdict |" in text
+    assert f"- Targets `{version}` (specs/suites/algoperf_mini.toml's header" in text
+    target = collected.targets["criteo"]
     assert f"| target | {target[0]} {target[2]:.4g} ({target[1]}) |" in text
-    assert "nice -n 5 hpbench run specs/findings_graded/nadamw_list5.toml" in text
-    assert "hpbench results import reports/findings_graded.results.tar.xz" in text
-    assert "specs/findings/" not in text and "mini-5" not in text
-    # the 64-point graded search has not run here: the list finding says how to run it
+    assert "nice -n 5 hpbench run specs/findings/nadamw_list5.toml" in text
+    assert "hpbench results import reports/findings.results.tar.xz" in text
+    # the 64-point targets search has not run here: the list finding says how to run it
     assert "- Its search: 0 of 512 search trials ended" in text
     assert "hpbench run specs/targets_graded.toml" in text
 
 
-def test_the_mini_set_is_the_default_and_keeps_its_texts(collected):
-    assert collected.findings == MINI and MINI.arms == ARMS
-    text = render(collected)
-    assert text.startswith("# The papers' findings on the mini suite, reproduced or refuted")
-    assert "`python -m hpbench.report.findings --out reports/findings.md`" in text
-    assert "- Targets `mini-5`: AlgoPerf's procedure at mini size" in text
-    assert "specs/findings_graded/" not in text
-
-
-def test_the_graded_list_search_reuses_the_graded_targets_search():
+def test_the_list_search_reuses_the_targets_search():
     # build-list trains nothing once the targets campaign ran: the same trials
     search = {t.id for t in load_plan(findings.ROOT / "specs/targets_graded.toml").trials}
-    assert {t.id for t in load_plan(findings.ROOT / GRADED.list_search).trials} == search
-    assert load_spec(findings.ROOT / GRADED.list_search).listing.size == 5
+    assert {t.id for t in load_plan(findings.ROOT / MINI.list_search).trials} == search
+    assert load_spec(findings.ROOT / MINI.list_search).listing.size == 5
 
 
-#: The leave-one-out lists (0-based search points) of each set's search, as `hpbench
-#: build-list` built them: mini's union is points 1, 2, 3, 17, 25, 35 (1-based), graded's
-#: (the 64-point graded search, 2026-12-05) 1, 2, 11, 17, 25, 35.
-LISTS = {
-    "mini": [(0, 1, 2, 16, 24), (34, 24, 16, 0, 1)] + [(0, 1, 2, 16, 34)] * 6,
-    "graded": [(10, 16, 34, 46, 0)] * 2
+#: The leave-one-out lists (0-based search points) of the targets search, as `hpbench
+#: build-list` built them on the 64-point search (graded-2, 2026-12-05): their union is
+#: points 1, 2, 11, 17, 19, 23, 35 and 47 (1-based).
+LISTS = (
+    [(10, 16, 34, 46, 0)] * 2
     + [(16, 10, 34, 46, 0), (16, 18, 34, 46, 0), (16, 22, 34, 0, 1), (10, 16, 34, 46, 0)]
-    + [(10, 16, 34, 46, 0), (22, 16, 34, 46, 0)],
-}
-UNION_WITH_POINT_6 = {"mini": "1, 2, 3, 6, 17, 25, 35", "graded": "1, 2, 6, 11, 17, 23, 35, 47"}
+    + [(10, 16, 34, 46, 0), (22, 16, 34, 46, 0)]
+)
 
 
-@pytest.mark.parametrize("chosen", [MINI, GRADED])
-def test_the_fresh_specs_hold_the_lists_points_or_say_which_they_lack(chosen):
-    # the fresh specs' points, written by hand, are exactly the search's on both suites
-    spec = load_spec(findings.ROOT / chosen.list_search)
-    fresh = findings.ROOT / chosen.list_fresh
-    lists = list(LISTS[chosen.name])
+def test_the_fresh_spec_holds_the_lists_points_or_says_which_it_lacks():
+    # the fresh spec's points, written by hand, are exactly the search's
+    spec = load_spec(findings.ROOT / MINI.list_search)
+    fresh = findings.ROOT / MINI.list_fresh
+    lists = list(LISTS)
     assert findings._uncovered(spec, lists, fresh) == ""
     lists[3] = (0, 5)
     assert findings._uncovered(spec, lists, fresh) == (
         "; list_nadamw_broad_fresh.toml does not hold every list's points: write the search "
-        f"points {UNION_WITH_POINT_6[chosen.name]} (1-based) into it first"
+        "points 1, 2, 6, 11, 17, 23, 35, 47 (1-based) into it first"
     )

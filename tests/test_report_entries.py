@@ -121,7 +121,7 @@ def test_only_list_specs_and_published_lists_are_lists():
     assert is_list(load_spec(REPO / "specs" / "nadamw_list5_mini.toml"))  # published list
     # a [list] build (as specs/list_toy.toml; its [search] draws take seconds to import)
     assert is_list(Spec(name="l", file="l.toml", points=({}, {}), reserved={"list": {}}))
-    assert not is_list(load_spec(REPO / "specs" / "targets_mini.toml"))  # a [grid]
+    assert not is_list(load_spec(REPO / "specs/levers/ceiling_quarter_steps4.toml"))  # a [grid]
     assert not is_list(load_spec(REPO / "specs" / "calibrate_toy.toml"))  # [search] points
     assert not is_list(load_spec(REPO / "specs" / "adamw_baseline.toml"))  # one point
 
@@ -140,7 +140,7 @@ def test_each_entry_resolved_spec_compiles_to_its_own_trials(grid_report, tmp_pa
 def test_targets_version_seeds_and_devices_are_recorded(tmp_path, grid_report):
     adamw = REPO / "specs" / "adamw_baseline.toml"
     runs = load_runs([adamw], tmp_path)
-    assert runs[0].targets_version == "mini-5"  # "Targets version" in algoperf_mini.toml
+    assert runs[0].targets_version == "graded-2"  # "Targets version" in algoperf_mini.toml
     assert grid_report.entries[0].targets_version == "not stated"  # the toy suite names none
     provenance = dict((r[0].text, r[1].text) for r in tables.provenance_table(grid_report).rows)
     assert provenance["targets version (sweep)"] == "not stated"
@@ -168,7 +168,7 @@ def test_a_target_overridden_in_the_spec_is_named_in_the_version(tmp_path):
         '[algorithm]\nname = "adamw"\n\n[workloads.criteo]\ntarget = { metric = "cross_entropy",'
         " value = 0.4 }\n"
     )
-    assert targets_version(load_spec(spec)) == "mini-5, none in mine.toml"
+    assert targets_version(load_spec(spec)) == "graded-2, none in mine.toml"
 
 
 def test_a_list_resolves_to_the_whole_spec(tmp_path):

@@ -135,25 +135,6 @@ def test_graded_suite_makes_full_size_like_passes_over_finite_noisy_data():
         assert trial.label_noise == (0.2 if noisy else 0.0), name
 
 
-@pytest.mark.parametrize("name", ["mechanic_calibrated", "prodigy_calibrated"])
-def test_graded_previews_train_the_shipped_calibrated_points(name):
-    (shipped, *_) = load_plan(f"specs/{name}.toml").trials
-    graded = load_plan(f"specs/graded/{name}.toml").trials
-    assert {t.workload for t in graded} == set(MINI)
-    for trial in graded:
-        assert trial.seed in (2, 3, 4)
-        assert (trial.algorithm, trial.params, trial.options) == (
-            shipped.algorithm,
-            shipped.params,
-            shipped.options,
-        )
-        assert (trial.schedule, trial.warmup, trial.horizon) == (
-            shipped.schedule,
-            shipped.warmup,
-            shipped.horizon,
-        )
-
-
 def test_naive_lr_free_has_no_schedule_and_no_weight_decay_on_parameters():
     (trial, *_) = load_plan("specs/naive_lr_free.toml").trials
     assert (trial.algorithm, trial.schedule, trial.horizon) == ("mechanic", "none", 1.0)

@@ -6,12 +6,11 @@ from textwrap import dedent
 import pytest
 
 from hpbench.config.source import read_document
-from hpbench.report.resolved import resolved, targets_version
+from hpbench.report.resolved import resolved
 from hpbench.spec import SpecError, load_plan, load_spec
 from hpbench.spec.source import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
-GRADED = ROOT / "specs" / "suites" / "algoperf_mini_graded.toml"
 
 ALGORITHM = """
 [algorithm]
@@ -167,59 +166,6 @@ def test_the_resolved_spec_shows_the_swapped_workloads(suites):
     assert data["benchmark"] == {"name": "swapped"}  # self-contained: nothing to merge
     assert data["workloads"] == read_document(suites / "suites" / "other.toml").data["workloads"]
     assert data["algorithm"]["learning_rate"] == 0.01
-
-
-def test_the_targets_version_follows_the_suite():
-    version = targets_version(load_spec(GRADED))
-    assert version not in ("not stated", targets_version(load_spec(ROOT / "specs/naive_adam.toml")))
-    assert targets_version(load_spec(ROOT / "specs/graded/naive_adam.toml")) == version
-
-
-def _hand_written(tmp_path: Path, shipped: str, seeds: list[int] | None) -> Path:
-    """The merged tables of ``shipped`` written out over the graded suite (as the specs of
-    specs/graded/ were before ``suite``): a spec that extends the suite and copies the rest."""
-    from hpbench.report.resolved import toml_text
-
-    data = resolved(load_document(ROOT / shipped).data)
-    own = {k: v for k, v in data.items() if k not in ("benchmark", "workloads")}
-    if seeds is not None:
-        own["run"] = {**own.get("run", {}), "seeds": seeds}
-    text = f'[benchmark]\nextends = "{GRADED}"\n' + toml_text(own)
-    return write(tmp_path, "by_hand.toml", text)
-
-
-@pytest.mark.parametrize(
-    ("graded", "shipped", "seeds"),
-    [
-        ("graded/naive_adam", "naive_adam", [2, 3, 4]),
-        ("graded/prodigy_calibrated", "prodigy_calibrated", [2, 3, 4]),
-        ("findings_graded/naive_mechanic", "findings/naive_mechanic", None),
-        ("findings_graded/nadamw_list5", "findings/nadamw_list5", None),
-    ],
-)
-def test_shipped_graded_specs_plan_the_ids_of_hand_written_ones(tmp_path, graded, shipped, seeds):
-    by_hand = load_plan(_hand_written(tmp_path, f"specs/{shipped}.toml", seeds)).trials
-    ids = [t.id for t in load_plan(ROOT / f"specs/{graded}.toml").trials]
-    assert len(set(ids)) == len(ids) >= 8 * 3
-    assert ids == [t.id for t in by_hand]
-    assert {t.seed for t in by_hand} == {2, 3, 4}
-    assert {t.workload for t in by_hand} == set(read_document(GRADED).data["workloads"])
-
-
-@pytest.mark.parametrize(
-    "arm",
-    [
-        "naive_adam",
-        "naive_mechanic",
-        "naive_prodigy",
-        "naive_schedule_free_adamw",
-        "mechanic_calibrated",
-        "prodigy_calibrated",
-    ],
-)
-def test_the_graded_findings_arms_reuse_the_graded_previews_trials(arm):
-    preview = [t.id for t in load_plan(ROOT / f"specs/graded/{arm}.toml").trials]
-    assert [t.id for t in load_plan(ROOT / f"specs/findings_graded/{arm}.toml").trials] == preview
 
 
 def test_a_suite_outside_the_repository_is_refused_before_it_is_opened(suites, monkeypatch):

@@ -132,7 +132,10 @@ EXAMPLES: dict[str, str] = {
     "report": "hpbench report specs/adamw_baseline.toml specs/nadamw_list5_mini.toml",
     "score": "hpbench score specs/adamw_baseline.toml specs/naive_adam.toml --time seconds",
     "nightly": "hpbench nightly specs/nightly.toml --no-run",
-    "targets": "hpbench targets specs/targets_mini.toml --write specs/suites/algoperf_mini.toml",
+    "targets": (
+        "hpbench targets specs/targets_graded.toml --rerun-seeds 0,1,2,3,4 "
+        "--rerun-horizon 0.25 --write specs/suites/algoperf_mini.toml"
+    ),
     "data": "hpbench data import criteo train.npz valid.npz --out /data/criteo_full",
     "calibrate": "hpbench calibrate specs/calibrate_toy.toml --report reports/calibration.md",
     "build-list": "hpbench build-list specs/list_toy.toml --emit specs/my_list.toml",

@@ -1,10 +1,12 @@
 """``hpbench results export SPEC... --out FILE.tar.xz`` and ``hpbench results import FILE``:
 the finished trials of specs as one archive to commit, and its restore (hpbench.results.archive).
 
-With ``--rerun-seeds`` (and ``--rerun-horizon``) as given to ``hpbench targets``, ``export``
-adds a target search's reruns. Exit codes: 0 done; 1 an export with no finished trial, or an
-import that kept a different trial already there; 2 a spec with problems, a search without
-results to rerun, or an archive that is refused (nothing written).
+A calibration spec (``[select]``) exports every trial ``hpbench calibrate`` trains for it
+(each horizon's search and its top points' re-runs); with ``--rerun-seeds`` (and
+``--rerun-horizon``) as given to ``hpbench targets``, ``export`` adds a target search's
+reruns. Exit codes: 0 done; 1 an export with no finished trial, or an import that kept a
+different trial already there; 2 a spec with problems, a search without results to rerun,
+or an archive that is refused (nothing written).
 No JAX import.
 """
 
@@ -42,13 +44,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _planned(args: argparse.Namespace) -> list[Trial]:
-    """The trials to export: the specs' plans, then with ``--rerun-seeds`` the reruns of each
-    spec's best points (hpbench.search.targets.rerun_trials over the results found)."""
-    from hpbench.spec import load_plan
+    """The trials to export: the specs' plans (a calibration's every horizon and re-run,
+    hpbench.search.calibrate.calibration_trials), then with ``--rerun-seeds`` the reruns of
+    each spec's best points (hpbench.search.targets.rerun_trials over the results found)."""
+    from hpbench.search.calibrate import calibration_trials
+    from hpbench.spec import load_spec
+    from hpbench.spec.compile import compile_plan
 
     rerun = rerun_of(args)
-    plans = [load_plan(spec) for spec in args.specs]
-    trials = [trial for plan in plans for trial in plan.trials]
+    specs = [load_spec(path) for path in args.specs]
+    plans = [compile_plan(spec) for spec in specs]
+    trials = []
+    for spec, plan in zip(specs, plans, strict=True):
+        trials += plan.trials if spec.select is None else calibration_trials(spec, args.results)
     if rerun is None:
         return trials
     from hpbench.results import read_planned

@@ -1,10 +1,10 @@
 """``reports/findings.md``: the papers' findings beside hpbench's numbers, a verdict each.
 
-Reads the trials of a set of findings specs (:data:`SETS`: ``specs/findings/`` on the mini
-suite, ``specs/findings_graded/`` on the graded one; the shipped hyperparameters on seeds
-2-4, which selected nothing) from a results store, scores the single configurations in one
-pool, and sets each finding of :mod:`hpbench.report.papers` beside hpbench's number.
-``python -m hpbench.report.findings [--set mini|graded] [--results DIR] [--out FILE]``.
+Reads the trials of the findings specs (:data:`MINI`: ``specs/findings/`` on the mini suite;
+the shipped hyperparameters on seeds 2-4, which selected nothing) from a results store,
+scores the single configurations in one pool, and sets each finding of
+:mod:`hpbench.report.papers` beside hpbench's number.
+``python -m hpbench.report.findings [--results DIR] [--out FILE]``.
 No JAX import.
 """
 
@@ -34,37 +34,39 @@ REPRODUCED, PARTLY, NOT, NOT_RUN = "reproduced", "partly", "not reproduced", "no
 #: from untuned training, as AlgoPerf's do; above it a "reached" does not mean what the
 #: papers' does (set before any findings run, not fitted to them).
 MEANINGFUL_SHARE = 0.5
-#: The target-setting budget as a fraction of max_steps (reports/targets_mini.md).
+#: The target-setting budget as a fraction of max_steps (specs/targets_graded.toml).
 TARGET_SETTING = 0.25
 #: "Several" workloads (the lr-free paper's calibrated candidates reach 4 and 5 of 8).
 SEVERAL = 3
 KINDS = ("naive", "calibrated", "reference", "list")
-#: How the mini set's runs differ from the papers' (the setup, not the results).
+#: How the runs differ from the papers' (the setup, not the results).
 DEVIATIONS = (
-    "Mini workloads (the step budgets above, seconds a trial on 2 CPU cores) stand for AlgoPerf's "
-    "(31,998-559,998 steps); time is counted in steps, as the papers do, not seconds.",
-    "Targets `mini-5`: AlgoPerf's procedure at mini size (24 broad-space NAdamW points at "
-    "horizon 1/3, the best rerun with 5 seeds at horizon 1/4, reports/targets_mini.md), not "
-    "AlgoPerf's targets.",
-    "The calibrated specs come from 16 points at one horizon (0.5), seeds 0-1, scored "
-    "against `mini-2` (reports/calibration.md); the paper calibrated 200 points at three "
-    "horizons with 3 re-run seeds. No AdamW or NAdamW was calibrated beside them.",
+    "Mini workloads on finite, noisy training sets (the step budgets above, seconds a trial on "
+    "2 CPU cores) stand for AlgoPerf's (31,998-559,998 steps); time is counted in steps, as the "
+    "papers do, not seconds.",
+    "Targets `{version}` (specs/suites/algoperf_mini.toml's header says how they were set: "
+    "AlgoPerf's procedure at mini size, specs/targets_graded.toml: 64 broad-space NAdamW "
+    "points at horizon 1/3, the best rerun with 5 seeds at horizon 1/4, "
+    "reports/targets_graded.md), not AlgoPerf's targets.",
+    "The calibrated specs come from 16 points at one horizon (0.5), seeds 0-1, scored against "
+    "`{version}` (reports/calibration.md); the paper calibrated 200 points at three horizons "
+    "with 3 re-run seeds. No AdamW or NAdamW was calibrated beside them.",
     "Three training seeds (2, 3, 4) per arm; the list paper uses 5 per point.",
     "Naive Mechanic keeps Mechanic's own weight decay (lambda 0.01 in its scale update, its "
     "default; the base Adam has none), as the paper keeps Mechanic's defaults.",
-    "The leave-one-out lists are built from 40 broad-space points on one seed (seed 0, the "
-    "search that also chose the mini-5 targets' points), the paper's from 200 points with 5 "
-    "seeds each; their held-out fractions are retrained on seeds 2-4 (3 seeds, not 5).",
+    "The leave-one-out lists are built from 64 broad-space points on one seed (seed 0, "
+    "specs/targets_graded.toml, the search that chooses the targets' points), the paper's from "
+    "200 points with 5 seeds each; their held-out fractions are retrained on seeds 2-4 (3 "
+    "seeds, not 5).",
     "The learning-rate sweeps' other hyperparameters (beta1 0.9, beta2 0.999, warmup 5%, no "
     "dropout or label smoothing) are hpbench's choice: the paper does not state them. Table "
     "5's Vizier and Metz et al. rows are not reproduced; its random-search comparison (the "
-    "paper's tuning curves, Section 4.1) is the chance that 5 of the 40 search points reach.",
+    "paper's tuning curves, Section 4.1) is the chance that 5 of the 64 search points reach.",
 )
 #: Where the calibrated specs come from (their headers; reports/calibration.md).
 CALIBRATION = (
-    "the calibrated specs were calibrated on 16 points at one horizon (0.5) with seeds 0-1 "
-    "against the `mini-2` targets and the old wmt and imagenet_vit designs "
-    "(reports/calibration.md), the paper's on 200 points at three horizons"
+    "the calibrated specs were calibrated on this suite from 16 points at one horizon (0.5) "
+    "with seeds 0-1 (reports/calibration.md), the paper's on 200 points at three horizons"
 )
 
 
@@ -110,12 +112,11 @@ class Plan:
 
 @attrs.frozen
 class FindingsSet:
-    """What differs between the findings reports of two suites: the arms' directory, the
-    suite and where its targets come from, the search the leave-one-out lists are built
-    from, the archives that restore the trials, and how the runs deviate from the papers.
+    """A findings report's inputs: the arms' directory, the suite and where its targets come
+    from, the search the leave-one-out lists are built from, the archives that restore the
+    trials, and how the runs deviate from the papers (tests point it at synthetic stores).
     Texts may name the suite's targets version as ``{version}`` (read from the suite file)."""
 
-    name: str  # --set NAME
     suite_label: str  # "mini suite": the report's title and table header
     directory: str  # the arms' specs, from the repository root
     suite: str  # the suite file the arms run on (its header names the targets version)
@@ -153,64 +154,25 @@ class FindingsSet:
 
 
 MINI = FindingsSet(
-    name="mini",
     suite_label="mini suite",
     directory="specs/findings",
     suite="specs/suites/algoperf_mini.toml",
-    targets_report="reports/targets_mini.md",
+    targets_report="reports/targets_graded.md",
     out="reports/findings.md",
     archive="reports/findings.results.tar.xz",
-    search_archive="reports/targets_mini5_search40.results.tar.xz",
+    search_archive="reports/targets_graded.results.tar.xz",
     list_plan=Plan(
-        "hpbench results import reports/targets_mini5_search40.results.tar.xz; then "
-        "hpbench run specs/findings/list_nadamw_broad.toml (trains nothing once imported)",
-        40 / 3,
-        "the lists come from the 40-point targets_mini5 search (seed 0, horizon 1/3), whose "
-        "trials the archive holds; Table 5's learning-rate sweeps are "
-        "specs/findings/lr_sweep_wd_high.toml and lr_sweep_wd_low.toml (5 suite runs each); "
-        "the paper's size, 200 points x 5 seeds, is specs/list_nadamw.toml (333 suite runs)",
+        "nice -n 10 hpbench run specs/targets_graded.toml (the targets' search); then "
+        "hpbench run specs/findings/list_nadamw_broad.toml (trains nothing after it)",
+        64 / 3,
+        "the lists come from the 64-point targets_graded search (seed 0, horizon 1/3); "
+        "Table 5's learning-rate sweeps are specs/findings/lr_sweep_wd_high.toml and "
+        "lr_sweep_wd_low.toml (5 suite runs each)",
     ),
     deviations=DEVIATIONS,
     calibration=CALIBRATION,
 )
-GRADED = FindingsSet(
-    name="graded",
-    suite_label="graded mini suite",
-    directory="specs/findings_graded",
-    suite="specs/suites/algoperf_mini_graded.toml",
-    targets_report="reports/targets_graded.md",
-    out="reports/findings_graded.md",
-    archive="reports/findings_graded.results.tar.xz",
-    search_archive="reports/targets_graded.results.tar.xz",
-    list_plan=Plan(
-        "nice -n 10 hpbench run specs/targets_graded.toml (the graded targets' search); then "
-        "hpbench run specs/findings_graded/list_nadamw_broad.toml (trains nothing after it)",
-        64 / 3,
-        "the lists come from the 64-point targets_graded search (seed 0, horizon 1/3); "
-        "Table 5's learning-rate sweeps are specs/findings_graded/lr_sweep_wd_high.toml and "
-        "lr_sweep_wd_low.toml (5 suite runs each)",
-    ),
-    deviations=(
-        DEVIATIONS[0].replace("Mini workloads", "Mini workloads on finite, noisy training sets"),
-        "Targets `{version}` (specs/suites/algoperf_mini_graded.toml's header says how they "
-        "were set: AlgoPerf's procedure at mini size, specs/targets_graded.toml: "
-        "64 broad-space NAdamW points at horizon 1/3, the best rerun with 5 seeds at horizon "
-        "1/4, reports/targets_graded.md), not AlgoPerf's targets.",
-        DEVIATIONS[2].replace(
-            "against `mini-2`", "against `mini-2` on the mini data (a transfer to the graded data)"
-        ),
-        *DEVIATIONS[3:5],
-        "The leave-one-out lists are built from 64 broad-space points on one seed (seed 0, "
-        "specs/targets_graded.toml, the search that chooses the graded targets' points), the "
-        "paper's from 200 points with 5 seeds each; their held-out fractions are retrained on "
-        "seeds 2-4 (3 seeds, not 5).",
-        DEVIATIONS[6].replace("5 of the 40 search points", "5 of the 64 search points"),
-    ),
-    calibration=CALIBRATION + "; on the graded suite they are a transfer, not calibrated on it",
-)
-#: The findings sets by name (``--set``).
-SETS = {s.name: s for s in (MINI, GRADED)}
-#: The mini set's arms (its names kept for callers of this module).
+#: The shipped arms.
 ARMS = MINI.arms
 
 
@@ -246,7 +208,7 @@ class ArmResult:
 
     def reached_by(self, fraction: float, max_steps: Mapping[str, int]) -> tuple[str, ...]:
         """Workloads reached (median over seeds) within ``fraction`` of max_steps: with
-        fraction 1/4 the target-setting budget (reports/targets_mini.md)."""
+        fraction 1/4 the target-setting budget (specs/targets_graded.toml)."""
         limits = {w: fraction * max_steps[w] for w in self.target_steps}
         return reached_within(self.target_steps, limits)
 
@@ -1007,9 +969,8 @@ def render(collected: Collected) -> str:
 
 
 def render_command(findings: FindingsSet) -> str:
-    """The command that renders the set's report (the mini set's is the default)."""
-    chosen = "" if findings == MINI else f" --set {findings.name}"
-    return f"python -m hpbench.report.findings{chosen} --out {findings.out}"
+    """The command that renders the set's report."""
+    return f"python -m hpbench.report.findings --out {findings.out}"
 
 
 def export_command(findings: FindingsSet = MINI) -> str:
@@ -1184,17 +1145,10 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--set",
-        choices=tuple(SETS),
-        default=MINI.name,
-        help="the findings specs and suite: mini (specs/findings/, the default) or graded "
-        "(specs/findings_graded/)",
-    )
     parser.add_argument("--results", default="results", help="results directory")
     parser.add_argument("--out", help="write the Markdown here (default: print it)")
     args = parser.parse_args(argv)
-    text = render(collect(Path(args.results), findings=SETS[args.set]))
+    text = render(collect(Path(args.results), findings=MINI))
     if args.out:
         Path(args.out).write_text(text)
     else:

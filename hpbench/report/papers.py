@@ -1,5 +1,5 @@
 """The two papers' findings and numbers that hpbench's figures are set beside
-(``reports/findings.md``, the hardness table of ``reports/targets_mini.md``).
+(``reports/findings.md``, the hardness table of ``reports/targets_graded.md``).
 
 The one place in code for them; each cites where it stands in the paper (the text is in
 ``../shared/seeds/``, the numbers restored in ``../shared/REFERENCE.md``, sections 5 and 8).

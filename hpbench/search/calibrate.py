@@ -71,32 +71,19 @@ def calibrate(
 ) -> Calibration:
     """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``)."""
     from hpbench.results import read_planned
-    from hpbench.scoring import list_cost, score_results, top_points
+    from hpbench.scoring import score_results
 
     per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
     for spec in specs:
         require(spec, "select", "calibrate")
-        search, select = spec.search, spec.select
+
+        def trained(trials: list[Trial]) -> None:
+            train(trials, results_dir, pack, progress, runner)
+
         candidates = []
-        for horizon in select.horizons:
-            points = [{**p, "horizon": horizon} for p in spec.points]
-            groups = [point_trials(spec, p) for p in points]
-            train([t for g in groups for t in g], results_dir, pack, progress, runner)
-            table = point_table(groups, results_dir)
-            for index in top_points(table.fractions, select.top_k, select.tau):
-                reruns = point_trials(spec, points[index], seeds=select.seeds)
-                candidates.append(
-                    Candidate(
-                        spec=spec.name,
-                        horizon=horizon,
-                        index=index,
-                        point=dict(spec.points[index]),
-                        search_cost=list_cost(table.fractions, [index], select.tau),
-                        search_fractions=tuple(float(x) for x in table.fractions[index]),
-                        trials=tuple(reruns),
-                    )
-                )
-        per_spec.append((spec, search, select, candidates))
+        for horizon in spec.select.horizons:
+            candidates += _horizon_search(spec, horizon, results_dir, trained)[1]
+        per_spec.append((spec, spec.search, spec.select, candidates))
 
     every = [c for *_, candidates in per_spec for c in candidates]
     train([t for c in every for t in c.trials], results_dir, pack, progress, runner)
@@ -111,6 +98,49 @@ def calibrate(
             SpecCalibration(spec, search, select, tuple(scored), best, _best(list(best.values())))
         )
     return Calibration(tuple(outcome), scores.base_workloads, scores)
+
+
+def calibration_trials(spec: Spec, results_dir: Path) -> list[Trial]:
+    """Every trial ``hpbench calibrate`` trains for ``spec``: each horizon's search and the
+    re-runs of its top points, as the search's results in ``results_dir`` choose them (a
+    spec's plan holds only the first horizon's search). Trains nothing."""
+    require(spec, "select", "calibrate")
+    trials: list[Trial] = []
+    for horizon in spec.select.horizons:
+        searched, candidates = _horizon_search(spec, horizon, results_dir, lambda _: None)
+        trials += searched + [t for c in candidates for t in c.trials]
+    return trials
+
+
+def _horizon_search(
+    spec: Spec,
+    horizon: float,
+    results_dir: Path,
+    trained: Callable[[list[Trial]], None],
+) -> tuple[list[Trial], list[Candidate]]:
+    """The search's trials at ``horizon`` (handed to ``trained`` first) and its top points
+    by single-point C_tau as candidates, each with its re-run trials (not trained here)."""
+    from hpbench.scoring import list_cost, top_points
+
+    select = spec.select
+    points = [{**p, "horizon": horizon} for p in spec.points]
+    groups = [point_trials(spec, p) for p in points]
+    searched = [t for g in groups for t in g]
+    trained(searched)
+    table = point_table(groups, results_dir)
+    candidates = [
+        Candidate(
+            spec=spec.name,
+            horizon=horizon,
+            index=index,
+            point=dict(spec.points[index]),
+            search_cost=list_cost(table.fractions, [index], select.tau),
+            search_fractions=tuple(float(x) for x in table.fractions[index]),
+            trials=tuple(point_trials(spec, points[index], seeds=select.seeds)),
+        )
+        for index in top_points(table.fractions, select.top_k, select.tau)
+    ]
+    return searched, candidates
 
 
 def _best(candidates: Sequence[Candidate]) -> Candidate:

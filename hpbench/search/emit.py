@@ -54,7 +54,7 @@ def _extends(spec: Spec, emit_path: Path) -> tuple[str | None, str | None]:
     none does), as paths relative to ``emit_path``'s directory: a procedure spec may extend
     another one (``calibrate_mechanic_mini.toml`` extends ``calibrate_mechanic.toml``),
     whose ``[search]`` the emitted spec must not inherit, and may swap its workloads for
-    another suite's (``specs/findings_graded/``), which the emitted spec must keep."""
+    another suite's (through ``suite``), which the emitted spec must keep."""
     from hpbench.spec.source import load_document
 
     own = spec.document.own if spec.document else {}
