@@ -1,7 +1,8 @@
 """Is each mini workload a graded benchmark? Issue 17's criteria from real training curves.
 
-For a workload, trains the target search's best NAdamW point (read from the suite file's
-targets provenance) for the full budget and at the target-setting horizon (a quarter) with
+For a workload as the suite file sets it (size, steps, batch, data variant), trains the
+target search's best NAdamW point (read from the suite file's targets provenance) for the
+full budget and at the target-setting horizon (a quarter) with
 several seeds, and naive Adam (Optax defaults, constant 1e-3) with seed 0; evaluates every
 2% of ``max_steps`` from step 0 and prints:
 
@@ -52,7 +53,16 @@ def suite_targets(path: Path = SUITE) -> dict[str, tuple[float, dict[str, float]
     return found
 
 
-def curve(workload, algorithm: str, hp: dict, shape: str, warmup: float, horizon: int, seed: int):
+def curve(
+    workload,
+    max_steps: int,
+    algorithm: str,
+    hp: dict,
+    shape: str,
+    warmup: float,
+    horizon: int,
+    seed: int,
+):
     """(steps, metric values) of one run: ``horizon`` steps, evaluated every 2% of
     ``max_steps`` and at step 0, with hpbench's optimizer and relative schedule."""
     import jax
@@ -80,7 +90,7 @@ def curve(workload, algorithm: str, hp: dict, shape: str, warmup: float, horizon
         updates, opt_state = tx.update(grads, opt_state, params, value=loss)
         return optax.apply_updates(params, updates), state, opt_state
 
-    every = max(1, round(0.02 * workload.max_steps))
+    every = max(1, round(0.02 * max_steps))
     metric = workload.info.metric
     steps, values = [0], [workload.evaluate(params, state)[metric]]
     for i in range(horizon):
@@ -94,19 +104,27 @@ def curve(workload, algorithm: str, hp: dict, shape: str, warmup: float, horizon
 
 def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
     """Item 1's figures for workload ``name`` (see the module docstring)."""
+    from hpbench.spec import load_spec
     from hpbench.workloads.registry import load_workload
 
-    workload = load_workload(name, "mini")
+    run = {r.name: r for r in load_spec(suite).workloads}[name]
+    workload = load_workload(
+        name,
+        run.size,
+        batch_size=run.batch_size,
+        train_rows=run.train_rows,
+        label_noise=run.label_noise,
+    )
     better = max if workload.info.direction == "max" else min
     sign = 1.0 if better is max else -1.0  # > 0 when the first value is the better one
     target, point = suite_targets(suite)[name]
     warmup, point = point.pop("warmup"), {k: v for k, v in point.items() if k != "horizon"}
-    full, quarter = workload.max_steps, max(1, round(0.25 * workload.max_steps))
+    full, quarter = run.max_steps, max(1, round(0.25 * run.max_steps))
     start = time.perf_counter()
     rows = []
     for seed in range(seeds):
-        steps, values = curve(workload, "nadamw", point, "warmup_cosine", warmup, full, seed)
-        _, q_values = curve(workload, "nadamw", point, "warmup_cosine", warmup, quarter, seed)
+        steps, values = curve(workload, full, "nadamw", point, "warmup_cosine", warmup, full, seed)
+        _, q_values = curve(workload, full, "nadamw", point, "warmup_cosine", warmup, quarter, seed)
         best = better(values)
         span = (best - values[0]) or float("nan")
         progress = [(v - values[0]) / span for v in values]
@@ -124,7 +142,7 @@ def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
                 "quarter_best": better(q_values),
             }
         )
-    _, naive = curve(workload, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
+    _, naive = curve(workload, full, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
     naive_best = better(naive)
     quarter_bests = [r["quarter_best"] for r in rows]
     spread = max(quarter_bests) - min(quarter_bests)
