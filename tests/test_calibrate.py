@@ -111,6 +111,8 @@ def test_every_calibration_trial_is_exported_and_restores_without_training(specs
         t.id for t in searched[:9] + reruns[:6] + searched[9:] + reruns[6:]
     ]
     assert {t.id for t in load_plan(paths[0]).trials} <= {t.id for t in trials}
+    # a search not finished yet chooses no re-runs: only the searches, nothing raised
+    assert calibration_trials(nadamw, tmp_path / "empty") == searched
     archive, restored = tmp_path / "calibration.tar.xz", tmp_path / "restored"
     assert (
         main(["results", "export", str(paths[0]), "--results", str(results), "--out", str(archive)])

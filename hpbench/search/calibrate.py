@@ -73,13 +73,13 @@ def calibrate(
     from hpbench.results import read_planned
     from hpbench.scoring import score_results
 
+    def trained(trials: list[Trial]) -> bool:
+        train(trials, results_dir, pack, progress, runner)
+        return True
+
     per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
     for spec in specs:
         require(spec, "select", "calibrate")
-
-        def trained(trials: list[Trial]) -> None:
-            train(trials, results_dir, pack, progress, runner)
-
         candidates = []
         for horizon in spec.select.horizons:
             candidates += _horizon_search(spec, horizon, results_dir, trained)[1]
@@ -101,13 +101,19 @@ def calibrate(
 
 
 def calibration_trials(spec: Spec, results_dir: Path) -> list[Trial]:
-    """Every trial ``hpbench calibrate`` trains for ``spec``: each horizon's search and the
-    re-runs of its top points, as the search's results in ``results_dir`` choose them (a
-    spec's plan holds only the first horizon's search). Trains nothing."""
+    """Every trial ``hpbench calibrate`` trains for ``spec``: each horizon's search and, once
+    all of it finished in ``results_dir``, the re-runs of its top points as those results
+    choose them (a spec's plan holds only the first horizon's search). Trains nothing."""
+    from hpbench.results import read_planned
+
+    def finished(trials: list[Trial]) -> bool:
+        found = read_planned(results_dir, trials)
+        return all(t.id in found and found[t.id].status.finished for t in trials)
+
     require(spec, "select", "calibrate")
     trials: list[Trial] = []
     for horizon in spec.select.horizons:
-        searched, candidates = _horizon_search(spec, horizon, results_dir, lambda _: None)
+        searched, candidates = _horizon_search(spec, horizon, results_dir, finished)
         trials += searched + [t for c in candidates for t in c.trials]
     return trials
 
@@ -116,17 +122,19 @@ def _horizon_search(
     spec: Spec,
     horizon: float,
     results_dir: Path,
-    trained: Callable[[list[Trial]], None],
+    ready: Callable[[list[Trial]], bool],
 ) -> tuple[list[Trial], list[Candidate]]:
-    """The search's trials at ``horizon`` (handed to ``trained`` first) and its top points
-    by single-point C_tau as candidates, each with its re-run trials (not trained here)."""
+    """The search's trials at ``horizon`` and, when ``ready`` (which may train them) says
+    they can be ranked, its top points by single-point C_tau as candidates, each with its
+    re-run trials (not trained here)."""
     from hpbench.scoring import list_cost, top_points
 
     select = spec.select
     points = [{**p, "horizon": horizon} for p in spec.points]
     groups = [point_trials(spec, p) for p in points]
     searched = [t for g in groups for t in g]
-    trained(searched)
+    if not ready(searched):
+        return searched, []
     table = point_table(groups, results_dir)
     candidates = [
         Candidate(
