@@ -11,6 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import attrs
 import pytest
 from report_helpers import write_results, write_specs
 
@@ -88,6 +89,23 @@ def test_export_leaves_out_unfinished_corrupt_and_missing_trials(store, tmp_path
     assert exported.left_out[damaged.id].startswith("corrupt")
     kept = {t.id for t in trials} - {gone.id, stopped.id, damaged.id}
     assert set(read_archive(tmp_path / "a.tar.xz")) == kept == set(exported.trials)
+
+
+def test_a_trial_that_diverged_before_its_first_evaluation_round_trips(store, tmp_path):
+    # the store writes no metrics.jsonl until the first evaluation: status.json counts 0 rows
+    specs, results = store
+    trials = trials_of(specs)
+    early = trials[0]
+    diverged = make_result(early, 0.5, state="diverged", stop_step=1, reason="non-finite loss")
+    write_result(attrs.evolve(diverged, evals=()), results)
+    (results / early.id / "metrics.jsonl").unlink()
+    exported = export_results(results, trials, tmp_path / "a.tar.xz")
+    assert early.id in exported.trials and not exported.left_out
+    assert read_archive(tmp_path / "a.tar.xz")[early.id]["metrics.jsonl"] == b""
+    restored = import_results(tmp_path / "a.tar.xz", tmp_path / "restored")
+    assert early.id in restored.restored
+    again = import_results(tmp_path / "a.tar.xz", results)  # the store it came from: the same
+    assert (again.restored, again.conflicts) == ((), {}) and early.id in again.skipped
 
 
 def _hostile(path: Path, members) -> Path:

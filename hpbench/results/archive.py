@@ -86,7 +86,7 @@ def export_results(results_dir: Path, trials: Iterable[Trial], out: Path) -> Exp
         with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w:xz") as tar:
             for trial_id in chosen:
                 for name in FILES:
-                    data = (Path(results_dir) / trial_id / name).read_bytes()
+                    data = _trial_file(Path(results_dir) / trial_id / name)
                     tar.addfile(_member(f"{trial_id}/{name}", len(data)), io.BytesIO(data))
         os.replace(tmp, out)
     except BaseException:
@@ -193,8 +193,17 @@ def _stage(directory: Path, files: dict[str, bytes], path: Path) -> None:
         raise ArchiveError(f"{where}: not a finished trial with a checksummed status.json")
 
 
+def _trial_file(path: Path) -> bytes:
+    """The bytes of a trial's file. A finished trial that ended before its first evaluation
+    (diverged at once) has no ``metrics.jsonl``: the store's reader reads it as empty (its
+    status.json counts 0 rows), and so does the archive."""
+    if path.name == "metrics.jsonl" and not path.exists():
+        return b""
+    return path.read_bytes()
+
+
 def _same(path: Path, data: bytes) -> bool:
     try:
-        return path.read_bytes() == data
+        return _trial_file(path) == data
     except OSError:
         return False
