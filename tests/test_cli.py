@@ -106,6 +106,18 @@ def test_plan_table(capsys, monkeypatch):
     steps = sum(t.horizon_steps for t in plan.trials)
     assert f"8 trials: 0 done, 8 to train ({steps:,} steps)" in text
     assert all(t.id in text for t in plan.trials)
+    assert "a calibration" not in text
+
+
+def test_plan_says_what_a_calibration_trains_beyond_its_plan(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["plan", "specs/findings/calibrate_adamw_3h.toml", "--results", "x"]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "a calibration: the trials above are its search at horizon 0.5; `hpbench calibrate` "
+        "trains the search at each of horizons 0.33, 0.5, 0.66 (128 trials each) and re-runs "
+        "its top 2 with seeds 1 (results export writes them all)"
+    ) in " ".join(text.split())
 
 
 def test_diff_shows_what_a_change_reruns(tmp_path, capsys, monkeypatch):

@@ -148,7 +148,8 @@ def trial_columns(trial: Trial) -> dict[str, Any]:
 
 def _plan(args: argparse.Namespace) -> int:
     """Show the trials of a spec, which already have results, and the steps to train."""
-    plan = load_plan(args.spec, args.max_trials)
+    spec = load_spec(args.spec, args.max_trials)
+    plan = compile_plan(spec)
     states = [trial_state(args.results, t) for t in plan.trials]
     todo = sum(t.horizon_steps for t, s in zip(plan.trials, states, strict=True) if s != "done")
     if args.json:
@@ -175,7 +176,21 @@ def _plan(args: argparse.Namespace) -> int:
         f"({todo:,} steps)",
         markup=False,
     )
+    if spec.select is not None:
+        console().print(_calibration_note(spec, len(plan.trials)), markup=False)
     return 0
+
+
+def _calibration_note(spec: Spec, trials: int) -> str:
+    """What ``hpbench calibrate`` trains beyond a calibration spec's plan (one horizon)."""
+    select = spec.select
+    horizons = ", ".join(f"{h:g}" for h in select.horizons)
+    return (
+        f"a calibration: the trials above are its search at horizon {spec.schedule.horizon:g}; "
+        f"`hpbench calibrate` trains the search at each of horizons {horizons} ({trials} "
+        f"trials each) and re-runs its top {select.top_k} with seeds "
+        f"{', '.join(map(str, select.seeds))} (results export writes them all)"
+    )
 
 
 def _print_trials(title: str, trials: Sequence[Trial], states: Sequence[str] | None = None) -> None:
