@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 
 from hpbench.plan import Trial
-from hpbench.results.records import Damaged, read_planned_trial, read_trial
+from hpbench.results.records import Damaged, read_metrics_bytes, read_planned_trial, read_trial
 
 #: The files of a trial an archive carries (the integrity reader needs all three).
 FILES = ("metrics.jsonl", "status.json", "trial.json")
@@ -194,11 +194,10 @@ def _stage(directory: Path, files: dict[str, bytes], path: Path) -> None:
 
 
 def _trial_file(path: Path) -> bytes:
-    """The bytes of a trial's file. A finished trial that ended before its first evaluation
-    (diverged at once) has no ``metrics.jsonl``: the store's reader reads it as empty (its
-    status.json counts 0 rows), and so does the archive."""
-    if path.name == "metrics.jsonl" and not path.exists():
-        return b""
+    """The bytes of a trial's file, ``metrics.jsonl`` as the store's reader reads it (empty
+    when a trial diverged before its first evaluation wrote one)."""
+    if path.name == "metrics.jsonl":
+        return read_metrics_bytes(path.parent)
     return path.read_bytes()
 
 

@@ -226,6 +226,12 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
+def read_metrics_bytes(directory: Path) -> bytes:
+    """The content of a trial's ``metrics.jsonl``; empty when there is none yet (the store
+    writes it with the first evaluation, so a trial diverged before it has none)."""
+    return _read_bytes(directory / "metrics.jsonl") or b""
+
+
 def parse_metrics(path: Path, content: bytes, torn_tail: bool) -> tuple[EvalRecord, ...]:
     """Every line of ``metrics.jsonl`` as a record, strictly: a line that does not parse is
     damage, except a last line without its newline when ``torn_tail`` (a killed writer)."""
@@ -271,19 +277,19 @@ def _read_trial_json(directory: Path) -> Trial:
     return trial
 
 
-def _check_rows(directory: Path, trial: Trial, status: Status, content: bytes | None) -> tuple:
+def _check_rows(directory: Path, trial: Trial, status: Status, content: bytes) -> tuple:
     """The records of ``metrics.jsonl`` once they agree with ``status``; and whether the
     status's checksum verified them (False: a status without one)."""
     path = directory / "metrics.jsonl"
     unfinished = status.state in ("pending", "running", "interrupted", "failed")
-    evals = parse_metrics(path, content or b"", torn_tail=unfinished)
+    evals = parse_metrics(path, content, torn_tail=unfinished)
     verified = status.metrics is not None
     if verified:
-        digest = metrics_digest(content or b"")
+        digest = metrics_digest(content)
         rows, expected = status.metrics["rows"], status.metrics["sha256"]
         if digest["rows"] < rows or (digest["rows"] > rows and not unfinished):
             raise Damaged(path, f"{digest['rows']} rows, the status recorded {rows}")
-        lines = (content or b"").split(b"\n")[:rows]
+        lines = content.split(b"\n")[:rows]
         if hashlib.sha256(b"".join(line + b"\n" for line in lines)).hexdigest() != expected:
             raise Damaged(path, "its rows do not match the checksum in status.json")
     counted = evals[: status.metrics["rows"]] if verified else evals
@@ -344,7 +350,7 @@ def _read_checked(directory: Path, planned: Trial | None) -> TrialResult:
     try:
         stored = _read_trial_json(directory)
         status = read_status(directory / "status.json")
-        content = _read_bytes(directory / "metrics.jsonl")
+        content = read_metrics_bytes(directory)
         if status is None:
             if content:
                 raise Damaged(directory / "status.json", "missing, but metrics.jsonl has rows")
