@@ -2,9 +2,9 @@
 
 For a workload as the suite file sets it (size, steps, batch, data variant), trains the
 target search's best NAdamW point (read from the suite file's targets provenance) for the
-full budget and at the target-setting horizon (a quarter) with
-several seeds, and naive Adam (Optax defaults, constant 1e-3) with seed 0; evaluates every
-2% of ``max_steps`` from step 0 and prints:
+full budget and at the target-setting horizon (a quarter) with several seeds, and naive Adam
+(Optax defaults, constant 1e-3) with seed 0; evaluates every 2% of ``max_steps`` from step 0
+and prints:
 
 - plateau: steps before the metric first moves 10% of the way from its start to its best,
   as a share of the horizon (a stall at chance; wanted < 0.2);
