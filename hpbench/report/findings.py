@@ -846,8 +846,8 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
             "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
             "the lr-free space at the paper's horizons 0.33, 0.5 and 0.66, the top 2 per horizon "
             "re-run with seed 1, then each emitted spec run with seeds [2, 3, 4] and scored in "
-            "one pool "
-            "(Mechanic's and Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
+            "one pool (Mechanic's and Prodigy's horizon 0.5 is reports/calibration.md's, "
+            "trained)",
         ),
         papers.BEST_METRICS_LR_FREE.key: Plan(
             calibrate, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
@@ -1152,7 +1152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--results", default="results", help="results directory")
     parser.add_argument("--out", help="write the Markdown here (default: print it)")
     args = parser.parse_args(argv)
-    text = render(collect(Path(args.results), findings=MINI))
+    text = render(collect(Path(args.results)))
     if args.out:
         Path(args.out).write_text(text)
     else:
