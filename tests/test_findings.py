@@ -19,10 +19,12 @@ from hpbench.report.findings import (
     NOT,
     PARTLY,
     REPRODUCED,
+    best_metric_verdict,
     budget_reading,
     calibrated_verdict,
     calibration_verdict,
     collect,
+    equal_budget_verdict,
     folds_of,
     list_verdict,
     loo_verdict,
@@ -168,7 +170,7 @@ def test_list_verdict():
 
 def test_better_best_follows_each_metric_direction():
     def arm(best):
-        return findings.ArmResult(ARMS[0], 2, 2, (0,), (), best, 1.0, 1.0, 0.0, {})
+        return findings.ArmResult(ARMS[0], 2, 2, (0,), (), best, 1.0, 1.0, 0.0, (0.0, 0.0), {})
 
     targets = {"criteo": ("cross_entropy", "min", 0.4), "ogbg": ("map", "max", 0.75)}
     low = arm({"criteo": 0.39, "ogbg": 0.70})
@@ -246,6 +248,7 @@ def test_sweeps_stronger_than_at_full_size_are_named(collected):
             suite_seconds=60.0,
             horizon=1 / 3,
             score=0.5,
+            score_interval=(0.5, 0.5),
             step_fractions={},
         )
 
@@ -351,3 +354,89 @@ def test_the_fresh_spec_holds_the_lists_points_or_says_which_it_lacks():
         "; list_nadamw_broad_fresh.toml does not hold every list's points: write the search "
         "points 1, 2, 6, 11, 17, 23, 35, 47 (1-based) into it first"
     )
+
+
+def test_equal_budget_verdict_levels():
+    baselines = {"AdamW": 0.5, "NAdamW": 0.4}
+    # a baseline on top (ties included): the paper's leaderboard, reproduced
+    assert equal_budget_verdict({"Prodigy": (0.45, (0.3, 0.6))}, baselines).level == REPRODUCED
+    assert equal_budget_verdict({"Prodigy": (0.5, (0.5, 0.5))}, baselines).level == REPRODUCED
+    # Prodigy on top, but its interval holds AdamW's 0.5: ahead within the seeds' spread
+    ahead = equal_budget_verdict(
+        {"Prodigy": (0.6, (0.45, 0.7)), "Mechanic": (0.1, (0, 1))}, baselines
+    )
+    assert ahead.level == PARTLY
+    assert ahead.why == (
+        "Prodigy scores highest, within the seeds' spread: Prodigy 0.600 (95% interval "
+        "0.450-0.700), AdamW 0.500"
+    )
+    # its interval lies above AdamW's score: demonstrably better, the finding refuted
+    assert equal_budget_verdict({"Prodigy": (0.6, (0.55, 0.7))}, baselines).level == NOT
+
+
+def test_best_metric_verdict_levels():
+    lr_free = {"imagenet_resnet": "prodigy", "imagenet_vit": "mechanic"}
+    assert best_metric_verdict(lr_free).level == REPRODUCED
+    some = best_metric_verdict({**lr_free, "librispeech_deepspeech": "adamw"})
+    assert some.level == PARTLY and "best on 2 of 3" in some.why
+    assert best_metric_verdict({"imagenet_vit": "nadamw"}).level == NOT
+
+
+def test_best_arm_follows_the_metric_direction():
+    def arm(label, best):
+        return findings.ArmResult(
+            arm=ARM[label],
+            planned=24,
+            ended=24,
+            reached_per_seed=(0, 0, 0),
+            workloads_reached=(),
+            best=best,
+            suite_seconds=60.0,
+            horizon=0.5,
+            score=0.0,
+            score_interval=(0.0, 0.0),
+            step_fractions={},
+        )
+
+    adamw = arm("AdamW, equal budget", {"wmt": 30.0, "imagenet_vit": 0.3})
+    prodigy = arm("Prodigy, equal budget", {"wmt": 20.0, "imagenet_vit": 0.2})
+    nadamw = arm("NAdamW, equal budget", {})  # nothing: never the best
+    assert findings._best_arm([adamw, prodigy, nadamw], "wmt", "max") is adamw
+    assert findings._best_arm([nadamw, adamw, prodigy], "imagenet_vit", "min") is prodigy
+
+
+EQUAL = ("AdamW", "NAdamW", "Mechanic", "Prodigy")
+
+
+def _equal_pool(tmp_path, fastest):
+    """The equal-budget arms where only ``fastest`` reaches, on criteo, fastmri, ogbg and wmt
+    at 0.4 of its horizon on every seed."""
+    for name in EQUAL:
+        label = f"{name}, equal budget"
+        for trial in plan(findings.ROOT / ARM[label].spec).trials:
+            hit = name == fastest and trial.workload in ("criteo", "fastmri", "ogbg", "wmt")
+            write_result(make_result(trial, 0.4 if hit else NEVER), tmp_path)
+    return collect(tmp_path, [ARM[f"{name}, equal budget"] for name in EQUAL])
+
+
+def test_the_equal_budget_pool_worked_by_hand(tmp_path):
+    got = _equal_pool(tmp_path, "AdamW")
+    by_label = {a.arm.label: a for a in got.arms}
+    # AdamW alone reaches, on 4 of 8 workloads: profile 0.5 at every tau, score 0.5; the seeds
+    # agree, so the bootstrap interval is the point
+    assert by_label["AdamW, equal budget"].score == pytest.approx(0.5)
+    assert by_label["AdamW, equal budget"].score_interval == pytest.approx((0.5, 0.5))
+    assert by_label["Prodigy, equal budget"].score == 0.0
+    number, verdict = verdicts(got)["not_better_than_baselines"]
+    assert verdict.level == REPRODUCED and verdict.why.startswith("AdamW, equal budget scores")
+    assert number.startswith("AdamW, equal budget (horizon ")
+    assert "best_metrics_lr_free" in verdicts(got)
+    text = render(got)
+    assert "Table 6's layout" in text and "| paper: AdamW | 0.33 | 0.498 |" in text
+    assert "| AdamW, equal budget | " in text and " | 0.500 (0.500-0.500) | " in text
+
+
+def test_an_lr_free_arm_on_top_beyond_the_spread_refutes_the_finding(tmp_path):
+    got = _equal_pool(tmp_path, "Prodigy")
+    verdict = verdicts(got)["not_better_than_baselines"][1]
+    assert verdict.level == NOT and "beyond the seeds' spread" in verdict.why

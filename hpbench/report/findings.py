@@ -2,7 +2,8 @@
 
 Reads the trials of the findings specs (:data:`MINI`: ``specs/findings/`` on the mini suite;
 the shipped hyperparameters on seeds 2-4, which selected nothing) from a results store,
-scores the single configurations in one pool, and sets each finding of
+scores the single configurations in one pool (the lists, and the equal-budget comparison's
+four calibrated algorithms, each in a pool of their own), and sets each finding of
 :mod:`hpbench.report.papers` beside hpbench's number.
 ``python -m hpbench.report.findings [--results DIR] [--out FILE]``.
 No JAX import.
@@ -25,6 +26,7 @@ from hpbench.report.resolved import targets_version
 from hpbench.results import read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
+from hpbench.scoring.spread import seed_spread
 from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
@@ -38,7 +40,19 @@ MEANINGFUL_SHARE = 0.5
 TARGET_SETTING = 0.25
 #: "Several" workloads (the lr-free paper's calibrated candidates reach 4 and 5 of 8).
 SEVERAL = 3
-KINDS = ("naive", "calibrated", "reference", "list")
+#: The pool each kind of arm is scored in: the single configurations together (the naive
+#: methods beside the calibrated ones and naive Adam), the lists apart, and the equal-budget
+#: comparison's four calibrated algorithms apart (the lr-free paper's Table 6 pools only them).
+POOLS = {
+    "naive": "single configurations",
+    "calibrated": "single configurations",
+    "reference": "single configurations",
+    "list": "lists",
+    "equal": "equal budget",
+}
+KINDS = tuple(POOLS)
+#: The equal-budget comparison's learning-rate-free algorithms (the rest are its baselines).
+LR_FREE_ALGORITHMS = ("mechanic", "prodigy")
 #: How the runs differ from the papers' (the setup, not the results).
 DEVIATIONS = (
     "Mini workloads on finite, noisy training sets (the step budgets above, seconds a trial on "
@@ -50,7 +64,11 @@ DEVIATIONS = (
     "reports/targets_graded.md), not AlgoPerf's targets.",
     "The calibrated specs come from 16 points at one horizon (0.5), seeds 0-1, scored against "
     "`{version}` (reports/calibration.md); the paper calibrated 200 points at three horizons "
-    "with 3 re-run seeds. No AdamW or NAdamW was calibrated beside them.",
+    "with 3 re-run seeds. The equal-budget comparison calibrates AdamW, NAdamW, Mechanic and "
+    "Prodigy with the same 16 points at two horizons (0.33 and 0.5; the paper's third, 0.66, "
+    "left out for cost), the top 2 per horizon re-run with one seed, all candidates scored "
+    "together (specs/findings/equal_budget/); its arms are the chosen points on seeds 2-4, "
+    "where the paper's Tables 5 and 6 report the candidates on the calibration's own seeds.",
     "Three training seeds (2, 3, 4) per arm; the list paper uses 5 per point.",
     "Naive Mechanic keeps Mechanic's own weight decay (lambda 0.01 in its scale update, its "
     "default; the base Adam has none), as the paper keeps Mechanic's defaults.",
@@ -69,6 +87,16 @@ CALIBRATION = (
     "with seeds 0-1 (reports/calibration.md), the paper's on 200 points at three horizons"
 )
 
+#: How the equal-budget arms were chosen (specs/findings/equal_budget/ and its report).
+EQUAL_BUDGET_CALIBRATION = (
+    "each algorithm calibrated with the same 16 Halton points of the lr-free space at horizons "
+    "0.33 and 0.5, the top 2 per horizon re-run with seed 1, every candidate scored in one pool "
+    "(reports/calibration_equal_budget.md; the paper: 200 points at horizons 0.33, 0.5 and "
+    "0.66, the top 3 re-run with 3 seeds); each arm is its algorithm's chosen point on seeds "
+    "2-4, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
+    "calibration's own seeds)"
+)
+
 
 @attrs.frozen
 class Arm:
@@ -76,7 +104,8 @@ class Arm:
 
     label: str
     spec: str  # path from the repository root
-    kind: str  # "naive" (naive lr-free), "calibrated" (lr-free) or "reference"
+    kind: str  # a key of POOLS: "naive" (naive lr-free), "calibrated" (lr-free), "reference",
+    # "list", or "equal" (the equal-budget comparison's calibrated algorithms)
     algorithm: str  # pairs a calibrated arm with the naive arm of the same algorithm
 
 
@@ -95,6 +124,12 @@ _ARMS = (
     ("published NAdamW list", "nadamw_list5", "list", "nadamw"),
     ("LR sweep (WD 0.5)", "lr_sweep_wd_high", "list", "nadamw"),
     ("LR sweep (WD 1e-4)", "lr_sweep_wd_low", "list", "nadamw"),
+    # the lr-free paper's equal-budget comparison: each calibrated with the same points and
+    # horizons, scored in a pool of their own
+    ("AdamW, equal budget", "equal_budget/adamw", "equal", "adamw"),
+    ("NAdamW, equal budget", "equal_budget/nadamw", "equal", "nadamw"),
+    ("Mechanic, equal budget", "equal_budget/mechanic", "equal", "mechanic"),
+    ("Prodigy, equal budget", "equal_budget/prodigy", "equal", "prodigy"),
 )
 PUBLISHED = "published NAdamW list"
 FRESH_SEEDS = (2, 3, 4)
@@ -188,7 +223,9 @@ class ArmResult:
     best: Mapping[str, float]  # workload -> median over seeds of the best metric
     suite_seconds: float  # median over seeds of the suite's seconds (AlgoPerf clock)
     horizon: float  # the arm's horizon fraction f
-    score: float  # benchmark score in its pool (single configurations, or lists)
+    score: float  # benchmark score in its pool (POOLS)
+    #: 95% bootstrap interval of the score over seeds (hpbench.scoring.spread)
+    score_interval: tuple[float, float]
     step_fractions: Mapping[str, float]  # workload -> median over seeds of t / T
     #: workload -> steps to target of each trial (inf: missed); single configurations only
     target_steps: Mapping[str, tuple[float, ...]] = attrs.Factory(dict)
@@ -380,7 +417,12 @@ def reached_within(
     return tuple(w for w, times in steps.items() if median_over_seeds(times) <= limits[w])
 
 
-def _arm_result(arm: Arm, results: Mapping[str, TrialResult], scores: Scores) -> ArmResult:
+def _arm_result(
+    arm: Arm,
+    results: Mapping[str, TrialResult],
+    scores: Scores,
+    score_interval: tuple[float, float],
+) -> ArmResult:
     """The arm's numbers from the pool's scores (``results``: its trials, all ended)."""
     per_seed: dict[int, set[str]] = defaultdict(set)  # a list reaches where any point does
     seconds: dict[int, float] = defaultdict(float)
@@ -404,6 +446,7 @@ def _arm_result(arm: Arm, results: Mapping[str, TrialResult], scores: Scores) ->
         suite_seconds=statistics.median(seconds.values()),
         horizon=next(iter(results.values())).trial.horizon,
         score=scores.benchmark[arm.label],
+        score_interval=score_interval,
         step_fractions={r.workload: r.step_fraction for r in rows},
         target_steps={} if arm.kind == "list" else {w: tuple(t) for w, t in steps.items()},
     )
@@ -443,15 +486,19 @@ def collect(
             )
             suites[arm.label] = sum(t.horizon for t in trials) / len({t.workload for t in trials})
     arms_out = []
-    for is_list in (False, True):
-        members = {a: found for a, found in complete.items() if (a.kind == "list") == is_list}
+    for pool_name in dict.fromkeys(POOLS.values()):
+        members = {a: found for a, found in complete.items() if POOLS[a.kind] == pool_name}
         if not members:
             continue
         pool = {i: r for found in members.values() for i, r in found.items()}
         scores = score_results(
             pool, {i: arm.label for arm, found in members.items() for i in found}
         )
-        arms_out += [_arm_result(arm, found, scores) for arm, found in members.items()]
+        spread = seed_spread(scores, pool)
+        arms_out += [
+            _arm_result(arm, found, scores, spread.score[arm.label])
+            for arm, found in members.items()
+        ]
     folds, folds_missing = collect_folds(results_dir, root, findings)
     return Collected(
         tuple(arms_out),
@@ -537,6 +584,39 @@ def calibration_verdict(pairs: Mapping[str, tuple[float, float, float, float]]) 
     return Verdict(
         NOT, "the naive arm reaches as many targets or more, and scores as high or higher"
     )
+
+
+def equal_budget_verdict(
+    lr_free: Mapping[str, tuple[float, tuple[float, float]]],
+    baselines: Mapping[str, float],
+) -> Verdict:
+    """Prodigy and Mechanic are not demonstrably better than AdamW and NAdamW at identical
+    tuning budgets (paper: AdamW tops the leaderboard). ``lr_free``: label -> (score, its
+    bootstrap interval over seeds); ``baselines``: label -> score, all in one pool. Reproduced
+    when a baseline scores highest; partly when an lr-free arm does but its interval holds the
+    best baseline's score (ahead within the seeds' spread); not when its interval lies above
+    it. The rule was fixed before the runs."""
+    best = max(baselines, key=baselines.__getitem__)
+    top = max(lr_free, key=lambda label: lr_free[label][0])
+    score, (low, high) = lr_free[top]
+    versus = f"{top} {score:.3f} (95% interval {low:.3f}-{high:.3f}), {best} {baselines[best]:.3f}"
+    if score <= baselines[best]:
+        return Verdict(REPRODUCED, f"{best} scores highest: {versus}")
+    if low <= baselines[best]:
+        return Verdict(PARTLY, f"{top} scores highest, within the seeds' spread: {versus}")
+    return Verdict(NOT, f"{top} scores highest, beyond the seeds' spread: {versus}")
+
+
+def best_metric_verdict(sources: Mapping[str, str]) -> Verdict:
+    """The best validation metrics on ImageNet and DeepSpeech come from learning-rate-free
+    methods (paper: calibrated Prodigy on all three). ``sources``: workload -> the algorithm
+    of the equal-budget arm with the best median best metric."""
+    lr_free = [w for w, algorithm in sources.items() if algorithm in LR_FREE_ALGORITHMS]
+    why = "; ".join(f"{w}: {algorithm}" for w, algorithm in sources.items())
+    if len(lr_free) == len(sources):
+        return Verdict(REPRODUCED, f"an lr-free method has the best metric on each ({why})")
+    level = PARTLY if lr_free else NOT
+    return Verdict(level, f"an lr-free method is best on {len(lr_free)} of {len(sources)} ({why})")
 
 
 def list_verdict(reached: float, targets_mean: bool | None) -> Verdict:
@@ -662,6 +742,17 @@ def reasons(collected: Collected) -> dict[str, str]:
             )
     if parts:
         out[papers.CALIBRATION_HELPS.key] = "; ".join([*parts, collected.findings.calibration])
+    equal = _by_kind(collected, "equal")
+    if equal:
+        chosen = ", ".join(f"{a.arm.label} {a.horizon:g}" for a in equal)
+        out[papers.NOT_BETTER_THAN_BASELINES.key] = (
+            f"{EQUAL_BUDGET_CALIBRATION}; the chosen horizons: {chosen}"
+        )
+        out[papers.BEST_METRICS_LR_FREE.key] = (
+            f"{EQUAL_BUDGET_CALIBRATION}; the paper's Table 5 takes each workload's best over "
+            "all those candidates, here the best of the four arms' medians (the arms' table "
+            "below has every workload)"
+        )
     folds = collected.folds
     if folds is not None:
         reaching = ", ".join(
@@ -772,6 +863,7 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
                 }
             ),
         )
+    out.update(_equal_budget_verdicts(collected, left["equal"]))
     folds = collected.folds
     if folds is not None:
         sweeps = [a for a in _by_kind(collected, "list") if a.arm.label != PUBLISHED]
@@ -811,19 +903,75 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
     return out
 
 
-#: 4 algorithms x (16 points + top 2 re-run) x horizons 0.33, 0.5 and 0.66, then 4 specs x 3
-#: seeds (at most horizon 0.66), less Mechanic's and Prodigy's horizon 0.5 (the shipped
+def _equal_budget_verdicts(
+    collected: Collected, unfinished: Sequence[str]
+) -> dict[str, tuple[str, Verdict]]:
+    """The equal-budget comparison's two findings (its arms' pool), once an lr-free arm and a
+    baseline have finished."""
+    workloads = len(collected.targets)
+    equal = _by_kind(collected, "equal")
+    lr_free = [a for a in equal if a.arm.algorithm in LR_FREE_ALGORITHMS]
+    baselines = [a for a in equal if a.arm.algorithm not in LR_FREE_ALGORITHMS]
+    if not (lr_free and baselines):
+        return {}
+    left = f"; not finished: {', '.join(unfinished)}" if unfinished else ""
+    scores = "; ".join(
+        f"{a.arm.label} (horizon {a.horizon:g}) score {a.score:.3f} "
+        f"({a.score_interval[0]:.3f}-{a.score_interval[1]:.3f}), {a.reached_text(workloads)}"
+        for a in sorted(equal, key=lambda a: -a.score)
+    )
+    ranked = equal_budget_verdict(
+        {a.arm.label: (a.score, a.score_interval) for a in lr_free},
+        {a.arm.label: a.score for a in baselines},
+    )
+    best = {
+        w: _best_arm(equal, w, collected.targets[w][1])
+        for w in papers.LR_FREE_BEST_WORKLOADS
+        if w in collected.targets
+    }
+    metrics = "; ".join(f"{w} {_fmt(a.best[w])} ({a.arm.label})" for w, a in best.items())
+    sources = {w: a.arm.algorithm for w, a in best.items()}
+    return {
+        papers.NOT_BETTER_THAN_BASELINES.key: (
+            scores + left,
+            _unless_unfinished(ranked, unfinished),
+        ),
+        papers.BEST_METRICS_LR_FREE.key: (
+            f"best median metric of the equal-budget arms: {metrics}{left}",
+            _unless_unfinished(best_metric_verdict(sources), unfinished),
+        ),
+    }
+
+
+def _best_arm(arms: Sequence[ArmResult], workload: str, direction: str) -> ArmResult:
+    """The arm with the best median best metric on ``workload`` (missing: worst; ties: the
+    first)."""
+    sign = 1 if direction == "min" else -1
+
+    def key(a: ArmResult) -> float:
+        value = a.best.get(workload, math.nan)
+        return math.inf if math.isnan(value) else sign * value
+
+    return min(arms, key=key)
+
+
+#: 4 algorithms x (16 points + top 2 re-run) x horizons 0.33 and 0.5, then 4 arms x 3 seeds
+#: (at most horizon 0.5), less Mechanic's and Prodigy's horizon 0.5 (the shipped
 #: calibration's trials, the same ids).
-_CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5 + 0.66) + 4 * 3 * 0.66 - 2 * (16 + 2) * 0.5
+_CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5) + 4 * 3 * 0.5 - 2 * (16 + 2) * 0.5
+EQUAL_BUDGET = ("mechanic", "prodigy", "adamw", "nadamw")
 
 
 def plans(findings: FindingsSet) -> dict[str, Plan]:
     """Finding key -> how to run it with the set's specs, and its cost."""
     spec = findings.spec
     calibrate = (
-        f"hpbench calibrate {spec('calibrate_mechanic_3h')} "
-        f"{spec('calibrate_prodigy_3h')} {spec('calibrate_adamw_3h')} "
-        f"{spec('calibrate_nadamw_3h')} --emit SPEC (one per spec)"
+        "hpbench calibrate "
+        + " ".join(spec(f"equal_budget/calibrate_{a}") for a in EQUAL_BUDGET)
+        + " "
+        + " ".join(f"--emit {spec(f'equal_budget/{a}_calibrated')}" for a in EQUAL_BUDGET)
+        + "; then nice -n 5 hpbench run "
+        + " ".join(spec(f"equal_budget/{a}") for a in EQUAL_BUDGET)
     )
     naive = f"nice -n 5 hpbench run {spec('naive_X')} (one at a time)"
     calibrated = (
@@ -844,10 +992,9 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
             calibrate,
             _CALIBRATE_SUITES,
             "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
-            "the lr-free space at the paper's horizons 0.33, 0.5 and 0.66, the top 2 per horizon "
-            "re-run with seed 1, then each emitted spec run with seeds [2, 3, 4] and scored in "
-            "one pool (Mechanic's and Prodigy's horizon 0.5 is reports/calibration.md's, "
-            "trained)",
+            "the lr-free space at horizons 0.33 and 0.5, the top 2 per horizon re-run with seed "
+            "1, then each chosen point run with seeds 2-4 and scored in one pool (Mechanic's and "
+            "Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
         ),
         papers.BEST_METRICS_LR_FREE.key: Plan(
             calibrate, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
@@ -953,6 +1100,8 @@ def render(collected: Collected) -> str:
                 lines.append(f"- Why: {why[finding.key]}.")
             if finding.key == papers.LIST_LOO.key and collected.folds is not None:
                 lines += _table5_lines(collected, collected.folds)
+            if finding.key == papers.NOT_BETTER_THAN_BASELINES.key:
+                lines += _table6_lines(collected, workloads)
         else:
             plan = plans(findings)[finding.key]
             if finding.key == papers.LIST_LOO.key and collected.folds_missing:
@@ -1021,6 +1170,33 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
         "the median of 5 seeds):",
         "",
         *_table(["row", *workloads, "reached"], rows, "l" + "r" * (n + 1)),
+    ]
+
+
+def _table6_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
+    """The lr-free paper's Table 6 layout: the equal-budget arms' scores (best first) with
+    their step fractions per workload, above the paper's best representative per algorithm."""
+    equal = sorted(_by_kind(collected, "equal"), key=lambda a: -a.score)
+    rows = [
+        [
+            a.arm.label,
+            f"{a.horizon:g}",
+            f"{a.score:.3f} ({a.score_interval[0]:.3f}-{a.score_interval[1]:.3f})",
+            *(_fraction(a.step_fractions.get(w, math.inf)) for w in workloads),
+        ]
+        for a in equal
+    ]
+    rows += [
+        [f"paper: {algorithm}", f"{horizon:g}", f"{score:.3f}", *["-"] * len(workloads)]
+        for algorithm, (horizon, score) in papers.TABLE_6_BEST.items()
+    ]
+    return [
+        "",
+        "Table 6's layout (benchmark score in the equal-budget pool with its 95% bootstrap "
+        "interval over seeds 2-4; per workload the median step fraction, inf: missed; the "
+        "paper's rows: each algorithm's best representative, at full size):",
+        "",
+        *_table(["arm", "horizon", "score", *workloads], rows, "lrr" + "r" * len(workloads)),
     ]
 
 
@@ -1101,11 +1277,16 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
     lines += [
         "",
         "Score: the AlgoPerf benchmark score in the arm's pool (single configurations "
-        "together; the list alone). Minutes per suite run: one seed over the 8 workloads on "
-        "AlgoPerf's clock (training with compilation; evaluation, data set-up and checkpoints "
+        "together; the lists together; the equal-budget arms together). Minutes per suite "
+        "run: one seed over the 8 workloads on AlgoPerf's clock (training with compilation; "
+        "evaluation, data set-up and checkpoints "
         'add to the wall clock: benchmarks/LOG.md, "findings"), median over seeds.',
     ]
-    singles = [a.arm.label for a in collected.arms if a.arm.kind != "list"]
+    singles = [
+        a.arm.label
+        for a in collected.arms
+        if POOLS[a.arm.kind] == POOLS["calibrated"]  # the single configurations' pool
+    ]
     if singles:
         lines[-1] += f" The single-configuration pool: {', '.join(singles)}."
     if math.isfinite(suite):

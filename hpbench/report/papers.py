@@ -130,6 +130,17 @@ NAIVE_TARGETS_ALL_METHODS = 1
 #: (the horizon the mini calibration used), and the most any calibrated candidate reached.
 CALIBRATED_TARGETS_50 = {"mechanic": 4, "prodigy": 4}
 CALIBRATED_TARGETS_MAX = 5
+#: The lr-free paper, Table 6: per algorithm its best representative's horizon and benchmark
+#: score (every algorithm-horizon representative scored together), best first.
+TABLE_6_BEST = {
+    "AdamW": (0.33, 0.498),
+    "NAdamW": (0.66, 0.480),
+    "Prodigy": (0.66, 0.477),
+    "Mechanic (Adam)": (0.33, 0.469),
+}
+#: The lr-free paper, Table 5: the workloads whose best validation metric comes from a
+#: learning-rate-free method (calibrated Prodigy) rather than AdamW or NAdamW.
+LR_FREE_BEST_WORKLOADS = ("imagenet_resnet", "imagenet_vit", "librispeech_deepspeech")
 #: The NAdamW-list paper, Table 4: of its 200 broad-space points, how many reach each
 #: target (the hardness that ``benchmarks/bench_hardness.py`` sets the mini targets beside).
 TABLE_4_REACHING = {
