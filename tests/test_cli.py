@@ -109,7 +109,7 @@ def test_plan_table(capsys, monkeypatch):
     assert "a calibration" not in text
 
 
-def test_plan_says_what_a_calibration_trains_beyond_its_plan(capsys, monkeypatch):
+def test_plan_says_what_a_calibration_trains_beyond_its_plan(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     spec = "specs/findings/equal_budget/calibrate_adamw.toml"
     assert cli.main(["plan", spec, "--results", "x"]) == 0
@@ -119,6 +119,14 @@ def test_plan_says_what_a_calibration_trains_beyond_its_plan(capsys, monkeypatch
         "trains the search at each of horizons 0.33, 0.5 (128 trials each) and re-runs "
         "its top 2 with seeds 1 (results export writes them all)"
     ) in " ".join(text.split())
+    # a schedule horizon outside the calibration's horizons plans trials calibrate never reads
+    other = tmp_path / "h033.toml"
+    other.write_text(
+        f'[benchmark]\nname = "h033"\nextends = "{ROOT / spec}"\n\n[select]\nhorizons = [0.33]\n'
+    )
+    assert cli.main(["plan", str(other), "--results", "x"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "at horizon 0.5 (not one of its horizons: `hpbench run` of it trains what" in text
 
 
 def test_diff_shows_what_a_change_reruns(tmp_path, capsys, monkeypatch):

@@ -185,9 +185,14 @@ def _calibration_note(spec: Spec, trials: int) -> str:
     """What ``hpbench calibrate`` trains beyond a calibration spec's plan (one horizon)."""
     select = spec.select
     horizons = ", ".join(f"{h:g}" for h in select.horizons)
+    unused = (
+        ""
+        if spec.schedule.horizon in select.horizons
+        else " (not one of its horizons: `hpbench run` of it trains what calibrate never reads)"
+    )
     return (
-        f"a calibration: the trials above are its search at horizon {spec.schedule.horizon:g}; "
-        f"`hpbench calibrate` trains the search at each of horizons {horizons} ({trials} "
+        f"a calibration: the trials above are its search at horizon {spec.schedule.horizon:g}"
+        f"{unused}; `hpbench calibrate` trains the search at each of horizons {horizons} ({trials} "
         f"trials each) and re-runs its top {select.top_k} with seeds "
         f"{', '.join(map(str, select.seeds))} (results export writes them all)"
     )
