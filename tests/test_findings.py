@@ -367,8 +367,8 @@ def test_equal_budget_verdict_levels():
     )
     assert ahead.level == PARTLY
     assert ahead.why == (
-        "Prodigy scores highest, within the seeds' spread: Prodigy 0.600 (95% interval "
-        "0.450-0.700), AdamW 0.500"
+        "Prodigy scores highest, within the seeds' spread: the best lr-free arm, Prodigy, "
+        "0.600 (95% interval 0.450-0.700); the best baseline, AdamW, 0.500"
     )
     # its interval lies above AdamW's score: demonstrably better, the finding refuted
     assert equal_budget_verdict({"Prodigy": (0.6, (0.55, 0.7))}, baselines).level == NOT

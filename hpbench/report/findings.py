@@ -599,7 +599,10 @@ def equal_budget_verdict(
     best = max(baselines, key=baselines.__getitem__)
     top = max(lr_free, key=lambda label: lr_free[label][0])
     score, (low, high) = lr_free[top]
-    versus = f"{top} {score:.3f} (95% interval {low:.3f}-{high:.3f}), {best} {baselines[best]:.3f}"
+    versus = (
+        f"the best lr-free arm, {top}, {score:.3f} (95% interval {low:.3f}-{high:.3f}); the "
+        f"best baseline, {best}, {baselines[best]:.3f}"
+    )
     if score <= baselines[best]:
         return Verdict(REPRODUCED, f"{best} scores highest: {versus}")
     if low <= baselines[best]:
@@ -744,7 +747,7 @@ def reasons(collected: Collected) -> dict[str, str]:
         out[papers.CALIBRATION_HELPS.key] = "; ".join([*parts, collected.findings.calibration])
     equal = _by_kind(collected, "equal")
     if equal:
-        chosen = ", ".join(f"{a.arm.label} {a.horizon:g}" for a in equal)
+        chosen = ", ".join(f"{a.arm.label}: {a.horizon:g}" for a in equal)
         out[papers.NOT_BETTER_THAN_BASELINES.key] = (
             f"{EQUAL_BUDGET_CALIBRATION}; the chosen horizons: {chosen}"
         )
