@@ -729,8 +729,14 @@ def reasons(collected: Collected) -> dict[str, str]:
             + (", ".join(w for w in collected.targets if w not in c.workloads_reached) or "none")
             for c in calibrated
         ]
+        horizons = (
+            "the candidates of Mechanic and Prodigy at horizons 0.33 and 0.5 (on the "
+            "calibration's seeds) are in reports/calibration_equal_budget.md"
+            if _by_kind(collected, "equal")
+            else ""
+        )
         out[papers.CALIBRATED_TRAIN.key] = "; ".join(
-            filter(None, [easy, *missed, collected.findings.calibration])
+            filter(None, [easy, *missed, collected.findings.calibration, horizons])
         )
     parts = []
     for c in calibrated:
