@@ -382,27 +382,43 @@ def test_best_metric_verdict_levels():
     assert best_metric_verdict({"imagenet_vit": "nadamw"}).level == NOT
 
 
-def test_best_arm_follows_the_metric_direction():
-    def arm(label, best):
-        return findings.ArmResult(
-            arm=ARM[label],
-            planned=24,
-            ended=24,
-            reached_per_seed=(0, 0, 0),
-            workloads_reached=(),
-            best=best,
-            suite_seconds=60.0,
-            horizon=0.5,
-            score=0.0,
-            score_interval=(0.0, 0.0),
-            step_fractions={},
-        )
+def arm(label, best=None, score=0.0, interval=(0.0, 0.0)):
+    """An equal-budget arm's result with the given best metrics and score."""
+    return findings.ArmResult(
+        arm=ARM[label],
+        planned=24,
+        ended=24,
+        reached_per_seed=(0, 0, 0),
+        workloads_reached=(),
+        best=best or {},
+        suite_seconds=60.0,
+        horizon=0.5,
+        score=score,
+        score_interval=interval,
+        step_fractions={},
+    )
 
+
+def test_best_arm_follows_the_metric_direction():
     adamw = arm("AdamW, equal budget", {"wmt": 30.0, "imagenet_vit": 0.3})
     prodigy = arm("Prodigy, equal budget", {"wmt": 20.0, "imagenet_vit": 0.2})
     nadamw = arm("NAdamW, equal budget", {})  # nothing: never the best
     assert findings._best_arm([adamw, prodigy, nadamw], "wmt", "max") is adamw
     assert findings._best_arm([nadamw, adamw, prodigy], "imagenet_vit", "min") is prodigy
+
+
+def test_the_lead_is_beyond_the_spread_only_when_the_interval_clears_the_runner_up():
+    adamw = arm("AdamW, equal budget", score=0.5)
+    within = arm("NAdamW, equal budget", score=0.6, interval=(0.45, 0.7))
+    assert findings._lead([adamw, within]) == (
+        "NAdamW, equal budget leads AdamW, equal budget by 0.100, within the seeds' spread "
+        "(its interval 0.450-0.700 holds 0.500)"
+    )
+    beyond = arm("NAdamW, equal budget", score=0.6, interval=(0.55, 0.7))
+    assert "beyond the seeds' spread (its interval 0.550-0.700 lies above" in findings._lead(
+        [adamw, beyond]
+    )
+    assert findings._lead([adamw]) == ""
 
 
 EQUAL = ("AdamW", "NAdamW", "Mechanic", "Prodigy")

@@ -754,8 +754,11 @@ def reasons(collected: Collected) -> dict[str, str]:
     equal = _by_kind(collected, "equal")
     if equal:
         chosen = ", ".join(f"{a.arm.label}: {a.horizon:g}" for a in equal)
-        out[papers.NOT_BETTER_THAN_BASELINES.key] = (
-            f"{EQUAL_BUDGET_CALIBRATION}; the chosen horizons: {chosen}"
+        out[papers.NOT_BETTER_THAN_BASELINES.key] = "; ".join(
+            filter(
+                None,
+                [EQUAL_BUDGET_CALIBRATION, f"the chosen horizons: {chosen}", _lead(equal)],
+            )
         )
         out[papers.BEST_METRICS_LR_FREE.key] = (
             f"{EQUAL_BUDGET_CALIBRATION}; the paper's Table 5 takes each workload's best over "
@@ -793,6 +796,23 @@ def reasons(collected: Collected) -> dict[str, str]:
             )
         )
     return out
+
+
+def _lead(arms: Sequence[ArmResult]) -> str:
+    """Whether the top arm's lead over the runner-up holds beyond the seeds' spread (the
+    top's bootstrap interval lies above the runner-up's score), or ""."""
+    if len(arms) < 2:
+        return ""
+    top, second = sorted(arms, key=lambda a: -a.score)[:2]
+    low, high = top.score_interval
+    beyond = low > second.score
+    return (
+        f"{top.arm.label} leads {second.arm.label} by {top.score - second.score:.3f}, "
+        + ("beyond" if beyond else "within")
+        + f" the seeds' spread (its interval {low:.3f}-{high:.3f} "
+        + ("lies above" if beyond else "holds")
+        + f" {second.score:.3f})"
+    )
 
 
 def _stronger_sweeps(collected: Collected) -> str:
@@ -1051,8 +1071,9 @@ def render(collected: Collected) -> str:
         f"search, seed 0, that the leave-one-out lists are built from: `{findings.list_search}`). "
         "The papers' statements and numbers come from `hpbench/report/papers.py` (each cites "
         "its section and table). Single configurations are scored in one pool (AlgoPerf's "
-        'benchmark score, steps), lists in another. "Targets" are the median over the three '
-        "seeds of the targets each seed reaches, with min-max; a workload counts as reached "
+        "benchmark score, steps), lists in another, the equal-budget arms in a third. "
+        '"Targets" are the median over the three seeds of the targets each seed reaches, with '
+        "min-max; a workload counts as reached "
         "by an arm when the median of its seeds' times is finite (2 of 3 seeds reach).",
         "",
         f"Re-export the trials after more training: `{export_command(findings)}`.",
