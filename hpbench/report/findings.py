@@ -23,7 +23,7 @@ import numpy as np
 
 from hpbench.report import papers
 from hpbench.report.resolved import targets_version
-from hpbench.results import read_planned
+from hpbench.results import read_finished, read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
 from hpbench.scoring.spread import seed_spread
@@ -43,10 +43,11 @@ SEVERAL = 3
 #: The pool each kind of arm is scored in: the single configurations together (the naive
 #: methods beside the calibrated ones and naive Adam), the lists apart, and the equal-budget
 #: comparison's four calibrated algorithms apart (the lr-free paper's Table 6 pools only them).
+SINGLES = "single configurations"
 POOLS = {
-    "naive": "single configurations",
-    "calibrated": "single configurations",
-    "reference": "single configurations",
+    "naive": SINGLES,
+    "calibrated": SINGLES,
+    "reference": SINGLES,
     "list": "lists",
     "equal": "equal budget",
 }
@@ -327,8 +328,7 @@ def collect_folds(
     for i, point in enumerate(spec.points):
         for trial in compile_plan(attrs.evolve(spec, points=(dict(point),))).trials:
             label[trial.id] = f"p{i:05d}"
-    found = read_planned(results_dir, compile_plan(spec).trials)
-    ended = {i: r for i, r in found.items() if r.status.finished}
+    ended = read_finished(results_dir, compile_plan(spec).trials)
     if len(ended) < len(label):
         return None, f"{len(ended)} of {len(label)} search trials ended"
     scores = score_results(ended, label)
@@ -377,8 +377,7 @@ def _fresh_fractions(
                 if trial.workload == workload:
                     label[trial.id] = workload
                     trials.append(trial)
-    found = read_planned(results_dir, trials)
-    ended = {i: r for i, r in found.items() if r.status.finished}
+    ended = read_finished(results_dir, trials)
     if len(ended) < len(trials):
         return (), f"{len(ended)} of {len(trials)} trials ended"
     scores = score_results(ended, label)
@@ -988,7 +987,8 @@ def _best_arm(arms: Sequence[ArmResult], workload: str, direction: str) -> ArmRe
 #: (at most horizon 0.5), less Mechanic's and Prodigy's horizon 0.5 (the shipped
 #: calibration's trials, the same ids).
 _CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5) + 4 * 3 * 0.5 - 2 * (16 + 2) * 0.5
-EQUAL_BUDGET = ("mechanic", "prodigy", "adamw", "nadamw")
+#: The equal-budget arms' algorithms (their spec files are named after them).
+EQUAL_BUDGET = tuple(algorithm for *_, kind, algorithm in _ARMS if kind == "equal")
 
 
 def plans(findings: FindingsSet) -> dict[str, Plan]:
@@ -1312,11 +1312,7 @@ def _arm_tables(collected: Collected, workloads: Sequence[str], suite: float) ->
         "evaluation, data set-up and checkpoints "
         'add to the wall clock: benchmarks/LOG.md, "findings"), median over seeds.',
     ]
-    singles = [
-        a.arm.label
-        for a in collected.arms
-        if POOLS[a.arm.kind] == POOLS["calibrated"]  # the single configurations' pool
-    ]
+    singles = [a.arm.label for a in collected.arms if POOLS[a.arm.kind] == SINGLES]
     if singles:
         lines[-1] += f" The single-configuration pool: {', '.join(singles)}."
     if math.isfinite(suite):

@@ -429,3 +429,10 @@ def read_planned(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialR
         if result is not None and not result.damaged:
             found[trial.id] = result
     return found
+
+
+def read_finished(results_dir: Path, trials: Iterable[Trial]) -> dict[str, TrialResult]:
+    """The results of the planned ``trials`` that finished (:attr:`Status.finished`), by
+    trial id: what a score may read; a campaign is complete when it holds every trial."""
+    found = read_planned(results_dir, trials)
+    return {i: r for i, r in found.items() if r.status.finished}

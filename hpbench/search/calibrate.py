@@ -104,11 +104,10 @@ def calibration_trials(spec: Spec, results_dir: Path) -> list[Trial]:
     """Every trial ``hpbench calibrate`` trains for ``spec``: each horizon's search and, once
     all of it finished in ``results_dir``, the re-runs of its top points as those results
     choose them (a spec's plan holds only the first horizon's search). Trains nothing."""
-    from hpbench.results import read_planned
+    from hpbench.results import read_finished
 
     def finished(trials: list[Trial]) -> bool:
-        found = read_planned(results_dir, trials)
-        return all(t.id in found and found[t.id].status.finished for t in trials)
+        return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
 
     require(spec, "select", "calibrate")
     trials: list[Trial] = []
