@@ -169,12 +169,9 @@ def test_list_verdict():
 
 
 def test_better_best_follows_each_metric_direction():
-    def arm(best):
-        return findings.ArmResult(ARMS[0], 2, 2, (0,), (), best, 1.0, 1.0, 0.0, (0.0, 0.0), {})
-
     targets = {"criteo": ("cross_entropy", "min", 0.4), "ogbg": ("map", "max", 0.75)}
-    low = arm({"criteo": 0.39, "ogbg": 0.70})
-    high = arm({"criteo": 0.41, "ogbg": 0.80})
+    low = arm(ARMS[0].label, {"criteo": 0.39, "ogbg": 0.70})
+    high = arm(ARMS[0].label, {"criteo": 0.41, "ogbg": 0.80})
     assert findings.better_best(low, high, targets) == 1  # criteo only (lower is better)
     assert findings.better_best(high, low, targets) == 1  # ogbg only (higher is better)
     assert findings.better_best(low, low, targets) == 0  # a tie is not better
@@ -383,7 +380,7 @@ def test_best_metric_verdict_levels():
 
 
 def arm(label, best=None, score=0.0, interval=(0.0, 0.0)):
-    """An equal-budget arm's result with the given best metrics and score."""
+    """An arm's result with the given best metrics and score."""
     return findings.ArmResult(
         arm=ARM[label],
         planned=24,
