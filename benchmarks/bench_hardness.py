@@ -3,10 +3,12 @@ that reach each target at horizon 1/3, beside the NAdamW-list paper's Table 4; a
 check from below: does naive Adam reach them, and is the tuned point's seed spread small
 beside the gap from naive Adam to the target?
 
-Reads the finished trials of ``specs/targets_graded.toml`` (the broad-space search; train it
+Reads the finished trials of ``specs/hardness_graded.toml`` (200 broad-space points, as
+Table 4 counts; its first 64 are the target search ``specs/targets_graded.toml``; train it
 first with ``hpbench run``) and prints, per workload, how many points reach the suite's
-target, which learning rates they have, and Table 4's count of 200
-(``../shared/REFERENCE.md``). Then, from ``specs/naive_adam.toml``'s trials and the per-seed
+target, with the share's exact 95% interval, Fisher's exact test against Table 4's count of
+200 (``../shared/REFERENCE.md``), Table 4's transfer columns and the reaching learning rates.
+Then, from ``specs/naive_adam.toml``'s trials and the per-seed
 best metrics in the suite's targets provenance, naive Adam's best metric against each
 target. Last, each untuned arm given with ``--arms`` (median over its seeds) as a relative
 miss of each target, beside the lr-free paper's naive methods at full size (Table 4 against
@@ -23,9 +25,17 @@ import statistics
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from scipy.stats import binomtest, fisher_exact
+
 import hpbench
 from hpbench.plan import Trial
-from hpbench.report.papers import TABLE_4_REACHING, relative_miss, table_4_naive_miss
+from hpbench.report.papers import (
+    TABLE_4_ALSO_REACHING,
+    TABLE_4_POINTS,
+    TABLE_4_REACHING,
+    relative_miss,
+    table_4_naive_miss,
+)
 from hpbench.results.records import TrialResult
 from hpbench.scoring import score_trial
 
@@ -34,46 +44,86 @@ SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"  # its provenance block
 
 
 def hardness(spec: Path, results: Path) -> list[dict]:
-    """Per workload: points trained, points reaching the target, their learning rates."""
+    """Per workload: points trained, the points reaching the target, their learning rates, and
+    how many of those also reach the target of at least one and two other workloads (Table 4's
+    second and third columns; a point is its hyperparameters and warmup)."""
     plan = hpbench.plan(spec)
     finished = hpbench.Results(results).of(plan)
+    trained: dict[str, list[Trial]] = {}
+    reaching: dict[str, dict[tuple, Trial]] = {}
+    for trial in plan.trials:
+        result = finished.get(trial.id)
+        if result is None or not result.status.finished:
+            continue
+        trained.setdefault(trial.workload, []).append(trial)
+        if score_trial(result, trial.id).outcome == "reached":
+            reaching.setdefault(trial.workload, {})[(trial.hyperparameters, trial.warmup)] = trial
     rows = []
     for workload in sorted({t.workload for t in plan.trials}):
-        trials = [t for t in plan.trials if t.workload == workload]
-        done = [t for t in trials if t.id in finished and finished[t.id].status.finished]
-        reached = [t for t in done if score_trial(finished[t.id], t.id).outcome == "reached"]
+        points = reaching.get(workload, {})
+        others = [sum(point in reaching[w] for w in reaching if w != workload) for point in points]
         rows.append(
             {
                 "workload": workload,
-                "planned": len(trials),
-                "trained": len(done),
-                "reached": len(reached),
-                "learning_rates": sorted(dict(t.hyperparameters)["learning_rate"] for t in reached),
+                "planned": sum(t.workload == workload for t in plan.trials),
+                "trained": len(trained.get(workload, [])),
+                "reached": len(points),
+                "also_one": sum(n >= 1 for n in others),
+                "also_two": sum(n >= 2 for n in others),
+                "learning_rates": sorted(
+                    dict(t.hyperparameters)["learning_rate"] for t in points.values()
+                ),
                 "table_4": TABLE_4_REACHING.get(workload),
             }
         )
     return rows
 
 
+def share_interval(reached: int, trained: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95% interval of a share of ``reached`` in ``trained``."""
+    interval = binomtest(reached, trained).proportion_ci(0.95, method="exact")
+    return interval.low, interval.high
+
+
+def table_4_p_value(reached: int, trained: int, paper: int) -> float:
+    """Fisher's exact two-sided p-value that ``reached`` of ``trained`` and Table 4's ``paper``
+    of 200 are draws of the same share: small when the mini target's hardness differs from
+    full size's by more than the two samples' chance."""
+    table = [[reached, trained - reached], [paper, TABLE_4_POINTS - paper]]
+    return float(fisher_exact(table).pvalue)
+
+
 def markdown(rows: list[dict]) -> str:
+    """The hardness rows beside Table 4: shares with their intervals, the ratio, Fisher's p,
+    and Table 4's transfer columns."""
     lines = [
-        "| workload | points trained | reach the target | share | Table 4 (of 200) "
-        "| Table 4 share | ratio | learning rates that reach it |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| workload | points trained | reach the target | share (95% interval) | Table 4 "
+        f"(of {TABLE_4_POINTS}) | Table 4 share | ratio | p (same share) | also reach 1 / 2 other "
+        "workloads (Table 4) | learning rates that reach it |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
+        paper = r["table_4"]
         share = r["reached"] / r["trained"] if r["trained"] else float("nan")
-        paper = r["table_4"] / 200 if r["table_4"] is not None else float("nan")
-        ratio = share / paper if paper else float("nan")
-        rates = ", ".join(f"{lr:.2g}" for lr in r["learning_rates"]) or "none"
+        low, high = share_interval(r["reached"], r["trained"]) if r["trained"] else (0.0, 1.0)
+        paper_share = paper / TABLE_4_POINTS
+        ratio = share / paper_share if paper_share else float("nan")
+        p_value = table_4_p_value(r["reached"], r["trained"], paper) if r["trained"] else 1.0
+        also = TABLE_4_ALSO_REACHING[r["workload"]]
+        rates = r["learning_rates"]
+        span = f"{rates[0]:.2g} .. {rates[-1]:.2g}" if rates else "none"
         lines.append(
-            f"| {r['workload']} | {r['trained']} | {r['reached']} | {share:.0%} | "
-            f"{r['table_4']} | {paper:.1%} | {ratio:.1f}x | {rates} |"
+            f"| {r['workload']} | {r['trained']} | {r['reached']} | {share:.1%} "
+            f"({low:.1%}-{high:.1%}) | {paper} | {paper_share:.1%} | {ratio:.1f}x | "
+            f"{p_value:.2g} | {r['also_one']} / {r['also_two']} ({also[0]} / {also[1]}) | {span} |"
         )
-    total = sum(r["reached"] for r in rows), sum(r["trained"] for r in rows)
+    reached, trained = sum(r["reached"] for r in rows), sum(r["trained"] for r in rows)
+    paper = sum(TABLE_4_REACHING.values())
     lines.append(
-        f"\nAll workloads: {total[0]} of {total[1]} trials reach their target "
-        f"({total[0] / max(total[1], 1):.1%}; Table 4: 96 of 1,600, 6.0%)."
+        f"\nAll workloads: {reached} of {trained} trials reach their target "
+        f"({reached / max(trained, 1):.1%}; Table 4: {paper} of {TABLE_4_POINTS * 8:,}, "
+        f"{paper / (TABLE_4_POINTS * 8):.1%}). Interval: exact binomial (Clopper-Pearson); p: "
+        "Fisher's exact test of the mini count against Table 4's, two-sided."
     )
     return "\n".join(lines)
 
@@ -199,7 +249,7 @@ def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "targets_graded.toml"))
+    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "hardness_graded.toml"))
     parser.add_argument("--naive", default=str(ROOT / "specs" / "naive_adam.toml"))
     parser.add_argument(
         "--suite",

@@ -174,3 +174,60 @@ def test_graded_criteria_from_the_whole_budget_runs_the_reruns_and_naive_adam(tm
     assert row["spread_over_gap"] == pytest.approx((best(quarter, 0.7) - best(quarter, 0.5)) / gap)
     assert row["seeds"] == 1 and 0 < row["late_gain"] < 1 and 0 < row["position"] < 1
     assert "| criteo | cross_entropy" in graded_ceiling.criteria_markdown(rows)
+
+
+def test_hardness_counts_points_reaching_and_their_transfer(tmp_path):
+    # three search points on three workloads: point 0 reaches criteo, ogbg and wmt; point 1
+    # reaches criteo and ogbg; point 2 reaches criteo only and misses the rest
+    spec = ROOT / "specs" / "targets_graded.toml"
+    trials = plan(spec).trials
+    points = list(dict.fromkeys((t.hyperparameters, t.warmup) for t in trials))[:3]
+    reaches = {
+        "criteo": (0.5, 0.5, 0.5),
+        "ogbg": (0.5, 0.5, NEVER),
+        "wmt": (0.5, NEVER, NEVER),
+    }
+    for trial in trials:
+        point = (trial.hyperparameters, trial.warmup)
+        if trial.workload in reaches and point in points:
+            write_result(make_result(trial, reaches[trial.workload][points.index(point)]), tmp_path)
+    rows = {r["workload"]: r for r in bench_hardness.hardness(spec, tmp_path)}
+    assert len(rows) == 8 and rows["fastmri"]["trained"] == 0
+    criteo, ogbg, wmt = rows["criteo"], rows["ogbg"], rows["wmt"]
+    assert criteo["trained"] == 3
+    assert (criteo["reached"], criteo["also_one"], criteo["also_two"]) == (3, 2, 1)
+    assert (ogbg["reached"], ogbg["also_one"], ogbg["also_two"]) == (2, 2, 1)
+    assert (wmt["reached"], wmt["also_one"], wmt["also_two"]) == (1, 1, 1)
+    lr = [dict(h)["learning_rate"] for h, _ in points]
+    assert wmt["learning_rates"] == [lr[0]]
+    assert ogbg["learning_rates"] == sorted(lr[:2])
+    text = bench_hardness.markdown(list(rows.values()))
+    assert "| wmt | 3 | 1 | 33.3% (" in text
+    assert "| 1 / 1 (6 / 1) |" in text  # wmt beside Table 4's transfer columns
+
+
+def _binomial_tail(k_low: int, k_high: int, n: int, p: float) -> float:
+    return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(k_low, k_high + 1))
+
+
+def test_share_interval_is_clopper_pearson_by_hand():
+    # none of 64: the upper bound solves (1 - p)^64 = 0.025
+    assert bench_hardness.share_interval(0, 64) == pytest.approx((0.0, 1 - 0.025 ** (1 / 64)))
+    # 5 of 64: each bound leaves 2.5% in its binomial tail
+    low, high = bench_hardness.share_interval(5, 64)
+    assert _binomial_tail(5, 64, 64, low) == pytest.approx(0.025, rel=1e-6)
+    assert _binomial_tail(0, 5, 64, high) == pytest.approx(0.025, rel=1e-6)
+
+
+def test_table_4_p_value_is_fishers_exact_test_by_hand():
+    # 0 of 64 beside DeepSpeech's 23 of 200: the hypergeometric law of the mini count given
+    # 23 reaching in all 264 points; the p-value sums the tables no likelier than the one seen
+    total, reached, n = 264, 23, 64
+
+    def prob(k: int) -> float:
+        return math.comb(reached, k) * math.comb(total - reached, n - k) / math.comb(total, n)
+
+    seen = prob(0)
+    by_hand = sum(prob(k) for k in range(reached + 1) if prob(k) <= seen * (1 + 1e-7))
+    assert bench_hardness.table_4_p_value(0, 64, 23) == pytest.approx(by_hand, rel=1e-6)
+    assert bench_hardness.table_4_p_value(16, 128, 25) > 0.5  # the same share: no evidence

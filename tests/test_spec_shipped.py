@@ -163,3 +163,12 @@ def test_trials_round_trip_through_their_json(spec):
     for trial in load_plan(f"specs/{spec}.toml").trials:
         again = Trial.from_json(trial.canonical())
         assert again == trial and again.id == trial.id
+
+
+def test_hardness_spec_is_table_4_sized_and_extends_the_target_search():
+    # 200 points as Table 4 counts; its first 64 are the target search's trials (same ids),
+    # so the targets' points are not trained again and the targets stay the search's
+    hardness = [t.id for t in load_plan("specs/hardness_graded.toml").trials]
+    search = [t.id for t in load_plan("specs/targets_graded.toml").trials]
+    assert len(hardness) == 200 * len(MINI) and len(set(hardness)) == len(hardness)
+    assert set(search) <= set(hardness)

@@ -153,6 +153,20 @@ TABLE_4_REACHING = {
     "ogbg": 9,
     "wmt": 7,
 }
+#: Table 4's second and third columns: of the points reaching a workload's target, how many
+#: also reach the target of at least one, and of at least two, other base workloads.
+TABLE_4_ALSO_REACHING = {
+    "criteo": (14, 4),
+    "fastmri": (3, 1),
+    "imagenet_resnet": (2, 2),
+    "imagenet_vit": (10, 4),
+    "librispeech_conformer": (6, 4),
+    "librispeech_deepspeech": (19, 8),
+    "ogbg": (6, 2),
+    "wmt": (6, 1),
+}
+#: How many broad-space points Table 4 counts over.
+TABLE_4_POINTS = 200
 #: The NAdamW-list paper, Table 9: the published list's step fractions on the base workloads.
 TABLE_9 = {
     "criteo": 0.75886,
