@@ -12,7 +12,7 @@ import pytest
 from benchmarks import MINI_SUITE
 from benchmarks.synthetic_results import first_eval_at_or_after, make_result, write_result
 from hpbench.api import plan
-from hpbench.report import findings
+from hpbench.report import findings, papers
 from hpbench.report.findings import (
     ARMS,
     MINI,
@@ -187,6 +187,9 @@ def test_folds_worked_by_hand():
     assert fields["lists"] == ((1,), (0,)) and fields["held_out"] == (inf, inf)
     assert fields["first"] == (0.5, inf)  # the first point alone
     assert fields["reaching"] == (1, 2)  # NaN is not a reach
+    assert fields["also_two"] == (0, 0)  # two workloads: none has two others
+    three = np.array([[0.5, 0.5, 0.5], [0.5, 0.5, inf], [0.5, inf, inf]])
+    assert folds_of(three, ("a", "b", "c"), size=1, tau=2.0)["also_two"] == (1, 1, 1)
     folds = findings.Folds(points=3, seeds=(0,), **fields)
     assert folds.random_chance == pytest.approx((1 / 3, 2 / 3))
     assert folds.random_expected == pytest.approx(1.0)
@@ -221,8 +224,12 @@ def test_render_table_5(collected):
         held_out=(inf, 0.42, 0.42, 0.66, 0.6, 0.48, inf, 0.479),
         first=(0.6,) + (inf,) * 7,
         reaching=(4, 2, 4, 4, 2, 2, 1, 3),
+        also_two=(3, 1, 2, 2, 1, 0, 1, 2),
     )
     text = render(attrs.evolve(collected, folds=folds))
+    first = workloads[0]  # beside Table 4's third column, of its 200 points
+    paper = (papers.TABLE_4_ALSO_REACHING[first][1], papers.TABLE_4_REACHING[first])
+    assert f"also reach two other workloads' targets: {first} 3 ({paper[0]} of {paper[1]})," in text
     row = "| leave-one-out lists (seed 0) | inf | 0.42 | 0.42 | 0.66 | 0.6 | 0.48 | inf | 0.479 |"
     assert row + " 6/8 |" in text
     assert "| the search's first 5 points | 0.6 | inf |" in text
@@ -318,25 +325,30 @@ def test_the_report_renders_the_suite_targets_and_shipped_specs(collected):
     assert f"| target | {target[0]} {target[2]:.4g} ({target[1]}) |" in text
     assert "nice -n 5 hpbench run specs/findings/nadamw_list5.toml" in text
     assert "hpbench results import reports/findings.results.tar.xz" in text
-    # the 64-point targets search has not run here: the list finding says how to run it
-    assert "- Its search: 0 of 512 search trials ended" in text
-    assert "hpbench run specs/targets_graded.toml" in text
+    # the 200-point search has not run here: the list finding says how to run it
+    assert "- Its search: 0 of 1600 search trials ended" in text
+    assert "hpbench run specs/hardness_graded.toml" in text
 
 
-def test_the_list_search_reuses_the_targets_search():
-    # build-list trains nothing once the targets campaign ran: the same trials
-    search = {t.id for t in load_plan(findings.ROOT / "specs/targets_graded.toml").trials}
+def test_the_list_search_reuses_the_hardness_search():
+    # build-list trains nothing once the 200-point hardness search ran: the same trials
+    search = {t.id for t in load_plan(findings.ROOT / "specs/hardness_graded.toml").trials}
     assert {t.id for t in load_plan(findings.ROOT / MINI.list_search).trials} == search
     assert load_spec(findings.ROOT / MINI.list_search).listing.size == 5
 
 
-#: The leave-one-out lists (0-based search points) of the targets search, as `hpbench
-#: build-list` built them on the 64-point search (graded-2, 2026-12-05): their union is
-#: points 1, 2, 11, 17, 19, 23, 35 and 47 (1-based).
+#: The leave-one-out lists (0-based search points), as `hpbench build-list` built them on
+#: the 200-point search against graded-2 (2026-12-05): their union is points 1, 11, 17, 23,
+#: 35, 71, 83, 115, 119, 131 and 179 (1-based).
 LISTS = (
-    [(10, 16, 34, 46, 0)] * 2
-    + [(16, 10, 34, 46, 0), (16, 18, 34, 46, 0), (16, 22, 34, 0, 1), (10, 16, 34, 46, 0)]
-    + [(10, 16, 34, 46, 0), (22, 16, 34, 46, 0)]
+    (178, 22, 16, 82, 118),
+    (70, 178, 16, 10, 82),
+    (178, 10, 16, 82, 118),
+    (178, 82, 16, 118, 0),
+    (16, 130, 178, 10, 34),
+    (70, 16, 178, 10, 82),
+    (70, 178, 10, 82, 16),
+    (130, 114, 16, 10, 82),
 )
 
 
@@ -349,7 +361,7 @@ def test_the_fresh_spec_holds_the_lists_points_or_says_which_it_lacks():
     lists[3] = (0, 5)
     assert findings._uncovered(spec, lists, fresh) == (
         "; list_nadamw_broad_fresh.toml does not hold every list's points: write the search "
-        "points 1, 2, 6, 11, 17, 23, 35, 47 (1-based) into it first"
+        "points 1, 6, 11, 17, 23, 35, 71, 83, 115, 119, 131, 179 (1-based) into it first"
     )
 
 

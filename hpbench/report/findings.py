@@ -73,14 +73,14 @@ DEVIATIONS = (
     "Three training seeds (2, 3, 4) per arm; the list paper uses 5 per point.",
     "Naive Mechanic keeps Mechanic's own weight decay (lambda 0.01 in its scale update, its "
     "default; the base Adam has none), as the paper keeps Mechanic's defaults.",
-    "The leave-one-out lists are built from 64 broad-space points on one seed (seed 0, "
-    "specs/targets_graded.toml, the search that chooses the targets' points), the paper's from "
-    "200 points with 5 seeds each; their held-out fractions are retrained on seeds 2-4 (3 "
-    "seeds, not 5).",
+    "The leave-one-out lists are built from 200 broad-space points, as the paper's, on one "
+    "seed (seed 0, specs/hardness_graded.toml, whose first 64 points are the search that "
+    "chose the targets' points) where the paper ran each point with 5; their held-out "
+    "fractions are retrained on seeds 2-4 (3 seeds, not 5).",
     "The learning-rate sweeps' other hyperparameters (beta1 0.9, beta2 0.999, warmup 5%, no "
     "dropout or label smoothing) are hpbench's choice: the paper does not state them. Table "
     "5's Vizier and Metz et al. rows are not reproduced; its random-search comparison (the "
-    "paper's tuning curves, Section 4.1) is the chance that 5 of the 64 search points reach.",
+    "paper's tuning curves, Section 4.1) is the chance that 5 of the 200 search points reach.",
 )
 #: Where the calibrated specs come from (their headers; reports/calibration.md).
 CALIBRATION = (
@@ -198,10 +198,11 @@ MINI = FindingsSet(
     archive="reports/findings.results.tar.xz",
     search_archive="reports/targets_graded.results.tar.xz",
     list_plan=Plan(
-        "nice -n 10 hpbench run specs/targets_graded.toml (the targets' search); then "
-        "hpbench run specs/findings/list_nadamw_broad.toml (trains nothing after it)",
-        64 / 3,
-        "the lists come from the 64-point targets_graded search (seed 0, horizon 1/3); "
+        "nice -n 10 hpbench run specs/hardness_graded.toml (the targets' search run to 200 "
+        "points); then hpbench run specs/findings/list_nadamw_broad.toml (trains nothing after "
+        "it)",
+        200 / 3,
+        "the lists come from the 200-point hardness_graded search (seed 0, horizon 1/3); "
         "Table 5's learning-rate sweeps are specs/findings/lr_sweep_wd_high.toml and "
         "lr_sweep_wd_low.toml (5 suite runs each)",
     ),
@@ -276,6 +277,9 @@ class Folds:
     #: them); empty until those trials all ended
     fresh: tuple[float, ...] = ()
     fresh_missing: str = ""  # why ``fresh`` is empty
+    #: per workload, the points reaching its target that also reach two other workloads'
+    #: (Table 4's third column): how readily a good point transfers between workloads
+    also_two: tuple[int, ...] = ()
 
     @property
     def held_out_reached(self) -> int:
@@ -308,13 +312,16 @@ def _missed_if_nan(fractions: np.ndarray) -> np.ndarray:
 def folds_of(fractions: np.ndarray, workloads: Sequence[str], size: int, tau: float) -> dict:
     """The :class:`Folds` fields of a points x workloads step-fraction table."""
     held = leave_one_workload_out(fractions, size, tau)
+    reached = np.isfinite(fractions)
+    others = reached.sum(axis=1, keepdims=True) - reached  # other workloads each point reaches
     return {
         "size": size,
         "workloads": tuple(workloads),
         "lists": tuple(f.points for f in held),
         "held_out": tuple(f.step_fraction for f in held),
         "first": tuple(float(v) for v in _missed_if_nan(fractions[:size]).min(axis=0)),
-        "reaching": tuple(int(h) for h in np.isfinite(fractions).sum(axis=0)),
+        "reaching": tuple(int(h) for h in reached.sum(axis=0)),
+        "also_two": tuple(int(h) for h in (reached & (others >= 2)).sum(axis=0)),
     }
 
 
@@ -782,12 +789,13 @@ def reasons(collected: Collected) -> dict[str, str]:
                         "their held-out fractions are retrained on seeds that selected nothing"
                         if folds.fresh
                         else f"not yet retrained on fresh seeds ({folds.fresh_missing}: "
-                        f"`nice -n 10 hpbench run {collected.findings.list_fresh}`, 144 "
-                        "trials, about 6 suite runs at horizon 1)"
+                        f"`nice -n 10 hpbench run {collected.findings.list_fresh}`)"
                     )
-                    + "; the same seed-0 search chose the points whose reruns set the "
-                    f"{collected.version} targets ({collected.findings.targets_report})",
+                    + "; the targets' search (the first points of the same seed-0 sequence) "
+                    f"chose the points whose reruns set the {collected.version} targets "
+                    f"({collected.findings.targets_report})",
                     f"of the {folds.points} points, these reach each target: {reaching}",
+                    _transfer(folds),
                     f"every list starts with point {', '.join(map(str, starts))} (1-based, as "
                     "`hpbench build-list` numbers them)",
                     _stronger_sweeps(collected),
@@ -795,6 +803,24 @@ def reasons(collected: Collected) -> dict[str, str]:
             )
         )
     return out
+
+
+def _transfer(folds: Folds) -> str:
+    """How many of the points reaching each target also reach two other workloads', beside
+    Table 4's third column, or "" when the folds do not count them."""
+    if not folds.also_two:
+        return ""
+    paper = papers.TABLE_4_ALSO_REACHING
+    counts = ", ".join(
+        f"{w} {n} ({paper[w][1]} of {papers.TABLE_4_REACHING[w]})"
+        for w, n in zip(folds.workloads, folds.also_two, strict=True)
+        if w in paper
+    )
+    return (
+        f"of those, these also reach two other workloads' targets: {counts} (in brackets "
+        "Table 4's, of its 200 points): where good points transfer more readily than at full "
+        "size, a list built on the other workloads finds the held-out one more easily"
+    )
 
 
 def _lead(arms: Sequence[ArmResult]) -> str:
