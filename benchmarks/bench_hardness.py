@@ -25,10 +25,12 @@ import statistics
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
 from scipy.stats import binomtest, fisher_exact
 
 import hpbench
 from hpbench.plan import Trial
+from hpbench.report.findings import also_reaching
 from hpbench.report.papers import (
     TABLE_4_ALSO_REACHING,
     TABLE_4_POINTS,
@@ -49,34 +51,35 @@ def hardness(spec: Path, results: Path) -> list[dict]:
     second and third columns; a point is its hyperparameters and warmup)."""
     plan = hpbench.plan(spec)
     finished = hpbench.Results(results).of(plan)
-    trained: dict[str, list[Trial]] = {}
-    reaching: dict[str, dict[tuple, Trial]] = {}
+    workloads = sorted({t.workload for t in plan.trials})
+    points = list(dict.fromkeys((t.hyperparameters, t.warmup) for t in plan.trials))
+    trained = np.zeros((len(points), len(workloads)), dtype=bool)
+    reached = np.zeros_like(trained)
     for trial in plan.trials:
         result = finished.get(trial.id)
-        if result is None or not result.status.finished:
-            continue
-        trained.setdefault(trial.workload, []).append(trial)
-        if score_trial(result, trial.id).outcome == "reached":
-            reaching.setdefault(trial.workload, {})[(trial.hyperparameters, trial.warmup)] = trial
-    rows = []
-    for workload in sorted({t.workload for t in plan.trials}):
-        points = reaching.get(workload, {})
-        others = [sum(point in reaching[w] for w in reaching if w != workload) for point in points]
-        rows.append(
-            {
-                "workload": workload,
-                "planned": sum(t.workload == workload for t in plan.trials),
-                "trained": len(trained.get(workload, [])),
-                "reached": len(points),
-                "also_one": sum(n >= 1 for n in others),
-                "also_two": sum(n >= 2 for n in others),
-                "learning_rates": sorted(
-                    dict(t.hyperparameters)["learning_rate"] for t in points.values()
-                ),
-                "table_4": TABLE_4_REACHING.get(workload),
-            }
-        )
-    return rows
+        if result is not None and result.status.finished:
+            at = (
+                points.index((trial.hyperparameters, trial.warmup)),
+                workloads.index(trial.workload),
+            )
+            trained[at] = True
+            reached[at] = score_trial(result, trial.id).outcome == "reached"
+    also = also_reaching(reached, 1), also_reaching(reached, 2)
+    return [
+        {
+            "workload": workload,
+            "planned": sum(t.workload == workload for t in plan.trials),
+            "trained": int(trained[:, j].sum()),
+            "reached": int(reached[:, j].sum()),
+            "also_one": also[0][j],
+            "also_two": also[1][j],
+            "learning_rates": sorted(
+                dict(points[i][0])["learning_rate"] for i in np.flatnonzero(reached[:, j])
+            ),
+            "table_4": TABLE_4_REACHING.get(workload),
+        }
+        for j, workload in enumerate(workloads)
+    ]
 
 
 def share_interval(reached: int, trained: int) -> tuple[float, float]:

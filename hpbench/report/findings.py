@@ -313,7 +313,6 @@ def folds_of(fractions: np.ndarray, workloads: Sequence[str], size: int, tau: fl
     """The :class:`Folds` fields of a points x workloads step-fraction table."""
     held = leave_one_workload_out(fractions, size, tau)
     reached = np.isfinite(fractions)
-    others = reached.sum(axis=1, keepdims=True) - reached  # other workloads each point reaches
     return {
         "size": size,
         "workloads": tuple(workloads),
@@ -321,8 +320,16 @@ def folds_of(fractions: np.ndarray, workloads: Sequence[str], size: int, tau: fl
         "held_out": tuple(f.step_fraction for f in held),
         "first": tuple(float(v) for v in _missed_if_nan(fractions[:size]).min(axis=0)),
         "reaching": tuple(int(h) for h in reached.sum(axis=0)),
-        "also_two": tuple(int(h) for h in (reached & (others >= 2)).sum(axis=0)),
+        "also_two": also_reaching(reached, 2),
     }
+
+
+def also_reaching(reached: np.ndarray, others: int) -> tuple[int, ...]:
+    """Per workload (a column of a points x workloads table of reaches), how many of the
+    points reaching its target also reach at least ``others`` other workloads' (the
+    NAdamW-list paper's Table 4, second and third columns)."""
+    elsewhere = reached.sum(axis=1, keepdims=True) - reached
+    return tuple(int(n) for n in (reached & (elsewhere >= others)).sum(axis=0))
 
 
 def collect_folds(
