@@ -51,17 +51,17 @@ def hardness(spec: Path, results: Path) -> list[dict]:
     second and third columns; a point is its hyperparameters and warmup)."""
     plan = hpbench.plan(spec)
     finished = hpbench.Results(results).of(plan)
-    workloads = sorted({t.workload for t in plan.trials})
-    points = list(dict.fromkeys((t.hyperparameters, t.warmup) for t in plan.trials))
+    workloads = {w: j for j, w in enumerate(sorted({t.workload for t in plan.trials}))}
+    points = {
+        p: i
+        for i, p in enumerate(dict.fromkeys((t.hyperparameters, t.warmup) for t in plan.trials))
+    }
     trained = np.zeros((len(points), len(workloads)), dtype=bool)
     reached = np.zeros_like(trained)
     for trial in plan.trials:
         result = finished.get(trial.id)
         if result is not None and result.status.finished:
-            at = (
-                points.index((trial.hyperparameters, trial.warmup)),
-                workloads.index(trial.workload),
-            )
+            at = points[(trial.hyperparameters, trial.warmup)], workloads[trial.workload]
             trained[at] = True
             reached[at] = score_trial(result, trial.id).outcome == "reached"
     also = also_reaching(reached, 1), also_reaching(reached, 2)
@@ -74,11 +74,13 @@ def hardness(spec: Path, results: Path) -> list[dict]:
             "also_one": also[0][j],
             "also_two": also[1][j],
             "learning_rates": sorted(
-                dict(points[i][0])["learning_rate"] for i in np.flatnonzero(reached[:, j])
+                dict(hyperparameters)["learning_rate"]
+                for (hyperparameters, _), i in points.items()
+                if reached[i, j]
             ),
             "table_4": TABLE_4_REACHING.get(workload),
         }
-        for j, workload in enumerate(workloads)
+        for workload, j in workloads.items()
     ]
 
 
@@ -106,29 +108,39 @@ def markdown(rows: list[dict]) -> str:
         "|---|---:|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
-        paper = r["table_4"]
         share = r["reached"] / r["trained"] if r["trained"] else float("nan")
         low, high = share_interval(r["reached"], r["trained"]) if r["trained"] else (0.0, 1.0)
-        paper_share = paper / TABLE_4_POINTS
-        ratio = share / paper_share if paper_share else float("nan")
-        p_value = table_4_p_value(r["reached"], r["trained"], paper) if r["trained"] else 1.0
-        also = TABLE_4_ALSO_REACHING[r["workload"]]
         rates = r["learning_rates"]
         span = f"{rates[0]:.2g} .. {rates[-1]:.2g}" if rates else "none"
         lines.append(
             f"| {r['workload']} | {r['trained']} | {r['reached']} | {share:.1%} "
-            f"({low:.1%}-{high:.1%}) | {paper} | {paper_share:.1%} | {ratio:.1f}x | "
-            f"{p_value:.2g} | {r['also_one']} / {r['also_two']} ({also[0]} / {also[1]}) | {span} |"
+            f"({low:.1%}-{high:.1%}) | {_beside_table_4(r, share)} | {span} |"
         )
     reached, trained = sum(r["reached"] for r in rows), sum(r["trained"] for r in rows)
-    paper = sum(TABLE_4_REACHING.values())
+    paper, trials = sum(TABLE_4_REACHING.values()), TABLE_4_POINTS * len(TABLE_4_REACHING)
     lines.append(
         f"\nAll workloads: {reached} of {trained} trials reach their target "
-        f"({reached / max(trained, 1):.1%}; Table 4: {paper} of {TABLE_4_POINTS * 8:,}, "
-        f"{paper / (TABLE_4_POINTS * 8):.1%}). Interval: exact binomial (Clopper-Pearson); p: "
+        f"({reached / max(trained, 1):.1%}; Table 4: {paper} of {trials:,}, "
+        f"{paper / trials:.1%}). Interval: exact binomial (Clopper-Pearson); p: "
         "Fisher's exact test of the mini count against Table 4's, two-sided."
     )
     return "\n".join(lines)
+
+
+def _beside_table_4(row: dict, share: float) -> str:
+    """A hardness row's Table 4 cells: its count and share, the ratio, Fisher's p and the
+    transfer columns; dashes for a workload Table 4 does not have."""
+    paper = row["table_4"]
+    if paper is None:
+        return " | ".join(["-"] * 4) + f" | {row['also_one']} / {row['also_two']} (-)"
+    paper_share = paper / TABLE_4_POINTS
+    ratio = share / paper_share if paper_share else float("nan")
+    p_value = table_4_p_value(row["reached"], row["trained"], paper) if row["trained"] else 1.0
+    also = TABLE_4_ALSO_REACHING[row["workload"]]
+    return (
+        f"{paper} | {paper_share:.1%} | {ratio:.1f}x | {p_value:.2g} | "
+        f"{row['also_one']} / {row['also_two']} ({also[0]} / {also[1]})"
+    )
 
 
 def seed_values(suite: Path) -> dict[str, list[float]]:

@@ -231,3 +231,18 @@ def test_table_4_p_value_is_fishers_exact_test_by_hand():
     by_hand = sum(prob(k) for k in range(reached + 1) if prob(k) <= seen * (1 + 1e-7))
     assert bench_hardness.table_4_p_value(0, 64, 23) == pytest.approx(by_hand, rel=1e-6)
     assert bench_hardness.table_4_p_value(16, 128, 25) > 0.5  # the same share: no evidence
+
+
+def test_hardness_markdown_dashes_a_workload_table_4_lacks():
+    row = {
+        "workload": "toy_mlp",
+        "trained": 10,
+        "reached": 2,
+        "also_one": 1,
+        "also_two": 0,
+        "learning_rates": [0.001, 0.003],
+        "table_4": None,
+    }
+    text = bench_hardness.markdown([row])
+    assert "| toy_mlp | 10 | 2 | 20.0% (" in text
+    assert "| - | - | - | - | 1 / 0 (-) | 0.001 .. 0.003 |" in text
