@@ -12,8 +12,8 @@ most workloads has the landscape of an under-trained model, not of AlgoPerf's wo
 With ``--ceiling``, item 1's check: the best learning rate over the target-setting quarter
 against the same learning rate over the whole budget.
 
-``python -m benchmarks.lr_landscape LABEL=SWEEP_SPEC,LIST_SPEC ... [--ceiling QUARTER,WHOLE]
-[--results DIR]``.
+``python -m benchmarks.lr_landscape LABEL=SWEEP_SPEC,LIST_SPEC ...
+[--ceiling QUARTER,WHOLE[,UNTUNED]] [--results DIR]``.
 """
 
 from __future__ import annotations
@@ -31,18 +31,27 @@ from hpbench.report.papers import relative_miss
 PUBLISHED_LRS = (5.102e-4, 7.189e-3)  # the published list's smallest and largest (Table 10)
 
 
-def metrics_by_lr(plan: Plan, results: Path) -> dict[str, dict[float, float]]:
-    """Per workload, per learning rate of ``plan``: the median best metric over its ended
-    seeds (nan where a trial diverged)."""
+def bests_by_lr(plan: Plan, results: Path) -> dict[str, dict[float, list[float]]]:
+    """Per workload, per learning rate of ``plan``: the best metric of each ended seed (nan
+    where a trial diverged), in seed order."""
     finished = hpbench.Results(results).of(plan)
     by_lr: dict[float, list[Trial]] = {}
     for trial in plan.trials:
         by_lr.setdefault(trial.params["learning_rate"], []).append(trial)
-    out: dict[str, dict[float, float]] = {}
+    out: dict[str, dict[float, list[float]]] = {}
     for lr, trials in sorted(by_lr.items()):
         for workload, scores in finished_scores(trials, finished).items():
-            out.setdefault(workload, {})[lr] = statistics.median(s.best_metric for s in scores)
+            out.setdefault(workload, {})[lr] = [s.best_metric for s in scores]
     return out
+
+
+def metrics_by_lr(plan: Plan, results: Path) -> dict[str, dict[float, float]]:
+    """Per workload, per learning rate of ``plan``: the median best metric over its ended
+    seeds (nan where a trial diverged)."""
+    return {
+        workload: {lr: statistics.median(values) for lr, values in by_lr.items()}
+        for workload, by_lr in bests_by_lr(plan, results).items()
+    }
 
 
 def targets_of(plan: Plan) -> dict[str, Target]:
@@ -98,23 +107,46 @@ def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> 
     return "\n".join(lines)
 
 
-def ceiling_markdown(quarter: Path, whole: Path, results: Path) -> str:
+def ceiling_markdown(quarter: Path, whole: Path, results: Path, naive: Path | None = None) -> str:
     """Item 1's ceiling check: per workload, the best learning rate over the target-setting
-    quarter and that learning rate over the whole budget: how much do 4x the steps buy?"""
+    quarter (median over its seeds, and their spread) and that learning rate over the whole
+    budget: how much do 4x the steps buy? With ``naive``, an untuned arm over the whole budget
+    beside it, and the quarter's seed spread over the gap from that arm to the quarter's best
+    (issue 17 wants it under 1/3; negative: the untuned arm passes)."""
     quarter_plan = hpbench.plan(quarter)
     targets = targets_of(quarter_plan)
-    short, full = metrics_by_lr(quarter_plan, results), metrics_by_lr(hpbench.plan(whole), results)
+    short, full = bests_by_lr(quarter_plan, results), metrics_by_lr(hpbench.plan(whole), results)
+    untuned = {w: statistics.median(v) for w, v in naive_bests(naive, results).items()}
+    head = (
+        "| workload | best lr (quarter) | best, quarter | seeds' spread | same lr, whole "
+        "| whole vs quarter |"
+    )
+    rule = "|---|---:|---:|---:|---:|---:|"
+    if naive:
+        head += " untuned, whole | untuned vs quarter | spread / gap |"
+        rule += "---:|---:|---:|"
     lines = [
-        f"**Ceiling** ({quarter}; {whole})",
+        f"**Ceiling** ({quarter}; {whole}" + (f"; {naive}" if naive else "") + ")",
         "",
-        "| workload | best lr (quarter) | best, quarter | same lr, whole | whole vs quarter |",
-        "|---|---:|---:|---:|---:|",
+        head,
+        rule,
     ]
     for workload in sorted(short):
-        lr, metric = best(short[workload], targets[workload])
+        target = targets[workload]
+        medians = {lr: statistics.median(values) for lr, values in short[workload].items()}
+        lr, metric = best(medians, target)
+        seeds = short[workload][lr]
+        spread = max(seeds) - min(seeds) if len(seeds) > 1 else math.nan  # one seed: none
         longer = full.get(workload, {}).get(lr, math.nan)
-        gain = relative_miss(longer, targets[workload].direction, metric)
-        lines.append(f"| {workload} | {lr:.2g} | {metric:.4g} | {longer:.4g} | {gain:+.1%} |")
+        gain = relative_miss(longer, target.direction, metric)
+        row = f"| {workload} | {lr:.2g} | {metric:.4g} | {cell(spread, '.3g')} "
+        row += f"| {cell(longer, '.4g')} | {cell(gain, '+.1%')} |"
+        if naive:
+            plain = untuned.get(workload, math.nan)
+            gap = (plain - metric) * (1.0 if target.direction == "min" else -1.0)
+            miss = relative_miss(plain, target.direction, metric)
+            row += f" {cell(plain, '.4g')} | {cell(miss, '+.1%')} | {cell(spread / gap, '.2f')} |"
+        lines.append(row)
     lines += [
         "",
         "Whole vs quarter: the whole budget's best as a relative miss of the quarter's "
@@ -124,15 +156,30 @@ def ceiling_markdown(quarter: Path, whole: Path, results: Path) -> str:
     return "\n".join(lines)
 
 
+def cell(value: float, spec: str) -> str:
+    """``value`` formatted by ``spec``, a dash where it is undefined (nan)."""
+    return "-" if math.isnan(value) else format(value, spec)
+
+
+def naive_bests(naive: Path | None, results: Path) -> dict[str, list[float]]:
+    """Per workload, the best metric of each ended seed of the untuned arm ``naive`` (none
+    without one)."""
+    if naive is None:
+        return {}
+    plan = hpbench.plan(naive)
+    scores = finished_scores(plan.trials, hpbench.Results(results).of(plan))
+    return {workload: [s.best_metric for s in found] for workload, found in scores.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("arms", nargs="*", metavar="LABEL=SWEEP_SPEC,LIST_SPEC")
-    parser.add_argument("--ceiling", metavar="QUARTER_SPEC,WHOLE_SPEC")
+    parser.add_argument("--ceiling", metavar="QUARTER_SPEC,WHOLE_SPEC[,UNTUNED_SPEC]")
     parser.add_argument("--results", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     if args.ceiling:
-        quarter, _, whole = args.ceiling.partition(",")
-        print(ceiling_markdown(Path(quarter), Path(whole), args.results))
+        quarter, whole, *untuned = map(Path, args.ceiling.split(","))
+        print(ceiling_markdown(quarter, whole, args.results, *untuned))
         print()
     for arm in args.arms:
         label, _, specs = arm.partition("=")

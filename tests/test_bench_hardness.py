@@ -121,6 +121,45 @@ def test_lr_landscape_medians_per_learning_rate_and_the_lists_best(tmp_path):
     assert f"{relative_miss(listed_best, 'min', by_lr[0.01]):+.1%}" in text
 
 
+def test_lr_landscape_ceiling_with_seed_spread_and_an_untuned_arm(tmp_path):
+    from benchmarks import lr_landscape
+
+    probe = ROOT / "specs" / "levers" / "point17"
+    quarter, whole, naive = (probe / f"{n}.toml" for n in ("quarter", "whole", "naive"))
+
+    def wmt(spec):
+        return [t for t in plan(spec).trials if t.workload == "wmt"]
+
+    # wmt (higher BLEU is better): 3 learning rates x seeds 0-2 over the quarter; the middle
+    # learning rate reaches furthest, its seeds at reach 0.5, 0.6 and 0.8
+    middle = sorted({t.params["learning_rate"] for t in wmt(quarter)})[1]
+    reach = {0: 0.5, 1: 0.6, 2: 0.8}
+    for trial in wmt(quarter):
+        lr = trial.params["learning_rate"]
+        write_result(make_result(trial, reach[trial.seed] if lr == middle else 1.5), tmp_path)
+    whole_trial = next(t for t in wmt(whole) if t.params["learning_rate"] == middle)
+    write_result(make_result(whole_trial, 0.2), tmp_path)
+    text = lr_landscape.ceiling_markdown(quarter, whole, tmp_path)
+    assert "untuned" not in text  # no untuned arm: no columns for it
+    assert "| criteo |" not in text  # a workload with no finished trial is left out
+    (naive_trial,) = wmt(naive)
+    write_result(make_result(naive_trial, 0.7), tmp_path)
+    text = lr_landscape.ceiling_markdown(quarter, whole, tmp_path, naive)
+    row = next(line for line in text.splitlines() if line.startswith("| wmt |"))
+    trial = next(t for t in wmt(quarter) if t.params["learning_rate"] == middle)
+    last = trial.horizon_steps - trial.horizon_steps % trial.eval_every
+    seeds = [curve_value(trial, last, r) for r in reach.values()]  # rising curves: best at end
+    median, spread = sorted(seeds)[1], max(seeds) - min(seeds)
+    longer = curve_value(whole_trial, whole_trial.horizon_steps, 0.2)
+    plain = curve_value(naive_trial, naive_trial.horizon_steps, 0.7)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:4] == [f"{middle:.2g}", f"{median:.4g}", f"{spread:.3g}"]
+    assert cells[4:6] == [f"{longer:.4g}", f"{(median - longer) / median:+.1%}"]
+    assert cells[6:8] == [f"{plain:.4g}", f"{(median - plain) / median:+.1%}"]
+    assert cells[8] == f"{spread / (median - plain):.2f}"  # BLEU: the gap is median - naive
+    assert lr_landscape.cell(math.nan, ".2f") == "-"
+
+
 def test_curve_shape_by_hand():
     from benchmarks.graded_ceiling import curve_shape
 

@@ -245,3 +245,11 @@ def test_export_without_finished_trials_exits_1_and_says_why(store, tmp_path, ca
     err = capsys.readouterr().err
     assert f"left out {len(trials_of(specs))} trials: no results (" in err
     assert f"nothing exported: no finished trials under {tmp_path / 'empty'}" in err
+
+
+def test_export_counts_a_trial_two_specs_share_once(store, tmp_path, capsys):
+    specs, results = store
+    unique = len({t.id for t in trials_of(specs)})
+    argv = ["results", "export", *map(str, specs), *map(str, specs), "--results", str(results)]
+    assert cli.main([*argv, "--out", str(tmp_path / "a.tar.xz")]) == 0
+    assert f": {unique} finished trials of {unique} planned" in capsys.readouterr().out

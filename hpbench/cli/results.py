@@ -87,7 +87,8 @@ def main(args: argparse.Namespace) -> int:
             first = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
             print(f"left out {len(ids)} trials: {why} ({first})", file=sys.stderr)
         print(
-            f"{args.out}: {len(exported.trials)} finished trials of {len(trials)} planned "
+            f"{args.out}: {len(exported.trials)} finished trials of "
+            f"{len({t.id for t in trials})} planned "
             f"({args.out.stat().st_size} bytes); restore with: hpbench results import {args.out}"
         )
         if not exported.trials:
