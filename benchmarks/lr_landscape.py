@@ -10,7 +10,8 @@ A suite whose best learning rate sits at the sweep's top (1e-2, the broad space'
 most workloads has the landscape of an under-trained model, not of AlgoPerf's workloads.
 
 With ``--ceiling``, item 1's check: the best learning rate over the target-setting quarter
-against the same learning rate over the whole budget.
+against the same learning rate over the whole budget, and (a third spec) an untuned arm such
+as naive Adam over the whole budget against both.
 
 ``python -m benchmarks.lr_landscape LABEL=SWEEP_SPEC,LIST_SPEC ...
 [--ceiling QUARTER,WHOLE[,UNTUNED]] [--results DIR]``.
@@ -107,26 +108,26 @@ def landscape_markdown(label: str, sweep: Path, listed: Path, results: Path) -> 
     return "\n".join(lines)
 
 
-def ceiling_markdown(quarter: Path, whole: Path, results: Path, naive: Path | None = None) -> str:
+def ceiling_markdown(quarter: Path, whole: Path, results: Path, untuned: Path | None = None) -> str:
     """Item 1's ceiling check: per workload, the best learning rate over the target-setting
     quarter (median over its seeds, and their spread) and that learning rate over the whole
-    budget: how much do 4x the steps buy? With ``naive``, an untuned arm over the whole budget
-    beside it, and the quarter's seed spread over the gap from that arm to the quarter's best
-    (issue 17 wants it under 1/3; negative: the untuned arm passes)."""
+    budget: how much do 4x the steps buy? With ``untuned``, an arm (naive Adam) over the whole
+    budget beside it, and the quarter's seed spread over the gap from that arm to the quarter's
+    best (issue 17 wants it under 1/3; negative: the untuned arm passes)."""
     quarter_plan = hpbench.plan(quarter)
     targets = targets_of(quarter_plan)
     short, full = bests_by_lr(quarter_plan, results), metrics_by_lr(hpbench.plan(whole), results)
-    untuned = {w: statistics.median(v) for w, v in naive_bests(naive, results).items()}
+    plain_by = {w: statistics.median(v) for w, v in untuned_bests(untuned, results).items()}
     head = (
         "| workload | best lr (quarter) | best, quarter | seeds' spread | same lr, whole "
         "| whole vs quarter |"
     )
     rule = "|---|---:|---:|---:|---:|---:|"
-    if naive:
+    if untuned:
         head += " untuned, whole | untuned vs quarter | spread / gap |"
         rule += "---:|---:|---:|"
     lines = [
-        f"**Ceiling** ({quarter}; {whole}" + (f"; {naive}" if naive else "") + ")",
+        f"**Ceiling** ({quarter}; {whole}" + (f"; {untuned}" if untuned else "") + ")",
         "",
         head,
         rule,
@@ -141,8 +142,8 @@ def ceiling_markdown(quarter: Path, whole: Path, results: Path, naive: Path | No
         gain = relative_miss(longer, target.direction, metric)
         row = f"| {workload} | {lr:.2g} | {metric:.4g} | {cell(spread, '.3g')} "
         row += f"| {cell(longer, '.4g')} | {cell(gain, '+.1%')} |"
-        if naive:
-            plain = untuned.get(workload, math.nan)
+        if untuned:
+            plain = plain_by.get(workload, math.nan)
             gap = (plain - metric) * (1.0 if target.direction == "min" else -1.0)
             miss = relative_miss(plain, target.direction, metric)
             row += f" {cell(plain, '.4g')} | {cell(miss, '+.1%')} | {cell(spread / gap, '.2f')} |"
@@ -161,12 +162,12 @@ def cell(value: float, spec: str) -> str:
     return "-" if math.isnan(value) else format(value, spec)
 
 
-def naive_bests(naive: Path | None, results: Path) -> dict[str, list[float]]:
-    """Per workload, the best metric of each ended seed of the untuned arm ``naive`` (none
-    without one)."""
-    if naive is None:
+def untuned_bests(untuned: Path | None, results: Path) -> dict[str, list[float]]:
+    """Per workload, the best metric of each ended seed of the arm ``untuned`` (none without
+    one)."""
+    if untuned is None:
         return {}
-    plan = hpbench.plan(naive)
+    plan = hpbench.plan(untuned)
     scores = finished_scores(plan.trials, hpbench.Results(results).of(plan))
     return {workload: [s.best_metric for s in found] for workload, found in scores.items()}
 
