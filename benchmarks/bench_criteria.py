@@ -65,6 +65,23 @@ def curve(
 ):
     """(steps, metric values) of one run: ``horizon`` steps, evaluated every 2% of
     ``max_steps`` and at step 0, with hpbench's optimizer and relative schedule."""
+    every = max(1, round(0.02 * max_steps))
+    steps, values, _, _ = train(workload, algorithm, hp, shape, warmup, horizon, seed, every)
+    return steps, values
+
+
+def train(
+    workload,
+    algorithm: str,
+    hp: dict,
+    shape: str,
+    warmup: float,
+    horizon: int,
+    seed: int,
+    every: int | None = None,
+):
+    """(steps, metric values, params, model state) of one run of ``horizon`` steps,
+    evaluated at step 0, every ``every`` steps and at the end (None: at the end only)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -90,16 +107,17 @@ def curve(
         updates, opt_state = tx.update(grads, opt_state, params, value=loss)
         return optax.apply_updates(params, updates), state, opt_state
 
-    every = max(1, round(0.02 * max_steps))
     metric = workload.info.metric
-    steps, values = [0], [workload.evaluate(params, state)[metric]]
+    steps, values = [], []
+    if every:
+        steps, values = [0], [workload.evaluate(params, state)[metric]]
     for i in range(horizon):
         rng = jax.random.fold_in(jax.random.key(seed + 1), i)
         params, state, opt_state = step(params, state, opt_state, workload.batch(seed, i), rng)
-        if (i + 1) % every == 0 or i + 1 == horizon:
+        if (every and (i + 1) % every == 0) or i + 1 == horizon:
             steps.append(i + 1)
             values.append(workload.evaluate(params, state)[metric])
-    return steps, values
+    return steps, values, params, state
 
 
 def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:

@@ -66,7 +66,9 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
 
     def quarter_best(lr: float, seed: int) -> float:
         hp = {**point, "learning_rate": lr}
-        return better(curve(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, seed)[1])
+        return better(
+            curve(workload, full, "nadamw", hp, "warmup_cosine", warmup, quarter, seed)[1]
+        )
 
     lrs = lrs or [point["learning_rate"] * f for f in (1 / 3, 1, 3)]
     sweep = {lr: quarter_best(lr, 0) for lr in lrs}
@@ -75,8 +77,8 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     target = statistics.median(quarter_bests)
     spread = max(quarter_bests) - min(quarter_bests)
     hp = {**point, "learning_rate": lr}
-    steps, tuned = curve(workload, "nadamw", hp, "warmup_cosine", warmup, full, 0)
-    _, naive = curve(workload, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
+    steps, tuned = curve(workload, full, "nadamw", hp, "warmup_cosine", warmup, full, 0)
+    _, naive = curve(workload, full, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
     first = next((s for s, v in zip(steps, naive, strict=True) if sign * (v - target) >= 0), None)
     gap = sign * (target - better(naive))  # > 0: naive Adam misses the target
     return {

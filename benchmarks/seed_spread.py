@@ -1,0 +1,268 @@
+"""How much of a target winner's seed spread comes from the finite validation set? Measured.
+
+Issue 17's item 1 wants the spread over 5 seeds of the tuned point's best metric under a
+third of the gap from naive Adam to the target. Two parts make up that spread: the seeds
+train different models (init, data order, dropout), and each model is scored on a finite
+validation sample on which it errs by chance. Only the second shrinks with more validation
+rows. This trains the workload's winning point (from the suite's targets provenance, or
+``--point``) over the target-setting quarter with two seeds and evaluates both on
+``--draws`` resamples of the validation rows drawn with replacement, the same draw for both
+(a paired bootstrap). The variance of (seed a - seed b) over the draws is what the sample
+adds to a seed-to-seed difference; a single model's metric carries half of it. With the
+suite's rerun spread (``per seed`` in the provenance: 5 seeds at the quarter) it splits the
+seeds' variance into a training part and a sampling part, and predicts the spread at k times
+the validation rows (the sampling part over k).
+
+``python -m benchmarks.seed_spread imagenet_resnet ogbg --draws 40``; the table goes into
+benchmarks/workloads.md ("Levers") with the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks.bench_criteria import SUITE, suite_targets, train
+
+#: The expected range (max - min) of 5 normal draws, in standard deviations.
+RANGE_OF_5 = 2.326
+
+
+def rerun_bests(path: Path = SUITE) -> dict[str, list[float]]:
+    """Per workload, the target reruns' best metrics (``per seed``) from a targets report
+    table (``hpbench targets ... --report``) or a suite file's provenance block."""
+    found = {}
+    table = re.compile(r"^\| (\w+) \| \w+ \(\w+\) \|[^|]+\|[^|]+\|[^|]+\| ([\d., e+-]+) \|")
+    provenance = re.compile(r"#\s+(\w+): \w+ \S+ \(median \S+; seeds ([\d., e+-]+); search")
+    for line in path.read_text().splitlines():
+        match = provenance.match(line) or table.match(line)
+        if match:
+            found[match.group(1)] = [float(v) for v in match.group(2).split(", ")]
+    return found
+
+
+def resample(workload, rows, prefix: str = "valid_"):
+    """``workload`` with every validation array (``valid_*``) taken at ``rows``."""
+    import attrs
+
+    data = {
+        key: value[rows] if key.startswith(prefix) else value
+        for key, value in workload.data.items()
+    }
+    return attrs.evolve(workload, data=data)
+
+
+def validation_rows(workload, prefix: str = "valid_") -> int:
+    """The examples in the validation split (the first axis of its arrays)."""
+    sizes = {len(v) for k, v in workload.data.items() if k.startswith(prefix)}
+    if len(sizes) != 1:
+        raise ValueError(f"{workload.info.name}: validation arrays differ in rows: {sizes}")
+    return sizes.pop()
+
+
+def split_variance(reruns: list[float], paired: list[float]) -> dict[str, float]:
+    """The seeds' variance (of the reruns' best metrics) split into the validation sample's
+    part (half the paired bootstrap variance of a seed-to-seed difference: one model's
+    share) and the rest (training), floored at 0."""
+    seeds = statistics.variance(reruns)
+    sample = statistics.variance(paired) / 2
+    return {"seeds": seeds, "sample": sample, "training": max(0.0, seeds - sample)}
+
+
+def suite_workload(name: str, suite: Path, train_rows: bool = True):
+    """The workload as ``suite`` sets it (size, batch, data variant) and its suite entry;
+    ``train_rows=False``: with the whole training split."""
+    from hpbench.spec import load_spec
+    from hpbench.workloads.registry import load_workload
+
+    run = {r.name: r for r in load_spec(suite).workloads}[name]
+    workload = load_workload(
+        name,
+        run.size,
+        batch_size=run.batch_size,
+        train_rows=run.train_rows if train_rows else None,
+        label_noise=run.label_noise,
+    )
+    return workload, run
+
+
+def train_quarter(workload, run, point: dict, seeds) -> list[tuple[float, object, object]]:
+    """(final metric, params, model state) per seed of the winning ``point`` trained over
+    the target-setting quarter of ``run.max_steps``."""
+    point = dict(point)
+    warmup = point.pop("warmup")
+    point.pop("horizon", None)
+    quarter = max(1, round(0.25 * run.max_steps))
+    models = []
+    for seed in seeds:
+        _, values, params, state = train(
+            workload, "nadamw", point, "warmup_cosine", warmup, quarter, seed
+        )
+        models.append((values[-1], params, state))
+    return models
+
+
+def fresh_validation(name: str, suite: Path, rows: int) -> dict:
+    """``rows`` examples drawn as the validation split is but never trained on, as
+    validation arrays: the last rows of the whole training split, whose first
+    ``train_rows`` the suite trains on (label noise, if any, as the validation split's)."""
+    whole, run = suite_workload(name, suite, train_rows=False)
+    train = {k.removeprefix("train_"): v for k, v in whole.data.items() if k.startswith("train_")}
+    valid = {k.removeprefix("valid_") for k in whole.data if k.startswith("valid_")}
+    total = len(next(iter(train.values())))
+    if set(train) != valid or run.train_rows is None or total - rows < run.train_rows:
+        raise ValueError(
+            f"{name}: no {rows} untrained rows shaped as its validation split "
+            f"({total} training rows, the suite trains on {run.train_rows})"
+        )
+    return {f"valid_{key}": value[total - rows :] for key, value in train.items()}
+
+
+def expected_range(split: dict[str, float], sample_scale: float) -> float:
+    """The expected range of 5 seeds' metrics with the sample's variance scaled by
+    ``sample_scale`` (1/k at k times the validation rows)."""
+    return RANGE_OF_5 * (split["training"] + split["sample"] * sample_scale) ** 0.5
+
+
+def measure(name: str, draws: int, seeds: tuple[int, int], suite: Path, point: dict | None) -> dict:
+    """Train the winning point twice, bootstrap the validation rows, split the variance."""
+    import numpy as np
+
+    workload, run = suite_workload(name, suite)
+    metric = workload.info.metric
+    start = time.perf_counter()
+    models = train_quarter(workload, run, point or suite_targets(suite)[name][1], seeds)
+    trained = time.perf_counter()
+    rows = validation_rows(workload)
+    rng = np.random.default_rng(0)
+    paired, single = [], []
+    for _ in range(draws):
+        drawn = resample(workload, rng.integers(0, rows, rows))
+        a, b = (drawn.evaluate(params, state)[metric] for _, params, state in models)
+        paired.append(a - b)
+        single.append(a)
+    return {
+        "workload": name,
+        "metric": metric,
+        "rows": rows,
+        "final": [m[0] for m in models],
+        "single_sd": statistics.stdev(single),
+        "paired": paired,
+        "train_s": trained - start,
+        "draw_s": (time.perf_counter() - trained) / draws,
+    }
+
+
+def fresh_check(name: str, seeds, rows: int, suite: Path, point: dict | None) -> dict:
+    """The winning point's quarter metric per seed on the validation split, on as many
+    fresh rows (``fresh_validation``) and on all ``rows`` fresh rows: an independent check
+    of the bootstrap's prediction for a larger validation set."""
+    import attrs
+
+    workload, run = suite_workload(name, suite)
+    models = train_quarter(workload, run, point or suite_targets(suite)[name][1], seeds)
+    fresh = fresh_validation(name, suite, rows)
+    size = validation_rows(workload)
+    same = attrs.evolve(workload, data={**workload.data, **{k: v[:size] for k, v in fresh.items()}})
+    larger = attrs.evolve(workload, data={**workload.data, **fresh})
+    metric = workload.info.metric
+    return {
+        "workload": name,
+        "rows": (size, rows),
+        "valid": [m[0] for m in models],
+        "fresh": [same.evaluate(p, s)[metric] for _, p, s in models],
+        "larger": [larger.evaluate(p, s)[metric] for _, p, s in models],
+    }
+
+
+def render(rows: list[dict], reruns: dict[str, list[float]]) -> str:
+    """The split as a Markdown table: standard deviations, and the expected 5-seed range
+    (2.33 sd) now, at 4x the validation rows and with the sample's part gone."""
+    lines = [
+        "| workload | valid rows | seeds a, b at the quarter | rerun spread (5 seeds) | sd: seeds "
+        "| sd: one model's sample (bootstrap) | sample's share of the variance | expected "
+        "5-seed range: now / 4x rows / sample gone | s train, s per draw |",
+        "|---|---:|---|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        rerun = reruns[r["workload"]]
+        v = split_variance(rerun, r["paired"])
+
+        lines.append(
+            f"| {r['workload']} | {r['rows']} | {r['final'][0]:.4g}, {r['final'][1]:.4g} "
+            f"| {max(rerun) - min(rerun):.3g} | {v['seeds'] ** 0.5:.3g} "
+            f"| {v['sample'] ** 0.5:.3g} ({r['single_sd']:.3g}) "
+            f"| {min(1.0, v['sample'] / v['seeds']):.0%} "
+            f"| {' / '.join(f'{expected_range(v, k):.3g}' for k in (1, 0.25, 0))} "
+            f"| {r['train_s']:.0f}, {r['draw_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_fresh(rows: list[dict]) -> str:
+    """``fresh_check``'s spread over seeds (standard deviation; max - min) as Markdown."""
+    lines = [
+        "| workload | seeds | sd (range): validation split | same size, fresh rows "
+        "| fresh rows | rows (split, fresh) |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for r in rows:
+        cells = [
+            f"{statistics.stdev(v):.3g} ({max(v) - min(v):.3g})"
+            for v in (r["valid"], r["fresh"], r["larger"])
+        ]
+        lines.append(
+            f"| {r['workload']} | {len(r['valid'])} | {' | '.join(cells)} "
+            f"| {r['rows'][0]}, {r['rows'][1]} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="+", help="workloads to measure")
+    parser.add_argument("--suite", type=Path, default=SUITE, help="suite file (steps, data)")
+    parser.add_argument(
+        "--reruns",
+        type=Path,
+        help="a targets report (hpbench targets --report) whose 'per seed' column to split "
+        "(default: the suite file's targets provenance)",
+    )
+    parser.add_argument(
+        "--point",
+        help="the winning point as a targets report's 'best point' column writes it, for "
+        "every workload named (default: each one's from the suite file's provenance)",
+    )
+    parser.add_argument("--draws", type=int, default=40, help="bootstrap resamples")
+    parser.add_argument("--seeds", default="0,1", help="the training seeds (two to bootstrap)")
+    parser.add_argument(
+        "--fresh",
+        type=int,
+        help="instead of the bootstrap: score every seed on the validation split and on this "
+        "many untrained rows of the training split (fresh_validation)",
+    )
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    reruns = rerun_bests(args.reruns or args.suite)
+    point = None
+    if args.point:
+        point = {k: float(v) for k, v in (p.split(" ") for p in args.point.split(", "))}
+    if args.fresh:
+        rows = [fresh_check(n, seeds, args.fresh, args.suite, point) for n in args.names]
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(render_fresh(rows))
+        return
+    rows = []
+    for name in args.names:
+        rows.append(measure(name, args.draws, tuple(seeds), args.suite, point))
+        print(render(rows[-1:], reruns).splitlines()[-1], flush=True)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(render(rows, reruns))
+
+
+if __name__ == "__main__":
+    main()

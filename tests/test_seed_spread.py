@@ -1,0 +1,94 @@
+"""benchmarks/seed_spread.py: the variance split worked by hand, the reruns read from both
+places `hpbench targets` writes them, and a resampled validation set scored as by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import seed_spread
+from benchmarks.bench_criteria import SUITE
+
+
+def test_split_variance_by_hand():
+    # reruns 1, 2, 3, 4, 5: sample variance 2.5; paired differences -1, 1, -1, 1: sample
+    # variance 4/3, one model's share half of it
+    split = seed_spread.split_variance([1.0, 2.0, 3.0, 4.0, 5.0], [-1.0, 1.0, -1.0, 1.0])
+    assert split["seeds"] == pytest.approx(2.5)
+    assert split["sample"] == pytest.approx(2 / 3)
+    assert split["training"] == pytest.approx(2.5 - 2 / 3)
+    # a sample part larger than the seeds' variance leaves no training part, not a negative one
+    assert seed_spread.split_variance([1.0, 1.1], [-3.0, 3.0])["training"] == 0.0
+
+
+def test_rerun_bests_from_the_suite_provenance_and_a_targets_report(tmp_path):
+    suite = seed_spread.rerun_bests(SUITE)
+    assert len(suite) == 8
+    assert suite["imagenet_resnet"] == [0.4551, 0.5405, 0.5332, 0.4902, 0.4824]
+    report = tmp_path / "targets.md"
+    report.write_text(
+        "| workload | metric | target | previous | median (unrounded) | per seed | search |\n"
+        "|---|---|---|---|---|---|---|\n"
+        "| wmt | bleu (max) | 52.21 | 35.33 | 52.2182 | 53.16, 52.22, 51.71 | 59.7165 |\n"
+    )
+    assert seed_spread.rerun_bests(report) == {"wmt": [53.16, 52.22, 51.71]}
+
+
+def test_resampled_validation_rows_score_as_by_hand():
+    import jax
+
+    from hpbench.workloads.registry import load_workload
+
+    workload = load_workload("toy_mlp", "mini")
+    params, state = workload.init(jax.random.key(0))
+    logits = workload.model().apply({"params": params}, workload.data["valid_x"])
+    wrong = np.argmax(np.asarray(logits), -1) != workload.data["valid_labels"]
+    rows = seed_spread.validation_rows(workload)
+    assert rows == len(wrong)
+    drawn = np.random.default_rng(1).integers(0, rows, rows)
+    resampled = seed_spread.resample(workload, drawn)
+    assert resampled.evaluate(params, state)["error_rate"] == pytest.approx(wrong[drawn].mean())
+    assert workload.evaluate(params, state)["error_rate"] == pytest.approx(wrong.mean())
+    np.testing.assert_array_equal(resampled.data["train_x"], workload.data["train_x"])
+
+
+def test_expected_range_of_5_seeds_by_hand():
+    split = {"training": 0.0009, "sample": 0.0016}  # sd 0.03 and 0.04: 0.05 together
+    assert seed_spread.expected_range(split, 1) == pytest.approx(2.326 * 0.05)
+    assert seed_spread.expected_range(split, 0.25) == pytest.approx(2.326 * 0.0013**0.5)
+    assert seed_spread.expected_range(split, 0) == pytest.approx(2.326 * 0.03)
+
+
+def toy_suite(tmp_path, train_rows: int):
+    """A one-workload suite training toy_mlp on its first ``train_rows`` rows."""
+    path = tmp_path / "suite.toml"
+    path.write_text(
+        '[benchmark]\nname = "toy_rows"\ndescription = "toy_mlp on its first rows"\n'
+        'owner = "hpbench"\n\n[workloads.toy_mlp]\nsize = "mini"\nmax_steps = 40\n'
+        f"batch_size = 64\ntrain_rows = {train_rows}\n"
+        'target = { metric = "error_rate", value = 0.06 }\n'
+    )
+    return path
+
+
+def test_fresh_rows_are_the_untrained_tail_of_the_training_split(tmp_path):
+    from hpbench.workloads.registry import load_workload
+
+    whole = load_workload("toy_mlp", "mini").data
+    fresh = seed_spread.fresh_validation("toy_mlp", toy_suite(tmp_path, 1536), 512)
+    assert sorted(fresh) == ["valid_labels", "valid_x"]
+    np.testing.assert_array_equal(fresh["valid_x"], whole["train_x"][-512:])
+    np.testing.assert_array_equal(fresh["valid_labels"], whole["train_labels"][-512:])
+    with pytest.raises(ValueError, match="no 600 untrained rows"):  # 1536 + 600 > 2048
+        seed_spread.fresh_validation("toy_mlp", toy_suite(tmp_path, 1536), 600)
+
+
+def test_fresh_check_scores_each_seed_on_the_split_and_on_fresh_rows(tmp_path):
+    point = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "warmup": 0.05}
+    check = seed_spread.fresh_check("toy_mlp", [0, 1], 1024, toy_suite(tmp_path, 1024), point)
+    assert check["rows"] == (512, 1024)
+    assert [len(check[k]) for k in ("valid", "fresh", "larger")] == [2, 2, 2]
+    # error rates of 512 and 1024 rows: counts over the rows, and a trained model's
+    assert all((v * 512).is_integer() for v in check["valid"] + check["fresh"])
+    assert all((v * 1024).is_integer() for v in check["larger"])
+    assert max(check["valid"] + check["larger"]) < 0.5
