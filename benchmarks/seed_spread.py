@@ -11,7 +11,9 @@ rows. This trains the workload's winning point (from the suite's targets provena
 adds to a seed-to-seed difference; a single model's metric carries half of it. With the
 suite's rerun spread (``per seed`` in the provenance: 5 seeds at the quarter) it splits the
 seeds' variance into a training part and a sampling part, and predicts the spread at k times
-the validation rows (the sampling part over k).
+the validation rows (the sampling part over k). ``--fresh K`` checks that prediction directly
+where the training split holds untrained rows drawn as the validation split is: every seed
+scored on the split and on K fresh rows.
 
 ``python -m benchmarks.seed_spread imagenet_resnet ogbg --draws 40``; the table goes into
 benchmarks/workloads.md ("Levers") with the machine and its load.
