@@ -4,8 +4,8 @@ Issue 17's item 1 wants the spread over 5 seeds of the tuned point's best metric
 third of the gap from naive Adam to the target. Two parts make up that spread: the seeds
 train different models (init, data order, dropout), and each model is scored on a finite
 validation sample on which it errs by chance. Only the second shrinks with more validation
-rows. This trains the workload's winning point (from the suite's targets provenance, or
-``--point``) over the target-setting quarter with two seeds and evaluates both on
+rows. This trains the workload's winning point (from the suite file's targets provenance)
+over the target-setting quarter with two seeds and evaluates both on
 ``--draws`` resamples of the validation rows drawn with replacement, the same draw for both
 (a paired bootstrap). The variance of (seed a - seed b) over the draws is what the sample
 adds to a seed-to-seed difference; a single model's metric carries half of it. With the
@@ -23,39 +23,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import time
 from pathlib import Path
 
 from benchmarks.bench_criteria import SUITE, suite_targets, train
+from benchmarks.bench_hardness import seed_values
 
 #: The expected range (max - min) of 5 normal draws, in standard deviations.
 RANGE_OF_5 = 2.326
 
 
-def rerun_bests(path: Path = SUITE) -> dict[str, list[float]]:
-    """Per workload, the target reruns' best metrics (``per seed``) from a targets report
-    table (``hpbench targets ... --report``) or a suite file's provenance block."""
-    found = {}
-    table = re.compile(r"^\| (\w+) \| \w+ \(\w+\) \|[^|]+\|[^|]+\|[^|]+\| ([\d., e+-]+) \|")
-    provenance = re.compile(r"#\s+(\w+): \w+ \S+ \(median \S+; seeds ([\d., e+-]+); search")
-    for line in path.read_text().splitlines():
-        match = provenance.match(line) or table.match(line)
-        if match:
-            found[match.group(1)] = [float(v) for v in match.group(2).split(", ")]
-    return found
+def with_validation(workload, arrays: dict):
+    """``workload`` scoring on ``arrays`` (``valid_*``, in place of its own)."""
+    import attrs
+
+    return attrs.evolve(workload, data={**workload.data, **arrays})
 
 
 def resample(workload, rows, prefix: str = "valid_"):
     """``workload`` with every validation array (``valid_*``) taken at ``rows``."""
-    import attrs
-
-    data = {
-        key: value[rows] if key.startswith(prefix) else value
-        for key, value in workload.data.items()
-    }
-    return attrs.evolve(workload, data=data)
+    data = workload.data
+    return with_validation(workload, {k: v[rows] for k, v in data.items() if k.startswith(prefix)})
 
 
 def validation_rows(workload, prefix: str = "valid_") -> int:
@@ -92,10 +81,12 @@ def suite_workload(name: str, suite: Path, train_rows: bool = True):
     return workload, run
 
 
-def train_quarter(workload, run, point: dict, seeds) -> list[tuple[float, object, object]]:
-    """(final metric, params, model state) per seed of the winning ``point`` trained over
-    the target-setting quarter of ``run.max_steps``."""
-    point = dict(point)
+def train_quarter(name: str, suite: Path, seeds, point: dict | None = None):
+    """The workload as ``suite`` sets it and, per seed, (final metric, params, model state)
+    of its winning point (``point``, else the suite file's targets provenance) trained over
+    the target-setting quarter of its ``max_steps``."""
+    workload, run = suite_workload(name, suite)
+    point = dict(point or suite_targets(suite)[name][1])
     warmup = point.pop("warmup")
     point.pop("horizon", None)
     quarter = max(1, round(0.25 * run.max_steps))
@@ -105,7 +96,7 @@ def train_quarter(workload, run, point: dict, seeds) -> list[tuple[float, object
             workload, "nadamw", point, "warmup_cosine", warmup, quarter, seed
         )
         models.append((values[-1], params, state))
-    return models
+    return workload, models
 
 
 def fresh_validation(name: str, suite: Path, rows: int) -> dict:
@@ -130,14 +121,13 @@ def expected_range(split: dict[str, float], sample_scale: float) -> float:
     return RANGE_OF_5 * (split["training"] + split["sample"] * sample_scale) ** 0.5
 
 
-def measure(name: str, draws: int, seeds: tuple[int, int], suite: Path, point: dict | None) -> dict:
+def measure(name: str, draws: int, seeds: tuple[int, int], suite: Path) -> dict:
     """Train the winning point twice, bootstrap the validation rows, split the variance."""
     import numpy as np
 
-    workload, run = suite_workload(name, suite)
-    metric = workload.info.metric
     start = time.perf_counter()
-    models = train_quarter(workload, run, point or suite_targets(suite)[name][1], seeds)
+    workload, models = train_quarter(name, suite, seeds)
+    metric = workload.info.metric
     trained = time.perf_counter()
     rows = validation_rows(workload)
     rng = np.random.default_rng(0)
@@ -159,18 +149,15 @@ def measure(name: str, draws: int, seeds: tuple[int, int], suite: Path, point: d
     }
 
 
-def fresh_check(name: str, seeds, rows: int, suite: Path, point: dict | None) -> dict:
+def fresh_check(name: str, seeds, rows: int, suite: Path, point: dict | None = None) -> dict:
     """The winning point's quarter metric per seed on the validation split, on as many
     fresh rows (``fresh_validation``) and on all ``rows`` fresh rows: an independent check
     of the bootstrap's prediction for a larger validation set."""
-    import attrs
-
-    workload, run = suite_workload(name, suite)
-    models = train_quarter(workload, run, point or suite_targets(suite)[name][1], seeds)
+    workload, models = train_quarter(name, suite, seeds, point)
     fresh = fresh_validation(name, suite, rows)
     size = validation_rows(workload)
-    same = attrs.evolve(workload, data={**workload.data, **{k: v[:size] for k, v in fresh.items()}})
-    larger = attrs.evolve(workload, data={**workload.data, **fresh})
+    same = with_validation(workload, {k: v[:size] for k, v in fresh.items()})
+    larger = with_validation(workload, fresh)
     metric = workload.info.metric
     return {
         "workload": name,
@@ -193,7 +180,6 @@ def render(rows: list[dict], reruns: dict[str, list[float]]) -> str:
     for r in rows:
         rerun = reruns[r["workload"]]
         v = split_variance(rerun, r["paired"])
-
         lines.append(
             f"| {r['workload']} | {r['rows']} | {r['final'][0]:.4g}, {r['final'][1]:.4g} "
             f"| {max(rerun) - min(rerun):.3g} | {v['seeds'] ** 0.5:.3g} "
@@ -227,17 +213,11 @@ def render_fresh(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", help="workloads to measure")
-    parser.add_argument("--suite", type=Path, default=SUITE, help="suite file (steps, data)")
     parser.add_argument(
-        "--reruns",
+        "--suite",
         type=Path,
-        help="a targets report (hpbench targets --report) whose 'per seed' column to split "
-        "(default: the suite file's targets provenance)",
-    )
-    parser.add_argument(
-        "--point",
-        help="the winning point as a targets report's 'best point' column writes it, for "
-        "every workload named (default: each one's from the suite file's provenance)",
+        default=SUITE,
+        help="suite file: steps, data, and the targets provenance (winning point, reruns)",
     )
     parser.add_argument("--draws", type=int, default=40, help="bootstrap resamples")
     parser.add_argument("--seeds", default="0,1", help="the training seeds (two to bootstrap)")
@@ -249,18 +229,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    reruns = rerun_bests(args.reruns or args.suite)
-    point = None
-    if args.point:
-        point = {k: float(v) for k, v in (p.split(" ") for p in args.point.split(", "))}
     if args.fresh:
-        rows = [fresh_check(n, seeds, args.fresh, args.suite, point) for n in args.names]
+        rows = [fresh_check(n, seeds, args.fresh, args.suite) for n in args.names]
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(render_fresh(rows))
         return
+    reruns = seed_values(args.suite)
     rows = []
     for name in args.names:
-        rows.append(measure(name, args.draws, tuple(seeds), args.suite, point))
+        rows.append(measure(name, args.draws, tuple(seeds), args.suite))
         print(render(rows[-1:], reruns).splitlines()[-1], flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(render(rows, reruns))

@@ -1,5 +1,5 @@
-"""benchmarks/seed_spread.py: the variance split worked by hand, the reruns read from both
-places `hpbench targets` writes them, and a resampled validation set scored as by hand."""
+"""benchmarks/seed_spread.py: the variance split worked by hand, the reruns and winners read
+from a suite's targets provenance, and a resampled validation set scored as by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from benchmarks import seed_spread
-from benchmarks.bench_criteria import SUITE
+from benchmarks.bench_criteria import SUITE, suite_targets
+from benchmarks.bench_hardness import seed_values
 
 
 def test_split_variance_by_hand():
@@ -21,17 +22,18 @@ def test_split_variance_by_hand():
     assert seed_spread.split_variance([1.0, 1.1], [-3.0, 3.0])["training"] == 0.0
 
 
-def test_rerun_bests_from_the_suite_provenance_and_a_targets_report(tmp_path):
-    suite = seed_spread.rerun_bests(SUITE)
+def test_reruns_and_winners_come_from_the_suite_provenance():
+    # seed_spread reads both from the block `hpbench targets --write` puts in a suite file:
+    # the default suite's and a lever suite's (its own block, not the suite it extends)
+    suite = seed_values(SUITE)
     assert len(suite) == 8
     assert suite["imagenet_resnet"] == [0.4551, 0.5405, 0.5332, 0.4902, 0.4824]
-    report = tmp_path / "targets.md"
-    report.write_text(
-        "| workload | metric | target | previous | median (unrounded) | per seed | search |\n"
-        "|---|---|---|---|---|---|---|\n"
-        "| wmt | bleu (max) | 52.21 | 35.33 | 52.2182 | 53.16, 52.22, 51.71 | 59.7165 |\n"
-    )
-    assert seed_spread.rerun_bests(report) == {"wmt": [53.16, 52.22, 51.71]}
+    steps2 = SUITE.parent.parent / "levers" / "steps2" / "suite.toml"
+    assert seed_values(steps2) == {
+        "ogbg": [0.8177, 0.8174, 0.8414, 0.8027, 0.8111],
+        "wmt": [53.16, 52.22, 51.71, 49.66, 52.22],
+    }
+    assert suite_targets(steps2)["wmt"][1]["learning_rate"] == 0.006158
 
 
 def test_resampled_validation_rows_score_as_by_hand():
