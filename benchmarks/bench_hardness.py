@@ -45,20 +45,27 @@ ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"  # its provenance block: seed values
 
 
-def hardness(spec: Path, results: Path) -> list[dict]:
+def hardness(spec: Path, results: Path, seed: int | None = None) -> list[dict]:
     """Per workload: points trained, the points reaching the target, their learning rates, and
     how many of those also reach the target of at least one and two other workloads (Table 4's
-    second and third columns; a point is its hyperparameters and warmup)."""
+    second and third columns; a point is its hyperparameters and warmup). A spec that trains
+    its points with several seeds is counted one ``seed`` at a time (see hardness_by_seed)."""
     plan = hpbench.plan(spec)
+    seeds = sorted({t.seed for t in plan.trials})
+    if seed is None and len(seeds) > 1:
+        raise ValueError(
+            f"{spec} trains its points with seeds {seeds}: count one seed at a time "
+            "(hardness_by_seed)"
+        )
+    trials = [t for t in plan.trials if seed is None or t.seed == seed]
     finished = hpbench.Results(results).of(plan)
     workloads = {w: j for j, w in enumerate(sorted({t.workload for t in plan.trials}))}
     points = {
-        p: i
-        for i, p in enumerate(dict.fromkeys((t.hyperparameters, t.warmup) for t in plan.trials))
+        p: i for i, p in enumerate(dict.fromkeys((t.hyperparameters, t.warmup) for t in trials))
     }
     trained = np.zeros((len(points), len(workloads)), dtype=bool)
     reached = np.zeros_like(trained)
-    for trial in plan.trials:
+    for trial in trials:
         result = finished.get(trial.id)
         if result is not None and result.status.finished:
             at = points[(trial.hyperparameters, trial.warmup)], workloads[trial.workload]
@@ -68,7 +75,7 @@ def hardness(spec: Path, results: Path) -> list[dict]:
     return [
         {
             "workload": workload,
-            "planned": sum(t.workload == workload for t in plan.trials),
+            "planned": sum(t.workload == workload for t in trials),
             "trained": int(trained[:, j].sum()),
             "reached": int(reached[:, j].sum()),
             "also_one": also[0][j],
@@ -82,6 +89,64 @@ def hardness(spec: Path, results: Path) -> list[dict]:
         }
         for workload, j in workloads.items()
     ]
+
+
+def hardness_by_seed(spec: Path, results: Path) -> dict[str, dict[int, tuple[int, int]]]:
+    """Per workload and seed of ``spec``: (points reaching the target, points trained). On the
+    mini suite a seed's luck is shared by every point trained with it (benchmarks/
+    shared_seeds.py), so a count on one seed is one draw of it; Table 4's is one per point."""
+    seeds = sorted({t.seed for t in hpbench.plan(spec).trials})
+    out: dict[str, dict[int, tuple[int, int]]] = {}
+    for seed in seeds:
+        for row in hardness(spec, results, seed):
+            out.setdefault(row["workload"], {})[seed] = (row["reached"], row["trained"])
+    return out
+
+
+def seeds_markdown(by_seed: dict[str, dict[int, tuple[int, int]]], suite: Path = SUITE) -> str:
+    """Per workload, the count on each seed (with the target winner's rerun on that seed, from
+    the suite's provenance), the mean share over the seeds and its ratio to Table 4's share,
+    and the range of the per-seed ratios."""
+    numbers = rerun_seeds(suite)
+    reruns = {
+        w: dict(zip(numbers, values, strict=False)) for w, values in seed_values(suite).items()
+    }
+    seeds = sorted({s for counts in by_seed.values() for s in counts})
+    lines = [
+        "| workload | median of the reruns (target) | "
+        + " | ".join(f"seed {s}: reach (winner's rerun)" for s in seeds)
+        + " | mean share | Table 4 share | ratio of the mean | ratio per seed |",
+        "|---|---:|" + "---:|" * len(seeds) + "---:|---:|---:|---|",
+    ]
+    for workload, counts in by_seed.items():
+        values = reruns.get(workload, {})
+        cells = []
+        for s in seeds:
+            reached, trained = counts.get(s, (0, 0))
+            rerun = f" ({values[s]:.4g})" if s in values else ""
+            cells.append(f"{reached}/{trained}{rerun}")
+        shares = [r / t for r, t in counts.values() if t]
+        mean = statistics.mean(shares) if shares else float("nan")
+        paper = TABLE_4_REACHING.get(workload)
+        if paper and shares:
+            paper_share = paper / TABLE_4_POINTS
+            ratios = [share / paper_share for share in shares]
+            beside = (
+                f"{paper_share:.1%} | {mean / paper_share:.1f}x | "
+                f"{min(ratios):.1f}x .. {max(ratios):.1f}x"
+            )
+        else:
+            beside = f"{paper / TABLE_4_POINTS:.1%} | - | -" if paper else "- | - | -"
+        target = statistics.median(values.values()) if values else float("nan")
+        lines.append(
+            f"| {workload} | {target:.4g} | " + " | ".join(cells) + f" | {mean:.1%} | {beside} |"
+        )
+    lines.append(
+        "\nreach: points reaching the target of the points trained on that seed; winner's rerun: "
+        "the target's winning point on that seed at the target-setting horizon (the target is "
+        "the median of these)."
+    )
+    return "\n".join(lines)
 
 
 def share_interval(reached: int, trained: int) -> tuple[float, float]:
@@ -153,6 +218,13 @@ def seed_values(suite: Path) -> dict[str, list[float]]:
         if match:
             found[match.group(1)] = [float(v) for v in match.group(2).split(", ")]
     return found
+
+
+def rerun_seeds(suite: Path) -> list[int]:
+    """The seeds the targets provenance says the winners were retrained with, in the order of
+    its per-seed values ("retrained with seeds 0, 1, 2, 3, 4 over ...")."""
+    match = re.search(r"retrained with seeds ([\d, ]+) over", suite.read_text())
+    return [int(s) for s in match.group(1).split(",")] if match else []
 
 
 def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
@@ -275,7 +347,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
     results = Path(args.results)
-    print(markdown(hardness(Path(args.spec), results)))
+    spec = Path(args.spec)
+    if len({t.seed for t in hpbench.plan(spec).trials}) > 1:
+        print(seeds_markdown(hardness_by_seed(spec, results), Path(args.suite)))
+    else:
+        print(markdown(hardness(spec, results)))
     print()
     print(naive_markdown(naive_check(Path(args.naive), results, Path(args.suite))))
     if args.arms:

@@ -172,3 +172,18 @@ def test_hardness_spec_is_table_4_sized_and_extends_the_target_search():
     search = [t.id for t in load_plan("specs/targets_graded.toml").trials]
     assert len(hardness) == 200 * len(MINI) and len(set(hardness)) == len(hardness)
     assert set(search) <= set(hardness)
+
+
+def test_hardness_seeds_spec_crosses_the_searchs_first_50_points_with_the_rerun_seeds():
+    # seeds 0-4 (the target reruns') on the target search's first 50 points: its seed-0 trials
+    # are the search's own (same ids), the other seeds new trials of the same points
+    trials = load_plan("specs/hardness_seeds.toml").trials
+    search = load_plan("specs/targets_graded.toml").trials
+    workloads = {t.workload for t in trials}
+    assert {"imagenet_resnet", "librispeech_deepspeech", "ogbg"} <= workloads < set(MINI)
+    assert {t.seed for t in trials} == {0, 1, 2, 3, 4}
+    assert len(trials) == 50 * 5 * len(workloads) == len({t.id for t in trials})
+    first_50 = list(dict.fromkeys(t.hyperparameters for t in search))[:50]
+    assert {t.hyperparameters for t in trials} == set(first_50)
+    seed_0 = {t.id for t in trials if t.seed == 0}
+    assert seed_0 <= {t.id for t in search if t.workload in workloads}
