@@ -79,9 +79,12 @@ def train(
     horizon: int,
     seed: int,
     every: int | None = None,
+    data_seed: int | None = None,
 ):
     """(steps, metric values, params, model state) of one run of ``horizon`` steps,
-    evaluated at step 0, every ``every`` steps and at the end (None: at the end only)."""
+    evaluated at step 0, every ``every`` steps and at the end (None: at the end only).
+    ``seed`` draws the initial parameters; ``data_seed`` (None: ``seed``) the batches and each
+    step's randomness (dropout, augmentation)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -111,9 +114,11 @@ def train(
     steps, values = [], []
     if every:
         steps, values = [0], [workload.evaluate(params, state)[metric]]
+    data_seed = seed if data_seed is None else data_seed
     for i in range(horizon):
-        rng = jax.random.fold_in(jax.random.key(seed + 1), i)
-        params, state, opt_state = step(params, state, opt_state, workload.batch(seed, i), rng)
+        rng = jax.random.fold_in(jax.random.key(data_seed + 1), i)
+        batch = workload.batch(data_seed, i)
+        params, state, opt_state = step(params, state, opt_state, batch, rng)
         if (every and (i + 1) % every == 0) or i + 1 == horizon:
             steps.append(i + 1)
             values.append(workload.evaluate(params, state)[metric])

@@ -9,7 +9,14 @@ configurations of ``SPEC``s trained with every one of ``--seeds`` (a two-way ana
 variance without replication), and prints the seed effects, their standard deviation beside
 the residual's, and the F-test that the seeds' effects are all zero.
 
-``python -m benchmarks.shared_seeds specs/findings/*.toml --seeds 2,3,4``; the table goes into
+``--sources NAME ...`` asks where that luck comes from: it trains the workload's target winner
+(the suite file's targets provenance) over the target-setting quarter at its learning rate and
+a third of it, with every pair of an initial-parameter seed and a data seed (the batches and
+each step's randomness: dropout, augmentation), and splits the final metric into the two
+seeds' effects and what is left.
+
+``python -m benchmarks.shared_seeds specs/findings/*.toml --seeds 2,3,4``; ``python -m
+benchmarks.shared_seeds --sources librispeech_deepspeech ogbg``; the tables go into
 benchmarks/workloads.md ("Levers").
 """
 
@@ -24,6 +31,8 @@ import numpy as np
 from scipy.stats import f as f_distribution
 
 import hpbench
+from benchmarks.bench_criteria import SUITE, suite_targets, train
+from benchmarks.seed_spread import suite_workload
 from hpbench.scoring import score_trial
 
 
@@ -99,13 +108,84 @@ def markdown(rows: dict[str, dict], seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
+def init_and_data(values: np.ndarray) -> dict:
+    """Configurations x initial-parameter seeds x data seeds, one value each: the sample
+    standard deviations of the init seeds' and the data seeds' effects (each seed's mean over
+    the configurations and the other seed, less the grand mean) and of the residual (the
+    interactions: what neither seed's shared effect explains)."""
+    configurations, inits, datas = values.shape
+    grand = values.mean()
+    configuration = values.mean(axis=(1, 2), keepdims=True) - grand
+    init = values.mean(axis=(0, 2), keepdims=True) - grand
+    data = values.mean(axis=(0, 1), keepdims=True) - grand
+    residual = values - grand - configuration - init - data
+    freedom = values.size - 1 - (configurations - 1) - (inits - 1) - (datas - 1)
+    return {
+        "init_effects": init.ravel().tolist(),
+        "data_effects": data.ravel().tolist(),
+        "sd_init": float(init.std(ddof=1)),
+        "sd_data": float(data.std(ddof=1)),
+        "sd_residual": float(np.sqrt((residual**2).sum() / freedom)),
+    }
+
+
+def sources(
+    name: str,
+    suite: Path = SUITE,
+    seeds=(0, 2, 4),
+    scales=(1.0, 1 / 3),
+    point: dict | None = None,
+) -> dict:
+    """Train ``name``'s target winner (``point``, else the suite file's targets provenance) at
+    its learning rate times each of ``scales`` over the quarter, for every (init seed, data
+    seed) in ``seeds`` x ``seeds``; split the final metrics (init_and_data)."""
+    workload, run = suite_workload(name, suite)
+    point = dict(point or suite_targets(suite)[name][1])
+    warmup = point.pop("warmup")
+    point.pop("horizon", None)
+    quarter = max(1, round(0.25 * run.max_steps))
+    values = np.empty((len(scales), len(seeds), len(seeds)))
+    for c, scale in enumerate(scales):
+        hp = {**point, "learning_rate": point["learning_rate"] * scale}
+        for i, init in enumerate(seeds):
+            for d, data in enumerate(seeds):
+                _, metrics, _, _ = train(
+                    workload, "nadamw", hp, "warmup_cosine", warmup, quarter, init, data_seed=data
+                )
+                values[c, i, d] = metrics[-1]
+    return {"values": values.tolist(), **init_and_data(values)}
+
+
+def sources_markdown(rows: dict[str, dict], seeds) -> str:
+    lines = [
+        "| workload | init seed effects (seeds "
+        + ", ".join(map(str, seeds))
+        + ") | data seed effects | sd init | sd data | sd residual |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for workload, r in rows.items():
+        init = ", ".join(f"{e:+.4f}" for e in r["init_effects"])
+        data = ", ".join(f"{e:+.4f}" for e in r["data_effects"])
+        lines.append(
+            f"| {workload} | {init} | {data} | {r['sd_init']:.4f} | {r['sd_data']:.4f} "
+            f"| {r['sd_residual']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("specs", nargs="+", help="specs whose trials share seeds")
+    parser.add_argument("specs", nargs="*", help="specs whose trials share seeds")
     parser.add_argument("--seeds", default="2,3,4", help="the seeds every configuration has")
     parser.add_argument("--results", default="results")
+    parser.add_argument("--sources", nargs="*", default=[], help="workloads to train apart")
+    parser.add_argument("--suite", default=str(SUITE))
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.sources:
+        found = {name: sources(name, Path(args.suite), seeds) for name in args.sources}
+        print(sources_markdown(found, seeds))
+        return
     rows = analyse([Path(s) for s in args.specs], Path(args.results), seeds)
     print(markdown(rows, seeds))
 

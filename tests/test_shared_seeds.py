@@ -69,3 +69,52 @@ def test_analyse_reads_best_metrics_per_configuration_and_seed(tmp_path):
     assert effects[1] > 0  # criteo's loss: seed 3, reaching late, is the unlucky one
     text = shared_seeds.markdown(rows, [2, 3, 4])
     assert f"| criteo | {len(complete)} | {effects[0]:+.4f} |" in text
+
+
+def test_init_and_data_effects_by_hand():
+    # 2 configurations x 2 init seeds x 2 data seeds: grand mean 5, configurations -+1, init
+    # seeds -+2, data seeds -+0.5, and a residual +-0.25 that no seed's shared effect explains
+    # (+ when the three indices' sum is even)
+    values = np.empty((2, 2, 2))
+    for c, i, d in np.ndindex(values.shape):
+        residual = 0.25 if (c + i + d) % 2 == 0 else -0.25
+        values[c, i, d] = 5 + (2 * c - 1) + 2 * (2 * i - 1) + 0.5 * (2 * d - 1) + residual
+    r = shared_seeds.init_and_data(values)
+    assert r["init_effects"] == pytest.approx([-2.0, 2.0])
+    assert r["data_effects"] == pytest.approx([-0.5, 0.5])
+    assert r["sd_init"] == pytest.approx(2 * math.sqrt(2))  # sample sd of (-2, 2)
+    assert r["sd_data"] == pytest.approx(math.sqrt(0.5))
+    # 8 residuals of 0.25^2 over 8 - 1 - 3 = 4 degrees of freedom
+    assert r["sd_residual"] == pytest.approx(math.sqrt(8 * 0.0625 / 4))
+
+
+def test_train_draws_init_and_data_from_their_own_seeds():
+    import jax
+
+    from benchmarks.bench_criteria import train
+    from hpbench.workloads.registry import load_workload
+
+    workload = load_workload("toy_mlp", "mini", batch_size=64)
+    hp = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999}
+
+    def params(init, data=None):
+        out = train(workload, "nadamw", hp, "warmup_cosine", 0.05, 5, init, data_seed=data)[2]
+        return jax.tree.leaves(out)
+
+    def same(a, b):
+        return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+    assert same(params(0), params(0, 0))  # data_seed None: the seed draws both
+    assert not same(params(0, 0), params(0, 1))  # other batches
+    assert not same(params(0, 1), params(1, 1))  # other initial parameters
+
+
+def test_sources_crosses_init_and_data_seeds_on_a_real_toy_run(tmp_path):
+    from test_seed_spread import toy_suite
+
+    point = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "warmup": 0.05}
+    found = shared_seeds.sources("toy_mlp", toy_suite(tmp_path, 1024), (0, 1), (1.0,), point)
+    values = np.array(found["values"])
+    assert values.shape == (1, 2, 2)
+    assert ((values * 512) % 1 == 0).all() and values.max() < 0.5  # error rates of 512 rows
+    assert found == {"values": found["values"], **shared_seeds.init_and_data(values)}
