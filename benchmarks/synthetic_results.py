@@ -108,15 +108,16 @@ def make_result(
 ) -> TrialResult:
     """A finished trial whose curve crosses its target at ``reach * T`` (``reach > 1``: never).
 
-    ``stop_step`` ends the evaluations early (a diverged run has NaN from there on, a failed
-    one has nothing after it).
+    ``stop_step`` ends the evaluations early: a failed or interrupted run has no row from there
+    on; a diverged one, as the engine writes it, has its row at that step when it is an
+    evaluation step (NaN: the evaluation of the diverged parameters) and none after.
     """
     steps = range(trial.eval_every, trial.horizon_steps + 1, trial.eval_every)
     evals = []
     for step in steps:
         value = curve_value(trial, step, reach)
         if stop_step is not None and step >= stop_step:
-            if state != "diverged":
+            if state != "diverged" or step > stop_step:
                 break
             value = math.nan
         evals.append(

@@ -91,6 +91,19 @@ def test_a_diverging_member_is_marked_and_frozen(packed):
     assert all(np.isfinite(x).all() for x in jax_leaves(params))  # updates were masked
 
 
+def test_a_member_diverging_right_after_an_evaluation_reads_as_diverged(tmp_path):
+    # evaluated every step: the loss that turns non-finite at step d is that of the parameters
+    # the evaluation at d scored first, so the row at d is there (a reader that wanted rows
+    # only before d called such a trial corrupt and trained it again on every run)
+    trial = toy_trial(1e30, eval_every=1)
+    [job] = make_jobs([trial], pack=1)
+    [outcome] = run_job(job, tmp_path)
+    result = read_trial(tmp_path / trial.id)
+    assert outcome.state == result.status.state == "diverged"
+    step = result.status.step
+    assert step >= 1 and [r.step for r in result.evals] == list(range(1, step + 1))
+
+
 def test_stop_at_target_ends_the_member_at_its_first_hit(packed):
     results, _ = packed
     result = read_trial(results / STOPS.id)

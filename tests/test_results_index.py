@@ -441,9 +441,6 @@ def test_served_equal_to_files_for_every_outcome(tmp_path, monkeypatch):
         plans.append(Plan(name=name, trials=tuple(trials)))
         for k, trial in enumerate(trials):
             result = make_result(trial, **kinds[(k + len(name) + int(rate * 1e3)) % len(kinds)])
-            if result.status.state == "diverged":  # rows end before the diverged step
-                kept = tuple(e for e in result.evals if e.step < result.status.step)
-                result = attrs.evolve(result, evals=kept)
             write_result(result, results)
     (results / plans[1].trials[2].id / "status.json").write_text("{torn")
     time.sleep(0.1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -303,3 +304,21 @@ def test_a_finished_trial_packed_with_a_repaired_one_keeps_its_result(copy):
     assert outcomes[TRIAL.id].reached_step == before.reached_step
     assert read_trial(results / TRIAL.id).status.reached_step == before.reached_step
     assert read_trial(results / other.id).status.state == "done"
+
+
+def test_a_diverged_trial_keeps_the_row_of_its_diverged_step(tmp_path):
+    """The engine evaluates step d before the training loss at d turns non-finite (test_engine):
+    the row at d belongs to a trial diverged at d; a row after d is damage."""
+    from benchmarks.synthetic_results import make_result, make_trial, write_result
+
+    trial = make_trial("criteo")
+    every = trial.eval_every
+    write_result(make_result(trial, 0.5, state="diverged", stop_step=2 * every), tmp_path)
+    result = read_trial(tmp_path / trial.id)
+    assert result.status.state == "diverged" and not result.damaged
+    assert [r.step for r in result.evals] == [every, 2 * every]
+    assert math.isnan(result.evals[-1].metrics[trial.target.metric])
+    longer = make_result(trial, 0.5, state="diverged", stop_step=3 * every)
+    write_result(attrs.evolve(longer, status=attrs.evolve(longer.status, step=2 * every)), tmp_path)
+    damaged = read_trial(tmp_path / trial.id)
+    assert damaged.damaged and f"unexpected steps [{3 * every}]" in damaged.status.reason

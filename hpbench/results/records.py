@@ -299,15 +299,15 @@ def _check_rows(directory: Path, trial: Trial, status: Status, content: bytes) -
 
 def _check_steps(path: Path, trial: Trial, status: Status, steps: list[int]) -> None:
     """The rows are the trial's evaluations up to the status's step, none missing: every
-    ``eval_every`` steps and at the horizon (a diverged trial: those before divergence)."""
+    ``eval_every`` steps and at the horizon. A diverged trial's step is the one whose
+    training loss was non-finite, the loss of the parameters after that many updates: the
+    evaluation at that step, when it is one, ran on them before the loss did, so its row is
+    there too (its metric often NaN)."""
     if status.state in ("failed", "pending"):
         return
     every, last = trial.eval_every, trial.horizon_steps
     grid = [*range(every, last, every), last]
-    if status.state == "diverged":
-        expected = [s for s in grid if s < status.step]
-    else:
-        expected = [s for s in grid if s <= status.step]
+    expected = [s for s in grid if s <= status.step]
     if status.state == "done" and (not expected or expected[-1] != status.step):
         raise Damaged(path.with_name("status.json"), f"done at step {status.step}, not an eval")
     seen = [s for s in steps if s <= status.step] if status.state != "diverged" else steps
