@@ -8,6 +8,8 @@ Table 4 counts; its first 64 are the target search ``specs/targets_graded.toml``
 first with ``hpbench run``) and prints, per workload, how many points reach the suite's
 target, with the share's exact 95% interval, Fisher's exact test against Table 4's count of
 200 (``../shared/REFERENCE.md``), Table 4's transfer columns and the reaching learning rates.
+A spec that trains its points with several seeds (``specs/hardness_seeds.toml``) is counted
+per seed instead, with the mean share over the seeds beside Table 4's.
 Then, from ``specs/naive_adam.toml``'s trials and the per-seed
 best metrics in the suite's targets provenance, naive Adam's best metric against each
 target. Last, each untuned arm given with ``--arms`` (median over its seeds) as a relative
