@@ -206,3 +206,18 @@ def test_every_command_is_defined_one_way():
     """Each listed command is a :class:`cli.Command` in its module's ``COMMANDS``."""
     for name in cli.COMMANDS:
         assert isinstance(cli.load_command(name), cli.Command), name
+
+
+def test_plan_counts_a_diverged_trial_as_finished(tmp_path, capsys, monkeypatch):
+    # `run` does not train a diverged trial again, so `plan` does not count it to train
+    from benchmarks.synthetic_results import make_result, write_result
+
+    monkeypatch.chdir(ROOT)
+    plan = load_plan("specs/adamw_baseline.toml")
+    done, diverged = plan.trials[0], plan.trials[1]
+    write_result(make_result(done, 0.5), tmp_path)
+    stop = 2 * diverged.eval_every
+    write_result(make_result(diverged, 0.5, state="diverged", stop_step=stop), tmp_path)
+    assert cli.main(["plan", "specs/adamw_baseline.toml", "--results", str(tmp_path)]) == 0
+    steps = sum(t.horizon_steps for t in plan.trials[2:])
+    assert f"8 trials: 1 done, 1 diverged, 6 to train ({steps:,} steps)" in capsys.readouterr().out

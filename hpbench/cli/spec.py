@@ -150,8 +150,14 @@ def _plan(args: argparse.Namespace) -> int:
     """Show the trials of a spec, which already have results, and the steps to train."""
     spec = load_spec(args.spec, args.max_trials)
     plan = compile_plan(spec)
+    from hpbench.results.records import FINISHED_STATES
+
     states = [trial_state(args.results, t) for t in plan.trials]
-    todo = sum(t.horizon_steps for t, s in zip(plan.trials, states, strict=True) if s != "done")
+    todo = sum(
+        t.horizon_steps
+        for t, s in zip(plan.trials, states, strict=True)
+        if s not in FINISHED_STATES  # a diverged trial is finished: `run` does not retrain it
+    )
     if args.json:
         trials = [
             {"id": t.id, "state": s, "horizon_steps": t.horizon_steps, **t.canonical()}
@@ -170,10 +176,11 @@ def _plan(args: argparse.Namespace) -> int:
         print()
         return 0
     _print_trials(plan.name, plan.trials, states)
-    done = states.count("done")
+    done, diverged = states.count("done"), states.count("diverged")
     console().print(
-        f"{len(plan.trials)} trials: {done} done, {len(plan.trials) - done} to train "
-        f"({todo:,} steps)",
+        f"{len(plan.trials)} trials: {done} done, "
+        + (f"{diverged} diverged, " if diverged else "")
+        + f"{len(plan.trials) - done - diverged} to train ({todo:,} steps)",
         markup=False,
     )
     if spec.select is not None:
