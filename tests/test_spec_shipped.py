@@ -187,3 +187,10 @@ def test_hardness_seeds_spec_crosses_the_searchs_first_50_points_with_the_rerun_
     assert {t.hyperparameters for t in trials} == set(first_50)
     seed_0 = {t.id for t in trials if t.seed == 0}
     assert seed_0 <= {t.id for t in search if t.workload in workloads}
+
+
+def test_hardness_seeds_ogbg_spec_extends_the_per_seed_sample_to_100_points():
+    trials = load_plan("specs/hardness_seeds_ogbg.toml").trials
+    first_50 = {t.id for t in load_plan("specs/hardness_seeds.toml").trials if t.workload == "ogbg"}
+    assert {t.workload for t in trials} == {"ogbg"} and len(trials) == 100 * 5
+    assert first_50 <= {t.id for t in trials}
