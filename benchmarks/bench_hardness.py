@@ -59,8 +59,12 @@ def hardness(spec: Path, results: Path, seed: int | None = None) -> list[dict]:
             f"{spec} trains its points with seeds {seeds}: count one seed at a time "
             "(hardness_by_seed)"
         )
+    return _counts(plan, hpbench.Results(results).of(plan), seed)
+
+
+def _counts(plan, finished: Mapping[str, TrialResult], seed: int | None) -> list[dict]:
+    """hardness's rows from ``plan``'s finished results, on ``seed``'s trials (None: all)."""
     trials = [t for t in plan.trials if seed is None or t.seed == seed]
-    finished = hpbench.Results(results).of(plan)
     workloads = {w: j for j, w in enumerate(sorted({t.workload for t in plan.trials}))}
     points = {
         p: i for i, p in enumerate(dict.fromkeys((t.hyperparameters, t.warmup) for t in trials))
@@ -97,10 +101,11 @@ def hardness_by_seed(spec: Path, results: Path) -> dict[str, dict[int, tuple[int
     """Per workload and seed of ``spec``: (points reaching the target, points trained). On the
     mini suite a seed's luck is shared by every point trained with it (benchmarks/
     shared_seeds.py), so a count on one seed is one draw of it; Table 4's is one per point."""
-    seeds = sorted({t.seed for t in hpbench.plan(spec).trials})
+    plan = hpbench.plan(spec)
+    finished = hpbench.Results(results).of(plan)  # read once for every seed
     out: dict[str, dict[int, tuple[int, int]]] = {}
-    for seed in seeds:
-        for row in hardness(spec, results, seed):
+    for seed in sorted({t.seed for t in plan.trials}):
+        for row in _counts(plan, finished, seed):
             out.setdefault(row["workload"], {})[seed] = (row["reached"], row["trained"])
     return out
 

@@ -81,15 +81,22 @@ def suite_workload(name: str, suite: Path, train_rows: bool = True):
     return workload, run
 
 
-def train_quarter(name: str, suite: Path, seeds, point: dict | None = None):
-    """The workload as ``suite`` sets it and, per seed, (final metric, params, model state)
-    of its winning point (``point``, else the suite file's targets provenance) trained over
-    the target-setting quarter of its ``max_steps``."""
+def winner_over_the_quarter(name: str, suite: Path, point: dict | None = None):
+    """The workload as ``suite`` sets it, its winning point (``point``, else the suite file's
+    targets provenance) as optimizer hyperparameters, its warmup, and the steps of the
+    target-setting quarter of its ``max_steps``."""
     workload, run = suite_workload(name, suite)
     point = dict(point or suite_targets(suite)[name][1])
     warmup = point.pop("warmup")
     point.pop("horizon", None)
-    quarter = max(1, round(0.25 * run.max_steps))
+    return workload, point, warmup, max(1, round(0.25 * run.max_steps))
+
+
+def train_quarter(name: str, suite: Path, seeds, point: dict | None = None):
+    """The workload as ``suite`` sets it and, per seed, (final metric, params, model state)
+    of its winning point (``point``, else the suite file's targets provenance) trained over
+    the target-setting quarter of its ``max_steps``."""
+    workload, point, warmup, quarter = winner_over_the_quarter(name, suite, point)
     models = []
     for seed in seeds:
         _, values, params, state = train(

@@ -31,8 +31,8 @@ import numpy as np
 from scipy.stats import f as f_distribution
 
 import hpbench
-from benchmarks.bench_criteria import SUITE, suite_targets, train
-from benchmarks.seed_spread import suite_workload
+from benchmarks.bench_criteria import SUITE, train
+from benchmarks.seed_spread import winner_over_the_quarter
 from hpbench.scoring import score_trial
 
 
@@ -139,11 +139,7 @@ def sources(
     """Train ``name``'s target winner (``point``, else the suite file's targets provenance) at
     its learning rate times each of ``scales`` over the quarter, for every (init seed, data
     seed) in ``seeds`` x ``seeds``; split the final metrics (init_and_data)."""
-    workload, run = suite_workload(name, suite)
-    point = dict(point or suite_targets(suite)[name][1])
-    warmup = point.pop("warmup")
-    point.pop("horizon", None)
-    quarter = max(1, round(0.25 * run.max_steps))
+    workload, point, warmup, quarter = winner_over_the_quarter(name, suite, point)
     values = np.empty((len(scales), len(seeds), len(seeds)))
     for c, scale in enumerate(scales):
         hp = {**point, "learning_rate": point["learning_rate"] * scale}

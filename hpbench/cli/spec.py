@@ -148,10 +148,10 @@ def trial_columns(trial: Trial) -> dict[str, Any]:
 
 def _plan(args: argparse.Namespace) -> int:
     """Show the trials of a spec, which already have results, and the steps to train."""
-    spec = load_spec(args.spec, args.max_trials)
-    plan = compile_plan(spec)
     from hpbench.results.records import FINISHED_STATES
 
+    spec = load_spec(args.spec, args.max_trials)
+    plan = compile_plan(spec)
     states = [trial_state(args.results, t) for t in plan.trials]
     todo = sum(
         t.horizon_steps
