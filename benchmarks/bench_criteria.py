@@ -125,8 +125,9 @@ def train(
     return steps, values, params, state
 
 
-def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
-    """Item 1's figures for workload ``name`` (see the module docstring)."""
+def suite_workload(name: str, suite: Path = SUITE, train_rows: bool = True):
+    """The workload as ``suite`` sets it (size, batch, data variant, width) and its suite
+    entry; ``train_rows=False``: with the whole training split."""
     from hpbench.spec import load_spec
     from hpbench.workloads.registry import load_workload
 
@@ -135,9 +136,16 @@ def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
         name,
         run.size,
         batch_size=run.batch_size,
-        train_rows=run.train_rows,
+        train_rows=run.train_rows if train_rows else None,
         label_noise=run.label_noise,
+        width=run.width,
     )
+    return workload, run
+
+
+def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
+    """Item 1's figures for workload ``name`` (see the module docstring)."""
+    workload, run = suite_workload(name, suite)
     better = max if workload.info.direction == "max" else min
     sign = 1.0 if better is max else -1.0  # > 0 when the first value is the better one
     target, point = suite_targets(suite)[name]

@@ -27,7 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.bench_criteria import SUITE, suite_targets, train
+from benchmarks.bench_criteria import SUITE, suite_targets, suite_workload, train
 from benchmarks.bench_hardness import seed_values
 
 #: The expected range (max - min) of 5 normal draws, in standard deviations.
@@ -62,23 +62,6 @@ def split_variance(reruns: list[float], paired: list[float]) -> dict[str, float]
     seeds = statistics.variance(reruns)
     sample = statistics.variance(paired) / 2
     return {"seeds": seeds, "sample": sample, "training": max(0.0, seeds - sample)}
-
-
-def suite_workload(name: str, suite: Path, train_rows: bool = True):
-    """The workload as ``suite`` sets it (size, batch, data variant) and its suite entry;
-    ``train_rows=False``: with the whole training split."""
-    from hpbench.spec import load_spec
-    from hpbench.workloads.registry import load_workload
-
-    run = {r.name: r for r in load_spec(suite).workloads}[name]
-    workload = load_workload(
-        name,
-        run.size,
-        batch_size=run.batch_size,
-        train_rows=run.train_rows if train_rows else None,
-        label_noise=run.label_noise,
-    )
-    return workload, run
 
 
 def winner_over_the_quarter(name: str, suite: Path, point: dict | None = None):

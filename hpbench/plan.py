@@ -41,7 +41,10 @@ Scalar = float | int | bool | str
 LABEL_NOISE = Interval(0.0, 1.0, high_open=True)
 #: Fields written into a trial's canonical form and id only when set (0 or None: left out),
 #: so that the ids of trials from before each field existed stay valid.
-UNSET_LEFT_OUT = ("workload_revision", "train_rows", "label_noise")
+UNSET_LEFT_OUT = ("workload_revision", "train_rows", "label_noise", "width")
+#: The most a spec may widen a model (``Trial.width``): 16x takes the mini LibriSpeech models'
+#: 32 features to the full models' 512.
+MAX_WIDTH = 16
 
 
 def _frozen_mapping(value: Mapping[str, Scalar] | None) -> tuple[tuple[str, Scalar], ...]:
@@ -75,6 +78,17 @@ def _rows(value: Any) -> int | None:
     if number < 1:
         raise ValueError(f"Trial.train_rows: expected an integer >= 1, found {number}")
     return number
+
+
+def _width(value: Any) -> int | None:
+    """``Trial.width``: None (the registered model), or a multiplier in [2, MAX_WIDTH] as a
+    plain int; 1 is the registered model, so it becomes None (the same trial, the same id)."""
+    if value is None:
+        return None
+    number = _integer("width")(value)
+    if not 1 <= number <= MAX_WIDTH:
+        raise ValueError(f"Trial.width: expected an integer in [1, {MAX_WIDTH}], found {number}")
+    return None if number == 1 else number
 
 
 def _noise(value: Any) -> float:
@@ -139,6 +153,9 @@ class Trial:
     #: Each is part of the id only when set.
     train_rows: int | None = attrs.field(default=None, converter=_rows)
     label_noise: float = attrs.field(default=0.0, converter=_noise)
+    #: The model's widths times this (``WorkloadInfo.widens``; None: the registered model);
+    #: part of the id only when set.
+    width: int | None = attrs.field(default=None, converter=_width)
 
     @functools.cached_property
     def horizon_steps(self) -> int:
@@ -147,11 +164,13 @@ class Trial:
 
     @property
     def data_variant(self) -> str:
-        """The data variant in words ("2048 rows, label noise 0.2"); "" for the data as
-        generated."""
+        """What the trial changes in the registered workload, in words ("2048 rows, label
+        noise 0.2, width 2"): its data variant and its model's width; "" for neither."""
         parts = [] if self.train_rows is None else [f"{self.train_rows} rows"]
         if self.label_noise:
             parts.append(f"label noise {self.label_noise:g}")
+        if self.width is not None:
+            parts.append(f"width {self.width}")
         return ", ".join(parts)
 
     @property

@@ -136,6 +136,7 @@ def trial_columns(trial: Trial) -> dict[str, Any]:
         "size": trial.size,
         **({} if trial.train_rows is None else {"train_rows": trial.train_rows}),
         **({"label_noise": trial.label_noise} if trial.label_noise else {}),
+        **({} if trial.width is None else {"width": trial.width}),
         "algorithm": trial.algorithm,
         **dict(trial.options),
         **trial.params,
@@ -401,6 +402,8 @@ def _list_workloads() -> None:
         "*: no class labels for label_noise.",
         markup=False,
     )
+    widening = ", ".join(info.name for info in WORKLOADS.values() if info.widens)
+    out.print(f"width (a spec may widen the model): {widening}.", markup=False)
     for info in WORKLOADS.values():
         out.print(f"{info.name}: {info.description}", markup=False)
 

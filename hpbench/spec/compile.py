@@ -62,6 +62,7 @@ def compile_plan(spec: Spec) -> Plan:
                 workload_revision=info.revision.get(run.size, 0),
                 train_rows=rows,
                 label_noise=run.label_noise,
+                width=run.width,
             )
             for trial in first.with_seeds(point.seeds):
                 trials.setdefault(trial.id, trial)  # equal points give one trial

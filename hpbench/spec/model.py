@@ -24,7 +24,7 @@ from hpbench.config.fields import (
     setting,
 )
 from hpbench.config.values import POSITIVE
-from hpbench.plan import LABEL_NOISE, Scalar, Target
+from hpbench.plan import LABEL_NOISE, MAX_WIDTH, Scalar, Target
 from hpbench.schedules import HORIZON, WARMUP
 from hpbench.spec.settings import ListSettings, Search, Select
 from hpbench.spec.source import SpecDocument
@@ -127,6 +127,13 @@ class WorkloadRun:
     #: The share of train and validation labels replaced by random classes.
     label_noise: float = attrs.field(
         default=0.0, kw_only=True, converter=float, validator=of_kind(Number(LABEL_NOISE))
+    )
+    #: The model's widths times this (1: as registered).
+    width: int = attrs.field(
+        default=1,
+        kw_only=True,
+        converter=Integer.convert,
+        validator=of_kind(Integer(1, MAX_WIDTH)),
     )
 
 

@@ -31,7 +31,7 @@ from hpbench.config.fields import (
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, REAL, Found, Reporter, one_of
 from hpbench.plan import LABEL_NOISE as NOISE
-from hpbench.plan import Target
+from hpbench.plan import MAX_WIDTH, Target
 from hpbench.schedules import HORIZON
 from hpbench.spec.confine import is_data_path
 from hpbench.workloads.registry import METRIC_DIRECTIONS, WORKLOADS, WorkloadInfo
@@ -45,6 +45,7 @@ VARIANT_KEYS = (
     "data",
     "train_rows",
     "label_noise",
+    "width",
 )
 #: The keys of a target table.
 TARGET_KEYS = ("metric", "value", "direction")
@@ -249,6 +250,40 @@ class LabelNoise(Kind):
 
 
 @attrs.frozen
+class Width(Kind):
+    """A model width multiplier for workload ``info``: in [1, MAX_WIDTH] where it
+    ``widens``, only 1 elsewhere."""
+
+    info: WorkloadInfo
+    type_text = f"integer in [1, {MAX_WIDTH}]"
+
+    @property
+    def expected(self) -> str:
+        if self.info.widens:
+            return f"an integer in [1, {MAX_WIDTH}]"
+        widening = ", ".join(sorted(n for n, w in WORKLOADS.items() if w.widens))
+        return (
+            f"1: workload {self.info.name} has no width setting (width applies to "
+            f"{widening}); remove width"
+        )
+
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> int | None:
+        number = Integer(1, MAX_WIDTH).read(reporter, path, value)
+        if number is not None and number != 1 and not self.info.widens:
+            reporter.fail(path, self.expected, value)
+            return None
+        return number
+
+    def accepts(self, value: Any) -> bool:
+        return Integer(1, MAX_WIDTH).accepts(value) and (self.info.widens or value == 1)
+
+    def schema(self) -> dict[str, Any]:
+        if self.info.widens:
+            return Integer(1, MAX_WIDTH).schema()
+        return {"type": "integer", "const": 1}
+
+
+@attrs.frozen
 class WorkloadTable:
     """A ``[workloads.NAME]`` table as written (a declaration: the checker resolves each
     variant it selects into a :class:`~hpbench.spec.model.WorkloadRun`)."""
@@ -320,6 +355,14 @@ class WorkloadTable:
         "(a replaced label may keep its class), drawn from the dataset, not the trial's seed; "
         "workloads with class labels (imagenet, criteo's clicks, ogbg's present task bits, "
         "toy_mlp) at sizes whose data hpbench generates; part of the trial id when not 0",
+    )
+    width: int = setting(
+        1,
+        Depends(Width, f"integer in [1, {MAX_WIDTH}]"),
+        "the model's feature widths times this (depth, heads and data as registered; "
+        'docs/workloads.md, "Model width"): workloads whose model has a width setting '
+        "(`hpbench list workloads`); a target set at one width says nothing at another; part "
+        "of the trial id when not 1",
     )
     skip: bool = setting(False, Flag(), "leave out a workload inherited from a suite")
     variants: dict[str, dict] = setting(

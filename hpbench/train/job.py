@@ -134,6 +134,7 @@ def pack_key(trial: Trial) -> tuple:
         trial.data,
         trial.train_rows,
         trial.label_noise,
+        trial.width,
         trial.algorithm,
         trial.options,
         tuple(sorted(static_hyperparameters(trial).items())),

@@ -113,6 +113,15 @@ class ModelConfig:
         if self.spec_augment and not self.audio_frontend:
             raise ValueError("spec_augment masks the frontend's log-mels: set audio_frontend")
 
+    def widened(self, width: int) -> ModelConfig:
+        """This model with ``width`` times its features (the encoder's and the subsampling
+        convolution's channels); layers, heads and expansions stay."""
+        return attrs.evolve(
+            self,
+            encoder_dim=self.encoder_dim * width,
+            subsample_channels=self.subsample_channels * width,
+        )
+
     def dense(self, features: int, **kwargs) -> nn.Dense:
         return nn.Dense(features, **self._init(), **kwargs)
 
@@ -605,9 +614,12 @@ def _evaluate_batch(model, params, model_state, inputs, input_paddings, labels, 
     return jnp.sum(per_sequence), tokens, jnp.argmax(logits, -1), paddings
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> SpeechWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> SpeechWorkload:
     """``full`` reads AlgoPerf's npy files (streamed) or zarr arrays, by what ``data`` (or
-    ``$HPBENCH_DATA_DIR/librispeech``) holds (hpbench.data.formats); smaller sizes generate."""
+    ``$HPBENCH_DATA_DIR/librispeech``) holds (hpbench.data.formats); smaller sizes generate.
+    ``width`` multiplies the model's features (:meth:`ModelConfig.widened`)."""
     from hpbench.data.formats import data_root, detect, require_extra
 
     architecture = info.name.removeprefix("librispeech_")
@@ -636,7 +648,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Spee
         size=size,
         variant=variant,
         architecture=architecture,
-        config=MODELS[architecture, size],
+        config=MODELS[architecture, size].widened(width),
         vocab_size=vocab_size,
         num_features=num_features,
         data=arrays,

@@ -54,6 +54,9 @@ class WorkloadInfo:
     #: Whether its data have class labels (classes, clicks, task bits) that ``label_noise``
     #: replaces; targets that are images, transcripts or translations have none.
     class_labels: bool = False
+    #: Whether a spec may widen its model (``width``: the family's ``build`` takes it and
+    #: multiplies the model's feature widths; depth and data stay as registered).
+    widens: bool = False
     #: The model's convolutions dominate its step: XLA's CPU backend runs them ~10x slower
     #: inside ``lax.scan`` (2-D ones), so on CPU the engine dispatches one plain step at a time.
     convolutional: bool = False
@@ -97,16 +100,23 @@ def load_workload(
     batch_size: int | None = None,
     train_rows: int | None = None,
     label_noise: float = 0.0,
+    width: int | None = None,
 ) -> Workload:
     """Import the workload's family module and build its runtime object (imports JAX);
     ``batch_size`` (a spec's override) replaces the registered batch size of ``size``;
     ``train_rows`` and ``label_noise`` make its data variant
-    (:func:`hpbench.workloads.data_variant.with_data_variant`)."""
+    (:func:`hpbench.workloads.data_variant.with_data_variant`); ``width`` (None or 1: as
+    registered) multiplies the model's widths where the workload ``widens``."""
     from hpbench.workloads.data_variant import with_data_variant
 
     info = get_workload(name)
     module = importlib.import_module(f"hpbench.workloads.{info.family}")
-    workload = module.build(info, size=size, variant=variant, data=data)
+    widened = {}
+    if width not in (None, 1):
+        if not info.widens:
+            raise ValueError(f"{name}: its model has no width setting; remove width")
+        widened = {"width": width}
+    workload = module.build(info, size=size, variant=variant, data=data, **widened)
     if batch_size is not None and batch_size != workload.batch_size:
         workload = attrs.evolve(workload, batch_override=batch_size)
     return with_data_variant(workload, train_rows, label_noise)
@@ -123,6 +133,7 @@ def trial_workload(trial: Trial) -> Workload:
         batch_size=trial.batch_size,
         train_rows=trial.train_rows,
         label_noise=trial.label_noise,
+        width=trial.width,
     )
 
 
@@ -248,6 +259,7 @@ register(
         max_runtime={"mini": 98, "full": 58015},
         convolutional=True,  # its convolution module
         train_rows={"mini": 4096, "small": 16384},
+        widens=True,
     )
 )
 register(
@@ -263,6 +275,7 @@ register(
         max_runtime={"mini": 108, "full": 44405},
         vmap_on_cpu=True,
         train_rows={"mini": 4096, "small": 16384},
+        widens=True,
     )
 )
 register(
