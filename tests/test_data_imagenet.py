@@ -374,10 +374,12 @@ def test_vit_learns_mixed_targets(dataset, monkeypatch):
 MESH_SETUP = """
 from hpbench.workloads import imagenet
 if sys.argv[3] == "reduced":  # same data path (224x224 crops from TFDS shards), small nets
-    imagenet.resnet_model = lambda size, n, variant: imagenet.ResNet(
+    imagenet.resnet_model = lambda size, n, variant, width=1: imagenet.ResNet(
         n, (1,), 4, bottleneck=True, imagenet_stem=True
     )
-    imagenet.vit_model = lambda size, n, variant, dropout: imagenet.ViT(n, 16, 16, 1, 32, 2)
+    imagenet.vit_model = lambda size, n, variant, dropout, width=1: imagenet.ViT(
+        n, 16, 16, 1, 32, 2
+    )
 """
 
 

@@ -359,10 +359,10 @@ class WorkloadTable:
     width: int = setting(
         1,
         Depends(Width, f"integer in [1, {MAX_WIDTH}]"),
-        "the model's feature widths times this (depth, heads and data as registered; "
-        'docs/workloads.md, "Model width"): workloads whose model has a width setting '
-        "(`hpbench list workloads`); a target set at one width says nothing at another; part "
-        "of the trial id when not 1",
+        "the model's feature widths times this (depth, heads and data as registered; what "
+        'each model widens: docs/spec.md, "[workloads]"): workloads whose model has a width '
+        "setting (`hpbench list workloads`); a target set at one width says nothing at "
+        "another; part of the trial id when not 1",
     )
     skip: bool = setting(False, Flag(), "leave out a workload inherited from a suite")
     variants: dict[str, dict] = setting(

@@ -49,6 +49,16 @@ class Config:
     bottom: tuple[int, ...]  # bottom MLP widths; the last equals embed_dim
     top: tuple[int, ...]  # top MLP widths; the last is 1 (the logit)
 
+    def widened(self, width: int) -> Config:
+        """This model with ``width`` times its features (the embedding and every MLP width
+        but the logit's); the data, vocabulary and layers stay."""
+        return attrs.evolve(
+            self,
+            embed_dim=self.embed_dim * width,
+            bottom=tuple(features * width for features in self.bottom),
+            top=(*(features * width for features in self.top[:-1]), self.top[-1]),
+        )
+
 
 CONFIGS = {
     "mini": Config(131072, 16384, 200, 4096, 8, (32, 16, 8), (64, 32, 1)),
@@ -257,9 +267,12 @@ def _summed_loss(model: DLRMSmall, params, batch: Batch):
     return optax.sigmoid_binary_cross_entropy(logits, batch["labels"]).sum()
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> CriteoWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> CriteoWorkload:
     """``full`` reads AlgoPerf's day_* TSV files (streamed) or zarr arrays, by what ``data``
-    (or ``$HPBENCH_DATA_DIR/criteo1tb``) holds (hpbench.data.formats); smaller sizes generate."""
+    (or ``$HPBENCH_DATA_DIR/criteo1tb``) holds (hpbench.data.formats); smaller sizes generate.
+    ``width`` multiplies the model's features (:meth:`Config.widened`)."""
     from hpbench.data.cache import cache_dir
     from hpbench.data.formats import data_root, detect, require_extra
 
@@ -277,5 +290,10 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Crit
         path = data if root is None else str(root)
         arrays = open_user_arrays(path, full_layout(), info.name)
     return CriteoWorkload(
-        info=info, size=size, variant=variant, data=arrays, config=config, reader=reader
+        info=info,
+        size=size,
+        variant=variant,
+        data=arrays,
+        config=config.widened(width),
+        reader=reader,
     )

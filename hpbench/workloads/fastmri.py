@@ -47,6 +47,11 @@ class Config:
     num_valid: int = 0
     eval_batch_size: int = 256
 
+    def widened(self, width: int) -> Config:
+        """This model with ``width`` times its channels (every block's, as ``channels``
+        sets them); the pooling layers, image size and data stay."""
+        return attrs.evolve(self, channels=self.channels * width)
+
 
 CONFIGS = {
     "mini": Config(image_size=32, channels=8, pool_layers=2, num_train=2048, num_valid=256),
@@ -287,9 +292,12 @@ def _evaluate_batch(model: UNet, params, inputs, targets, mean, std, volume_max)
     return losses.sum(), ssims.sum()
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> FastMRIWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> FastMRIWorkload:
     """``full`` reads AlgoPerf's h5 volumes (streamed) or zarr arrays, by what ``data`` (or
-    ``$HPBENCH_DATA_DIR/fastmri``) holds (hpbench.data.formats); smaller sizes generate."""
+    ``$HPBENCH_DATA_DIR/fastmri``) holds (hpbench.data.formats); smaller sizes generate.
+    ``width`` multiplies the model's channels (:meth:`Config.widened`)."""
     from hpbench.data.formats import data_root, detect, require_extra
 
     config = CONFIGS[size]
@@ -305,5 +313,10 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Fast
         path = data if root is None else str(root)
         arrays = open_user_arrays(path, full_layout(config.image_size), info.name)
     return FastMRIWorkload(
-        info=info, size=size, variant=variant, config=config, data=arrays, reader=reader
+        info=info,
+        size=size,
+        variant=variant,
+        config=config.widened(width),
+        data=arrays,
+        reader=reader,
     )

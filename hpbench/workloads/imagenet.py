@@ -319,30 +319,41 @@ class ViT(nn.Module):
         return nn.Dense(self.num_classes, kernel_init=nn.initializers.zeros, name="head")(x)
 
 
-def resnet_model(size: str, num_classes: int, variant: str) -> ResNet:
-    """mini: 2 basic stages of 8, 16 filters; small: ResNet-18 at 16 filters; full: ResNet-50."""
+def resnet_model(size: str, num_classes: int, variant: str, width: int = 1) -> ResNet:
+    """mini: 2 basic stages of 8, 16 filters; small: ResNet-18 at 16 filters; full: ResNet-50.
+    ``width`` multiplies the filters (the stem's and every stage's); the blocks stay."""
     activation = "silu" if variant == "silu" else "relu"
     if size == "full":
         return ResNet(
             num_classes,
             (3, 4, 6, 3),
-            64,
+            64 * width,
             bottleneck=True,
             imagenet_stem=True,
             activation=activation,
         )
     stages, filters = {"mini": ((1, 1), 8), "small": ((2, 2, 2, 2), 16)}[size]
-    return ResNet(num_classes, stages, filters, activation=activation)
+    return ResNet(num_classes, stages, filters * width, activation=activation)
 
 
-def vit_model(size: str, num_classes: int, variant: str, dropout: float) -> ViT:
-    """mini: 2 blocks of width 32 on 4x4 patches; small: 4 blocks of 128; full: ViT-S/16."""
-    patch, width, depth, mlp_dim, heads = {
+def vit_model(size: str, num_classes: int, variant: str, dropout: float, width: int = 1) -> ViT:
+    """mini: 2 blocks of width 64 on 4x4 patches; small: 4 blocks of 128; full: ViT-S/16.
+    ``width`` multiplies the model width and the MLP width; patches, blocks and heads stay."""
+    patch, features, depth, mlp_dim, heads = {
         "mini": (4, 64, 2, 128, 4),
         "small": (4, 128, 4, 256, 4),
         "full": (16, 384, 12, 1536, 6),
     }[size]
-    return ViT(num_classes, patch, width, depth, mlp_dim, heads, variant == "post_ln", dropout)
+    return ViT(
+        num_classes,
+        patch,
+        features * width,
+        depth,
+        mlp_dim * width,
+        heads,
+        variant == "post_ln",
+        dropout,
+    )
 
 
 # --- the workload ------------------------------------------------------------------------
@@ -356,6 +367,8 @@ class ImageWorkload(WorkloadBase):
     #: hpbench.data.imagenet_tfds.ImageNetReader of AlgoPerf's TFDS shards, streamed
     reader: Any = None
     streams: dict = attrs.field(factory=dict, eq=False, repr=False)
+    #: The model's feature widths times this (:func:`resnet_model`, :func:`vit_model`).
+    width: int = 1
 
     @property
     def class_labels(self) -> Labels:
@@ -367,8 +380,8 @@ class ImageWorkload(WorkloadBase):
 
     def model(self, dropout: float = 0.0) -> nn.Module:
         if self.is_resnet:
-            return resnet_model(self.size, self.config.num_classes, self.variant)
-        return vit_model(self.size, self.config.num_classes, self.variant, dropout)
+            return resnet_model(self.size, self.config.num_classes, self.variant, self.width)
+        return vit_model(self.size, self.config.num_classes, self.variant, dropout, self.width)
 
     def init(self, rng: jax.Array) -> tuple[dict, dict]:
         shape = (1, self.config.image_size, self.config.image_size, 3)
@@ -427,10 +440,13 @@ def _evaluate_batch(model: nn.Module, params, model_state, images, labels):
     return losses.sum(), jnp.sum(jnp.argmax(logits, -1) != labels)
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> ImageWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> ImageWorkload:
     """``full`` reads AlgoPerf's TFDS ``imagenet2012`` (streamed; ViT adds RandAugment and
     mixup, as AlgoPerf's ViT) or zarr arrays, by what ``data`` (or
-    ``$HPBENCH_DATA_DIR/imagenet``) holds; smaller sizes generate."""
+    ``$HPBENCH_DATA_DIR/imagenet``) holds; smaller sizes generate. ``width`` multiplies the
+    model's features (:func:`resnet_model`, :func:`vit_model`)."""
     from hpbench.data.formats import data_root
 
     config = DATA[size]
@@ -454,7 +470,13 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Imag
         path = data if root is None else str(root)
         arrays = open_user_arrays(path, full_layout(config.image_size), info.name)
     return ImageWorkload(
-        info=info, size=size, variant=variant, data=arrays, config=config, reader=reader
+        info=info,
+        size=size,
+        variant=variant,
+        data=arrays,
+        config=config,
+        reader=reader,
+        width=width,
     )
 
 

@@ -79,6 +79,15 @@ class Config:
     def max_edges(self) -> int:  # directed: a tree plus up to 3 ring bonds, both ways
         return 2 * (self.max_nodes + 2)
 
+    def widened(self, width: int) -> Config:
+        """This model with ``width`` times its features (the latent embedding and the MLPs'
+        hidden widths); the message-passing steps, outputs and data stay."""
+        return attrs.evolve(
+            self,
+            latent_dim=self.latent_dim * width,
+            hidden_dims=tuple(features * width for features in self.hidden_dims),
+        )
+
 
 CONFIGS = {
     "mini": Config(8192, 2048, 16, 32, (32,), 3),
@@ -479,9 +488,12 @@ def is_tfds_dir(data: str | Path | None) -> bool:
     return True
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> OgbgWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> OgbgWorkload:
     """``full`` streams AlgoPerf's TFDS ogbg_molpcba or reads zarr arrays, by what ``data``
-    (or ``$HPBENCH_DATA_DIR/ogbg``) holds; smaller sizes generate."""
+    (or ``$HPBENCH_DATA_DIR/ogbg``) holds; smaller sizes generate. ``width`` multiplies the
+    model's features (:meth:`Config.widened`)."""
     from hpbench.data.formats import data_root, require_extra
 
     config = CONFIGS[size]
@@ -498,7 +510,12 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Ogbg
         except TfdsError as error:
             raise DataError(f"ogbg (size full): {error}") from error
         return OgbgTfdsWorkload(
-            info=info, size=size, variant=variant, data={}, config=config, reader=reader
+            info=info,
+            size=size,
+            variant=variant,
+            data={},
+            config=config.widened(width),
+            reader=reader,
         )
     if size == "full":
         try:
@@ -510,4 +527,6 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> Ogbg
             ) from error
     else:
         arrays = materialize(f"ogbg-{size}-v{DATA_VERSION}", functools.partial(generate, config))
-    return OgbgWorkload(info=info, size=size, variant=variant, data=arrays, config=config)
+    return OgbgWorkload(
+        info=info, size=size, variant=variant, data=arrays, config=config.widened(width)
+    )

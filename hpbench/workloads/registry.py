@@ -179,6 +179,7 @@ register(
         revision={"mini": 1, "small": 1, "full": 1},  # label smoothing ignored, as AlgoPerf's
         train_rows={"mini": 131072, "small": 1048576},
         class_labels=True,
+        widens=True,
     )
 )
 register(
@@ -195,6 +196,7 @@ register(
         convolutional=True,
         train_rows={"mini": 32768, "small": 32768},
         class_labels=True,
+        widens=True,
     )
 )
 register(
@@ -211,6 +213,7 @@ register(
         revision={"mini": 1, "small": 1},  # shapes brighter than their background (issue 17)
         train_rows={"mini": 32768, "small": 32768},
         class_labels=True,
+        widens=True,
     )
 )
 register(
@@ -227,6 +230,7 @@ register(
         revision={"mini": 1, "small": 1, "full": 1},  # smoothing to 1/num_tasks, as AlgoPerf's
         train_rows={"mini": 8192, "small": 32768},
         class_labels=True,
+        widens=True,
     )
 )
 
@@ -244,6 +248,7 @@ register(
         max_runtime={"mini": 181, "full": 4430},
         convolutional=True,
         train_rows={"mini": 2048, "small": 4096},
+        widens=True,
     )
 )
 register(
@@ -291,5 +296,6 @@ register(
         max_runtime={"mini": 56, "full": 43336},
         revision={"mini": 1, "small": 1},  # ambiguous, Zipf-sampled pair (issue 17)
         train_rows={"mini": 8192, "small": 65536},
+        widens=True,
     )
 )

@@ -93,6 +93,12 @@ class ModelConfig:
     #: The decoder's first input (AlgoPerf shifts targets right with 0; the mini pair has BOS).
     bos_id: int = BOS
 
+    def widened(self, width: int) -> ModelConfig:
+        """This model with ``width`` times its features (the embedding, hence every
+        attention and residual width, and the MLPs' hidden width); layers, heads and
+        vocabulary stay."""
+        return attrs.evolve(self, emb_dim=self.emb_dim * width, mlp_dim=self.mlp_dim * width)
+
 
 DATA = {
     "mini": DataConfig(),
@@ -588,9 +594,12 @@ def _evaluate_beam(model: Transformer, params, inputs, targets, beam_size, alpha
     return loss, predicted
 
 
-def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTWorkload:
+def build(
+    info: WorkloadInfo, size: str, variant: str, data: str | None, width: int = 1
+) -> WMTWorkload:
     """``full`` reads AlgoPerf's TFDS directories (streamed) or zarr arrays, by what ``data``
-    (or ``$HPBENCH_DATA_DIR/wmt``) holds (hpbench.data.formats); smaller sizes generate."""
+    (or ``$HPBENCH_DATA_DIR/wmt``) holds (hpbench.data.formats); smaller sizes generate.
+    ``width`` multiplies the model's features (:meth:`ModelConfig.widened`)."""
     from hpbench.data.formats import data_root, detect, require_extra
 
     reader = None
@@ -645,7 +654,7 @@ def build(info: WorkloadInfo, size: str, variant: str, data: str | None) -> WMTW
         info=info,
         size=size,
         variant=variant,
-        config=config,
+        config=config.widened(width),
         data=arrays,
         reader=reader,
         decoding=decoding,
