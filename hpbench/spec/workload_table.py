@@ -217,70 +217,63 @@ class VariantTables(Kind):
 
 
 @attrs.frozen
-class LabelNoise(Kind):
-    """A share of labels in [0, 1) for workload ``info``: only 0 where it has no class labels."""
+class WhereItApplies(Kind):
+    """``inner``'s values for workload ``info`` where the registry flag ``applies`` is set on
+    it; elsewhere only ``neutral`` (what the workload is as registered), with an error that
+    names the workloads where ``key`` applies."""
 
     info: WorkloadInfo
-    type_text = f"number in {NOISE}"
+    inner: Kind
+    applies: str  # the WorkloadInfo flag: "class_labels", "widens"
+    neutral: float
+    key: str
+    lacking: str  # what the workload lacks, in words: "has no class labels to replace"
+
+    @property
+    def type_text(self) -> str:
+        return self.inner.type_text
+
+    @property
+    def here(self) -> bool:
+        return getattr(self.info, self.applies)
 
     @property
     def expected(self) -> str:
-        if self.info.class_labels:
-            return f"a share of labels in {NOISE}"
-        labelled = ", ".join(sorted(n for n, w in WORKLOADS.items() if w.class_labels))
+        if self.here:
+            return self.inner.expected
+        where = ", ".join(sorted(n for n, w in WORKLOADS.items() if getattr(w, self.applies)))
         return (
-            f"0: workload {self.info.name} has no class labels to replace (label_noise "
-            f"applies to {labelled}); remove label_noise"
+            f"{self.neutral:g}: workload {self.info.name} {self.lacking} ({self.key} applies "
+            f"to {where}); remove {self.key}"
         )
 
-    def read(self, reporter: Reporter, path: Path_, value: Any) -> float | None:
-        number = reporter.number(path, value, NOISE, "a share of labels")
-        if number is not None and number and not self.info.class_labels:
+    def read(self, reporter: Reporter, path: Path_, value: Any) -> Any:
+        read = self.inner.read(reporter, path, value)
+        if read is not None and read != self.neutral and not self.here:
             reporter.fail(path, self.expected, value)
             return None
-        return number
+        return read
 
     def accepts(self, value: Any) -> bool:
-        return Number(NOISE).accepts(value) and (self.info.class_labels or not value)
+        return self.inner.accepts(value) and (self.here or value == self.neutral)
 
     def schema(self) -> dict[str, Any]:
-        if self.info.class_labels:
-            return Number(NOISE).schema()
-        return {"type": "number", "const": 0}
+        inner = self.inner.schema()
+        return inner if self.here else {"type": inner["type"], "const": self.neutral}
 
 
-@attrs.frozen
-class Width(Kind):
-    """A model width multiplier for workload ``info``: in [1, MAX_WIDTH] where it
-    ``widens``, only 1 elsewhere."""
+def label_noise_kind(info: WorkloadInfo) -> WhereItApplies:
+    """A share of labels in [0, 1) for ``info``: only 0 where it has no class labels."""
+    share = Number(NOISE, "a share of labels")
+    return WhereItApplies(
+        info, share, "class_labels", 0, "label_noise", "has no class labels to replace"
+    )
 
-    info: WorkloadInfo
-    type_text = f"integer in [1, {MAX_WIDTH}]"
 
-    @property
-    def expected(self) -> str:
-        if self.info.widens:
-            return f"an integer in [1, {MAX_WIDTH}]"
-        widening = ", ".join(sorted(n for n, w in WORKLOADS.items() if w.widens))
-        return (
-            f"1: workload {self.info.name} has no width setting (width applies to "
-            f"{widening}); remove width"
-        )
-
-    def read(self, reporter: Reporter, path: Path_, value: Any) -> int | None:
-        number = Integer(1, MAX_WIDTH).read(reporter, path, value)
-        if number is not None and number != 1 and not self.info.widens:
-            reporter.fail(path, self.expected, value)
-            return None
-        return number
-
-    def accepts(self, value: Any) -> bool:
-        return Integer(1, MAX_WIDTH).accepts(value) and (self.info.widens or value == 1)
-
-    def schema(self) -> dict[str, Any]:
-        if self.info.widens:
-            return Integer(1, MAX_WIDTH).schema()
-        return {"type": "integer", "const": 1}
+def width_kind(info: WorkloadInfo) -> WhereItApplies:
+    """A model width multiplier in [1, MAX_WIDTH] for ``info``: only 1 where its model has no
+    width setting."""
+    return WhereItApplies(info, Integer(1, MAX_WIDTH), "widens", 1, "width", "has no width setting")
 
 
 @attrs.frozen
@@ -350,7 +343,7 @@ class WorkloadTable:
     )
     label_noise: float = setting(
         0.0,
-        Depends(LabelNoise, f"number in {NOISE}"),
+        Depends(label_noise_kind, f"number in {NOISE}"),
         "the share of train AND validation labels replaced by uniformly random classes "
         "(a replaced label may keep its class), drawn from the dataset, not the trial's seed; "
         "workloads with class labels (imagenet, criteo's clicks, ogbg's present task bits, "
@@ -358,7 +351,7 @@ class WorkloadTable:
     )
     width: int = setting(
         1,
-        Depends(Width, f"integer in [1, {MAX_WIDTH}]"),
+        Depends(width_kind, f"integer in [1, {MAX_WIDTH}]"),
         "the model's feature widths times this (depth, heads and data as registered; what "
         'each model widens: docs/spec.md, "[workloads]"): workloads whose model has a width '
         "setting (`hpbench list workloads`); a target set at one width says nothing at "
