@@ -362,6 +362,8 @@ def _reference_canonical(trial: Trial) -> dict:
         del fields["train_rows"]  # a data variant is written only when set (ids from before it)
     if not trial.label_noise:
         del fields["label_noise"]
+    if trial.width is None:
+        del fields["width"]  # the registered model's width is not written (ids from before it)
     return canonical_json_value({"format": TRIAL_FORMAT, **fields})
 
 
@@ -375,6 +377,7 @@ def test_canonical_form_and_ids_unchanged():
         attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3),
         attrs.evolve(base, workload_revision=1),
         attrs.evolve(base, train_rows=4096, label_noise=0.2),
+        attrs.evolve(base, width=2),
     ]
     for trial in trials:
         assert trial.canonical() == _reference_canonical(trial)
@@ -404,6 +407,7 @@ def test_ids_hash_the_same_json_as_json_dumps():
         attrs.evolve(base, options={"base": "adam", "k": 2}, data="data/ü", stop_at_target=True),
         attrs.evolve(base, hyperparameters={}, variant="layernorm", seed=3, horizon=1),
         attrs.evolve(base, workload_revision=2, algorithm="nadamw_algoperf"),
+        attrs.evolve(base, train_rows=512, label_noise=0.1, width=4),
         attrs.evolve(base, hyperparameters={**odd, "name": 'a"b\\c\n\u00e9', "tiny": 5e-324}),
         attrs.evolve(base, target=Target("ssim", math.inf, "max"), stop_at_target=True),
         attrs.evolve(base, hyperparameters={"learning_rate": np.float64(0.1)}),  # generic route
