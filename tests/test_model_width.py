@@ -105,33 +105,45 @@ def test_the_trial_keeps_its_width_through_json_and_checks_it():
         attrs.evolve(trial, width=1.5)
 
 
+def parameter_shapes(workload) -> dict:
+    """The shapes of ``workload``'s initial parameters, by path (traced: nothing computed)."""
+    params, _ = jax.eval_shape(workload.init, jax.random.key(0))
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    return {jax.tree_util.keystr(path): leaf.shape for path, leaf in leaves}
+
+
 @pytest.mark.parametrize("name", WIDENING)
 def test_a_wider_model_has_the_features_times_the_width(name):
-    def parameters(width, shapes_only=False):
-        workload = load_workload(name, "mini", batch_size=2, width=width)
-        init = jax.eval_shape if shapes_only else lambda f, key: f(key)
-        params, _ = init(workload.init, jax.random.key(0))
-        leaves = jax.tree_util.tree_leaves_with_path(params)
-        return {jax.tree_util.keystr(path): leaf for path, leaf in leaves}
-
-    unset, narrow = parameters(None), parameters(1)
-    wide = parameters(2, shapes_only=True)  # its shapes: nothing to compute
-    assert list(narrow) == list(unset)  # width 1 is the registered model, value for value
-    assert all(np.array_equal(unset[path], narrow[path]) for path in narrow)
-    assert list(wide) == list(narrow)  # the same layers: the depth stays
-    widened = [(p, narrow[p].shape, wide[p].shape) for p in narrow]
-    widened = [(p, a, b) for p, a, b in widened if a != b]
+    unset, narrow, wide = (
+        load_workload(name, "mini", batch_size=2, width=width) for width in (None, 1, 2)
+    )
+    assert narrow.model() == unset.model()  # width 1 builds the registered model
+    assert wide.model() != unset.model()
+    before, after = parameter_shapes(unset), parameter_shapes(wide)
+    assert list(after) == list(before)  # the same layers: the depth stays
+    widened = [(p, before[p], after[p]) for p in before if before[p] != after[p]]
     assert widened  # and each widened tensor doubles (or quadruples) along its widened axes
     partly, grown_less = PARTLY_WIDENED.get(name, set()), set()
-    for path, before, after in widened:
-        for x, y in zip(before, after, strict=True):
+    for path, old, new in widened:
+        for x, y in zip(old, new, strict=True):
             if x < y < 2 * x:
                 grown_less.add(path)
             else:
-                assert y in (x, 2 * x, 4 * x), (path, before, after)
+                assert y in (x, 2 * x, 4 * x), (path, old, new)
     assert grown_less == partly  # exactly those
-    count = sum(leaf.size for leaf in narrow.values())
-    assert sum(math.prod(leaf.shape) for leaf in wide.values()) > 2 * count  # twice the weights+
+    count = sum(math.prod(shape) for shape in before.values())
+    assert sum(math.prod(shape) for shape in after.values()) > 2 * count  # twice the weights+
+
+
+def test_width_1_initialises_the_registered_model_value_for_value():
+    unset, narrow = (
+        load_workload("ogbg", "mini", batch_size=2, width=width) for width in (None, 1)
+    )
+    key = jax.random.key(0)
+    expected, got = jax.jit(unset.init)(key), jax.jit(narrow.init)(key)
+    assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(expected)
+    pairs = zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected), strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
 
 def test_a_model_without_a_width_setting_refuses_one():
