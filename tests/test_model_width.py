@@ -13,8 +13,9 @@ import pytest
 from test_spec_data_variant import problems, run_spec, write
 
 import hpbench
+from benchmarks.synthetic_results import make_trial
 from hpbench.cli import main
-from hpbench.plan import Target, Trial
+from hpbench.plan import Trial
 from hpbench.spec import load_plan
 from hpbench.spec.workload_table import workload_schema
 from hpbench.workloads.registry import WORKLOADS, load_workload
@@ -87,12 +88,7 @@ def test_a_held_out_variant_may_set_its_own_width(tmp_path):
 
 
 def test_the_trial_keeps_its_width_through_json_and_checks_it():
-    trial = Trial(
-        workload="librispeech_deepspeech", size="mini", variant="base", algorithm="adamw",
-        hyperparameters={"learning_rate": 0.01}, schedule="constant", warmup=0.0,
-        horizon=1.0, max_steps=40, batch_size=8, seed=0, eval_every=20,
-        target=Target("wer", 0.3, "min"),
-    )  # fmt: skip
+    trial = make_trial("librispeech_deepspeech", "adamw", {"learning_rate": 0.01})
     assert "width" not in trial.canonical()
     assert attrs.evolve(trial, width=1) == trial and attrs.evolve(trial, width=1).id == trial.id
     wide = attrs.evolve(trial, width=2)

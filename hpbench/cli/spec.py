@@ -154,11 +154,10 @@ def _plan(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec, args.max_trials)
     plan = compile_plan(spec)
     states = [trial_state(args.results, t) for t in plan.trials]
-    todo = sum(
-        t.horizon_steps
-        for t, s in zip(plan.trials, states, strict=True)
-        if s not in FINISHED_STATES  # a diverged trial is finished: `run` does not retrain it
-    )
+    to_train = [  # a diverged trial is finished: `run` does not retrain it
+        t for t, s in zip(plan.trials, states, strict=True) if s not in FINISHED_STATES
+    ]
+    todo = sum(t.horizon_steps for t in to_train)
     if args.json:
         trials = [
             {"id": t.id, "state": s, "horizon_steps": t.horizon_steps, **t.canonical()}
@@ -181,7 +180,7 @@ def _plan(args: argparse.Namespace) -> int:
     console().print(
         f"{len(plan.trials)} trials: {done} done, "
         + (f"{diverged} diverged, " if diverged else "")
-        + f"{len(plan.trials) - done - diverged} to train ({todo:,} steps)",
+        + f"{len(to_train)} to train ({todo:,} steps)",
         markup=False,
     )
     if spec.select is not None:

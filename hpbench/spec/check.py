@@ -316,7 +316,7 @@ class _Checker(SpecReporter):
         if isinstance(every, float):  # a fraction of max_steps
             every = None if max_steps is None else max(1, round(every * max_steps))
         variant_data = self.data_variant(info, size, written, values, at)
-        width = values.get("width") if "width" in written else 1
+        width = values.get("width") if "width" in written else declared["width"].default
         if None in (max_steps, batch_size, target, every, variant_data, width):
             return None
         rows, noise = variant_data
