@@ -227,6 +227,32 @@ def seed_values(suite: Path) -> dict[str, list[float]]:
     return found
 
 
+def provenance_targets(suite: Path) -> dict[str, float]:
+    """Per workload, the target the suite's provenance block says its reruns set."""
+    pattern = re.compile(r"#\s+(\w+): \w+ (\S+) \(median ")
+    found = {}
+    for line in suite.read_text().splitlines():
+        match = pattern.match(line)
+        if match:
+            found[match.group(1)] = float(match.group(2))
+    return found
+
+
+def provenance_mismatch(spec: Path, suite: Path) -> str:
+    """Why ``suite``'s reruns cannot be read beside ``spec``'s trials (its provenance set
+    other targets than theirs, as for a lever probe's spec beside the shipped suite: the
+    per-seed values would sit beside counts against another target), or ""."""
+    recorded = provenance_targets(suite)
+    for trial in hpbench.plan(spec).trials:
+        value = recorded.get(trial.workload)
+        if value is not None and value != trial.target.value:
+            return (
+                f"{spec}: {trial.workload}'s trials aim at {trial.target.value:g}, but {suite}'s "
+                f"targets provenance set {value:g}"
+            )
+    return ""
+
+
 def rerun_seeds(suite: Path) -> list[int]:
     """The seeds the targets provenance says the winners were retrained with, in the order of
     its per-seed values ("retrained with seeds 0, 1, 2, 3, 4 over ...")."""
@@ -344,7 +370,7 @@ def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "hardness_graded.toml"))
-    parser.add_argument("--naive", default=str(ROOT / "specs" / "naive_adam.toml"))
+    parser.add_argument("--naive", help="naive Adam's spec (default: specs/naive_adam.toml)")
     parser.add_argument(
         "--suite",
         default=str(SUITE),
@@ -354,13 +380,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default="results")
     args = parser.parse_args(argv)
     results = Path(args.results)
-    spec = Path(args.spec)
+    spec, suite = Path(args.spec), Path(args.suite)
+    if why := provenance_mismatch(spec, suite):
+        raise SystemExit(f"{why}; pass --suite with the suite file that set the spec's targets")
     if len({t.seed for t in hpbench.plan(spec).trials}) > 1:
-        print(seeds_markdown(hardness_by_seed(spec, results), Path(args.suite)))
+        print(seeds_markdown(hardness_by_seed(spec, results), suite))
     else:
         print(markdown(hardness(spec, results)))
     print()
-    print(naive_markdown(naive_check(Path(args.naive), results, Path(args.suite))))
+    naive = Path(args.naive or ROOT / "specs" / "naive_adam.toml")
+    if why := provenance_mismatch(naive, suite):
+        if args.naive:
+            raise SystemExit(f"{why}; pass --naive with a spec on the suite's targets")
+        print(f"(naive Adam's table left out: {why}; pass --naive with a spec on them)")
+    else:
+        print(naive_markdown(naive_check(naive, results, suite)))
     if args.arms:
         print()
         arms = {

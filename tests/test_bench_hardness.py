@@ -310,3 +310,21 @@ def test_hardness_by_seed_counts_each_seed_apart(tmp_path):
     # 1/3 / 12% = 2.8x and 1 / 12% = 8.3x
     assert "| criteo | 0.3913 | 3/3 (0.3913) | 1/3 (0.3936) | 0/0 (0.3894) |" in text
     assert "| 66.7% | 12.0% | 5.6x | 2.8x .. 8.3x |" in text
+
+
+def test_reruns_are_read_only_from_the_suite_that_set_the_specs_targets():
+    # the ResNet 2x-steps probe aims at its own would-be target (0.4605), the shipped suite's
+    # provenance at the shipped one (0.4903): its reruns beside the probe's counts would mix them
+    probe = ROOT / "specs/levers/resnet/steps2/hardness.toml"
+    shipped = bench_hardness.SUITE
+    why = bench_hardness.provenance_mismatch(probe, shipped)
+    assert "imagenet_resnet's trials aim at 0.4605" in why and "provenance set 0.4903" in why
+    assert bench_hardness.provenance_mismatch(probe, probe.parent / "suite.toml") == ""
+    assert bench_hardness.provenance_targets(shipped)["imagenet_resnet"] == 0.4903
+    with pytest.raises(SystemExit, match="pass --suite with the suite file"):
+        bench_hardness.main([str(probe)])
+    naive = str(ROOT / "specs/findings/naive_adam.toml")
+    with pytest.raises(SystemExit, match="pass --naive with a spec on the suite's targets"):
+        bench_hardness.main(
+            [str(probe), "--suite", str(probe.parent / "suite.toml"), "--naive", naive]
+        )
