@@ -215,27 +215,27 @@ def _beside_table_4(row: dict, share: float) -> str:
     )
 
 
-def seed_values(suite: Path) -> dict[str, list[float]]:
-    """Per workload, the best metric per seed of the target's winning point, from the
+def provenance(suite: Path) -> dict[str, tuple[float, list[float]]]:
+    """Per workload, the target and the best metric per seed of its winning point, from the
     provenance block ``hpbench targets --write`` puts into the suite file."""
-    pattern = re.compile(r"#\s+(\w+): \w+ \S+ \(median \S+; seeds ([^;]+);")
+    pattern = re.compile(r"#\s+(\w+): \w+ (\S+) \(median \S+; seeds ([^;]+);")
     found = {}
     for line in suite.read_text().splitlines():
         match = pattern.match(line)
         if match:
-            found[match.group(1)] = [float(v) for v in match.group(2).split(", ")]
+            values = [float(v) for v in match.group(3).split(", ")]
+            found[match.group(1)] = (float(match.group(2)), values)
     return found
+
+
+def seed_values(suite: Path) -> dict[str, list[float]]:
+    """Per workload, the best metric per seed of the target's winning point (``provenance``)."""
+    return {workload: values for workload, (_, values) in provenance(suite).items()}
 
 
 def provenance_targets(suite: Path) -> dict[str, float]:
     """Per workload, the target the suite's provenance block says its reruns set."""
-    pattern = re.compile(r"#\s+(\w+): \w+ (\S+) \(median ")
-    found = {}
-    for line in suite.read_text().splitlines():
-        match = pattern.match(line)
-        if match:
-            found[match.group(1)] = float(match.group(2))
-    return found
+    return {workload: target for workload, (target, _) in provenance(suite).items()}
 
 
 def provenance_mismatch(spec: Path, suite: Path) -> str:
