@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import attrs
 import pytest
 
 from hpbench.spec import load_plan, load_spec
@@ -117,7 +118,7 @@ GRADED_EPOCHS = {
     "imagenet_vit": 62.5,
     "librispeech_conformer": 60.0,
     "librispeech_deepspeech": 60.0,
-    "ogbg": 62.5,
+    "ogbg": 125.0,  # graded-3: 2x design 2's steps on the same graphs
     "wmt": 8.7,
 }
 
@@ -133,6 +134,8 @@ def test_graded_suite_makes_full_size_like_passes_over_finite_noisy_data():
         assert epochs == pytest.approx(GRADED_EPOCHS[name], abs=0.05), name
         noisy = name.startswith("imagenet")
         assert trial.label_noise == (0.2 if noisy else 0.0), name
+        # graded-3: DeepSpeech twice the registered mini width, every other model as registered
+        assert (trial.width or 1) == (2 if name == "librispeech_deepspeech" else 1), name
 
 
 def test_naive_lr_free_has_no_schedule_and_no_weight_decay_on_parameters():
@@ -189,8 +192,12 @@ def test_hardness_seeds_spec_crosses_the_searchs_first_50_points_with_the_rerun_
     assert seed_0 <= {t.id for t in search if t.workload in workloads}
 
 
-def test_hardness_seeds_ogbg_spec_extends_the_per_seed_sample_to_100_points():
+def test_hardness_seeds_ogbg_spec_extends_the_per_seed_sample_to_100_points_on_design_2():
+    # pinned to design 2 (ogbg at 4,000 steps, graded-2's target), the suite whose question it
+    # answered: its first 50 points are hardness_seeds' trials with design 2's steps
     trials = load_plan("specs/hardness_seeds_ogbg.toml").trials
-    first_50 = {t.id for t in load_plan("specs/hardness_seeds.toml").trials if t.workload == "ogbg"}
+    shipped = [t for t in load_plan("specs/hardness_seeds.toml").trials if t.workload == "ogbg"]
     assert {t.workload for t in trials} == {"ogbg"} and len(trials) == 100 * 5
-    assert first_50 <= {t.id for t in trials}
+    assert {(t.max_steps, t.target.value) for t in trials} == {(4000, 0.7949)}
+    design_2 = {attrs.evolve(t, max_steps=4000, eval_every=80).id for t in shipped}
+    assert design_2 <= {t.id for t in trials}
