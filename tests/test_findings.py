@@ -96,6 +96,38 @@ def test_verdicts_worked_by_hand(collected):
     assert "published_list" not in found  # its arm was not run
 
 
+def test_verdicts_on_each_seed_alone(collected):
+    # calibrated Prodigy reaches ogbg on seed 4 only: 2 targets on seeds 2 and 3 (not
+    # "several"), 3 on seed 4, where naive Adam reaches 2 of 8 (criteo and fastmri at 0.8), so
+    # a reached target means what the paper's does there too
+    assert collected.seed_levels["calibrated_train"] == (PARTLY, PARTLY, REPRODUCED)
+    assert collected.seed_levels["naive_lr_free"] == (REPRODUCED,) * 3  # criteo on each seed
+    assert collected.seed_levels["calibration_helps"] == (REPRODUCED,) * 3  # 4 > 1, 2-3 > 0
+    assert set(collected.seed_levels) == set(verdicts(collected))  # one per verdict given
+    text = render(collected)
+    assert "| partly | partly / partly / reproduced |" in text
+    assert "| reproduced | the same on each |" in text
+    assert "2 of 3 verdicts come out the same on each of seeds 2, 3, 4 alone" in text
+    assert (
+        "- On each seed alone: seed 2 partly; seed 3 partly; seed 4 reproduced: the verdict "
+        "changes with the seed, so it is within the mini suite's seed noise." in text
+    )
+
+
+def test_one_seeds_collection_scores_that_seed_only(collected, tmp_path):
+    results = tmp_path / "results"
+    for trial in plan(findings.ROOT / ARM["calibrated Prodigy"].spec).trials:
+        reach = REACH["calibrated Prodigy"](trial.workload, trial.seed)
+        write_result(make_result(trial, reach), results)
+    alone = collect(results, [ARM["calibrated Prodigy"]], seeds=(4,))
+    (prodigy,) = alone.arms
+    assert prodigy.reached_per_seed == (3,)
+    assert prodigy.workloads_reached == ("criteo", "fastmri", "ogbg")
+    assert alone.seed_levels == {}  # a one-seed collection does not judge seeds again
+    none = collect(results, [ARM["calibrated Prodigy"]], seeds=(7,))
+    assert none.arms == () and none.missing == {"calibrated Prodigy": "no trials on seeds 7"}
+
+
 def test_render_names_what_was_not_run(collected):
     text = render(collected)
     assert "| naive Prodigy | naive | 1 | 0/8 (per seed 0-0) | none | 0.000 |" in text
@@ -279,7 +311,7 @@ def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
             write_result(make_result(trial, fraction), tmp_path)
             if trial.workload == "criteo":
                 crossings[(i, trial.seed)] = trial
-    fresh, why = findings._fresh_fractions(spec, lists, workloads, tmp_path)
+    fresh, why = findings._fresh_fractions(spec, lists, workloads, tmp_path, findings.FRESH_SEEDS)
     assert why == ""
     trial = crossings[(1, 3)]
     assert fresh[0] == first_eval_at_or_after(trial, 0.7) / trial.horizon_steps
@@ -287,7 +319,7 @@ def test_fresh_seeds_score_each_held_out_list_on_its_workload(tmp_path):
     # fastmri's list now needs search point 3, never trained: 8 folds x 2 points x 3 seeds,
     # 3 of them missing; the row stays empty and says so
     lists[1] = (0, 2)
-    assert findings._fresh_fractions(spec, lists, workloads, tmp_path) == (
+    assert findings._fresh_fractions(spec, lists, workloads, tmp_path, findings.FRESH_SEEDS) == (
         (),
         "45 of 48 trials ended",
     )

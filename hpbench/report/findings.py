@@ -333,10 +333,13 @@ def also_reaching(reached: np.ndarray, others: int) -> tuple[int, ...]:
 
 
 def collect_folds(
-    results_dir: Path, root: Path = ROOT, findings: FindingsSet = MINI
+    results_dir: Path,
+    root: Path = ROOT,
+    findings: FindingsSet = MINI,
+    seeds: Sequence[int] = FRESH_SEEDS,
 ) -> tuple[Folds | None, str]:
-    """The folds of the set's list search from ``results_dir``, or None and why (trials not
-    ended)."""
+    """The folds of the set's list search from ``results_dir``, their held-out lists
+    retrained on ``seeds``, or None and why (trials not ended)."""
     spec = load_spec(root / findings.list_search)
     label = {}  # trial id -> its point, as `hpbench build-list` groups them
     for i, point in enumerate(spec.points):
@@ -354,7 +357,7 @@ def collect_folds(
         ]
     )
     fields = folds_of(fractions, workloads, spec.listing.size, spec.listing.tau)
-    fresh, fresh_missing = _fresh_fractions(spec, fields["lists"], workloads, results_dir)
+    fresh, fresh_missing = _fresh_fractions(spec, fields["lists"], workloads, results_dir, seeds)
     if not fresh:
         fresh_missing += _uncovered(spec, fields["lists"], root / findings.list_fresh)
     return Folds(
@@ -378,15 +381,19 @@ def _uncovered(spec: Spec, lists: Sequence[Sequence[int]], fresh_spec: Path) -> 
 
 
 def _fresh_fractions(
-    spec: Spec, lists: Sequence[Sequence[int]], workloads: Sequence[str], results_dir: Path
+    spec: Spec,
+    lists: Sequence[Sequence[int]],
+    workloads: Sequence[str],
+    results_dir: Path,
+    seeds: Sequence[int],
 ) -> tuple[tuple[float, ...], str]:
-    """Each held-out workload's step fraction with its list retrained on FRESH_SEEDS (the
-    trials of a set's ``list_fresh``), or () and why when they have not all ended."""
+    """Each held-out workload's step fraction with its list retrained on ``seeds`` (of a
+    set's ``list_fresh``: FRESH_SEEDS), or () and why when they have not all ended."""
     label = {}  # trial id -> the held-out workload whose list it belongs to
     trials = []
     for workload, points in zip(workloads, lists, strict=True):
         for i in points:
-            one = attrs.evolve(spec, points=(dict(spec.points[i]),), seeds=FRESH_SEEDS)
+            one = attrs.evolve(spec, points=(dict(spec.points[i]),), seeds=tuple(seeds))
             for trial in compile_plan(one).trials:
                 if trial.workload == workload:
                     label[trial.id] = workload
@@ -412,6 +419,9 @@ class Collected:
     missing_suites: Mapping[str, float] = attrs.Factory(dict)
     findings: FindingsSet = MINI  # the set the arms come from
     version: str = "not stated"  # its suite's targets version
+    #: finding key -> its verdict on each of FRESH_SEEDS alone (NOT_RUN where that seed's
+    #: arms have not finished); empty for a collection of one seed
+    seed_levels: Mapping[str, tuple[str, ...]] = attrs.Factory(dict)
 
 
 def _clock(result: TrialResult) -> float:
@@ -470,9 +480,12 @@ def collect(
     arms: Sequence[Arm] | None = None,
     root: Path = ROOT,
     findings: FindingsSet = MINI,
+    seeds: Sequence[int] | None = None,
 ) -> Collected:
     """Score every arm (default: the set's) whose trials all ended in one pool; say why the
-    others are left out."""
+    others are left out. ``seeds``: only these training seeds' trials; by default all of
+    them, and then also each finding's verdict on each of FRESH_SEEDS alone
+    (:attr:`Collected.seed_levels`)."""
     arms = findings.arms if arms is None else arms
     complete: dict[Arm, dict[str, TrialResult]] = {}
     missing: dict[str, str] = {}
@@ -481,6 +494,11 @@ def collect(
     max_steps: dict[str, int] = {}
     for arm in arms:
         trials = compile_plan(load_spec(root / arm.spec)).trials
+        if seeds is not None:
+            trials = tuple(t for t in trials if t.seed in seeds)
+            if not trials:
+                missing[arm.label] = f"no trials on seeds {', '.join(map(str, seeds))}"
+                continue
         for trial in trials:
             targets[trial.workload] = (
                 trial.target.metric,
@@ -512,8 +530,10 @@ def collect(
             _arm_result(arm, found, scores, spread.score[arm.label])
             for arm, found in members.items()
         ]
-    folds, folds_missing = collect_folds(results_dir, root, findings)
-    return Collected(
+    folds, folds_missing = collect_folds(
+        results_dir, root, findings, FRESH_SEEDS if seeds is None else seeds
+    )
+    collected = Collected(
         tuple(arms_out),
         missing,
         targets,
@@ -524,6 +544,17 @@ def collect(
         findings,
         findings.version(root),
     )
+    if seeds is not None:
+        return collected
+    alone = [
+        {
+            key: v.level
+            for key, (_, v) in verdicts(collect(results_dir, arms, root, findings, (s,))).items()
+        }
+        for s in FRESH_SEEDS
+    ]
+    levels = {key: tuple(one.get(key, NOT_RUN) for one in alone) for key in verdicts(collected)}
+    return attrs.evolve(collected, seed_levels=levels)
 
 
 def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
@@ -1149,9 +1180,20 @@ def render(collected: Collected) -> str:
     for finding in papers.FINDINGS:
         number, verdict = found.get(finding.key, ("not run this session", None))
         level = verdict.level if verdict else NOT_RUN
-        rows.append([f"{finding.statement} ({finding.source})", finding.number, number, level])
-    header = ["finding (paper)", "paper's number", f"hpbench ({findings.suite_label})", "verdict"]
+        alone = _alone_cell(level, collected.seed_levels.get(finding.key))
+        rows.append(
+            [f"{finding.statement} ({finding.source})", finding.number, number, level, alone]
+        )
+    seeds = ", ".join(map(str, FRESH_SEEDS))
+    header = [
+        "finding (paper)",
+        "paper's number",
+        f"hpbench ({findings.suite_label})",
+        "verdict",
+        f"on seeds {seeds} alone",
+    ]
     lines += _table(header, rows)
+    lines += ["", _stability_line(found, collected.seed_levels)]
     lines += ["", "## Findings", ""]
     for finding in papers.FINDINGS:
         lines += [f"### {finding.statement}", "", f"*{finding.paper}*, {finding.source}.", ""]
@@ -1159,6 +1201,8 @@ def render(collected: Collected) -> str:
         if finding.key in found:
             number, verdict = found[finding.key]
             lines += [f"- hpbench: {number}.", f"- Verdict: **{verdict.level}**: {verdict.why}."]
+            if finding.key in collected.seed_levels:
+                lines.append(f"- {_alone_text(verdict.level, collected.seed_levels[finding.key])}.")
             if why.get(finding.key):
                 lines.append(f"- Why: {why[finding.key]}.")
             if finding.key == papers.LIST_LOO.key and collected.folds is not None:
@@ -1182,6 +1226,44 @@ def render(collected: Collected) -> str:
     deviations = [d.replace("{version}", collected.version) for d in findings.deviations]
     lines += ["## Deviations from the papers", "", *(f"- {d}" for d in deviations), ""]
     return "\n".join(lines)
+
+
+def _alone_cell(level: str, alone: Sequence[str] | None) -> str:
+    """The summary's cell for a verdict's levels on each seed alone."""
+    if not alone:
+        return "-"
+    if all(a == level for a in alone):
+        return "the same on each"
+    return " / ".join(alone)
+
+
+def _alone_text(level: str, alone: Sequence[str]) -> str:
+    """A finding's verdict on each seed alone, in words."""
+    each = "; ".join(f"seed {s} {a}" for s, a in zip(FRESH_SEEDS, alone, strict=True))
+    if all(a == level for a in alone):
+        return f"On each seed alone: {each}: the verdict does not hinge on one seed's draw"
+    return (
+        f"On each seed alone: {each}: the verdict changes with the seed, so it is within the "
+        "mini suite's seed noise"
+    )
+
+
+def _stability_line(
+    found: Mapping[str, tuple[str, Verdict]], seed_levels: Mapping[str, Sequence[str]]
+) -> str:
+    """How many verdicts hold on each seed alone, and why that is the test that matters."""
+    judged = [key for key in found if key in seed_levels]
+    stable = [k for k in judged if all(a == found[k][1].level for a in seed_levels[k])]
+    seeds = ", ".join(map(str, FRESH_SEEDS))
+    return (
+        f"{len(stable)} of {len(judged)} verdicts come out the same on each of seeds {seeds} "
+        "alone (the last column: each seed's trials scored and judged by the same rules, a "
+        "workload reached when that seed reaches it). At mini scale a seed's draw of initial "
+        "weights moves every configuration of a workload together (benchmarks/workloads.md, "
+        '"a seed\'s luck is shared"), so a verdict that changes between seeds rests on a '
+        "margin within the suite's seed noise; another machine's floating point moves single "
+        "trials too (benchmarks/LOG.md), and can tip such a verdict. Read those as unsettled."
+    )
 
 
 def render_command(findings: FindingsSet) -> str:
