@@ -224,11 +224,11 @@ def test_a_report_keys_and_shows_a_data_variant_apart_from_the_plain_workload(tm
     keys = [c.key for c in report.columns]
     assert keys == ["toy_mlp@mini", "toy_mlp@mini (label noise 0.2)"]
     table = workloads_table(report)
-    assert table.header[0][:3] == ("Workload", "Size", "Data")
-    assert [row[2].text for row in table.rows] == ["as generated", "label noise 0.2"]
+    assert table.header[0][:3] == ("Workload", "Size", "Variant")
+    assert [row[2].text for row in table.rows] == ["as registered", "label noise 0.2"]
     alone = hpbench.report([plain], tmp_path / "results")
     assert [c.key for c in alone.columns] == ["toy_mlp"]
-    assert "Data" not in workloads_table(alone).header[0]  # unchanged without variants
+    assert "Variant" not in workloads_table(alone).header[0]  # unchanged without variants
 
 
 def test_list_and_schema_say_where_the_settings_apply(capsys, monkeypatch):

@@ -133,7 +133,7 @@ class Column:
     max_steps: int
     size: str = "mini"
     batch_size: int = 0
-    data_variant: str = ""  # Trial.data_variant: "" for the data as generated
+    data_variant: str = ""  # Trial.data_variant: "" for the workload as registered
 
 
 @attrs.frozen

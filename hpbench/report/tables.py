@@ -218,15 +218,16 @@ def spread_table(report: Report) -> Table | None:
 
 def workloads_table(report: Report) -> Table:
     """Each workload's size, budget, batch size, metric and target, and the targets'
-    version each spec declares; a data column where a workload trains on a data variant."""
+    version each spec declares; a variant column where a workload trains on a data variant
+    or a widened model."""
     variants = any(c.data_variant for c in report.columns)
-    data = ("Data",) if variants else ()
+    data = ("Variant",) if variants else ()
     header = (("Workload", "Size", *data, "Max steps", "Batch size", "Metric", "Target"),)
     rows = tuple(
         (
             Cell(c.key),
             Cell(c.size),
-            *((Cell(c.data_variant or "as generated"),) if variants else ()),
+            *((Cell(c.data_variant or "as registered"),) if variants else ()),
             Cell(str(c.max_steps)),
             Cell(str(c.batch_size)),
             Cell(f"{c.metric} {ARROWS[c.direction]}"),
