@@ -4,6 +4,7 @@ results written without training, written into a suite file in place; and one re
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,28 @@ def test_an_export_with_the_reruns_restores_the_rerun_targets(one_seed_search, t
     assert "no reruns to export: criteo (base): no point has a finite best metric" in (
         capsys.readouterr().err
     )
+
+
+def test_the_provenance_gives_the_winning_point_exactly(one_seed_search, capsys):
+    # a Halton point's learning rate has 10 significant digits; the provenance must give
+    # all of them, or a spec copied from it trains other trials than the winner's
+    suite, spec, results = one_seed_search
+    exact = 0.002596866784
+    text = spec.read_text().replace("learning_rate = [1e-3, 1e-2]", f"learning_rate = [{exact}]")
+    spec.write_text(text)
+    plan = load_plan(spec)
+    for trial in plan.trials:
+        write_curve(results, trial, SEARCH[trial.workload, 1e-2])
+    argv = ["targets", str(spec), "--results", str(results), "--quiet", "--write", str(suite)]
+    assert main(argv) == 0
+    written = re.findall(r"best of 1 points: (.*)\)$", suite.read_text(), flags=re.M)
+    assert len(written) == 3  # one line per workload
+    point = dict(pair.split("=") for pair in written[0].split(", "))
+    assert float(point["learning_rate"]) == exact
+    assert float(point["horizon"]) == plan.trials[0].horizon
+    params = plan.trials[0].params  # the schedule's horizon and warmup are written too
+    assert {k: float(point[k]) for k in params} == params
+    assert set(point) == {*params, "horizon", "warmup"}
 
 
 def test_targets_refuses_a_suite_without_the_written_target(search, capsys):

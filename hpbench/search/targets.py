@@ -287,9 +287,10 @@ def check_writable(text: str, plan: Plan) -> list[str]:
 
 
 def _describe(point: Mapping[str, Scalar], separator: str) -> str:
-    """``point`` as ``name<separator>value`` pairs, floats at 4 significant digits."""
+    """``point`` as ``name<separator>value`` pairs, floats exact (their shortest repr), so
+    the winning point can be copied into a spec and trains the same trials."""
     return ", ".join(
-        f"{k}{separator}{v:.4g}" if isinstance(v, float) else f"{k}{separator}{v}"
+        f"{k}{separator}{v!r}" if isinstance(v, float) else f"{k}{separator}{v}"
         for k, v in sorted(point.items())
     )
 
