@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from trial_helpers import records, toy_trial
 
+from hpbench import machine
 from hpbench.plan import Target
 from hpbench.results.records import read_trial
 from hpbench.train import Job, run_job
@@ -43,6 +44,7 @@ def pack_equals_alone(trials, tmp_path, rtol: float) -> None:
         run_job(Job(trials=(trial,)), alone)
         assert read_trial(packed / trial.id).status.provenance["device"] == "2 x cpu"
         assert read_trial(alone / trial.id).status.provenance["device"] == "1 x cpu"
+        assert read_trial(packed / trial.id).status.provenance["host"] == machine.describe()
         for a, b in zip(records(packed, trial), records(alone, trial), strict=True):
             assert a["step"] == b["step"]
             np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=rtol)

@@ -12,10 +12,12 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 
+import attrs
 import pytest
 from report_helpers import write_results, write_specs
 
 from benchmarks.synthetic_results import make_result, make_trial
+from hpbench import machine
 from hpbench.cli import main as hpbench
 from hpbench.plan import Plan
 from hpbench.report import data as data_module
@@ -279,8 +281,32 @@ def test_provenance_names_versions_devices_and_hashes(tmp_path):
     assert rows["JAX version"] == version("jax")
     assert rows["devices"] == "cpu (synthetic)"
     assert rows["trained with"] == "hpbench synthetic, jax none"
+    assert rows["trained on"] == "not recorded"  # synthetic results name no machine
     assert re.fullmatch(r"[0-9a-f]{12}(-dirty)?", rows["git commit"])
     assert hashlib.sha256(spec.read_bytes()).hexdigest()[:12] in rows["spec A"]
+
+
+def test_provenance_names_the_machines_that_trained(tmp_path):
+    # trials trained on two machines, as a store imported from another machine holds
+    run = spec_run("A", [{}], [{"criteo": 0.3, "ogbg": 0.3}])
+    hosts = iter(["AMD EPYC 7B13, 2 CPUs, Linux x86_64", "Intel(R) Xeon(R), 2 CPUs, Linux x86_64"])
+    for trial_id, result in list(run.results.items())[:2]:
+        provenance = {**result.status.provenance, "host": next(hosts)}
+        status = attrs.evolve(result.status, provenance=provenance)
+        run.results[trial_id] = attrs.evolve(result, status=status)
+    rows = dict(texts(tables.provenance_table(build_report([run]))))
+    assert rows["trained on"] == (
+        "AMD EPYC 7B13, 2 CPUs, Linux x86_64; Intel(R) Xeon(R), 2 CPUs, Linux x86_64"
+    )
+
+
+def test_the_machine_is_its_processor_model_and_cpus(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    assert machine.processor_model(cpuinfo) == "AMD EPYC 7B13"
+    fallback = machine.processor_model(tmp_path / "missing")  # not Linux: platform's words
+    assert fallback and fallback != "AMD EPYC 7B13"
+    assert re.fullmatch(r".+, \d+ CPUs, \w+ \w+", machine.describe())
 
 
 def test_reports_do_not_import_jax():

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import platform
 import subprocess
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -17,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from hpbench import machine
 from hpbench.plan import Plan
 from hpbench.results.records import TrialResult
 
@@ -46,6 +45,8 @@ class Provenance:
     specs: tuple[SpecProvenance, ...]
     date: str  # ISO 8601, UTC, to the second
     rendered_on: str = "unknown"  # the rendering machine, shown when no trial names devices
+    #: the machines the trials recorded (``hpbench.machine.describe``; older trials did not)
+    hosts: tuple[str, ...] = ()
 
 
 def package_version(name: str) -> str:
@@ -98,6 +99,12 @@ def devices_of(results: Iterable[TrialResult]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+def hosts_of(results: Iterable[TrialResult]) -> tuple[str, ...]:
+    """The distinct machines recorded in the trials' ``status.json`` provenance."""
+    found = {str(r.status.provenance["host"]) for r in results if "host" in r.status.provenance}
+    return tuple(sorted(found))
+
+
 def versions_of(results: Iterable[TrialResult]) -> tuple[str, ...]:
     """The distinct "hpbench X, jax Y" the trials recorded when they trained."""
     recorded = [r.status.provenance for r in results]
@@ -123,11 +130,6 @@ def collect(
         trained_with=versions_of(results),
         specs=tuple(specs),
         date=now.replace(microsecond=0).isoformat(),
-        rendered_on=rendering_machine(),
+        rendered_on=machine.describe(),
+        hosts=hosts_of(results),
     )
-
-
-def rendering_machine() -> str:
-    """This machine in a few words (no host name): OS, architecture, processor, CPUs."""
-    processor = platform.processor() or platform.machine()
-    return f"{platform.system()} {platform.machine()} ({processor}), {os.cpu_count()} CPUs"

@@ -342,6 +342,7 @@ def provenance_table(report: Report) -> Table:
         ("JAX version", prov.jax_version),
         ("git commit", prov.git_commit),
         ("devices", ", ".join(prov.devices) or f"not recorded; rendered on {prov.rendered_on}"),
+        ("trained on", "; ".join(prov.hosts) or "not recorded"),
         ("trained with", "; ".join(prov.trained_with) or "not recorded"),
         ("date (UTC)", prov.date),
         *(

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 import hpbench
+from hpbench import machine
 from hpbench.plan import Trial
 from hpbench.results.records import EvalRecord, Status
 from hpbench.results.store import TrialDir
@@ -125,6 +126,7 @@ class Trainer:
             "hpbench": hpbench.__version__,
             "jax": jax.__version__,
             "device": f"{mesh.size} x {mesh.devices.flat[0].device_kind}",
+            "host": machine.describe(),
             "job": job_dir.name,
         }
 
