@@ -124,6 +124,7 @@ def test_one_seeds_collection_scores_that_seed_only(collected, tmp_path):
     assert prodigy.reached_per_seed == (3,)
     assert prodigy.workloads_reached == ("criteo", "fastmri", "ogbg")
     assert alone.seed_levels == {}  # a one-seed collection does not judge seeds again
+    assert "verdicts come out the same" not in render(alone)
     none = collect(results, [ARM["calibrated Prodigy"]], seeds=(7,))
     assert none.arms == () and none.missing == {"calibrated Prodigy": "no trials on seeds 7"}
 

@@ -1193,7 +1193,8 @@ def render(collected: Collected) -> str:
         f"on seeds {seeds} alone",
     ]
     lines += _table(header, rows)
-    lines += ["", _stability_line(found, collected.seed_levels)]
+    if collected.seed_levels:
+        lines += ["", _stability_line(found, collected.seed_levels)]
     lines += ["", "## Findings", ""]
     for finding in papers.FINDINGS:
         lines += [f"### {finding.statement}", "", f"*{finding.paper}*, {finding.source}.", ""]
