@@ -282,6 +282,7 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
                 "workload": trial.workload,
                 "seed": trial.seed,
                 "target": target.value,
+                "direction": target.direction,
                 "seeds": values,
                 "spread": spread,
                 "naive": score.best_metric,
@@ -308,6 +309,30 @@ def naive_markdown(rows: list[dict]) -> str:
         )
     passed = sum(r["reached"] for r in rows)
     lines.append(f"\nNaive Adam reaches {passed} of {len(rows)} (workload, seed) targets.")
+    return "\n".join(lines)
+
+
+def naive_summary_markdown(rows: list[dict]) -> str:
+    """Per workload, naive Adam's median best over its seeds (``naive_check``'s rows), its
+    relative miss of the target, and the tuned point's spread over the gap from that median:
+    item 1's spread / gap as benchmarks/workloads.md reports it."""
+    by_workload: dict[str, list[dict]] = {}
+    for row in rows:
+        by_workload.setdefault(row["workload"], []).append(row)
+    lines = [
+        "| workload | target | naive Adam seeds | median best | its miss | spread / gap |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for workload, group in by_workload.items():
+        first = group[0]
+        median = statistics.median(r["naive"] for r in group)
+        miss = relative_miss(median, first["direction"], first["target"])
+        gap = miss * abs(first["target"])  # signed as naive_check's: negative where it passes
+        ratio = first["spread"] / gap if gap else float("inf")
+        lines.append(
+            f"| {workload} | {first['target']:.4g} | {len(group)} | {median:.4g} | {miss:+.1%} "
+            f"| {ratio:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -394,7 +419,10 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"{why}; pass --naive with a spec on the suite's targets")
         print(f"(naive Adam's table left out: {why}; pass --naive with a spec on them)")
     else:
-        print(naive_markdown(naive_check(naive, results, suite)))
+        rows = naive_check(naive, results, suite)
+        print(naive_markdown(rows))
+        print()
+        print(naive_summary_markdown(rows))
     if args.arms:
         print()
         arms = {

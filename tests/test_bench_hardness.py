@@ -328,3 +328,25 @@ def test_reruns_are_read_only_from_the_suite_that_set_the_specs_targets():
         bench_hardness.main(
             [str(probe), "--suite", str(probe.parent / "suite.toml"), "--naive", naive]
         )
+
+
+def test_naive_summary_takes_the_median_naive_seed_by_hand():
+    def row(workload, direction, target, naive, spread):
+        return {
+            "workload": workload,
+            "direction": direction,
+            "target": target,
+            "naive": naive,
+            "spread": spread,
+        }
+
+    rows = [
+        # error rate: naive seeds 0.52, 0.51, 0.53 -> median 0.52, a miss of 0.06 (+13.0%);
+        # the reruns' spread 0.03 over that gap: 0.50
+        *(row("imagenet_resnet", "min", 0.46, v, 0.03) for v in (0.52, 0.51, 0.53)),
+        # BLEU (max): naive 54 and 56 -> median 55, past the target 50 by 5 (-10.0%): -0.40
+        *(row("wmt", "max", 50.0, v, 2.0) for v in (54.0, 56.0)),
+    ]
+    lines = bench_hardness.naive_summary_markdown(rows).splitlines()
+    assert lines[2] == "| imagenet_resnet | 0.46 | 3 | 0.52 | +13.0% | 0.50 |"
+    assert lines[3] == "| wmt | 50 | 2 | 55 | -10.0% | -0.40 |"
