@@ -21,6 +21,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from hpbench.plan import Trial
 from hpbench.report import papers
 from hpbench.report.resolved import targets_version
 from hpbench.results import read_finished, read_planned
@@ -332,14 +333,11 @@ def also_reaching(reached: np.ndarray, others: int) -> tuple[int, ...]:
     return tuple(int(n) for n in (reached & (elsewhere >= others)).sum(axis=0))
 
 
-def collect_folds(
-    results_dir: Path,
-    root: Path = ROOT,
-    findings: FindingsSet = MINI,
-    seeds: Sequence[int] = FRESH_SEEDS,
+def search_folds(
+    results_dir: Path, root: Path = ROOT, findings: FindingsSet = MINI
 ) -> tuple[Folds | None, str]:
-    """The folds of the set's list search from ``results_dir``, their held-out lists
-    retrained on ``seeds``, or None and why (trials not ended)."""
+    """The folds of the set's list search from ``results_dir`` (not yet retrained on fresh
+    seeds: :func:`with_fresh`), or None and why (trials not ended)."""
     spec = load_spec(root / findings.list_search)
     label = {}  # trial id -> its point, as `hpbench build-list` groups them
     for i, point in enumerate(spec.points):
@@ -357,12 +355,23 @@ def collect_folds(
         ]
     )
     fields = folds_of(fractions, workloads, spec.listing.size, spec.listing.tau)
-    fresh, fresh_missing = _fresh_fractions(spec, fields["lists"], workloads, results_dir, seeds)
+    return Folds(len(spec.points), spec.seeds, **fields), ""
+
+
+def with_fresh(
+    folds: Folds,
+    results_dir: Path,
+    root: Path = ROOT,
+    findings: FindingsSet = MINI,
+    seeds: Sequence[int] = FRESH_SEEDS,
+) -> Folds:
+    """``folds`` with their held-out lists' step fractions retrained on ``seeds``, or why
+    those are missing."""
+    spec = load_spec(root / findings.list_search)
+    fresh, missing = _fresh_fractions(spec, folds.lists, folds.workloads, results_dir, seeds)
     if not fresh:
-        fresh_missing += _uncovered(spec, fields["lists"], root / findings.list_fresh)
-    return Folds(
-        len(spec.points), spec.seeds, **fields, fresh=fresh, fresh_missing=fresh_missing
-    ), ""
+        missing += _uncovered(spec, folds.lists, root / findings.list_fresh)
+    return attrs.evolve(folds, fresh=fresh, fresh_missing=missing)
 
 
 def _uncovered(spec: Spec, lists: Sequence[Sequence[int]], fresh_spec: Path) -> str:
@@ -475,6 +484,18 @@ def _arm_result(
     )
 
 
+@attrs.frozen
+class _Read:
+    """What :func:`collect` reads once, whichever seeds it then scores: each arm's planned
+    trials and their results, the list search's folds (or why there are none), and the
+    suite's targets version."""
+
+    planned: Mapping[Arm, tuple[Trial, ...]]
+    found: Mapping[Arm, Mapping[str, TrialResult]]
+    search: tuple[Folds | None, str]
+    version: str
+
+
 def collect(
     results_dir: Path,
     arms: Sequence[Arm] | None = None,
@@ -485,15 +506,40 @@ def collect(
     """Score every arm (default: the set's) whose trials all ended in one pool; say why the
     others are left out. ``seeds``: only these training seeds' trials; by default all of
     them, and then also each finding's verdict on each of FRESH_SEEDS alone
-    (:attr:`Collected.seed_levels`)."""
+    (:attr:`Collected.seed_levels`). The trials are read once for all of it."""
     arms = findings.arms if arms is None else arms
+    planned = {arm: compile_plan(load_spec(root / arm.spec)).trials for arm in arms}
+    read = _Read(
+        planned,
+        {arm: read_planned(results_dir, trials) for arm, trials in planned.items()},
+        search_folds(results_dir, root, findings),
+        findings.version(root),
+    )
+    collected = _collect(read, results_dir, root, findings, seeds)
+    if seeds is not None:
+        return collected
+    alone = [verdicts(_collect(read, results_dir, root, findings, (s,))) for s in FRESH_SEEDS]
+    levels = {
+        key: tuple(one[key][1].level if key in one else NOT_RUN for one in alone)
+        for key in verdicts(collected)
+    }
+    return attrs.evolve(collected, seed_levels=levels)
+
+
+def _collect(
+    read: _Read,
+    results_dir: Path,
+    root: Path,
+    findings: FindingsSet,
+    seeds: Sequence[int] | None,
+) -> Collected:
+    """:func:`collect`'s scoring of ``read`` on ``seeds`` (None: all of them)."""
     complete: dict[Arm, dict[str, TrialResult]] = {}
     missing: dict[str, str] = {}
     suites: dict[str, float] = {}  # arm label -> its trials' cost in suite runs at horizon 1
     targets: dict[str, tuple[str, str, float]] = {}
     max_steps: dict[str, int] = {}
-    for arm in arms:
-        trials = compile_plan(load_spec(root / arm.spec)).trials
+    for arm, trials in read.planned.items():
         if seeds is not None:
             trials = tuple(t for t in trials if t.seed in seeds)
             if not trials:
@@ -506,7 +552,7 @@ def collect(
                 trial.target.value,
             )
             max_steps[trial.workload] = trial.max_steps
-        found = read_planned(results_dir, trials)
+        found = {t.id: read.found[arm][t.id] for t in trials if t.id in read.found[arm]}
         ended = {i: r for i, r in found.items() if r.status.finished}
         if len(ended) == len(trials):
             complete[arm] = ended
@@ -530,10 +576,11 @@ def collect(
             _arm_result(arm, found, scores, spread.score[arm.label])
             for arm, found in members.items()
         ]
-    folds, folds_missing = collect_folds(
-        results_dir, root, findings, FRESH_SEEDS if seeds is None else seeds
-    )
-    collected = Collected(
+    folds, folds_missing = read.search
+    if folds is not None:
+        fresh_seeds = FRESH_SEEDS if seeds is None else seeds
+        folds = with_fresh(folds, results_dir, root, findings, fresh_seeds)
+    return Collected(
         tuple(arms_out),
         missing,
         targets,
@@ -542,19 +589,8 @@ def collect(
         folds_missing,
         suites,
         findings,
-        findings.version(root),
+        read.version,
     )
-    if seeds is not None:
-        return collected
-    alone = [
-        {
-            key: v.level
-            for key, (_, v) in verdicts(collect(results_dir, arms, root, findings, (s,))).items()
-        }
-        for s in FRESH_SEEDS
-    ]
-    levels = {key: tuple(one.get(key, NOT_RUN) for one in alone) for key in verdicts(collected)}
-    return attrs.evolve(collected, seed_levels=levels)
 
 
 def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
