@@ -1265,11 +1265,16 @@ def render(collected: Collected) -> str:
     return "\n".join(lines)
 
 
+def _same_on_each(level: str, alone: Sequence[str]) -> bool:
+    """Whether a verdict's level on each seed alone is its level over all of them."""
+    return all(a == level for a in alone)
+
+
 def _alone_cell(level: str, alone: Sequence[str] | None) -> str:
     """The summary's cell for a verdict's levels on each seed alone."""
     if not alone:
         return "-"
-    if all(a == level for a in alone):
+    if _same_on_each(level, alone):
         return "the same on each"
     return " / ".join(alone)
 
@@ -1277,7 +1282,7 @@ def _alone_cell(level: str, alone: Sequence[str] | None) -> str:
 def _alone_text(level: str, alone: Sequence[str]) -> str:
     """A finding's verdict on each seed alone, in words."""
     each = "; ".join(f"seed {s} {a}" for s, a in zip(FRESH_SEEDS, alone, strict=True))
-    if all(a == level for a in alone):
+    if _same_on_each(level, alone):
         return f"On each seed alone: {each}: the verdict does not hinge on one seed's draw"
     return (
         f"On each seed alone: {each}: the verdict changes with the seed, so it is within the "
@@ -1290,7 +1295,7 @@ def _stability_line(
 ) -> str:
     """How many verdicts hold on each seed alone, and why that is the test that matters."""
     judged = [key for key in found if key in seed_levels]
-    stable = [k for k in judged if all(a == found[k][1].level for a in seed_levels[k])]
+    stable = [k for k in judged if _same_on_each(found[k][1].level, seed_levels[k])]
     seeds = ", ".join(map(str, FRESH_SEEDS))
     return (
         f"{len(stable)} of {len(judged)} verdicts come out the same on each of seeds {seeds} "
