@@ -1,0 +1,137 @@
+"""Where a hyperparameter list's points fall in each mini workload's broad-space landscape:
+issue 17, item 2 wants the published NAdamW list's points in the good region of most mini
+workloads.
+
+Reads the best validation metric of every point of a broad search (``specs/hardness_graded.toml``:
+200 points, seed 0, horizon 1/3) and of every point of a list trained on the same seed and
+horizon (``specs/nadamw_list5.toml``: the published list, Table 10), and prints per workload the
+list's best point, how many search points do better (its rank among them, as a share), and
+whether it and how many search points reach the target. At full size the published list was
+built on these workloads (Table 9 is in-sample), so its points are among their best by
+construction; on the mini suite the rank says whether a list built elsewhere lands in the
+mini landscape's good region, and the target says how far into it a point must be.
+``python -m benchmarks.list_rank [--search SPEC] [--list SPEC] [--results DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+import hpbench
+from hpbench.plan import Trial
+from hpbench.results.records import TrialResult
+from hpbench.scoring import score_trial
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@attrs.frozen
+class Rank:
+    """A list's best point on one workload, placed among a search's points."""
+
+    workload: str
+    direction: str  # "min" or "max": which way a metric is better
+    target: float
+    search: tuple[float, ...]  # every finished search point's best metric
+    best: float  # the list's best point's best metric
+    learning_rate: float  # that point's learning rate
+
+    @property
+    def better(self) -> int:
+        """Search points strictly better than the list's best point."""
+        sign = 1 if self.direction == "min" else -1
+        return sum(sign * v < sign * self.best for v in self.search)
+
+    @property
+    def reaching(self) -> int:
+        """Search points that reach the target."""
+        return sum(_reaches(v, self.direction, self.target) for v in self.search)
+
+    @property
+    def list_reaches(self) -> bool:
+        return _reaches(self.best, self.direction, self.target)
+
+
+def _reaches(value: float, direction: str, target: float) -> bool:
+    return value <= target if direction == "min" else value >= target
+
+
+def best_metrics(trials: list[Trial], results: Mapping[str, TrialResult]) -> dict[str, list]:
+    """Per workload, (trial, best metric) of each finished trial with a finite best metric."""
+    out: dict[str, list] = {}
+    for trial in trials:
+        result = results.get(trial.id)
+        if result is None or not result.status.finished:
+            continue
+        best = score_trial(result, trial.id).best_metric
+        if best is not None and best == best:  # NaN: a diverged run has no best
+            out.setdefault(trial.workload, []).append((trial, best))
+    return out
+
+
+def ranks(search: Path, listed: Path, results: Path) -> list[Rank]:
+    """The list's best point per workload against the search's points; both specs must train
+    one seed, the same one, at the same horizon (a seed's luck moves every point together)."""
+    plans = hpbench.plan(search), hpbench.plan(listed)
+    runs = [{(t.seed, t.horizon) for t in p.trials} for p in plans]
+    if len(runs[0]) != 1 or runs[0] != runs[1]:
+        raise ValueError(
+            f"{search} and {listed} must each train one seed at one horizon, the same: "
+            f"{sorted(runs[0])} and {sorted(runs[1])}"
+        )
+    store = hpbench.Results(results)
+    found = [best_metrics(list(p.trials), store.of(p)) for p in plans]
+    out = []
+    for workload in sorted(found[1]):
+        trial, best = min(found[1][workload], key=lambda tb: _key(tb, tb[0].target.direction))
+        out.append(
+            Rank(
+                workload=workload,
+                direction=trial.target.direction,
+                target=trial.target.value,
+                search=tuple(v for _, v in found[0].get(workload, [])),
+                best=best,
+                learning_rate=dict(trial.hyperparameters)["learning_rate"],
+            )
+        )
+    return out
+
+
+def _key(trial_best: tuple[Trial, float], direction: str) -> float:
+    return trial_best[1] if direction == "min" else -trial_best[1]
+
+
+def markdown(rows: list[Rank]) -> str:
+    """One row per workload: the list's best point, its rank among the search's points and
+    both against the target."""
+    lines = [
+        "| workload | target | list's best (lr) | reaches | search points better | "
+        "share better | search points reaching |",
+        "|---|---:|---|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        n = len(r.search)
+        share = f"{r.better / n:.1%}" if n else "-"
+        lines.append(
+            f"| {r.workload} | {r.target:.4g} | {r.best:.4g} ({r.learning_rate:.2g}) | "
+            f"{'yes' if r.list_reaches else 'no'} | {r.better} of {n} | {share} | "
+            f"{r.reaching} of {n} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--search", default=str(ROOT / "specs" / "hardness_graded.toml"))
+    parser.add_argument("--list", default=str(ROOT / "specs" / "nadamw_list5.toml"))
+    parser.add_argument("--results", default="results")
+    args = parser.parse_args(argv)
+    print(markdown(ranks(Path(args.search), Path(args.list), Path(args.results))))
+
+
+if __name__ == "__main__":
+    main()
