@@ -363,6 +363,16 @@ def test_the_report_renders_the_suite_targets_and_shipped_specs(collected):
     assert "hpbench run specs/hardness_graded.toml" in text
 
 
+def test_the_published_lists_why_points_at_its_rank_among_the_search(tmp_path):
+    published = ARM[findings.PUBLISHED]
+    for trial in plan(findings.ROOT / published.spec).trials:
+        write_result(make_result(trial, 0.5), tmp_path)
+    why = findings.reasons(collect(tmp_path, [published]))
+    assert "Table 9 is in-sample" in why[papers.PUBLISHED_LIST.key]
+    assert "reports/targets_graded.md ranks its points" in why[papers.PUBLISHED_LIST.key]
+    assert papers.PUBLISHED_LIST.key not in findings.reasons(collect(tmp_path, [ARM["naive Adam"]]))
+
+
 def test_the_list_search_reuses_the_hardness_search():
     # build-list trains nothing once the 200-point hardness search ran: the same trials
     search = {t.id for t in load_plan(findings.ROOT / "specs/hardness_graded.toml").trials}
