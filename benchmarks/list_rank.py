@@ -16,6 +16,7 @@ mini landscape's good region, and the target says how far into it a point must b
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def best_metrics(trials: list[Trial], results: Mapping[str, TrialResult]) -> dic
         if result is None or not result.status.finished:
             continue
         best = score_trial(result, trial.id).best_metric
-        if best is not None and best == best:  # NaN: a diverged run has no best
+        if best is not None and math.isfinite(best):  # a diverged run has no best
             out.setdefault(trial.workload, []).append((trial, best))
     return out
 
@@ -87,7 +88,8 @@ def ranks(search: Path, listed: Path, results: Path) -> list[Rank]:
     found = [best_metrics(list(p.trials), store.of(p)) for p in plans]
     out = []
     for workload in sorted(found[1]):
-        trial, best = min(found[1][workload], key=lambda tb: _key(tb, tb[0].target.direction))
+        sign = 1 if found[1][workload][0][0].target.direction == "min" else -1
+        trial, best = min(found[1][workload], key=lambda trial_best: sign * trial_best[1])
         out.append(
             Rank(
                 workload=workload,
@@ -99,10 +101,6 @@ def ranks(search: Path, listed: Path, results: Path) -> list[Rank]:
             )
         )
     return out
-
-
-def _key(trial_best: tuple[Trial, float], direction: str) -> float:
-    return trial_best[1] if direction == "min" else -trial_best[1]
 
 
 def markdown(rows: list[Rank]) -> str:
