@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import subprocess
 import sys
 import tarfile
@@ -19,6 +20,7 @@ from benchmarks.synthetic_results import make_result, write_result
 from hpbench import cli
 from hpbench.results import archive
 from hpbench.results.archive import ArchiveError, export_results, import_results, read_archive
+from hpbench.results.records import write_json_atomic
 from hpbench.spec import load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +72,24 @@ def test_round_trip_restores_the_same_scores_and_export_is_byte_stable(store, tm
     again = import_results(tmp_path / "a.tar.xz", restored)
     assert (again.restored, again.conflicts) == ((), {})
     assert sorted(again.skipped) == sorted(first.trials)
+
+
+def test_archives_and_trial_files_get_the_permissions_a_plain_open_gives(store, tmp_path):
+    # mkstemp makes 0600 files: an archive or a status.json written through it was unreadable
+    # to the other users of a shared results directory, while metrics.jsonl beside it was not
+    specs, results = store
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    expected = stat.S_IMODE(plain.stat().st_mode)
+    out = tmp_path / "a.tar.xz"
+    exported = export_results(results, trials_of(specs), out)
+    assert stat.S_IMODE(out.stat().st_mode) == expected
+    write_json_atomic(tmp_path / "status.json", {"state": "done"})
+    assert stat.S_IMODE((tmp_path / "status.json").stat().st_mode) == expected
+    restored = tmp_path / "restored"
+    import_results(out, restored)
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in restored.glob("*/*")}
+    assert modes == {expected} and len(list(restored.glob("*/*"))) == 3 * len(exported.trials)
 
 
 def test_export_leaves_out_unfinished_corrupt_and_missing_trials(store, tmp_path):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import lzma
-import os
 import re
 import shutil
 import tarfile
@@ -27,7 +26,13 @@ from pathlib import Path
 import attrs
 
 from hpbench.plan import Trial
-from hpbench.results.records import Damaged, read_metrics_bytes, read_planned_trial, read_trial
+from hpbench.results.records import (
+    Damaged,
+    atomic_open,
+    read_metrics_bytes,
+    read_planned_trial,
+    read_trial,
+)
 
 #: The files of a trial an archive carries (the integrity reader needs all three).
 FILES = ("metrics.jsonl", "status.json", "trial.json")
@@ -79,19 +84,11 @@ def export_results(results_dir: Path, trials: Iterable[Trial], out: Path) -> Exp
         else:
             chosen.append(trial.id)
     chosen.sort()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f, tarfile.open(fileobj=f, mode="w:xz") as tar:
-            for trial_id in chosen:
-                for name in FILES:
-                    data = _trial_file(Path(results_dir) / trial_id / name)
-                    tar.addfile(_member(f"{trial_id}/{name}", len(data)), io.BytesIO(data))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(Path(out), "wb") as f, tarfile.open(fileobj=f, mode="w:xz") as tar:
+        for trial_id in chosen:
+            for name in FILES:
+                data = _trial_file(Path(results_dir) / trial_id / name)
+                tar.addfile(_member(f"{trial_id}/{name}", len(data)), io.BytesIO(data))
     return Exported(tuple(chosen), left_out)
 
 

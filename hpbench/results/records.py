@@ -25,15 +25,16 @@ Writers live with the engine; this module has no JAX import, so scoring can use 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 
@@ -198,19 +199,41 @@ class TrialResult:
         return self.status.state == CORRUPT
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+def _plain_file_mode() -> int:
+    """The permissions ``open`` gives a new file under this process's umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Read once: querying the umask sets it, which is not safe while other threads make files.
+PLAIN_FILE_MODE = _plain_file_mode()
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file at ``path`` written whole or not at all: a temporary file beside it, flushed to
+    disk and renamed over ``path`` when the block ends without an exception. It gets the
+    permissions a plain ``open`` would (``mkstemp``'s own are 0600, which hides results and
+    archives from the other users of a shared results directory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+        with os.fdopen(fd, mode) as f:
+            os.chmod(tmp, PLAIN_FILE_MODE)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+    with atomic_open(path) as f:
+        json.dump(data, f, indent=1, sort_keys=True)
 
 
 def metrics_digest(content: bytes) -> dict[str, Any]:
