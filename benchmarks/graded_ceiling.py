@@ -6,7 +6,9 @@ target and an untuned arm over the whole budget: if the tuned point gains much f
 steps, the quarter is far from converged and any method given 4x the steps may pass the
 target; at full size the target-setting runs are near their ceiling. Trains only what is
 missing (``hpbench.search.runs.train``). ``python -m benchmarks.graded_ceiling
-[--spec SPEC] [--naive SPEC] [--seeds 0,1,2] [--rerun-seeds 0,1,2,3,4] [--results DIR]``.
+[--spec SPEC] [--naive SPEC] [--seeds 0,1,2] [--rerun-seeds 0,1,2,3,4] [--results DIR]
+[--export ARCHIVE]`` (``--export``: the whole-budget trials, which no spec names, into an
+archive ``hpbench results import`` restores).
 
 A second table gives item 1's criteria from the same engine runs (``criteria``; the figures
 of benchmarks/bench_criteria.py, which trains with its own loop and evaluates at step 0):
@@ -29,6 +31,7 @@ from hpbench.cli import seed_list
 from hpbench.plan import Trial
 from hpbench.report.papers import TABLE_4_NADAMW, relative_miss, table_4_misses
 from hpbench.results import read_planned
+from hpbench.results.archive import export_results
 from hpbench.results.records import TrialResult
 from hpbench.search.runs import train
 from hpbench.search.targets import Rerun, rerun_trials
@@ -212,10 +215,18 @@ def main(argv: list[str] | None = None) -> None:
         "--rerun-horizon", type=float, default=0.25, help="the target-setting budget"
     )
     parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="also write the whole-budget trials (which no spec names) to this archive",
+    )
     args = parser.parse_args(argv)
     rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
     whole, reruns = winners_and_reruns(Path(args.spec), args.seeds, rerun, args.results)
     train(whole, args.results)
+    if args.export:
+        exported = export_results(args.results, whole, args.export)
+        print(f"{args.export}: {len(exported.trials)} whole-budget trials\n")
     naive_trials = hpbench.plan(args.naive).trials
     results = read_planned(args.results, [*whole, *reruns, *naive_trials])
     print(markdown(ceiling(whole, naive_trials, results)))

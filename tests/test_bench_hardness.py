@@ -59,6 +59,30 @@ def test_arm_misses_median_over_seeds(tmp_path):
     assert not math.isnan(miss)
 
 
+def test_graded_ceiling_exports_the_whole_budget_trials_no_spec_names(tmp_path, capsys):
+    from benchmarks import graded_ceiling
+    from hpbench.results.archive import import_results
+    from hpbench.search.targets import Rerun
+
+    spec = ROOT / "specs" / "targets_graded.toml"
+    first = {}
+    for trial in plan(spec).trials:
+        first.setdefault(trial.workload, trial)
+    store = tmp_path / "results"
+    for trial in first.values():  # each workload's search winner: its only finished point
+        write_result(make_result(trial, 0.5), store)
+    rerun = Rerun((0, 1, 2, 3, 4), 0.25)
+    whole, reruns = graded_ceiling.winners_and_reruns(spec, (0, 1, 2), rerun, store)
+    assert len(whole) == 3 * len(first) and {t.horizon for t in whole} == {1.0}
+    for trial in (*whole, *reruns):  # already trained: main trains nothing
+        write_result(make_result(trial, 0.5), store)
+    archive = tmp_path / "ceiling.tar.xz"
+    graded_ceiling.main(["--results", str(store), "--export", str(archive)])
+    assert f"{archive}: 24 whole-budget trials" in capsys.readouterr().out
+    restored = import_results(archive, tmp_path / "restored").restored
+    assert sorted(restored) == sorted(t.id for t in whole)
+
+
 def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
     from benchmarks import graded_ceiling
     from hpbench.results import read_planned
