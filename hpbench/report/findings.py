@@ -882,7 +882,7 @@ def reasons(collected: Collected) -> dict[str, str]:
             "its points are among their best by construction); here it is a transfer, and it "
             "reaches a target where fewer broad-space points beat its best point than reach "
             f"the target ({collected.findings.targets_report} ranks its points among the "
-            "search's on seed 0: `python -m benchmarks.list_rank`)"
+            "broad search's, seed by seed: `python -m benchmarks.list_rank`)"
         )
     return out
 
