@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ from hpbench.report.papers import (
     table_4_naive_miss,
 )
 from hpbench.results.records import TrialResult
-from hpbench.scoring import score_trial
+from hpbench.scoring import TrialScore, score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "specs" / "suites" / "algoperf_mini.toml"  # its provenance block: seed values
@@ -336,15 +336,24 @@ def naive_summary_markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def finished_scores(trials: Iterable[Trial], results: Mapping[str, TrialResult]) -> dict[str, list]:
-    """Per workload (sorted), the score of each of ``trials`` (seed order) whose result in
-    ``results`` (by trial id) is finished (done or diverged: a failed trial says nothing about
-    the algorithm and is retrained by the next run)."""
-    out: dict[str, list] = {}
-    for trial in sorted(trials, key=lambda t: (t.workload, t.seed)):
+def finished(
+    trials: Iterable[Trial], results: Mapping[str, TrialResult]
+) -> Iterator[tuple[Trial, TrialScore]]:
+    """Each of ``trials`` (in their order) whose result in ``results`` (by trial id) is
+    finished (done or diverged: a failed trial says nothing about the algorithm and is
+    retrained by the next run), with its score."""
+    for trial in trials:
         result = results.get(trial.id)
         if result is not None and result.status.finished:
-            out.setdefault(trial.workload, []).append(score_trial(result, trial.id))
+            yield trial, score_trial(result, trial.id)
+
+
+def finished_scores(trials: Iterable[Trial], results: Mapping[str, TrialResult]) -> dict[str, list]:
+    """Per workload (sorted), the score of each of ``trials`` (seed order) that finished
+    (:func:`finished`)."""
+    out: dict[str, list] = {}
+    for trial, score in finished(sorted(trials, key=lambda t: (t.workload, t.seed)), results):
+        out.setdefault(trial.workload, []).append(score)
     return out
 
 

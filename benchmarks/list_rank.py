@@ -26,9 +26,9 @@ from pathlib import Path
 import attrs
 
 import hpbench
-from hpbench.plan import Trial
+from benchmarks.bench_hardness import finished
+from hpbench.plan import Target, Trial
 from hpbench.results.records import TrialResult
-from hpbench.scoring import score_trial
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,8 +39,7 @@ class Rank:
 
     workload: str
     seed: int  # the seed both the list's and the search's points trained with
-    direction: str  # "min" or "max": which way a metric is better
-    target: float
+    target: Target
     search: tuple[float, ...]  # every finished search point's best metric
     best: float  # the list's best point's best metric
     learning_rate: float  # that point's learning rate
@@ -48,33 +47,26 @@ class Rank:
     @property
     def better(self) -> int:
         """Search points strictly better than the list's best point."""
-        sign = 1 if self.direction == "min" else -1
+        sign = 1 if self.target.direction == "min" else -1
         return sum(sign * v < sign * self.best for v in self.search)
 
     @property
     def reaching(self) -> int:
         """Search points that reach the target."""
-        return sum(_reaches(v, self.direction, self.target) for v in self.search)
+        return sum(map(self.target.reached, self.search))
 
     @property
     def list_reaches(self) -> bool:
-        return _reaches(self.best, self.direction, self.target)
-
-
-def _reaches(value: float, direction: str, target: float) -> bool:
-    return value <= target if direction == "min" else value >= target
+        return self.target.reached(self.best)
 
 
 def best_metrics(trials: list[Trial], results: Mapping[str, TrialResult]) -> dict[str, list]:
-    """Per workload, (trial, best metric) of each finished trial with a finite best metric."""
+    """Per workload, (trial, best metric) of each finished trial with a finite best metric
+    (a run that diverged before its first evaluation has none)."""
     out: dict[str, list] = {}
-    for trial in trials:
-        result = results.get(trial.id)
-        if result is None or not result.status.finished:
-            continue
-        best = score_trial(result, trial.id).best_metric
-        if best is not None and math.isfinite(best):  # a diverged run has no best
-            out.setdefault(trial.workload, []).append((trial, best))
+    for trial, score in finished(trials, results):
+        if score.best_metric is not None and math.isfinite(score.best_metric):
+            out.setdefault(trial.workload, []).append((trial, score.best_metric))
     return out
 
 
@@ -98,14 +90,14 @@ def ranks(search: Path, listed: Path, results: Path) -> list[Rank]:
         search_here = tuple(v for t, v in found[0].get(workload, []) if t.seed == seed)
         if not listed_here or not search_here:
             continue
-        sign = 1 if listed_here[0][0].target.direction == "min" else -1
-        trial, best = min(listed_here, key=lambda trial_best: sign * trial_best[1])
+        target = listed_here[0][0].target
+        best = target.best(v for _, v in listed_here)
+        trial = next(t for t, v in listed_here if v == best)
         out.append(
             Rank(
                 workload=workload,
                 seed=seed,
-                direction=trial.target.direction,
-                target=trial.target.value,
+                target=target,
                 search=search_here,
                 best=best,
                 learning_rate=dict(trial.hyperparameters)["learning_rate"],
@@ -126,7 +118,8 @@ def markdown(rows: list[Rank]) -> str:
         n = len(r.search)
         share = f"{r.better / n:.1%}"
         lines.append(
-            f"| {r.workload} | {r.seed} | {r.target:.4g} | {r.best:.4g} ({r.learning_rate:.2g}) | "
+            f"| {r.workload} | {r.seed} | {r.target.value:.4g} | "
+            f"{r.best:.4g} ({r.learning_rate:.2g}) | "
             f"{'yes' if r.list_reaches else 'no'} | {r.better} of {n} | {share} | "
             f"{r.reaching} of {n} |"
         )

@@ -32,8 +32,8 @@ from scipy.stats import f as f_distribution
 
 import hpbench
 from benchmarks.bench_criteria import SUITE, train
+from benchmarks.bench_hardness import finished
 from benchmarks.seed_spread import winner_over_the_quarter
-from hpbench.scoring import score_trial
 
 
 def best_metrics(specs: list[Path], results: Path) -> dict[str, dict[object, dict[int, float]]]:
@@ -42,12 +42,8 @@ def best_metrics(specs: list[Path], results: Path) -> dict[str, dict[object, dic
     out: dict[str, dict[object, dict[int, float]]] = {}
     for spec in specs:
         plan = hpbench.plan(spec)
-        finished = hpbench.Results(results).of(plan)
-        for trial in plan.trials:
-            result = finished.get(trial.id)
-            if result is None or not result.status.finished:
-                continue
-            best = score_trial(result, trial.id).best_metric
+        for trial, score in finished(plan.trials, hpbench.Results(results).of(plan)):
+            best = score.best_metric
             if best is not None and math.isfinite(best):
                 configuration = attrs.evolve(trial, seed=0)
                 out.setdefault(trial.workload, {}).setdefault(configuration, {})[trial.seed] = best
