@@ -21,6 +21,6 @@ bench:
 run SPEC="specs/mechanic_calibrated.toml":
     hpbench run {{SPEC}}
 
-# re-run the nightly suite and re-render reports/
+# re-run the nightly suite and render its site into nightly-site/
 nightly:
     hpbench nightly specs/nightly.toml

@@ -13,6 +13,10 @@ from report_helpers import write_results, write_specs
 from hpbench.cli import main as hpbench
 from hpbench.nightly.file import load_nightly
 from hpbench.nightly.run import run_nightly
+from hpbench.report.findings import ARMS, KINDS, MINI, PUBLISHED
+from hpbench.spec import load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def nightly_file(directory: Path, specs: list[Path], noise: float = 0.02) -> Path:
@@ -151,7 +155,59 @@ def test_the_shipped_nightly_file_is_valid(capsys):
     # `hpbench validate specs/*.toml` (what a spec PR runs) accepts it and its specs
     assert hpbench(["validate", *map(str, sorted(specs.glob("*.toml")))]) == 0
     out = capsys.readouterr().out
-    assert f"nightly.toml: a nightly file: 1 report(s) of {len(nightly.specs)} spec(s)" in out
+    reports = len(nightly.reports)
+    assert (
+        f"nightly.toml: a nightly file: {reports} report(s) of {len(nightly.specs)} spec(s)" in out
+    )
+
+
+def _shipped_pools() -> dict[str, set[str]]:
+    nightly = load_nightly(ROOT / "specs" / "nightly.toml")
+    return {
+        r.name: {str(Path(spec).resolve().relative_to(ROOT)) for spec in r.specs}
+        for r in nightly.reports
+    }
+
+
+def test_the_shipped_nightly_pools_are_the_findings_pools():
+    """Each night scores what reports/findings.md scores, pooled as it pools them: the single
+    configurations together, the equal-budget arms together, the published list alone (the
+    sweeps, grid specs, stay in findings.md's list pool)."""
+    by_kind = {kind: {arm.spec for arm in ARMS if arm.kind == kind} for kind in KINDS}
+    assert _shipped_pools() == {
+        "mini_suite": by_kind["naive"] | by_kind["calibrated"] | by_kind["reference"],
+        "equal_budget": by_kind["equal"],
+        "published_list": {arm.spec for arm in ARMS if arm.label == PUBLISHED},
+    }
+    assert all(arm.spec.startswith(MINI.directory) for arm in ARMS)
+
+
+def test_the_committed_archive_renders_the_committed_scores(tmp_path):
+    """What the nightly workflow does before it trains: import the findings archive. From it
+    alone, a night trains nothing and scores every arm as reports/mini and findings.md do."""
+    results = tmp_path / "results"
+    assert hpbench(["results", "import", str(ROOT / MINI.archive), "--results", str(results)]) == 0
+    pools = _shipped_pools()
+    planned = {t.id for specs in pools.values() for s in specs for t in load_plan(ROOT / s).trials}
+    assert planned <= {p.name for p in results.iterdir()}
+    outcome = run_nightly(
+        ROOT / "specs" / "nightly.toml", results=results, reports=tmp_path / "site", train=False
+    )
+    assert outcome.regressions == () and outcome.failed_runs == ()
+    (night,) = json.loads((tmp_path / "site" / "history.json").read_text())["nights"]
+    scores = {name: report["scores"] for name, report in night["reports"].items()}
+    committed = (ROOT / "reports" / "mini" / "index.md").read_text()
+    committed = committed.split("## Benchmark score")[1].split("\n## ")[0]
+    mini = dict(re.findall(r"^\| (findings_\w+) \| \**([0-9.]+)\** \|", committed, re.M))
+    assert len(mini) == 9
+    assert {k: f"{v:.3f}" for k, v in scores["mini_suite"].items()} == mini
+    findings_md = (ROOT / MINI.out).read_text()
+    for label, score in scores["equal_budget"].items():
+        name = label.removeprefix("findings_equal_budget_")
+        algorithm = {"adamw": "AdamW", "nadamw": "NAdamW"}.get(name, name.capitalize())
+        assert f"{algorithm}, equal budget (horizon 0.5) score {score:.3f}" in findings_md
+    assert scores["published_list"] == {"findings_nadamw_list5": 7 / 8}
+    assert "published NAdamW list" in findings_md and "7 of 8" in findings_md
 
 
 def test_validate_checks_the_specs_a_nightly_file_lists(tmp_path, capsys):

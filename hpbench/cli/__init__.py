@@ -123,13 +123,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: command -> one example, shown at the end of its help. Kept here with the help above.
 EXAMPLES: dict[str, str] = {
     "validate": "hpbench validate specs/*.toml",
-    "plan": "hpbench plan specs/nadamw_list5_mini.toml --results results",
+    "plan": "hpbench plan specs/nadamw_list5.toml --results results",
     "diff": "hpbench diff specs/adamw_baseline.toml specs/naive_adam.toml",
     "schema": "hpbench schema runner --out runner.schema.json",
     "list": "hpbench list workloads",
     "run": "hpbench run specs/adamw_baseline.toml --results results --plain",
     "status": "hpbench status specs/adamw_baseline.toml --results results --all",
-    "report": "hpbench report specs/adamw_baseline.toml specs/nadamw_list5_mini.toml",
+    "report": "hpbench report specs/findings/naive_adam.toml specs/findings/naive_mechanic.toml",
     "score": "hpbench score specs/adamw_baseline.toml specs/naive_adam.toml --time seconds",
     "nightly": "hpbench nightly specs/nightly.toml --no-run",
     "targets": (

@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from hpbench.cli import Command, add_results_option
-from hpbench.cli.report import DEFAULT_REPORTS
+
+#: The nightly site's directory: its own, not the committed reports/ (CI publishes it on the
+#: nightly-reports branch, .github/nightly-site.sh).
+DEFAULT_SITE = Path("nightly-site")
 
 
 def _error(text: str) -> None:
@@ -27,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reports",
         type=Path,
-        default=DEFAULT_REPORTS,
+        default=DEFAULT_SITE,
         metavar="DIR",
-        help="reports directory (default: reports)",
+        help=f"the site's directory: its reports, index and history (default: {DEFAULT_SITE})",
     )
     parser.add_argument(
         "--no-run", action="store_true", help="render from the existing results, train nothing"

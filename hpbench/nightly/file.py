@@ -82,7 +82,7 @@ class ReportSpec:
     name: str = setting(
         attrs.NOTHING,
         PlainName(),
-        "the report's directory, `reports/<name>/` (docs/security.md)",
+        "the report's directory, `<site>/<name>/` (docs/security.md)",
         default_text="required",
     )
     specs: tuple[Path, ...] = setting(
@@ -218,9 +218,7 @@ def nightly_docs_table() -> str:
 def nightly_schema() -> dict[str, Any]:
     """A draft-07 JSON Schema of nightly files (for editors and taplo), from the
     declarations."""
-    report = table_schema(
-        settings_schema(ReportSpec), "One report, rendered under reports/<name>/."
-    )
+    report = table_schema(settings_schema(ReportSpec), "One report, rendered under <site>/<name>/.")
     required = [key for key, d in settings(ReportSpec).items() if d.default is attrs.NOTHING]
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",

@@ -1,4 +1,4 @@
-"""The nightly score history (``reports/history.json``) and the regressions it shows: a
+"""The nightly score history (``<site>/history.json``) and the regressions it shows: a
 score lower than the previous night's by more than the noise threshold."""
 
 from __future__ import annotations

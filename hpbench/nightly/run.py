@@ -7,10 +7,10 @@
     noise = 0.02            # a score drop larger than this is a regression
 
     [[report]]
-    name = "mini_suite"     # rendered under reports/mini_suite/
-    specs = ["adamw_baseline.toml", "nadamw_list5.toml"]  # relative to this file
+    name = "mini_suite"     # rendered under <site>/mini_suite/
+    specs = ["findings/naive_adam.toml", "findings/naive_mechanic.toml"]  # relative to this file
 
-``reports/history.json`` keeps every night's scores; each night is compared with the last.
+``<site>/history.json`` keeps every night's scores; each night is compared with the last.
 """
 
 from __future__ import annotations

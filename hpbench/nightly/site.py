@@ -1,4 +1,4 @@
-"""The nightly site: ``reports/index.md`` and ``reports/index.html`` linking every report,
+"""The nightly site: ``<site>/index.md`` and ``<site>/index.html`` linking every report,
 with regressions at the top and each report's score history."""
 
 from __future__ import annotations
