@@ -18,7 +18,7 @@ from report_helpers import write_results, write_specs
 from benchmarks.synthetic_results import make_result, make_trial
 from hpbench.cli import main as hpbench
 from hpbench.nightly.pr import main as pr_main
-from hpbench.nightly.pr import score_change_table
+from hpbench.nightly.pr import mini_pool, score_change_table
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.mermaid import mermaid_text, resample
@@ -199,6 +199,45 @@ def test_pr_comment_fences_logs_and_shows_the_score_change(tmp_path):
     assert "| nadamw_toy | n/a | 0.783 | n/a |" in text
     assert "<details><summary>The pull request's report</summary>" in text
     assert "```mermaid" in text and "](plots/" not in text
+
+
+def _toy_list(directory, name: str, rates=(1e-3, 3e-3)):
+    points = "".join(f"[[algorithm.points]]\nlearning_rate = {r}\n" for r in rates)
+    path = directory / f"{name}.toml"
+    path.write_text(
+        f'[benchmark]\nname = "{name}"\nextends = "toy.toml"\n\n[algorithm]\nname = "adamw"\n'
+        f"{points}\n[run]\nseeds = [0, 1, 2]\n"
+    )
+    return path
+
+
+def test_pr_scores_lists_and_single_configurations_in_pools_of_their_own(tmp_path):
+    """A changed list joins the nightly's lists, and the comment scores it against them
+    only; the single configurations keep their own pool and scores (findings.md's pools)."""
+    adamw, nadamw, sgd = write_specs(tmp_path)
+    published, changed = _toy_list(tmp_path, "published"), _toy_list(tmp_path, "mine", (2e-3,) * 2)
+    nightly = tmp_path / "nightly.toml"
+    nightly.write_text(
+        '[[report]]\nname = "mini"\nspecs = ["adamw_toy.toml", "sgd_toy.toml"]\n\n'
+        '[[report]]\nname = "lists"\nspecs = ["published.toml"]\n'
+    )
+    pool = [p.name for p in mini_pool(nightly, "mini", [changed])]
+    assert pool == ["adamw_toy.toml", "sgd_toy.toml", "mine.toml", "published.toml"]
+    pool = [p.name for p in mini_pool(nightly, "mini", [nadamw])]
+    assert pool == ["adamw_toy.toml", "sgd_toy.toml", "nadamw_toy.toml"]  # no list changed
+    results = tmp_path / "results"
+    write_results([adamw, nadamw, sgd, published, changed], results, (0.3, 0.5, 1.5, 0.2, 0.4))
+    out = tmp_path / "comment.md"
+    head = [adamw, sgd, changed, published]
+    argv = ["--base", str(adamw), str(sgd), str(published), "--head", *map(str, head)]
+    assert pr_main([*argv, "--results", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    singles, lists = text.split("#### Single configurations")[1].split("#### Lists")
+    lists = lists.split("<details>")[0]
+    # each pool scored alone: adamw is best among the singles although both lists beat it
+    assert "| adamw_toy | 1.000 | 1.000 | +0.000 |" in singles and "published" not in singles
+    assert "| published | 1.000 | 1.000 | +0.000 |" in lists and "adamw_toy" not in lists
+    assert "| mine | n/a |" in lists
 
 
 def test_score_change_is_bold_when_it_changes():

@@ -8,7 +8,10 @@ pull request's, and the pull request's report in GitHub Markdown.
         --head HEAD_SPEC... --results results --out comment.md
 
 The first prints the pool to score: the nightly report's specs, and the changed specs whose
-trials are all mini-sized (a full-size spec needs data a runner does not have).
+trials are all mini-sized (a full-size spec needs data a runner does not have); where one of
+those is a list, the specs of the nightly's list reports too. The second scores single
+configurations and lists in pools of their own, as findings.md does: a list's time to target
+is the earliest over its points, which one configuration cannot match.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import attrs
 
 from hpbench.report.data import Report, build_report, load_runs
 from hpbench.report.render import RawMarkdown, environment, fenced, render_github
@@ -58,14 +63,27 @@ def _log(text: str) -> RawMarkdown:
     return fenced(text or "(no output)")
 
 
-def comment(logs: Sequence[tuple[str, str]], base: Report | None, head: Report | None) -> str:
-    """The comment: each (title, text) log fenced, the score change, the head's report."""
-    report = render_github(head) if head is not None else ""
-    scores = (
-        score_change_table(base.scores.benchmark if base else {}, head.scores.benchmark)
-        if head is not None
-        else None
-    )
+@attrs.frozen
+class Pool:
+    """One pool of the comment: its title and its report on each side (None: no results)."""
+
+    title: str
+    base: Report | None
+    head: Report | None
+
+
+def comment(logs: Sequence[tuple[str, str]], pools: Sequence[Pool]) -> str:
+    """The comment: each (title, text) log fenced, each pool's score change, the head's
+    reports."""
+    scored = [p for p in pools if p.head is not None]
+    report = "\n\n".join(render_github(p.head) for p in scored)
+    scores = [
+        (
+            p.title,
+            score_change_table(p.base.scores.benchmark if p.base else {}, p.head.scores.benchmark),
+        )
+        for p in scored
+    ]
     template = environment("github").get_template("pr.md.j2")
     text = template.render(
         logs=[(title, _log(log)) for title, log in logs],
@@ -81,13 +99,27 @@ def comment(logs: Sequence[tuple[str, str]], base: Report | None, head: Report |
     return text
 
 
+def _is_list(path: Path) -> bool:
+    from hpbench.report.resolved import is_list
+    from hpbench.spec import load_spec
+
+    return is_list(load_spec(path))
+
+
+def split_pools(specs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """The single configurations and the lists among ``specs``, in their order."""
+    lists = [path for path in specs if _is_list(path)]
+    return [path for path in specs if path not in lists], lists
+
+
 def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
     """The specs of the nightly file's report ``name``, then each changed spec (that
     compiles, has trials and trains only mini sizes) not among them."""
     from hpbench.nightly.file import load_nightly
     from hpbench.spec import SpecError, load_plan
 
-    (report,) = [r for r in load_nightly(nightly).reports if r.name == name]
+    reports = load_nightly(nightly).reports
+    (report,) = [r for r in reports if r.name == name]
     pool = list(report.specs)
     known = {p.resolve() for p in pool}
     for path in changed:
@@ -99,10 +131,16 @@ def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
             continue  # a suite, a search space, a nightly file, or a spec with problems
         if trials and all(t.size == "mini" for t in trials):
             pool.append(path)
+    if any(_is_list(path) for path in pool[len(report.specs) :]):
+        for other in reports:  # the nightly's lists: what a changed list is scored against
+            if other.specs and all(_is_list(p) for p in other.specs):
+                pool += [p for p in other.specs if p.resolve() not in known]
     return pool
 
 
 def _report(specs: Sequence[Path], results: Path) -> Report | None:
+    if not specs:
+        return None
     runs = load_runs(specs, results)
     return build_report(runs) if any(run.results for run in runs) else None
 
@@ -126,9 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for item in args.log:
         title, _, path = item.partition("=")
         logs.append((title, Path(path).read_text(errors="replace")))
-    base = _report(args.base, args.results) if args.base else None
-    head = _report(args.head, args.results) if args.head else None
-    text = comment(logs, base, head)
+    pools = [
+        Pool(title, _report(base, args.results), _report(head, args.results))
+        for title, base, head in zip(
+            ("Single configurations", "Lists"),
+            split_pools(args.base),
+            split_pools(args.head),
+            strict=True,
+        )
+    ]
+    text = comment(logs, pools)
     if args.out is None:
         sys.stdout.write(text)
     else:
