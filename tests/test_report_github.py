@@ -212,8 +212,9 @@ def _toy_list(directory, name: str, rates=(1e-3, 3e-3)):
 
 
 def test_pr_scores_lists_and_single_configurations_in_pools_of_their_own(tmp_path):
-    """A changed list joins the nightly's lists, and the comment scores it against them
-    only; the single configurations keep their own pool and scores (findings.md's pools)."""
+    """The pool holds the nightly's lists too, and the comment scores a changed list
+    against them only; the single configurations keep their own pool and scores (findings.md's
+    pools)."""
     adamw, nadamw, sgd = write_specs(tmp_path)
     published, changed = _toy_list(tmp_path, "published"), _toy_list(tmp_path, "mine", (2e-3,) * 2)
     nightly = tmp_path / "nightly.toml"
@@ -224,7 +225,8 @@ def test_pr_scores_lists_and_single_configurations_in_pools_of_their_own(tmp_pat
     pool = [p.name for p in mini_pool(nightly, "mini", [changed])]
     assert pool == ["adamw_toy.toml", "sgd_toy.toml", "mine.toml", "published.toml"]
     pool = [p.name for p in mini_pool(nightly, "mini", [nadamw])]
-    assert pool == ["adamw_toy.toml", "sgd_toy.toml", "nadamw_toy.toml"]  # no list changed
+    assert pool == ["adamw_toy.toml", "sgd_toy.toml", "nadamw_toy.toml", "published.toml"]
+    assert [p.name for p in mini_pool(nightly, "mini", [])][-1] == "published.toml"  # the base
     results = tmp_path / "results"
     write_results([adamw, nadamw, sgd, published, changed], results, (0.3, 0.5, 1.5, 0.2, 0.4))
     out = tmp_path / "comment.md"

@@ -7,11 +7,11 @@ pull request's, and the pull request's report in GitHub Markdown.
     python -m hpbench.nightly.pr --log validate=validate.txt --base BASE_SPEC... \\
         --head HEAD_SPEC... --results results --out comment.md
 
-The first prints the pool to score: the nightly report's specs, and the changed specs whose
-trials are all mini-sized (a full-size spec needs data a runner does not have); where one of
-those is a list, the specs of the nightly's list reports too. The second scores single
-configurations and lists in pools of their own, as findings.md does: a list's time to target
-is the earliest over its points, which one configuration cannot match.
+The first prints the pool to score: the nightly report's specs, the changed specs whose
+trials are all mini-sized (a full-size spec needs data a runner does not have), then the
+specs of the nightly's list reports (on both branches, so each side has both pools). The
+second scores single configurations and lists in pools of their own, as findings.md does: a
+list's time to target is the earliest over its points, which one configuration cannot match.
 """
 
 from __future__ import annotations
@@ -114,7 +114,8 @@ def split_pools(specs: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
     """The specs of the nightly file's report ``name``, then each changed spec (that
-    compiles, has trials and trains only mini sizes) not among them."""
+    compiles, has trials and trains only mini sizes) not among them, then the specs of the
+    nightly's reports that hold only lists."""
     from hpbench.nightly.file import load_nightly
     from hpbench.spec import SpecError, load_plan
 
@@ -131,10 +132,9 @@ def mini_pool(nightly: Path, name: str, changed: Sequence[Path]) -> list[Path]:
             continue  # a suite, a search space, a nightly file, or a spec with problems
         if trials and all(t.size == "mini" for t in trials):
             pool.append(path)
-    if any(_is_list(path) for path in pool[len(report.specs) :]):
-        for other in reports:  # the nightly's lists: what a changed list is scored against
-            if other.specs and all(_is_list(p) for p in other.specs):
-                pool += [p for p in other.specs if p.resolve() not in known]
+    for other in reports:  # the nightly's lists, what a changed list is scored against
+        if other is not report and other.specs and all(_is_list(p) for p in other.specs):
+            pool += [p for p in other.specs if p.resolve() not in known]
     return pool
 
 
