@@ -13,6 +13,7 @@ from report_helpers import write_results, write_specs
 from hpbench.cli import main as hpbench
 from hpbench.nightly.file import load_nightly
 from hpbench.nightly.run import run_nightly
+from hpbench.report import papers
 from hpbench.report.findings import ARMS, KINDS, MINI, PUBLISHED
 from hpbench.spec import load_plan
 
@@ -125,7 +126,7 @@ def test_bad_nightly_files_list_every_problem(tmp_path, capsys):
     specs = write_specs(tmp_path)
     path = tmp_path / "nightly.toml"
     path.write_text(
-        "[nightly]\nnoize = 0.1\n\n"
+        '[nightly]\nnoize = 0.1\nfindings = "yes"\n\n'
         f'[[report]]\nname = "toy"\nspecs = ["{specs[0].name}", "missing.toml"]\n'
     )
     assert nightly(tmp_path) == 2
@@ -133,8 +134,9 @@ def test_bad_nightly_files_list_every_problem(tmp_path, capsys):
     assert re.search(
         r"nightly\.toml:2:1: nightly\.noize: unknown key \"noize\"; did you mean \"noise\"\?", err
     )
+    assert "nightly.toml:3:12: nightly.findings: expected true or false" in err
     assert re.search(
-        r"nightly\.toml:6:\d+: report\[0\]\.specs\[1\]: expected an existing spec file", err
+        r"nightly\.toml:7:\d+: report\[0\]\.specs\[1\]: expected an existing spec file", err
     )
     assert not (tmp_path / "reports").exists()
 
@@ -182,19 +184,31 @@ def test_the_shipped_nightly_pools_are_the_findings_pools():
     assert all(arm.spec.startswith(MINI.directory) for arm in ARMS)
 
 
-def test_the_committed_archive_renders_the_committed_scores(tmp_path):
-    """What the nightly workflow does before it trains: import the findings archive. From it
-    alone, a night trains nothing and scores every arm as reports/mini and findings.md do."""
-    results = tmp_path / "results"
-    assert hpbench(["results", "import", str(ROOT / MINI.archive), "--results", str(results)]) == 0
+@pytest.fixture(scope="module")
+def committed_night(tmp_path_factory) -> tuple[Path, Path]:
+    """What the nightly workflow does before it trains: import the committed archives of the
+    findings' arms and of the target search their leave-one-out lists come from; then one
+    night, training nothing. Its results and site directories."""
+    tmp_path = tmp_path_factory.mktemp("night")
+    results, site = tmp_path / "results", tmp_path / "site"
+    for archive in (MINI.archive, MINI.search_archive):
+        assert hpbench(["results", "import", str(ROOT / archive), "--results", str(results)]) == 0
+    outcome = run_nightly(
+        ROOT / "specs" / "nightly.toml", results=results, reports=site, train=False
+    )
+    assert outcome.regressions == () and outcome.failed_runs == ()
+    assert outcome.verdict_changes == ()
+    return results, site
+
+
+def test_the_committed_archive_renders_the_committed_scores(committed_night):
+    """From the committed archives alone, a night scores every arm as reports/mini and
+    findings.md do, and renders findings.md byte for byte."""
+    results, site = committed_night
     pools = _shipped_pools()
     planned = {t.id for specs in pools.values() for s in specs for t in load_plan(ROOT / s).trials}
     assert planned <= {p.name for p in results.iterdir()}
-    outcome = run_nightly(
-        ROOT / "specs" / "nightly.toml", results=results, reports=tmp_path / "site", train=False
-    )
-    assert outcome.regressions == () and outcome.failed_runs == ()
-    (night,) = json.loads((tmp_path / "site" / "history.json").read_text())["nights"]
+    (night,) = json.loads((site / "history.json").read_text())["nights"]
     scores = {name: report["scores"] for name, report in night["reports"].items()}
     committed = (ROOT / "reports" / "mini" / "index.md").read_text()
     committed = committed.split("## Benchmark score")[1].split("\n## ")[0]
@@ -208,6 +222,40 @@ def test_the_committed_archive_renders_the_committed_scores(tmp_path):
         assert f"{algorithm}, equal budget (horizon 0.5) score {score:.3f}" in findings_md
     assert scores["published_list"] == {"findings_nadamw_list5": 7 / 8}
     assert "published NAdamW list" in findings_md and "7 of 8" in findings_md
+    # the papers' findings: the committed document, and each verdict in the history
+    assert (site / "findings.md").read_text() == findings_md
+    for finding in papers.FINDINGS:  # the summary table's row
+        (row,) = [
+            line for line in findings_md.splitlines() if line.startswith(f"| {finding.statement}")
+        ]
+        assert f"| {night['findings'][finding.key]} |" in row
+    index = (site / "index.md").read_text()
+    assert "## [The papers' findings](findings.md)" in index
+    assert f"({papers.PUBLISHED_LIST.source}) | **reproduced** | n/a |" in index
+
+
+def test_a_changed_verdict_is_listed_at_the_top(committed_night, tmp_path):
+    """A verdict that differs from the previous night's, either way, heads the site (it
+    fails nothing: the published list's score, in its own pool, does that)."""
+    results, site = committed_night
+    history = json.loads((site / "history.json").read_text())
+    history["nights"][0]["findings"][papers.PUBLISHED_LIST.key] = "partly"
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    outcome = run_nightly(
+        ROOT / "specs" / "nightly.toml", results=results, reports=tmp_path, train=False
+    )
+    (change,) = outcome.verdict_changes
+    assert (change.key, change.previous, change.current) == (
+        "published_list",
+        "partly",
+        "reproduced",
+    )
+    index = (tmp_path / "index.md").read_text()
+    top = index.split("## [The papers' findings]")[0]
+    assert "## Verdicts that changed since the previous night" in top
+    assert f"- {papers.PUBLISHED_LIST.statement} (Tables 9 and 10): reproduced, was partly" in top
+    assert "| **reproduced** | partly |" in index
+    assert "Verdicts that changed" in (tmp_path / "index.html").read_text()
 
 
 def test_validate_checks_the_specs_a_nightly_file_lists(tmp_path, capsys):

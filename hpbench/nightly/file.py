@@ -18,6 +18,7 @@ from hpbench.config.fields import (
     DOCS_HEADER,
     Choice,
     Declared,
+    Flag,
     Kind,
     Number,
     PlainName,
@@ -96,7 +97,8 @@ class ReportSpec:
 
 @attrs.frozen
 class Nightly:
-    """A checked nightly file; ``noise`` and ``time`` are the keys of ``[nightly]``."""
+    """A checked nightly file; ``noise``, ``time`` and ``findings`` are the keys of
+    ``[nightly]``."""
 
     file: str
     reports: tuple[ReportSpec, ...]
@@ -109,6 +111,12 @@ class Nightly:
         "steps",
         Choice(TIMES, '"steps", "seconds" or "algoperf"'),
         "the clock the reports compare: steps, engine seconds or AlgoPerf's clock",
+    )
+    findings: bool = setting(
+        False,
+        Flag(),
+        "also render the papers' findings (reports/findings.md's document, from the "
+        "repository's `specs/findings/`) into `<site>/findings.md` and track each verdict",
     )
 
     @property

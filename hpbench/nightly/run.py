@@ -24,6 +24,8 @@ import attrs
 
 from hpbench.config.confine import under
 from hpbench.nightly.file import load_nightly
+from hpbench.nightly.findings import FILE as FINDINGS_FILE
+from hpbench.nightly.findings import VerdictChange, render_findings, verdict_changes
 from hpbench.nightly.history import (
     Regression,
     night_entry,
@@ -71,6 +73,7 @@ class Outcome:
     regressions: tuple[Regression, ...]
     failed_runs: tuple[str, ...]  # specs whose run step exited non-zero
     written: tuple[Path, ...]
+    verdict_changes: tuple[VerdictChange, ...] = ()
 
 
 def run_nightly(
@@ -83,8 +86,9 @@ def run_nightly(
     runner: Callable[[Path, Path], int] = run_spec,
 ) -> Outcome:
     """Run every spec of the nightly file (unless ``train`` is false), render each report
-    under ``reports/<name>/``, append tonight's scores to ``reports/history.json``, compare
-    them with the previous night and render the site index.
+    under ``reports/<name>/`` (and with ``findings = true`` the papers' findings), append
+    tonight's scores (and verdicts) to ``reports/history.json``, compare them with the
+    previous night and render the site index.
 
     Every spec is compiled before anything runs, so a bad spec stops the night at once.
     """
@@ -102,9 +106,14 @@ def run_nightly(
         written += render(report).write(under(reports, reports / entry.name))
         rendered[entry.name] = report
     tonight = night_entry(rendered, now_utc(), git_commit())
-    found = regressions(nights[-1] if nights else None, tonight, noise)
+    if nightly.findings:
+        tonight["findings"] = render_findings(results, reports)
+        written.append(reports / FINDINGS_FILE)
+    previous = nights[-1] if nights else None
+    found = regressions(previous, tonight, noise)
+    changed = verdict_changes(previous, tonight)
     nights.append(tonight)
     write_history(history_path, nights)
     titles = {entry.name: entry.title or entry.name for entry in nightly.reports}
-    written += render_site(reports, nights, titles, found, noise, failed)
-    return Outcome(tuple(found), tuple(failed), tuple(written))
+    written += render_site(reports, nights, titles, found, noise, failed, changed)
+    return Outcome(tuple(found), tuple(failed), tuple(written), tuple(changed))

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 from markupsafe import Markup
 
+from hpbench.nightly.findings import FILE, VerdictChange, findings_table
 from hpbench.nightly.history import Regression
 from hpbench.report.render import environment
 from hpbench.report.svg import Series, color, line_chart
@@ -108,8 +109,10 @@ def render_site(
     found: Sequence[Regression],
     noise: float,
     failed_runs: Sequence[str] = (),
+    changed: Sequence[VerdictChange] = (),
 ) -> list[Path]:
-    """Write ``index.md``, ``index.html`` and ``history-<name>.svg`` under ``directory``."""
+    """Write ``index.md``, ``index.html`` and ``history-<name>.svg`` under ``directory``;
+    where tonight has verdicts, the findings' table and the verdicts that changed."""
     reports = [
         SiteReport(
             name=name,
@@ -120,12 +123,16 @@ def render_site(
         )
         for name, title in titles.items()
     ]
+    night, previous = nights[-1], (nights[-2] if len(nights) > 1 else None)
     context = {
-        "night": nights[-1],
+        "night": night,
         "reports": reports,
         "regressions": found,
         "noise": noise,
         "failed_runs": failed_runs,
+        "verdict_changes": changed,
+        "findings": findings_table(night, previous) if "findings" in night else None,
+        "findings_file": FILE,
     }
     directory.mkdir(parents=True, exist_ok=True)
     written = []

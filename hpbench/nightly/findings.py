@@ -1,0 +1,78 @@
+"""The papers' findings on the nightly site: reports/findings.md's document rendered from
+tonight's results into ``<site>/findings.md``, each finding's verdict kept in the history,
+and the verdicts that changed since the previous night."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from hpbench.report import papers
+from hpbench.report.tables import Cell, Table
+
+#: The findings document's file name in the site.
+FILE = "findings.md"
+#: A finding without a verdict tonight (its arms have no results).
+NOT_RUN = "not run"
+
+
+@attrs.frozen
+class VerdictChange:
+    """A finding whose verdict differs from the previous night's."""
+
+    key: str
+    previous: str
+    current: str
+    previous_date: str
+
+    @property
+    def finding(self) -> papers.Finding:
+        return next(f for f in papers.FINDINGS if f.key == self.key)
+
+    def describe(self) -> str:
+        return (
+            f"{self.finding.statement} ({self.finding.source}): {self.current}, "
+            f"was {self.previous} on {self.previous_date}"
+        )
+
+
+def render_findings(results: Path, site: Path, root: Path | None = None) -> dict[str, str]:
+    """Render the findings of ``root``'s ``specs/findings/`` (default: this checkout's) from
+    ``results`` into ``site/findings.md``; each finding's verdict by key."""
+    from hpbench.report import findings
+
+    collected = findings.collect(results, root=root or findings.ROOT)
+    site.mkdir(parents=True, exist_ok=True)
+    (site / FILE).write_text(findings.render(collected))
+    levels = {key: verdict.level for key, (_, verdict) in findings.verdicts(collected).items()}
+    return {f.key: levels.get(f.key, NOT_RUN) for f in papers.FINDINGS}
+
+
+def verdict_changes(
+    previous: Mapping[str, Any] | None, current: Mapping[str, Any]
+) -> list[VerdictChange]:
+    """The findings whose verdict tonight differs from the previous night's (either way: a
+    verdict can move by one trial, so each change is worth a look)."""
+    before = (previous or {}).get("findings", {})
+    return [
+        VerdictChange(key, before[key], level, previous["date"])
+        for key, level in current.get("findings", {}).items()
+        if previous is not None and key in before and before[key] != level
+    ]
+
+
+def findings_table(night: Mapping[str, Any], previous: Mapping[str, Any] | None) -> Table:
+    """Each finding as its paper states it, tonight's verdict and the previous night's."""
+    before = (previous or {}).get("findings", {})
+    rows = tuple(
+        (
+            Cell(f"{finding.statement} ({finding.source})"),
+            Cell(night["findings"].get(finding.key, NOT_RUN), strong=True),
+            Cell(before.get(finding.key, "n/a")),
+        )
+        for finding in papers.FINDINGS
+    )
+    return Table(header=(("Finding", "Verdict", "Previous"),), rows=rows)
