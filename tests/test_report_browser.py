@@ -139,3 +139,45 @@ def test_the_console_check_catches_errors(tmp_path):
     messages = console_messages(chromium(tmp_path, "--dump-dom", broken.as_uri()).stderr)
     assert any("boom" in m for m in messages)
     assert any("missing is not defined" in m for m in messages)
+
+
+def test_the_nightly_site_loads_and_draws_each_score_history(tmp_path):
+    """The nightly index (hpbench.nightly.site) with findings and a changed verdict: no
+    console message, each report's history chart laid out with a line per algorithm."""
+    from hpbench.nightly.findings import VerdictChange
+    from hpbench.nightly.site import render_site
+    from hpbench.report.papers import FINDINGS, PUBLISHED_LIST
+
+    def night(day: int, scores: dict[str, float], listed: str) -> dict:
+        return {
+            "date": f"2026-12-0{day}T03:17:00+00:00",
+            "commit": f"{day:012d}",
+            "reports": {
+                "mini": {
+                    "scores": scores,
+                    "reached": {label: 2 for label in scores},
+                    "workloads": 4,
+                }
+            },
+            "findings": {f.key: listed if f is PUBLISHED_LIST else "partly" for f in FINDINGS},
+        }
+
+    nights = [
+        night(1, {"adamw <b>": 0.5, "prodigy": 0.25}, "partly"),
+        night(2, {"adamw <b>": 0.55, "prodigy": 0.2}, "reproduced"),
+    ]
+    changed = [VerdictChange(PUBLISHED_LIST.key, "partly", "reproduced", nights[0]["date"])]
+    site = tmp_path / "site"
+    render_site(site, nights, {"mini": "Mini <suite>"}, [], 0.02, (), changed)
+    probe = site / "probe.html"
+    probe.write_text((site / "index.html").read_text().replace("</body>", PROBE + "</body>"))
+    run = chromium(tmp_path, "--dump-dom", probe.as_uri())
+    assert console_messages(run.stderr) == []
+    found = json.loads(
+        re.search(r'data-probe="([^"]*)"', run.stdout).group(1).replace("&quot;", '"')
+    )
+    (chart,) = found  # one report, one history chart
+    assert chart["visible"] and chart["width"] > 100 and chart["height"] > 100
+    assert chart["lines"] >= 2
+    assert "Verdicts that changed since the previous night" in run.stdout
+    assert "adamw &lt;b&gt;" in run.stdout and "Mini &lt;suite&gt;" in run.stdout  # as text
