@@ -84,7 +84,10 @@ def train(
     """(steps, metric values, params, model state) of one run of ``horizon`` steps,
     evaluated at step 0, every ``every`` steps and at the end (None: at the end only).
     ``seed`` draws the initial parameters; ``data_seed`` (None: ``seed``) the batches and each
-    step's randomness (dropout, augmentation)."""
+    step's randomness (dropout, augmentation). Both with the engine's keys
+    (:class:`hpbench.train.program.Program`), so a seed here is the engine's seed: with
+    ``data_seed`` None the run is the engine's trial of that seed (since 2026-12-06; before,
+    other keys, so the records made earlier drew other initialisations and dropout)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -96,7 +99,9 @@ def train(
     dropout = hp.pop("dropout", 0.0)
     smoothing = hp.pop("label_smoothing", 0.0)
     tx = build_optimizer(algorithm, hp, relative_schedule(shape, warmup, horizon))
-    params, state = workload.init(jax.random.key(seed))
+    data_seed = seed if data_seed is None else data_seed
+    params, state = workload.init(jax.random.fold_in(jax.random.key(seed), 0))
+    step_key = jax.random.fold_in(jax.random.key(data_seed), 1)
     opt_state = tx.init(params)
 
     @jax.jit
@@ -114,9 +119,8 @@ def train(
     steps, values = [], []
     if every:
         steps, values = [0], [workload.evaluate(params, state)[metric]]
-    data_seed = seed if data_seed is None else data_seed
     for i in range(horizon):
-        rng = jax.random.fold_in(jax.random.key(data_seed + 1), i)
+        rng = jax.random.fold_in(step_key, i)
         batch = workload.batch(data_seed, i)
         params, state, opt_state = step(params, state, opt_state, batch, rng)
         if (every and (i + 1) % every == 0) or i + 1 == horizon:

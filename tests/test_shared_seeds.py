@@ -109,6 +109,42 @@ def test_train_draws_init_and_data_from_their_own_seeds():
     assert not same(params(0, 1), params(1, 1))  # other initial parameters
 
 
+def test_the_bench_loop_trains_the_engines_trial(tmp_path):
+    """bench_criteria.train draws the engine's keys (initialisation, batches, dropout), so
+    its seed k is the engine's: one toy trial with dropout, trained by hpbench.run and by the
+    bench loop, ends at the same validation loss; another seed does not."""
+    import json
+
+    from test_seed_spread import toy_suite
+
+    import hpbench
+    from benchmarks.bench_criteria import train
+    from hpbench.workloads.registry import trial_workload
+
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        f'[benchmark]\nname = "engine"\nextends = "{toy_suite(tmp_path, 1024)}"\n\n'
+        '[algorithm]\nname = "nadamw"\nlearning_rate = 1e-2\ndropout = 0.3\n\n[run]\nseeds = [3]\n'
+    )
+    trained = plan(spec)
+    (trial,) = trained.trials
+    hpbench.run(trained, results=tmp_path / "results", pack=1)
+    rows = (tmp_path / "results" / trial.id / "metrics.jsonl").read_text().splitlines()
+    last = json.loads(rows[-1])
+    assert last["step"] == trial.horizon_steps
+
+    def bench_loss(seed: int) -> float:
+        workload = trial_workload(trial)
+        run = train(
+            workload, trial.algorithm, trial.params, trial.schedule, trial.warmup,
+            trial.horizon_steps, seed,
+        )  # fmt: skip
+        return workload.evaluate(run[2], run[3])["loss"]
+
+    assert bench_loss(3) == pytest.approx(last["metrics"]["loss"], rel=1e-5)
+    assert bench_loss(4) != pytest.approx(last["metrics"]["loss"], rel=1e-3)
+
+
 def test_sources_crosses_init_and_data_seeds_on_a_real_toy_run(tmp_path):
     from test_seed_spread import toy_suite
 
