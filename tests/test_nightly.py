@@ -141,6 +141,17 @@ def test_bad_nightly_files_list_every_problem(tmp_path, capsys):
     assert not (tmp_path / "reports").exists()
 
 
+def test_findings_need_the_repositorys_findings_arms(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text("")  # the repository: the toy specs, no findings
+    nightly_file(tmp_path, write_specs(tmp_path))
+    path = tmp_path / "nightly.toml"
+    path.write_text(path.read_text().replace("[nightly]\n", "[nightly]\nfindings = true\n"))
+    assert nightly(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "findings = true renders hpbench's findings from the repository's specs/findings/" in err
+    assert not (tmp_path / "reports").exists()
+
+
 def test_a_broken_history_stops_the_night_before_anything_runs(tmp_path, capsys):
     specs = write_specs(tmp_path)
     nightly_file(tmp_path, specs)

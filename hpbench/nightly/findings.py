@@ -39,12 +39,23 @@ class VerdictChange:
         )
 
 
-def render_findings(results: Path, site: Path, root: Path | None = None) -> dict[str, str]:
-    """Render the findings of ``root``'s ``specs/findings/`` (default: this checkout's) from
-    ``results`` into ``site/findings.md``; each finding's verdict by key."""
+def check_findings_root(root: Path, nightly_file: str) -> None:
+    """ValueError unless ``root`` (the nightly file's repository) has the findings' arms."""
+    from hpbench.report.findings import MINI
+
+    if not (root / MINI.directory).is_dir():
+        raise ValueError(
+            f"{nightly_file}: findings = true renders hpbench's findings from the repository's "
+            f"{MINI.directory}/, and {root} has none; set findings = false"
+        )
+
+
+def render_findings(results: Path, site: Path, root: Path) -> dict[str, str]:
+    """Render the findings of ``root``'s ``specs/findings/`` (the nightly file's repository)
+    from ``results`` into ``site/findings.md``; each finding's verdict by key."""
     from hpbench.report import findings
 
-    collected = findings.collect(results, root=root or findings.ROOT)
+    collected = findings.collect(results, root=root)
     site.mkdir(parents=True, exist_ok=True)
     (site / FILE).write_text(findings.render(collected))
     levels = {key: verdict.level for key, (_, verdict) in findings.verdicts(collected).items()}

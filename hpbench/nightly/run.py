@@ -22,10 +22,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from hpbench.config.confine import under
+from hpbench.config.confine import repository_root, under
 from hpbench.nightly.file import load_nightly
 from hpbench.nightly.findings import FILE as FINDINGS_FILE
-from hpbench.nightly.findings import VerdictChange, render_findings, verdict_changes
+from hpbench.nightly.findings import (
+    VerdictChange,
+    check_findings_root,
+    render_findings,
+    verdict_changes,
+)
 from hpbench.nightly.history import (
     Regression,
     night_entry,
@@ -94,6 +99,9 @@ def run_nightly(
     """
     nightly = load_nightly(path)
     noise = nightly.noise if noise is None else noise
+    root = repository_root(Path(path).parent)
+    if nightly.findings:
+        check_findings_root(root, nightly.file)
     history_path = reports / "history.json"
     nights = read_history(history_path)  # a broken history stops the night before it trains
     compile_specs(nightly.specs)
@@ -107,7 +115,7 @@ def run_nightly(
         rendered[entry.name] = report
     tonight = night_entry(rendered, now_utc(), git_commit())
     if nightly.findings:
-        tonight["findings"] = render_findings(results, reports)
+        tonight["findings"] = render_findings(results, reports, root)
         written.append(reports / FINDINGS_FILE)
     previous = nights[-1] if nights else None
     found = regressions(previous, tonight, noise)
