@@ -80,9 +80,11 @@ def train(
     seed: int,
     every: int | None = None,
     data_seed: int | None = None,
+    evaluate=None,
 ):
     """(steps, metric values, params, model state) of one run of ``horizon`` steps,
-    evaluated at step 0, every ``every`` steps and at the end (None: at the end only).
+    evaluated at step 0, every ``every`` steps and at the end (None: at the end only), by
+    ``evaluate(params, model state)`` (default: the workload's metric on its validation split).
     ``seed`` draws the initial parameters; ``data_seed`` (None: ``seed``) the batches and each
     step's randomness (dropout, augmentation). Both with the engine's keys
     (:class:`hpbench.train.program.Program`), so a seed here is the engine's seed: with
@@ -116,16 +118,21 @@ def train(
         return optax.apply_updates(params, updates), state, opt_state
 
     metric = workload.info.metric
+    if evaluate is None:
+
+        def evaluate(params, state):
+            return workload.evaluate(params, state)[metric]
+
     steps, values = [], []
     if every:
-        steps, values = [0], [workload.evaluate(params, state)[metric]]
+        steps, values = [0], [evaluate(params, state)]
     for i in range(horizon):
         rng = jax.random.fold_in(step_key, i)
         batch = workload.batch(data_seed, i)
         params, state, opt_state = step(params, state, opt_state, batch, rng)
         if (every and (i + 1) % every == 0) or i + 1 == horizon:
             steps.append(i + 1)
-            values.append(workload.evaluate(params, state)[metric])
+            values.append(evaluate(params, state))
     return steps, values, params, state
 
 

@@ -27,7 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.bench_criteria import SUITE, suite_targets, suite_workload, train
+from benchmarks.bench_criteria import NAIVE_ADAM, SUITE, suite_targets, suite_workload, train
 from benchmarks.bench_hardness import seed_values
 
 #: The expected range (max - min) of 5 normal draws, in standard deviations.
@@ -158,6 +158,88 @@ def fresh_check(name: str, seeds, rows: int, suite: Path, point: dict | None = N
     }
 
 
+def spread_over_gap(tuned: list[float], naive: list[float], direction: str) -> dict:
+    """Item 1's check from best metrics: the target (median of the tuned seeds), their
+    spread, naive Adam's median and spread / gap (the gap signed: < 0 where naive passes)."""
+    target, naive_median = statistics.median(tuned), statistics.median(naive)
+    gap = (target - naive_median) if direction == "max" else (naive_median - target)
+    spread = max(tuned) - min(tuned)
+    return {
+        "target": target,
+        "spread": spread,
+        "naive": naive_median,
+        "ratio": spread / gap if gap else float("nan"),
+    }
+
+
+def fresh_criterion(
+    name: str,
+    rows: int,
+    suite: Path,
+    point: dict | None = None,
+    seeds=(0, 1, 2, 3, 4),
+    naive_seeds=(2, 3, 4),
+) -> dict:
+    """Item 1's spread / gap on the validation split and on ``rows`` fresh rows, from the
+    same models: the winning point over the quarter (``seeds``: the target reruns') and naive
+    Adam over the whole budget (``naive_seeds``: its findings arm's), each scored on both at
+    every 2% of max_steps, best over the curve as the engine's trials are. ``point``: the
+    winning point (default: the suite file's targets provenance)."""
+    workload, point, warmup, quarter = winner_over_the_quarter(name, suite, point)
+    larger = with_validation(workload, fresh_validation(name, suite, rows))
+    metric, direction = workload.info.metric, workload.info.direction
+    better = max if direction == "max" else min
+
+    def both(params, state):
+        return workload.evaluate(params, state)[metric], larger.evaluate(params, state)[metric]
+
+    full = 4 * quarter
+    every = max(1, round(0.02 * full))
+    start = time.perf_counter()
+
+    def curve(algorithm: str, hp: dict, shape: str, warmup: float, steps: int, seed: int):
+        return train(workload, algorithm, hp, shape, warmup, steps, seed, every, evaluate=both)[1]
+
+    runs = {
+        "tuned": [curve("nadamw", point, "warmup_cosine", warmup, quarter, s) for s in seeds],
+        "naive": [curve("adamw", NAIVE_ADAM, "constant", 0.0, full, s) for s in naive_seeds],
+    }
+    bests = {
+        (arm, i): [better(v[i] for v in curve) for curve in curves]
+        for arm, curves in runs.items()
+        for i in (0, 1)
+    }
+    return {
+        "workload": name,
+        "rows": (validation_rows(workload), rows),
+        "bests": bests,
+        "split": spread_over_gap(bests["tuned", 0], bests["naive", 0], direction),
+        "fresh": spread_over_gap(bests["tuned", 1], bests["naive", 1], direction),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def render_criterion(rows: list[dict]) -> str:
+    """``fresh_criterion`` as Markdown: per set of rows the target, spread, naive Adam's
+    median best and spread / gap; the tuned seeds' bests on the split beside them."""
+    lines = [
+        "| workload | rows (split, fresh) | tuned seeds' bests on the split | split: target, "
+        "spread, naive, spread / gap | fresh: target, spread, naive, spread / gap | s |",
+        "|---|---|---|---|---|---:|",
+    ]
+    for r in rows:
+        cells = [
+            f"{c['target']:.4g}, {c['spread']:.3g}, {c['naive']:.4g}, {c['ratio']:.2f}"
+            for c in (r["split"], r["fresh"])
+        ]
+        split = ", ".join(f"{v:.4g}" for v in r["bests"]["tuned", 0])
+        lines.append(
+            f"| {r['workload']} | {r['rows'][0]}, {r['rows'][1]} | {split} | {cells[0]} "
+            f"| {cells[1]} | {r['seconds']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def render(rows: list[dict], reruns: dict[str, list[float]]) -> str:
     """The split as a Markdown table: standard deviations, and the expected 5-seed range
     (2.33 sd) now, at 4x the validation rows and with the sample's part gone."""
@@ -217,8 +299,20 @@ def main() -> None:
         help="instead of the bootstrap: score every seed on the validation split and on this "
         "many untrained rows of the training split (fresh_validation)",
     )
+    parser.add_argument(
+        "--criterion",
+        type=int,
+        metavar="ROWS",
+        help="instead: item 1's spread / gap on the split and on ROWS fresh rows, from the "
+        "target reruns' seeds 0-4 and naive Adam's seeds 2-4 (fresh_criterion)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.criterion:
+        rows = [fresh_criterion(n, args.criterion, args.suite) for n in args.names]
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(render_criterion(rows))
+        return
     if args.fresh:
         rows = [fresh_check(n, seeds, args.fresh, args.suite) for n in args.names]
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

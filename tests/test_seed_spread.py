@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks import seed_spread
-from benchmarks.bench_criteria import SUITE, suite_targets
+from benchmarks.bench_criteria import SUITE, suite_targets, train
 from benchmarks.bench_hardness import seed_values
 
 
@@ -94,3 +94,35 @@ def test_fresh_check_scores_each_seed_on_the_split_and_on_fresh_rows(tmp_path):
     assert all((v * 512).is_integer() for v in check["valid"] + check["fresh"])
     assert all((v * 1024).is_integer() for v in check["larger"])
     assert max(check["valid"] + check["larger"]) < 0.5
+
+
+def test_spread_over_gap_by_hand():
+    # error rates (lower is better): target = median 0.42, spread 0.45 - 0.40, naive median
+    # 0.50, gap 0.50 - 0.42 = 0.08, ratio 0.05 / 0.08
+    tuned, naive = [0.40, 0.42, 0.41, 0.45, 0.43], [0.50, 0.48, 0.52]
+    found = seed_spread.spread_over_gap(tuned, naive, "min")
+    assert found == pytest.approx({"target": 0.42, "spread": 0.05, "naive": 0.5, "ratio": 0.625})
+    # a metric to maximise, naive Adam above the target: the gap and the ratio turn negative
+    found = seed_spread.spread_over_gap([30.0, 32.0, 31.0], [35.0], "max")
+    assert found == pytest.approx({"target": 31.0, "spread": 2.0, "naive": 35.0, "ratio": -0.5})
+
+
+def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(tmp_path):
+    """The bench loop draws the engine's keys, so on the split these are the engine's trials;
+    both sets of rows score each evaluation of the same curves."""
+    point = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "warmup": 0.05}
+    suite = toy_suite(tmp_path, 1024)
+    found = seed_spread.fresh_criterion("toy_mlp", 1024, suite, point, (0, 1, 2), (2,))
+    assert found["rows"] == (512, 1024)
+    bests = found["bests"]
+    assert [len(bests[arm, i]) for arm in ("tuned", "naive") for i in (0, 1)] == [3, 3, 1, 1]
+    assert all((v * 512).is_integer() for v in bests["tuned", 0] + bests["naive", 0])
+    assert all((v * 1024).is_integer() for v in bests["tuned", 1] + bests["naive", 1])
+    for i, key in ((0, "split"), (1, "fresh")):
+        expected = seed_spread.spread_over_gap(bests["tuned", i], bests["naive", i], "min")
+        assert found[key] == expected
+    # the split's tuned bests are the quarter runs' own (train, seed by seed)
+    workload, hp, warmup, quarter = seed_spread.winner_over_the_quarter("toy_mlp", suite, point)
+    every = max(1, round(0.02 * 4 * quarter))
+    run = train(workload, "nadamw", hp, "warmup_cosine", warmup, quarter, 1, every)[1]
+    assert bests["tuned", 0][1] == min(run)
