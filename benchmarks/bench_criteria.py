@@ -87,9 +87,10 @@ def train(
     ``evaluate(params, model state)`` (default: the workload's metric on its validation split).
     ``seed`` draws the initial parameters; ``data_seed`` (None: ``seed``) the batches and each
     step's randomness (dropout, augmentation). Both with the engine's keys
-    (:class:`hpbench.train.program.Program`), so a seed here is the engine's seed: with
-    ``data_seed`` None the run is the engine's trial of that seed (since 2026-12-06; before,
-    other keys, so the records made earlier drew other initialisations and dropout)."""
+    (:class:`hpbench.train.program.Program`), so with ``data_seed`` None a run draws what the
+    engine's trial of that seed draws (since 2026-12-06; before, other keys). It is another
+    compiled program, though: over thousands of steps rounding moves the two apart by about
+    the seeds' own spread, as two packs of the engine do."""
     import jax
     import jax.numpy as jnp
     import optax

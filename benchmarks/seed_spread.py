@@ -174,18 +174,19 @@ def spread_over_gap(tuned: list[float], naive: list[float], direction: str) -> d
 
 def fresh_criterion(
     name: str,
-    rows: int,
+    factor: int,
     suite: Path,
     point: dict | None = None,
     seeds=(0, 1, 2, 3, 4),
     naive_seeds=(2, 3, 4),
 ) -> dict:
-    """Item 1's spread / gap on the validation split and on ``rows`` fresh rows, from the
-    same models: the winning point over the quarter (``seeds``: the target reruns') and naive
-    Adam over the whole budget (``naive_seeds``: its findings arm's), each scored on both at
-    every 2% of max_steps, best over the curve as the engine's trials are. ``point``: the
-    winning point (default: the suite file's targets provenance)."""
+    """Item 1's spread / gap on the validation split and on ``factor`` times its rows of
+    fresh rows, from the same models: the winning point over the quarter (``seeds``: the
+    target reruns') and naive Adam over the whole budget (``naive_seeds``: its findings
+    arm's), each scored on both at every 2% of max_steps, best over the curve as the engine's
+    trials are. ``point``: the winning point (default: the suite file's targets provenance)."""
     workload, point, warmup, quarter = winner_over_the_quarter(name, suite, point)
+    rows = factor * validation_rows(workload)
     larger = with_validation(workload, fresh_validation(name, suite, rows))
     metric, direction = workload.info.metric, workload.info.direction
     better = max if direction == "max" else min
@@ -302,9 +303,9 @@ def main() -> None:
     parser.add_argument(
         "--criterion",
         type=int,
-        metavar="ROWS",
-        help="instead: item 1's spread / gap on the split and on ROWS fresh rows, from the "
-        "target reruns' seeds 0-4 and naive Adam's seeds 2-4 (fresh_criterion)",
+        metavar="K",
+        help="instead: item 1's spread / gap on the split and on K times as many fresh rows, "
+        "from the target reruns' seeds 0-4 and naive Adam's seeds 2-4 (fresh_criterion)",
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]

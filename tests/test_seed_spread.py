@@ -112,7 +112,7 @@ def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(t
     both sets of rows score each evaluation of the same curves."""
     point = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "warmup": 0.05}
     suite = toy_suite(tmp_path, 1024)
-    found = seed_spread.fresh_criterion("toy_mlp", 1024, suite, point, (0, 1, 2), (2,))
+    found = seed_spread.fresh_criterion("toy_mlp", 2, suite, point, (0, 1, 2), (2,))
     assert found["rows"] == (512, 1024)
     bests = found["bests"]
     assert [len(bests[arm, i]) for arm in ("tuned", "naive") for i in (0, 1)] == [3, 3, 1, 1]
