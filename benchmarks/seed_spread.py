@@ -310,7 +310,10 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.criterion:
-        rows = [fresh_criterion(n, args.criterion, args.suite) for n in args.names]
+        rows = []
+        for name in args.names:
+            rows.append(fresh_criterion(name, args.criterion, args.suite))
+            print(render_criterion(rows[-1:]).splitlines()[-1], flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(render_criterion(rows))
         return
