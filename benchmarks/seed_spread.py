@@ -220,13 +220,22 @@ def fresh_criterion(
     }
 
 
-def render_criterion(rows: list[dict]) -> str:
+def pooled_sd(*samples: list[float]) -> float:
+    """The standard deviation pooled over samples, each about its own mean."""
+    squares = sum(statistics.variance(x) * (len(x) - 1) for x in samples)
+    return (squares / sum(len(x) - 1 for x in samples)) ** 0.5
+
+
+def render_criterion(rows: list[dict], reruns: dict[str, list[float]] | None = None) -> str:
     """``fresh_criterion`` as Markdown: per set of rows the target, spread, naive Adam's
-    median best and spread / gap; the tuned seeds' bests on the split beside them."""
+    median best and spread / gap; the tuned seeds' bests on the split beside them, and with
+    ``reruns`` (the engine's, per workload) the sd pooled over both sets of 5 seeds and the
+    5-seed range it expects (2.33 sd) over the split's gap."""
     lines = [
         "| workload | rows (split, fresh) | tuned seeds' bests on the split | split: target, "
-        "spread, naive, spread / gap | fresh: target, spread, naive, spread / gap | s |",
-        "|---|---|---|---|---|---:|",
+        "spread, naive, spread / gap | fresh: target, spread, naive, spread / gap "
+        "| pooled with the engine's reruns: sd, expected range / gap | s |",
+        "|---|---|---|---|---|---|---:|",
     ]
     for r in rows:
         cells = [
@@ -234,9 +243,15 @@ def render_criterion(rows: list[dict]) -> str:
             for c in (r["split"], r["fresh"])
         ]
         split = ", ".join(f"{v:.4g}" for v in r["bests"]["tuned", 0])
+        engine = (reruns or {}).get(r["workload"])
+        pooled = "n/a"
+        if engine:
+            sd = pooled_sd(engine, r["bests"]["tuned", 0])
+            gap = r["split"]["spread"] / r["split"]["ratio"]
+            pooled = f"{sd:.3g}, {RANGE_OF_5 * sd / gap:.2f}"
         lines.append(
             f"| {r['workload']} | {r['rows'][0]}, {r['rows'][1]} | {split} | {cells[0]} "
-            f"| {cells[1]} | {r['seconds']:.0f} |"
+            f"| {cells[1]} | {pooled} | {r['seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -310,12 +325,12 @@ def main() -> None:
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.criterion:
-        rows = []
+        reruns, rows = seed_values(args.suite), []
         for name in args.names:
             rows.append(fresh_criterion(name, args.criterion, args.suite))
-            print(render_criterion(rows[-1:]).splitlines()[-1], flush=True)
+            print(render_criterion(rows[-1:], reruns).splitlines()[-1], flush=True)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        print(render_criterion(rows))
+        print(render_criterion(rows, reruns))
         return
     if args.fresh:
         rows = [fresh_check(n, seeds, args.fresh, args.suite) for n in args.names]

@@ -107,6 +107,11 @@ def test_spread_over_gap_by_hand():
     assert found == pytest.approx({"target": 31.0, "spread": 2.0, "naive": 35.0, "ratio": -0.5})
 
 
+def test_pooled_sd_by_hand():
+    # deviations about each mean: (-1, 0, 1) and (-2, 2): squares 2 + 8 over 2 + 1 dof
+    assert seed_spread.pooled_sd([1.0, 2.0, 3.0], [8.0, 12.0]) == pytest.approx((10 / 3) ** 0.5)
+
+
 def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(tmp_path):
     """The bench loop draws the engine's keys, so on the split these are the engine's trials;
     both sets of rows score each evaluation of the same curves."""
@@ -121,6 +126,11 @@ def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(t
     for i, key in ((0, "split"), (1, "fresh")):
         expected = seed_spread.spread_over_gap(bests["tuned", i], bests["naive", i], "min")
         assert found[key] == expected
+    engine = [0.1, 0.12, 0.11, 0.1, 0.13]
+    row = seed_spread.render_criterion([found], {"toy_mlp": engine}).splitlines()[-1]
+    sd = seed_spread.pooled_sd(engine, bests["tuned", 0])
+    gap = found["split"]["spread"] / found["split"]["ratio"]
+    assert f"| {sd:.3g}, {seed_spread.RANGE_OF_5 * sd / gap:.2f} |" in row
     # the split's tuned bests are the quarter runs' own (train, seed by seed)
     workload, hp, warmup, quarter = seed_spread.winner_over_the_quarter("toy_mlp", suite, point)
     every = max(1, round(0.02 * 4 * quarter))
