@@ -107,6 +107,17 @@ def test_spread_over_gap_by_hand():
     assert found == pytest.approx({"target": 31.0, "spread": 2.0, "naive": 35.0, "ratio": -0.5})
 
 
+def test_same_models_are_counted_once():
+    assert seed_spread.same_models([0.1874, 0.1599], [0.18741, 0.15992])  # 4 digits kept
+    # DeepSpeech's: 4 of 5 seeds identical, rounding parted seed 3's run
+    engine, bench = (
+        [0.2058, 0.2687, 0.2451, 0.2359, 0.2765],
+        [0.2058, 0.2687, 0.2451, 0.2372, 0.2765],
+    )
+    assert seed_spread.same_models(engine, bench)
+    assert not seed_spread.same_models([0.4111, 0.4199, 0.4097], [0.4131, 0.4121, 0.4097])
+
+
 def test_pooled_sd_by_hand():
     # deviations about each mean: (-1, 0, 1) and (-2, 2): squares 2 + 8 over 2 + 1 dof
     assert seed_spread.pooled_sd([1.0, 2.0, 3.0], [8.0, 12.0]) == pytest.approx((10 / 3) ** 0.5)
