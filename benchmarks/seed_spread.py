@@ -184,15 +184,17 @@ def fresh_criterion(
     fresh rows, from the same models: the winning point over the quarter (``seeds``: the
     target reruns') and naive Adam over the whole budget (``naive_seeds``: its findings
     arm's), each scored on both at every 2% of max_steps, best over the curve as the engine's
-    trials are. ``point``: the winning point (default: the suite file's targets provenance)."""
+    trials are. ``point``: the winning point (default: the suite file's targets provenance).
+    ``factor`` 0: the split alone (a second reading where no fresh rows exist)."""
     workload, point, warmup, quarter = winner_over_the_quarter(name, suite, point)
     rows = factor * validation_rows(workload)
-    larger = with_validation(workload, fresh_validation(name, suite, rows))
+    larger = with_validation(workload, fresh_validation(name, suite, rows)) if rows else None
     metric, direction = workload.info.metric, workload.info.direction
     better = max if direction == "max" else min
 
     def both(params, state):
-        return workload.evaluate(params, state)[metric], larger.evaluate(params, state)[metric]
+        split = workload.evaluate(params, state)[metric]
+        return split, (larger.evaluate(params, state)[metric] if larger else split)
 
     full = 4 * quarter
     every = max(1, round(0.02 * full))
@@ -253,6 +255,8 @@ def render_criterion(rows: list[dict], reruns: dict[str, list[float]] | None = N
             f"{c['target']:.4g}, {c['spread']:.3g}, {c['naive']:.4g}, {c['ratio']:.2f}"
             for c in (r["split"], r["fresh"])
         ]
+        if not r["rows"][1]:
+            cells[1] = "none"
         split = ", ".join(f"{v:.4g}" for v in r["bests"]["tuned", 0])
         engine = (reruns or {}).get(r["workload"])
         pooled = "n/a"
@@ -333,12 +337,13 @@ def main() -> None:
         "--criterion",
         type=int,
         metavar="K",
-        help="instead: item 1's spread / gap on the split and on K times as many fresh rows, "
-        "from the target reruns' seeds 0-4 and naive Adam's seeds 2-4 (fresh_criterion)",
+        help="instead: item 1's spread / gap on the split and on K times as many fresh rows "
+        "(0: the split alone), from the target reruns' seeds 0-4 and naive Adam's seeds 2-4 "
+        "(fresh_criterion)",
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    if args.criterion:
+    if args.criterion is not None:
         reruns, rows = seed_values(args.suite), []
         for name in args.names:
             rows.append(fresh_criterion(name, args.criterion, args.suite))

@@ -142,6 +142,10 @@ def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(t
     sd = seed_spread.pooled_sd(engine, bests["tuned", 0])
     gap = found["split"]["spread"] / found["split"]["ratio"]
     assert f"| {sd:.3g}, {seed_spread.RANGE_OF_5 * sd / gap:.2f} |" in row
+    # factor 0: the split alone, the same curves
+    alone = seed_spread.fresh_criterion("toy_mlp", 0, suite, point, (0, 1, 2), (2,))
+    assert alone["rows"] == (512, 0) and alone["split"] == found["split"]
+    assert "| none |" in seed_spread.render_criterion([alone])
     # the split's tuned bests are the quarter runs' own (train, seed by seed)
     workload, hp, warmup, quarter = seed_spread.winner_over_the_quarter("toy_mlp", suite, point)
     every = max(1, round(0.02 * 4 * quarter))
