@@ -240,9 +240,22 @@ def test_the_committed_archive_renders_the_committed_scores(committed_night):
             line for line in findings_md.splitlines() if line.startswith(f"| {finding.statement}")
         ]
         assert f"| {night['findings'][finding.key]} |" in row
+    page = (site / "findings.html").read_text()  # the same document as a page
+    tables = len(re.findall(r"^\| ?:?-{3}", findings_md, re.M))  # each table's rule
+    assert page.count("<table>") == tables > 0
+    assert "<h2>Summary</h2>" in page and "<strong>reproduced</strong>" in page
+    assert '<a href="findings.html">' in (site / "index.html").read_text()
     index = (site / "index.md").read_text()
     assert "## [The papers' findings](findings.md)" in index
     assert f"({papers.PUBLISHED_LIST.source}) | **reproduced** | n/a |" in index
+
+
+def test_the_findings_page_shows_raw_html_as_text():
+    from hpbench.nightly.findings import html_page
+
+    page = html_page("# T <i>\n\n| a | b |\n|---|---|\n| <script>x()</script> | 1 |\n", "t")
+    assert "<script>x()" not in page and "&lt;script&gt;x()&lt;/script&gt;" in page
+    assert "<h1>T &lt;i&gt;</h1>" in page and "<td>1</td>" in page
 
 
 def test_a_changed_verdict_is_listed_at_the_top(committed_night, tmp_path):

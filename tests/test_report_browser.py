@@ -181,3 +181,15 @@ def test_the_nightly_site_loads_and_draws_each_score_history(tmp_path):
     assert chart["lines"] >= 2
     assert "Verdicts that changed since the previous night" in run.stdout
     assert "adamw &lt;b&gt;" in run.stdout and "Mini &lt;suite&gt;" in run.stdout  # as text
+
+
+def test_the_findings_page_loads_without_console_messages(tmp_path):
+    from hpbench.nightly.findings import html_page
+
+    page = tmp_path / "findings.html"
+    page.write_text(
+        html_page("# Findings\n\n| finding | verdict |\n|---|---|\n| a | **partly** |\n", "F")
+    )
+    run = chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert console_messages(run.stderr) == []
+    assert "<strong>partly</strong>" in run.stdout

@@ -13,8 +13,9 @@ import attrs
 from hpbench.report import papers
 from hpbench.report.tables import Cell, Table
 
-#: The findings document's file name in the site.
+#: The findings document's file names in the site: Markdown, and the same as an HTML page.
 FILE = "findings.md"
+PAGE = "findings.html"
 #: A finding without a verdict tonight (its arms have no results).
 NOT_RUN = "not run"
 
@@ -57,9 +58,24 @@ def render_findings(results: Path, site: Path, root: Path) -> dict[str, str]:
 
     collected = findings.collect(results, root=root)
     site.mkdir(parents=True, exist_ok=True)
-    (site / FILE).write_text(findings.render(collected))
+    text = findings.render(collected)
+    (site / FILE).write_text(text)
+    (site / PAGE).write_text(html_page(text, "The papers' findings on the mini suite"))
     levels = {key: verdict.level for key, (_, verdict) in findings.verdicts(collected).items()}
     return {f.key: levels.get(f.key, NOT_RUN) for f in papers.FINDINGS}
+
+
+def html_page(markdown: str, title: str) -> str:
+    """``markdown`` (CommonMark with tables; raw HTML in it shown as text) as a page styled
+    as the reports are."""
+    from markdown_it import MarkdownIt
+    from markupsafe import Markup
+
+    from hpbench.report.render import environment
+
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown)
+    page = environment("html").get_template("page.html.j2")
+    return page.render(title=title, body=Markup(body))
 
 
 def verdict_changes(

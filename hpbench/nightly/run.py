@@ -25,6 +25,7 @@ import attrs
 from hpbench.config.confine import repository_root, under
 from hpbench.nightly.file import load_nightly
 from hpbench.nightly.findings import FILE as FINDINGS_FILE
+from hpbench.nightly.findings import PAGE as FINDINGS_PAGE
 from hpbench.nightly.findings import (
     VerdictChange,
     check_findings_root,
@@ -116,7 +117,7 @@ def run_nightly(
     tonight = night_entry(rendered, now_utc(), git_commit())
     if nightly.findings:
         tonight["findings"] = render_findings(results, reports, root)
-        written.append(reports / FINDINGS_FILE)
+        written += [reports / FINDINGS_FILE, reports / FINDINGS_PAGE]
     previous = nights[-1] if nights else None
     found = regressions(previous, tonight, noise)
     changed = verdict_changes(previous, tonight)

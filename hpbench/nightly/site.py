@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 from markupsafe import Markup
 
-from hpbench.nightly.findings import FILE, VerdictChange, findings_table
+from hpbench.nightly.findings import FILE, PAGE, VerdictChange, findings_table
 from hpbench.nightly.history import Regression
 from hpbench.report.render import environment
 from hpbench.report.svg import Series, color, line_chart
@@ -133,6 +133,7 @@ def render_site(
         "verdict_changes": changed,
         "findings": findings_table(night, previous) if "findings" in night else None,
         "findings_file": FILE,
+        "findings_page": PAGE,
     }
     directory.mkdir(parents=True, exist_ok=True)
     written = []
