@@ -29,6 +29,7 @@ from pathlib import Path
 
 from benchmarks.bench_criteria import NAIVE_ADAM, SUITE, suite_targets, suite_workload, train
 from benchmarks.bench_hardness import seed_values
+from hpbench.spec import load_spec
 
 #: The expected range (max - min) of 5 normal draws, in standard deviations.
 RANGE_OF_5 = 2.326
@@ -168,6 +169,7 @@ def spread_over_gap(tuned: list[float], naive: list[float], direction: str) -> d
         "target": target,
         "spread": spread,
         "naive": naive_median,
+        "gap": gap,
         "ratio": spread / gap if gap else float("nan"),
     }
 
@@ -196,7 +198,7 @@ def fresh_criterion(
         split = workload.evaluate(params, state)[metric]
         return split, (larger.evaluate(params, state)[metric] if larger else split)
 
-    full = 4 * quarter
+    full = {r.name: r for r in load_spec(suite).workloads}[name].max_steps
     every = max(1, round(0.02 * full))
     start = time.perf_counter()
 
@@ -263,8 +265,8 @@ def render_criterion(rows: list[dict], reruns: dict[str, list[float]] | None = N
         if engine:
             same = same_models(engine, r["bests"]["tuned", 0])
             sd = pooled_sd(engine) if same else pooled_sd(engine, r["bests"]["tuned", 0])
-            gap = r["split"]["spread"] / r["split"]["ratio"]
-            pooled = f"{sd:.3g}, {RANGE_OF_5 * sd / gap:.2f}"
+            gap = r["split"]["gap"]
+            pooled = f"{sd:.3g}, {RANGE_OF_5 * sd / gap if gap else float('nan'):.2f}"
             if same:
                 pooled += " (mostly the same models: the engine's alone)"
         lines.append(

@@ -101,10 +101,12 @@ def test_spread_over_gap_by_hand():
     # 0.50, gap 0.50 - 0.42 = 0.08, ratio 0.05 / 0.08
     tuned, naive = [0.40, 0.42, 0.41, 0.45, 0.43], [0.50, 0.48, 0.52]
     found = seed_spread.spread_over_gap(tuned, naive, "min")
-    assert found == pytest.approx({"target": 0.42, "spread": 0.05, "naive": 0.5, "ratio": 0.625})
+    expected = {"target": 0.42, "spread": 0.05, "naive": 0.5, "gap": 0.08, "ratio": 0.625}
+    assert found == pytest.approx(expected)
     # a metric to maximise, naive Adam above the target: the gap and the ratio turn negative
     found = seed_spread.spread_over_gap([30.0, 32.0, 31.0], [35.0], "max")
-    assert found == pytest.approx({"target": 31.0, "spread": 2.0, "naive": 35.0, "ratio": -0.5})
+    expected = {"target": 31.0, "spread": 2.0, "naive": 35.0, "gap": -4.0, "ratio": -0.5}
+    assert found == pytest.approx(expected)
 
 
 def test_same_models_are_counted_once():
@@ -140,7 +142,7 @@ def test_fresh_criterion_scores_the_same_models_on_the_split_and_on_fresh_rows(t
     engine = [0.1, 0.12, 0.11, 0.1, 0.13]
     row = seed_spread.render_criterion([found], {"toy_mlp": engine}).splitlines()[-1]
     sd = seed_spread.pooled_sd(engine, bests["tuned", 0])
-    gap = found["split"]["spread"] / found["split"]["ratio"]
+    gap = found["split"]["gap"]
     assert f"| {sd:.3g}, {seed_spread.RANGE_OF_5 * sd / gap:.2f} |" in row
     # factor 0: the split alone, the same curves
     alone = seed_spread.fresh_criterion("toy_mlp", 0, suite, point, (0, 1, 2), (2,))

@@ -51,9 +51,10 @@ def check_findings_root(root: Path, nightly_file: str) -> None:
         )
 
 
-def render_findings(results: Path, site: Path, root: Path) -> dict[str, str]:
+def render_findings(results: Path, site: Path, root: Path) -> tuple[dict[str, str], list[Path]]:
     """Render the findings of ``root``'s ``specs/findings/`` (the nightly file's repository)
-    from ``results`` into ``site/findings.md``; each finding's verdict by key."""
+    from ``results`` into ``site/findings.md`` and ``site/findings.html``; each finding's
+    verdict by key, and the files written."""
     from hpbench.report import findings
 
     collected = findings.collect(results, root=root)
@@ -62,7 +63,7 @@ def render_findings(results: Path, site: Path, root: Path) -> dict[str, str]:
     (site / FILE).write_text(text)
     (site / PAGE).write_text(html_page(text, "The papers' findings on the mini suite"))
     levels = {key: verdict.level for key, (_, verdict) in findings.verdicts(collected).items()}
-    return {f.key: levels.get(f.key, NOT_RUN) for f in papers.FINDINGS}
+    return {f.key: levels.get(f.key, NOT_RUN) for f in papers.FINDINGS}, [site / FILE, site / PAGE]
 
 
 def html_page(markdown: str, title: str) -> str:
@@ -83,11 +84,13 @@ def verdict_changes(
 ) -> list[VerdictChange]:
     """The findings whose verdict tonight differs from the previous night's (either way: a
     verdict can move by one trial, so each change is worth a look)."""
-    before = (previous or {}).get("findings", {})
+    if previous is None:
+        return []
+    before = previous.get("findings", {})
     return [
         VerdictChange(key, before[key], level, previous["date"])
         for key, level in current.get("findings", {}).items()
-        if previous is not None and key in before and before[key] != level
+        if key in before and before[key] != level
     ]
 
 

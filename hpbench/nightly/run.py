@@ -24,8 +24,6 @@ import attrs
 
 from hpbench.config.confine import repository_root, under
 from hpbench.nightly.file import load_nightly
-from hpbench.nightly.findings import FILE as FINDINGS_FILE
-from hpbench.nightly.findings import PAGE as FINDINGS_PAGE
 from hpbench.nightly.findings import (
     VerdictChange,
     check_findings_root,
@@ -116,8 +114,8 @@ def run_nightly(
         rendered[entry.name] = report
     tonight = night_entry(rendered, now_utc(), git_commit())
     if nightly.findings:
-        tonight["findings"] = render_findings(results, reports, root)
-        written += [reports / FINDINGS_FILE, reports / FINDINGS_PAGE]
+        tonight["findings"], findings_files = render_findings(results, reports, root)
+        written += findings_files
     previous = nights[-1] if nights else None
     found = regressions(previous, tonight, noise)
     changed = verdict_changes(previous, tonight)
