@@ -1,11 +1,14 @@
-"""The HTML report in a real headless Chromium (Debian's ``chromium`` package): it loads with
-no console message, every plot is laid out with a non-zero size and draws its lines, and a
-screenshot is kept in ``test-artifacts/`` for a person to look at."""
+"""The HTML report in a real headless Chromium (Debian's ``chromium``, or the Chrome that
+GitHub's Ubuntu runners ship): it loads with no console message, every plot is laid out with a
+non-zero size and draws its lines, and a screenshot is kept in ``test-artifacts/`` for a person
+to look at."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,14 +19,29 @@ from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
 from hpbench.report.render import render
 
-CHROMIUM = Path("/usr/bin/chromium")
+#: Where to look for the browser, in order: ``$HPBENCH_CHROMIUM``, then these on ``PATH``
+#: (Ubuntu's ``chromium-browser`` is a snap wrapper that cannot run headless in CI).
+BROWSERS = ("chromium", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> Path | None:
+    """The headless browser to drive: ``$HPBENCH_CHROMIUM`` where set, else the first of
+    BROWSERS on ``PATH``; None when there is none."""
+    if chosen := os.environ.get("HPBENCH_CHROMIUM"):
+        return Path(chosen)
+    found = next(filter(None, map(shutil.which, BROWSERS)), None)
+    return Path(found) if found else None
+
+
+CHROMIUM = find_chromium()
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+        CHROMIUM is None or not CHROMIUM.exists(),
+        reason="needs a Chromium: Debian's `apt-get install chromium`, Google Chrome, or "
+        "$HPBENCH_CHROMIUM",
     ),
 ]
 
