@@ -508,3 +508,47 @@ def test_an_lr_free_arm_on_top_beyond_the_spread_refutes_the_finding(tmp_path):
     got = _equal_pool(tmp_path, "Prodigy")
     verdict = verdicts(got)["not_better_than_baselines"][1]
     assert verdict.level == NOT and "beyond the seeds' spread" in verdict.why
+
+
+def test_naive_arms_beside_the_same_methods_at_full_size_worked_by_hand(collected):
+    targets = collected.targets
+    mechanic = arm(
+        "naive Mechanic",
+        {
+            "criteo": targets["criteo"][2] * 0.99,  # past by 1%; full size short by 0.32%
+            "imagenet_resnet": targets["imagenet_resnet"][2],  # at it; full size short by 42%
+            "wmt": 5.0,  # short; full size short by 94%
+        },
+    )
+    # short by 0.1% where Table 4's D-Adapt (w. Adam) meets Criteo's target exactly
+    dadapt = arm("naive D-Adapt Adam", {"criteo": targets["criteo"][2] * 1.001})
+    free = arm("naive Schedule-Free AdamW", {"criteo": 0.1})  # not in Table 4
+    pairs = findings.naive_beside_full_size(attrs.evolve(collected, arms=(mechanic, dadapt, free)))
+    assert [(p.arm, p.workload) for p in pairs] == [
+        ("naive Mechanic", "criteo"),
+        ("naive Mechanic", "imagenet_resnet"),
+        ("naive Mechanic", "wmt"),
+        ("naive D-Adapt Adam", "criteo"),
+    ]
+    assert [round(p.mini, 4) for p in pairs] == [-0.01, 0.0, round(1 - 5 / 35.33, 4), 0.001]
+    # Table 4 against Table 2: (0.1240 - 0.1236) / 0.1236, (0.321 - 0.226) / 0.226, ...
+    assert [round(p.full, 4) for p in pairs] == [0.0032, 0.4204, 0.941, 0.0]
+    text = findings.full_size_reading(pairs, list(targets))
+    # mini ranks 1, 2, 4, 3 against full size's 2, 3, 4, 1: d^2 = 6, rho = 1 - 36 / 60
+    assert text == (
+        "Of the 4 (method, workload) pairs with a full-size counterpart, full size misses 3; "
+        "the mini suite reaches 2 of those: 1 that full size misses by under 1% (criteo), "
+        "and 1 that it misses by more (full size's miss in brackets): imagenet_resnet "
+        "(naive Mechanic +42.0%). The mini suite misses 1 that full size reaches. The misses' "
+        "rank correlation over the pairs, mini suite against full size: Spearman 0.40 (p 0.6)."
+    )
+    assert findings.full_size_reading((), list(targets)) == ""
+
+
+def test_the_naive_finding_sets_each_arm_beside_full_size(collected):
+    text = render(collected)
+    naive = text.split("### All of the naive")[1].split("### ")[0]
+    assert "| arm | Table 4 row | criteo |" in naive
+    assert "| naive Mechanic | Mechanic (w. Adam) |" in naive
+    assert "| naive Adam | none |" in naive
+    assert "| Table 4's 10 naive methods, median |  | (+0.4%) | (+0.6%) | (+39.6%) |" in naive

@@ -1250,6 +1250,8 @@ def render(collected: Collected) -> str:
                 lines.append(f"- {_alone_text(verdict.level, collected.seed_levels[finding.key])}.")
             if why.get(finding.key):
                 lines.append(f"- Why: {why[finding.key]}.")
+            if finding.key == papers.NAIVE_LR_FREE.key:
+                lines += _full_size_lines(collected, workloads)
             if finding.key == papers.LIST_LOO.key and collected.folds is not None:
                 lines += _table5_lines(collected, collected.folds)
             if finding.key == papers.NOT_BETTER_THAN_BASELINES.key:
@@ -1365,6 +1367,121 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
         "the median of 5 seeds):",
         "",
         *_table(["row", *workloads, "reached"], rows, "l" + "r" * (n + 1)),
+    ]
+
+
+#: A full-size miss under this share of its target is a near miss: within the digits Table 4
+#: prints, and less than a mini seed moves a best metric (reports/targets_graded.md).
+NEAR_MISS = 0.01
+
+
+@attrs.frozen
+class Beside:
+    """One naive arm on one workload: its relative miss of the mini target (median best over
+    seeds; positive: short of it) beside the same method's of Table 2's target at full size."""
+
+    arm: str
+    workload: str
+    mini: float
+    full: float
+
+
+def _counterpart_misses(result: ArmResult) -> tuple[str, dict[str, float]]:
+    """The arm's Table 4 row and that row's relative misses, or ("", {}) without one."""
+    row = (
+        papers.TABLE_4_COUNTERPART.get(result.arm.algorithm) if result.arm.kind == "naive" else None
+    )
+    return (row, papers.table_4_misses(papers.TABLE_4_NAIVE_BEST[row])) if row else ("", {})
+
+
+def _mini_miss(collected: Collected, result: ArmResult, workload: str) -> float:
+    _, direction, target = collected.targets[workload]
+    return papers.relative_miss(result.best.get(workload, math.nan), direction, target)
+
+
+def naive_beside_full_size(collected: Collected) -> tuple[Beside, ...]:
+    """Every (naive arm, workload) pair with a Table 4 counterpart and a finite mini best
+    metric: where the mini suite lets an untuned method through that full size does not."""
+    pairs = []
+    for result in _by_kind(collected, "naive"):
+        _, full = _counterpart_misses(result)
+        for workload in collected.targets:
+            mini = _mini_miss(collected, result, workload)
+            if workload in full and math.isfinite(mini):
+                pairs.append(Beside(result.arm.label, workload, mini, full[workload]))
+    return tuple(pairs)
+
+
+def full_size_reading(pairs: Sequence[Beside], workloads: Sequence[str]) -> str:
+    """What the pairs say: of those full size misses, which the mini suite reaches (near
+    misses at full size apart), the reverse, and how alike the two sizes rank the misses."""
+    if not pairs:
+        return ""
+    from scipy.stats import spearmanr
+
+    missed = [p for p in pairs if p.full > 0]
+    through = [p for p in missed if p.mini <= 0]
+    near = [p for p in through if p.full < NEAR_MISS]
+    far = [p for p in through if p.full >= NEAR_MISS]
+    reverse = sum(p.full <= 0 < p.mini for p in pairs)
+    near_workloads = [w for w in workloads if any(p.workload == w for p in near)]
+    far_text = "; ".join(
+        f"{w} ({', '.join(f'{p.arm} {p.full:+.1%}' for p in far if p.workload == w)})"
+        for w in workloads
+        if any(p.workload == w for p in far)
+    )
+    text = (
+        f"Of the {len(pairs)} (method, workload) pairs with a full-size counterpart, full size "
+        f"misses {len(missed)}; the mini suite reaches {len(through)} of those: {len(near)} "
+        f"that full size misses by under {NEAR_MISS:.0%}"
+        + (f" ({', '.join(near_workloads)})" if near_workloads else "")
+        + f", and {len(far)} that it misses by more"
+        + (f" (full size's miss in brackets): {far_text}" if far_text else "")
+        + f". The mini suite misses {reverse} that full size reaches."
+    )
+    if len(pairs) >= 3:
+        rho, p = spearmanr([p.mini for p in pairs], [p.full for p in pairs])
+        if math.isfinite(rho):
+            text += (
+                " The misses' rank correlation over the pairs, mini suite against full size: "
+                f"Spearman {rho:.2f} (p {p:.2g})."
+            )
+    return text
+
+
+def _full_size_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
+    """The untuned arms' relative misses of the mini targets beside the same methods' at full
+    size (the lr-free paper's Table 4 against its Table 2 targets), and what they say."""
+    untuned = [a for a in collected.arms if a.arm.kind in ("naive", "reference")]
+    if not untuned:
+        return []
+    rows = []
+    for result in untuned:
+        row, full = _counterpart_misses(result)
+        cells = []
+        for workload in workloads:
+            mini = _mini_miss(collected, result, workload)
+            cell = f"{mini:+.1%}" if math.isfinite(mini) else "-"
+            cells.append(f"{cell} ({full[workload]:+.1%})" if workload in full else cell)
+        rows.append([result.arm.label, row or "none", *cells])
+    median = papers.table_4_naive_miss()
+    rows.append(
+        [
+            "Table 4's 10 naive methods, median",
+            "",
+            *(f"({median[w]:+.1%})" if w in median else "-" for w in workloads),
+        ]
+    )
+    reading = full_size_reading(naive_beside_full_size(collected), workloads)
+    return [
+        "",
+        "How far each untuned arm ends from each target: its best metric (median over seeds) "
+        "as a relative miss of the mini target (positive: short of it; negative: past it), "
+        "beside, in brackets, the same method's at full size (the lr-free paper's Table 4 "
+        "against its Table 2 targets):",
+        "",
+        *_table(["arm", "Table 4 row", *workloads], rows, "ll" + "r" * len(workloads)),
+        *(["", reading] if reading else []),
     ]
 
 

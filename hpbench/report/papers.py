@@ -216,6 +216,17 @@ TABLE_4_NAIVE_BEST = {
     "Prodigy": (0.1241, 0.723, 0.317, 0.251, 0.098, 0.149, 0.212, 0.57),
 }
 
+#: The Table 4 row of each naive method hpbench runs (by hpbench's algorithm name): the same
+#: method with the same base (Mechanic and MoMo on Adam, D-Adapt's Adam version). Table 4 has
+#: no Schedule-Free AdamW, and naive Adam is hpbench's reference line, not a Table 4 method.
+TABLE_4_COUNTERPART = {
+    "mechanic": "Mechanic (w. Adam)",
+    "prodigy": "Prodigy",
+    "dadapt_adamw": "D-Adapt (w. Adam)",
+    "dog": "DoG",
+    "momo_adam": "MoMo (w. Adam)",
+}
+
 #: The lr-free paper, Table 4: its NAdamW baseline (evidence-based defaults, one configuration
 #: for every workload) over the whole budget, in TABLE_5_WORKLOADS order: how far past its
 #: target a well-configured NAdamW gets with 4x the target-setting budget at full size.
