@@ -40,21 +40,21 @@ def test_table_4_naive_medians_by_hand():
 def test_arm_misses_median_over_seeds(tmp_path):
     spec = ROOT / "specs" / "findings" / "naive_adam.toml"
     trials = plan(spec).trials
-    reach = {2: 0.5, 3: 0.5, 4: NEVER}  # criteo: seeds 2 and 3 reach, 4 does not
+    reach = {2: 0.5, 3: 0.5, 4: NEVER, 5: 0.5, 6: NEVER}  # criteo: seeds 2, 3 and 5 reach
     for trial in trials:
         if trial.workload == "criteo":
             write_result(make_result(trial, reach[trial.seed]), tmp_path)
     rows = bench_hardness.arm_misses(spec, tmp_path)
     assert set(rows) == {"criteo"}  # the workloads with no finished trial are left out
     miss, reached, seeds = rows["criteo"]
-    assert (reached, seeds) == (2, 3)
+    assert (reached, seeds) == (3, 5)
     trial = next(t for t in trials if t.workload == "criteo")
     last = trial.horizon_steps - trial.horizon_steps % trial.eval_every
     best = curve_value(trial, last, 0.5)  # the curves fall monotonically: best at the end
     assert miss == pytest.approx((best - trial.target.value) / trial.target.value)
     assert miss < 0
     text = bench_hardness.misses_markdown({"findings/naive_adam": rows})
-    assert f"{miss:+.1%} (2/3)" in text
+    assert f"{miss:+.1%} (3/5)" in text
     assert f"{table_4_naive_miss()['criteo']:+.1%}" in text
     assert not math.isnan(miss)
 
@@ -88,8 +88,8 @@ def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
     from hpbench.results import read_planned
 
     spec = ROOT / "specs" / "findings" / "naive_adam.toml"
-    trials = [t for t in plan(spec).trials if t.workload in ("criteo", "wmt")]
-    reach = {2: 0.5, 3: 0.9, 4: NEVER}
+    reach = {2: 0.5, 3: 0.9, 4: NEVER}  # seeds 2-4 of the arm's five
+    trials = [t for t in plan(spec).trials if t.workload in ("criteo", "wmt") and t.seed in reach]
     for trial in trials:
         write_result(make_result(trial, reach[trial.seed]), tmp_path)
     metrics = graded_ceiling.best_metrics(trials, read_planned(tmp_path, trials))

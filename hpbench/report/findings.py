@@ -1,7 +1,7 @@
 """``reports/findings.md``: the papers' findings beside hpbench's numbers, a verdict each.
 
 Reads the trials of the findings specs (:data:`MINI`: ``specs/findings/`` on the mini suite;
-the shipped hyperparameters on seeds 2-4, which selected nothing) from a results store,
+the shipped hyperparameters on seeds 2-6, which selected nothing) from a results store,
 scores the single configurations in one pool (the lists, and the equal-budget comparison's
 four calibrated algorithms, each in a pool of their own), and sets each finding of
 :mod:`hpbench.report.papers` beside hpbench's number.
@@ -69,15 +69,14 @@ DEVIATIONS = (
     "with 3 re-run seeds. The equal-budget comparison calibrates AdamW, NAdamW, Mechanic and "
     "Prodigy with the same 16 points at two horizons (0.33 and 0.5; the paper's third, 0.66, "
     "left out for cost), the top 2 per horizon re-run with one seed, all candidates scored "
-    "together (specs/findings/equal_budget/); its arms are the chosen points on seeds 2-4, "
+    "together (specs/findings/equal_budget/); its arms are the chosen points on seeds 2-6, "
     "where the paper's Tables 5 and 6 report the candidates on the calibration's own seeds.",
-    "Three training seeds (2, 3, 4) per arm; the list paper uses 5 per point.",
     "Naive Mechanic keeps Mechanic's own weight decay (lambda 0.01 in its scale update, its "
     "default; the base Adam has none), as the paper keeps Mechanic's defaults.",
     "The leave-one-out lists are built from 200 broad-space points, as the paper's, on one "
     "seed (seed 0, specs/hardness_graded.toml, whose first 64 points are the search that "
     "chose the targets' points) where the paper ran each point with 5; their held-out "
-    "fractions are retrained on seeds 2-4 (3 seeds, not 5).",
+    "fractions are retrained on seeds 2-6, 5 as the paper's.",
     "The learning-rate sweeps' other hyperparameters (beta1 0.9, beta2 0.999, warmup 5%, no "
     "dropout or label smoothing) are hpbench's choice: the paper does not state them. Table "
     "5's Vizier and Metz et al. rows are not reproduced; its random-search comparison (the "
@@ -95,7 +94,7 @@ EQUAL_BUDGET_CALIBRATION = (
     "0.33 and 0.5, the top 2 per horizon re-run with seed 1, every candidate scored in one pool "
     "(reports/calibration_equal_budget.md; the paper: 200 points at horizons 0.33, 0.5 and "
     "0.66, the top 3 re-run with 3 seeds); each arm is its algorithm's chosen point on seeds "
-    "2-4, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
+    "2-6, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
     "calibration's own seeds)"
 )
 
@@ -134,7 +133,21 @@ _ARMS = (
     ("Prodigy, equal budget", "equal_budget/prodigy", "equal", "prodigy"),
 )
 PUBLISHED = "published NAdamW list"
-FRESH_SEEDS = (2, 3, 4)
+#: The training seeds of every arm: 5, as both papers run (none of them selected anything).
+FRESH_SEEDS = (2, 3, 4, 5, 6)
+
+
+def _seed_range(seeds: Sequence[int]) -> str:
+    """``2-6`` for consecutive seeds, else ``2, 4, 7``."""
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def _seed_words(seeds: Sequence[int]) -> str:
+    """``2, 3, 4, 5 and 6``."""
+    *head, last = map(str, seeds)
+    return f"{', '.join(head)} and {last}" if head else last
 
 
 @attrs.frozen
@@ -1031,10 +1044,15 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
         )
     published = next((a for a in collected.arms if a.arm.label == PUBLISHED), None)
     if published is not None:
+        # Table 9 counts the workloads whose median step fraction over seeds is finite: so
+        # does this verdict (the median of the seeds' counts is shown beside it)
         fractions = ", ".join(f"{w} {published.step_fractions[w]:.3g}" for w in collected.targets)
+        reached = len(published.workloads_reached)
         out[papers.PUBLISHED_LIST.key] = (
-            f"{published.reached_text(workloads)}; step fractions (median) {fractions}",
-            list_verdict(published.median_reached, targets_mean),
+            f"{reached}/{workloads} by the median step fractions (Table 9's rule; "
+            f"each seed's count: median {published.reached_text(workloads)}); step fractions "
+            f"(median) {fractions}",
+            list_verdict(reached, targets_mean),
         )
     return out
 
@@ -1091,10 +1109,10 @@ def _best_arm(arms: Sequence[ArmResult], workload: str, direction: str) -> ArmRe
     return min(arms, key=key)
 
 
-#: 4 algorithms x (16 points + top 2 re-run) x horizons 0.33 and 0.5, then 4 arms x 3 seeds
+#: 4 algorithms x (16 points + top 2 re-run) x horizons 0.33 and 0.5, then 4 arms x 5 seeds
 #: (at most horizon 0.5), less Mechanic's and Prodigy's horizon 0.5 (the shipped
 #: calibration's trials, the same ids).
-_CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5) + 4 * 3 * 0.5 - 2 * (16 + 2) * 0.5
+_CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5) + 4 * len(FRESH_SEEDS) * 0.5 - 2 * (16 + 2) * 0.5
 #: The equal-budget arms' algorithms (their spec files are named after them).
 EQUAL_BUDGET = tuple(algorithm for *_, kind, algorithm in _ARMS if kind == "equal")
 
@@ -1102,6 +1120,7 @@ EQUAL_BUDGET = tuple(algorithm for *_, kind, algorithm in _ARMS if kind == "equa
 def plans(findings: FindingsSet) -> dict[str, Plan]:
     """Finding key -> how to run it with the set's specs, and its cost."""
     spec = findings.spec
+    n, seeds = len(FRESH_SEEDS), _seed_range(FRESH_SEEDS)
     calibrate = (
         "hpbench calibrate "
         + " ".join(spec(f"equal_budget/calibrate_{a}") for a in EQUAL_BUDGET)
@@ -1116,21 +1135,22 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
         f"nice -n 5 hpbench run {spec('prodigy_calibrated')}"
     )
     return {
-        papers.NAIVE_LR_FREE.key: Plan(naive, 6 * 3, "six naive lr-free arms x seeds 2-4"),
+        papers.NAIVE_LR_FREE.key: Plan(naive, 6 * n, f"six naive lr-free arms x seeds {seeds}"),
         papers.CALIBRATED_TRAIN.key: Plan(
-            calibrated, 2 * 3 * 0.5, "two calibrated arms x seeds 2-4 at horizon 0.5"
+            calibrated, 2 * n * 0.5, f"two calibrated arms x seeds {seeds} at horizon 0.5"
         ),
         papers.CALIBRATION_HELPS.key: Plan(
             f"{calibrated}; then {naive} for Mechanic and Prodigy",
-            2 * 3 * 0.5 + 2 * 3,
-            "the two calibrated arms and their naive arms x seeds 2-4",
+            2 * n * 0.5 + 2 * n,
+            f"the two calibrated arms and their naive arms x seeds {seeds}",
         ),
         papers.NOT_BETTER_THAN_BASELINES.key: Plan(
             calibrate,
             _CALIBRATE_SUITES,
             "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
             "the lr-free space at horizons 0.33 and 0.5, the top 2 per horizon re-run with seed "
-            "1, then each chosen point run with seeds 2-4 and scored in one pool (Mechanic's and "
+            f"1, then each chosen point run with seeds {seeds} and scored in one pool (Mechanic's "
+            "and "
             "Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
         ),
         papers.BEST_METRICS_LR_FREE.key: Plan(
@@ -1139,8 +1159,8 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
         papers.LIST_LOO.key: findings.list_plan,
         papers.PUBLISHED_LIST.key: Plan(
             f"nice -n 5 hpbench run {spec('nadamw_list5')}",
-            5 * 3 / 3,
-            "5 points x 8 workloads x seeds 2-4 at horizon 1/3 (120 trials)",
+            5 * n / 3,
+            f"5 points x 8 workloads x seeds {seeds} at horizon 1/3 ({5 * 8 * n} trials)",
         ),
     }
 
@@ -1172,7 +1192,8 @@ def render(collected: Collected) -> str:
         "",
         f"Issue 17, item 6. Rendered by `{render_command(findings)}` from the trials of "
         f"`{findings.directory}/` (the shipped "
-        "hyperparameters, unchanged, on training seeds 2, 3 and 4, which selected nothing: the "
+        f"hyperparameters, unchanged, on training seeds {_seed_words(FRESH_SEEDS)}, which "
+        "selected nothing: the "
         "calibrated specs were calibrated on seeds 0 and 1). Restore the trials first to "
         f"re-render without training: `hpbench results import {findings.archive}` "
         f"and `hpbench results import {findings.search_archive}` (the "
@@ -1180,9 +1201,10 @@ def render(collected: Collected) -> str:
         "The papers' statements and numbers come from `hpbench/report/papers.py` (each cites "
         "its section and table). Single configurations are scored in one pool (AlgoPerf's "
         "benchmark score, steps), lists in another, the equal-budget arms in a third. "
-        '"Targets" are the median over the three seeds of the targets each seed reaches, with '
-        "min-max; a workload counts as reached "
-        "by an arm when the median of its seeds' times is finite (2 of 3 seeds reach).",
+        f'"Targets" are the median over the {len(FRESH_SEEDS)} seeds of the targets each seed '
+        "reaches, with min-max; a workload counts as reached by an arm when the median of its "
+        f"seeds' times is finite ({len(FRESH_SEEDS) // 2 + 1} of {len(FRESH_SEEDS)} seeds "
+        "reach).",
         "",
         f"Re-export the trials after more training: `{export_command(findings)}`.",
         "",
@@ -1355,7 +1377,7 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
     for sweep in (a for a in collected.findings.arms if a.kind == "list" and a.label != PUBLISHED):
         if sweep.label in ran:
             fractions = [ran[sweep.label].step_fractions.get(w, math.nan) for w in workloads]
-            rows.append(row(f"{sweep.label}, median of seeds 2-4", fractions))
+            rows.append(row(f"{sweep.label}, median of seeds {fresh}", fractions))
         else:
             rows.append([f"{sweep.label}: not run", *["-"] * n, "-"])
     order = [papers.TABLE_5_WORKLOADS.index(w) for w in workloads]
@@ -1505,7 +1527,8 @@ def _table6_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
     return [
         "",
         "Table 6's layout (benchmark score in the equal-budget pool with its 95% bootstrap "
-        "interval over seeds 2-4; per workload the median step fraction, inf: missed; the "
+        f"interval over seeds {_seed_range(FRESH_SEEDS)}; per workload the median step "
+        "fraction, inf: missed; the "
         "paper's rows: each algorithm's best representative, at full size):",
         "",
         *_table(["arm", "horizon", "score", *workloads], rows, "lrr" + "r" * len(workloads)),
