@@ -1150,8 +1150,7 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
             "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
             "the lr-free space at horizons 0.33 and 0.5, the top 2 per horizon re-run with seed "
             f"1, then each chosen point run with seeds {seeds} and scored in one pool (Mechanic's "
-            "and "
-            "Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
+            "and Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
         ),
         papers.BEST_METRICS_LR_FREE.key: Plan(
             calibrate, _CALIBRATE_SUITES, "the same runs as the finding above; its Table 5 layout"
@@ -1193,8 +1192,8 @@ def render(collected: Collected) -> str:
         f"Issue 17, item 6. Rendered by `{render_command(findings)}` from the trials of "
         f"`{findings.directory}/` (the shipped "
         f"hyperparameters, unchanged, on training seeds {_seed_words(FRESH_SEEDS)}, which "
-        "selected nothing: the "
-        "calibrated specs were calibrated on seeds 0 and 1). Restore the trials first to "
+        "selected nothing: the calibrated specs were calibrated on seeds 0 and 1). Restore the "
+        "trials first to "
         f"re-render without training: `hpbench results import {findings.archive}` "
         f"and `hpbench results import {findings.search_archive}` (the "
         f"search, seed 0, that the leave-one-out lists are built from: `{findings.list_search}`). "
@@ -1528,8 +1527,8 @@ def _table6_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
         "",
         "Table 6's layout (benchmark score in the equal-budget pool with its 95% bootstrap "
         f"interval over seeds {_seed_range(FRESH_SEEDS)}; per workload the median step "
-        "fraction, inf: missed; the "
-        "paper's rows: each algorithm's best representative, at full size):",
+        "fraction, inf: missed; the paper's rows: each algorithm's best representative, at "
+        "full size):",
         "",
         *_table(["arm", "horizon", "score", *workloads], rows, "lrr" + "r" * len(workloads)),
     ]
