@@ -251,13 +251,15 @@ class ArmResult:
         return self.planned > 0 and self.ended == self.planned
 
     @property
-    def median_reached(self) -> float:
-        return statistics.median(self.reached_per_seed)
+    def reached(self) -> int:
+        """Targets reached by AlgoPerf's rule: workloads whose median time over the seeds is
+        finite (the rule behind both papers' counts, Table 9's included)."""
+        return len(self.workloads_reached)
 
     def reached_text(self, workloads: int) -> str:
-        """``median/workloads (per seed min-max)`` of the targets reached per seed."""
+        """``reached/workloads (per seed min-max)``: AlgoPerf's count beside each seed's."""
         low, high = min(self.reached_per_seed), max(self.reached_per_seed)
-        return f"{self.median_reached:g}/{workloads} (per seed {low}-{high})"
+        return f"{self.reached}/{workloads} (per seed {low}-{high})"
 
     def reached_by(self, fraction: float, max_steps: Mapping[str, int]) -> tuple[str, ...]:
         """Workloads reached (median over seeds) within ``fraction`` of max_steps: with
@@ -611,13 +613,13 @@ def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
     reaches at most MEANINGFUL_SHARE of them; None when it was not run."""
     if reference is None:
         return None
-    return reference.median_reached <= MEANINGFUL_SHARE * workloads
+    return reference.reached <= MEANINGFUL_SHARE * workloads
 
 
 def naive_verdict(reached: Mapping[str, float], union: int) -> Verdict:
     """Naive lr-free methods reach almost no targets (paper: all together 1 target).
-    ``reached``: per method, the median over seeds of its targets reached; ``union``: the
-    workloads any of them reaches (median over seeds)."""
+    ``reached``: per method, the targets it reaches (AlgoPerf's rule, :attr:`ArmResult.reached`);
+    ``union``: the workloads any of them reaches."""
     typical = statistics.median(reached.values())
     if union <= papers.NAIVE_TARGETS_ALL_METHODS + 1:
         return Verdict(REPRODUCED, f"together they reach {union} workload(s)")
@@ -809,7 +811,7 @@ def reasons(collected: Collected) -> dict[str, str]:
         quarter = statistics.median(
             len(a.reached_by(TARGET_SETTING, collected.max_steps)) for a in naive.values()
         )
-        whole = statistics.median(len(a.workloads_reached) for a in naive.values())
+        whole = statistics.median(a.reached for a in naive.values())
         budget = (
             f"the naive arms train the whole budget (horizon 1), 4x the target-setting budget; "
             f"within its first quarter they reach a median of {quarter:g} targets, with all of "
@@ -943,8 +945,8 @@ def _stronger_sweeps(collected: Collected) -> str:
         full_size = papers.TABLE_5.get(arm.arm.label)
         if full_size is not None:
             paper = sum(map(math.isfinite, full_size))
-            if len(arm.workloads_reached) > paper:
-                here = len(arm.workloads_reached)
+            if arm.reached > paper:
+                here = arm.reached
                 stronger.append(
                     f"{arm.arm.label} {here}/{workloads} (paper {paper}/{len(full_size)})"
                 )
@@ -975,7 +977,7 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
             + (f" ({', '.join(union)})" if union else "")
             + (f"; not finished: {', '.join(left['naive'])}" if left["naive"] else ""),
             _unless_unfinished(
-                naive_verdict({a.arm.label: a.median_reached for a in naive}, len(union)),
+                naive_verdict({a.arm.label: a.reached for a in naive}, len(union)),
                 left["naive"],
             ),
         )
@@ -986,9 +988,7 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
                 for a in calibrated
             ),
             _unless_unfinished(
-                calibrated_verdict(
-                    {a.arm.label: a.median_reached for a in calibrated}, targets_mean
-                ),
+                calibrated_verdict({a.arm.label: a.reached for a in calibrated}, targets_mean),
                 left["calibrated"],
             ),
         )
@@ -1006,10 +1006,7 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
                 for name, (c, n) in pairs.items()
             ),
             calibration_verdict(
-                {
-                    name: (c.median_reached, c.score, n.median_reached, n.score)
-                    for name, (c, n) in pairs.items()
-                }
+                {name: (c.reached, c.score, n.reached, n.score) for name, (c, n) in pairs.items()}
             ),
         )
     out.update(_equal_budget_verdicts(collected, left["equal"]))
@@ -1019,7 +1016,7 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
         baselines = {
             f"the search's first {folds.size} points": float(folds.first_reached),
             f"{folds.size} random points of the {folds.points} (expected)": folds.random_expected,
-            **{a.arm.label: float(len(a.workloads_reached)) for a in sweeps},
+            **{a.arm.label: float(a.reached) for a in sweeps},
         }
         scored = folds.fresh or folds.held_out
         reached = sum(map(math.isfinite, scored))
@@ -1044,15 +1041,10 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
         )
     published = next((a for a in collected.arms if a.arm.label == PUBLISHED), None)
     if published is not None:
-        # Table 9 counts the workloads whose median step fraction over seeds is finite: so
-        # does this verdict (the median of the seeds' counts is shown beside it)
         fractions = ", ".join(f"{w} {published.step_fractions[w]:.3g}" for w in collected.targets)
-        reached = len(published.workloads_reached)
         out[papers.PUBLISHED_LIST.key] = (
-            f"{reached}/{workloads} by the median step fractions (Table 9's rule; "
-            f"each seed's count: median {published.reached_text(workloads)}); step fractions "
-            f"(median) {fractions}",
-            list_verdict(reached, targets_mean),
+            f"{published.reached_text(workloads)}; step fractions (median) {fractions}",
+            list_verdict(published.reached, targets_mean),
         )
     return out
 
@@ -1200,10 +1192,10 @@ def render(collected: Collected) -> str:
         "The papers' statements and numbers come from `hpbench/report/papers.py` (each cites "
         "its section and table). Single configurations are scored in one pool (AlgoPerf's "
         "benchmark score, steps), lists in another, the equal-budget arms in a third. "
-        f'"Targets" are the median over the {len(FRESH_SEEDS)} seeds of the targets each seed '
-        "reaches, with min-max; a workload counts as reached by an arm when the median of its "
-        f"seeds' times is finite ({len(FRESH_SEEDS) // 2 + 1} of {len(FRESH_SEEDS)} seeds "
-        "reach).",
+        "A workload counts as reached by an arm when the median of its seeds' times to the "
+        f"target is finite ({len(FRESH_SEEDS) // 2 + 1} of {len(FRESH_SEEDS)} seeds reach it): "
+        "AlgoPerf's rule, by which both papers count the workloads an algorithm trains. "
+        '"Targets" are that count, with the range of the counts of each seed alone.',
         "",
         f"Re-export the trials after more training: `{export_command(findings)}`.",
         "",
@@ -1213,7 +1205,7 @@ def render(collected: Collected) -> str:
     if reference is None:
         lines.append("Naive Adam (the reference line) has not finished: not known.")
     else:
-        share = reference.median_reached / len(workloads)
+        share = reference.reached / len(workloads)
         lines.append(
             f"Naive Adam (Optax defaults, constant 1e-3, no schedule, the whole budget) reaches "
             f"{reference.reached_text(len(workloads))} targets. At full size an untuned "
@@ -1547,14 +1539,14 @@ def _budget_lines(collected: Collected, workloads: Sequence[str]) -> list[str]:
                 for w in workloads
             ),
             f"{len(a.reached_by(TARGET_SETTING, collected.max_steps))}/{len(workloads)}",
-            f"{len(a.workloads_reached)}/{len(workloads)}",
+            f"{a.reached}/{len(workloads)}",
         ]
         for a in untuned
     ]
     quarter = statistics.median(
         len(a.reached_by(TARGET_SETTING, collected.max_steps)) for a in untuned
     )
-    whole = statistics.median(len(a.workloads_reached) for a in untuned)
+    whole = statistics.median(a.reached for a in untuned)
     reached = sorted(
         median_over_seeds(a.target_steps[w]) / collected.max_steps[w]
         for a in untuned
