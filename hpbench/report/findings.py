@@ -135,6 +135,8 @@ _ARMS = (
 PUBLISHED = "published NAdamW list"
 #: The training seeds of every arm: 5, as both papers run (none of them selected anything).
 FRESH_SEEDS = (2, 3, 4, 5, 6)
+#: ``2, 3, 4, 5, 6``: the seeds as the report's tables and verdicts list them.
+FRESH_SEEDS_TEXT = ", ".join(map(str, FRESH_SEEDS))
 
 
 def _seed_range(seeds: Sequence[int]) -> str:
@@ -946,9 +948,8 @@ def _stronger_sweeps(collected: Collected) -> str:
         if full_size is not None:
             paper = sum(map(math.isfinite, full_size))
             if arm.reached > paper:
-                here = arm.reached
                 stronger.append(
-                    f"{arm.arm.label} {here}/{workloads} (paper {paper}/{len(full_size)})"
+                    f"{arm.arm.label} {arm.reached}/{workloads} (paper {paper}/{len(full_size)})"
                 )
     if not stronger:
         return ""
@@ -1024,13 +1025,13 @@ def verdicts(collected: Collected) -> dict[str, tuple[str, Verdict]]:
             f"{w} {_fraction(v)}" for w, v in zip(folds.workloads, scored, strict=True)
         )
         on = (
-            f"retrained on seeds {', '.join(map(str, FRESH_SEEDS))} (median)"
+            f"retrained on seeds {FRESH_SEEDS_TEXT} (median)"
             if folds.fresh
             else "on seed 0, the search's own"
         )
         not_run = [label for label in left["list"] if label != PUBLISHED]
         if not folds.fresh:
-            not_run.insert(0, f"the lists retrained on seeds {', '.join(map(str, FRESH_SEEDS))}")
+            not_run.insert(0, f"the lists retrained on seeds {FRESH_SEEDS_TEXT}")
         out[papers.LIST_LOO.key] = (
             f"held-out step fractions {on}: {held}: {reached}/{workloads}"
             + (f" (on seed 0: {folds.held_out_reached})" if folds.fresh else "")
@@ -1241,13 +1242,12 @@ def render(collected: Collected) -> str:
         rows.append(
             [f"{finding.statement} ({finding.source})", finding.number, number, level, alone]
         )
-    seeds = ", ".join(map(str, FRESH_SEEDS))
     header = [
         "finding (paper)",
         "paper's number",
         f"hpbench ({findings.suite_label})",
         "verdict",
-        f"on seeds {seeds} alone",
+        f"on seeds {FRESH_SEEDS_TEXT} alone",
     ]
     lines += _table(header, rows)
     if collected.seed_levels:
@@ -1319,15 +1319,15 @@ def _stability_line(
     """How many verdicts hold on each seed alone, and why that is the test that matters."""
     judged = [key for key in found if key in seed_levels]
     stable = [k for k in judged if _same_on_each(found[k][1].level, seed_levels[k])]
-    seeds = ", ".join(map(str, FRESH_SEEDS))
     return (
-        f"{len(stable)} of {len(judged)} verdicts come out the same on each of seeds {seeds} "
-        "alone (the last column: each seed's trials scored and judged by the same rules, a "
-        "workload reached when that seed reaches it). At mini scale a seed's draw of initial "
-        "weights moves every configuration of a workload together (benchmarks/workloads.md, "
-        '"a seed\'s luck is shared"), so a verdict that changes between seeds rests on a '
-        "margin within the suite's seed noise; another machine's floating point moves single "
-        "trials too (benchmarks/LOG.md), and can tip such a verdict. Read those as unsettled."
+        f"{len(stable)} of {len(judged)} verdicts come out the same on each of seeds "
+        f"{FRESH_SEEDS_TEXT} alone (the last column: each seed's trials scored and judged by the "
+        "same rules, a workload reached when that seed reaches it). At mini scale a seed's "
+        "draw of initial weights moves every configuration of a workload together "
+        '(benchmarks/workloads.md, "a seed\'s luck is shared"), so a verdict that changes '
+        "between seeds rests on a margin within the suite's seed noise; another machine's "
+        "floating point moves single trials too (benchmarks/LOG.md), and can tip such a "
+        "verdict. Read those as unsettled."
     )
 
 
@@ -1351,12 +1351,11 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
         reached = sum(map(math.isfinite, values))
         return [name, *map(_fraction, values), f"{reached}/{n}"]
 
-    fresh = ", ".join(map(str, FRESH_SEEDS))
     rows = [
         row(f"leave-one-out lists (seed {', '.join(map(str, folds.seeds))})", folds.held_out),
-        row(f"the same lists, median of seeds {fresh}", folds.fresh)
+        row(f"the same lists, median of seeds {FRESH_SEEDS_TEXT}", folds.fresh)
         if folds.fresh
-        else [f"the same lists on seeds {fresh}: not run", *["-"] * n, "-"],
+        else [f"the same lists on seeds {FRESH_SEEDS_TEXT}: not run", *["-"] * n, "-"],
         row(f"the search's first {folds.size} points", folds.first),
         [
             f"{folds.size} random of the {folds.points} points: chance to reach",
@@ -1368,7 +1367,7 @@ def _table5_lines(collected: Collected, folds: Folds) -> list[str]:
     for sweep in (a for a in collected.findings.arms if a.kind == "list" and a.label != PUBLISHED):
         if sweep.label in ran:
             fractions = [ran[sweep.label].step_fractions.get(w, math.nan) for w in workloads]
-            rows.append(row(f"{sweep.label}, median of seeds {fresh}", fractions))
+            rows.append(row(f"{sweep.label}, median of seeds {FRESH_SEEDS_TEXT}", fractions))
         else:
             rows.append([f"{sweep.label}: not run", *["-"] * n, "-"])
     order = [papers.TABLE_5_WORKLOADS.index(w) for w in workloads]
