@@ -87,11 +87,60 @@ def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
 
     jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
     args = argparse.Namespace(
-        results=tmp_path, quiet=True, plain=True, profile=None, specs=[Path("x.toml")]
+        results=tmp_path,
+        quiet=True,
+        plain=True,
+        profile=None,
+        specs=[Path("x.toml")],
+        every_trial=False,
     )
     assert _run(jobs, args, Console(stderr=True)) == 1
     out, err = capsys.readouterr()
     assert "failed: KeyError" in out and "1 trial(s) failed" in err
+
+
+def test_a_large_run_counts_outcomes_per_workload(spec, tmp_path, capsys, monkeypatch):
+    """Above SUMMARY_ROWS trials the summary is a count per workload (a campaign's log would
+    otherwise hold a row per trial); --every-trial brings the rows back."""
+    import hpbench.cli.run
+
+    results = tmp_path / "results"
+    assert main(["run", str(spec), "--results", str(results), "--quiet"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(hpbench.cli.run, "SUMMARY_ROWS", 1)
+    assert main(["run", str(spec), "--results", str(results), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "2 trials, results in" in out and "(cached)" not in out
+    counts = next(line for line in out.splitlines() if "toy_mlp" in line)
+    # trained, cached, reached, missed, diverged, failed, unfinished: lr 1e-2 reaches, 1e-5 not
+    assert [int(cell) for cell in counts.replace("│", " ").split()[1:]] == [0, 2, 1, 1, 0, 0, 0]
+    assert "need attention" not in out and "--every-trial" in out
+
+    assert main(["run", str(spec), "--results", str(results), "--quiet", "--every-trial"]) == 0
+    assert capsys.readouterr().out.count("(cached)") == 2
+
+
+def test_the_counts_list_the_trials_that_need_attention(tmp_path, capsys, monkeypatch):
+    from rich.console import Console
+    from trial_helpers import toy_trial
+
+    import hpbench.cli.run
+    from hpbench.train.job import make_jobs
+
+    monkeypatch.setattr(hpbench.cli.run, "SUMMARY_ROWS", 0)
+    jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
+    args = argparse.Namespace(
+        results=tmp_path,
+        quiet=True,
+        plain=True,
+        profile=None,
+        specs=[Path("x.toml")],
+        every_trial=False,
+    )
+    assert hpbench.cli.run._run(jobs, args, Console(stderr=True)) == 1
+    out = capsys.readouterr().out
+    assert "1 trial, results in" in out and "trials that need attention" in out
+    assert "failed: KeyError" in out
 
 
 def test_run_help_does_not_import_jax():

@@ -23,6 +23,9 @@ from pathlib import Path
 
 from hpbench.cli import Command, add_results_option
 
+#: Above this many trials the summary counts outcomes per workload instead of listing each.
+SUMMARY_ROWS = 40
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec files to run")
@@ -42,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="runner profile: a file, or a name in runners/ (pool, ray, slurm); default: local",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--every-trial",
+        action="store_true",
+        help=f"a summary row per trial however many (default: above {SUMMARY_ROWS} trials, "
+        "counts per workload and the trials that failed, diverged or did not finish)",
+    )
     parser.add_argument(
         "--plain", action="store_true", help="plain progress lines (default when not a terminal)"
     )
@@ -86,11 +95,9 @@ def next_commands(specs: list[Path], results: Path) -> str:
 
 
 def _run(jobs: list, args: argparse.Namespace, console) -> int:
-    from rich.console import Console
-
     from hpbench.backends import run_jobs
     from hpbench.results.store import StoreError
-    from hpbench.train.progress import LiveProgress, PlainProgress, summary_table
+    from hpbench.train.progress import LiveProgress, PlainProgress
     from hpbench.train.run import Interrupted
 
     if args.quiet:
@@ -124,8 +131,7 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
         return 130
     except StoreError as error:
         return _store_failure(error, args.results, detail)
-    out = Console(file=sys.stdout, width=max(console.width, 100))
-    out.print(summary_table(outcomes, args.results))
+    _print_summary(outcomes, args, console.width)
     print(next_commands(args.specs, args.results), flush=True)  # never wrapped: copied
     failed = [o for o in outcomes if o.state == "failed"]
     if failed:
@@ -136,6 +142,27 @@ def _run(jobs: list, args: argparse.Namespace, console) -> int:
     if detail.path.exists():
         print(f"hpbench run: library warnings are in {detail.path}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _print_summary(outcomes: list, args: argparse.Namespace, width: int) -> None:
+    """A row per trial; above ``SUMMARY_ROWS`` trials (unless ``--every-trial``), counts per
+    workload and a row for each trial that needs attention."""
+    from rich.console import Console
+
+    from hpbench.train.progress import needs_attention, outcome_counts, summary_table
+
+    out = Console(file=sys.stdout, width=max(width, 100))
+    if args.every_trial or len(outcomes) <= SUMMARY_ROWS:
+        out.print(summary_table(outcomes, args.results))
+        return
+    out.print(outcome_counts(outcomes, args.results))
+    flagged = [o for o in outcomes if needs_attention(o)]
+    if flagged:
+        out.print(summary_table(flagged, args.results, title="trials that need attention"))
+    print(
+        "(a row per trial: the same command with --every-trial; finished trials are not retrained)",
+        flush=True,
+    )
 
 
 def _ignore_signals() -> None:

@@ -1,4 +1,5 @@
-"""What ``hpbench run`` shows: a live line per job, and a summary table at the end.
+"""What ``hpbench run`` shows: a live line per job, and a summary at the end (a row per
+trial, or for a large run counts per workload and the trials that need attention).
 
 :class:`LiveProgress` draws one rich progress line per trial (trial id, workload, pack size,
 step / horizon, steps/s, its latest metric vs target, ETA); :class:`PlainProgress` prints a
@@ -156,19 +157,72 @@ def _result_text(outcome: TrialOutcome) -> str:
     return f"{prefix}missed target"
 
 
-def summary_table(outcomes: Sequence[TrialOutcome], results_dir: Path) -> Table:
+#: The columns of the counts table: what became of a trial in this run.
+_COUNTED = ("trained", "cached", "reached", "missed", "diverged", "failed", "unfinished")
+
+
+def _counted(outcome: TrialOutcome) -> tuple[str, ...]:
+    """The counts a trial adds to: how it got its result (trained now or cached) and the
+    result (reached, missed, diverged, failed), or unfinished (interrupted, or claimed by
+    another run)."""
+    if outcome.state in ("interrupted", "elsewhere"):
+        return ("unfinished",)
+    if outcome.state == "failed":
+        return ("failed",)
+    how = "cached" if outcome.state == "skipped" else "trained"
+    if outcome.state == "diverged":
+        return how, "diverged"
+    return how, "reached" if outcome.reached_step is not None else "missed"
+
+
+def _workload(outcome: TrialOutcome) -> str:
+    t = outcome.trial
+    return t.workload if t.variant == "base" else f"{t.workload}/{t.variant}"
+
+
+def outcome_counts(outcomes: Sequence[TrialOutcome], results_dir: Path) -> Table:
+    """Per workload, how many trials were trained or cached and how many reached their
+    target, missed it, diverged, failed or did not finish; a last row sums them."""
+    rows: dict[str, dict[str, int]] = {}
+    for outcome in outcomes:
+        counts = rows.setdefault(_workload(outcome), dict.fromkeys(_COUNTED, 0))
+        for column in _counted(outcome):
+            counts[column] += 1
+    trials = "1 trial" if len(outcomes) == 1 else f"{len(outcomes)} trials"
+    title = f"{trials}, results in {results_dir}/"
+    table = Table(title=title, title_justify="left")
+    table.add_column("workload")
+    for column in _COUNTED:
+        table.add_column(column, justify="right")
+    for workload, counts in sorted(rows.items()):
+        table.add_row(workload, *(str(counts[c]) for c in _COUNTED))
+    total = [sum(counts[c] for counts in rows.values()) for c in _COUNTED]
+    table.add_section()
+    table.add_row("all", *map(str, total))
+    return table
+
+
+def needs_attention(outcome: TrialOutcome) -> bool:
+    """A trial the counts alone would hide: it failed, diverged, did not finish, or this run
+    repaired something of it."""
+    return outcome.state in ("failed", "diverged", "interrupted", "elsewhere") or bool(
+        outcome.repair
+    )
+
+
+def summary_table(
+    outcomes: Sequence[TrialOutcome], results_dir: Path, title: str | None = None
+) -> Table:
     """One row per trial: id, workload, the hyperparameters that vary, its result."""
     varying = sorted(
         name
         for name in {k for o in outcomes for k in o.trial.params}
         if len({o.trial.params.get(name) for o in outcomes}) > 1
     )
-    table = Table(title=f"results in {results_dir}/", title_justify="left")
+    table = Table(title=title or f"results in {results_dir}/", title_justify="left")
     for column in ("trial", "workload", "seed", *varying, "result"):
         table.add_column(column)
     for o in outcomes:
-        t = o.trial
-        workload = t.workload if t.variant == "base" else f"{t.workload}/{t.variant}"
-        cells = [f"{t.params.get(n, '')}" for n in varying]
-        table.add_row(t.id, workload, str(t.seed), *cells, describe(o))
+        cells = [f"{o.trial.params.get(n, '')}" for n in varying]
+        table.add_row(o.trial.id, _workload(o), str(o.trial.seed), *cells, describe(o))
     return table
