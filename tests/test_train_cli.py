@@ -78,7 +78,8 @@ def test_run_trains_the_spec_then_reuses_its_results(spec, tmp_path, capsys):
     assert err == "" and out.count("(cached)") == 2
 
 
-def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
+def run_a_failing_trial(results: Path) -> int:
+    """``hpbench run``'s exit code for one trial that fails (its workload does not exist)."""
     from rich.console import Console
     from trial_helpers import toy_trial
 
@@ -87,14 +88,18 @@ def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
 
     jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
     args = argparse.Namespace(
-        results=tmp_path,
+        results=results,
         quiet=True,
         plain=True,
         profile=None,
         specs=[Path("x.toml")],
         every_trial=False,
     )
-    assert _run(jobs, args, Console(stderr=True)) == 1
+    return _run(jobs, args, Console(stderr=True))
+
+
+def test_a_failed_trial_makes_the_exit_code_1(tmp_path, capsys):
+    assert run_a_failing_trial(tmp_path) == 1
     out, err = capsys.readouterr()
     assert "failed: KeyError" in out and "1 trial(s) failed" in err
 
@@ -121,23 +126,10 @@ def test_a_large_run_counts_outcomes_per_workload(spec, tmp_path, capsys, monkey
 
 
 def test_the_counts_list_the_trials_that_need_attention(tmp_path, capsys, monkeypatch):
-    from rich.console import Console
-    from trial_helpers import toy_trial
-
     import hpbench.cli.run
-    from hpbench.train.job import make_jobs
 
     monkeypatch.setattr(hpbench.cli.run, "SUMMARY_ROWS", 0)
-    jobs = make_jobs([toy_trial(workload="no_such_workload")], pack=1)
-    args = argparse.Namespace(
-        results=tmp_path,
-        quiet=True,
-        plain=True,
-        profile=None,
-        specs=[Path("x.toml")],
-        every_trial=False,
-    )
-    assert hpbench.cli.run._run(jobs, args, Console(stderr=True)) == 1
+    assert run_a_failing_trial(tmp_path) == 1
     out = capsys.readouterr().out
     assert "1 trial, results in" in out and "trials that need attention" in out
     assert "failed: KeyError" in out
