@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from hpbench.config._toml import tomllib
 from hpbench.config.locate import locate
 from hpbench.config.values import as_integer
 from hpbench.plan import Plan, Scalar, Trial, point_key
@@ -269,21 +270,59 @@ def _target_path(workload: str, variant: str) -> tuple[str, ...]:
 
 def _unplaceable(metric: str, path: tuple[str, ...]) -> str:
     return (
-        f"no `{'.'.join(path)}` written in the suite file; write "
-        f'`target = {{ metric = "{metric}", value = ... }}` in its table'
+        f"no `{'.'.join(path)}` written in the suite file, and its table holds a `target` "
+        f'hpbench cannot complete; write `target = {{ metric = "{metric}", value = ... }}` in '
+        "its table"
     )
+
+
+def _header_names(line: str, table: tuple[str, ...]) -> bool:
+    """Whether ``line`` is the ``[table]`` header (bare or quoted keys, any spacing)."""
+    text = line.split("#", 1)[0].strip()
+    if not text.startswith("[") or text.startswith("[[") or not text.endswith("]"):
+        return False
+    keys = [key.strip().strip('"').strip("'") for key in text[1:-1].split(".")]
+    return tuple(keys) == table
+
+
+def _with_target_line(text: str, path: tuple[str, ...], metric: str) -> str | None:
+    """``text`` with a ``target = { metric = ..., value = 0.0 }`` line for ``path`` (its value
+    then replaced like any other): under the workload's (or variant's) table header, or in a
+    new table at the end when the file has none (``extends`` merges it over the parent's).
+    None where the table is written some other way or already has a ``target``."""
+    table = path[:-2]
+    positions = locate(text)
+    if path[:-1] in positions:  # a target without its value: the user's to complete
+        return None
+    line = f'target = {{ metric = "{metric}", value = 0.0 }}\n'
+    lines = text.splitlines(keepends=True)
+    header = positions.get(table)
+    if header is None:
+        end = "" if not lines or lines[-1].endswith("\n") else "\n"
+        placed = f"{text}{end}\n[{'.'.join(table)}]\n{line}"
+    elif _header_names(lines[header.line - 1], table):
+        placed = "".join([*lines[: header.line], line, *lines[header.line :]])
+    else:
+        return None  # an inline table, dotted keys or a table only implied by a sub-table
+    try:  # a new table under an inline one is not TOML
+        tomllib.loads(placed)
+    except tomllib.TOMLDecodeError:
+        return None
+    return placed
 
 
 def check_writable(text: str, plan: Plan) -> list[str]:
     """The problems that would stop ``write_targets`` putting ``plan``'s targets into
     ``text``, found before anything trains."""
     positions = locate(text)
-    problems = {}
-    for trial in plan.trials:
-        path = _target_path(trial.workload, trial.variant)
-        if path not in positions:
-            problems[path] = f"{trial.workload}: {_unplaceable(trial.target.metric, path)}"
-    return list(problems.values())
+    missing = {
+        _target_path(t.workload, t.variant): (t.workload, t.target.metric) for t in plan.trials
+    }
+    return [
+        f"{workload}: {_unplaceable(metric, path)}"
+        for path, (workload, metric) in missing.items()
+        if path not in positions and _with_target_line(text, path, metric) is None
+    ]
 
 
 def _describe(point: Mapping[str, Scalar], separator: str) -> str:
@@ -339,17 +378,22 @@ def provenance_lines(setting: TargetSetting, version: str, hpbench_version: str)
 
 
 def write_targets(text: str, setting: TargetSetting, header: Sequence[str]) -> str:
-    """``text`` (a suite file) with each target's value replaced and ``header`` (the
-    provenance block) in place of the previous one, or above the first table.
+    """``text`` (a suite file) with each target's value replaced (or its line added) and
+    ``header`` (the provenance block) in place of the previous one, or above the first table.
 
-    Raises ``ValueError`` naming a workload whose target value is not written in ``text``.
+    Raises ``ValueError`` naming a workload whose target cannot be written in ``text``.
     """
+    for target in setting.targets:
+        path = _target_path(target.workload, target.variant)
+        if path not in locate(text):
+            placed = _with_target_line(text, path, target.metric)
+            if placed is None:
+                raise ValueError(f"{target.key}: {_unplaceable(target.metric, path)}")
+            text = placed
     positions = locate(text)
     lines = text.splitlines(keepends=True)
     for target in setting.targets:
         path = _target_path(target.workload, target.variant)
-        if path not in positions:
-            raise ValueError(f"{target.key}: {_unplaceable(target.metric, path)}")
         pos = positions[path]
         line = lines[pos.value_line - 1]
         start, end = _value_span(line, pos.value_col)
