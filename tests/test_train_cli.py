@@ -184,3 +184,24 @@ def test_progress_shows_each_trial_with_its_own_metric():
         f"{t1} 0.05, {t2} 0.31",
         f"[trial {t3}] criteo/mini step 10/1000 cross_entropy 0.6 (target 0.45)",
     ]
+
+
+def test_the_counts_read_a_cached_divergence_as_diverged():
+    """A trial that diverged in an earlier run comes back cached with the reason "already
+    diverged": counted as diverged (and flagged), not as a missed target."""
+    from trial_helpers import toy_trial
+
+    from hpbench.train.outcome import TrialOutcome
+    from hpbench.train.progress import needs_attention, outcome_counts
+
+    trial = toy_trial()
+    outcomes = [
+        TrialOutcome(trial, "skipped", step=40, reason="already diverged"),
+        TrialOutcome(trial, "skipped", step=100, reached_step=60, reason="already done"),
+        TrialOutcome(trial, "done", step=100),
+    ]
+    table = outcome_counts(outcomes, Path("results"))
+    columns = {column.header: list(column.cells) for column in table.columns}
+    assert columns["cached"][0] == "2" and columns["trained"][0] == "1"
+    assert [columns[c][0] for c in ("reached", "missed", "diverged")] == ["1", "1", "1"]
+    assert [needs_attention(o) for o in outcomes] == [True, False, False]

@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--every-trial",
         action="store_true",
         help=f"a summary row per trial however many (default: above {SUMMARY_ROWS} trials, "
-        "counts per workload and the trials that failed, diverged or did not finish)",
+        "counts per workload and a row for each trial that failed, diverged, did not finish "
+        "or was repaired)",
     )
     parser.add_argument(
         "--plain", action="store_true", help="plain progress lines (default when not a terminal)"

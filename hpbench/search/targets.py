@@ -270,9 +270,9 @@ def _target_path(workload: str, variant: str) -> tuple[str, ...]:
 
 def _unplaceable(metric: str, path: tuple[str, ...]) -> str:
     return (
-        f"no `{'.'.join(path)}` written in the suite file, and its table holds a `target` "
-        f'hpbench cannot complete; write `target = {{ metric = "{metric}", value = ... }}` in '
-        "its table"
+        f"no `{'.'.join(path)}` written in the suite file, and no line can be added for it "
+        "(a `target` written without its `value`, or the workload an inline table); write "
+        f'`target = {{ metric = "{metric}", value = ... }}` in its table'
     )
 
 

@@ -170,9 +170,14 @@ def _counted(outcome: TrialOutcome) -> tuple[str, ...]:
     if outcome.state == "failed":
         return ("failed",)
     how = "cached" if outcome.state == "skipped" else "trained"
-    if outcome.state == "diverged":
+    if _diverged(outcome):
         return how, "diverged"
     return how, "reached" if outcome.reached_step is not None else "missed"
+
+
+def _diverged(outcome: TrialOutcome) -> bool:
+    """Diverged in this run, or in the run whose result this one reuses."""
+    return outcome.state == "diverged" or outcome.reason == "already diverged"
 
 
 def _workload(outcome: TrialOutcome) -> str:
@@ -205,9 +210,8 @@ def outcome_counts(outcomes: Sequence[TrialOutcome], results_dir: Path) -> Table
 def needs_attention(outcome: TrialOutcome) -> bool:
     """A trial the counts alone would hide: it failed, diverged, did not finish, or this run
     repaired something of it."""
-    return outcome.state in ("failed", "diverged", "interrupted", "elsewhere") or bool(
-        outcome.repair
-    )
+    unfinished = outcome.state in ("failed", "interrupted", "elsewhere")
+    return unfinished or _diverged(outcome) or bool(outcome.repair)
 
 
 def summary_table(
