@@ -25,7 +25,7 @@ import hpbench
 from benchmarks.bench_hardness import finished
 from benchmarks.lr_landscape import cell, untuned_bests
 from benchmarks.seed_spread import spread_over_gap
-from hpbench.plan import Target
+from hpbench.plan import Target, point_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,17 +60,17 @@ def points(spec: Path, results: Path) -> list[Point]:
     store = hpbench.Results(results).of(plan)
     by_point: dict[tuple, list] = {}
     for trial in plan.trials:
-        by_point.setdefault((trial.workload, trial.hyperparameters, trial.warmup), []).append(trial)
+        by_point.setdefault((trial.workload, point_key(trial)), []).append(trial)
     out = []
-    for rank, ((workload, hyperparameters, _), trials) in enumerate(by_point.items(), 1):
+    for rank, trials in enumerate(by_point.values(), 1):
         ended = list(finished(sorted(trials, key=lambda t: t.seed), store))
         if len(ended) < len(trials):
             continue
         out.append(
             Point(
-                workload=workload,
+                workload=trials[0].workload,
                 rank=rank,
-                learning_rate=dict(hyperparameters)["learning_rate"],
+                learning_rate=trials[0].params["learning_rate"],
                 target=trials[0].target,
                 bests=tuple(score.best_metric for _, score in ended),
             )
