@@ -277,12 +277,13 @@ def _unplaceable(metric: str, path: tuple[str, ...]) -> str:
 
 
 def _header_names(line: str, table: tuple[str, ...]) -> bool:
-    """Whether ``line`` is the ``[table]`` header (bare or quoted keys, any spacing)."""
-    text = line.split("#", 1)[0].strip()
-    if not text.startswith("[") or text.startswith("[[") or not text.endswith("]"):
+    """Whether ``line`` is the ``[table]`` header itself (not a sub-table's, an inline table
+    or dotted keys): the longest key path it writes is ``table``."""
+    try:
+        tomllib.loads(line)
+    except tomllib.TOMLDecodeError:  # a line of a multi-line value
         return False
-    keys = [key.strip().strip('"').strip("'") for key in text[1:-1].split(".")]
-    return tuple(keys) == table
+    return line.lstrip().startswith("[") and max(locate(line), key=len, default=()) == table
 
 
 def _with_target_line(text: str, path: tuple[str, ...], metric: str) -> str | None:
@@ -383,14 +384,14 @@ def write_targets(text: str, setting: TargetSetting, header: Sequence[str]) -> s
 
     Raises ``ValueError`` naming a workload whose target cannot be written in ``text``.
     """
+    positions = locate(text)
     for target in setting.targets:
         path = _target_path(target.workload, target.variant)
-        if path not in locate(text):
+        if path not in positions:
             placed = _with_target_line(text, path, target.metric)
             if placed is None:
                 raise ValueError(f"{target.key}: {_unplaceable(target.metric, path)}")
-            text = placed
-    positions = locate(text)
+            text, positions = placed, locate(placed)
     lines = text.splitlines(keepends=True)
     for target in setting.targets:
         path = _target_path(target.workload, target.variant)
