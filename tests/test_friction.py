@@ -252,3 +252,22 @@ def test_the_nightly_and_the_api_confine_data_paths_too(tmp_path, monkeypatch):
     assert not (project / "res").exists()
     allowed = checked_plan("specs/full.toml", project / "runners" / "data.toml")
     assert [t.data for t in allowed.trials] == [str(data / "toy")]
+
+
+def test_a_spec_outside_the_checkout_is_shown_the_shipped_suite_by_its_path(tmp_path):
+    """A user's own project names a shipped suite as if it stood beside the spec (or by its
+    bare name): the error names the path that reaches the shipped file."""
+    shipped = (ROOT / "specs" / "suites" / "toy.toml").resolve().as_posix()
+    for written in ("suites/toy.toml", "toy"):
+        (tmp_path / "x.toml").write_text(f'[benchmark]\nextends = "{written}"\n')
+        result = hpbench("validate", "x.toml", cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip().endswith(
+            f"hpbench's shipped specs are in {(ROOT / 'specs').resolve()}/; "
+            f'did you mean "{shipped}"?'
+        ), result.stderr
+        (tmp_path / "x.toml").write_text(f'[benchmark]\nextends = "{shipped}"\n')
+        assert hpbench("validate", "x.toml", cwd=tmp_path).returncode == 0
+    (tmp_path / "x.toml").write_text('[benchmark]\nextends = "../../etc/passwd"\n')
+    result = hpbench("validate", "x.toml", cwd=tmp_path)
+    assert result.returncode == 2 and "shipped" not in result.stderr

@@ -20,7 +20,7 @@ import attrs
 
 from hpbench.config._toml import tomllib
 from hpbench.config.bounds import MAX_DEPTH, MAX_EXTENDS, MAX_FILE_BYTES, oversized
-from hpbench.config.confine import default_roots, reference_problem
+from hpbench.config.confine import SHIPPED_SPECS, default_roots, reference_problem
 from hpbench.config.errors import ConfigError, Problem, display_path, show
 from hpbench.config.locate import Path_, Position, locate
 
@@ -133,7 +133,7 @@ def extended_file(
     problem = reference_problem(extends, me.parent, doc.roots)
     if problem is not None:
         hint = _relative_hint(key, extends, me, doc.roots) if "outside" in problem else None
-        raise ConfigError([doc.problem(key, problem, hint)])
+        raise ConfigError([doc.problem(key, problem, _shipped_hint(extends, me) or hint)])
     parent = (me.parent / extends).resolve()
     if parent in (*chain, me):
         cycle = " -> ".join(display_path(p) for p in (*chain, me, parent))
@@ -142,9 +142,33 @@ def extended_file(
     if not parent.is_file():
         kind = "suite" if key[-1] == "suite" else "spec"
         message = f"expected an existing {kind} file, found no file {display_path(parent)}"
-        hint = _relative_hint(key, extends, me, doc.roots)
+        hint = _shipped_hint(extends, me) or _relative_hint(key, extends, me, doc.roots)
         raise ConfigError([doc.problem(key, message, hint)])
     return parent
+
+
+def _shipped_hint(extends: object, me: Path) -> str | None:
+    """For a spec outside hpbench's shipped ``specs/`` whose ``extends`` or ``suite`` names a
+    shipped spec as if it stood beside it ("suites/x.toml", "algoperf_mini"): the path that
+    reaches the shipped file, relative inside hpbench's checkout, absolute from elsewhere (a
+    user's own project may name the shipped specs by their absolute path)."""
+    if not isinstance(extends, str) or not extends or "\0" in extends:
+        return None
+    if me.resolve().is_relative_to(SHIPPED_SPECS):
+        return None
+    name = extends if extends.endswith(".toml") else f"{extends}.toml"
+    for candidate in (SHIPPED_SPECS / name, SHIPPED_SPECS / "suites" / name):
+        candidate = candidate.resolve()
+        if not candidate.is_relative_to(SHIPPED_SPECS) or not candidate.is_file():
+            continue
+        if any(part.startswith(".") for part in candidate.relative_to(SHIPPED_SPECS).parts):
+            continue
+        if me.resolve().is_relative_to(SHIPPED_SPECS.parent):
+            written = Path(os.path.relpath(candidate, me.resolve().parent)).as_posix()
+        else:
+            written = candidate.as_posix()
+        return f'hpbench\'s shipped specs are in {SHIPPED_SPECS}/; did you mean "{written}"?'
+    return None
 
 
 def _relative_hint(key: Path_, extends: object, me: Path, roots: tuple[Path, ...]) -> str | None:
