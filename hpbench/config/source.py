@@ -132,8 +132,11 @@ def extended_file(
         raise ConfigError([doc.problem(key, message)])
     problem = reference_problem(extends, me.parent, doc.roots)
     if problem is not None:
-        hint = _relative_hint(key, extends, me, doc.roots) if "outside" in problem else None
-        raise ConfigError([doc.problem(key, problem, _shipped_hint(extends, me) or hint)])
+        shipped = _shipped_path(extends, me)
+        hint = None
+        if shipped is not None or "outside" in problem:
+            hint = _relative_hint(key, extends, me, doc.roots, shipped)
+        raise ConfigError([doc.problem(key, problem, hint)])
     parent = (me.parent / extends).resolve()
     if parent in (*chain, me):
         cycle = " -> ".join(display_path(p) for p in (*chain, me, parent))
@@ -142,16 +145,15 @@ def extended_file(
     if not parent.is_file():
         kind = "suite" if key[-1] == "suite" else "spec"
         message = f"expected an existing {kind} file, found no file {display_path(parent)}"
-        hint = _shipped_hint(extends, me) or _relative_hint(key, extends, me, doc.roots)
+        hint = _relative_hint(key, extends, me, doc.roots, _shipped_path(extends, me))
         raise ConfigError([doc.problem(key, message, hint)])
     return parent
 
 
-def _shipped_hint(extends: object, me: Path) -> str | None:
-    """For a spec outside hpbench's shipped ``specs/`` whose ``extends`` or ``suite`` names a
-    shipped spec as if it stood beside it ("suites/x.toml", "algoperf_mini"): the path that
-    reaches the shipped file, relative inside hpbench's checkout, absolute from elsewhere (a
-    user's own project may name the shipped specs by their absolute path)."""
+def _shipped_path(extends: object, me: Path) -> Path | None:
+    """The shipped spec that ``extends`` names as if hpbench's ``specs/`` (or its
+    ``suites/``) stood beside ``me``, ".toml" optional ("suites/x.toml", "algoperf_mini");
+    None when there is none or ``me`` lies in the shipped ``specs/`` itself."""
     if not isinstance(extends, str) or not extends or "\0" in extends:
         return None
     if me.resolve().is_relative_to(SHIPPED_SPECS):
@@ -163,26 +165,30 @@ def _shipped_hint(extends: object, me: Path) -> str | None:
             continue
         if any(part.startswith(".") for part in candidate.relative_to(SHIPPED_SPECS).parts):
             continue
-        if me.resolve().is_relative_to(SHIPPED_SPECS.parent):
-            written = Path(os.path.relpath(candidate, me.resolve().parent)).as_posix()
-        else:
-            written = candidate.as_posix()
-        return f'hpbench\'s shipped specs are in {SHIPPED_SPECS}/; did you mean "{written}"?'
+        return candidate
     return None
 
 
-def _relative_hint(key: Path_, extends: object, me: Path, roots: tuple[Path, ...]) -> str | None:
+def _relative_hint(
+    key: Path_, extends: object, me: Path, roots: tuple[Path, ...], shipped: Path | None
+) -> str | None:
     """Relative ``extends`` (or ``suite``, the last part of ``key``) paths are from the spec
     file: say so, and name the right path when the value names a file relative to the
-    working directory (one inside ``roots``)."""
+    working directory (one inside ``roots``) or a ``shipped`` spec. From outside hpbench's
+    checkout (a user's own project) a shipped spec is reached by its absolute path."""
     if not isinstance(extends, str) or Path(extends).is_absolute():
         return None
+    if shipped is not None and not me.resolve().is_relative_to(SHIPPED_SPECS.parent):
+        where = f"hpbench's shipped specs are in {SHIPPED_SPECS}/"
+        return f'{where}; did you mean "{shipped.as_posix()}"?'
     hint = f"{key[-1]} paths are relative to the spec file's directory ({display_path(me.parent)}/)"
     meant = Path.cwd() / extends
     written = os.path.relpath(meant, me.parent)
-    if reference_problem(written, me.parent, roots) is None and meant.is_file():
-        hint += f'; did you mean "{Path(written).as_posix()}"?'
-    return hint
+    if shipped is not None:
+        written = os.path.relpath(shipped, me.resolve().parent)
+    elif reference_problem(written, me.parent, roots) is not None or not meant.is_file():
+        return hint
+    return hint + f'; did you mean "{Path(written).as_posix()}"?'
 
 
 def deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
