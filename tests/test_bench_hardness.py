@@ -10,7 +10,7 @@ import pytest
 from benchmarks import bench_hardness
 from benchmarks.synthetic_results import curve_value, make_result, write_result
 from hpbench.api import plan
-from hpbench.plan import Target
+from hpbench.plan import Target, point_key
 from hpbench.report.papers import TABLE_4_NAIVE_BEST, relative_miss, table_4_naive_miss
 
 ROOT = bench_hardness.ROOT
@@ -74,13 +74,55 @@ def test_graded_ceiling_exports_the_whole_budget_trials_no_spec_names(tmp_path, 
     rerun = Rerun((0, 1, 2, 3, 4), 0.25)
     whole, reruns = graded_ceiling.winners_and_reruns(spec, (0, 1, 2), rerun, store)
     assert len(whole) == 3 * len(first) and {t.horizon for t in whole} == {1.0}
-    for trial in (*whole, *reruns):  # already trained: main trains nothing
+    (second,) = graded_ceiling.winners_as(spec, (Rerun((5, 6), 0.25),), store)
+    assert {(t.seed, t.horizon) for t in second} == {(5, 0.25), (6, 0.25)}
+    assert {point_key(t) for t in second} == {point_key(t) for t in reruns}  # the same points
+    for trial in (*whole, *reruns, *second):  # already trained: main trains nothing
         write_result(make_result(trial, 0.5), store)
     archive = tmp_path / "ceiling.tar.xz"
-    graded_ceiling.main(["--results", str(store), "--export", str(archive)])
-    assert f"{archive}: 24 whole-budget trials" in capsys.readouterr().out
+    args = ["--results", str(store), "--export", str(archive), "--second-seeds", "5,6"]
+    graded_ceiling.main(args)
+    out = capsys.readouterr().out
+    assert f"{archive}: 40 trials (24 whole-budget, 16 of the second sample)" in out
+    assert "| workload | target | reruns' seeds: bests (spread) | second sample" in out
     restored = import_results(archive, tmp_path / "restored").restored
-    assert sorted(restored) == sorted(t.id for t in whole)
+    assert sorted(restored) == sorted(t.id for t in (*whole, *second))
+
+
+def test_second_sample_reads_spread_over_gap_twice_and_pooled(tmp_path):
+    from benchmarks import graded_ceiling
+    from hpbench.results import read_planned
+    from hpbench.search.targets import Rerun
+
+    spec = ROOT / "specs" / "targets_graded.toml"
+    winner = next(t for t in plan(spec).trials if t.workload == "criteo")
+    reruns = Rerun((0, 1, 2, 3, 4), 0.25).trials(winner)
+    second = Rerun((5, 6, 7, 8, 9), 0.25).trials(winner)
+    naive = [
+        t for t in plan(ROOT / "specs/findings/naive_adam.toml").trials if t.workload == "criteo"
+    ]
+    reach = dict(zip(range(10), (0.5, 0.6, 0.7, 0.55, 0.65, 0.4, 0.5, 0.9, 0.6, 0.7), strict=True))
+    for trial in (*reruns, *second):
+        write_result(make_result(trial, reach[trial.seed]), tmp_path)
+    for trial in naive:
+        write_result(make_result(trial, 1.5), tmp_path)
+    trials = [*reruns, *second, *naive]
+    (row,) = graded_ceiling.second_sample(reruns, second, naive, read_planned(tmp_path, trials))
+
+    def best(trial, r):  # the synthetic curves fall monotonically: best at the horizon's end
+        return curve_value(trial, trial.horizon_steps - trial.horizon_steps % trial.eval_every, r)
+
+    a = [best(reruns[0], reach[s]) for s in range(5)]
+    b = [best(second[0], reach[s]) for s in range(5, 10)]
+    gap = best(naive[0], 1.5) - winner.target.value  # criteo: lower is better
+    assert row["first"] == pytest.approx(a) and row["second"] == pytest.approx(b)
+    assert row["first_ratio"] == pytest.approx((max(a) - min(a)) / gap)
+    assert row["second_ratio"] == pytest.approx((max(b) - min(b)) / gap)
+    mean_a, mean_b = sum(a) / 5, sum(b) / 5
+    squares = sum((x - mean_a) ** 2 for x in a) + sum((x - mean_b) ** 2 for x in b)
+    assert row["pooled_sd"] == pytest.approx((squares / 8) ** 0.5)
+    assert row["pooled_ratio"] == pytest.approx(2.326 * (squares / 8) ** 0.5 / gap)
+    assert gap > 0  # naive Adam's curves stop short of the target: a positive gap
 
 
 def test_graded_ceiling_reads_best_metrics_per_workload_and_seed(tmp_path):
