@@ -114,6 +114,13 @@ def curve_shape(steps: list[int], values: list[float], target, max_steps: int) -
     }
 
 
+def gap_to_target(target, untuned: list[float]) -> float:
+    """How far the untuned arm's median best falls short of ``target``: positive where it
+    misses, negative where it passes (item 1's gap)."""
+    sign = 1.0 if target.direction == "max" else -1.0
+    return sign * (target.value - statistics.median(untuned))
+
+
 def criteria(
     whole: Sequence[Trial],
     reruns: Sequence[Trial],
@@ -141,8 +148,7 @@ def criteria(
             continue
         target = trials[0].target
         median = {k: statistics.median(s[k] for s in shapes) for k in shapes[0]}
-        sign = 1.0 if target.direction == "max" else -1.0
-        gap = sign * (target.value - statistics.median(untuned[workload]))
+        gap = gap_to_target(target, untuned[workload])
         rows.append(
             {
                 "workload": workload,
@@ -177,8 +183,7 @@ def second_sample(
     rows = []
     for workload in sorted(set(first) & set(other) & set(untuned)):
         target = next(t.target for t in reruns if t.workload == workload)
-        sign = 1.0 if target.direction == "max" else -1.0
-        gap = sign * (target.value - statistics.median(untuned[workload])) or math.nan
+        gap = gap_to_target(target, untuned[workload]) or math.nan
         a, b = first[workload], other[workload]
         sd = pooled_sd(a, b) if min(len(a), len(b)) > 1 else math.nan
         rows.append(
