@@ -273,8 +273,7 @@ def naive_check(spec: Path, results: Path, suite: Path = SUITE) -> list[dict]:
             continue
         score = score_trial(finished[trial.id], trial.id)
         target = trial.target
-        sign = 1 if target.direction == "min" else -1
-        gap = sign * (score.best_metric - target.value)
+        gap = target.shortfall(score.best_metric)
         values = [v for v in seeds.get(trial.workload, []) if v == v]  # NaN: a failed seed
         spread = max(values) - min(values) if values else float("nan")
         rows.append(

@@ -114,13 +114,6 @@ def curve_shape(steps: list[int], values: list[float], target, max_steps: int) -
     }
 
 
-def gap_to_target(target, untuned: list[float]) -> float:
-    """How far the untuned arm's median best falls short of ``target``: positive where it
-    misses, negative where it passes (item 1's gap)."""
-    sign = 1.0 if target.direction == "max" else -1.0
-    return sign * (target.value - statistics.median(untuned))
-
-
 def criteria(
     whole: Sequence[Trial],
     reruns: Sequence[Trial],
@@ -148,7 +141,7 @@ def criteria(
             continue
         target = trials[0].target
         median = {k: statistics.median(s[k] for s in shapes) for k in shapes[0]}
-        gap = gap_to_target(target, untuned[workload])
+        gap = target.shortfall(statistics.median(untuned[workload]))
         rows.append(
             {
                 "workload": workload,
@@ -183,7 +176,7 @@ def second_sample(
     rows = []
     for workload in sorted(set(first) & set(other) & set(untuned)):
         target = next(t.target for t in reruns if t.workload == workload)
-        gap = gap_to_target(target, untuned[workload]) or math.nan
+        gap = target.shortfall(statistics.median(untuned[workload])) or math.nan
         a, b = first[workload], other[workload]
         sd = pooled_sd(a, b) if min(len(a), len(b)) > 1 else math.nan
         rows.append(

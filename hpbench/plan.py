@@ -115,6 +115,11 @@ class Target:
             return False
         return measured <= self.value if self.direction == "min" else measured >= self.value
 
+    def shortfall(self, measured: float) -> float:
+        """How far ``measured`` falls short of the target, in the metric's units: positive
+        where it misses, negative where it passes, 0 on the target itself."""
+        return measured - self.value if self.direction == "min" else self.value - measured
+
     def best(self, values: Iterable[float]) -> float:
         """The best of ``values`` in the target's direction; NaN when none is a number."""
         kept = [v for v in values if not math.isnan(v)]

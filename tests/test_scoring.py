@@ -37,6 +37,17 @@ def test_equal_to_target_counts_in_both_directions():
     assert score_trial(make_result([0.6, 0.5], target=Target("wer", 0.5, "min"))).steps == 20
 
 
+def test_shortfall_is_signed_toward_missing_in_both_directions():
+    wer, ssim = Target("wer", 0.25, "min"), Target("ssim", 0.8, "max")
+    assert wer.shortfall(0.3) == pytest.approx(0.05)  # misses by 0.05 WER
+    assert wer.shortfall(0.2) == pytest.approx(-0.05)  # passes
+    assert ssim.shortfall(0.75) == pytest.approx(0.05)  # misses by 0.05 SSIM
+    assert ssim.shortfall(0.9) == pytest.approx(-0.1)
+    assert wer.shortfall(0.25) == 0 and not wer.shortfall(0.25) > 0
+    for target, value in ((wer, 0.3), (wer, 0.2), (ssim, 0.75), (ssim, 0.9)):
+        assert (target.shortfall(value) <= 0) == target.reached(value)
+
+
 def test_nan_never_reaches_and_is_ignored_by_best_metric():
     ssim = Target("ssim", 0.7, "max")
     score = score_trial(make_result([math.nan, 0.6, math.nan], target=ssim))
