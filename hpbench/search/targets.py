@@ -286,13 +286,15 @@ def _header_names(line: str, table: tuple[str, ...]) -> bool:
     return line.lstrip().startswith("[") and max(locate(line), key=len, default=()) == table
 
 
-def _with_target_line(text: str, path: tuple[str, ...], metric: str) -> str | None:
+def _with_target_line(
+    text: str, positions: Mapping[tuple[str, ...], Any], path: tuple[str, ...], metric: str
+) -> str | None:
     """``text`` with a ``target = { metric = ..., value = 0.0 }`` line for ``path`` (its value
     then replaced like any other): under the workload's (or variant's) table header, or in a
     new table at the end when the file has none (``extends`` merges it over the parent's).
-    None where the table is written some other way or already has a ``target``."""
+    None where the table is written some other way or already has a ``target``.
+    ``positions``: ``locate(text)``, which the callers have already."""
     table = path[:-2]
-    positions = locate(text)
     if path[:-1] in positions:  # a target without its value: the user's to complete
         return None
     line = f'target = {{ metric = "{metric}", value = 0.0 }}\n'
@@ -322,7 +324,7 @@ def check_writable(text: str, plan: Plan) -> list[str]:
     return [
         f"{workload}: {_unplaceable(metric, path)}"
         for path, (workload, metric) in missing.items()
-        if path not in positions and _with_target_line(text, path, metric) is None
+        if path not in positions and _with_target_line(text, positions, path, metric) is None
     ]
 
 
@@ -388,7 +390,7 @@ def write_targets(text: str, setting: TargetSetting, header: Sequence[str]) -> s
     for target in setting.targets:
         path = _target_path(target.workload, target.variant)
         if path not in positions:
-            placed = _with_target_line(text, path, target.metric)
+            placed = _with_target_line(text, positions, path, target.metric)
             if placed is None:
                 raise ValueError(f"{target.key}: {_unplaceable(target.metric, path)}")
             text, positions = placed, locate(placed)
