@@ -182,12 +182,13 @@ def _relative_hint(
         where = f"hpbench's shipped specs are in {SHIPPED_SPECS}/"
         return f'{where}; did you mean "{shipped.as_posix()}"?'
     hint = f"{key[-1]} paths are relative to the spec file's directory ({display_path(me.parent)}/)"
-    meant = Path.cwd() / extends
-    written = os.path.relpath(meant, me.parent)
     if shipped is not None:
         written = os.path.relpath(shipped, me.resolve().parent)
-    elif reference_problem(written, me.parent, roots) is not None or not meant.is_file():
-        return hint
+    else:
+        meant = Path.cwd() / extends
+        written = os.path.relpath(meant, me.parent)
+        if reference_problem(written, me.parent, roots) is not None or not meant.is_file():
+            return hint
     return hint + f'; did you mean "{Path(written).as_posix()}"?'
 
 
