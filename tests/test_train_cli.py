@@ -187,19 +187,21 @@ def test_progress_shows_each_trial_with_its_own_metric():
 
 
 def test_the_counts_read_a_cached_divergence_as_diverged():
-    """A trial that diverged in an earlier run comes back cached with the reason "already
-    diverged": counted as diverged (and flagged), not as a missed target."""
+    """A trial that diverged in an earlier run comes back cached ("already diverged"):
+    counted as diverged (and flagged), not as a missed target."""
     from trial_helpers import toy_trial
 
+    from hpbench.results.records import Status
     from hpbench.train.outcome import TrialOutcome
     from hpbench.train.progress import needs_attention, outcome_counts
 
     trial = toy_trial()
     outcomes = [
-        TrialOutcome(trial, "skipped", step=40, reason="already diverged"),
-        TrialOutcome(trial, "skipped", step=100, reached_step=60, reason="already done"),
+        TrialOutcome.reused(trial, Status(state="diverged", step=40)),
+        TrialOutcome.reused(trial, Status(state="done", step=100, reached_step=60)),
         TrialOutcome(trial, "done", step=100),
     ]
+    assert [o.reason for o in outcomes[:2]] == ["already diverged", "already done"]
     table = outcome_counts(outcomes, Path("results"))
     columns = {column.header: list(column.cells) for column in table.columns}
     assert columns["cached"][0] == "2" and columns["trained"][0] == "1"

@@ -28,6 +28,7 @@ _OUTCOME_FIELDS = (
     "reason",
     "final_metric",
     "repair",
+    "earlier",
 )
 
 

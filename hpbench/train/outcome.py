@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from hpbench.plan import Trial
+from hpbench.results.records import Status
 
 
 @attrs.frozen
@@ -24,6 +25,20 @@ class TrialOutcome:
     reason: str | None = None
     final_metric: float | None = None
     repair: str | None = None  # what this run found damaged or missing, and did about it
+    earlier: str | None = None  # skipped: the state an earlier run finished it in
+
+    @classmethod
+    def reused(cls, trial: Trial, status: Status) -> TrialOutcome:
+        """A trial an earlier run finished (``status``): skipped, with what it came to."""
+        return cls(
+            trial,
+            "skipped",
+            step=status.step,
+            reached_step=status.reached_step,
+            reached_seconds=status.reached_seconds,
+            reason=f"already {status.state}",
+            earlier=status.state,
+        )
 
 
 @attrs.frozen

@@ -152,7 +152,7 @@ def _result_text(outcome: TrialOutcome) -> str:
     if outcome.reached_step is not None:
         seconds = outcome.reached_seconds or 0.0
         return f"{prefix}reached target at step {outcome.reached_step} ({seconds:.1f} s)"
-    if outcome.state == "skipped" and outcome.reason != "already done":
+    if outcome.state == "skipped" and outcome.earlier != "done":
         return f"(cached) {outcome.reason}"
     return f"{prefix}missed target"
 
@@ -177,7 +177,7 @@ def _counted(outcome: TrialOutcome) -> tuple[str, ...]:
 
 def _diverged(outcome: TrialOutcome) -> bool:
     """Diverged in this run, or in the run whose result this one reuses."""
-    return outcome.state == "diverged" or outcome.reason == "already diverged"
+    return outcome.state == "diverged" or outcome.earlier == "diverged"
 
 
 def _workload(outcome: TrialOutcome) -> str:

@@ -36,7 +36,6 @@ from typing import Any
 
 import attrs
 
-from hpbench.plan import Trial
 from hpbench.results.records import Status
 from hpbench.results.store import TrialClaim, TrialDir, store_error
 from hpbench.train.claims import all_finished, claim_members, set_damage_aside
@@ -70,7 +69,7 @@ def run_job(
         progress = None
     finished = processes.share(all_finished(job, results_dir) if processes.primary else None)
     if finished is not None:
-        return [_skipped(t, Status.from_json(finished[t.id])) for t in job.trials]
+        return [TrialOutcome.reused(t, Status.from_json(finished[t.id])) for t in job.trials]
     claims: list[TrialClaim] = []
     members: list[TrialDir] = []
     repairs: dict[str, str] = {}
@@ -92,7 +91,7 @@ def run_job(
         }
         if members and all(m.finished() for m in members):
             for m in members:
-                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
         elif members:
             for m in members:
                 m.write_trial()
@@ -104,17 +103,6 @@ def run_job(
         for lock in claims:
             lock.release()
     return [outcomes[t.id] for t in job.trials]
-
-
-def _skipped(trial: Trial, status: Status) -> TrialOutcome:
-    return TrialOutcome(
-        trial,
-        "skipped",
-        step=status.step,
-        reached_step=status.reached_step,
-        reached_seconds=status.reached_seconds,
-        reason=f"already {status.state}",
-    )
 
 
 def _train_or_fail(
@@ -143,7 +131,7 @@ def _train_or_fail(
         outcomes = {}
         for m in members:
             if m.finished():
-                outcomes[m.trial.id] = _skipped(m.trial, m.read_status())
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
                 continue
             prior = m.read_status()
             step = prior.step if prior is not None and prior.state != "corrupt" else 0
