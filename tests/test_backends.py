@@ -268,3 +268,25 @@ def test_a_gpu_pool_without_gpus_is_a_clear_error(monkeypatch, tmp_path):
     )
     with pytest.raises(ConfigError, match="gpus.toml:1:1: pool.device: expected at least 1 GPU"):
         pool.device_groups(profile)
+
+
+def test_giving_up_keeps_a_finished_trial_as_the_engine_reports_it(tmp_path):
+    """A job whose retries are spent: its finished trial comes back as the engine would have
+    skipped it (reached step, "already done"), the unfinished one failed with the reason."""
+    from trial_helpers import toy_trial
+
+    from hpbench.backends.common import give_up
+    from hpbench.backends.local import run_jobs
+    from hpbench.plan import Target
+    from hpbench.train.progress import describe
+
+    easy = Target("error_rate", 0.9, "min")  # reached at the first evaluation
+    done, unstarted = toy_trial(target=easy), toy_trial(learning_rate=1e-3, target=easy)
+    run_jobs(make_jobs([done], pack=1), tmp_path)
+    (job,) = make_jobs([done, unstarted], pack=2)
+    kept, failed = give_up(job, tmp_path, "worker died 3 times")
+    status = TrialDir(tmp_path, done).read_status()
+    assert (kept.state, kept.earlier, kept.reason) == ("skipped", "done", "already done")
+    assert (kept.step, kept.reached_step) == (status.step, status.reached_step) != (100, None)
+    assert "(cached) reached target at step" in describe(kept)
+    assert (failed.state, failed.reason) == ("failed", "worker died 3 times")
