@@ -67,7 +67,7 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
         trial_dir = TrialDir(Path(results_dir), trial)
         held = claim(trial_dir)
         if held is None:
-            outcomes.append(TrialOutcome(trial, "elsewhere", reason="claimed by another run"))
+            outcomes.append(TrialOutcome.claimed(trial))
             continue
         with held:
             status = trial_dir.read_status()

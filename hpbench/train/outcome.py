@@ -40,6 +40,11 @@ class TrialOutcome:
             earlier=status.state,
         )
 
+    @classmethod
+    def claimed(cls, trial: Trial) -> TrialOutcome:
+        """A trial another live run holds: left to it, untouched by this one."""
+        return cls(trial, "elsewhere", reason="claimed by another run")
+
 
 @attrs.frozen
 class JobUpdate:

@@ -84,11 +84,7 @@ def run_job(
         if not processes.primary:
             members = mirrors(job, results_dir, starts)
         held = {m.trial.id for m in members}
-        outcomes = {
-            t.id: TrialOutcome(t, "elsewhere", reason="claimed by another run")
-            for t in job.trials
-            if t.id not in held
-        }
+        outcomes = {t.id: TrialOutcome.claimed(t) for t in job.trials if t.id not in held}
         if members and all(m.finished() for m in members):
             for m in members:
                 outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
