@@ -30,6 +30,8 @@ import statistics
 import time
 from pathlib import Path
 
+from hpbench.direction import best_of, sign
+
 SUITE = Path(__file__).resolve().parent.parent / "specs" / "suites" / "algoperf_mini.toml"
 NAIVE_ADAM = {
     "learning_rate": 1e-3,
@@ -158,8 +160,8 @@ def suite_workload(name: str, suite: Path = SUITE, train_rows: bool = True):
 def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
     """Item 1's figures for workload ``name`` (see the module docstring)."""
     workload, run = suite_workload(name, suite)
-    better = max if workload.info.direction == "max" else min
-    sign = 1.0 if better is max else -1.0  # > 0 when the first value is the better one
+    better = best_of(workload.info.direction)
+    higher = -sign(workload.info.direction)  # > 0 when the first value is the better one
     target, point = suite_targets(suite)[name]
     warmup, point = point.pop("warmup"), {k: v for k, v in point.items() if k != "horizon"}
     full, quarter = run.max_steps, max(1, round(0.25 * run.max_steps))
@@ -201,7 +203,7 @@ def criteria(name: str, seeds: int = 3, suite: Path = SUITE) -> dict:
         "worst_jump": max(r["jump"] for r in rows),
         "spread": spread,
         "naive_best": naive_best,
-        "spread_over_gap": spread / (sign * (target - naive_best) or float("nan")),
+        "spread_over_gap": spread / (higher * (target - naive_best) or float("nan")),
         "seconds": time.perf_counter() - start,
     }
 

@@ -26,6 +26,7 @@ import statistics
 import time
 
 from benchmarks.bench_criteria import NAIVE_ADAM, curve, suite_targets
+from hpbench.direction import best_of, sign
 
 
 def train_size(data: dict) -> int:
@@ -57,8 +58,8 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     from hpbench.workloads.registry import load_workload
 
     workload = load_workload(name, "mini", train_rows=num_train or None, label_noise=noise)
-    better = max if workload.info.direction == "max" else min
-    sign = 1.0 if better is max else -1.0
+    better = best_of(workload.info.direction)
+    higher = -sign(workload.info.direction)
     _, point = suite_targets()[name]
     warmup, point = point.pop("warmup"), {k: v for k, v in point.items() if k != "horizon"}
     full, quarter = workload.max_steps, max(1, round(0.25 * workload.max_steps))
@@ -79,8 +80,8 @@ def probe(name: str, noise: float, num_train: int, seeds: int, lrs: list[float])
     hp = {**point, "learning_rate": lr}
     steps, tuned = curve(workload, full, "nadamw", hp, "warmup_cosine", warmup, full, 0)
     _, naive = curve(workload, full, "adamw", NAIVE_ADAM, "constant", 0.0, full, 0)
-    first = next((s for s, v in zip(steps, naive, strict=True) if sign * (v - target) >= 0), None)
-    gap = sign * (target - better(naive))  # > 0: naive Adam misses the target
+    first = next((s for s, v in zip(steps, naive, strict=True) if higher * (v - target) >= 0), None)
+    gap = higher * (target - better(naive))  # > 0: naive Adam misses the target
     return {
         "workload": name,
         "variant": f"noise {noise:g}, train {num_train or train_size(workload.data)}",

@@ -27,6 +27,7 @@ import attrs
 
 import hpbench
 from benchmarks.bench_hardness import finished
+from hpbench.direction import beats
 from hpbench.plan import Target, Trial
 from hpbench.results.records import TrialResult
 
@@ -47,8 +48,7 @@ class Rank:
     @property
     def better(self) -> int:
         """Search points strictly better than the list's best point."""
-        sign = 1 if self.target.direction == "min" else -1
-        return sum(sign * v < sign * self.best for v in self.search)
+        return sum(beats(v, self.best, self.target.direction) for v in self.search)
 
     @property
     def reaching(self) -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import hpbench
 from benchmarks.bench_hardness import finished_scores
+from hpbench.direction import sign
 from hpbench.plan import Plan, Target, Trial
 from hpbench.report.papers import relative_miss
 
@@ -144,7 +145,7 @@ def ceiling_markdown(quarter: Path, whole: Path, results: Path, untuned: Path | 
         row += f"| {cell(longer, '.4g')} | {cell(gain, '+.1%')} |"
         if untuned:
             plain = plain_by.get(workload, math.nan)
-            gap = (plain - metric) * (1.0 if target.direction == "min" else -1.0)
+            gap = sign(target.direction) * (plain - metric)
             miss = relative_miss(plain, target.direction, metric)
             row += f" {cell(plain, '.4g')} | {cell(miss, '+.1%')} | {cell(spread / gap, '.2f')} |"
         lines.append(row)

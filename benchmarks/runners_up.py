@@ -25,6 +25,7 @@ import hpbench
 from benchmarks.bench_hardness import finished
 from benchmarks.lr_landscape import cell, untuned_bests
 from benchmarks.seed_spread import spread_over_gap
+from hpbench.direction import sign
 from hpbench.plan import Target, point_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,8 +116,7 @@ def summary_markdown(rows: list[Point]) -> str:
         if winner.rank != 1 or not others:
             continue
         spreads = [p.spread for p in others]
-        sign = 1 if winner.target.direction == "min" else -1
-        best = min(others, key=lambda p: sign * p.median)
+        best = min(others, key=lambda p: sign(winner.target.direction) * p.median)
         lines.append(
             f"| {workload} | {winner.target.value:.4g} | {winner.median:.4g}, "
             f"{winner.spread:.3g} | {statistics.median(spreads):.3g} "

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from benchmarks.bench_criteria import NAIVE_ADAM, SUITE, suite_targets, suite_workload, train
 from benchmarks.bench_hardness import seed_values
+from hpbench.direction import best_of, sign
 from hpbench.spec import load_spec
 
 #: The expected range (max - min) of 5 normal draws, in standard deviations.
@@ -163,7 +164,7 @@ def spread_over_gap(tuned: list[float], naive: list[float], direction: str) -> d
     """Item 1's check from best metrics: the target (median of the tuned seeds), their
     spread, naive Adam's median and spread / gap (the gap signed: < 0 where naive passes)."""
     target, naive_median = statistics.median(tuned), statistics.median(naive)
-    gap = (target - naive_median) if direction == "max" else (naive_median - target)
+    gap = sign(direction) * (naive_median - target)
     spread = max(tuned) - min(tuned)
     return {
         "target": target,
@@ -192,7 +193,7 @@ def fresh_criterion(
     rows = factor * validation_rows(workload)
     larger = with_validation(workload, fresh_validation(name, suite, rows)) if rows else None
     metric, direction = workload.info.metric, workload.info.direction
-    better = max if direction == "max" else min
+    better = best_of(direction)
 
     def both(params, state):
         split = workload.evaluate(params, state)[metric]

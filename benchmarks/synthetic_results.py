@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hpbench.direction import sign
 from hpbench.plan import Target, Trial
 from hpbench.results.records import EvalRecord, Status, TrialResult, metrics_digest
 from hpbench.workloads.registry import get_workload
@@ -95,7 +96,7 @@ def curve_value(trial: Trial, step: int, reach: float) -> float:
     scale = 0.5 * abs(target.value) or 0.5
     u = step / trial.horizon_steps
     gap = math.exp(-u / 0.3) - math.exp(-reach / 0.3)  # > 0 before the crossing
-    return target.value + scale * gap if target.direction == "min" else target.value - scale * gap
+    return target.value + sign(target.direction) * scale * gap
 
 
 def make_result(

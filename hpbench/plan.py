@@ -21,6 +21,7 @@ import attrs
 
 from hpbench.config.errors import type_name
 from hpbench.config.values import Interval, as_integer
+from hpbench.direction import DIRECTIONS, best_of, sign
 
 #: Bumped when the meaning of a trial's fields changes, so old results are not reused.
 TRIAL_FORMAT = 1
@@ -106,26 +107,24 @@ class Target:
 
     metric: str
     value: float
-    direction: str = attrs.field(validator=attrs.validators.in_(("min", "max")))
+    direction: str = attrs.field(validator=attrs.validators.in_(DIRECTIONS))
 
     def reached(self, measured: float) -> bool:
         """True when ``measured`` is at or beyond the target; NaN never counts. The one
         definition of reaching a target: training (stop at target) and scoring use it."""
-        if math.isnan(measured):
-            return False
-        return measured <= self.value if self.direction == "min" else measured >= self.value
+        return not math.isnan(measured) and self.shortfall(measured) <= 0
 
     def shortfall(self, measured: float) -> float:
         """How far ``measured`` falls short of the target, in the metric's units: positive
         where it misses, negative where it passes, 0 on the target itself."""
-        return measured - self.value if self.direction == "min" else self.value - measured
+        return sign(self.direction) * (measured - self.value)
 
     def best(self, values: Iterable[float]) -> float:
         """The best of ``values`` in the target's direction; NaN when none is a number."""
         kept = [v for v in values if not math.isnan(v)]
         if not kept:
             return math.nan
-        return min(kept) if self.direction == "min" else max(kept)
+        return best_of(self.direction)(kept)
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from hpbench.direction import beats, sign
 from hpbench.plan import Trial
 from hpbench.report import papers
 from hpbench.report.resolved import targets_version
@@ -790,7 +791,7 @@ def better_best(a: ArmResult, b: ArmResult, targets: Mapping[str, tuple[str, str
     count = 0
     for workload, (_, direction, _) in targets.items():
         mine, theirs = a.best.get(workload, math.nan), b.best.get(workload, math.nan)
-        count += mine < theirs if direction == "min" else mine > theirs
+        count += beats(mine, theirs, direction)
     return count
 
 
@@ -1093,11 +1094,10 @@ def _equal_budget_verdicts(
 def _best_arm(arms: Sequence[ArmResult], workload: str, direction: str) -> ArmResult:
     """The arm with the best median best metric on ``workload`` (missing: worst; ties: the
     first)."""
-    sign = 1 if direction == "min" else -1
 
     def key(a: ArmResult) -> float:
         value = a.best.get(workload, math.nan)
-        return math.inf if math.isnan(value) else sign * value
+        return math.inf if math.isnan(value) else sign(direction) * value
 
     return min(arms, key=key)
 

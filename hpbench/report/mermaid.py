@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from hpbench.direction import words
 from hpbench.report.data import Column, Report
 from hpbench.report.plots import fastest_points, median_curve
 from hpbench.report.svg import PALETTE
@@ -135,11 +136,10 @@ def curve_chart(report: Report, column: Column) -> Chart | None:
         lines.append(resample(steps, values, grid))
         legend.append(Legend(name, hex_, label))
         colours.append(hex_)
-    better = "lower is better" if column.direction == "min" else "higher is better"
     block = _block(
         f"{column.key}: {column.metric}",
         f'"step" {_number(first)} --> {_number(float(column.max_steps))}',
-        f'"{mermaid_text(column.metric)} ({better})"',
+        f'"{mermaid_text(column.metric)} ({words(column.direction)})"',
         lines,
         colours,
     )

@@ -12,6 +12,8 @@ import statistics
 
 import attrs
 
+from hpbench.direction import sign
+
 LR_FREE = "How far away are truly hyperparameter-free learning algorithms? (lr-free paper)"
 NADAMW_LIST = "Training neural networks faster with minimal tuning using pre-computed lists of hyperparameters for NAdamW (NAdamW-list paper)"  # noqa: E501
 
@@ -236,8 +238,7 @@ TABLE_4_NADAMW = (0.1235, 0.723, 0.226, 0.214, 0.079, 0.109, 0.253, 30.07)
 def relative_miss(value: float, direction: str, target: float) -> float:
     """How far ``value`` falls short of ``target``, as a share of the target (negative: it
     passes the target by that share): the scale-free distance set beside Table 4's."""
-    sign = 1.0 if direction == "min" else -1.0
-    return sign * (value - target) / abs(target)
+    return sign(direction) * (value - target) / abs(target)
 
 
 def table_4_misses(row: tuple[float, ...]) -> dict[str, float]:

@@ -7,6 +7,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 
+from hpbench.direction import sign, words
 from hpbench.report.data import Column, Entry, Report
 from hpbench.report.svg import HLine, Series, color, line_chart
 from hpbench.results.records import TrialResult
@@ -57,12 +58,11 @@ def curve_chart(report: Report, column: Column) -> str:
                     width=1.8 if rank == 0 else 1.0,
                 )
             )
-    better = "lower is better" if column.direction == "min" else "higher is better"
     return line_chart(
         series,
         title=f"{column.key}: {column.metric}",
         x_label="step",
-        y_label=f"{column.metric} ({better})",
+        y_label=f"{column.metric} ({words(column.direction)})",
         x_range=(0.0, float(column.max_steps)),
         hlines=[HLine(column.target, f"target {column.target:g}")],
     )
@@ -74,8 +74,8 @@ def fastest_points(
     """Up to MAX_CURVES_PER_ENTRY (label, trial ids) of the entry's points on ``column``,
     fastest to the target first, then by best metric."""
     rows = [r for p in entry.points if (r := report.point_row(p, column)) is not None]
-    sign = 1.0 if column.direction == "min" else -1.0
-    rows.sort(key=lambda r: (r.steps, _nan_to_num(sign * r.best_metric)))
+    lower_better = sign(column.direction)
+    rows.sort(key=lambda r: (r.steps, _nan_to_num(lower_better * r.best_metric)))
     return [(r.label, r.trial_ids) for r in rows[:MAX_CURVES_PER_ENTRY]]
 
 

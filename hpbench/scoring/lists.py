@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from hpbench.direction import best_of
+
 #: The NAdamW-list paper's penalty for a missed workload.
 DEFAULT_TAU = 2.0
 
@@ -132,7 +134,7 @@ def leave_one_workload_out(
             values = np.asarray(metrics, dtype=float)[list(points), held]
             values = values[~np.isnan(values)]
             if values.size:
-                metric = values.min() if directions[held] == "min" else values.max()
+                metric = best_of(directions[held])(values)
         folds.append(HeldOut(held, points, float(_missed_if_nan(column).min()), float(metric)))
     return folds
 

@@ -24,6 +24,7 @@ import attrs
 from hpbench.config._toml import tomllib
 from hpbench.config.locate import locate
 from hpbench.config.values import as_integer
+from hpbench.direction import worst
 from hpbench.plan import Plan, Scalar, Trial, point_key
 
 #: Lines between these markers in a suite file are rewritten by ``write_targets``.
@@ -121,8 +122,7 @@ def _median(values: Sequence[float], direction: str) -> float:
     cannot set the target. NaN when the median itself is such a seed."""
     import numpy as np
 
-    worst = math.inf if direction == "min" else -math.inf
-    median = float(np.median([worst if math.isnan(v) else v for v in values]))
+    median = float(np.median([worst(direction) if math.isnan(v) else v for v in values]))
     return median if math.isfinite(median) else math.nan
 
 

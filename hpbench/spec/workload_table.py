@@ -30,6 +30,7 @@ from hpbench.config.fields import (
 )
 from hpbench.config.locate import Path_
 from hpbench.config.values import MISSING, REAL, Found, Reporter, one_of
+from hpbench.direction import DIRECTIONS
 from hpbench.plan import LABEL_NOISE as NOISE
 from hpbench.plan import MAX_WIDTH, Target
 from hpbench.schedules import HORIZON
@@ -108,7 +109,7 @@ class TargetOf(Kind):
         direction = METRIC_DIRECTIONS[metric]
         given = table.get("direction", direction)
         if (
-            reporter.string((*path, "direction"), given, ("min", "max")) is not None
+            reporter.string((*path, "direction"), given, DIRECTIONS) is not None
             and given != direction
         ):
             reporter.fail((*path, "direction"), f"{show(direction)} for metric {metric}", given)
@@ -122,7 +123,7 @@ class TargetOf(Kind):
         keys = {
             "metric": {"enum": list(self.info.metrics)},
             "value": {"type": "number"},
-            "direction": {"enum": sorted(set(METRIC_DIRECTIONS.values()))},
+            "direction": {"enum": sorted(DIRECTIONS)},
         }
         return {**table_schema(keys, "The validation target."), "required": ["value"]}
 
