@@ -1,4 +1,10 @@
-"""Performance benchmarks; ``python -m benchmarks`` (``just bench``) runs them all."""
+"""Performance benchmarks; ``python -m benchmarks`` (``just bench``) runs them all.
+
+Every ``bench_*`` module's ``main(argv)`` parses its own options (``--help`` lists them), so
+``python -m benchmarks NAME --option`` and ``python -m benchmarks.bench_NAME --option`` agree.
+"""
+
+import argparse
 
 #: AlgoPerf's eight workloads, the mini suite's (the benchmarks that run them all).
 MINI_SUITE = (
@@ -11,3 +17,8 @@ MINI_SUITE = (
     "ogbg",
     "wmt",
 )
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """An option parser described by a module docstring's first line."""
+    return argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])

@@ -1,7 +1,7 @@
 """Run every ``benchmarks/bench_*.py`` module's ``main()`` in turn, or the ones named.
 
-Options after the names go to each named module's ``main``: ``python -m benchmarks
-accelerator --tiny --out DIR``.
+Options after the names go to each named module's ``main``, which parses them (``--help``
+lists them): ``python -m benchmarks accelerator --tiny --out DIR``.
 """
 
 import importlib
@@ -22,7 +22,8 @@ def main(argv: list[str]) -> None:
             continue
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")
-        module.main(options) if options else module.main()
+        sys.argv[0] = f"python -m benchmarks {name.removeprefix('bench_')}"  # --help's usage line
+        module.main(options)
 
 
 if __name__ == "__main__":

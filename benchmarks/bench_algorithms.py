@@ -7,12 +7,15 @@ vmapped, relative to AdamW: what an lr-free method costs per step on top of the 
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from benchmarks import parser
 from hpbench.algorithms.build import build_optimizer
 from hpbench.algorithms.registry import ALGORITHMS
 from hpbench.schedules import relative_schedule
@@ -58,7 +61,8 @@ def step_seconds(name: str, k: int, workload, params, batch) -> float:
     return sorted(times)[REPEATS // 2]
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     workload = load_workload("toy_mlp")
     params, _ = workload.init(jax.random.key(0))
     batch = workload.batch(0, 0)
@@ -73,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -17,7 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOAD = os.environ.get("HPBENCH_BENCH_WORKLOAD", "toy_mlp")
@@ -101,7 +104,8 @@ def ray_overhead(spec: Path, results: Path) -> tuple[float, float]:
     return rounds[0], rounds[1]
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         spec = write_spec(tmp)
@@ -121,4 +125,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -23,13 +23,15 @@ and prints:
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import statistics
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks import parser
 from hpbench.direction import best_of, sign
 
 SUITE = Path(__file__).resolve().parent.parent / "specs" / "suites" / "algoperf_mini.toml"
@@ -227,9 +229,16 @@ def render(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(names: list[str] | None = None, seeds: int = 3) -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    options = parser(__doc__)
+    options.add_argument("names", nargs="*", help="workloads to measure (default: the suite's)")
+    options.add_argument("--seeds", type=int, default=3, help="seeds of the tuned point")
+    args = options.parse_args(argv)
+    seeds = args.seeds
     names = (
-        names or os.environ.get("HPBENCH_BENCH_WORKLOADS", "").split() or sorted(suite_targets())
+        args.names
+        or os.environ.get("HPBENCH_BENCH_WORKLOADS", "").split()
+        or sorted(suite_targets())
     )
     rows = []
     for name in names:
@@ -240,8 +249,4 @@ def main(names: list[str] | None = None, seeds: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="workloads to measure (default: the suite's)")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds of the tuned point")
-    args = parser.parse_args()
-    main(args.names, args.seeds)
+    main(sys.argv[1:])

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
+from collections.abc import Sequence
+
+from benchmarks import parser
 
 SIZES = {"vocab_size": 4096, "emb_dim": 256, "num_heads": 8, "num_layers": 2, "mlp_dim": 1024}
 
@@ -24,7 +28,14 @@ def _time(fn, repeats: int) -> float:
     return best
 
 
-def main(batch: int = 4, length: int = 48, beam_size: int = 4, repeats: int = 2) -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    options = parser(__doc__)
+    options.add_argument("--batch", type=int, default=4, help="sentences decoded at once")
+    options.add_argument("--length", type=int, default=48, help="tokens decoded per sentence")
+    options.add_argument("--beam-size", type=int, default=4)
+    options.add_argument("--repeats", type=int, default=2, help="timings; the best is kept")
+    args = options.parse_args(argv)
+    batch, length, beam_size, repeats = args.batch, args.length, args.beam_size, args.repeats
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -54,4 +65,4 @@ def main(batch: int = 4, length: int = 48, beam_size: int = 4, repeats: int = 2)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

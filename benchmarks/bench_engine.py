@@ -16,8 +16,9 @@ import math
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from benchmarks import parser
 from benchmarks.bench_accelerator import make_trial
 from hpbench.plan import Trial
 from hpbench.results.records import read_trial
@@ -154,14 +155,20 @@ def checkpointing(workload: str, steps: int, batch_size: int, repeats: int = 3) 
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] = ()) -> None:
     """The fixed measures; or ``packing NAME... [--k K] [--steps N]``: K points packed vs one
     by one on each named workload (mini size, its own batch size), best of 1."""
-    import argparse
     import os
 
     from hpbench.backends.cpus import cpu_device_environment
 
+    options = parser(__doc__)
+    commands = options.add_subparsers(dest="command")
+    packed = commands.add_parser("packing", help="K points packed vs one by one, per workload")
+    packed.add_argument("workloads", nargs="+")
+    packed.add_argument("--k", type=int, default=8)
+    packed.add_argument("--steps", type=int, default=96)
+    args = options.parse_args(argv)
     os.environ.update(cpu_device_environment())  # one CPU device per core, as hpbench runs
     import jax
 
@@ -169,15 +176,9 @@ def main(argv: list[str] | None = None) -> None:
     # (the eight one-by-one runs of a packing measurement compile the same program).
     jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="bench-engine-"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    argv = list(argv or [])
-    if argv[:1] == ["packing"]:
+    if args.command == "packing":
         from hpbench.workloads.registry import load_workload
 
-        parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_engine packing")
-        parser.add_argument("workloads", nargs="+")
-        parser.add_argument("--k", type=int, default=8)
-        parser.add_argument("--steps", type=int, default=96)
-        args = parser.parse_args(argv[1:])
         for name in args.workloads:
             batch_size = load_workload(name, "mini").batch_size
             print(json.dumps(packing(name, args.steps, batch_size, args.k, repeats=1)), flush=True)

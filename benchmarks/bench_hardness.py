@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -440,4 +441,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -21,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks import parser
 from hpbench.config.bounds import MAX_ARRAY, MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +57,8 @@ def specs() -> dict[str, str]:
     }
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as directory:
@@ -76,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,9 +9,13 @@ line-index scan. Needs the algoperf-data extra.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import parser
 
 FASTMRI_BATCH = 8
 CRITEO_BATCH = 8192
@@ -57,7 +61,8 @@ def print_rows(rows) -> None:
         print(f"{name:{width}s} {how:16s} {rate:10,.0f} examples/s")
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     from hpbench.data.criteo_tsv import CriteoReader
     from hpbench.data.fastmri_h5 import FastMRIReader
     from hpbench.data.synthetic import write_criteo, write_fastmri
@@ -83,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -13,11 +13,15 @@ From the per-core rate it prints the host cores an 8-accelerator host needs at A
 from __future__ import annotations
 
 import io
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import parser
 
 BATCH = 32
 IMAGES = 64
@@ -44,7 +48,8 @@ def synthetic_jpeg(rng: np.random.Generator, height: int = 375, width: int = 500
     return out.getvalue()
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     from benchmarks.bench_input import rate, stream_rate
     from hpbench.data.imagenet_tfds import ImageNetReader, write_dataset
 
@@ -79,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

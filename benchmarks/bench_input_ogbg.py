@@ -12,11 +12,15 @@ an 8-accelerator host needs at AlgoPerf's batch of 512. Needs the algoperf-data 
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import parser
 
 BATCH, DEVICES = 512, 8  # AlgoPerf's batch on an 8-accelerator host: 8 shards of 64 graphs
 GRAPHS = 4096
@@ -41,7 +45,8 @@ def molecule(rng: np.random.Generator) -> dict[str, np.ndarray]:
     }
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     import attrs
 
     from benchmarks.bench_input import rate, stream_rate
@@ -88,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

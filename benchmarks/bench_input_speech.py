@@ -16,11 +16,15 @@ costs the process that drives the accelerator). WMT's rate counts packed 256-tok
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import parser
 
 SPEECH_BATCH = 32
 WMT_BATCH = 128
@@ -112,7 +116,8 @@ def write_wmt(root: Path, count: int) -> Path:
     return root
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     from hpbench.data.librispeech_npy import LibriSpeechReader
     from hpbench.data.wmt_tfds import WMTReader
 
@@ -143,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -8,13 +8,15 @@ results store first (not timed), then read, scored and rendered as ``hpbench rep
 from __future__ import annotations
 
 import random
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
-from benchmarks import MINI_SUITE
+from benchmarks import MINI_SUITE, parser
 from benchmarks.synthetic_results import make_result, make_trial, write_result
 from hpbench.plan import Plan
 from hpbench.report.data import SpecRun, build_report
@@ -52,7 +54,8 @@ def write_store(plans: list[Plan], results: Path) -> None:
             write_result(make_result(trial, rng.uniform(0.1, 1.3)), results)
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     plans = make_plans()
     trials = sum(len(p.trials) for p in plans)
     with tempfile.TemporaryDirectory() as directory:
@@ -80,4 +83,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

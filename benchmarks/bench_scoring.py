@@ -6,10 +6,13 @@ seed; metrics fall along noisy power laws, so about half the trials reach their 
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
+from benchmarks import parser
 from hpbench.plan import Target, Trial
 from hpbench.results.records import EvalRecord, Status, TrialResult
 from hpbench.scoring import greedy_list, score_results, scores_table
@@ -54,7 +57,8 @@ def synthetic_results(points: int = 25, seeds: int = 5, per_seed: int = 5) -> li
     return results
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     start = time.perf_counter()
     results = synthetic_results()
     built = time.perf_counter() - start
@@ -87,4 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -14,7 +14,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 10
@@ -61,7 +64,8 @@ def fresh_import(module: str, env: dict[str, str]) -> list[float]:
     ]
 
 
-def main() -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    parser(__doc__).parse_args(argv)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     for label, args in COMMANDS.items():
         subprocess.run(
@@ -84,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

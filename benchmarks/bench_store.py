@@ -26,11 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from benchmarks import MINI_SUITE
+from benchmarks import MINI_SUITE, parser
 from benchmarks.synthetic_results import TARGETS, make_result, write_result
 from hpbench.collector import gc_paused
 from hpbench.report.data import build_report, compile_specs, load_runs
@@ -181,12 +182,16 @@ def bench(trials: int, warm_only: bool = False) -> None:
                 )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    sizes = [int(a) for a in args if a != "--warm"] or [1000, 10000]
-    for trials in sizes:
-        bench(trials, "--warm" in args)
+def main(argv: Sequence[str] = ()) -> None:
+    options = parser(__doc__)
+    options.add_argument("sizes", nargs="*", type=int, default=[1000, 10000], help="trials")
+    options.add_argument(
+        "--warm", action="store_true", help="keep the index: two warm runs, no cold one"
+    )
+    args = options.parse_args(argv)
+    for trials in args.sizes:
+        bench(trials, args.warm)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

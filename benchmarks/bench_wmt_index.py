@@ -15,9 +15,12 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import parser
 
 PAIRS = 300_000
 WMT17_PAIRS = 5_906_184  # wmt17_translate/de-en train (TFDS)
@@ -42,7 +45,10 @@ def _open(root: Path, cache: Path | None) -> tuple[float, int]:
     return time.perf_counter() - start, len(pairs)
 
 
-def main(pairs: int = PAIRS) -> None:
+def main(argv: Sequence[str] = ()) -> None:
+    options = parser(__doc__)
+    options.add_argument("pairs", nargs="?", type=int, default=PAIRS, help="sentence pairs")
+    pairs = options.parse_args(argv).pairs
     from hpbench.data.wmt_tfds import write_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,4 +70,4 @@ def main(pairs: int = PAIRS) -> None:
 
 
 if __name__ == "__main__":
-    main(*map(int, sys.argv[1:]))
+    main(sys.argv[1:])

@@ -16,6 +16,7 @@ the mean target length of the pairs trained on (all pairs': the window's length 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -101,4 +102,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,9 +9,12 @@ benchmarks.bench_workloads NAME ...`` measures the ones named. Record the printe
 
 from __future__ import annotations
 
-import argparse
 import os
+import sys
 import time
+from collections.abc import Sequence
+
+from benchmarks import parser
 
 STEPS = 100  # timed steps per repeat, after one compiled warm-up step
 REPEATS = 3
@@ -87,10 +90,16 @@ def render(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(names: list[str] | None = None) -> None:
+def main(argv: Sequence[str] = ()) -> None:
     from hpbench.workloads.registry import WORKLOADS
 
-    names = names or os.environ.get("HPBENCH_BENCH_WORKLOADS", "").split() or list(WORKLOADS)
+    options = parser(__doc__)
+    options.add_argument("names", nargs="*", help="workloads to measure (default: all)")
+    names = (
+        options.parse_args(argv).names
+        or os.environ.get("HPBENCH_BENCH_WORKLOADS", "").split()
+        or list(WORKLOADS)
+    )
     rows = []
     for name in names:
         try:
@@ -104,6 +113,4 @@ def main(names: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="workloads to measure (default: all)")
-    main(parser.parse_args().names)
+    main(sys.argv[1:])
