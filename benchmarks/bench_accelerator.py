@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import MINI_SUITE
+from benchmarks import MINI_SUITE, parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / ".out" / "accelerator"
@@ -734,16 +734,15 @@ def probe() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks accelerator", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--tiny", action="store_true", help="mini sizes (default without GPU/TPU)")
-    parser.add_argument("--budget", type=float, default=None, help="seconds (480, tiny 90)")
-    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
-    parser.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv or [])
+    options = parser(__doc__)
+    options.prog = "python -m benchmarks accelerator"
+    options.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    options.add_argument("--tiny", action="store_true", help="mini sizes (default without GPU/TPU)")
+    options.add_argument("--budget", type=float, default=None, help="seconds (480, tiny 90)")
+    options.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    options.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
+    options.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
+    args = options.parse_args(argv or [])
     if args.probe:
         print(json.dumps(device_facts()))
         return

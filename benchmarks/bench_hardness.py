@@ -21,7 +21,6 @@ its Table 2 targets): is a mini target as far out of an untuned method's reach?
 
 from __future__ import annotations
 
-import argparse
 import re
 import statistics
 import sys
@@ -32,6 +31,7 @@ import numpy as np
 from scipy.stats import binomtest, fisher_exact
 
 import hpbench
+from benchmarks import parser
 from hpbench.plan import Trial
 from hpbench.report.findings import also_reaching
 from hpbench.report.papers import (
@@ -402,17 +402,17 @@ def misses_markdown(arms: dict[str, dict[str, tuple[float, int, int]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "hardness_graded.toml"))
-    parser.add_argument("--naive", help="naive Adam's spec (default: specs/naive_adam.toml)")
-    parser.add_argument(
+    options = parser(__doc__)
+    options.add_argument("spec", nargs="?", default=str(ROOT / "specs" / "hardness_graded.toml"))
+    options.add_argument("--naive", help="naive Adam's spec (default: specs/naive_adam.toml)")
+    options.add_argument(
         "--suite",
         default=str(SUITE),
         help="the suite file whose targets provenance holds the reruns' per-seed values",
     )
-    parser.add_argument("--arms", nargs="*", default=[], help="untuned arms' specs")
-    parser.add_argument("--results", default="results")
-    args = parser.parse_args(argv)
+    options.add_argument("--arms", nargs="*", default=[], help="untuned arms' specs")
+    options.add_argument("--results", default="results")
+    args = options.parse_args(argv)
     results = Path(args.results)
     spec, suite = Path(args.spec), Path(args.suite)
     if why := provenance_mismatch(spec, suite):

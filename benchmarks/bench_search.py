@@ -26,13 +26,14 @@ Record the printed table in ``benchmarks/LOG.md`` with the machine and its load.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = """
@@ -150,18 +151,18 @@ def print_tables(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", nargs="+", default=["toy_mlp"])
-    parser.add_argument("--points", type=int, default=8)
-    parser.add_argument("--horizon", type=float, default=1.0)
-    parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
-    parser.add_argument(
+    options = parser(__doc__)
+    options.add_argument("--workloads", nargs="+", default=["toy_mlp"])
+    options.add_argument("--points", type=int, default=8)
+    options.add_argument("--horizon", type=float, default=1.0)
+    options.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    options.add_argument(
         "--warm", action="store_true", help="also time a second run that loads compiled programs"
     )
-    args = parser.parse_args(argv or [])
+    args = options.parse_args(argv or [])
     modes = ["one by one"] + [m for m in args.modes if m != "one by one"]  # the baseline
     if len(modes) < 2:
-        parser.error("--modes: name a mode to compare with one by one (packed or default)")
+        options.error("--modes: name a mode to compare with one by one (packed or default)")
     wall, training = measure(args.workloads, args.points, args.horizon, modes, args.warm)
     load = os.getloadavg()[0]
     for attempt in wall:

@@ -17,11 +17,12 @@ is trained here: run the specs first (``specs/targets_graded.toml``, ``specs/nad
 
 from __future__ import annotations
 
-import argparse
 import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
+
+from benchmarks import parser
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "specs" / "targets_graded.toml"
@@ -119,9 +120,9 @@ def table(results_dir: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=ROOT / "results")
-    args = parser.parse_args(argv or [])
+    options = parser(__doc__)
+    options.add_argument("--results", type=Path, default=ROOT / "results")
+    args = options.parse_args(argv or [])
     print(table(args.results))
 
 

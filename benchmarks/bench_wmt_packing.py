@@ -15,10 +15,11 @@ the mean target length of the pairs trained on (all pairs': the window's length 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
+
+from benchmarks import parser
 
 PAIRS = 20_000
 LENGTH = 256
@@ -85,10 +86,10 @@ def measure(source: np.ndarray, target: np.ndarray) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="$DATA/wmt (AlgoPerf's TFDS layout) for real lengths")
-    parser.add_argument("--pairs", type=int, default=PAIRS)
-    args = parser.parse_args(argv or [])
+    options = parser(__doc__)
+    options.add_argument("--data", help="$DATA/wmt (AlgoPerf's TFDS layout) for real lengths")
+    options.add_argument("--pairs", type=int, default=PAIRS)
+    args = options.parse_args(argv or [])
     source, target = (
         data_lengths(args.data, args.pairs) if args.data else synthetic_lengths(args.pairs)
     )

@@ -18,7 +18,6 @@ budget over the target-setting reruns, and those reruns' spread over naive Adam'
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import statistics
@@ -26,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import hpbench
+from benchmarks import parser
 from benchmarks.bench_hardness import finished_scores
 from benchmarks.seed_spread import RANGE_OF_5, pooled_sd
 from hpbench.cli import seed_list
@@ -267,32 +267,32 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", default=str(ROOT / "specs" / "targets_graded.toml"))
-    parser.add_argument("--naive", default=str(ROOT / "specs" / "findings" / "naive_adam.toml"))
-    parser.add_argument(
+    options = parser(__doc__)
+    options.add_argument("--spec", default=str(ROOT / "specs" / "targets_graded.toml"))
+    options.add_argument("--naive", default=str(ROOT / "specs" / "findings" / "naive_adam.toml"))
+    options.add_argument(
         "--seeds", type=seed_list, default=(0, 1, 2), help="the winners' seeds, comma-separated"
     )
-    parser.add_argument(
+    options.add_argument(
         "--rerun-seeds", type=seed_list, default=(0, 1, 2, 3, 4), help="the reruns' seeds"
     )
-    parser.add_argument(
+    options.add_argument(
         "--rerun-horizon", type=float, default=0.25, help="the target-setting budget"
     )
-    parser.add_argument(
+    options.add_argument(
         "--second-seeds",
         type=seed_list,
         default=(),
         help="train the winners over the target-setting budget on these seeds too: a second "
         "sample of the reruns' spread",
     )
-    parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument(
+    options.add_argument("--results", type=Path, default=Path("results"))
+    options.add_argument(
         "--export",
         type=Path,
         help="also write the trials this trains (which no spec names) to this archive",
     )
-    args = parser.parse_args(argv)
+    args = options.parse_args(argv)
     rerun = Rerun(args.rerun_seeds, args.rerun_horizon)
     whole, reruns = winners_and_reruns(Path(args.spec), args.seeds, rerun, args.results)
     second = ()

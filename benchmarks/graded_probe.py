@@ -19,12 +19,12 @@ the table goes into benchmarks/workloads.md ("Graded mini suite").
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import time
 
+from benchmarks import parser
 from benchmarks.bench_criteria import NAIVE_ADAM, curve, suite_targets
 from hpbench.direction import best_of, sign
 
@@ -127,15 +127,15 @@ def render(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name", help="a mini workload with a target in the suite file")
-    parser.add_argument(
+    options = parser(__doc__)
+    options.add_argument("name", help="a mini workload with a target in the suite file")
+    options.add_argument(
         "--variants", nargs="+", default=["0:0"], help="NOISE:NUM_TRAIN (0: all rows)"
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds of the best lr's quarter")
-    parser.add_argument("--lrs", type=float, nargs="*", default=[], help="quarter lr check")
-    parser.add_argument("--json", help="append each row as a JSON line to this file")
-    args = parser.parse_args()
+    options.add_argument("--seeds", type=int, default=3, help="seeds of the best lr's quarter")
+    options.add_argument("--lrs", type=float, nargs="*", default=[], help="quarter lr check")
+    options.add_argument("--json", help="append each row as a JSON line to this file")
+    args = options.parse_args()
     rows = []
     for spec in args.variants:
         noise, num_train = spec.split(":")

@@ -17,7 +17,6 @@ a point must be.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from pathlib import Path
 import attrs
 
 import hpbench
+from benchmarks import parser
 from benchmarks.bench_hardness import finished
 from hpbench.direction import beats
 from hpbench.plan import Target, Trial
@@ -127,11 +127,11 @@ def markdown(rows: list[Rank]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--search", default=str(ROOT / "specs" / "hardness_graded.toml"))
-    parser.add_argument("--list", default=str(ROOT / "specs" / "nadamw_list5.toml"))
-    parser.add_argument("--results", default="results")
-    args = parser.parse_args(argv)
+    options = parser(__doc__)
+    options.add_argument("--search", default=str(ROOT / "specs" / "hardness_graded.toml"))
+    options.add_argument("--list", default=str(ROOT / "specs" / "nadamw_list5.toml"))
+    options.add_argument("--results", default="results")
+    args = options.parse_args(argv)
     print(markdown(ranks(Path(args.search), Path(args.list), Path(args.results))))
 
 

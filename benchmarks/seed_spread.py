@@ -21,12 +21,12 @@ benchmarks/workloads.md ("Levers") with the machine and its load.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 from pathlib import Path
 
+from benchmarks import parser
 from benchmarks.bench_criteria import NAIVE_ADAM, SUITE, suite_targets, suite_workload, train
 from benchmarks.bench_hardness import seed_values
 from hpbench.direction import best_of, sign
@@ -320,23 +320,23 @@ def render_fresh(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="+", help="workloads to measure")
-    parser.add_argument(
+    options = parser(__doc__)
+    options.add_argument("names", nargs="+", help="workloads to measure")
+    options.add_argument(
         "--suite",
         type=Path,
         default=SUITE,
         help="suite file: steps, data, and the targets provenance (winning point, reruns)",
     )
-    parser.add_argument("--draws", type=int, default=40, help="bootstrap resamples")
-    parser.add_argument("--seeds", default="0,1", help="the training seeds (two to bootstrap)")
-    parser.add_argument(
+    options.add_argument("--draws", type=int, default=40, help="bootstrap resamples")
+    options.add_argument("--seeds", default="0,1", help="the training seeds (two to bootstrap)")
+    options.add_argument(
         "--fresh",
         type=int,
         help="instead of the bootstrap: score every seed on the validation split and on this "
         "many untrained rows of the training split (fresh_validation)",
     )
-    parser.add_argument(
+    options.add_argument(
         "--criterion",
         type=int,
         metavar="K",
@@ -344,7 +344,7 @@ def main() -> None:
         "(0: the split alone), from the target reruns' seeds 0-4 and naive Adam's seeds 2-4 "
         "(fresh_criterion)",
     )
-    args = parser.parse_args()
+    args = options.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.criterion is not None:
         reruns, rows = seed_values(args.suite), []

@@ -22,7 +22,6 @@ benchmarks/workloads.md ("Levers").
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 from scipy.stats import f as f_distribution
 
 import hpbench
+from benchmarks import parser
 from benchmarks.bench_criteria import SUITE, train
 from benchmarks.bench_hardness import finished
 from benchmarks.seed_spread import winner_over_the_quarter
@@ -166,13 +166,13 @@ def sources_markdown(rows: dict[str, dict], seeds) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("specs", nargs="*", help="specs whose trials share seeds")
-    parser.add_argument("--seeds", default="2,3,4", help="the seeds every configuration has")
-    parser.add_argument("--results", default="results")
-    parser.add_argument("--sources", nargs="*", default=[], help="workloads to train apart")
-    parser.add_argument("--suite", default=str(SUITE))
-    args = parser.parse_args(argv)
+    options = parser(__doc__)
+    options.add_argument("specs", nargs="*", help="specs whose trials share seeds")
+    options.add_argument("--seeds", default="2,3,4", help="the seeds every configuration has")
+    options.add_argument("--results", default="results")
+    options.add_argument("--sources", nargs="*", default=[], help="workloads to train apart")
+    options.add_argument("--suite", default=str(SUITE))
+    args = options.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.sources:
         found = {name: sources(name, Path(args.suite), seeds) for name in args.sources}
