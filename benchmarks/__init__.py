@@ -19,6 +19,7 @@ MINI_SUITE = (
 )
 
 
-def parser(doc: str | None) -> argparse.ArgumentParser:
-    """An option parser described by a module docstring's first line."""
-    return argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0])
+def parser(doc: str | None, prog: str | None = None) -> argparse.ArgumentParser:
+    """An option parser described by a module docstring's first line (``prog``: the usage's
+    command, by default the running program's)."""
+    return argparse.ArgumentParser(prog=prog, description=(doc or "").strip().splitlines()[0])

@@ -734,8 +734,7 @@ def probe() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    options = parser(__doc__)
-    options.prog = "python -m benchmarks accelerator"
+    options = parser(__doc__, prog="python -m benchmarks accelerator")
     options.add_argument("--out", type=Path, default=DEFAULT_OUT)
     options.add_argument("--tiny", action="store_true", help="mini sizes (default without GPU/TPU)")
     options.add_argument("--budget", type=float, default=None, help="seconds (480, tiny 90)")
