@@ -150,10 +150,45 @@ def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_pat
         "calibrate_nadamw.toml: search: grid, resolution 3, space inline [search.space]; "
         "training seeds [0]; horizons 0.5, 1; top 2 re-run with seeds [1]"
     ) in table
-    assert "| candidate | score | criteo | ogbg | wmt |" in table
-    assert "| nadamw h=0.5 point 1 **(chosen)** |" in table
+    assert "| candidate | score | on the search's seeds | criteo | ogbg | wmt |" in table
+    # every seed reaches the targets at the same steps: the search trials score as the re-runs
+    assert "| nadamw h=0.5 point 1 **(chosen)** | 0.7811 | 0.7811 |" in table
+    assert "- nadamw: the search's seeds [0] choose the same point (nadamw h=0.5 point 1)." in table
+    assert "# nadamw: the search's seeds [0] choose the same point" in text
     assert "| candidate | learning_rate | re-run seeds |" in table
     assert "| nadamw h=1 point 3 | 0.01 | [1] |" in table
+
+
+def test_the_seed_check_says_when_the_search_seed_would_choose_another_point(tmp_path):
+    # seed 0 (the search) ranks 1e-4 first everywhere, the re-run seed 1 ranks 1e-3 first
+    path = write_spec(tmp_path, "nadamw", "[1e-4, 1e-3]", "[select]\ntop_k = 2\nseeds = [1]\n")
+    spec, results = load_spec(path), tmp_path / "results"
+    fractions = {(1e-4, 0): 0.2, (1e-4, 1): 0.6, (1e-3, 0): 0.4, (1e-3, 1): 0.3}
+    for (rate, seed), fraction in fractions.items():
+        point = {"learning_rate": rate, "horizon": 1.0}
+        for trial in point_trials(spec, point, seeds=(seed,)):
+            write_result(results, trial, fraction)
+    (cal,) = calibrate([spec], results, pack=8).specs
+    assert cal.chosen.point == {"learning_rate": 1e-3}  # the procedure: the re-runs decide
+    assert cal.chosen_by_search.point == {"learning_rate": 1e-4}
+    # each pool's fastest is its own: 1 against 2 (seed 0), 1 against 1/0.5 = 2 (seed 1)
+    by_rate = {c.point["learning_rate"]: c for c in cal.candidates}
+    assert (by_rate[1e-4].search_score, by_rate[1e-3].search_score) == pytest.approx(
+        (1.0, by_rate[1e-4].score), abs=0.015
+    )
+    report = tmp_path / "report.md"
+    argv = ["calibrate", str(path), "--results", str(results), "--quiet", "--report", str(report)]
+    assert main([*argv, "--emit", str(tmp_path / "emitted.toml")]) == 0
+    assert (
+        "- nadamw: the search's seeds [0] would choose nadamw h=1 point 1 (score there 1.0000 "
+        "against " in report.read_text()
+    )
+    assert "not nadamw h=1 point 2: the calibrated point rests on the re-run seeds' draw." in (
+        report.read_text()
+    )
+    assert "# nadamw: the search's seeds [0] would choose nadamw h=1 point 1" in (
+        (tmp_path / "emitted.toml").read_text()
+    )
 
 
 def test_an_emitted_spec_keeps_the_suite_its_procedure_spec_swapped_in(specs, tmp_path):

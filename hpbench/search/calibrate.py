@@ -34,7 +34,9 @@ class Candidate:
     search_cost: float  # single-point C_tau in the search
     search_fractions: tuple[float, ...]  # per workload, median over the search's seeds
     trials: tuple[Trial, ...]  # the re-runs
-    score: float = float("nan")  # benchmark score in the pool of all candidates
+    search_trials: tuple[Trial, ...]  # its trials in the search (the search's seeds)
+    score: float = float("nan")  # benchmark score of the re-runs in the pool of all candidates
+    search_score: float = float("nan")  # the same, of the search trials, among theirs
 
     @property
     def label(self) -> str:
@@ -51,6 +53,7 @@ class SpecCalibration:
     candidates: tuple[Candidate, ...]
     best: dict[float, Candidate]  # per horizon, the best candidate by benchmark score
     chosen: Candidate  # the best over horizons: the calibrated point
+    chosen_by_search: Candidate  # the same rule on the search trials' scores: a seed check
 
 
 @attrs.frozen(eq=False)
@@ -87,15 +90,30 @@ def calibrate(
 
     every = [c for *_, candidates in per_spec for c in candidates]
     train([t for c in every for t in c.trials], results_dir, pack, progress, runner)
-    labels = {t.id: c.label for c in every for t in c.trials}
-    results = read_planned(results_dir, [t for c in every for t in c.trials])
-    scores = score_results(results, {i: labels[i] for i in results})
+
+    def pool_scores(trials_of: Callable[[Candidate], tuple[Trial, ...]]) -> Any:
+        labels = {t.id: c.label for c in every for t in trials_of(c)}
+        results = read_planned(results_dir, [t for c in every for t in trials_of(c)])
+        return score_results(results, {i: labels[i] for i in results})
+
+    scores = pool_scores(lambda c: c.trials)
+    searched = pool_scores(lambda c: c.search_trials).benchmark
     outcome = []
     for spec, search, select, candidates in per_spec:
-        scored = [attrs.evolve(c, score=scores.benchmark.get(c.label, 0.0)) for c in candidates]
+        scored = [
+            attrs.evolve(
+                c,
+                score=scores.benchmark.get(c.label, 0.0),
+                search_score=searched.get(c.label, 0.0),
+            )
+            for c in candidates
+        ]
         best = {h: _best([c for c in scored if c.horizon == h]) for h in select.horizons}
+        by_search = _best(scored, by_search=True)
         outcome.append(
-            SpecCalibration(spec, search, select, tuple(scored), best, _best(list(best.values())))
+            SpecCalibration(
+                spec, search, select, tuple(scored), best, _best(list(best.values())), by_search
+            )
         )
     return Calibration(tuple(outcome), scores.base_workloads, scores)
 
@@ -144,13 +162,18 @@ def _horizon_search(
             search_cost=list_cost(table.fractions, [index], select.tau),
             search_fractions=tuple(float(x) for x in table.fractions[index]),
             trials=tuple(point_trials(spec, points[index], seeds=select.seeds)),
+            search_trials=tuple(groups[index]),
         )
         for index in top_points(table.fractions, select.top_k, select.tau)
     ]
     return searched, candidates
 
 
-def _best(candidates: Sequence[Candidate]) -> Candidate:
-    """Highest benchmark score; ties: the shorter horizon (as fast, and cheaper to train),
-    then the lower search cost, then the earlier candidate."""
-    return min(candidates, key=lambda c: (-c.score, c.horizon, c.search_cost))
+def _best(candidates: Sequence[Candidate], by_search: bool = False) -> Candidate:
+    """Highest benchmark score (of the re-runs, or ``by_search`` of the search trials); ties:
+    the shorter horizon (as fast, and cheaper to train), then the lower search cost, then the
+    earlier candidate."""
+    return min(
+        candidates,
+        key=lambda c: (-(c.search_score if by_search else c.score), c.horizon, c.search_cost),
+    )
