@@ -86,7 +86,8 @@ DEVIATIONS = (
 #: Where the calibrated specs come from (their headers; reports/calibration.md).
 CALIBRATION = (
     "the calibrated specs were calibrated on this suite from 16 points at one horizon (0.5) "
-    "with seeds 0-1 (reports/calibration.md), the paper's on 200 points at three horizons"
+    "with seeds 0-1 (reports/calibration.md, whose seed check says whether seed 0 alone "
+    "would have chosen the same points), the paper's on 200 points at three horizons"
 )
 
 #: How the equal-budget arms were chosen (specs/findings/equal_budget/ and its report).
@@ -96,7 +97,9 @@ EQUAL_BUDGET_CALIBRATION = (
     "(reports/calibration_equal_budget.md; the paper: 200 points at horizons 0.33, 0.5 and "
     "0.66, the top 3 re-run with 3 seeds); each arm is its algorithm's chosen point on seeds "
     "2-6, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
-    "calibration's own seeds)"
+    "calibration's own seeds); with one re-run seed a choice can be that seed's draw: the "
+    "report's seed check says which algorithms' points seed 0's search trials would not have "
+    "chosen"
 )
 
 
