@@ -125,6 +125,24 @@ def test_a_large_run_counts_outcomes_per_workload(spec, tmp_path, capsys, monkey
     assert capsys.readouterr().out.count("(cached)") == 2
 
 
+def test_cached_trials_are_reported_against_the_target_planned_now(spec, tmp_path, capsys):
+    """A target is no part of a trial's id (training does not stop there), so moving it
+    reuses the trained trials; the summary says reached or missed against the new target, as
+    the score does, not the one recorded when they trained."""
+    results = tmp_path / "results"
+    assert main(["run", str(spec), "--results", str(results), "--quiet", "--plain"]) == 0
+    first = capsys.readouterr().out
+    assert first.count("reached target at step") == 1  # lr 1e-2 reaches 0.06, 1e-5 does not
+    recorded = {p.parent.name: p.read_text() for p in results.glob("*/status.json")}
+    with spec.open("a") as text:  # an error rate below the data's Bayes error: unreachable
+        text.write('\n[workloads.toy_mlp]\ntarget = { metric = "error_rate", value = 0.001 }\n')
+    assert main(["run", str(spec), "--results", str(results), "--quiet", "--plain"]) == 0
+    again = capsys.readouterr().out
+    assert again.count("(cached) missed target") == 2 and "reached target" not in again
+    # nothing retrained or rewritten: the files keep the reach of the target they trained with
+    assert {p.parent.name: p.read_text() for p in results.glob("*/status.json")} == recorded
+
+
 def test_the_counts_list_the_trials_that_need_attention(tmp_path, capsys, monkeypatch):
     import hpbench.cli.run
 

@@ -138,6 +138,20 @@ class TrialDir:
         result = read_started_trial(self.path.parent, self.trial)
         return None if result is None else result.status
 
+    def read_status_at_target(self) -> Status | None:
+        """:meth:`read_status`, its reach (``reached_step``, ``reached_seconds``) read again
+        from the curve against this trial's target. The file records the reach of the target
+        the trial trained with, and a suite may have moved it since (the target is part of a
+        trial's id only when training stops there): what a run says of a finished trial is
+        said against today's target, as its score is."""
+        from hpbench.results.curves import reach
+
+        result = read_started_trial(self.path.parent, self.trial)
+        if result is None or result.damaged:
+            return None if result is None else result.status
+        found = reach(result.evals, self.trial.target)
+        return attrs.evolve(result.status, reached_step=found.step, reached_seconds=found.seconds)
+
     def finished(self) -> bool:
         """True when the trial has a final result (done or diverged) that reads back whole."""
         status = self.read_status()
