@@ -242,6 +242,11 @@ class MirrorTrialDir(TrialDir):
     def read_status(self) -> Status | None:
         return self._status
 
+    def read_status_at_target(self) -> Status | None:
+        """The status in memory: the primary shares finished trials' statuses with their
+        reach already read against the planned target."""
+        return self._status
+
     def write_status(self, status: Status) -> None:
         self._status = status
 
