@@ -72,7 +72,7 @@ def give_up(job: Job, results_dir: Path, reason: str) -> list[TrialOutcome]:
         with held:
             status = trial_dir.read_status()
             if status is not None and status.finished:
-                outcomes.append(TrialOutcome.reused(trial, trial_dir.read_status_at_target()))
+                outcomes.append(TrialOutcome.reused(trial, status))
                 continue
             step = status.step if status is not None and status.state != "corrupt" else 0
             trial_dir.write_trial()

@@ -134,16 +134,11 @@ class TrialDir:
 
     def read_status(self) -> Status | None:
         """The recorded status once the trial's files pass their checks (state ``"corrupt"``
-        when they do not), or None when there is none."""
-        result = read_started_trial(self.path.parent, self.trial)
-        return None if result is None else result.status
-
-    def read_status_at_target(self) -> Status | None:
-        """:meth:`read_status`, its reach (``reached_step``, ``reached_seconds``) read again
-        from the curve against this trial's target. The file records the reach of the target
-        the trial trained with, and a suite may have moved it since (the target is part of a
-        trial's id only when training stops there): what a run says of a finished trial is
-        said against today's target, as its score is."""
+        when they do not), or None when there is none; its reach (``reached_step``,
+        ``reached_seconds``) read from the curve against this trial's target. The file
+        records the reach of the target the trial trained with, and a suite may have moved
+        it since (the target is part of a trial's id only when training stops there): what
+        a run says of a trial is said against today's target, as its score is."""
         from hpbench.results.curves import reach
 
         result = read_started_trial(self.path.parent, self.trial)
@@ -240,11 +235,6 @@ class MirrorTrialDir(TrialDir):
         """Nothing: the primary writes ``trial.json``."""
 
     def read_status(self) -> Status | None:
-        return self._status
-
-    def read_status_at_target(self) -> Status | None:
-        """The status in memory: the primary shares finished trials' statuses with their
-        reach already read against the planned target."""
         return self._status
 
     def write_status(self, status: Status) -> None:

@@ -21,13 +21,12 @@ log = logging.getLogger("hpbench.run")
 
 
 def all_finished(job: Job, results_dir: Path) -> dict[str, Any] | None:
-    """Each trial's status (JSON, its reach against the trial's target as planned now) when
-    every trial of ``job`` has a final result that reads back whole (and ``job.force`` is
-    off), else None. Nothing is claimed or written, so a finished store answers even when it
-    is read-only."""
+    """Each trial's status (JSON) when every trial of ``job`` has a final result that reads
+    back whole (and ``job.force`` is off), else None. Nothing is claimed or written, so a
+    finished store answers even when it is read-only."""
     if job.force:
         return None
-    statuses = {t.id: TrialDir(results_dir, t).read_status_at_target() for t in job.trials}
+    statuses = {t.id: TrialDir(results_dir, t).read_status() for t in job.trials}
     if not all(s is not None and s.finished for s in statuses.values()):
         return None
     return {trial_id: s.to_json() for trial_id, s in statuses.items()}

@@ -15,10 +15,9 @@ from hpbench.train.job import Job
 
 
 def starting_statuses(members: Sequence[TrialDir]) -> dict[str, Any]:
-    """The claimed trials and their recorded statuses as JSON (None: no status yet), with
-    the reach read against each trial's planned target: what the primary shares before
-    training, so every process decides and reports from the same view."""
-    statuses = {m.trial.id: m.read_status_at_target() for m in members}
+    """The claimed trials and their recorded statuses as JSON (None: no status yet): what
+    the primary shares before training, so every process decides from the same view."""
+    statuses = {m.trial.id: m.read_status() for m in members}
     return {tid: s.to_json() if s is not None else None for tid, s in statuses.items()}
 
 

@@ -87,7 +87,7 @@ def run_job(
         outcomes = {t.id: TrialOutcome.claimed(t) for t in job.trials if t.id not in held}
         if members and all(m.finished() for m in members):
             for m in members:
-                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status_at_target())
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
         elif members:
             for m in members:
                 m.write_trial()
@@ -127,7 +127,7 @@ def _train_or_fail(
         outcomes = {}
         for m in members:
             if m.finished():
-                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status_at_target())
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
                 continue
             prior = m.read_status()
             step = prior.step if prior is not None and prior.state != "corrupt" else 0

@@ -169,8 +169,7 @@ class Trainer:
             status = m.trial_dir.read_status()
             if status is not None and status.finished:  # trained along, masked, kept as is
                 m.state, m.step = status.state, status.step
-                found = m.trial_dir.read_status_at_target()  # reported against today's target
-                m.reached_step, m.reached_seconds = found.reached_step, found.reached_seconds
+                m.reached_step, m.reached_seconds = status.reached_step, status.reached_seconds
                 continue
             if restored is None:
                 self._start_over(m, status)
