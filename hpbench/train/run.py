@@ -85,9 +85,10 @@ def run_job(
             members = mirrors(job, results_dir, starts)
         held = {m.trial.id for m in members}
         outcomes = {t.id: TrialOutcome.claimed(t) for t in job.trials if t.id not in held}
-        if members and all(m.finished() for m in members):
+        statuses = {m.trial.id: m.read_status() for m in members}
+        if members and all(s is not None and s.finished for s in statuses.values()):
             for m in members:
-                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, statuses[m.trial.id])
         elif members:
             for m in members:
                 m.write_trial()
@@ -126,10 +127,10 @@ def _train_or_fail(
         detail = traceback.format_exc(limit=-8)
         outcomes = {}
         for m in members:
-            if m.finished():
-                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, m.read_status())
-                continue
             prior = m.read_status()
+            if prior is not None and prior.finished:
+                outcomes[m.trial.id] = TrialOutcome.reused(m.trial, prior)
+                continue
             step = prior.step if prior is not None and prior.state != "corrupt" else 0
             m.write_status(
                 Status(state="failed", step=step, reason=reason, provenance={"traceback": detail})
