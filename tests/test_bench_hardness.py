@@ -380,13 +380,13 @@ def test_hardness_by_seed_counts_each_seed_apart(tmp_path):
 
 def test_reruns_are_read_only_from_the_suite_that_set_the_specs_targets():
     # the ResNet 2x-steps probe aims at its own would-be target (0.4605), the shipped suite's
-    # provenance at the shipped one (0.4903): its reruns beside the probe's counts would mix them
+    # provenance at the shipped one (0.3711): its reruns beside the probe's counts would mix them
     probe = ROOT / "specs/levers/resnet/steps2/hardness.toml"
     shipped = bench_hardness.SUITE
     why = bench_hardness.provenance_mismatch(probe, shipped)
-    assert "imagenet_resnet's trials aim at 0.4605" in why and "provenance set 0.4903" in why
+    assert "imagenet_resnet's trials aim at 0.4605" in why and "provenance set 0.3711" in why
     assert bench_hardness.provenance_mismatch(probe, probe.parent / "suite.toml") == ""
-    assert bench_hardness.provenance_targets(shipped)["imagenet_resnet"] == 0.4903
+    assert bench_hardness.provenance_targets(shipped)["imagenet_resnet"] == 0.3711
     with pytest.raises(SystemExit, match="pass --suite with the suite file"):
         bench_hardness.main([str(probe)])
     naive = str(ROOT / "specs/findings/naive_adam.toml")

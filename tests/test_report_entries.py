@@ -140,7 +140,7 @@ def test_each_entry_resolved_spec_compiles_to_its_own_trials(grid_report, tmp_pa
 def test_targets_version_seeds_and_devices_are_recorded(tmp_path, grid_report):
     adamw = REPO / "specs" / "adamw_baseline.toml"
     runs = load_runs([adamw], tmp_path)
-    assert runs[0].targets_version == "graded-5"  # "Targets version" in algoperf_mini.toml
+    assert runs[0].targets_version == "graded-6"  # "Targets version" in algoperf_mini.toml
     assert grid_report.entries[0].targets_version == "not stated"  # the toy suite names none
     provenance = dict((r[0].text, r[1].text) for r in tables.provenance_table(grid_report).rows)
     assert provenance["targets version (sweep)"] == "not stated"
@@ -168,7 +168,7 @@ def test_a_target_overridden_in_the_spec_is_named_in_the_version(tmp_path):
         '[algorithm]\nname = "adamw"\n\n[workloads.criteo]\ntarget = { metric = "cross_entropy",'
         " value = 0.4 }\n"
     )
-    assert targets_version(load_spec(spec)) == "graded-5, none in mine.toml"
+    assert targets_version(load_spec(spec)) == "graded-6, none in mine.toml"
 
 
 def test_a_list_resolves_to_the_whole_spec(tmp_path):

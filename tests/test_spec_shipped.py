@@ -122,6 +122,10 @@ GRADED_EPOCHS = {
     "wmt": 8.7,
 }
 
+# Widths over the registered mini models: DeepSpeech since graded-3, ResNet since graded-6
+# (design 6); every other model as registered.
+GRADED_WIDTHS = {"librispeech_deepspeech": 2, "imagenet_resnet": 4}
+
 
 def test_graded_suite_makes_full_size_like_passes_over_finite_noisy_data():
     from hpbench.workloads.registry import get_workload
@@ -134,8 +138,7 @@ def test_graded_suite_makes_full_size_like_passes_over_finite_noisy_data():
         assert epochs == pytest.approx(GRADED_EPOCHS[name], abs=0.05), name
         noisy = name.startswith("imagenet")
         assert trial.label_noise == (0.2 if noisy else 0.0), name
-        # graded-3: DeepSpeech twice the registered mini width, every other model as registered
-        assert (trial.width or 1) == (2 if name == "librispeech_deepspeech" else 1), name
+        assert (trial.width or 1) == GRADED_WIDTHS.get(name, 1), name
 
 
 def test_naive_lr_free_has_no_schedule_and_no_weight_decay_on_parameters():
