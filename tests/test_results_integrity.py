@@ -18,8 +18,9 @@ import pytest
 from trial_helpers import records, toy_trial
 
 from hpbench.cli.status import read_states
-from hpbench.plan import Plan
+from hpbench.plan import Plan, Target
 from hpbench.report.data import SpecRun, build_report
+from hpbench.results.curves import reach
 from hpbench.results.records import Status, read_trial
 from hpbench.results.store import TrialDir
 from hpbench.train import CheckpointPolicy, Job, run_job
@@ -304,6 +305,23 @@ def test_a_finished_trial_packed_with_a_repaired_one_keeps_its_result(copy):
     assert outcomes[TRIAL.id].reached_step == before.reached_step
     assert read_trial(results / TRIAL.id).status.reached_step == before.reached_step
     assert read_trial(results / other.id).status.state == "done"
+
+
+def test_a_resumed_trial_reads_a_moved_targets_reach_from_its_curve(copy):
+    """Without stop_at_target a target only scores (it is not part of the id), so it can
+    move while a trial waits at a checkpoint: the resumed status then says when the curve
+    reached the current target, not what the checkpoint's meta kept for the old one."""
+    results = copy("interrupted")
+    kept = read_trial(results / TRIAL.id).evals  # rows 20, 40, 60
+    old_reach = reach(kept, TRIAL.target).step
+    moved = attrs.evolve(TRIAL, target=Target("error_rate", kept[-1].metrics["error_rate"], "min"))
+    assert moved.id == TRIAL.id and old_reach != reach(kept, moved.target).step
+    [outcome] = run_job(attrs.evolve(JOB, trials=(moved,)), results)
+    resumed = read_trial(results / TRIAL.id)
+    expected = reach(resumed.evals, moved.target)
+    assert outcome.state == "done" and expected.step is not None
+    assert outcome.reached_step == resumed.status.reached_step == expected.step
+    assert resumed.status.reached_seconds == expected.seconds
 
 
 def test_a_diverged_trial_keeps_the_row_of_its_diverged_step(tmp_path):

@@ -17,6 +17,7 @@ import attrs
 import hpbench
 from hpbench import machine
 from hpbench.plan import Trial
+from hpbench.results.curves import reach
 from hpbench.results.records import EvalRecord, Status
 from hpbench.results.store import TrialDir
 from hpbench.train.claims import checkpoint_dir, stamp
@@ -154,7 +155,8 @@ class Trainer:
                 self.checkpoints.close()
 
     def _start(self) -> tuple[int, Any]:
-        """A fresh state, or the latest checkpoint's; trims each member's records to it."""
+        """A fresh state, or the latest checkpoint's; trims each member's records to it and
+        reads its reach of the target from what is kept."""
         step = 0
         restored = self._restore()
         if restored is None:
@@ -174,7 +176,12 @@ class Trainer:
             if restored is None:
                 self._start_over(m, status)
             else:
-                m.trial_dir.truncate_evals(step)
+                kept = m.trial_dir.truncate_evals(step)
+                if kept and not m.trial.stop_at_target:
+                    # a scoring target may have moved since the checkpoint (it is not part
+                    # of the id): the kept curve says when the current one was reached
+                    first = reach(kept, m.trial.target)
+                    m.reached_step, m.reached_seconds = first.step, first.seconds
             m.step = step
             self._write_status(m)
         active = [m.training for m in self.members]
