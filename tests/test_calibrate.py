@@ -191,6 +191,31 @@ def test_the_seed_check_says_when_the_search_seed_would_choose_another_point(tmp
     )
 
 
+def test_with_several_rerun_seeds_the_report_says_what_each_seed_alone_would_choose(tmp_path):
+    # the median over re-run seeds 1, 2, 3 decides; seeds 1 and 3 alone rank 1e-4 first,
+    # seed 2 alone ranks 1e-3 first (step fractions on every workload, by rate and seed)
+    select = "[select]\ntop_k = 2\nseeds = [1, 2, 3]\n"
+    path = write_spec(tmp_path, "nadamw", "[1e-4, 1e-3]", select)
+    spec, results = load_spec(path), tmp_path / "results"
+    fractions = {1e-4: (0.3, 0.3, 0.9, 0.3), 1e-3: (0.4, 0.6, 0.3, 0.6)}  # seeds 0, 1, 2, 3
+    for rate, per_seed in fractions.items():
+        for seed, fraction in enumerate(per_seed):
+            point = {"learning_rate": rate, "horizon": 1.0}
+            for trial in point_trials(spec, point, seeds=(seed,)):
+                write_result(results, trial, fraction)
+    (cal,) = calibrate([spec], results, pack=8).specs
+    assert cal.chosen.point == {"learning_rate": 1e-4}  # medians 0.3 against 0.6
+    picks = {seed: c.point["learning_rate"] for seed, c in cal.chosen_by_seed.items()}
+    assert picks == {1: 1e-4, 2: 1e-3, 3: 1e-4}
+    report = tmp_path / "report.md"
+    argv = ["calibrate", str(path), "--results", str(results), "--quiet", "--report", str(report)]
+    assert main(argv) == 0
+    assert (
+        "Each re-run seed alone (its trials scored in their own pool) chooses: seed 1 h=1 "
+        "point 1, seed 2 h=1 point 2, seed 3 h=1 point 1; 2 of 3 agree with the calibrated point."
+    ) in report.read_text()
+
+
 def test_an_emitted_spec_keeps_the_suite_its_procedure_spec_swapped_in(specs, tmp_path):
     # the procedure spec is skipped (its [search] must not be inherited), its suite is not
     paths, results = specs

@@ -54,6 +54,8 @@ class SpecCalibration:
     best: dict[float, Candidate]  # per horizon, the best candidate by benchmark score
     chosen: Candidate  # the best over horizons: the calibrated point
     chosen_by_search: Candidate  # the same rule on the search trials' scores: a seed check
+    #: with several re-run seeds, the same rule on each seed's re-runs alone (its own pool)
+    chosen_by_seed: dict[int, Candidate] = attrs.field(factory=dict)
 
 
 @attrs.frozen(eq=False)
@@ -98,6 +100,11 @@ def calibrate(
 
     scores = pool_scores(lambda c: c.trials)
     searched = pool_scores(lambda c: c.search_trials).benchmark
+    seeds = sorted({t.seed for c in every for t in c.trials})
+    by_seed = {  # each re-run seed's trials scored alone, when there are several seeds
+        seed: pool_scores(lambda c, s=seed: tuple(t for t in c.trials if t.seed == s)).benchmark
+        for seed in (seeds if len(seeds) > 1 else ())
+    }
     outcome = []
     for spec, search, select, candidates in per_spec:
         scored = [
@@ -109,10 +116,22 @@ def calibrate(
             for c in candidates
         ]
         best = {h: _best([c for c in scored if c.horizon == h]) for h in select.horizons}
-        by_search = _best(scored, by_search=True)
+        by_search = _best(scored, lambda c: c.search_score)
+        alone = {
+            seed: _best(scored, lambda c, s=seed: by_seed[s].get(c.label, 0.0))
+            for seed in select.seeds
+            if seed in by_seed and len(select.seeds) > 1
+        }
         outcome.append(
             SpecCalibration(
-                spec, search, select, tuple(scored), best, _best(list(best.values())), by_search
+                spec,
+                search,
+                select,
+                tuple(scored),
+                best,
+                _best(list(best.values())),
+                by_search,
+                alone,
             )
         )
     return Calibration(tuple(outcome), scores.base_workloads, scores)
@@ -169,11 +188,10 @@ def _horizon_search(
     return searched, candidates
 
 
-def _best(candidates: Sequence[Candidate], by_search: bool = False) -> Candidate:
-    """Highest benchmark score (of the re-runs, or ``by_search`` of the search trials); ties:
-    the shorter horizon (as fast, and cheaper to train), then the lower search cost, then the
-    earlier candidate."""
-    return min(
-        candidates,
-        key=lambda c: (-(c.search_score if by_search else c.score), c.horizon, c.search_cost),
-    )
+def _best(
+    candidates: Sequence[Candidate], score: Callable[[Candidate], float] = lambda c: c.score
+) -> Candidate:
+    """Highest benchmark ``score`` (the re-runs', unless told another); ties: the shorter
+    horizon (as fast, and cheaper to train), then the lower search cost, then the earlier
+    candidate."""
+    return min(candidates, key=lambda c: (-score(c), c.horizon, c.search_cost))

@@ -207,7 +207,8 @@ def calibration_report(calibration: Calibration, command: str) -> str:
     lines += [
         "",
         "A seed check (not part of the procedure): the same choice made from the candidates'",
-        "search trials, scored together in their own pool, instead of from their re-runs.",
+        "search trials, scored together in their own pool, instead of from their re-runs (and",
+        "with several re-run seeds, from each seed's re-runs alone).",
         "",
         *(f"- {_seed_check(sc)}" for sc in calibration.specs),
     ]
@@ -260,11 +261,28 @@ def _seed_check(cal: SpecCalibration) -> str:
     chosen, other = cal.chosen, cal.chosen_by_search
     seeds = f"the search's seeds {list(cal.spec.seeds)}"
     if other is chosen:
-        return f"{cal.spec.name}: {seeds} choose the same point ({chosen.label})."
+        sentence = f"{cal.spec.name}: {seeds} choose the same point ({chosen.label})."
+    else:
+        sentence = (
+            f"{cal.spec.name}: {seeds} would choose {other.label} (score there "
+            f"{other.search_score:.4f} against {chosen.search_score:.4f}), not {chosen.label}: "
+            "the calibrated point rests on the re-run seeds' draw."
+        )
+    return sentence + _per_seed(cal)
+
+
+def _per_seed(cal: SpecCalibration) -> str:
+    """With several re-run seeds, the point each of them alone would choose, and how many
+    agree with the calibrated point (the median over them)."""
+    if not cal.chosen_by_seed:
+        return ""
+    picks = ", ".join(
+        f"seed {seed} h={c.horizon:g} point {c.index + 1}" for seed, c in cal.chosen_by_seed.items()
+    )
+    agree = sum(c is cal.chosen for c in cal.chosen_by_seed.values())
     return (
-        f"{cal.spec.name}: {seeds} would choose {other.label} (score there "
-        f"{other.search_score:.4f} against {chosen.search_score:.4f}), not {chosen.label}: "
-        "the calibrated point rests on the re-run seeds' draw."
+        f" Each re-run seed alone (its trials scored in their own pool) chooses: {picks}; "
+        f"{agree} of {len(cal.chosen_by_seed)} agree with the calibrated point."
     )
 
 
