@@ -100,10 +100,10 @@ def calibrate(
 
     scores = pool_scores(lambda c: c.trials)
     searched = pool_scores(lambda c: c.search_trials).benchmark
-    seeds = sorted({t.seed for c in every for t in c.trials})
-    by_seed = {  # each re-run seed's trials scored alone, when there are several seeds
+    several = {s for *_, select, _ in per_spec if len(select.seeds) > 1 for s in select.seeds}
+    by_seed = {  # each seed's re-runs scored alone, for the specs that re-run with several
         seed: pool_scores(lambda c, s=seed: tuple(t for t in c.trials if t.seed == s)).benchmark
-        for seed in (seeds if len(seeds) > 1 else ())
+        for seed in sorted(several)
     }
     outcome = []
     for spec, search, select, candidates in per_spec:
@@ -119,8 +119,7 @@ def calibrate(
         by_search = _best(scored, lambda c: c.search_score)
         alone = {
             seed: _best(scored, lambda c, s=seed: by_seed[s].get(c.label, 0.0))
-            for seed in select.seeds
-            if seed in by_seed and len(select.seeds) > 1
+            for seed in (select.seeds if len(select.seeds) > 1 else ())
         }
         outcome.append(
             SpecCalibration(
