@@ -1,7 +1,8 @@
 """The Python API: spec -> plan -> run -> score -> report, what ``hpbench`` exports.
 
-The CLI commands are thin layers over these functions, and so are the nightly run and the
-searches. Only :func:`run` trains, so only it imports JAX; everything else stays JAX-free.
+The CLI commands are thin layers over these functions, and so is the nightly run. Only
+:func:`run` trains (from :mod:`hpbench.launch`, which the searches train through), so only
+it imports JAX; everything else stays JAX-free.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpbench.backends.prepare import prepare_process
+from hpbench.launch import checkpoint_policy, make_run_jobs, resolve_runner, run, unique_trials
 from hpbench.plan import Plan, Trial
 from hpbench.spec import Spec, compile_plan, load_spec
 
@@ -20,8 +22,6 @@ if TYPE_CHECKING:
     from hpbench.report.data import Report
     from hpbench.results import TrialResult
     from hpbench.scoring.scores import Scores
-    from hpbench.train.job import CheckpointPolicy, Job
-    from hpbench.train.run import Progress, TrialOutcome
 
 __all__ = [
     "Results",
@@ -51,7 +51,7 @@ def checked_plan(spec: PathLike, runner: RunnerProfile | PathLike | None = None)
     not write (``hpbench run``, the nightly) plans with."""
     from hpbench.spec.confine import check_data_paths
 
-    profile = _profile(runner)
+    profile = resolve_runner(runner)
     checked = load_spec(spec)
     where = profile.file or "a runner profile (hpbench run --runner PROFILE)"
     check_data_paths(
@@ -60,95 +60,6 @@ def checked_plan(spec: PathLike, runner: RunnerProfile | PathLike | None = None)
         f"allow its directory with [runner] data_dirs = [...] in {where}",
     )
     return compile_plan(checked)
-
-
-def unique_trials(plans: Iterable[Plan]) -> list[Trial]:
-    """The trials of ``plans``, each once (by id), in first-seen order."""
-    return list({t.id: t for p in plans for t in p.trials}.values())
-
-
-def checkpoint_policy(
-    plans: Iterable[Plan], every: str | CheckpointPolicy | None = None
-) -> CheckpointPolicy:
-    """The checkpoint cadence: ``every`` (a policy, or its text: ``"500"``, ``"30s"``), else
-    the shortest ``checkpoint_seconds`` of the plans, else the engine's default."""
-    from hpbench.train.job import CheckpointPolicy
-
-    if isinstance(every, CheckpointPolicy):
-        return every
-    if every is not None:
-        return CheckpointPolicy.parse(every)
-    seconds = [s for p in plans if (s := getattr(p, "checkpoint_seconds", None))]
-    return CheckpointPolicy(every_seconds=float(min(seconds))) if seconds else CheckpointPolicy()
-
-
-def _profile(runner: RunnerProfile | PathLike | None) -> RunnerProfile:
-    from hpbench.backends.profile import RunnerProfile, resolve_profile
-
-    return (
-        runner
-        if isinstance(runner, RunnerProfile)
-        else resolve_profile(None if runner is None else os.fspath(runner))
-    )
-
-
-def _plans(plans: Plan | Iterable[Plan]) -> list[Plan]:
-    return [plans] if isinstance(plans, Plan) else list(plans)
-
-
-def make_run_jobs(
-    plans: Plan | Iterable[Plan],
-    runner: RunnerProfile,
-    *,
-    pack: int | None = None,
-    checkpoint: str | CheckpointPolicy | None = None,
-    force: bool = False,
-) -> list[Job]:
-    """The jobs a run of ``plans`` on ``runner`` trains: their trials once each, packed
-    ``pack`` (else the profile's, else from memory) to a job, checkpointed per
-    :func:`checkpoint_policy`. A multi-host ``local`` profile joins its processes first
-    (before anything starts JAX's backends: choosing the pack size from memory does)."""
-    from hpbench.train.job import make_jobs
-    from hpbench.train.memory import pack_size_from_memory
-
-    plans = _plans(plans)
-    policy = checkpoint_policy(plans, checkpoint)
-    from hpbench.backends.registry import runs_in_lockstep
-
-    if runs_in_lockstep(runner):
-        from hpbench.backends.multihost import initialize
-
-        initialize(runner.distributed)
-    size = pack if pack is not None else runner.pack
-    return make_jobs(
-        unique_trials(plans),
-        pack=size,
-        pack_size=pack_size_from_memory,
-        checkpoint=policy,
-        force=force,
-    )
-
-
-def run(
-    plans: Plan | Iterable[Plan],
-    *,
-    runner: RunnerProfile | PathLike | None = None,
-    results: PathLike = "results",
-    pack: int | None = None,
-    checkpoint: str | CheckpointPolicy | None = None,
-    force: bool = False,
-    progress: Progress | None = None,
-) -> list[TrialOutcome]:
-    """Train the trials of ``plans`` into the ``results`` store on ``runner`` (a
-    :class:`~hpbench.backends.profile.RunnerProfile`, a profile file, or a name in
-    ``runners/``; default: local), as ``hpbench run`` does: finished trials are reused
-    (``force`` retrains them), interrupted ones resume. One outcome per trial."""
-    from hpbench.backends import run_jobs
-
-    profile = _profile(runner)
-    prepare_process()
-    jobs = make_run_jobs(plans, profile, pack=pack, checkpoint=checkpoint, force=force)
-    return run_jobs(jobs, Path(results), profile, progress=progress)
 
 
 def report(

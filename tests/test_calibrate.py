@@ -4,6 +4,8 @@ without training (two algorithms scored in one pool), and one real run on toy_ml
 from __future__ import annotations
 
 import math
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,9 @@ import pytest
 from search_helpers import WORKLOADS, write_result
 
 from hpbench.cli import main
+from hpbench.report.findings import selection_sentence
 from hpbench.results import read_results
-from hpbench.search.calibrate import calibrate, calibration_trials
+from hpbench.search.calibrate import calibrate, calibration_trials, read_calibration
 from hpbench.search.runs import point_trials
 from hpbench.spec import load_plan, load_spec
 
@@ -125,6 +128,24 @@ def test_every_calibration_trial_is_exported_and_restores_without_training(specs
     assert again.chosen.point == chosen.chosen.point
 
 
+def test_read_calibration_trains_nothing_and_waits_for_every_trial(specs, tmp_path):
+    paths, results = specs
+    loaded = [load_spec(p) for p in paths]
+    trained = calibrate(loaded, results, pack=8)
+    read = read_calibration(loaded, results)
+    assert read is not None
+    assert [(c.chosen.label, c.chosen.score) for c in read.specs] == [
+        (c.chosen.label, c.chosen.score) for c in trained.specs
+    ]
+    assert read_calibration(loaded, tmp_path / "empty") is None  # no search: nothing trained
+    assert not (tmp_path / "empty").exists()
+    # one re-run missing: None, not a choice from a partial pool
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    shutil.rmtree(copy / trained.specs[1].chosen.trials[0].id)
+    assert read_calibration(loaded, copy) is None
+
+
 def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_path):
     paths, results = specs
     emitted = [
@@ -214,6 +235,18 @@ def test_with_several_rerun_seeds_the_report_says_what_each_seed_alone_would_cho
         "Each re-run seed alone (its trials scored in their own pool) chooses: seed 1 h=1 "
         "point 1, seed 2 h=1 point 2, seed 3 h=1 point 1; 2 of 3 agree with the calibrated point."
     ) in report.read_text()
+    # findings.md's sentence on the same choice: its margin (ratios 1 against 2 on every
+    # workload: scores 1 and 6/9, see the first test) and its checks
+    sentence = selection_sentence(cal)
+    chosen, runner_up = map(float, re.findall(r"\d\.\d{4}", sentence))
+    assert (chosen, runner_up) == pytest.approx((1.0, 6 / 9), abs=0.015)
+    assert sentence.startswith("nadamw chose h=1 point 1 (benchmark score ")
+    assert sentence.endswith(
+        "; the runner-up, h=1 point 2, "
+        f"{runner_up:.4f}), the search's seed 0 alone would choose the same point, each re-run "
+        "seed alone: seed 1 h=1 point 1, seed 2 h=1 point 2, seed 3 h=1 point 1 (2 of 3), so "
+        "the choice changes with the seeds it is made on"
+    )
 
 
 def test_an_emitted_spec_keeps_the_suite_its_procedure_spec_swapped_in(specs, tmp_path):

@@ -121,8 +121,8 @@ def test_the_graph_sees_known_edges():
     lazy, eager = import_graph(lazy=True), import_graph(lazy=False)
     assert "hpbench.results.records" in eager["hpbench.results.store"]
     assert "hpbench.results" in eager["hpbench.train.run"]  # the package runs first
-    assert "hpbench.train.memory" in lazy["hpbench.api"]  # inside make_run_jobs only
-    assert "hpbench.train.memory" not in eager["hpbench.api"]
+    assert "hpbench.train.memory" in lazy["hpbench.launch"]  # inside make_run_jobs only
+    assert "hpbench.train.memory" not in eager["hpbench.launch"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
 
 

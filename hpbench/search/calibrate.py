@@ -74,24 +74,46 @@ def calibrate(
     progress: Callable[[Any], None] | None = None,
     runner: Any = None,
 ) -> Calibration:
-    """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``)."""
-    from hpbench.results import read_planned
-    from hpbench.scoring import score_results
+    """Run the procedure for ``specs`` (each with ``[search]`` and ``[select]``), training
+    what it needs."""
 
     def trained(trials: list[Trial]) -> bool:
         train(trials, results_dir, pack, progress, runner)
         return True
+
+    outcome = _procedure(specs, results_dir, trained)
+    assert outcome is not None  # every trial it asked for was trained
+    return outcome
+
+
+def read_calibration(specs: Sequence[Spec], results_dir: Path) -> Calibration | None:
+    """:func:`calibrate`'s outcome from the finished trials alone (a report's check of a
+    calibration already run); None while any trial it needs has not finished."""
+    return _procedure(specs, results_dir, lambda trials: _finished(results_dir, trials))
+
+
+def _procedure(
+    specs: Sequence[Spec], results_dir: Path, ready: Callable[[list[Trial]], bool]
+) -> Calibration | None:
+    """The calibration of ``specs``; ``ready`` trains or checks each stage's trials and
+    says whether they can be read (else None)."""
+    from hpbench.results import read_planned
+    from hpbench.scoring import score_results
 
     per_spec: list[tuple[Spec, Search, Select, list[Candidate]]] = []
     for spec in specs:
         require(spec, "select", "calibrate")
         candidates = []
         for horizon in spec.select.horizons:
-            candidates += _horizon_search(spec, horizon, results_dir, trained)[1]
+            ranked = _horizon_search(spec, horizon, results_dir, ready)[1]
+            if not ranked:  # its search has not finished
+                return None
+            candidates += ranked
         per_spec.append((spec, spec.search, spec.select, candidates))
 
     every = [c for *_, candidates in per_spec for c in candidates]
-    train([t for c in every for t in c.trials], results_dir, pack, progress, runner)
+    if not ready([t for c in every for t in c.trials]):
+        return None
 
     def pool_scores(trials_of: Callable[[Candidate], tuple[Trial, ...]]) -> Any:
         labels = {t.id: c.label for c in every for t in trials_of(c)}
@@ -140,17 +162,21 @@ def calibration_trials(spec: Spec, results_dir: Path) -> list[Trial]:
     """Every trial ``hpbench calibrate`` trains for ``spec``: each horizon's search and, once
     all of it finished in ``results_dir``, the re-runs of its top points as those results
     choose them (a spec's plan holds only the first horizon's search). Trains nothing."""
-    from hpbench.results import read_finished
-
-    def finished(trials: list[Trial]) -> bool:
-        return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
-
     require(spec, "select", "calibrate")
     trials: list[Trial] = []
     for horizon in spec.select.horizons:
-        searched, candidates = _horizon_search(spec, horizon, results_dir, finished)
+        searched, candidates = _horizon_search(
+            spec, horizon, results_dir, lambda t: _finished(results_dir, t)
+        )
         trials += searched + [t for c in candidates for t in c.trials]
     return trials
+
+
+def _finished(results_dir: Path, trials: list[Trial]) -> bool:
+    """Whether every one of ``trials`` has a finished result in ``results_dir``."""
+    from hpbench.results import read_finished
+
+    return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
 
 
 def _horizon_search(

@@ -36,7 +36,7 @@ def train(
 ) -> list[Any]:
     """Train ``trials`` (finished ones are reused) with :func:`hpbench.run` on ``runner``
     (a runner profile, its file or name; default: local); their outcomes."""
-    from hpbench.api import run
+    from hpbench.launch import run
 
     plan = Plan(name="search", trials=tuple(dict.fromkeys(trials)))
     return run(plan, runner=runner, results=results_dir, pack=pack, progress=progress)
