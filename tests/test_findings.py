@@ -364,6 +364,31 @@ def test_the_report_renders_the_suite_targets_and_shipped_specs(collected):
     # the 200-point search has not run here: the list finding says how to run it
     assert "- Its search: 0 of 1600 search trials ended" in text
     assert "hpbench run specs/hardness_graded.toml" in text
+    # the calibrations that chose the calibrated points have not run here either: the
+    # reasons say where to restore them from instead of how settled the choices are (the
+    # equal-budget arms are not in this collection)
+    assert {s.archive for s in MINI.calibrations} <= set(MINI.archives)
+    for source in MINI.calibrations:
+        if source.kind != "calibrated":
+            continue
+        assert (
+            f"have not all finished in the results store (restore them: `hpbench results "
+            f"import {source.archive}`)" in text
+        )
+    assert "chose h=" not in text
+
+
+def test_the_calibrations_rerun_seeds_are_the_papers_three_apart_from_the_findings():
+    """The report's RERUN_SEEDS are what the shipped calibrations re-run with, and no
+    findings seed selected anything."""
+    for source in MINI.calibrations:
+        for path in source.specs:
+            spec = load_spec(findings.ROOT / path)
+            assert spec.select.seeds == findings.RERUN_SEEDS, path
+            assert not set(spec.select.seeds + spec.seeds) & set(findings.FRESH_SEEDS), path
+    for arm in ARMS:  # the calibrated arms train on the findings' seeds only
+        if arm.kind in ("calibrated", "equal"):
+            assert load_spec(findings.ROOT / arm.spec).seeds == findings.FRESH_SEEDS
 
 
 def test_the_published_lists_why_points_at_its_rank_among_the_search(tmp_path):

@@ -198,11 +198,12 @@ def test_the_shipped_nightly_pools_are_the_findings_pools():
 @pytest.fixture(scope="module")
 def committed_night(tmp_path_factory) -> tuple[Path, Path]:
     """What the nightly workflow does before it trains: import the committed archives of the
-    findings' arms and of the target search their leave-one-out lists come from; then one
-    night, training nothing. Its results and site directories."""
+    findings' arms, of the target search their leave-one-out lists come from and of the
+    calibrations that chose the calibrated points; then one night, training nothing. Its
+    results and site directories."""
     tmp_path = tmp_path_factory.mktemp("night")
     results, site = tmp_path / "results", tmp_path / "site"
-    for archive in (MINI.archive, MINI.search_archive):
+    for archive in MINI.archives:
         assert hpbench(["results", "import", str(ROOT / archive), "--results", str(results)]) == 0
     outcome = run_nightly(
         ROOT / "specs" / "nightly.toml", results=results, reports=site, train=False

@@ -29,6 +29,7 @@ from hpbench.results import read_finished, read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
 from hpbench.scoring.spread import seed_spread
+from hpbench.search.calibrate import Candidate, SpecCalibration, read_calibration
 from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
@@ -65,11 +66,12 @@ DEVIATIONS = (
     "AlgoPerf's procedure at mini size, specs/targets_graded.toml: 64 broad-space NAdamW "
     "points at horizon 1/3, the best rerun with 5 seeds at horizon 1/4, "
     "reports/targets_graded.md), not AlgoPerf's targets.",
-    "The calibrated specs come from 16 points at one horizon (0.5), seeds 0-1, scored against "
-    "`{version}` (reports/calibration.md); the paper calibrated 200 points at three horizons "
-    "with 3 re-run seeds. The equal-budget comparison calibrates AdamW, NAdamW, Mechanic and "
-    "Prodigy with the same 16 points at two horizons (0.33 and 0.5; the paper's third, 0.66, "
-    "left out for cost), the top 2 per horizon re-run with one seed, all candidates scored "
+    "The calibrated specs come from 16 points at one horizon (0.5), the top 2 re-run with 3 "
+    "seeds (1, 7, 8) as the paper's, scored against `{version}` (reports/calibration.md); the "
+    "paper calibrated 200 points at three horizons, its top 3 re-run. The equal-budget "
+    "comparison calibrates AdamW, NAdamW, Mechanic and Prodigy with the same 16 points at two "
+    "horizons (0.33 and 0.5; the paper's third, 0.66, left out for cost), the top 2 per "
+    "horizon re-run with the same 3 seeds, all candidates scored "
     "together (specs/findings/equal_budget/); its arms are the chosen points on seeds 2-6, "
     "where the paper's Tables 5 and 6 report the candidates on the calibration's own seeds.",
     "Naive Mechanic keeps Mechanic's own weight decay (lambda 0.01 in its scale update, its "
@@ -86,20 +88,20 @@ DEVIATIONS = (
 #: Where the calibrated specs come from (their headers; reports/calibration.md).
 CALIBRATION = (
     "the calibrated specs were calibrated on this suite from 16 points at one horizon (0.5) "
-    "with seeds 0-1 (reports/calibration.md, whose seed check says whether seed 0 alone "
-    "would have chosen the same points), the paper's on 200 points at three horizons"
+    "on seed 0, the top 2 re-run with seeds 1, 7 and 8 (reports/calibration.md, whose seed "
+    "check says whether seed 0 alone, and each re-run seed alone, would have chosen the same "
+    "points), the paper's on 200 points at three horizons"
 )
 
 #: How the equal-budget arms were chosen (specs/findings/equal_budget/ and its report).
 EQUAL_BUDGET_CALIBRATION = (
     "each algorithm calibrated with the same 16 Halton points of the lr-free space at horizons "
-    "0.33 and 0.5, the top 2 per horizon re-run with seed 1, every candidate scored in one pool "
-    "(reports/calibration_equal_budget.md; the paper: 200 points at horizons 0.33, 0.5 and "
-    "0.66, the top 3 re-run with 3 seeds); each arm is its algorithm's chosen point on seeds "
-    "2-6, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
-    "calibration's own seeds); with one re-run seed a choice can be that seed's draw: the "
-    "report's seed check says which algorithms' points seed 0's search trials would not have "
-    "chosen"
+    "0.33 and 0.5, the top 2 per horizon re-run with seeds 1, 7 and 8, every candidate scored "
+    "in one pool (reports/calibration_equal_budget.md; the paper: 200 points at horizons 0.33, "
+    "0.5 and 0.66, the top 3 re-run with 3 seeds); each arm is its algorithm's chosen point on "
+    "seeds 2-6, which selected nothing (the paper's Tables 5 and 6 report the candidates on the "
+    "calibration's own seeds); the report's seed check says which algorithms' points seed 0's "
+    "search trials, or a re-run seed alone, would not have chosen"
 )
 
 
@@ -167,6 +169,16 @@ class Plan:
 
 
 @attrs.frozen
+class CalibrationSource:
+    """The calibration that chose the points of one kind of arm: its spec files (scored
+    together, as ``hpbench calibrate`` was given them) and the archive of its trials."""
+
+    kind: str  # the arms' kind ("calibrated", "equal")
+    specs: tuple[str, ...]  # paths from the repository root
+    archive: str
+
+
+@attrs.frozen
 class FindingsSet:
     """A findings report's inputs: the arms' directory, the suite and where its targets come
     from, the search the leave-one-out lists are built from, the archives that restore the
@@ -184,6 +196,9 @@ class FindingsSet:
     list_plan: Plan
     deviations: tuple[str, ...]
     calibration: str  # where the calibrated specs come from
+    #: the calibrations that chose the calibrated arms' points, so the report can say how
+    #: settled each choice is
+    calibrations: tuple[CalibrationSource, ...] = ()
 
     @property
     def arms(self) -> tuple[Arm, ...]:
@@ -203,6 +218,12 @@ class FindingsSet:
 
     def spec(self, name: str) -> str:
         return f"{self.directory}/{name}.toml"
+
+    @property
+    def archives(self) -> tuple[str, ...]:
+        """Every archive the report reads: restore them all to re-render it unchanged."""
+        calibrations = (c.archive for c in self.calibrations)
+        return tuple(dict.fromkeys((self.archive, self.search_archive, *calibrations)))
 
     def version(self, root: Path = ROOT) -> str:
         """The suite's targets version, as its header names it."""
@@ -228,6 +249,21 @@ MINI = FindingsSet(
     ),
     deviations=DEVIATIONS,
     calibration=CALIBRATION,
+    calibrations=(
+        CalibrationSource(
+            "calibrated",
+            ("specs/calibrate_mechanic_mini.toml", "specs/calibrate_prodigy_mini.toml"),
+            "reports/calibration.results.tar.xz",
+        ),
+        CalibrationSource(
+            "equal",
+            tuple(
+                f"specs/findings/equal_budget/calibrate_{a}.toml"
+                for a in ("mechanic", "prodigy", "adamw", "nadamw")
+            ),
+            "reports/calibration_equal_budget.results.tar.xz",
+        ),
+    ),
 )
 #: The shipped arms.
 ARMS = MINI.arms
@@ -452,6 +488,8 @@ class Collected:
     #: finding key -> its verdict on each of FRESH_SEEDS alone (NOT_RUN where that seed's
     #: arms have not finished); empty for a collection of one seed
     seed_levels: Mapping[str, tuple[str, ...]] = attrs.Factory(dict)
+    #: arm kind -> how settled each of its calibrated points is (:func:`selection_sentence`)
+    selection: Mapping[str, tuple[str, ...]] = attrs.Factory(dict)
 
 
 def _clock(result: TrialResult) -> float:
@@ -515,6 +553,7 @@ class _Read:
     found: Mapping[Arm, Mapping[str, TrialResult]]
     search: tuple[Folds | None, str]
     version: str
+    selection: Mapping[str, tuple[str, ...]]
 
 
 def collect(
@@ -535,6 +574,7 @@ def collect(
         {arm: read_planned(results_dir, trials) for arm, trials in planned.items()},
         search_folds(results_dir, root, findings),
         findings.version(root),
+        selection(results_dir, root, findings),
     )
     collected = _collect(read, results_dir, root, findings, seeds)
     if seeds is not None:
@@ -611,7 +651,59 @@ def _collect(
         suites,
         findings,
         read.version,
+        selection=read.selection,
     )
+
+
+def selection(results_dir: Path, root: Path, findings: FindingsSet) -> dict[str, tuple[str, ...]]:
+    """Arm kind -> a sentence per calibrated point on how its calibration chose it, read
+    from the calibration's finished trials (or, while they have not all finished, where to
+    restore them from)."""
+    out = {}
+    for source in findings.calibrations:
+        outcome = read_calibration([load_spec(root / f) for f in source.specs], results_dir)
+        out[source.kind] = (
+            tuple(selection_sentence(cal) for cal in outcome.specs)
+            if outcome is not None
+            else (
+                f"how settled the calibrated points are is not said: the trials of their "
+                f"calibration ({', '.join(source.specs)}) have not all finished in the "
+                f"results store (restore them: `hpbench results import {source.archive}`)",
+            )
+        )
+    return out
+
+
+def selection_sentence(cal: SpecCalibration) -> str:
+    """How ``cal`` chose its point: the margin over the runner-up, and whether the search's
+    seeds and each re-run seed alone would choose the same point."""
+
+    def point(c: Candidate) -> str:
+        return f"h={c.horizon:g} point {c.index + 1}"
+
+    chosen = cal.chosen
+    others = sorted((c for c in cal.candidates if c is not chosen), key=lambda c: -c.score)
+    parts = [f"{cal.spec.name} chose {point(chosen)} (benchmark score {chosen.score:.4f}"]
+    if others:
+        parts[0] += f"; the runner-up, {point(others[0])}, {others[0].score:.4f}"
+    parts[0] += ")"
+    seeds = _seed_words(cal.spec.seeds)
+    alone = [c for c in (cal.chosen_by_search, *cal.chosen_by_seed.values()) if c is not chosen]
+    parts.append(
+        f"the search's seed{'s' if len(cal.spec.seeds) > 1 else ''} {seeds} alone would "
+        + (
+            "choose the same point"
+            if cal.chosen_by_search is chosen
+            else f"choose {point(cal.chosen_by_search)}"
+        )
+    )
+    if cal.chosen_by_seed:
+        picks = ", ".join(f"seed {s} {point(c)}" for s, c in cal.chosen_by_seed.items())
+        agree = sum(c is chosen for c in cal.chosen_by_seed.values())
+        parts.append(f"each re-run seed alone: {picks} ({agree} of {len(cal.chosen_by_seed)})")
+    if alone:
+        parts.append("so the choice changes with the seeds it is made on")
+    return ", ".join(parts)
 
 
 def meaningful(reference: ArmResult | None, workloads: int) -> bool | None:
@@ -837,7 +929,16 @@ def reasons(collected: Collected) -> dict[str, str]:
             else ""
         )
         out[papers.CALIBRATED_TRAIN.key] = "; ".join(
-            filter(None, [easy, *missed, collected.findings.calibration, horizons])
+            filter(
+                None,
+                [
+                    easy,
+                    *missed,
+                    collected.findings.calibration,
+                    *collected.selection.get("calibrated", ()),
+                    horizons,
+                ],
+            )
         )
     parts = []
     for c in calibrated:
@@ -858,7 +959,12 @@ def reasons(collected: Collected) -> dict[str, str]:
         out[papers.NOT_BETTER_THAN_BASELINES.key] = "; ".join(
             filter(
                 None,
-                [EQUAL_BUDGET_CALIBRATION, f"the chosen horizons: {chosen}", _lead(equal)],
+                [
+                    EQUAL_BUDGET_CALIBRATION,
+                    f"the chosen horizons: {chosen}",
+                    *collected.selection.get("equal", ()),
+                    _lead(equal),
+                ],
             )
         )
         out[papers.BEST_METRICS_LR_FREE.key] = (
@@ -1105,10 +1211,17 @@ def _best_arm(arms: Sequence[ArmResult], workload: str, direction: str) -> ArmRe
     return min(arms, key=key)
 
 
-#: 4 algorithms x (16 points + top 2 re-run) x horizons 0.33 and 0.5, then 4 arms x 5 seeds
-#: (at most horizon 0.5), less Mechanic's and Prodigy's horizon 0.5 (the shipped
+#: The calibrations' re-run seeds (specs/calibrate_mechanic.toml's [select] seeds).
+RERUN_SEEDS = (1, 7, 8)
+#: 4 algorithms x (16 points + top 2 x the re-run seeds) x horizons 0.33 and 0.5, then 4 arms
+#: x 5 seeds (at most horizon 0.5), less Mechanic's and Prodigy's horizon 0.5 (the shipped
 #: calibration's trials, the same ids).
-_CALIBRATE_SUITES = 4 * (16 + 2) * (0.33 + 0.5) + 4 * len(FRESH_SEEDS) * 0.5 - 2 * (16 + 2) * 0.5
+_CALIBRATION_TRIALS = 16 + 2 * len(RERUN_SEEDS)
+_CALIBRATE_SUITES = (
+    4 * _CALIBRATION_TRIALS * (0.33 + 0.5)
+    + 4 * len(FRESH_SEEDS) * 0.5
+    - 2 * _CALIBRATION_TRIALS * 0.5
+)
 #: The equal-budget arms' algorithms (their spec files are named after them).
 EQUAL_BUDGET = tuple(algorithm for *_, kind, algorithm in _ARMS if kind == "equal")
 
@@ -1144,8 +1257,9 @@ def plans(findings: FindingsSet) -> dict[str, Plan]:
             calibrate,
             _CALIBRATE_SUITES,
             "AdamW, NAdamW, Mechanic and Prodigy calibrated with the same 16 Halton points of "
-            "the lr-free space at horizons 0.33 and 0.5, the top 2 per horizon re-run with seed "
-            f"1, then each chosen point run with seeds {seeds} and scored in one pool (Mechanic's "
+            "the lr-free space at horizons 0.33 and 0.5, the top 2 per horizon re-run with seeds "
+            f"{_seed_words(RERUN_SEEDS)}, then each chosen point run with seeds {seeds} and "
+            "scored in one pool (Mechanic's "
             "and Prodigy's horizon 0.5 is reports/calibration.md's, trained)",
         ),
         papers.BEST_METRICS_LR_FREE.key: Plan(
@@ -1188,11 +1302,18 @@ def render(collected: Collected) -> str:
         f"Issue 17, item 6. Rendered by `{render_command(findings)}` from the trials of "
         f"`{findings.directory}/` (the shipped "
         f"hyperparameters, unchanged, on training seeds {_seed_words(FRESH_SEEDS)}, which "
-        "selected nothing: the calibrated specs were calibrated on seeds 0 and 1). Restore the "
-        "trials first to "
-        f"re-render without training: `hpbench results import {findings.archive}` "
-        f"and `hpbench results import {findings.search_archive}` (the "
-        f"search, seed 0, that the leave-one-out lists are built from: `{findings.list_search}`). "
+        "selected nothing: the calibrated specs were calibrated on seeds "
+        f"{_seed_words((0, *RERUN_SEEDS))}). Restore the trials first to re-render without "
+        "training: "
+        + ", ".join(f"`hpbench results import {a}`" for a in findings.archives)
+        + f" (the arms; the search, seed 0, that the leave-one-out lists are built from, "
+        f"`{findings.list_search}`"
+        + (
+            ", and the calibrations that chose the calibrated points"
+            if findings.calibrations
+            else ""
+        )
+        + "). "
         "The papers' statements and numbers come from `hpbench/report/papers.py` (each cites "
         "its section and table). Single configurations are scored in one pool (AlgoPerf's "
         "benchmark score, steps), lists in another, the equal-budget arms in a third. "
