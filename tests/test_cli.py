@@ -117,7 +117,7 @@ def test_plan_says_what_a_calibration_trains_beyond_its_plan(capsys, monkeypatch
     assert (
         "a calibration: the trials above are its search at horizon 0.5; `hpbench calibrate` "
         "trains the search at each of horizons 0.33, 0.5 (128 trials each) and re-runs "
-        "its top 2 with seeds 1 (results export writes them all)"
+        "its top 2 with seeds 1, 7, 8 (results export writes them all)"
     ) in " ".join(text.split())
     # a schedule horizon outside the calibration's horizons plans trials calibrate never reads
     other = tmp_path / "h033.toml"

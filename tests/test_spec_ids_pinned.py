@@ -2,8 +2,9 @@
 trained under it (issue 21, item 5).
 
 ``tests/data/shipped_trial_ids.json`` was written from main before the refactor (commit
-24a8395) by this module's ``pin``; run ``python tests/test_spec_ids_pinned.py`` to rewrite it,
-only for a deliberate change of what a trial's identity is.
+24a8395) by this module's ``pin``; run ``python tests/test_spec_ids_pinned.py [SPEC...]`` to
+rewrite it (the named specs' pins, else all), only for a deliberate change of what a trial's
+identity is or of a spec's hyperparameters (a new calibration).
 """
 
 import hashlib
@@ -49,7 +50,7 @@ def test_shipped_spec_keeps_its_trial_ids(path):
 
 
 if __name__ == "__main__":
-    paths = sys.argv[1:] or sorted(SPECS)
+    paths = sys.argv[1:] or sorted(SPECS)  # the named specs are re-pinned, the rest kept
     about = json.loads(PINNED.read_text())["_about"]
-    doc = {"_about": about, "specs": {p: pin(p) for p in paths}}
+    doc = {"_about": about, "specs": {**SPECS, **{p: pin(p) for p in paths}}}
     PINNED.write_text(json.dumps(doc, indent=1) + "\n")

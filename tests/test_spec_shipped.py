@@ -149,7 +149,8 @@ def test_naive_lr_free_has_no_schedule_and_no_weight_decay_on_parameters():
 
 def test_mechanic_calibrated_is_mechanic_with_adam_on_the_mini_suite():
     plan = load_plan("specs/mechanic_calibrated.toml")
-    assert len(plan.trials) == 8
+    assert len(plan.trials) == 8 * 3  # its calibration's three re-run seeds
+    assert {t.seed for t in plan.trials} == {1, 7, 8}
     assert {(t.algorithm, dict(t.options)["base"], t.schedule) for t in plan.trials} == {
         ("mechanic", "adam", "warmup_cosine")
     }
