@@ -42,6 +42,8 @@ def checkpoint_policy(
 
 
 def resolve_runner(runner: RunnerProfile | PathLike | None) -> RunnerProfile:
+    """``runner`` as a profile: itself, the profile file or ``runners/`` name it gives, or
+    the default local one."""
     from hpbench.backends.profile import RunnerProfile, resolve_profile
 
     return (
