@@ -146,6 +146,35 @@ def test_read_calibration_trains_nothing_and_waits_for_every_trial(specs, tmp_pa
     assert read_calibration(loaded, copy) is None
 
 
+def test_calibrate_no_train_renders_from_finished_trials_or_says_what_is_missing(
+    specs, tmp_path, capsys
+):
+    paths, results = specs
+    argv = ["calibrate", *map(str, paths), "--quiet", "--no-train"]
+    trained, read = tmp_path / "trained.md", tmp_path / "read.md"
+    assert main([*argv[:-1], "--results", str(results), "--report", str(trained)]) == 0
+    assert main([*argv, "--results", str(results), "--report", str(read)]) == 0
+
+    def below_the_date(path: Path) -> str:
+        return path.read_text().split("\n", 3)[3]
+
+    assert below_the_date(read) == below_the_date(trained)
+    # one re-run missing: exit 1, nothing trained or written, the count of what is missing
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    (_, adamw) = read_calibration([load_spec(p) for p in paths], results).specs
+    shutil.rmtree(copy / adamw.chosen.trials[0].id)
+    before = sorted(p.name for p in copy.iterdir())
+    capsys.readouterr()
+    out = tmp_path / "not_written.md"
+    assert main([*argv, "--results", str(copy), "--report", str(out)]) == 1
+    # nadamw: 2 horizons x 3 points x 3 workloads + 4 candidates x 3; adamw: 2 x 3 + 3
+    assert "1 of the 39 trials the calibration needs so far have not finished" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in copy.iterdir()) == before and not out.exists()
+
+
 def test_calibrate_emits_specs_that_reuse_the_reruns_and_a_report(specs, tmp_path):
     paths, results = specs
     emitted = [

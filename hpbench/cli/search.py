@@ -3,7 +3,8 @@ papers' procedures and the target setting run from specs, writing a spec (``--em
 suite's targets with ``--write``) and a Markdown report (``--report``, else stdout).
 
 Trials go through the engine into ``--results`` (finished ones are reused, so a rerun or a
-longer search trains only what is new). Exit codes: 0 done, 2 bad spec or arguments.
+longer search trains only what is new). Exit codes: 0 done, 1 ``calibrate --no-train`` found
+trials missing, 2 bad spec or arguments.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hpbench.cli import Command, add_rerun_options, add_results_option, rerun_of
+
+if TYPE_CHECKING:
+    from hpbench.spec import Spec
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +83,12 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="write the calibrated spec of each SPEC here (once per SPEC, in order)",
     )
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help="read finished trials only (re-rendering from an archive): exit 1, training "
+        "nothing, if any the calibration needs is missing",
+    )
     _common(parser)
 
 
@@ -104,15 +115,37 @@ def calibrate_main(args: argparse.Namespace) -> int:
         )
         return 2
 
-    from hpbench.search.calibrate import calibrate
+    from hpbench.search.calibrate import calibrate, read_calibration
     from hpbench.search.emit import calibrated_spec, calibration_report
 
-    outcome = calibrate(specs, args.results, args.pack, _progress(args))
+    if args.no_train:
+        outcome = read_calibration(specs, args.results)
+        if outcome is None:
+            return _unfinished(specs, args.results)
+    else:
+        outcome = calibrate(specs, args.results, args.pack, _progress(args))
     pool = sum(len(sc.candidates) for sc in outcome.specs)
     for cal, path in zip(outcome.specs, emits, strict=False):
         _write(path, calibrated_spec(cal, pool, path, _command("calibrate", args)))
     _write(args.report, calibration_report(outcome, _command("calibrate", args)))
     return 0
+
+
+def _unfinished(specs: list[Spec], results: Path) -> int:
+    """``calibrate --no-train``'s error: how many of the trials it needs so far are missing."""
+    from hpbench.results import read_finished
+    from hpbench.search.calibrate import calibration_trials
+
+    needed = {t.id: t for spec in specs for t in calibration_trials(spec, results)}
+    missing = len(needed) - len(read_finished(results, list(needed.values())))
+    print(
+        f"hpbench calibrate --no-train: {missing} of the {len(needed)} trials the calibration "
+        f"needs so far have not finished in {results} (the re-runs of its top points follow "
+        "once its searches have): restore them with `hpbench results import ARCHIVE`, or run "
+        "without --no-train to train them; nothing was written",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def add_build_list_arguments(parser: argparse.ArgumentParser) -> None:
