@@ -169,7 +169,7 @@ def test_calibrate_no_train_renders_from_finished_trials_or_says_what_is_missing
     out = tmp_path / "not_written.md"
     assert main([*argv, "--results", str(copy), "--report", str(out)]) == 1
     # nadamw: 2 horizons x 3 points x 3 workloads + 4 candidates x 3; adamw: 2 x 3 + 3
-    assert "1 of the 39 trials the calibration needs so far have not finished" in (
+    assert "hpbench calibrate --no-train: 1 of the 39 trials it needs so far have not finished" in (
         capsys.readouterr().err
     )
     assert sorted(p.name for p in copy.iterdir()) == before and not out.exists()

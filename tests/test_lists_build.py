@@ -4,6 +4,7 @@ trial results written by hand (no training), checked against costs worked out by
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,29 @@ def test_build_list_emits_a_spec_that_runs_the_list_and_the_papers_tables(result
     assert "| leave-one-workload-out 2-point list | 0.3 | 0.9 | 0.4 |" in table
     assert "| ogbg | 4, 1 | 0.9 |" in table
     assert "| 1 | 4 | 0.1 | 0.4932 |" in table
+
+
+def test_build_list_no_train_builds_from_finished_trials_or_says_what_is_missing(
+    results, tmp_path, capsys
+):
+    spec, directory = results
+    argv = ["build-list", str(spec), "--quiet", "--report"]
+    trained, read = tmp_path / "trained.md", tmp_path / "read.md"
+    assert main([*argv, str(trained), "--results", str(directory)]) == 0
+    assert main([*argv, str(read), "--results", str(directory), "--no-train"]) == 0
+    assert read.read_text().split("\n", 3)[3] == trained.read_text().split("\n", 3)[3]
+    copy = tmp_path / "copy"
+    shutil.copytree(directory, copy)
+    shutil.rmtree(copy / load_plan(spec).trials[0].id)
+    before = sorted(p.name for p in copy.iterdir())
+    capsys.readouterr()
+    out = tmp_path / "not_written.md"
+    assert main([*argv, str(out), "--results", str(copy), "--no-train"]) == 1
+    # 4 points x 3 workloads x 3 seeds
+    assert "hpbench build-list --no-train: 1 of the 36 trials it needs so far" in (
+        capsys.readouterr().err
+    )
+    assert sorted(p.name for p in copy.iterdir()) == before and not out.exists()
 
 
 def test_build_list_needs_a_list_table(tmp_path, capsys):

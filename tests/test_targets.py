@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -229,6 +230,21 @@ def test_an_export_with_the_reruns_restores_the_rerun_targets(one_seed_search, t
     before, after = ((tmp_path / f"{name}.md").read_text() for name in ("before", "after"))
     assert "| ogbg | map (max) | 0.23 |" in after
     assert after.split("\n", 3)[3] == before.split("\n", 3)[3]  # all but the dated header
+    # --no-train reads the same targets from the restored trials, and with one rerun gone
+    # says what is missing (6 search trials + 3 workloads x 3 rerun seeds), writing nothing
+    read = tmp_path / "read.md"
+    assert main([*targets, str(read), "--results", str(restored), "--no-train"]) == 0
+    assert read.read_text().split("\n", 3)[3] == before.split("\n", 3)[3]
+    reruns = rerun_trials(plan, read_planned(restored, plan.trials), Rerun([0, 1, 2], 0.5))
+    shutil.rmtree(restored / reruns[0].id)
+    suite_before = suite.read_text()
+    capsys.readouterr()
+    argv = [*targets, str(tmp_path / "none.md"), "--results", str(restored), "--no-train"]
+    assert main([*argv, "--write", str(suite)]) == 1
+    assert "hpbench targets --no-train: 1 of the 15 trials it needs so far" in (
+        capsys.readouterr().err
+    )
+    assert suite.read_text() == suite_before and not (tmp_path / "none.md").exists()
     assert (
         main(
             ["results", "export", str(write_search(tmp_path, suite)), "--out"]

@@ -3,8 +3,8 @@ papers' procedures and the target setting run from specs, writing a spec (``--em
 suite's targets with ``--write``) and a Markdown report (``--report``, else stdout).
 
 Trials go through the engine into ``--results`` (finished ones are reused, so a rerun or a
-longer search trains only what is new). Exit codes: 0 done, 1 ``calibrate --no-train`` found
-trials missing, 2 bad spec or arguments.
+longer search trains only what is new; ``--no-train`` reads them only). Exit codes: 0 done,
+1 trials missing under ``--no-train`` (or targets not found), 2 bad spec or arguments.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from hpbench.cli import Command, add_rerun_options, add_results_option, rerun_of
 
 if TYPE_CHECKING:
-    from hpbench.spec import Spec
+    from collections.abc import Sequence
+
+    from hpbench.plan import Trial
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +31,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--report", type=Path, metavar="PATH", help="write the Markdown report here"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--no-train",
+        action="store_true",
+        help="read finished trials only (re-rendering from an archive): exit 1, training and "
+        "writing nothing, if any the procedure needs is missing",
+    )
 
 
 def _progress(args: argparse.Namespace):
@@ -83,12 +91,6 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="write the calibrated spec of each SPEC here (once per SPEC, in order)",
     )
-    parser.add_argument(
-        "--no-train",
-        action="store_true",
-        help="read finished trials only (re-rendering from an archive): exit 1, training "
-        "nothing, if any the calibration needs is missing",
-    )
     _common(parser)
 
 
@@ -115,13 +117,14 @@ def calibrate_main(args: argparse.Namespace) -> int:
         )
         return 2
 
-    from hpbench.search.calibrate import calibrate, read_calibration
+    from hpbench.search.calibrate import calibrate, calibration_trials, read_calibration
     from hpbench.search.emit import calibrated_spec, calibration_report
 
     if args.no_train:
         outcome = read_calibration(specs, args.results)
         if outcome is None:
-            return _unfinished(specs, args.results)
+            needed = [t for spec in specs for t in calibration_trials(spec, args.results)]
+            return _unfinished("calibrate", needed, args.results)
     else:
         outcome = calibrate(specs, args.results, args.pack, _progress(args))
     pool = sum(len(sc.candidates) for sc in outcome.specs)
@@ -131,18 +134,18 @@ def calibrate_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _unfinished(specs: list[Spec], results: Path) -> int:
-    """``calibrate --no-train``'s error: how many of the trials it needs so far are missing."""
+def _unfinished(command: str, needed: Sequence[Trial], results: Path) -> int:
+    """``--no-train``'s error: how many of the trials the procedure needs so far (a search's
+    re-runs are known once it has finished) have not finished in ``results``."""
     from hpbench.results import read_finished
-    from hpbench.search.calibrate import calibration_trials
 
-    needed = {t.id: t for spec in specs for t in calibration_trials(spec, results)}
-    missing = len(needed) - len(read_finished(results, list(needed.values())))
+    unique = list({t.id: t for t in needed}.values())
+    missing = len(unique) - len(read_finished(results, unique))
     print(
-        f"hpbench calibrate --no-train: {missing} of the {len(needed)} trials the calibration "
-        f"needs so far have not finished in {results} (the re-runs of its top points follow "
-        "once its searches have): restore them with `hpbench results import ARCHIVE`, or run "
-        "without --no-train to train them; nothing was written",
+        f"hpbench {command} --no-train: {missing} of the {len(unique)} trials it needs so far "
+        f"have not finished in {results} (re-runs of the best points follow once the search "
+        "has): restore them with `hpbench results import ARCHIVE`, or run without --no-train "
+        "to train them; nothing was written",
         file=sys.stderr,
     )
     return 1
@@ -164,9 +167,14 @@ def build_list_main(args: argparse.Namespace) -> int:
     spec = _checked(load_spec(args.specs[0]))
 
     from hpbench.search.emit import list_report, list_spec
-    from hpbench.search.lists import build_list
+    from hpbench.search.lists import build_list, list_search_trials, read_list
 
-    built = build_list(spec, args.results, args.pack, _progress(args))
+    if args.no_train:
+        built = read_list(spec, args.results)
+        if built is None:
+            return _unfinished("build-list", list_search_trials(spec), args.results)
+    else:
+        built = build_list(spec, args.results, args.pack, _progress(args))
     if args.emit is not None:
         _write(args.emit, list_spec(built, args.emit, _command("build-list", args)))
     _write(args.report, list_report(built, _command("build-list", args)))
@@ -220,7 +228,9 @@ def targets_main(args: argparse.Namespace) -> int:
     from hpbench.search.targets import (
         check_writable,
         provenance_lines,
+        read_targets,
         set_targets,
+        target_trials,
         targets_report,
         write_targets,
     )
@@ -232,7 +242,15 @@ def targets_main(args: argparse.Namespace) -> int:
         if problems:
             return 2
     try:
-        setting = set_targets(plan, args.results, args.pack, _progress(args), rerun=rerun)
+        if args.no_train:
+            found = read_targets(plan, args.results, rerun)
+            if found is None:
+                return _unfinished(
+                    "targets", target_trials(plan, args.results, rerun), args.results
+                )
+            setting = found
+        else:
+            setting = set_targets(plan, args.results, args.pack, _progress(args), rerun=rerun)
     except ValueError as e:
         print(f"hpbench targets: {e}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from hpbench.plan import Scalar, Trial
-from hpbench.search.runs import point_table, point_trials, train
+from hpbench.search.runs import finished, point_table, point_trials, train
 from hpbench.spec import Spec
 from hpbench.spec.search import require
 from hpbench.spec.settings import Search, Select
@@ -89,7 +89,7 @@ def calibrate(
 def read_calibration(specs: Sequence[Spec], results_dir: Path) -> Calibration | None:
     """:func:`calibrate`'s outcome from the finished trials alone (a report's check of a
     calibration already run); None while any trial it needs has not finished."""
-    return _procedure(specs, results_dir, lambda trials: _finished(results_dir, trials))
+    return _procedure(specs, results_dir, lambda trials: finished(results_dir, trials))
 
 
 def _procedure(
@@ -166,17 +166,10 @@ def calibration_trials(spec: Spec, results_dir: Path) -> list[Trial]:
     trials: list[Trial] = []
     for horizon in spec.select.horizons:
         searched, candidates = _horizon_search(
-            spec, horizon, results_dir, lambda t: _finished(results_dir, t)
+            spec, horizon, results_dir, lambda t: finished(results_dir, t)
         )
         trials += searched + [t for c in candidates for t in c.trials]
     return trials
-
-
-def _finished(results_dir: Path, trials: list[Trial]) -> bool:
-    """Whether every one of ``trials`` has a finished result in ``results_dir``."""
-    from hpbench.results import read_finished
-
-    return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
 
 
 def _horizon_search(

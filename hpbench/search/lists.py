@@ -15,8 +15,9 @@ from typing import Any
 
 import attrs
 
+from hpbench.plan import Trial
 from hpbench.scoring.lists import HeldOut
-from hpbench.search.runs import PointTable, point_table, point_trials, train
+from hpbench.search.runs import PointTable, finished, point_table, point_trials, train
 from hpbench.spec import Spec
 from hpbench.spec.search import require
 from hpbench.spec.settings import ListSettings, Search
@@ -52,11 +53,28 @@ def build_list(
     runner: Any = None,
 ) -> BuiltList:
     """Run ``spec``'s search (finished trials reused) and build its list."""
-    require(spec, "list", "build-list")
-    search, settings = spec.search, spec.listing
-    groups = [point_trials(spec, p) for p in spec.points]
+    groups = _search_groups(spec)
     train([t for g in groups for t in g], results_dir, pack, progress, runner)
-    return list_from_table(spec, search, settings, point_table(groups, results_dir))
+    return list_from_table(spec, spec.search, spec.listing, point_table(groups, results_dir))
+
+
+def read_list(spec: Spec, results_dir: Path) -> BuiltList | None:
+    """:func:`build_list`'s list from finished trials alone (re-rendering from an archive);
+    None while any trial of the search has not finished."""
+    groups = _search_groups(spec)
+    if not finished(results_dir, [t for g in groups for t in g]):
+        return None
+    return list_from_table(spec, spec.search, spec.listing, point_table(groups, results_dir))
+
+
+def list_search_trials(spec: Spec) -> list[Trial]:
+    """Every trial :func:`build_list` trains for ``spec``."""
+    return [t for g in _search_groups(spec) for t in g]
+
+
+def _search_groups(spec: Spec) -> list[list[Trial]]:
+    require(spec, "list", "build-list")
+    return [point_trials(spec, p) for p in spec.points]
 
 
 def list_from_table(

@@ -42,6 +42,14 @@ def train(
     return run(plan, runner=runner, results=results_dir, pack=pack, progress=progress)
 
 
+def finished(results_dir: Path, trials: Sequence[Trial]) -> bool:
+    """Whether every one of ``trials`` has a finished result in ``results_dir``: what the
+    read-only forms of the procedures (``--no-train``) check instead of training."""
+    from hpbench.results import read_finished
+
+    return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
+
+
 @attrs.frozen(eq=False)
 class PointTable:
     """Per point and workload: median step fraction and median best metric over seeds."""

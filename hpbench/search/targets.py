@@ -241,15 +241,54 @@ def set_targets(
 ) -> TargetSetting:
     """Train ``plan``'s trials (finished ones are reused) and find their targets; with a
     ``rerun``, then train each workload's best point again with its seeds."""
-    from hpbench.results import read_planned
     from hpbench.search.runs import train
 
-    train(plan.trials, results_dir, pack, progress, runner)
+    def trained(trials: Sequence[Trial]) -> bool:
+        train(trials, results_dir, pack, progress, runner)
+        return True
+
+    setting = _procedure(plan, results_dir, rerun, trained)
+    assert setting is not None  # every trial it asked for was trained
+    return setting
+
+
+def read_targets(plan: Plan, results_dir: Path, rerun: Rerun | None = None) -> TargetSetting | None:
+    """:func:`set_targets`'s targets from finished trials alone (re-rendering from an
+    archive); None while any trial they need has not finished."""
+    from hpbench.search.runs import finished
+
+    return _procedure(plan, results_dir, rerun, lambda trials: finished(results_dir, trials))
+
+
+def target_trials(plan: Plan, results_dir: Path, rerun: Rerun | None = None) -> list[Trial]:
+    """Every trial :func:`set_targets` trains for ``plan``: the search and, once all of it
+    finished in ``results_dir``, the re-runs of each workload's best point. Trains nothing."""
+    from hpbench.results import read_planned
+    from hpbench.search.runs import finished
+
+    if rerun is None or not finished(results_dir, plan.trials):
+        return list(plan.trials)
+    return [*plan.trials, *rerun_trials(plan, read_planned(results_dir, plan.trials), rerun)]
+
+
+def _procedure(
+    plan: Plan,
+    results_dir: Path,
+    rerun: Rerun | None,
+    ready: Callable[[Sequence[Trial]], bool],
+) -> TargetSetting | None:
+    """The targets of ``plan``; ``ready`` trains or checks each stage's trials and says
+    whether they can be read (else None)."""
+    from hpbench.results import read_planned
+
+    if not ready(plan.trials):
+        return None
     results = read_planned(results_dir, plan.trials)
     if rerun is None:
         return find_targets(plan, results)
     reruns = rerun_trials(plan, results, rerun)
-    train(reruns, results_dir, pack, progress, runner)
+    if not ready(reruns):
+        return None
     results = {**results, **read_planned(results_dir, reruns)}
     return find_rerun_targets(plan, results, rerun)
 
