@@ -29,7 +29,7 @@ from hpbench.results import read_finished, read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
 from hpbench.scoring.spread import seed_spread
-from hpbench.search.calibrate import Candidate, SpecCalibration, read_calibration
+from hpbench.search.calibrate import Calibration, Candidate, SpecCalibration, read_calibration
 from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
@@ -488,8 +488,9 @@ class Collected:
     #: finding key -> its verdict on each of FRESH_SEEDS alone (NOT_RUN where that seed's
     #: arms have not finished); empty for a collection of one seed
     seed_levels: Mapping[str, tuple[str, ...]] = attrs.Factory(dict)
-    #: arm kind -> how settled each of its calibrated points is (:func:`selection_sentence`)
-    selection: Mapping[str, tuple[str, ...]] = attrs.Factory(dict)
+    #: arm kind -> the calibration that chose its points, read from its trials (None: they
+    #: have not all finished); kinds without a calibration source are absent
+    calibrations: Mapping[str, Calibration | None] = attrs.Factory(dict)
 
 
 def _clock(result: TrialResult) -> float:
@@ -553,7 +554,7 @@ class _Read:
     found: Mapping[Arm, Mapping[str, TrialResult]]
     search: tuple[Folds | None, str]
     version: str
-    selection: Mapping[str, tuple[str, ...]]
+    calibrations: Mapping[str, Calibration | None]
 
 
 def collect(
@@ -574,7 +575,7 @@ def collect(
         {arm: read_planned(results_dir, trials) for arm, trials in planned.items()},
         search_folds(results_dir, root, findings),
         findings.version(root),
-        selection(results_dir, root, findings),
+        read_calibrations(results_dir, root, findings),
     )
     collected = _collect(read, results_dir, root, findings, seeds)
     if seeds is not None:
@@ -651,27 +652,61 @@ def _collect(
         suites,
         findings,
         read.version,
-        selection=read.selection,
+        calibrations=read.calibrations,
     )
 
 
-def selection(results_dir: Path, root: Path, findings: FindingsSet) -> dict[str, tuple[str, ...]]:
-    """Arm kind -> a sentence per calibrated point on how its calibration chose it, read
-    from the calibration's finished trials (or, while they have not all finished, where to
-    restore them from)."""
-    out = {}
-    for source in findings.calibrations:
-        outcome = read_calibration([load_spec(root / f) for f in source.specs], results_dir)
-        out[source.kind] = (
-            tuple(selection_sentence(cal) for cal in outcome.specs)
-            if outcome is not None
-            else (
-                f"how settled the calibrated points are is not said: the trials of their "
-                f"calibration ({', '.join(source.specs)}) have not all finished in the "
-                f"results store (restore them: `hpbench results import {source.archive}`)",
-            )
-        )
-    return out
+def read_calibrations(
+    results_dir: Path, root: Path, findings: FindingsSet
+) -> dict[str, Calibration | None]:
+    """Arm kind -> the calibration that chose its points, from its finished trials (None
+    while they have not all finished); trains nothing."""
+    return {
+        source.kind: read_calibration([load_spec(root / f) for f in source.specs], results_dir)
+        for source in findings.calibrations
+    }
+
+
+def selection(collected: Collected, kind: str) -> tuple[str, ...]:
+    """A sentence per calibrated point of ``kind`` on how its calibration chose it (or,
+    while the calibration's trials are missing, where to restore them from)."""
+    if kind not in collected.calibrations:
+        return ()
+    outcome = collected.calibrations[kind]
+    if outcome is not None:
+        return tuple(selection_sentence(cal) for cal in outcome.specs)
+    (source,) = [s for s in collected.findings.calibrations if s.kind == kind]
+    return (
+        f"how settled the calibrated points are is not said: the trials of their calibration "
+        f"({', '.join(source.specs)}) have not all finished in the results store (restore "
+        f"them: `hpbench results import {source.archive}`)",
+    )
+
+
+def best_on_calibration_seeds(collected: Collected) -> str:
+    """The best-metrics finding on the paper's own basis: each of its workloads' best
+    median metric over every candidate of the equal-budget calibration, on the seeds that
+    chose them (the paper's Table 5); empty while that calibration has not been read."""
+    outcome = collected.calibrations.get("equal")
+    if outcome is None:
+        return ""
+    by_label = {c.label: cal.spec.algorithm for cal in outcome.specs for c in cal.candidates}
+    best = {}
+    for workload in papers.LR_FREE_BEST_WORKLOADS:
+        rows = [outcome.scores.row(label, workload) for label in by_label]
+        rows = [r for r in rows if r is not None and not math.isnan(r.best_metric)]
+        if rows and workload in collected.targets:
+            direction = collected.targets[workload][1]
+            best[workload] = min(rows, key=lambda r: sign(direction) * r.best_metric)
+    if not best:
+        return ""
+    values = "; ".join(f"{w} {_fmt(r.best_metric)} ({r.label})" for w, r in best.items())
+    verdict = best_metric_verdict({w: by_label[r.label] for w, r in best.items()})
+    return (
+        f"on the paper's own basis, each workload's best over all {len(by_label)} candidates "
+        f"of the equal-budget calibration on the seeds that chose them (its Table 5): "
+        f"{values}; {verdict.level}: {verdict.why}"
+    )
 
 
 def selection_sentence(cal: SpecCalibration) -> str:
@@ -935,7 +970,7 @@ def reasons(collected: Collected) -> dict[str, str]:
                     easy,
                     *missed,
                     collected.findings.calibration,
-                    *collected.selection.get("calibrated", ()),
+                    *selection(collected, "calibrated"),
                     horizons,
                 ],
             )
@@ -962,15 +997,21 @@ def reasons(collected: Collected) -> dict[str, str]:
                 [
                     EQUAL_BUDGET_CALIBRATION,
                     f"the chosen horizons: {chosen}",
-                    *collected.selection.get("equal", ()),
+                    *selection(collected, "equal"),
                     _lead(equal),
                 ],
             )
         )
-        out[papers.BEST_METRICS_LR_FREE.key] = (
-            f"{EQUAL_BUDGET_CALIBRATION}; the paper's Table 5 takes each workload's best over "
-            "all those candidates, here the best of the four arms' medians (the arms' table "
-            "below has every workload)"
+        out[papers.BEST_METRICS_LR_FREE.key] = "; ".join(
+            filter(
+                None,
+                [
+                    f"{EQUAL_BUDGET_CALIBRATION}; the paper's Table 5 takes each workload's best "
+                    "over all those candidates, here the best of the four arms' medians on seeds "
+                    "that selected nothing (the arms' table below has every workload)",
+                    best_on_calibration_seeds(collected),
+                ],
+            )
         )
     folds = collected.folds
     if folds is not None:
