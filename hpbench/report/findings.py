@@ -723,7 +723,7 @@ def selection_sentence(cal: SpecCalibration) -> str:
         parts[0] += f"; the runner-up, {point(others[0])}, {others[0].score:.4f}"
     parts[0] += ")"
     seeds = _seed_words(cal.spec.seeds)
-    alone = [c for c in (cal.chosen_by_search, *cal.chosen_by_seed.values()) if c is not chosen]
+    dissent = [c for c in (cal.chosen_by_search, *cal.chosen_by_seed.values()) if c is not chosen]
     parts.append(
         f"the search's seed{'s' if len(cal.spec.seeds) > 1 else ''} {seeds} alone would "
         + (
@@ -736,7 +736,7 @@ def selection_sentence(cal: SpecCalibration) -> str:
         picks = ", ".join(f"seed {s} {point(c)}" for s, c in cal.chosen_by_seed.items())
         agree = sum(c is chosen for c in cal.chosen_by_seed.values())
         parts.append(f"each re-run seed alone: {picks} ({agree} of {len(cal.chosen_by_seed)})")
-    if alone:
+    if dissent:
         parts.append("so the choice changes with the seeds it is made on")
     return ", ".join(parts)
 
