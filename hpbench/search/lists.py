@@ -73,6 +73,7 @@ def list_search_trials(spec: Spec) -> list[Trial]:
 
 
 def _search_groups(spec: Spec) -> list[list[Trial]]:
+    """The trials of each of ``spec``'s search points (a spec with ``[list]``)."""
     require(spec, "list", "build-list")
     return [point_trials(spec, p) for p in spec.points]
 
