@@ -29,7 +29,7 @@ from hpbench.results import read_finished, read_planned
 from hpbench.results.records import TrialResult
 from hpbench.scoring import Scores, leave_one_workload_out, median_over_seeds, score_results
 from hpbench.scoring.spread import seed_spread
-from hpbench.search.calibrate import Calibration, Candidate, SpecCalibration, read_calibration
+from hpbench.search.calibrate import Calibration, SpecCalibration, read_calibration
 from hpbench.spec import Spec
 from hpbench.spec.compile import compile_plan, load_spec
 
@@ -712,15 +712,11 @@ def best_on_calibration_seeds(collected: Collected) -> str:
 def selection_sentence(cal: SpecCalibration) -> str:
     """How ``cal`` chose its point: the margin over the runner-up, and whether the search's
     seeds and each re-run seed alone would choose the same point."""
-
-    def point(c: Candidate) -> str:
-        return f"h={c.horizon:g} point {c.index + 1}"
-
     chosen = cal.chosen
     others = sorted((c for c in cal.candidates if c is not chosen), key=lambda c: -c.score)
-    parts = [f"{cal.spec.name} chose {point(chosen)} (benchmark score {chosen.score:.4f}"]
+    parts = [f"{cal.spec.name} chose {chosen.point_label} (benchmark score {chosen.score:.4f}"]
     if others:
-        parts[0] += f"; the runner-up, {point(others[0])}, {others[0].score:.4f}"
+        parts[0] += f"; the runner-up, {others[0].point_label}, {others[0].score:.4f}"
     parts[0] += ")"
     seeds = _seed_words(cal.spec.seeds)
     dissent = [c for c in (cal.chosen_by_search, *cal.chosen_by_seed.values()) if c is not chosen]
@@ -729,13 +725,13 @@ def selection_sentence(cal: SpecCalibration) -> str:
         + (
             "choose the same point"
             if cal.chosen_by_search is chosen
-            else f"choose {point(cal.chosen_by_search)}"
+            else f"choose {cal.chosen_by_search.point_label}"
         )
     )
     if cal.chosen_by_seed:
-        picks = ", ".join(f"seed {s} {point(c)}" for s, c in cal.chosen_by_seed.items())
-        agree = sum(c is chosen for c in cal.chosen_by_seed.values())
-        parts.append(f"each re-run seed alone: {picks} ({agree} of {len(cal.chosen_by_seed)})")
+        picks = ", ".join(f"seed {s} {c.point_label}" for s, c in cal.chosen_by_seed.items())
+        agreeing = f"{cal.seeds_agreeing} of {len(cal.chosen_by_seed)}"
+        parts.append(f"each re-run seed alone: {picks} ({agreeing})")
     if dissent:
         parts.append("so the choice changes with the seeds it is made on")
     return ", ".join(parts)

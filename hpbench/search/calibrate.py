@@ -39,8 +39,13 @@ class Candidate:
     search_score: float = float("nan")  # the same, of the search trials, among theirs
 
     @property
+    def point_label(self) -> str:
+        """``h=0.5 point 12``: the candidate within its spec."""
+        return f"h={self.horizon:g} point {self.index + 1}"
+
+    @property
     def label(self) -> str:
-        return f"{self.spec} h={self.horizon:g} point {self.index + 1}"
+        return f"{self.spec} {self.point_label}"
 
 
 @attrs.frozen
@@ -56,6 +61,11 @@ class SpecCalibration:
     chosen_by_search: Candidate  # the same rule on the search trials' scores: a seed check
     #: with several re-run seeds, the same rule on each seed's re-runs alone (its own pool)
     chosen_by_seed: dict[int, Candidate] = attrs.field(factory=dict)
+
+    @property
+    def seeds_agreeing(self) -> int:
+        """How many re-run seeds alone choose the calibrated point."""
+        return sum(c is self.chosen for c in self.chosen_by_seed.values())
 
 
 @attrs.frozen(eq=False)

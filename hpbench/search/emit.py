@@ -276,13 +276,10 @@ def _per_seed(cal: SpecCalibration) -> str:
     agree with the calibrated point (the median over them)."""
     if not cal.chosen_by_seed:
         return ""
-    picks = ", ".join(
-        f"seed {seed} h={c.horizon:g} point {c.index + 1}" for seed, c in cal.chosen_by_seed.items()
-    )
-    agree = sum(c is cal.chosen for c in cal.chosen_by_seed.values())
+    picks = ", ".join(f"seed {seed} {c.point_label}" for seed, c in cal.chosen_by_seed.items())
     return (
         f" Each re-run seed alone (its trials scored in their own pool) chooses: {picks}; "
-        f"{agree} of {len(cal.chosen_by_seed)} agree with the calibrated point."
+        f"{cal.seeds_agreeing} of {len(cal.chosen_by_seed)} agree with the calibrated point."
     )
 
 
