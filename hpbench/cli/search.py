@@ -137,12 +137,11 @@ def calibrate_main(args: argparse.Namespace) -> int:
 def _unfinished(command: str, needed: Sequence[Trial], results: Path) -> int:
     """``--no-train``'s error: how many of the trials the procedure needs so far (a search's
     re-runs are known once it has finished) have not finished in ``results``."""
-    from hpbench.results import read_finished
+    from hpbench.search.runs import unfinished
 
-    unique = list({t.id: t for t in needed}.values())
-    missing = len(unique) - len(read_finished(results, unique))
     print(
-        f"hpbench {command} --no-train: {missing} of the {len(unique)} trials it needs so far "
+        f"hpbench {command} --no-train: {unfinished(results, needed)} of the "
+        f"{len({t.id for t in needed})} trials it needs so far "
         f"have not finished in {results} (re-runs of the best points follow once the search "
         "has): restore them with `hpbench results import ARCHIVE`, or run without --no-train "
         "to train them; nothing was written",

@@ -42,12 +42,17 @@ def train(
     return run(plan, runner=runner, results=results_dir, pack=pack, progress=progress)
 
 
+def unfinished(results_dir: Path, trials: Sequence[Trial]) -> int:
+    """How many of ``trials`` (each once, by id) have no finished result in ``results_dir``."""
+    from hpbench.results import read_finished
+
+    return len({t.id for t in trials}) - len(read_finished(results_dir, trials))
+
+
 def finished(results_dir: Path, trials: Sequence[Trial]) -> bool:
     """Whether every one of ``trials`` has a finished result in ``results_dir``: what the
     read-only forms of the procedures (``--no-train``) check instead of training."""
-    from hpbench.results import read_finished
-
-    return len(read_finished(results_dir, trials)) == len({t.id for t in trials})
+    return unfinished(results_dir, trials) == 0
 
 
 @attrs.frozen(eq=False)
